@@ -1,0 +1,161 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { convertInputs, describeExpected } from '../src/convert-inputs.js';
+import { AiIntegrationError, ExitCode, InvalidSchemaError } from '../src/errors.js';
+import { inferAndCheck, logProblems } from '../src/infer-and-report.js';
+import { readAllBytes } from '../src/read-input.js';
+import { isBinaryType, mustBeGiven } from '../src/schema.js';
+import type { InputSpec, ModeContext } from '../src/types.js';
+import { resultBytes, writeResult } from '../src/write-result.js';
+
+const reservedOptions = new Set(['output', 'o', 'loop', 'count', 'help', 'h']);
+const optionName = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/**
+ * MODE=command_line (also the default): one option per schema input. Binary inputs take a file
+ * path (`-` for stdin), other inputs their value (`@path` reads it from a file).
+ */
+export async function run(context: ModeContext): Promise<number> {
+  const program = buildProgram(context);
+  try {
+    program.parse([...context.argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return ExitCode.success; // --help
+      throw new AiIntegrationError('AI_ERR_USAGE', `${error.message.replace(/^error: /, '')} (see --help)`);
+    }
+    throw error;
+  }
+  const options = program.opts<Record<string, unknown>>();
+  const raw = await readOptionValues(context, options);
+  const inputs = await convertInputs(context.schema, raw, { origin: 'text', strict: true });
+  return runInferences(context, inputs, {
+    output: options.output as string | undefined,
+    loop: options.loop === true || options.count !== undefined,
+    count: (options.count as number | undefined) ?? (options.loop ? Number.POSITIVE_INFINITY : 1),
+  });
+}
+
+function buildProgram(context: ModeContext): Command {
+  const program = new Command('model')
+    .description('Runs the model on the inputs given as options and writes the result to stdout.')
+    .exitOverride()
+    .allowExcessArguments(false)
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.log.info(text.trimEnd()),
+      outputError: () => {}, // our own usage error reports it, once
+    });
+  for (const [name, spec] of Object.entries(context.schema)) {
+    if (!optionName.test(name)) throw new InvalidSchemaError(name, 'cannot be a command-line option; use letters, digits, - and _');
+    if (reservedOptions.has(name)) throw new InvalidSchemaError(name, `clashes with the command-line option --${name}; rename the input`);
+    addInputOption(program, name, spec);
+  }
+  program
+    .option('-o, --output <path>', 'write the result data to this file instead of stdout')
+    .option('--loop', 'repeat inference, printing each run\'s time, the running average and QPS')
+    .addOption(new Option('--count <n>', 'stop after n runs (implies --loop)').argParser(parsePositiveInteger));
+  return program;
+}
+
+function addInputOption(program: Command, name: string, spec: InputSpec): void {
+  const help = describeOption(spec);
+  if (spec.type === 'boolean') {
+    const option = new Option(`--${name}`, help);
+    if (mustBeGiven(spec)) option.makeOptionMandatory();
+    program.addOption(option).addOption(new Option(`--no-${name}`, `set ${name} to false`));
+    return;
+  }
+  const option = new Option(`--${name} <${isBinaryType(spec.type) ? 'path' : 'value'}>`, help);
+  if (mustBeGiven(spec)) option.makeOptionMandatory();
+  program.addOption(option);
+}
+
+function describeOption(spec: InputSpec): string {
+  const parts = [describeExpected(spec)];
+  if (isBinaryType(spec.type)) parts.push('a file path, - for stdin');
+  else if (spec.type !== 'boolean') parts.push('@path reads the value from a file');
+  if ('default' in spec && spec.default !== undefined) parts.push(`default: ${JSON.stringify(spec.default)}`);
+  else if (spec.required === false) parts.push('optional');
+  return spec.description ? `${spec.description} (${parts.join('; ')})` : `(${parts.join('; ')})`;
+}
+
+function parsePositiveInteger(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError('expected a positive integer');
+  return value;
+}
+
+async function readOptionValues(context: ModeContext, options: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const raw: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(context.schema)) {
+    const value = options[new Option(`--${name}`).attributeName()];
+    if (value === undefined) continue;
+    const converted = typeof value === 'string' ? await readOptionValue(context, name, spec, value) : value;
+    Object.defineProperty(raw, name, { value: converted, enumerable: true });
+  }
+  return raw;
+}
+
+async function readOptionValue(context: ModeContext, name: string, spec: InputSpec, value: string): Promise<unknown> {
+  const { maxInputBytes } = context.settings;
+  if (isBinaryType(spec.type)) {
+    return value === '-' ? readAllBytes(context.stdin, maxInputBytes, 'stdin') : readInputFile(name, value, maxInputBytes);
+  }
+  if (value.startsWith('@@')) return value.slice(1); // an escaped literal '@'
+  if (value.startsWith('@')) return (await readInputFile(name, value.slice(1), maxInputBytes)).toString('utf8');
+  return value;
+}
+
+async function readInputFile(name: string, path: string, maxBytes: number): Promise<Buffer> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new AiIntegrationError('AI_ERR_USAGE', `--${name}: cannot read ${JSON.stringify(path)}: ${reason}`);
+  }
+  if (data.length > maxBytes) {
+    throw new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `--${name}: ${JSON.stringify(path)} holds ${data.length} bytes, more than the limit of ${maxBytes} (MAX_INPUT_BYTES)`);
+  }
+  return data;
+}
+
+interface RunPlan {
+  output: string | undefined;
+  loop: boolean;
+  count: number;
+}
+
+async function runInferences(context: ModeContext, inputs: Record<string, unknown>, plan: RunPlan): Promise<number> {
+  let totalMilliseconds = 0;
+  for (let run = 1; run <= plan.count; run++) {
+    const { result, report, milliseconds } = await inferAndCheck(context, inputs);
+    if (!report.ok) {
+      logProblems(context, report);
+      return ExitCode.modelFailed;
+    }
+    if (run === 1) await deliver(context, result, report.summary, plan.output);
+    if (plan.loop) {
+      totalMilliseconds += milliseconds;
+      const average = totalMilliseconds / run;
+      context.log.info(`run ${run}: ${milliseconds.toFixed(1)} ms, average ${average.toFixed(1)} ms, ${(1000 / average).toFixed(2)} QPS`);
+    } else {
+      context.log.info(`result: ${report.summary} in ${milliseconds.toFixed(1)} ms`);
+    }
+  }
+  return ExitCode.success;
+}
+
+async function deliver(context: ModeContext, result: Parameters<typeof writeResult>[0], summary: string, output: string | undefined): Promise<void> {
+  if (output === undefined) {
+    writeResult(result, summary, context.stdout, context.log);
+    return;
+  }
+  try {
+    await writeFile(output, resultBytes(result));
+  } catch (error) {
+    throw new AiIntegrationError('AI_ERR_USAGE', `--output: cannot write ${JSON.stringify(output)}: ${(error as Error).message}`);
+  }
+  context.log.info(`wrote ${summary} to ${output}`);
+}

@@ -1,0 +1,34 @@
+import { convertInputs } from '../src/convert-inputs.js';
+import { AiIntegrationError } from '../src/errors.js';
+import { inferAndWrite } from '../src/infer-and-report.js';
+import { readAllBytes } from '../src/read-input.js';
+import { describeType } from '../src/schema.js';
+import type { ModeContext } from '../src/types.js';
+
+const example = '{"image": "data:image/jpeg;base64,..."}';
+
+/** MODE=test_inputs_dict_json: one JSON object of inputs on stdin; binary inputs as base64 or data: URLs. */
+export async function run(context: ModeContext): Promise<number> {
+  const bytes = await readAllBytes(context.stdin, context.settings.maxInputBytes, 'stdin');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes).trim();
+  } catch {
+    throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'stdin is not UTF-8 text; expected a JSON object of inputs');
+  }
+  if (text === '') throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `stdin is empty; expected a JSON object of inputs, e.g. ${example}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `stdin is not valid JSON (${(error as Error).message}); expected an object such as ${example}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `stdin holds ${describeType(parsed)}; expected a JSON object of inputs, e.g. ${example}`);
+  }
+  const inputs = await convertInputs(context.schema, parsed as Record<string, unknown>, {
+    origin: 'data',
+    strict: context.settings.strictInputs,
+  });
+  return inferAndWrite(context, inputs);
+}

@@ -1,0 +1,74 @@
+import { convertInputs } from '../src/convert-inputs.js';
+import { ExitCode } from '../src/errors.js';
+import { makeGrayTestImage } from '../src/image.js';
+import { inferAndCheck } from '../src/infer-and-report.js';
+import { mustBeGiven } from '../src/schema.js';
+import type { InputSpec, InputsSchema, ModeContext } from '../src/types.js';
+import { writeResult } from '../src/write-result.js';
+
+/**
+ * MODE=test_model_integration: the Python library's self-test, strict. Runs the model several
+ * times on its gray test image (other required inputs get a valid sample), checks every result,
+ * and exits 0 only when every run succeeded and every check passed.
+ */
+export async function run(context: ModeContext): Promise<number> {
+  const { log, settings } = context;
+  const grayImage = await makeGrayTestImage();
+  const inputs = await convertInputs(context.schema, sampleInputs(context.schema, grayImage), { origin: 'data' });
+  log.info(`Self-test: ${settings.selfTestRuns} inferences on a 600x400 gray JPEG (${grayImage.length} bytes).`);
+  for (const [name, value] of Object.entries(inputs)) log.info(`  input ${name} = ${describeSample(value)}`);
+
+  let passed = 0;
+  for (let run = 1; run <= settings.selfTestRuns; run++) {
+    const { result, report, milliseconds } = await inferAndCheck(context, inputs);
+    const label = `run ${run}/${settings.selfTestRuns}`;
+    if (report.ok) {
+      passed++;
+      log.info(`✓ ${label}: ${report.summary} (${milliseconds.toFixed(1)} ms)`);
+      if (passed === 1) writeResult(result, report.summary, context.stdout, log);
+    } else {
+      for (const problem of report.problems) log.info(`✗ ${label}: ${problem}`);
+    }
+  }
+  if (passed === settings.selfTestRuns) {
+    log.info(`Self-test passed: ${passed}/${settings.selfTestRuns} inferences succeeded and every check passed.`);
+    return ExitCode.success;
+  }
+  log.info(`Self-test FAILED: ${settings.selfTestRuns - passed} of ${settings.selfTestRuns} inferences failed a check.`);
+  return ExitCode.modelFailed;
+}
+
+/** A valid value for every input the caller must give: the gray image, the lower bound, the first choice. */
+function sampleInputs(schema: InputsSchema, grayImage: Buffer): Record<string, unknown> {
+  const samples: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(schema)) {
+    if (mustBeGiven(spec)) Object.defineProperty(samples, name, { value: sampleFor(spec, grayImage), enumerable: true });
+  }
+  return samples;
+}
+
+function sampleFor(spec: InputSpec, grayImage: Buffer): unknown {
+  switch (spec.type) {
+    case 'image':
+    case 'file':
+      return grayImage;
+    case 'text':
+      return 'ai-integration self-test';
+    case 'number':
+      return spec.min ?? Math.min(0, spec.max ?? 0);
+    case 'integer':
+      return spec.min !== undefined ? Math.ceil(spec.min) : Math.min(0, Math.floor(spec.max ?? 0));
+    case 'boolean':
+      return false;
+    case 'choice':
+      return spec.choices[0];
+    case 'json':
+      return {};
+  }
+}
+
+function describeSample(value: unknown): string {
+  if (Buffer.isBuffer(value)) return `${value.length} bytes`;
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

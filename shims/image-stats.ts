@@ -1,0 +1,43 @@
+/**
+ * Example model: image statistics computed from the pixels with sharp. Returns JSON with the
+ * size, the per-channel mean and standard deviation, the dominant colour, and whether the image
+ * is (nearly) grayscale.
+ */
+import sharp from 'sharp';
+import { startLoop } from 'ai-integration';
+
+// A real model would load its weights here, once, before startLoop.
+const grayscaleTolerance = 2;
+
+startLoop(
+  async (inputs) => {
+    const image = sharp(inputs.image);
+    const [metadata, stats] = await Promise.all([image.metadata(), image.stats()]);
+    const round = (value: number) => Number(value.toFixed(inputs.precision));
+    const [red, green, blue] = stats.channels;
+    const grayscale =
+      stats.channels.length < 3 ||
+      (red !== undefined && green !== undefined && blue !== undefined &&
+        Math.abs(red.mean - green.mean) <= grayscaleTolerance && Math.abs(green.mean - blue.mean) <= grayscaleTolerance);
+    const channelNames = stats.channels.length >= 3 ? ['red', 'green', 'blue', 'alpha'] : ['gray', 'alpha'];
+    return {
+      'content-type': 'application/json',
+      data: JSON.stringify({
+        width: metadata.width,
+        height: metadata.height,
+        format: metadata.format,
+        channels: Object.fromEntries(
+          stats.channels.map((channel, index) => [channelNames[index] ?? `channel${index}`, { mean: round(channel.mean), stdev: round(channel.stdev) }]),
+        ),
+        dominant: stats.dominant,
+        grayscale,
+        opaque: stats.isOpaque,
+      }),
+      success: true,
+    };
+  },
+  {
+    image: { type: 'image', description: 'the photo to analyse' },
+    precision: { type: 'integer', min: 0, max: 6, default: 2, description: 'decimal places in the statistics' },
+  },
+);

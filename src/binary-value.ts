@@ -1,0 +1,48 @@
+import { InvalidInputError } from './errors.js';
+
+const dataUrlPrefix = /^data:([^,]*),/i;
+// Node's base64 decoder skips characters it does not know; checking first keeps garbage from
+// silently becoming a few wrong bytes.
+const base64Text = /^(?:[A-Za-z0-9+/]|[A-Za-z0-9\-_])*={0,2}$/;
+const whitespace = /\s+/g;
+
+/**
+ * Decodes a binary input given as text: a `data:` URL (base64 or percent-encoded) or plain
+ * base64 (standard or URL-safe alphabet). Anything else is an error naming the field.
+ */
+export function decodeBinaryText(field: string, text: string): Buffer {
+  const dataUrl = dataUrlPrefix.exec(text);
+  if (dataUrl) {
+    const meta = dataUrl[1] ?? '';
+    const payload = text.slice(dataUrl[0].length);
+    if (/;base64$/i.test(meta)) return decodeBase64(field, payload, 'the data: URL');
+    return decodePercentEncoded(payload);
+  }
+  return decodeBase64(field, text, 'a base64 string or a data: URL');
+}
+
+function decodeBase64(field: string, text: string, what: string): Buffer {
+  const compact = text.replace(whitespace, '');
+  if (compact.length === 0) throw new InvalidInputError(field, `is empty; expected ${what} holding the data`);
+  if (!base64Text.test(compact) || compact.length % 4 === 1) {
+    throw new InvalidInputError(field, `is not valid base64; expected ${what} (binary inputs in JSON are base64 or data: URLs)`);
+  }
+  return Buffer.from(compact, compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64');
+}
+
+function decodePercentEncoded(payload: string): Buffer {
+  const bytes = Buffer.from(payload, 'utf8');
+  const out = Buffer.allocUnsafe(bytes.length);
+  let length = 0;
+  for (let index = 0; index < bytes.length; index++) {
+    const byte = bytes[index]!;
+    const hex = byte === 0x25 ? bytes.subarray(index + 1, index + 3).toString('latin1') : '';
+    if (/^[0-9a-f]{2}$/i.test(hex)) {
+      out[length++] = Number.parseInt(hex, 16);
+      index += 2;
+    } else {
+      out[length++] = byte;
+    }
+  }
+  return out.subarray(0, length);
+}

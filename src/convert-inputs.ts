@@ -1,0 +1,186 @@
+import { closest } from 'fastest-levenshtein';
+import { decodeBinaryText } from './binary-value.js';
+import { AiIntegrationError, InvalidInputError } from './errors.js';
+import { readImageFacts } from './image.js';
+import { describeBounds, describeType } from './schema.js';
+import type { InputSpec, InputsSchema } from './types.js';
+
+/**
+ * Where raw values come from. `text`: every value is a string (argv, form fields), so numbers,
+ * booleans and JSON are parsed from text. `data`: values keep their own types (JSON, pickle).
+ */
+export type ValueOrigin = 'text' | 'data';
+
+export interface ConvertOptions {
+  origin: ValueOrigin;
+  /** Reject inputs the schema does not list instead of passing them through unchanged. */
+  strict?: boolean;
+}
+
+/**
+ * The one conversion-and-validation path every mode uses: turns raw values into the inputs
+ * object the inference function receives, applies defaults, and throws `InvalidInputError`
+ * naming the field for a missing, mistyped or out-of-range input.
+ * @example await convertInputs(schema, { steps: '20' }, { origin: 'text' }) // { steps: 20 }
+ */
+export async function convertInputs(
+  schema: InputsSchema,
+  raw: Readonly<Record<string, unknown>>,
+  options: ConvertOptions,
+): Promise<Record<string, unknown>> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `expected an object of input names to values, got ${describeType(raw)}`);
+  }
+  const inputs: Record<string, unknown> = {};
+  for (const name of Object.keys(raw)) {
+    if (Object.hasOwn(schema, name)) continue;
+    if (options.strict) {
+      const names = Object.keys(schema);
+      const hint = names.length > 0 ? `; this model's inputs are ${names.join(', ')} (did you mean '${closest(name, names)}'?)` : '';
+      throw new InvalidInputError(name, `is not an input of this model${hint}`);
+    }
+    setData(inputs, name, raw[name]);
+  }
+  for (const [name, spec] of Object.entries(schema)) {
+    const value = Object.hasOwn(raw, name) ? raw[name] : undefined;
+    if (isMissing(spec, value, options.origin)) {
+      if ('default' in spec && spec.default !== undefined) setData(inputs, name, structuredClone(spec.default));
+      else if (spec.required !== false) throw new InvalidInputError(name, `is required; expected ${describeExpected(spec)}`);
+      continue;
+    }
+    setData(inputs, name, await convertValue(name, spec, value, options.origin));
+  }
+  return inputs;
+}
+
+// Plain assignment of a key named `__proto__` would replace the object's prototype; defining the
+// property keeps every input name, whatever it is, as ordinary data.
+function setData(target: Record<string, unknown>, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function isMissing(spec: InputSpec, value: unknown, origin: ValueOrigin): boolean {
+  if (value === undefined || value === null) return true;
+  // An empty form field or argument means "not given", except for text, where '' is a value.
+  return origin === 'text' && value === '' && spec.type !== 'text';
+}
+
+/** What an input of this spec accepts, for error messages and help. */
+export function describeExpected(spec: InputSpec): string {
+  switch (spec.type) {
+    case 'image':
+      return 'an image (JPEG, PNG, WebP, GIF, TIFF or AVIF bytes)';
+    case 'file':
+      return 'a file (binary data)';
+    case 'text':
+      return 'a string';
+    case 'number':
+      return spec.min === undefined && spec.max === undefined ? 'a number' : `a number ${describeBounds(spec.min, spec.max)}`;
+    case 'integer':
+      return spec.min === undefined && spec.max === undefined ? 'an integer' : `an integer ${describeBounds(spec.min, spec.max)}`;
+    case 'boolean':
+      return 'true or false';
+    case 'choice':
+      return `one of ${spec.choices.join(', ')}`;
+    case 'json':
+      return 'a JSON value';
+  }
+}
+
+async function convertValue(name: string, spec: InputSpec, value: unknown, origin: ValueOrigin): Promise<unknown> {
+  switch (spec.type) {
+    case 'image':
+    case 'file':
+      return convertBinary(name, spec, value);
+    case 'text':
+      return convertText(name, spec, value);
+    case 'number':
+    case 'integer':
+      return convertNumber(name, spec, value);
+    case 'boolean':
+      return convertBoolean(name, spec, value);
+    case 'choice':
+      return convertChoice(name, spec, value);
+    case 'json':
+      return origin === 'text' ? parseJsonText(name, value) : value;
+  }
+}
+
+function wrongType(name: string, spec: InputSpec, value: unknown): InvalidInputError {
+  return new InvalidInputError(name, `expected ${describeExpected(spec)}, got ${describeType(value)}`);
+}
+
+async function convertBinary(name: string, spec: InputSpec, value: unknown): Promise<Buffer> {
+  let data: Buffer;
+  if (Buffer.isBuffer(value)) data = value;
+  else if (value instanceof Uint8Array) data = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  else if (typeof value === 'string') data = decodeBinaryText(name, value);
+  else throw wrongType(name, spec, value);
+  if (data.length === 0) throw new InvalidInputError(name, `is empty; expected ${describeExpected(spec)}`);
+  if (spec.type === 'image' && !(await readImageFacts(data))) {
+    const start = data.subarray(0, 8).toString('hex');
+    throw new InvalidInputError(name, `is not an image that can be decoded (${data.length} bytes starting ${start}); expected ${describeExpected(spec)}`);
+  }
+  return data;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function convertText(name: string, spec: InputSpec, value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) {
+    try {
+      return utf8.decode(value);
+    } catch {
+      throw new InvalidInputError(name, `expected a string, got ${value.length} bytes that are not valid UTF-8 text`);
+    }
+  }
+  throw wrongType(name, spec, value);
+}
+
+// Only plain decimal notation: Number() would also take '0x1f', '', ' ' and 'Infinity'.
+const decimalNumber = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+function convertNumber(name: string, spec: InputSpec & { type: 'number' | 'integer' }, value: unknown): number {
+  let number: number;
+  if (typeof value === 'number') number = value;
+  else if (typeof value === 'bigint') number = Number(value);
+  else if (typeof value === 'string' && decimalNumber.test(value.trim())) number = Number(value.trim());
+  else throw wrongType(name, spec, value);
+  if (!Number.isFinite(number)) throw wrongType(name, spec, value);
+  if (spec.type === 'integer' && !Number.isSafeInteger(number)) throw wrongType(name, spec, value);
+  if ((spec.min !== undefined && number < spec.min) || (spec.max !== undefined && number > spec.max)) {
+    throw new InvalidInputError(name, `${number} is out of range; expected ${describeExpected(spec)}`);
+  }
+  return number;
+}
+
+const trueWords = new Set(['true', 'yes', 'on', '1']);
+const falseWords = new Set(['false', 'no', 'off', '0']);
+
+function convertBoolean(name: string, spec: InputSpec, value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value === 0 || value === 1) return value === 1;
+  if (typeof value === 'string') {
+    const word = value.trim().toLowerCase();
+    if (trueWords.has(word)) return true;
+    if (falseWords.has(word)) return false;
+  }
+  throw new InvalidInputError(name, `expected true or false (also yes/no, on/off, 1/0), got ${describeType(value)}`);
+}
+
+function convertChoice(name: string, spec: InputSpec & { type: 'choice' }, value: unknown): string {
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text === 'string' && spec.choices.includes(text)) return text;
+  const suggestion = typeof text === 'string' ? ` (did you mean '${closest(text, [...spec.choices])}'?)` : '';
+  throw new InvalidInputError(name, `expected one of ${spec.choices.join(', ')}, got ${describeType(value)}${suggestion}`);
+}
+
+function parseJsonText(name: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (error) {
+    throw new InvalidInputError(name, `is not valid JSON (${(error as Error).message})`);
+  }
+}

@@ -1,0 +1,36 @@
+import { checkResult, type ResultReport } from './check-result.js';
+import { ExitCode } from './errors.js';
+import type { InferenceResult, ModeContext } from './types.js';
+import { writeResult } from './write-result.js';
+
+/** One inference, checked: the result, what the checker said, and how long it took. */
+export interface CheckedInference {
+  result: InferenceResult;
+  report: ResultReport;
+  milliseconds: number;
+}
+
+/** Runs one inference through the engine and checks the result; a throw propagates as `InferenceThrewError`. */
+export async function inferAndCheck(context: ModeContext, inputs: Record<string, unknown>): Promise<CheckedInference> {
+  const started = performance.now();
+  const result = await context.engine.infer(inputs);
+  const milliseconds = performance.now() - started;
+  return { result, report: await checkResult(result), milliseconds };
+}
+
+/** Logs every problem the checker found. */
+export function logProblems(context: ModeContext, report: ResultReport): void {
+  for (const problem of report.problems) context.log.error(problem);
+}
+
+/** The stdin modes' whole job after reading: infer, check, write the result to stdout, return the exit code. */
+export async function inferAndWrite(context: ModeContext, inputs: Record<string, unknown>): Promise<number> {
+  const { result, report, milliseconds } = await inferAndCheck(context, inputs);
+  if (!report.ok) {
+    logProblems(context, report);
+    return ExitCode.modelFailed;
+  }
+  context.log.info(`result: ${report.summary} in ${milliseconds.toFixed(1)} ms`);
+  writeResult(result, report.summary, context.stdout, context.log);
+  return ExitCode.success;
+}

@@ -1,0 +1,81 @@
+import { closest, distance } from 'fastest-levenshtein';
+import { AiIntegrationError } from './errors.js';
+import type { Mode, ModeContext } from './types.js';
+
+/** The shape every file in `modes/` exports. */
+export interface ModeModule {
+  run(context: ModeContext): Promise<number>;
+}
+
+/** The modes that ship with the package; a name without an entry below is a compile error. */
+export type BuiltInModeName = 'command_line' | 'test_model_integration' | 'test_single_image' | 'test_inputs_dict_json';
+
+interface LazyMode {
+  hint: string;
+  load: () => Promise<ModeModule>;
+}
+
+// Each mode is imported only when selected, so a stdin mode never loads command-line or HTTP code.
+const builtInModes: Record<BuiltInModeName, LazyMode> = {
+  command_line: {
+    hint: 'run once from the command line: docker run --rm IMAGE --image photo.jpg (--help lists the options)',
+    load: () => import('../modes/command-line.js'),
+  },
+  test_model_integration: {
+    hint: 'self-test on a built-in gray image: docker run --rm -e MODE=test_model_integration IMAGE',
+    load: () => import('../modes/test-model-integration.js'),
+  },
+  test_single_image: {
+    hint: 'pipe one image into stdin: docker run --rm -i -e MODE=test_single_image IMAGE < photo.jpg',
+    load: () => import('../modes/test-single-image.js'),
+  },
+  test_inputs_dict_json: {
+    hint: `pipe a JSON inputs object into stdin: echo '{"image": "<base64>"}' | docker run --rm -i -e MODE=test_inputs_dict_json IMAGE`,
+    load: () => import('../modes/test-inputs-dict-json.js'),
+  },
+};
+
+const userModes = new Map<string, Mode>();
+
+/**
+ * Adds a mode that `MODE=<name>` selects, next to the built-in ones.
+ * @example registerMode({ name: 'batch', hint: 'run a folder: docker run -v ./in:/in -e MODE=batch IMAGE', run: async (ctx) => 0 })
+ */
+export function registerMode(mode: Mode): void {
+  if (typeof mode?.name !== 'string' || !/^[a-z][a-z0-9_]*$/.test(mode.name)) {
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `a mode name must be lower_snake_case, got ${JSON.stringify(mode?.name)}`);
+  }
+  if (typeof mode.run !== 'function') {
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `mode ${mode.name} has no run(context) function`);
+  }
+  if (Object.hasOwn(builtInModes, mode.name)) {
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `mode ${mode.name} is built in and cannot be replaced`);
+  }
+  userModes.set(mode.name, mode);
+}
+
+/** Every mode with its hint, built-in ones first. */
+export function listModes(): { name: string; hint: string }[] {
+  const builtIn = Object.entries(builtInModes).map(([name, entry]) => ({ name, hint: entry.hint }));
+  const registered = [...userModes.values()].map(({ name, hint }) => ({ name, hint }));
+  return [...builtIn, ...registered];
+}
+
+/** Loads the mode called `name`; an unknown name is an error that lists the valid ones. */
+export async function loadMode(name: string): Promise<Mode> {
+  if (Object.hasOwn(builtInModes, name)) {
+    const entry = builtInModes[name as BuiltInModeName];
+    const module = await entry.load();
+    return { name, hint: entry.hint, run: module.run };
+  }
+  const registered = userModes.get(name);
+  if (registered) return registered;
+  throw unknownModeError(name);
+}
+
+function unknownModeError(name: string): AiIntegrationError {
+  const names = listModes().map((mode) => mode.name);
+  const nearest = closest(name.toLowerCase(), names);
+  const suggestion = distance(name.toLowerCase(), nearest) <= Math.max(2, Math.floor(nearest.length / 3)) ? ` Did you mean ${nearest}?` : '';
+  return new AiIntegrationError('AI_ERR_UNKNOWN_MODE', `unknown MODE ${JSON.stringify(name)}. Valid modes: ${names.join(', ')}.${suggestion}`);
+}

@@ -1,0 +1,96 @@
+import { AiIntegrationError, ExitCode, InferenceThrewError } from './errors.js';
+import { createLogger } from './logger.js';
+import { listModes, loadMode } from './registry.js';
+import { validateSchema } from './schema.js';
+import { readModeName, readSettings } from './settings.js';
+import type { Engine, InputsSchema, Logger, ModeContext, StartLoopOptions } from './types.js';
+
+/**
+ * Selects the mode, runs it with `engine`, and ends the process with the mode's exit code. Every
+ * error ends here too: ours with their own exit code and a one-line message, a throw from the
+ * model with its stack and the "threw" code, anything else as an internal error.
+ */
+export async function runMode(
+  createEngine: () => Engine,
+  schema: InputsSchema,
+  options: StartLoopOptions,
+  beforeExit: (code: number) => void = () => {},
+): Promise<void> {
+  const env = options.env ?? process.env;
+  const stderr = options.stderr ?? process.stderr;
+  const stdout = options.stdout ?? process.stdout;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const log = createLogger(stderr);
+  if (!options.exit) exitOnStrayErrors(log);
+
+  let code: number;
+  try {
+    validateSchema(schema);
+    const settings = readSettings(options, env);
+    const mode = await loadMode(selectModeName(options, env, log));
+    const context: ModeContext = {
+      engine: createEngine(),
+      schema,
+      settings,
+      argv: options.argv ?? process.argv.slice(2),
+      stdin: options.stdin ?? process.stdin,
+      stdout,
+      log,
+    };
+    code = await mode.run(context);
+  } catch (error) {
+    code = reportError(error, log);
+  }
+  // Let piped stdout drain before the process ends, so no result is cut short.
+  await new Promise<void>((resolve) => stdout.write('', () => resolve()));
+  beforeExit(code);
+  exit(code);
+}
+
+function selectModeName(options: StartLoopOptions, env: Readonly<Record<string, string | undefined>>, log: Logger): string {
+  const name = readModeName(options, env);
+  if (name !== undefined) return name;
+  // The Python library's behaviour: show what can be selected, then fall back to the command line.
+  log.info('MODE is not set. Available modes (select one with -e MODE=<name>):');
+  for (const mode of listModes()) log.info(`  ${mode.name.padEnd(24)} ${mode.hint}`);
+  log.info('Running command_line.');
+  return 'command_line';
+}
+
+/** Logs an error the way its kind deserves and returns the exit code. */
+export function reportError(error: unknown, log: Logger): number {
+  if (error instanceof InferenceThrewError) {
+    logThrow(error.cause, log);
+    return error.exitCode;
+  }
+  if (error instanceof AiIntegrationError) {
+    log.error(error.message);
+    return error.exitCode;
+  }
+  log.error(`internal error in ai-integration: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return ExitCode.inferenceThrew;
+}
+
+function logThrow(thrown: unknown, log: Logger): void {
+  const detail = thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown);
+  log.error(`the inference function threw:\n${detail}`);
+  log.error(
+    `The model may be in a bad state, so this process exits with code ${ExitCode.inferenceThrew} to be restarted ` +
+      '(by the container runtime, e.g. docker run --restart on-failure).',
+  );
+}
+
+let strayErrorHandlerInstalled = false;
+
+// An error thrown outside any inference (a model's timer, a stream) leaves the model in an unknown
+// state just like a throw inside one: report it the same way and exit to be restarted.
+function exitOnStrayErrors(log: Logger): void {
+  if (strayErrorHandlerInstalled) return;
+  strayErrorHandlerInstalled = true;
+  const handle = (error: unknown) => {
+    logThrow(error, log);
+    process.exit(ExitCode.inferenceThrew);
+  };
+  process.on('uncaughtException', handle);
+  process.on('unhandledRejection', handle);
+}

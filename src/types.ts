@@ -1,0 +1,194 @@
+/**
+ * The documented contract of ai-integration: the inputs schema, the inputs object inferred from
+ * it, the result object, and the shape of a mode. Implementation files only carry "why" comments;
+ * the "what" lives here.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+/** Every input type a schema may use. `image` and `text` are the Python library's. */
+export type InputType = 'image' | 'text' | 'number' | 'integer' | 'boolean' | 'choice' | 'json' | 'file';
+
+/** Any value JSON can carry. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+interface CommonSpec {
+  /** Help text shown by `--help`, the web page and the API docs. */
+  description?: string;
+  /** Inputs are required unless this is `false` (the Python library's rule). */
+  required?: boolean;
+}
+
+/** Image bytes (JPEG, PNG, WebP, ...). Arrives as a `Buffer`. */
+export interface ImageInputSpec extends CommonSpec {
+  type: 'image';
+}
+
+/** Any binary: audio, video, documents. Arrives as a `Buffer`. */
+export interface FileInputSpec extends CommonSpec {
+  type: 'file';
+}
+
+/** A string. */
+export interface TextInputSpec extends CommonSpec {
+  type: 'text';
+  default?: string;
+}
+
+/** A finite number, optionally bounded (inclusive). */
+export interface NumberInputSpec extends CommonSpec {
+  type: 'number';
+  default?: number;
+  min?: number;
+  max?: number;
+}
+
+/** A safe integer, optionally bounded (inclusive). */
+export interface IntegerInputSpec extends CommonSpec {
+  type: 'integer';
+  default?: number;
+  min?: number;
+  max?: number;
+}
+
+/** `true` or `false`; text sources may also say yes/no, on/off, 1/0. */
+export interface BooleanInputSpec extends CommonSpec {
+  type: 'boolean';
+  default?: boolean;
+}
+
+/** One of a fixed list of strings. */
+export interface ChoiceInputSpec<C extends string = string> extends CommonSpec {
+  type: 'choice';
+  choices: readonly C[];
+  default?: NoInfer<C>;
+}
+
+/** Any JSON value; text sources (argv, form fields) give it as JSON text. */
+export interface JsonInputSpec extends CommonSpec {
+  type: 'json';
+  default?: JsonValue;
+}
+
+/** The description of one input. */
+export type InputSpec =
+  | ImageInputSpec
+  | FileInputSpec
+  | TextInputSpec
+  | NumberInputSpec
+  | IntegerInputSpec
+  | BooleanInputSpec
+  | ChoiceInputSpec
+  | JsonInputSpec;
+
+/**
+ * The inputs schema: input names to their description.
+ * @example { image: { type: 'image' }, strength: { type: 'number', min: 0, max: 1, default: 0.5 } }
+ */
+export type InputsSchema = { readonly [name: string]: InputSpec };
+
+/** The JavaScript type an input spec delivers to the inference function. */
+export type InputValue<S> = S extends { type: 'image' | 'file' }
+  ? Buffer
+  : S extends { type: 'text' }
+    ? string
+    : S extends { type: 'number' | 'integer' }
+      ? number
+      : S extends { type: 'boolean' }
+        ? boolean
+        : S extends { type: 'choice'; choices: readonly (infer C)[] }
+          ? C
+          : S extends { type: 'json' }
+            ? JsonValue
+            : never;
+
+type OptionalKeys<S extends InputsSchema> = {
+  [K in keyof S]: S[K] extends { required: false } ? (S[K] extends { default: unknown } ? never : K) : never;
+}[keyof S];
+type PresentKeys<S extends InputsSchema> = Exclude<keyof S, OptionalKeys<S>>;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/**
+ * The inputs object the inference function receives for schema `S`. Inputs that are required or
+ * have a default are always present; other optional inputs may be missing. Inputs the schema does
+ * not list pass through as `unknown` (model options travel that way, as in the Python library).
+ */
+export type Inputs<S extends InputsSchema> = Simplify<
+  { [K in PresentKeys<S>]: InputValue<S[K]> } & { [K in OptionalKeys<S>]?: InputValue<S[K]> }
+> & { readonly [extra: string]: unknown };
+
+/**
+ * The result object of the Python library, unchanged.
+ * @example { 'content-type': 'application/json', data: JSON.stringify({ label: 'cat' }), success: true }
+ */
+export interface InferenceResult {
+  'content-type': string;
+  data: Buffer | Uint8Array | string | null;
+  success: boolean;
+  /** Why it failed; set when `success` is false. */
+  error?: string | null;
+}
+
+/** The model: takes the inputs object, returns (or resolves to) a result. Throwing means "restart me". */
+export type InferenceFunction<I = Record<string, unknown>> = (inputs: I) => InferenceResult | Promise<InferenceResult>;
+
+/** What a mode calls to run inference; in-process or, under a supervisor, in a worker process. */
+export interface Engine {
+  /** Runs inference on already converted inputs. Rejects with `InferenceThrewError` when the model threw. */
+  infer(inputs: Record<string, unknown>): Promise<InferenceResult>;
+}
+
+/** A line-oriented logger for humans; it writes to stderr so stdout carries only results. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** Settings every mode may read; `startLoop` fills them from its options and the environment, once. */
+export interface RuntimeSettings {
+  /** How many inferences `test_model_integration` runs. */
+  selfTestRuns: number;
+  /** Most bytes a stdin mode or file input reads. */
+  maxInputBytes: number;
+  /** Reject inputs the schema does not list, instead of passing them through. */
+  strictInputs: boolean;
+}
+
+/** Everything a mode gets. Modes never read `process.env`. */
+export interface ModeContext {
+  engine: Engine;
+  schema: InputsSchema;
+  settings: RuntimeSettings;
+  argv: readonly string[];
+  stdin: Readable & { isTTY?: boolean };
+  stdout: Writable & { isTTY?: boolean };
+  log: Logger;
+}
+
+/**
+ * A way of running the model. `run` resolves to the process exit code.
+ * @example registerMode({ name: 'once', hint: 'runs one inference', run: async (ctx) => 0 })
+ */
+export interface Mode {
+  name: string;
+  /** One line shown in the list of modes, with the `docker run` flags the mode needs. */
+  hint: string;
+  run(context: ModeContext): Promise<number>;
+}
+
+/** Options of `startLoop`; every field falls back to the environment, then a default. */
+export interface StartLoopOptions {
+  /** The mode to run; defaults to `MODE` from the environment. */
+  mode?: string;
+  selfTestRuns?: number;
+  maxInputBytes?: number;
+  strictInputs?: boolean;
+  /** Injectable process parts, for tests and embedding. */
+  env?: Readonly<Record<string, string | undefined>>;
+  argv?: readonly string[];
+  stdin?: ModeContext['stdin'];
+  stdout?: ModeContext['stdout'];
+  stderr?: Writable;
+  /** Ends the process; every exit goes through it. */
+  exit?: (code: number) => void;
+}
