@@ -1,0 +1,135 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { makeJpeg, makePng, sha256 } from '../helpers/images.js';
+import { exampleShim, fixture, runScript, stdoutJson } from '../helpers/run-process.js';
+
+const echoModel = fixture('echo-model.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'command-line-'));
+const path = (name: string) => join(dir, name);
+let photo: Buffer;
+
+const run = (args: string[], extra: { stdin?: Buffer; env?: Record<string, string> } = {}) =>
+  runScript(echoModel, { mode: 'command_line', args, ...extra });
+
+beforeAll(async () => {
+  photo = await makeJpeg(40, 30);
+  writeFileSync(path('photo.jpg'), photo);
+  writeFileSync(path('config.json'), '{"layers": [1, 2, 3]}');
+  writeFileSync(path('prompt.txt'), 'a prompt from a file');
+  writeFileSync(path('not-an-image.jpg'), 'plain text, not a JPEG');
+});
+
+describe('command_line', () => {
+  test('--help lists every input with its description, type and default, and exits 0', async () => {
+    const outcome = await run(['--help']);
+    expect(outcome.code).toBe(0);
+    const help = outcome.stdout.toString('utf8').replace(/\s+/g, ' ');
+    expect(help).toContain('--image <path> the picture (an image (JPEG, PNG, WebP, GIF, TIFF or AVIF bytes); a file path, - for stdin)');
+    expect(help).toContain('--strength <value> (a number between 0 and 1; @path reads the value from a file; default: 0.5)');
+    expect(help).toContain('--steps <value> (an integer between 1 and 50; @path reads the value from a file; default: 10)');
+    expect(help).toContain('--style <value> (one of photo, sketch; @path reads the value from a file; default: "photo")');
+    expect(help).toContain('--fast (true or false; default: false)');
+    expect(help).toContain('--no-fast set fast to false');
+    expect(help).toContain('--config <value> (a JSON value; @path reads the value from a file; optional)');
+    expect(help).toContain('--attachment <path> (a file (binary data); a file path, - for stdin; optional)');
+    expect(help).toContain('--output <path>');
+    expect(help).toContain('--loop');
+    expect(help).toContain('--count <n>');
+  });
+
+  test('typed options are converted: numbers, booleans, choices, JSON from @file, text from @file, a file input', async () => {
+    const outcome = await run([
+      '--image', path('photo.jpg'),
+      '--strength', '0.25', '--steps', '7', '--fast', '--style', 'sketch',
+      '--config', `@${path('config.json')}`, '--prompt', `@${path('prompt.txt')}`,
+      '--attachment', path('config.json'),
+    ]);
+    expect(outcome.code).toBe(0);
+    const echoed = stdoutJson(outcome);
+    expect(echoed.inputs).toMatchObject({
+      image: { bytes: photo.length, sha256: sha256(photo) },
+      strength: 0.25, steps: 7, fast: true, style: 'sketch',
+      config: { layers: [1, 2, 3] }, prompt: 'a prompt from a file',
+      attachment: { bytes: 21 },
+    });
+  });
+
+  test('--no-fast sets a boolean to false, @@ escapes a literal @', async () => {
+    const outcome = await run(['--image', path('photo.jpg'), '--no-fast', '--prompt', '@@home']);
+    expect(outcome.code).toBe(0);
+    expect(stdoutJson(outcome).inputs).toMatchObject({ fast: false, prompt: '@home' });
+  });
+
+  test('- reads a binary input from stdin', async () => {
+    const png = await makePng(9, 7);
+    const outcome = await run(['--image', '-'], { stdin: png });
+    expect(outcome.code).toBe(0);
+    expect(stdoutJson(outcome).inputs.image).toEqual({ bytes: png.length, sha256: sha256(png) });
+  });
+
+  test('--output writes the result data to a file and nothing to stdout', async () => {
+    const outcome = await run(['--image', path('photo.jpg'), '--output', path('negative.png')], { env: { FIXTURE_ACTION: 'image' } });
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout.length).toBe(0);
+    expect(outcome.stderr).toContain(`wrote image/png, 40x30 png`);
+    const metadata = await sharp(readFileSync(path('negative.png'))).metadata();
+    expect([metadata.format, metadata.width, metadata.height]).toEqual(['png', 40, 30]);
+  });
+
+  test('a text result goes to stdout as is', async () => {
+    const outcome = await run(['--image', path('photo.jpg'), '--prompt', 'draw a cat'], { env: { FIXTURE_ACTION: 'text' } });
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout.toString('utf8')).toBe('prompt was draw a cat');
+  });
+
+  test('--loop --count 3 runs three inferences and prints time, running average and QPS for each', async () => {
+    const outcome = await run(['--image', path('photo.jpg'), '--loop', '--count', '3']);
+    expect(outcome.code).toBe(0);
+    const lines = outcome.stderr.split('\n').filter((line) => line.startsWith('run '));
+    expect(lines).toHaveLength(3);
+    for (const [index, line] of lines.entries()) {
+      expect(line).toMatch(new RegExp(`^run ${index + 1}: \\d+\\.\\d ms, average \\d+\\.\\d ms, \\d+\\.\\d\\d QPS$`));
+    }
+    expect(stdoutJson(outcome).inputs.image.bytes).toBe(photo.length);
+  });
+
+  test.each([
+    { name: 'a missing file', args: ['--image', '/nonexistent/photo.jpg'], message: '--image: cannot read "/nonexistent/photo.jpg": no such file' },
+    { name: 'a missing required option', args: [], message: "required option '--image <path>' not specified (see --help)" },
+    { name: 'an unknown option', args: ['--image', 'x', '--colour', 'red'], message: "unknown option '--colour' (see --help)" },
+    { name: 'a stray argument', args: ['--image', 'x', 'extra'], message: 'too many arguments' },
+    { name: 'a number out of range', args: ['--strength', '1.5'], message: 'strength: 1.5 is out of range; expected a number between 0 and 1' },
+    { name: 'a number that is not one', args: ['--steps', 'ten'], message: 'steps: expected an integer between 1 and 50, got the string "ten"' },
+    { name: 'a fractional integer', args: ['--steps', '2.5'], message: 'steps: expected an integer between 1 and 50, got the string "2.5"' },
+    { name: 'a choice not in the list', args: ['--style', 'skech'], message: "style: expected one of photo, sketch, got the string \"skech\" (did you mean 'sketch'?)" },
+    { name: 'malformed JSON', args: ['--config', '{oops'], message: 'config: is not valid JSON' },
+    { name: 'a file that is not an image', args: ['--image', 'NOT_AN_IMAGE'], message: 'image: is not an image that can be decoded' },
+    { name: 'a bad --count', args: ['--count', '0'], message: "option '--count <n>' argument '0' is invalid. expected a positive integer" },
+  ])('$name is a usage error: exit 2 and one clear line', async ({ args, message }) => {
+    const resolved = args.map((arg) => (arg === 'NOT_AN_IMAGE' ? path('not-an-image.jpg') : arg));
+    const withImage = resolved.includes('--image') ? resolved : ['--image', path('photo.jpg'), ...resolved];
+    const outcome = await run(args.length === 0 ? [] : withImage);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toContain(message);
+    expect(outcome.stderr).not.toMatch(/\n\s+at /); // no stack trace for a user's mistake
+    expect(outcome.stdout.length).toBe(0);
+  });
+
+  test('MODE unset: lists every mode with its docker run hint on stderr, then runs command_line', async () => {
+    const outcome = await runScript(exampleShim, { args: ['--image', path('photo.jpg')] });
+    expect(outcome.code).toBe(0);
+    expect(outcome.stderr).toContain('MODE is not set');
+    for (const [mode, flags] of [
+      ['command_line', 'docker run --rm IMAGE --image photo.jpg'],
+      ['test_model_integration', 'docker run --rm -e MODE=test_model_integration IMAGE'],
+      ['test_single_image', 'docker run --rm -i -e MODE=test_single_image IMAGE < photo.jpg'],
+      ['test_inputs_dict_json', '| docker run --rm -i -e MODE=test_inputs_dict_json IMAGE'],
+    ]) {
+      expect(outcome.stderr).toMatch(new RegExp(`\\n  ${mode} +.*${flags!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    }
+    expect(stdoutJson(outcome)).toMatchObject({ width: 40, height: 30, format: 'jpeg' });
+  });
+});
