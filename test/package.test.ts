@@ -1,0 +1,62 @@
+// The built package, imported both ways a user would: ESM `import` and CommonJS `require`.
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { describe, expect, test } from 'vitest';
+import { repoRoot } from './helpers/run-process.js';
+
+const require = createRequire(import.meta.url);
+
+describe('the built package', () => {
+  test('import and require expose the same public API, and it only changes on purpose', async () => {
+    const esm = await import('ai-integration');
+    const cjs = require('ai-integration') as Record<string, unknown>;
+    const esmNames = Object.keys(esm).filter((name) => name !== 'default').sort();
+    expect(Object.keys(cjs).sort()).toEqual(esmNames);
+    expect(esmNames).toMatchInlineSnapshot(`
+      [
+        "AiIntegrationError",
+        "ExitCode",
+        "InferenceThrewError",
+        "InvalidInputError",
+        "InvalidSchemaError",
+        "checkResult",
+        "convertInputs",
+        "defineSchema",
+        "environmentVariables",
+        "errorTable",
+        "inferenceRequests",
+        "inputTypes",
+        "listModes",
+        "registerMode",
+        "startLoop",
+        "validateSchema",
+      ]
+    `);
+    expect(typeof cjs.startLoop).toBe('function');
+  });
+
+  test('a CommonJS shim runs a mode end to end', () => {
+    const script = `
+      const { startLoop } = require('ai-integration');
+      startLoop((inputs) => ({ 'content-type': 'text/plain', data: 'cjs ' + inputs.word, success: true }), { word: { type: 'text' } });
+    `;
+    const stdout = execFileSync(process.execPath, ['-e', script], {
+      cwd: repoRoot,
+      env: { ...process.env, MODE: 'test_inputs_dict_json' },
+      input: '{"word": "works"}',
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    expect(stdout.toString('utf8')).toBe('cjs works');
+  });
+
+  test('package.json: exports map with types first, sideEffects false, ESM and CommonJS entry points', () => {
+    const manifest = require('../package.json') as { exports: Record<string, Record<string, Record<string, string>>>; sideEffects: boolean };
+    expect(manifest.sideEffects).toBe(false);
+    const root = manifest.exports['.']!;
+    expect(Object.keys(root)).toEqual(['import', 'require']);
+    expect(Object.keys(root.import!)[0]).toBe('types');
+    expect(Object.keys(root.require!)[0]).toBe('types');
+    expect(root.import!.types).toBe('./dist/index.d.ts');
+    expect(root.require!.types).toBe('./dist/index.d.cts');
+  });
+});
