@@ -55,9 +55,8 @@ function sampleFor(spec: InputSpec, grayImage: Buffer): unknown {
     case 'text':
       return 'ai-integration self-test';
     case 'number':
-      return spec.min ?? Math.min(0, spec.max ?? 0);
     case 'integer':
-      return spec.min !== undefined ? Math.ceil(spec.min) : Math.min(0, Math.floor(spec.max ?? 0));
+      return spec.min ?? Math.min(0, spec.max ?? 0);
     case 'boolean':
       return false;
     case 'choice':

@@ -104,6 +104,9 @@ function validateBounds(name: string, type: 'number' | 'integer', spec: Record<s
     if (bound !== undefined && (typeof bound !== 'number' || !Number.isFinite(bound))) {
       throw new InvalidSchemaError(name, `${key} must be a finite number, got ${describeType(bound)}`);
     }
+    if (type === 'integer' && bound !== undefined && !Number.isSafeInteger(bound)) {
+      throw new InvalidSchemaError(name, `${key} must be an integer for an integer input, got ${bound}`);
+    }
   }
   const min = spec.min as number | undefined;
   const max = spec.max as number | undefined;
