@@ -25,7 +25,7 @@ export function writeResult(result: InferenceResult, summary: string, stdout: Wr
   } else if (isTextual(mediaType)) {
     stdout.write(resultBytes(result));
   } else if (stdout.isTTY) {
-    log.info(`result: ${summary} (binary, not written to the terminal; redirect stdout or use --output PATH)`);
+    log.info(`the binary result (${summary}) is not written to a terminal; redirect stdout or use --output PATH`);
   } else {
     stdout.write(resultBytes(result));
   }

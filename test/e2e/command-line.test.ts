@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +78,14 @@ describe('command_line', () => {
     expect(outcome.stderr).toContain(`wrote image/png, 40x30 png`);
     const metadata = await sharp(readFileSync(path('negative.png'))).metadata();
     expect([metadata.format, metadata.width, metadata.height]).toEqual(['png', 40, 30]);
+  });
+
+  test('a binary result is only summarised when stdout is a terminal (a real pseudo-terminal made by script(1))', async () => {
+    const command = `MODE=command_line FIXTURE_ACTION=image ${JSON.stringify(process.execPath)} ${JSON.stringify(echoModel)} --image ${JSON.stringify(path('photo.jpg'))}`;
+    const terminal = execFileSync('script', ['-qec', command, '/dev/null'], { encoding: 'latin1' });
+    expect(terminal).toContain('the binary result (image/png, 40x30 png');
+    expect(terminal).toContain('is not written to a terminal; redirect stdout or use --output PATH');
+    expect(terminal).not.toContain('\x89PNG');
   });
 
   test('a text result goes to stdout as is', async () => {

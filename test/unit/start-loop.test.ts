@@ -1,0 +1,74 @@
+// startLoop in this process, with injected stdin, stdout, stderr and exit: the CLI behaviour is
+// tested without killing the test process.
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, test } from 'vitest';
+import { ExitCode, errorTable } from '../../src/errors.js';
+import { startLoop } from '../../src/start-loop.js';
+import type { InferenceResult } from '../../src/types.js';
+
+function capture() {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+async function runInProcess(mode: string | undefined, stdin: string, infer: (inputs: { word: string }) => InferenceResult | Promise<InferenceResult>) {
+  const stdout = capture();
+  const stderr = capture();
+  let exitCode: number | undefined;
+  await startLoop(infer, { word: { type: 'text' } }, {
+    env: mode === undefined ? {} : { MODE: mode },
+    argv: [],
+    stdin: Readable.from([Buffer.from(stdin)]),
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    exit: (code) => {
+      exitCode = code;
+    },
+  });
+  return { exitCode, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+describe('startLoop with injected process parts', () => {
+  test('runs the mode and exits through the injected exit with the mode\'s code', async () => {
+    const outcome = await runInProcess('test_inputs_dict_json', '{"word": "hi"}', async (inputs) => ({ 'content-type': 'text/plain', data: inputs.word.repeat(2), success: true }));
+    expect(outcome).toMatchObject({ exitCode: 0, stdout: 'hihi' });
+  });
+
+  test('a throw exits with the documented "threw" code', async () => {
+    const outcome = await runInProcess('test_inputs_dict_json', '{"word": "hi"}', () => {
+      throw new RangeError('tensor shape mismatch');
+    });
+    expect(outcome.exitCode).toBe(ExitCode.inferenceThrew);
+    expect(outcome.stderr).toContain('RangeError: tensor shape mismatch');
+  });
+
+  test('the options win over the environment', async () => {
+    const stdout = capture();
+    let exitCode: number | undefined;
+    await startLoop(() => ({ 'content-type': 'text/plain', data: 'x', success: true }), { word: { type: 'text', default: 'w' } }, {
+      mode: 'test_model_integration',
+      selfTestRuns: 1,
+      env: { MODE: 'no_such_mode', SELF_TEST_RUNS: 'not a number' },
+      stdout: stdout.stream,
+      stderr: new PassThrough(),
+      exit: (code) => {
+        exitCode = code;
+      },
+    });
+    expect(exitCode).toBe(0);
+    expect(stdout.text()).toBe('x');
+  });
+});
+
+describe('the error table', () => {
+  test('every code has an exit code from ExitCode and an HTTP status', () => {
+    const exitCodes = new Set<number>(Object.values(ExitCode));
+    for (const [code, entry] of Object.entries(errorTable)) {
+      expect(code).toMatch(/^AI_ERR_[A-Z_]+$/);
+      expect(exitCodes.has(entry.exitCode)).toBe(true);
+      expect(entry.httpStatus).toBeGreaterThanOrEqual(400);
+    }
+  });
+});
