@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { convertInputs, describeExpected } from '../src/convert-inputs.js';
 import { AiIntegrationError, ExitCode, InvalidSchemaError } from '../src/errors.js';
-import { inferAndCheck, logProblems } from '../src/infer-and-report.js';
+import { inferAndCheck, resultError } from '../src/infer-and-report.js';
 import { readAllBytes } from '../src/read-input.js';
 import { isBinaryType, mustBeGiven } from '../src/schema.js';
 import type { InputSpec, ModeContext } from '../src/types.js';
@@ -131,10 +131,7 @@ async function runInferences(context: ModeContext, inputs: Record<string, unknow
   let totalMilliseconds = 0;
   for (let run = 1; run <= plan.count; run++) {
     const { result, report, milliseconds } = await inferAndCheck(context, inputs);
-    if (!report.ok) {
-      logProblems(context, report);
-      return ExitCode.modelFailed;
-    }
+    if (!report.ok) throw resultError(result, report);
     if (run === 1) await deliver(context, result, report.summary, plan.output);
     if (plan.loop) {
       totalMilliseconds += milliseconds;

@@ -30,8 +30,6 @@ export const errorTable = {
   AI_ERR_INVALID_OPTION: { exitCode: ExitCode.config, httpStatus: 500 },
   AI_ERR_MODEL_FAILED: { exitCode: ExitCode.modelFailed, httpStatus: 500 },
   AI_ERR_INVALID_RESULT: { exitCode: ExitCode.modelFailed, httpStatus: 500 },
-  AI_ERR_SELF_TEST_FAILED: { exitCode: ExitCode.modelFailed, httpStatus: 500 },
-  AI_ERR_NO_RESULT: { exitCode: ExitCode.modelFailed, httpStatus: 500 },
   AI_ERR_INFERENCE_THREW: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
   AI_ERR_ALREADY_RESPONDED: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
 } as const satisfies Record<string, { exitCode: ExitCodeValue; httpStatus: number }>;

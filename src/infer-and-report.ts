@@ -1,5 +1,5 @@
 import { checkResult, type ResultReport } from './check-result.js';
-import { ExitCode } from './errors.js';
+import { AiIntegrationError, ExitCode } from './errors.js';
 import type { InferenceResult, ModeContext } from './types.js';
 import { writeResult } from './write-result.js';
 
@@ -18,18 +18,16 @@ export async function inferAndCheck(context: ModeContext, inputs: Record<string,
   return { result, report: await checkResult(result), milliseconds };
 }
 
-/** Logs every problem the checker found. */
-export function logProblems(context: ModeContext, report: ResultReport): void {
-  for (const problem of report.problems) context.log.error(problem);
+/** The error for a result that did not pass: a model-reported failure, or a result that breaks the contract. */
+export function resultError(result: InferenceResult, report: ResultReport): AiIntegrationError {
+  const reportedFailure = typeof result === 'object' && result !== null && result.success === false;
+  return new AiIntegrationError(reportedFailure ? 'AI_ERR_MODEL_FAILED' : 'AI_ERR_INVALID_RESULT', report.problems.join('; '));
 }
 
 /** The stdin modes' whole job after reading: infer, check, write the result to stdout, return the exit code. */
 export async function inferAndWrite(context: ModeContext, inputs: Record<string, unknown>): Promise<number> {
   const { result, report, milliseconds } = await inferAndCheck(context, inputs);
-  if (!report.ok) {
-    logProblems(context, report);
-    return ExitCode.modelFailed;
-  }
+  if (!report.ok) throw resultError(result, report);
   context.log.info(`result: ${report.summary} in ${milliseconds.toFixed(1)} ms`);
   writeResult(result, report.summary, context.stdout, context.log);
   return ExitCode.success;
