@@ -138,14 +138,16 @@ function convertText(name: string, spec: InputSpec, value: unknown): string {
   throw wrongType(name, spec, value);
 }
 
-// Only plain decimal notation: Number() would also take '0x1f', '', ' ' and 'Infinity'.
+// Only plain decimal notation: Number() would also take '0x1f', '', ' ' and 'Infinity'. No real
+// number is longer than the length cap, which keeps the pattern's work small on hostile input.
 const decimalNumber = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+const longestNumberText = 400;
 
 function convertNumber(name: string, spec: InputSpec & { type: 'number' | 'integer' }, value: unknown): number {
   let number: number;
   if (typeof value === 'number') number = value;
   else if (typeof value === 'bigint') number = Number(value);
-  else if (typeof value === 'string' && decimalNumber.test(value.trim())) number = Number(value.trim());
+  else if (typeof value === 'string' && value.length <= longestNumberText && decimalNumber.test(value.trim())) number = Number(value.trim());
   else throw wrongType(name, spec, value);
   if (!Number.isFinite(number)) throw wrongType(name, spec, value);
   if (spec.type === 'integer' && !Number.isSafeInteger(number)) throw wrongType(name, spec, value);
