@@ -18,10 +18,17 @@ export const environmentVariables = {
  */
 export function readSettings(options: StartLoopOptions, env: Readonly<Record<string, string | undefined>>): RuntimeSettings {
   return {
-    selfTestRuns: options.selfTestRuns ?? positiveInteger(env, 'SELF_TEST_RUNS') ?? 5,
-    maxInputBytes: options.maxInputBytes ?? positiveInteger(env, 'MAX_INPUT_BYTES') ?? defaultMaxInputBytes,
+    selfTestRuns: checkedOption('selfTestRuns', options.selfTestRuns) ?? positiveInteger(env, 'SELF_TEST_RUNS') ?? 5,
+    maxInputBytes: checkedOption('maxInputBytes', options.maxInputBytes) ?? positiveInteger(env, 'MAX_INPUT_BYTES') ?? defaultMaxInputBytes,
     strictInputs: options.strictInputs ?? booleanFlag(env, 'STRICT_INPUTS') ?? false,
   };
+}
+
+function checkedOption(name: string, value: number | undefined): number | undefined {
+  if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) {
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `startLoop option ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
 }
 
 /** The mode name: the option, then `MODE`; undefined when neither is set. */

@@ -72,3 +72,13 @@ describe('the error table', () => {
     }
   });
 });
+
+describe('settings', () => {
+  test('a bad option from code or the environment is a configuration error (exit 3) naming it', async () => {
+    const { readSettings } = await import('../../src/settings.js');
+    expect(() => readSettings({ selfTestRuns: 0 }, {})).toThrow('startLoop option selfTestRuns must be a positive integer, got 0');
+    expect(() => readSettings({}, { MAX_INPUT_BYTES: '10MB' })).toThrow('MAX_INPUT_BYTES="10MB" is not a positive integer');
+    expect(() => readSettings({}, { STRICT_INPUTS: 'sometimes' })).toThrow('STRICT_INPUTS="sometimes" is not true or false');
+    expect(readSettings({}, { SELF_TEST_RUNS: ' 7 ', STRICT_INPUTS: 'YES' })).toEqual({ selfTestRuns: 7, maxInputBytes: 104857600, strictInputs: true });
+  });
+});
