@@ -106,7 +106,7 @@ function op(code: string | number, name: string, handler: Handler): void {
 export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): unknown {
   const reader = new PickleReader(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   const value = reader.run();
-  checkNesting(value, reader.containerOffsets, options.maxDepth ?? 1000);
+  checkPlainData(value, reader.containerOffsets, options.maxDepth ?? 1000);
   return value;
 }
 
@@ -179,10 +179,7 @@ class PickleReader {
     let length: number;
     if (size === 1) length = this.uint8();
     else if (size === 4) length = signed ? this.int32() : this.take(4).readUInt32LE(0);
-    else {
-      const big = this.take(8).readBigUInt64LE(0);
-      length = big > BigInt(this.data.length) ? Number.POSITIVE_INFINITY : Number(big);
-    }
+    else length = Number(this.take(8).readBigUInt64LE(0)); // beyond 2**53 only the message is approximate
     if (length < 0) throw this.malformed(`negative length ${length}`);
     if (length > this.data.length - this.position) {
       throw this.malformed(`${opcodeNames[this.data[this.opcodeStart]!]} declares ${length} bytes but only ${this.data.length - this.position} remain`);
@@ -574,15 +571,23 @@ op(0x80, 'PROTO', (r) => {
 op(0x95, 'FRAME', (r) => void r.length(8)); // frames only group opcodes for buffering; the length is checked and skipped
 
 /**
- * Refuses nesting deeper than `maxDepth` and reference cycles, which no consumer of plain data
- * (JSON output, structured cloning) can handle. Iterative, so hostile depth cannot overflow the
- * stack here, and linear: each container is measured once, however often it is shared.
+ * Refuses what is not plain data: a global left uncalled, nesting deeper than `maxDepth`, and
+ * reference cycles, which no consumer of plain data (JSON output, structured cloning) can
+ * handle. Iterative, so hostile depth cannot overflow the stack here, and linear: each container
+ * is measured once, however often it is shared.
  */
-function checkNesting(root: unknown, offsets: WeakMap<object, number>, maxDepth: number): void {
+function checkPlainData(root: unknown, offsets: WeakMap<object, number>, maxDepth: number): void {
+  const refuseGlobal = (value: unknown) => {
+    if (value instanceof AllowedGlobal) {
+      throw new PickleError('AI_ERR_PICKLE_UNSUPPORTED', `the global ${value.qualifiedName} itself, not called, is not plain data`, 0);
+    }
+  };
+  refuseGlobal(root);
   const depthOf = new Map<object, number>();
   const onPath = new Set<object>();
   const children = (value: object): unknown[] => (value instanceof Set ? [...value] : Array.isArray(value) ? value : Object.values(value));
-  const isContainer = (value: unknown): value is object => typeof value === 'object' && value !== null && !(value instanceof Uint8Array);
+  const isContainer = (value: unknown): value is object =>
+    typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !(value instanceof AllowedGlobal);
   if (!isContainer(root)) return;
   const work: { node: object; pathLength: number; expanded: boolean }[] = [{ node: root, pathLength: 1, expanded: false }];
   while (work.length > 0) {
@@ -598,6 +603,7 @@ function checkNesting(root: unknown, offsets: WeakMap<object, number>, maxDepth:
       frame.expanded = true;
       onPath.add(frame.node);
       for (const child of children(frame.node)) {
+        refuseGlobal(child);
         if (!isContainer(child) || depthOf.has(child)) continue;
         if (onPath.has(child)) throw new PickleError('AI_ERR_PICKLE_UNSUPPORTED', 'a reference cycle (a container that holds itself) is not plain data', offsets.get(child) ?? 0);
         work.push({ node: child, pathLength: frame.pathLength + 1, expanded: false });
