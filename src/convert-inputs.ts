@@ -2,7 +2,7 @@ import { closest } from 'fastest-levenshtein';
 import { decodeBinaryText } from './binary-value.js';
 import { AiIntegrationError, InvalidInputError } from './errors.js';
 import { readImageFacts } from './image.js';
-import { describeBounds, describeType } from './schema.js';
+import { describeBounds, describeType, isBinaryType } from './schema.js';
 import type { InputSpec, InputsSchema } from './types.js';
 
 /**
@@ -87,7 +87,15 @@ export function describeExpected(spec: InputSpec): string {
   }
 }
 
-async function convertValue(name: string, spec: InputSpec, value: unknown, origin: ValueOrigin): Promise<unknown> {
+async function convertValue(name: string, spec: InputSpec, raw: unknown, rawOrigin: ValueOrigin): Promise<unknown> {
+  let value = raw;
+  let origin = rawOrigin;
+  // Bytes given for a number, boolean, choice or JSON input (Python 2's str is bytes) are read as
+  // the text they hold, with the rules for text sources.
+  if (raw instanceof Uint8Array && !isBinaryType(spec.type) && spec.type !== 'text') {
+    value = convertText(name, spec, raw);
+    origin = 'text';
+  }
   switch (spec.type) {
     case 'image':
     case 'file':

@@ -4,6 +4,7 @@ export { defineSchema, validateSchema, inputTypes } from './schema.js';
 export { convertInputs, type ConvertOptions, type ValueOrigin } from './convert-inputs.js';
 export { checkResult, type ResultReport } from './check-result.js';
 export { registerMode, listModes } from './registry.js';
+export { readPickle, PickleError, type ReadPickleOptions } from './pickle-reader.js';
 export { environmentVariables } from './settings.js';
 export {
   AiIntegrationError,

@@ -8,7 +8,12 @@ export interface ModeModule {
 }
 
 /** The modes that ship with the package; a name without an entry below is a compile error. */
-export type BuiltInModeName = 'command_line' | 'test_model_integration' | 'test_single_image' | 'test_inputs_dict_json';
+export type BuiltInModeName =
+  | 'command_line'
+  | 'test_model_integration'
+  | 'test_single_image'
+  | 'test_inputs_dict_json'
+  | 'test_inputs_pickled_dict';
 
 interface LazyMode {
   hint: string;
@@ -32,6 +37,10 @@ const builtInModes: Record<BuiltInModeName, LazyMode> = {
   test_inputs_dict_json: {
     hint: `pipe a JSON inputs object into stdin: echo '{"image": "<base64>"}' | docker run --rm -i -e MODE=test_inputs_dict_json IMAGE`,
     load: () => import('../modes/test-inputs-dict-json.js'),
+  },
+  test_inputs_pickled_dict: {
+    hint: 'pipe a pickled dict of inputs into stdin: cat dict.pkl | docker run --rm -i -e MODE=test_inputs_pickled_dict IMAGE',
+    load: () => import('../modes/test-inputs-pickled-dict.js'),
   },
 };
 

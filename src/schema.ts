@@ -158,6 +158,7 @@ export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `${value.length} bytes of binary data`;
+  if (value instanceof Set) return 'a set';
   if (typeof value === 'string') return value.length > 40 ? `the string "${value.slice(0, 37)}..."` : `the string ${JSON.stringify(value)}`;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
   if (typeof value === 'object') return 'an object';

@@ -136,6 +136,7 @@ describe('command_line', () => {
       ['test_model_integration', 'docker run --rm -e MODE=test_model_integration IMAGE'],
       ['test_single_image', 'docker run --rm -i -e MODE=test_single_image IMAGE < photo.jpg'],
       ['test_inputs_dict_json', '| docker run --rm -i -e MODE=test_inputs_dict_json IMAGE'],
+      ['test_inputs_pickled_dict', 'cat dict.pkl | docker run --rm -i -e MODE=test_inputs_pickled_dict IMAGE'],
     ]) {
       expect(outcome.stderr).toMatch(new RegExp(`\\n  ${mode} +.*${flags!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     }

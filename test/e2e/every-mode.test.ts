@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { makeJpeg, sha256 } from '../helpers/images.js';
-import { fixture, runScript, stdoutJson, type ProcessOutcome } from '../helpers/run-process.js';
+import { fixture, pythonPickle, runScript, stdoutJson, type ProcessOutcome } from '../helpers/run-process.js';
 
 const echoModel = fixture('echo-model.mjs');
 const workDir = mkdtempSync(join(tmpdir(), 'every-mode-'));
@@ -33,6 +33,10 @@ const drivers: Record<string, { run: Driver; sendsPhoto: boolean }> = {
   },
   test_single_image: {
     run: (env) => runScript(echoModel, { mode: 'test_single_image', stdin: photo, env }),
+    sendsPhoto: true,
+  },
+  test_inputs_pickled_dict: {
+    run: async (env) => runScript(echoModel, { mode: 'test_inputs_pickled_dict', stdin: pythonPickle(`{'image': open(${JSON.stringify(join(workDir, 'photo.jpg'))}, 'rb').read()}`), env }),
     sendsPhoto: true,
   },
   test_model_integration: {

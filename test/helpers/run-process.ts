@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,4 +55,9 @@ export function stdoutJson(outcome: ProcessOutcome): any {
   } catch {
     throw new Error(`stdout is not JSON.\nstdout: ${outcome.stdout.toString('utf8')}\nstderr: ${outcome.stderr}`);
   }
+}
+
+/** A real pickle written by this machine's python3: `expression` is Python source for the value. */
+export function pythonPickle(expression: string, protocol = 4): Buffer {
+  return execFileSync('python3', ['-c', `import pickle, sys, collections; pickle.dump(${expression}, sys.stdout.buffer, protocol=${protocol})`]);
 }
