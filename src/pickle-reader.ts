@@ -40,6 +40,10 @@ const highestProtocol = 5;
 const maxDecimalDigits = 4300;
 const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+// Buffer#latin1Slice is what toString('latin1', start, end) calls after checking its arguments;
+// the reader has checked them already, and it runs once per string.
+const latin1Slice = (data: Buffer, start: number, end: number): string =>
+  (data as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
 
 /** A global from the allow-list: REDUCE calls `create` with the argument tuple. */
 class AllowedGlobal {
@@ -106,7 +110,7 @@ function op(code: string | number, name: string, handler: Handler): void {
 export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): unknown {
   const reader = new PickleReader(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   const value = reader.run();
-  checkPlainData(value, reader.containerOffsets, options.maxDepth ?? 1000);
+  checkPlainData(value, reader, options.maxDepth ?? 1000);
   return value;
 }
 
@@ -117,9 +121,13 @@ class PickleReader {
   stack: unknown[] = [];
   /** Stack lengths at each MARK. */
   marks: number[] = [];
-  memo = new Map<number, unknown>();
+  // The memo is dense in practice (PUT and MEMOIZE count up from 0), so an array beats a Map.
+  memo: unknown[] = [];
+  memoCount = 0;
   /** Where each container was made, to say where data nests too deep. */
   containerOffsets = new WeakMap<object, number>();
+  /** The containers that hold another container (or a global): only these need a nesting check. */
+  holdsContainers = new WeakSet<object>();
   stopped = false;
 
   constructor(readonly data: Buffer) {}
@@ -152,34 +160,48 @@ class PickleReader {
 
   // --- reading arguments -------------------------------------------------------------------
 
-  take(length: number): Buffer {
-    const end = this.position + length;
-    if (end > this.data.length) {
-      throw this.malformed(`${opcodeNames[this.data[this.opcodeStart]!]} needs ${length} bytes but only ${this.data.length - this.position} remain`);
+  /** Moves past `length` bytes and returns where they start; reads go straight to `data`, no copies or views. */
+  need(length: number): number {
+    const start = this.position;
+    if (start + length > this.data.length) {
+      throw this.malformed(`${opcodeNames[this.data[this.opcodeStart]!]} needs ${length} bytes but only ${this.data.length - start} remain`);
     }
-    const bytes = this.data.subarray(this.position, end);
-    this.position = end;
-    return bytes;
+    this.position = start + length;
+    return start;
+  }
+
+  /** A view of the next `length` bytes (bytes values are not copied). */
+  take(length: number): Buffer {
+    const start = this.need(length);
+    return this.data.subarray(start, start + length);
   }
 
   uint8(): number {
-    return this.take(1)[0]!;
+    return this.data[this.need(1)]!;
   }
 
   uint16(): number {
-    return this.take(2).readUInt16LE(0);
+    return this.data.readUInt16LE(this.need(2));
   }
 
   int32(): number {
-    return this.take(4).readInt32LE(0);
+    return this.data.readInt32LE(this.need(4));
+  }
+
+  uint32(): number {
+    return this.data.readUInt32LE(this.need(4));
+  }
+
+  float64(): number {
+    return this.data.readDoubleBE(this.need(8));
   }
 
   /** A length field of 4 or 8 bytes: never negative, never past the end of the data. */
   length(size: 1 | 4 | 8, signed = false): number {
     let length: number;
     if (size === 1) length = this.uint8();
-    else if (size === 4) length = signed ? this.int32() : this.take(4).readUInt32LE(0);
-    else length = Number(this.take(8).readBigUInt64LE(0)); // beyond 2**53 only the message is approximate
+    else if (size === 4) length = signed ? this.int32() : this.uint32();
+    else length = Number(this.data.readBigUInt64LE(this.need(8))); // beyond 2**53 only the message is approximate
     if (length < 0) throw this.malformed(`negative length ${length}`);
     if (length > this.data.length - this.position) {
       throw this.malformed(`${opcodeNames[this.data[this.opcodeStart]!]} declares ${length} bytes but only ${this.data.length - this.position} remain`);
@@ -196,20 +218,24 @@ class PickleReader {
     return text;
   }
 
-  utf8(bytes: Buffer): string {
-    // Short ASCII strings are most of a typical pickle; they need no validation.
-    if (bytes.length < 64) {
-      let ascii = true;
-      for (let index = 0; index < bytes.length; index++) {
-        if (bytes[index]! > 0x7f) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) return bytes.toString('latin1');
+  /** The next `length` bytes as UTF-8 text, refusing invalid UTF-8 as CPython does. */
+  text(length: number): string {
+    const { data } = this;
+    const start = this.need(length);
+    const end = start + length;
+    // Short ASCII strings are most of a typical pickle: they need no validation, and a latin-1
+    // slice of the input makes a flat string, which is much cheaper to use as an object key than
+    // one built up a character at a time.
+    if (length <= 64) {
+      for (let index = start; index < end; index++) if (data[index]! > 0x7f) return this.decodeUtf8(start, end);
+      return latin1Slice(data, start, end);
     }
+    return this.decodeUtf8(start, end);
+  }
+
+  decodeUtf8(start: number, end: number): string {
     try {
-      return utf8.decode(bytes);
+      return utf8.decode(this.data.subarray(start, end));
     } catch {
       throw this.malformed('a string that is not valid UTF-8');
     }
@@ -263,19 +289,33 @@ class PickleReader {
     return value;
   }
 
+  /** A container made from `items`, noting whether it holds other containers. */
+  containerOf<T extends object>(value: T, items: readonly unknown[]): T {
+    for (const item of items) this.noteChild(value, item);
+    return this.container(value);
+  }
+
+  noteChild(parent: object, child: unknown): void {
+    if (typeof child === 'object' && child !== null && !(child instanceof Uint8Array)) this.holdsContainers.add(parent);
+  }
+
   newDict(): Record<string, unknown> {
     return this.container({});
   }
 
   setDictItem(dict: unknown, key: unknown, value: unknown): void {
-    if (dict === null || typeof dict !== 'object' || Array.isArray(dict) || dict instanceof Set || dict instanceof Uint8Array) {
+    // Only dicts this reader made have the plain prototype: not lists, sets, bytes, or the shared
+    // allow-list entries, which must never gain properties from a payload.
+    if (typeof dict !== 'object' || dict === null || Object.getPrototypeOf(dict) !== Object.prototype) {
       throw this.malformed(`${opcodeNames[this.data[this.opcodeStart]!]} on a value that is not a dict`);
     }
-    const name = this.dictKey(key);
+    const name = typeof key === 'string' ? key : this.dictKey(key);
+    if (typeof value === 'object' && value !== null) this.noteChild(dict, value);
     // Assigning a key named __proto__ would replace the prototype; defining it keeps it data.
     if (name === '__proto__') Object.defineProperty(dict, name, { value, enumerable: true, writable: true, configurable: true });
     else (dict as Record<string, unknown>)[name] = value;
   }
+
 
   /**
    * Object keys are strings. Other Python keys become the text JSON would give them
@@ -324,12 +364,14 @@ class PickleReader {
 
   memoPut(index: number): void {
     if (!Number.isSafeInteger(index) || index < 0) throw this.malformed(`memo index ${index} is not valid`);
-    this.memo.set(index, this.top());
+    if (this.memo[index] === undefined) this.memoCount++;
+    this.memo[index] = this.top(); // values are never undefined, so undefined means "not set"
   }
 
   memoGet(index: number): void {
-    if (!this.memo.has(index)) throw this.malformed(`memo key ${index} is not defined`);
-    this.push(this.memo.get(index));
+    const value = this.memo[index];
+    if (value === undefined) throw this.malformed(`memo key ${index} is not defined`);
+    this.push(value);
   }
 
   resolveGlobal(module: string, name: string): AllowedGlobal {
@@ -407,13 +449,17 @@ function itemsToDict(reader: PickleReader, dict: unknown, items: unknown[]): voi
 
 function appendAll(reader: PickleReader, list: unknown, items: unknown[]): void {
   if (!Array.isArray(list)) throw reader.malformed(`${opcodeNames[reader.data[reader.opcodeStart]!]} on a value that is not a list`);
-  for (const item of items) list.push(item);
+  for (const item of items) {
+    reader.noteChild(list, item);
+    list.push(item);
+  }
 }
 
 function reduce(reader: PickleReader, callable: unknown, args: unknown): unknown {
   if (!(callable instanceof AllowedGlobal)) throw reader.malformed('REDUCE of a value that is not a callable global');
   if (!Array.isArray(args)) throw reader.malformed('REDUCE with arguments that are not a tuple');
   const value = callable.create(args, reader);
+  if (value instanceof Set) return reader.containerOf(value, [...value]);
   return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) ? reader.container(value) : value;
 }
 
@@ -463,12 +509,12 @@ op(0x88, 'NEWTRUE', (r) => r.push(true));
 op(0x89, 'NEWFALSE', (r) => r.push(false));
 
 op('V', 'UNICODE', (r) => r.push(rawUnicodeEscape(r, r.line())));
-op(0x8c, 'SHORT_BINUNICODE', (r) => r.push(r.utf8(r.take(r.length(1)))));
-op('X', 'BINUNICODE', (r) => r.push(r.utf8(r.take(r.length(4)))));
-op(0x8d, 'BINUNICODE8', (r) => r.push(r.utf8(r.take(r.length(8)))));
+op(0x8c, 'SHORT_BINUNICODE', (r) => r.push(r.text(r.length(1))));
+op('X', 'BINUNICODE', (r) => r.push(r.text(r.length(4))));
+op(0x8d, 'BINUNICODE8', (r) => r.push(r.text(r.length(8))));
 
 op('F', 'FLOAT', (r) => r.push(parseFloatText(r, r.line())));
-op('G', 'BINFLOAT', (r) => r.push(r.take(8).readDoubleBE(0)));
+op('G', 'BINFLOAT', (r) => r.push(r.float64()));
 
 op(']', 'EMPTY_LIST', (r) => r.push(r.container([])));
 op('a', 'APPEND', (r) => {
@@ -479,19 +525,30 @@ op('e', 'APPENDS', (r) => {
   const items = r.popMark();
   appendAll(r, r.top(), items);
 });
-op('l', 'LIST', (r) => r.push(r.container(r.popMark())));
+op('l', 'LIST', (r) => {
+  const items = r.popMark();
+  r.push(r.containerOf(items, items));
+});
 
 op(')', 'EMPTY_TUPLE', (r) => r.push(r.container([])));
-op('t', 'TUPLE', (r) => r.push(r.container(r.popMark())));
-op(0x85, 'TUPLE1', (r) => r.push(r.container([r.pop()])));
+op('t', 'TUPLE', (r) => {
+  const items = r.popMark();
+  r.push(r.containerOf(items, items));
+});
+op(0x85, 'TUPLE1', (r) => {
+  const tuple = [r.pop()];
+  r.push(r.containerOf(tuple, tuple));
+});
 op(0x86, 'TUPLE2', (r) => {
   const second = r.pop();
-  r.push(r.container([r.pop(), second]));
+  const tuple = [r.pop(), second];
+  r.push(r.containerOf(tuple, tuple));
 });
 op(0x87, 'TUPLE3', (r) => {
   const third = r.pop();
   const second = r.pop();
-  r.push(r.container([r.pop(), second, third]));
+  const tuple = [r.pop(), second, third];
+  r.push(r.containerOf(tuple, tuple));
 });
 
 op('}', 'EMPTY_DICT', (r) => r.push(r.newDict()));
@@ -516,17 +573,23 @@ op(0x90, 'ADDITEMS', (r) => {
   const items = r.popMark();
   const set = r.top();
   if (!(set instanceof Set)) throw r.malformed('ADDITEMS on a value that is not a set');
-  for (const item of items) set.add(item);
+  for (const item of items) {
+    r.noteChild(set, item);
+    set.add(item);
+  }
 });
-op(0x91, 'FROZENSET', (r) => r.push(r.container(new Set(r.popMark()))));
+op(0x91, 'FROZENSET', (r) => {
+  const items = r.popMark();
+  r.push(r.containerOf(new Set(items), items));
+});
 
 op('g', 'GET', (r) => r.memoGet(r.decimalIndex(r.line())));
 op('h', 'BINGET', (r) => r.memoGet(r.uint8()));
-op('j', 'LONG_BINGET', (r) => r.memoGet(r.take(4).readUInt32LE(0)));
+op('j', 'LONG_BINGET', (r) => r.memoGet(r.uint32()));
 op('p', 'PUT', (r) => r.memoPut(r.decimalIndex(r.line())));
 op('q', 'BINPUT', (r) => r.memoPut(r.uint8()));
-op('r', 'LONG_BINPUT', (r) => r.memoPut(r.take(4).readUInt32LE(0)));
-op(0x94, 'MEMOIZE', (r) => r.memoPut(r.memo.size));
+op('r', 'LONG_BINPUT', (r) => r.memoPut(r.uint32()));
+op(0x94, 'MEMOIZE', (r) => r.memoPut(r.memoCount));
 
 op('c', 'GLOBAL', (r) => {
   const module = r.line();
@@ -576,7 +639,8 @@ op(0x95, 'FRAME', (r) => void r.length(8)); // frames only group opcodes for buf
  * handle. Iterative, so hostile depth cannot overflow the stack here, and linear: each container
  * is measured once, however often it is shared.
  */
-function checkPlainData(root: unknown, offsets: WeakMap<object, number>, maxDepth: number): void {
+function checkPlainData(root: unknown, reader: PickleReader, maxDepth: number): void {
+  const offsets = reader.containerOffsets;
   const refuseGlobal = (value: unknown) => {
     if (value instanceof AllowedGlobal) {
       throw new PickleError('AI_ERR_PICKLE_UNSUPPORTED', `the global ${value.qualifiedName} itself, not called, is not plain data`, 0);
@@ -585,7 +649,9 @@ function checkPlainData(root: unknown, offsets: WeakMap<object, number>, maxDept
   refuseGlobal(root);
   const depthOf = new Map<object, number>();
   const onPath = new Set<object>();
-  const children = (value: object): unknown[] => (value instanceof Set ? [...value] : Array.isArray(value) ? value : Object.values(value));
+  // A container that holds no container (the bulk of the data, usually) is a leaf here.
+  const children = (value: object): unknown[] =>
+    !reader.holdsContainers.has(value) ? [] : value instanceof Set ? [...value] : Array.isArray(value) ? value : Object.values(value);
   const isContainer = (value: unknown): value is object =>
     typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !(value instanceof AllowedGlobal);
   if (!isContainer(root)) return;

@@ -171,6 +171,8 @@ describe('readPickle refuses hostile pickles with the library\'s error', () => {
     ['an odd number of dict items', '}(K\x01u.', 'SETITEMS with an odd number of items (at byte 4)'],
     ['APPEND to a dict', '}K\x01a.', 'APPEND on a value that is not a list'],
     ['SETITEM on a list', ']K\x01K\x02s.', 'SETITEM on a value that is not a dict'],
+    ['SETITEM on an allowed global, which is shared', 'c__builtin__\nset\nK\x01K\x02s.', 'SETITEM on a value that is not a dict (at byte 21)'],
+    ['APPEND to an allowed global', 'c__builtin__\nset\nK\x01a.', 'APPEND on a value that is not a list'],
     ['REDUCE of a plain value', 'N)R.', 'REDUCE of a value that is not a callable global'],
     ['a bad INT', 'I1x\n.', 'INT argument "1x" is not an integer'],
     ['a bad FLOAT', 'Fone\n.', 'FLOAT argument "one" is not a number'],
@@ -181,6 +183,11 @@ describe('readPickle refuses hostile pickles with the library\'s error', () => {
     const error = refusal(bytes(data));
     expect(error.code).toBe('AI_ERR_PICKLE_MALFORMED');
     expect(error.message).toContain(message);
+  });
+
+  test('an allowed global that is never called is not plain data', () => {
+    expect(refusal(bytes('c__builtin__\nset\n.')).message).toContain('the global builtins.set itself, not called, is not plain data');
+    expect(refusal(bytes(']c__builtin__\nset\na.')).code).toBe('AI_ERR_PICKLE_UNSUPPORTED');
   });
 
   test('lists nested 100,000 levels deep are refused at the container that is too deep', () => {
