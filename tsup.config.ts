@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
 export default defineConfig([
   {
@@ -12,6 +15,7 @@ export default defineConfig([
     clean: true,
     target: 'node20',
     outDir: 'dist',
+    define: { __AI_INTEGRATION_VERSION__: JSON.stringify(version) },
   },
   {
     // The example shims, compiled as a model author would, importing the package by its name.

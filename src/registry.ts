@@ -10,6 +10,7 @@ export interface ModeModule {
 /** The modes that ship with the package; a name without an entry below is a compile error. */
 export type BuiltInModeName =
   | 'command_line'
+  | 'http'
   | 'test_model_integration'
   | 'test_single_image'
   | 'test_inputs_dict_json'
@@ -25,6 +26,10 @@ const builtInModes: Record<BuiltInModeName, LazyMode> = {
   command_line: {
     hint: 'run once from the command line: docker run --rm IMAGE --image photo.jpg (--help lists the options)',
     load: () => import('../modes/command-line.js'),
+  },
+  http: {
+    hint: 'web page, JSON and multipart API on port 5000: docker run --rm -p 5000:5000 -e MODE=http IMAGE',
+    load: () => import('../modes/http/index.js'),
   },
   test_model_integration: {
     hint: 'self-test on a built-in gray image: docker run --rm -e MODE=test_model_integration IMAGE',

@@ -152,6 +152,26 @@ export interface RuntimeSettings {
   maxInputBytes: number;
   /** Reject inputs the schema does not list, instead of passing them through. */
   strictInputs: boolean;
+  /** The HTTP mode's address and limits. */
+  http: HttpSettings;
+}
+
+/** Where the HTTP mode listens and what it bounds; every field has an environment variable. */
+export interface HttpSettings {
+  port: number;
+  host: string;
+  /** Inferences run at once. */
+  concurrency: number;
+  /** Requests that may wait for a free slot; more get 429. */
+  maxQueue: number;
+  /** Longest inference before the request gets 504; 0 for none. */
+  inferenceTimeoutMs: number;
+  /** How long SIGTERM waits for in-flight and queued work before exiting anyway. */
+  shutdownTimeoutMs: number;
+  /** Most files, fields and parts in one multipart body. */
+  maxFiles: number;
+  maxFields: number;
+  maxParts: number;
 }
 
 /** Everything a mode gets. Modes never read `process.env`. */
@@ -183,6 +203,7 @@ export interface StartLoopOptions {
   selfTestRuns?: number;
   maxInputBytes?: number;
   strictInputs?: boolean;
+  http?: Partial<HttpSettings>;
   /** Injectable process parts, for tests and embedding. */
   env?: Readonly<Record<string, string | undefined>>;
   argv?: readonly string[];

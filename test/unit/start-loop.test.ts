@@ -79,6 +79,11 @@ describe('settings', () => {
     expect(() => readSettings({ selfTestRuns: 0 }, {})).toThrow('startLoop option selfTestRuns must be a positive integer, got 0');
     expect(() => readSettings({}, { MAX_INPUT_BYTES: '10MB' })).toThrow('MAX_INPUT_BYTES="10MB" is not a positive integer');
     expect(() => readSettings({}, { STRICT_INPUTS: 'sometimes' })).toThrow('STRICT_INPUTS="sometimes" is not true or false');
-    expect(readSettings({}, { SELF_TEST_RUNS: ' 7 ', STRICT_INPUTS: 'YES' })).toEqual({ selfTestRuns: 7, maxInputBytes: 104857600, strictInputs: true });
+    expect(readSettings({}, { SELF_TEST_RUNS: ' 7 ', STRICT_INPUTS: 'YES' })).toMatchObject({ selfTestRuns: 7, maxInputBytes: 104857600, strictInputs: true });
+    expect(readSettings({ http: { concurrency: 2 } }, { PORT: '8080', MAX_QUEUE: '0' }).http).toEqual({
+      port: 8080, host: '0.0.0.0', concurrency: 2, maxQueue: 0, inferenceTimeoutMs: 300000, shutdownTimeoutMs: 8000, maxFiles: 16, maxFields: 256, maxParts: 512,
+    });
+    expect(() => readSettings({}, { PORT: '70000' })).toThrow('the port 70000 is not between 0 and 65535');
+    expect(() => readSettings({}, { CONCURRENCY: '0' })).toThrow('CONCURRENCY="0" is not a positive integer');
   });
 });

@@ -1,0 +1,42 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ServerResponse } from 'node:http';
+import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
+
+// Interactive API docs from the package's own copy of Swagger UI: a container is often offline,
+// so nothing is fetched from a CDN.
+const assets: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+};
+const cache = new Map<string, Buffer>();
+
+export const docsPage = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>API docs</title>
+<link rel="stylesheet" href="docs/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: 'openapi.json', dom_id: '#swagger-ui' });</script>
+</body>
+</html>
+`;
+
+/** Whether `name` is one of the docs assets this server serves. */
+export function isDocsAsset(name: string): boolean {
+  return Object.hasOwn(assets, name);
+}
+
+export async function sendDocsAsset(response: ServerResponse, name: string): Promise<void> {
+  let body = cache.get(name);
+  if (!body) {
+    body = await readFile(join(getAbsoluteFSPath(), name));
+    cache.set(name, body);
+  }
+  response.writeHead(200, { 'content-type': assets[name]!, 'content-length': body.length, 'cache-control': 'public, max-age=86400' });
+  response.end(body);
+}

@@ -1,0 +1,71 @@
+import { basename } from 'node:path';
+import { AiIntegrationError, ExitCode, type InferenceThrewError } from '../../src/errors.js';
+import { reportError } from '../../src/run-mode.js';
+import type { ModeContext } from '../../src/types.js';
+import { runtimeVersion } from '../../src/version.js';
+import { createHttpService } from './service.js';
+
+/**
+ * MODE=http: serves the model until SIGTERM or SIGINT (exit 0 after draining) or until the model
+ * throws (the throwing request gets its 500, then the process exits with the "threw" code to be
+ * restarted).
+ */
+export async function run(context: ModeContext): Promise<number> {
+  const { http } = context.settings;
+  const shim = basename(process.argv[1] ?? 'model');
+  const model = { name: shim.replace(/\.[cm]?[jt]s$/, ''), version: runtimeVersion, description: `ai-integration model served from ${shim}` };
+
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+  let shuttingDown = false;
+
+  const shutdown = async (code: number, status: 'shutting_down' | 'failed', reason: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    service.readiness.status = status;
+    service.readiness.reason = reason;
+    service.scheduler.stopAccepting();
+    const closed = new Promise<void>((resolve) => service.server.close(() => resolve()));
+    service.server.closeIdleConnections();
+    const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), http.shutdownTimeoutMs).unref());
+    if ((await Promise.race([service.scheduler.whenIdle(), deadline])) === 'timeout') {
+      context.log.warn(`shutdown: work still running after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`);
+    }
+    // The last answers are written as their inferences settle; then keep-alive connections go idle.
+    await new Promise((resolve) => setImmediate(resolve));
+    service.server.closeIdleConnections();
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    service.server.closeAllConnections();
+    finish(code);
+  };
+
+  const onThrow = (error: InferenceThrewError) => {
+    reportError(error, context.log);
+    // Nothing else may run on a model in a bad state: what waits is refused, then the process exits.
+    service.scheduler.rejectQueued(new AiIntegrationError('AI_ERR_NOT_READY', 'the model failed and the process is restarting; retry shortly'));
+    // Let the throwing request's 500 go out before the listener closes.
+    setImmediate(() => void shutdown(ExitCode.inferenceThrew, 'failed', 'the model threw; the process exits to be restarted'));
+  };
+
+  const service = createHttpService(context, model, onThrow);
+  await new Promise<void>((resolve, reject) => {
+    service.server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(new AiIntegrationError('AI_ERR_INVALID_OPTION', `cannot listen on ${http.host}:${http.port}: ${error.code === 'EADDRINUSE' ? 'the address is in use' : error.message}`));
+    });
+    service.server.listen(http.port, http.host, () => resolve());
+  });
+  const address = service.server.address();
+  const port = typeof address === 'object' && address ? address.port : http.port;
+  context.log.info(`listening on http://${http.host}:${port} (web page /, API /predict, docs /docs)`);
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    context.log.info(`${signal}: draining in-flight and queued work, then exiting`);
+    void shutdown(ExitCode.success, 'shutting_down', `received ${signal}`);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const code = await finished;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  return code;
+}

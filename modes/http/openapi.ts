@@ -1,0 +1,142 @@
+import { describeExpected } from '../../src/convert-inputs.js';
+import { mustBeGiven } from '../../src/schema.js';
+import type { InputSpec, InputsSchema } from '../../src/types.js';
+
+export interface ModelInfo {
+  name: string;
+  version: string;
+  description: string;
+}
+
+function jsonSchemaFor(spec: InputSpec, form: boolean): Record<string, unknown> {
+  const description = spec.description ? `${spec.description} (${describeExpected(spec)})` : describeExpected(spec);
+  const common: Record<string, unknown> = { description };
+  if ('default' in spec && spec.default !== undefined) common.default = spec.default;
+  switch (spec.type) {
+    case 'image':
+    case 'file':
+      return form
+        ? { ...common, type: 'string', contentMediaType: spec.type === 'image' ? 'image/*' : 'application/octet-stream' }
+        : { ...common, type: 'string', description: `${description}, as base64 or a data: URL`, contentEncoding: 'base64' };
+    case 'text':
+      return { ...common, type: 'string' };
+    case 'number':
+    case 'integer':
+      return { ...common, type: spec.type, ...(spec.min === undefined ? {} : { minimum: spec.min }), ...(spec.max === undefined ? {} : { maximum: spec.max }) };
+    case 'boolean':
+      return { ...common, type: 'boolean' };
+    case 'choice':
+      return { ...common, type: 'string', enum: [...spec.choices] };
+    case 'json':
+      return form ? { ...common, type: 'string', contentMediaType: 'application/json' } : common;
+  }
+}
+
+function inputsSchema(schema: InputsSchema, form: boolean): Record<string, unknown> {
+  const required = Object.entries(schema).filter(([, spec]) => mustBeGiven(spec)).map(([name]) => name);
+  return {
+    type: 'object',
+    properties: Object.fromEntries(Object.entries(schema).map(([name, spec]) => [name, jsonSchemaFor(spec, form)])),
+    ...(required.length > 0 ? { required } : {}),
+  };
+}
+
+const errorResponses = {
+  '400': 'malformed body',
+  '413': 'body over the limit',
+  '415': 'unsupported content type',
+  '422': 'an invalid or missing input; `field` names it',
+  '429': 'the queue is full; see Retry-After',
+  '500': 'the model reported a failure or threw',
+  '503': 'not ready, or shutting down',
+  '504': 'the inference timed out',
+};
+
+function errors(): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(errorResponses).map(([status, description]) => [status, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),
+  );
+}
+
+const json = (schema: unknown) => ({ 'application/json': { schema } });
+
+/** The OpenAPI 3.1 document of the HTTP mode, generated from the inputs schema. */
+export function openApiDocument(schema: InputsSchema, model: ModelInfo): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: { title: model.name, version: model.version, description: model.description },
+    paths: {
+      '/predict': {
+        post: {
+          operationId: 'predict',
+          summary: 'Run the model',
+          description:
+            'Inputs as multipart/form-data fields named by the schema, or as JSON {"inputs": {...}} with binary inputs as base64 or data: URLs. ' +
+            "Send Accept with the result's own media type (for example image/jpeg) to get the raw bytes.",
+          parameters: [{ name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string' }, description: 'echoed back; made up when absent' }],
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': { schema: inputsSchema(schema, true) },
+              'application/json': { schema: { type: 'object', properties: { inputs: inputsSchema(schema, false) }, required: ['inputs'] } },
+            },
+          },
+          responses: { '200': { description: 'the prediction', content: json({ $ref: '#/components/schemas/Prediction' }) }, ...errors() },
+        },
+      },
+      '/': {
+        get: { operationId: 'page', summary: 'The web page: a form built from the schema', responses: { '200': { description: 'HTML', content: { 'text/html': {} } } } },
+        post: {
+          operationId: 'legacyPredict',
+          summary: 'The ai_integration (Python) multipart endpoint and its response shape',
+          requestBody: { required: true, content: { 'multipart/form-data': { schema: inputsSchema(schema, true) } } },
+          responses: { '200': { description: 'the ai_integration response', content: json({ $ref: '#/components/schemas/LegacyPrediction' }) }, ...errors() },
+        },
+      },
+      '/health': {
+        get: { operationId: 'readiness', summary: 'Readiness: 200 when the model can take work', responses: { '200': { description: 'ready', content: json({ $ref: '#/components/schemas/Health' }) }, '503': { description: 'not ready, with the reason', content: json({ $ref: '#/components/schemas/Health' }) } } },
+      },
+      '/health/live': { get: { operationId: 'liveness', summary: 'Liveness', responses: { '200': { description: 'alive', content: json({ $ref: '#/components/schemas/Health' }) } } } },
+      '/info': { get: { operationId: 'info', summary: 'The model, its schema, the limits and the runtime version', responses: { '200': { description: 'info', content: json({ type: 'object' }) } } } },
+      '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': {} } } } } },
+      '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
+    },
+    components: {
+      schemas: {
+        Prediction: {
+          type: 'object',
+          required: ['id', 'status', 'output', 'content_type', 'metrics'],
+          properties: {
+            id: { type: 'string' },
+            status: { type: 'string', enum: ['succeeded', 'failed'] },
+            output: { description: 'parsed JSON, text, or a data: URL for binary data' },
+            content_type: { type: 'string' },
+            error: { $ref: '#/components/schemas/ErrorDetail' },
+            metrics: {
+              type: 'object',
+              properties: { predict_time_ms: { type: 'number' }, queue_time_ms: { type: 'number' } },
+            },
+          },
+        },
+        LegacyPrediction: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            output_url: { type: ['string', 'null'], description: 'a data: URL for image results' },
+            scale_applied: { type: 'number' },
+            inputs: { type: 'object', additionalProperties: { type: 'object', properties: { is_img: { type: 'boolean' }, url: { type: 'string' } } } },
+            output: { description: 'parsed JSON or text' },
+            visualizer_data: {},
+          },
+        },
+        Health: { type: 'object', properties: { status: { type: 'string' }, reason: { type: 'string' } } },
+        ErrorDetail: {
+          type: 'object',
+          required: ['code', 'message'],
+          properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+        },
+        Error: { type: 'object', required: ['error'], properties: { error: { $ref: '#/components/schemas/ErrorDetail' } } },
+      },
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import type { IncomingMessage } from 'node:http';
+import { checkResult, type ResultReport } from '../../src/check-result.js';
+import { convertInputs, type ValueOrigin } from '../../src/convert-inputs.js';
+import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
+import { resultError } from '../../src/infer-and-report.js';
+import { describeType } from '../../src/schema.js';
+import type { InferenceResult, ModeContext } from '../../src/types.js';
+import { resultBytes } from '../../src/write-result.js';
+import type { HttpMetrics } from './metrics.js';
+import { mediaTypeOf, readJsonBody, readMultipart } from './request-body.js';
+import type { InferenceScheduler } from './scheduler.js';
+
+/** A checked, successful prediction with its timings. */
+export interface Prediction {
+  inputs: Record<string, unknown>;
+  result: InferenceResult;
+  report: ResultReport;
+  mediaType: string;
+  queueMs: number;
+  predictMs: number;
+}
+
+/** Reads the raw inputs of a request: multipart fields (text origin) or `{"inputs": {...}}` JSON (data origin). */
+export async function readRequestInputs(
+  request: IncomingMessage,
+  context: ModeContext,
+  accepted: readonly ('multipart' | 'json')[],
+): Promise<{ raw: Record<string, unknown>; origin: ValueOrigin }> {
+  const mediaType = mediaTypeOf(request);
+  const limit = context.settings.maxInputBytes;
+  if (mediaType === 'multipart/form-data' && accepted.includes('multipart')) {
+    return { raw: await readMultipart(request, limit, context.settings.http), origin: 'text' };
+  }
+  if ((mediaType === 'application/json' || mediaType.endsWith('+json')) && accepted.includes('json')) {
+    const body = await readJsonBody(request, limit);
+    const inputs = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { inputs?: unknown }).inputs : undefined;
+    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
+      throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `expected a JSON body {"inputs": {...}}, got ${inputs === undefined ? describeType(body) : `"inputs" as ${describeType(inputs)}`}`);
+    }
+    return { raw: inputs as Record<string, unknown>, origin: 'data' };
+  }
+  const expected = accepted.map((kind) => (kind === 'json' ? 'application/json' : 'multipart/form-data')).join(' or ');
+  throw new AiIntegrationError('AI_ERR_UNSUPPORTED_MEDIA_TYPE', `the content type ${JSON.stringify(mediaType || request.headers['content-type'] || '(none)')} is not accepted here; send ${expected}`);
+}
+
+/**
+ * Converts the inputs, runs them through the scheduler and checks the result. A model that
+ * threw is reported to `onThrow` (which decides what happens to the process) and the error
+ * still answers this request.
+ */
+export async function predict(
+  context: ModeContext,
+  scheduler: InferenceScheduler,
+  metrics: HttpMetrics,
+  raw: Record<string, unknown>,
+  origin: ValueOrigin,
+  signal: AbortSignal,
+  onThrow: (error: InferenceThrewError) => void,
+): Promise<Prediction> {
+  const inputs = await convertInputs(context.schema, raw, { origin, strict: context.settings.strictInputs });
+  let outcome;
+  try {
+    outcome = await scheduler.submit(inputs, signal);
+  } catch (error) {
+    if (error instanceof InferenceThrewError) {
+      metrics.inferences.inc({ outcome: 'threw' });
+      onThrow(error);
+    } else if (error instanceof AiIntegrationError && error.code === 'AI_ERR_TIMEOUT') {
+      metrics.inferences.inc({ outcome: 'timeout' });
+    }
+    throw error;
+  }
+  metrics.inferenceDuration.observe(outcome.predictMs / 1000);
+  const report = await checkResult(outcome.result);
+  if (!report.ok) {
+    metrics.inferences.inc({ outcome: outcome.result?.success === false ? 'failed' : 'invalid' });
+    throw resultError(outcome.result, report);
+  }
+  metrics.inferences.inc({ outcome: 'success' });
+  const mediaType = outcome.result['content-type'].split(';')[0]!.trim().toLowerCase();
+  return { inputs, result: outcome.result, report, mediaType, queueMs: outcome.queueMs, predictMs: outcome.predictMs };
+}
+
+/** A result's data as the API gives it: parsed JSON, text, or a data: URL for binary data. */
+export function outputValue(prediction: Prediction): unknown {
+  const { mediaType, result } = prediction;
+  const bytes = resultBytes(result);
+  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return JSON.parse(bytes.toString('utf8')) as unknown;
+  if (mediaType.startsWith('text/')) return bytes.toString('utf8');
+  return dataUrl(result['content-type'], bytes);
+}
+
+export function dataUrl(mediaType: string, bytes: Buffer): string {
+  return `data:${mediaType.replace(/\s+/g, '')};base64,${bytes.toString('base64')}`;
+}
+
+/** Whether the client's Accept header names this exact media type (not only through a wildcard). */
+export function acceptsRaw(request: IncomingMessage, mediaType: string): boolean {
+  const accept = request.headers.accept;
+  if (!accept || mediaType === 'application/json') return false;
+  return accept.split(',').some((range) => {
+    const [type, ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    const quality = parameters.find((parameter) => parameter.startsWith('q='));
+    return type === mediaType && (quality === undefined || Number(quality.slice(2)) > 0);
+  });
+}

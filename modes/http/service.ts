@@ -1,0 +1,165 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { AiIntegrationError, type InferenceThrewError } from '../../src/errors.js';
+import { runtimeVersion } from '../../src/version.js';
+import type { ModeContext } from '../../src/types.js';
+import { resultBytes } from '../../src/write-result.js';
+import { docsPage, isDocsAsset, sendDocsAsset } from './docs.js';
+import { legacyResponse } from './legacy-response.js';
+import { createMetrics, type HttpMetrics } from './metrics.js';
+import { openApiDocument, type ModelInfo } from './openapi.js';
+import { renderPage } from './page.js';
+import { acceptsRaw, outputValue, predict, readRequestInputs } from './predict.js';
+import { requestIdOf, sendError, sendJson } from './respond.js';
+import { InferenceScheduler } from './scheduler.js';
+
+/** Whether the service takes work, and why not. */
+export interface Readiness {
+  status: 'ready' | 'shutting_down' | 'failed';
+  reason?: string;
+}
+
+interface RouteContext {
+  request: IncomingMessage;
+  response: ServerResponse;
+  id: string;
+  signal: AbortSignal;
+}
+
+type RouteHandler = (route: RouteContext) => Promise<void> | void;
+
+export interface HttpService {
+  server: Server;
+  scheduler: InferenceScheduler;
+  metrics: HttpMetrics;
+  readiness: Readiness;
+}
+
+/**
+ * Builds the HTTP service: the routes, their metrics and the inference scheduler. The mode
+ * (index.ts) owns listening and the process's lifecycle; `onThrow` tells it the model threw.
+ */
+export function createHttpService(context: ModeContext, model: ModelInfo, onThrow: (error: InferenceThrewError) => void): HttpService {
+  const http = context.settings.http;
+  const scheduler = new InferenceScheduler(context.engine, http);
+  const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight);
+  const readiness: Readiness = { status: 'ready' };
+  const page = renderPage(context.schema, model.name);
+  const openApi = JSON.stringify(openApiDocument(context.schema, model));
+
+  const runPrediction = async ({ request, signal }: RouteContext, accepted: readonly ('multipart' | 'json')[]) => {
+    const { raw, origin } = await readRequestInputs(request, context, accepted);
+    return predict(context, scheduler, metrics, raw, origin, signal, onThrow);
+  };
+
+  const routes: Record<string, Partial<Record<string, RouteHandler>>> = {
+    '/': {
+      GET: ({ response }) => sendText(response, 200, 'text/html; charset=utf-8', page),
+      POST: async (route) => {
+        try {
+          const prediction = await runPrediction(route, ['multipart']);
+          sendJson(route.response, 200, legacyResponse(route.id, context.schema, prediction));
+        } catch (error) {
+          sendError(route.response, error);
+        }
+      },
+    },
+    '/predict': {
+      POST: async (route) => {
+        const { request, response, id } = route;
+        try {
+          const prediction = await runPrediction(route, ['multipart', 'json']);
+          const timings = { 'x-predict-time-ms': prediction.predictMs.toFixed(1), 'x-queue-time-ms': prediction.queueMs.toFixed(1) };
+          if (acceptsRaw(request, prediction.mediaType)) {
+            const bytes = resultBytes(prediction.result);
+            response.writeHead(200, { 'content-type': prediction.result['content-type'], 'content-length': bytes.length, ...timings });
+            response.end(bytes);
+            return;
+          }
+          sendJson(response, 200, {
+            id,
+            status: 'succeeded',
+            output: outputValue(prediction),
+            content_type: prediction.result['content-type'],
+            metrics: { predict_time_ms: round(prediction.predictMs), queue_time_ms: round(prediction.queueMs) },
+          }, timings);
+        } catch (error) {
+          sendError(response, error, {}, { id, status: 'failed' });
+        }
+      },
+    },
+    '/health': {
+      GET: ({ response }) => sendReadiness(response, readiness),
+      HEAD: ({ response }) => sendReadiness(response, readiness),
+    },
+    '/health/live': {
+      GET: ({ response }) => sendJson(response, 200, { status: 'alive' }),
+      HEAD: ({ response }) => sendJson(response, 200, { status: 'alive' }),
+    },
+    '/info': {
+      GET: ({ response }) =>
+        sendJson(response, 200, {
+          model,
+          mode: 'http',
+          schema: context.schema,
+          limits: { max_input_bytes: context.settings.maxInputBytes, strict_inputs: context.settings.strictInputs, ...snakeCase(http) },
+          runtime: { name: 'ai-integration', version: runtimeVersion, node: process.version },
+          readiness,
+        }),
+    },
+    '/openapi.json': { GET: ({ response }) => sendText(response, 200, 'application/json; charset=utf-8', openApi) },
+    '/docs': { GET: ({ response }) => sendText(response, 200, 'text/html; charset=utf-8', docsPage) },
+    '/metrics': {
+      GET: async ({ response }) => sendText(response, 200, metrics.registry.contentType, await metrics.registry.metrics()),
+    },
+  };
+
+  const server = createServer((request, response) => {
+    const id = requestIdOf(request);
+    response.setHeader('x-request-id', id);
+    if (readiness.status !== 'ready') response.setHeader('connection', 'close');
+    const started = performance.now();
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const docsAsset = path.startsWith('/docs/') && isDocsAsset(path.slice(6)) ? path.slice(6) : undefined;
+    const routeName = docsAsset ? '/docs/*' : Object.hasOwn(routes, path) ? path : 'unmatched';
+    const controller = new AbortController();
+    response.on('close', () => {
+      if (!response.writableFinished) controller.abort();
+    });
+    response.on('finish', () => {
+      metrics.requests.inc({ route: routeName, method: request.method ?? '', status: String(response.statusCode) });
+      metrics.requestDuration.observe({ route: routeName }, (performance.now() - started) / 1000);
+    });
+    const methods = docsAsset ? { GET: ({ response: res }: RouteContext) => sendDocsAsset(res, docsAsset) } : routes[path];
+    if (!methods) {
+      sendError(response, new AiIntegrationError('AI_ERR_NOT_FOUND', `no route ${path}; see /docs for the API`));
+      return;
+    }
+    const handler = methods[request.method ?? ''];
+    if (!handler) {
+      const allowed = Object.keys(methods).join(', ');
+      sendError(response, new AiIntegrationError('AI_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed}`), { allow: allowed });
+      return;
+    }
+    Promise.resolve(handler({ request, response, id, signal: controller.signal })).catch((error: unknown) => {
+      if (!response.headersSent) sendError(response, error);
+      else response.destroy();
+    });
+  });
+
+  return { server, scheduler, metrics, readiness };
+}
+
+function sendText(response: ServerResponse, status: number, type: string, body: string): void {
+  response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+}
+
+function sendReadiness(response: ServerResponse, readiness: Readiness): void {
+  sendJson(response, readiness.status === 'ready' ? 200 : 503, readiness);
+}
+
+const round = (milliseconds: number) => Math.round(milliseconds * 10) / 10;
+
+function snakeCase(record: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), value]));
+}
