@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { repoRoot } from './run-process.js';
+
+export interface RunningServer {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  stderr: () => string;
+  /** Resolves with how the process ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The process's peak resident memory so far, from /proc (VmHWM), in bytes. */
+  peakMemory: () => number;
+}
+
+/** Starts `script` with MODE=http on a free loopback port and waits until it listens. */
+export async function startServer(script: string, env: Record<string, string> = {}): Promise<RunningServer> {
+  const child = spawn(process.execPath, [script], {
+    cwd: repoRoot,
+    env: { ...(process.env as Record<string, string>), MODE: 'http', PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stdout!.resume();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${stderr}`)), 20_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      const match = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${match[1]}`);
+      }
+    });
+    void exited.then(() => reject(new Error(`the server exited before listening:\n${stderr}`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    child,
+    stderr: () => stderr,
+    exited,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    peakMemory: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
+  };
+}
