@@ -36,7 +36,7 @@ function control(name: string, spec: InputSpec): string {
 
 function field(name: string, spec: InputSpec): string {
   const required = mustBeGiven(spec) ? ' <span class="required" title="required">*</span>' : '';
-  const help = spec.description ? `${escapeHtml(spec.description)} ` : '';
+  const help = spec.description ? `${escapeHtml(spec.description)} · ` : '';
   return `<div class="field field-${spec.type}">
   <label for="input-${escapeHtml(name)}">${escapeHtml(name)}${required}</label>
   ${control(name, spec)}
@@ -119,6 +119,7 @@ label { font-weight: 600; }
 .required { color: #c0392b; }
 small { color: #5a6272; }
 textarea, input[type=number], select { font: inherit; padding: .4rem; border: 1px solid #c6ccd6; border-radius: 4px; }
+input[type=checkbox] { justify-self: start; width: 1.1rem; height: 1.1rem; }
 .preview { max-width: 240px; max-height: 180px; border-radius: 4px; margin-top: .25rem; }
 button { font: inherit; padding: .5rem 1.25rem; border: 0; border-radius: 4px; background: #2457c5; color: #fff; cursor: pointer; }
 button:disabled { opacity: .6; }
