@@ -1,7 +1,7 @@
 import { closest } from 'fastest-levenshtein';
 import { decodeBinaryText } from './binary-value.js';
 import { AiIntegrationError, InvalidInputError } from './errors.js';
-import { readImageFacts } from './image.js';
+import { sniffImageFormat } from './image.js';
 import { describeBounds, describeType, isBinaryType } from './schema.js';
 import type { InputSpec, InputsSchema } from './types.js';
 
@@ -118,16 +118,16 @@ function wrongType(name: string, spec: InputSpec, value: unknown): InvalidInputE
   return new InvalidInputError(name, `expected ${describeExpected(spec)}, got ${describeType(value)}`);
 }
 
-async function convertBinary(name: string, spec: InputSpec, value: unknown): Promise<Buffer> {
+function convertBinary(name: string, spec: InputSpec, value: unknown): Buffer {
   let data: Buffer;
   if (Buffer.isBuffer(value)) data = value;
   else if (value instanceof Uint8Array) data = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   else if (typeof value === 'string') data = decodeBinaryText(name, value);
   else throw wrongType(name, spec, value);
   if (data.length === 0) throw new InvalidInputError(name, `is empty; expected ${describeExpected(spec)}`);
-  if (spec.type === 'image' && !(await readImageFacts(data))) {
+  if (spec.type === 'image' && !sniffImageFormat(data)) {
     const start = data.subarray(0, 8).toString('hex');
-    throw new InvalidInputError(name, `is not an image that can be decoded (${data.length} bytes starting ${start}); expected ${describeExpected(spec)}`);
+    throw new InvalidInputError(name, `is not an image that can be decoded (${data.length} bytes starting ${start}, which match no image format); expected ${describeExpected(spec)}`);
   }
   return data;
 }

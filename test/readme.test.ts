@@ -25,7 +25,9 @@ describe('README', () => {
   });
 
   test('documents every environment variable and every mode', () => {
-    for (const name of Object.keys(environmentVariables)) expect(readme).toContain(`| \`${name}\` |`);
+    // Each variable appears in a table row of the README.
+    const tableRows = readme.split('\n').filter((line) => line.startsWith('|'));
+    for (const name of Object.keys(environmentVariables)) expect(tableRows.some((row) => row.includes(`\`${name}\``))).toBe(true);
     for (const mode of listModes()) expect(readme).toContain(`\`${mode.name}\``);
   });
 });

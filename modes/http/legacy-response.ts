@@ -1,14 +1,6 @@
+import { sniffImageFormat } from '../../src/image.js';
 import type { InputsSchema } from '../../src/types.js';
 import { dataUrl, outputValue, type Prediction } from './predict.js';
-
-// Enough of each format's signature to label an input's data URL without decoding it again.
-function sniffImageType(bytes: Buffer): string | undefined {
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
-  if (bytes.subarray(0, 4).toString('latin1') === '\x89PNG') return 'image/png';
-  if (bytes.subarray(0, 3).toString('latin1') === 'GIF') return 'image/gif';
-  if (bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
-  return undefined;
-}
 
 /**
  * The Python library's response to `POST /`: `id`, `output_url` (a data URL for image results),
@@ -20,7 +12,8 @@ export function legacyResponse(id: string, schema: InputsSchema, prediction: Pre
   for (const [name, value] of Object.entries(prediction.inputs)) {
     let entry: { is_img: boolean; url: string };
     if (Buffer.isBuffer(value)) {
-      const imageType = schema[name]?.type === 'image' ? (sniffImageType(value) ?? 'image/*') : sniffImageType(value);
+      const format = sniffImageFormat(value);
+      const imageType = format ? `image/${format === 'svg' ? 'svg+xml' : format}` : schema[name]?.type === 'image' ? 'image/*' : undefined;
       entry = { is_img: imageType !== undefined, url: dataUrl(imageType ?? 'application/octet-stream', value) };
     } else {
       const text = typeof value === 'string' ? value : JSON.stringify(value);

@@ -31,7 +31,22 @@ export function createMetrics(queueDepth: () => number, inFlight: () => number) 
   });
   new Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for an inference slot', registers: [registry], collect() { this.set(queueDepth()); } });
   new Gauge({ name: 'inferences_in_flight', help: 'Inferences running now', registers: [registry], collect() { this.set(inFlight()); } });
-  return { registry, requests, requestDuration, inferences, inferenceDuration };
+  // Label lookups hash the label values on every call; the set of routes, methods and statuses is
+  // small, so each combination's child is looked up once and kept.
+  const requestChildren = new Map<string, { count: () => void; time: (seconds: number) => void }>();
+  const recordRequest = (route: string, method: string, status: number, seconds: number) => {
+    const key = `${route} ${method} ${status}`;
+    let child = requestChildren.get(key);
+    if (!child) {
+      const counter = requests.labels(route, method, String(status));
+      const histogram = requestDuration.labels(route);
+      child = { count: () => counter.inc(), time: (value) => histogram.observe(value) };
+      requestChildren.set(key, child);
+    }
+    child.count();
+    child.time(seconds);
+  };
+  return { registry, requests, requestDuration, inferences, inferenceDuration, recordRequest };
 }
 
 export type HttpMetrics = ReturnType<typeof createMetrics>;

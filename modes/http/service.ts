@@ -125,10 +125,7 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
     response.on('close', () => {
       if (!response.writableFinished) controller.abort();
     });
-    response.on('finish', () => {
-      metrics.requests.inc({ route: routeName, method: request.method ?? '', status: String(response.statusCode) });
-      metrics.requestDuration.observe({ route: routeName }, (performance.now() - started) / 1000);
-    });
+    response.on('finish', () => metrics.recordRequest(routeName, request.method ?? '', response.statusCode, (performance.now() - started) / 1000));
     const methods = docsAsset ? { GET: ({ response: res }: RouteContext) => sendDocsAsset(res, docsAsset) } : routes[path];
     if (!methods) {
       sendError(response, new AiIntegrationError('AI_ERR_NOT_FOUND', `no route ${path}; see /docs for the API`));

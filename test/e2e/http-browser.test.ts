@@ -38,7 +38,7 @@ describe('the web page in chromium', () => {
     });
     await page.goto(server.url);
     await page.setInputFiles('#input-image', photoPath);
-    await expect.poll(() => page.locator('#preview-image').evaluate((image: HTMLImageElement) => image.naturalWidth)).toBe(120);
+    await expect.poll(() => page.locator('#preview-image').evaluate((image: { naturalWidth: number }) => image.naturalWidth)).toBe(120);
     await page.fill('#input-strength', '0.75');
     await page.check('#input-flag');
     await page.fill('#input-note', 'from the browser');
@@ -54,7 +54,7 @@ describe('the web page in chromium', () => {
     await page.click('button[type=submit]');
     const image = page.locator('#result.success img.output-image');
     await image.waitFor();
-    await expect.poll(() => image.evaluate((element: HTMLImageElement) => element.naturalWidth)).toBe(120);
+    await expect.poll(() => image.evaluate((element: { naturalWidth: number }) => element.naturalWidth)).toBe(120);
     await page.screenshot({ path: join(artifacts, 'http-page-image.png'), fullPage: true });
 
     await page.selectOption('#input-action', 'text');

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { FormData, request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
@@ -51,7 +52,7 @@ describe('HTTP limits', () => {
     const response = await request(`${server.url}/predict`, {
       method: 'POST',
       headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-      body: body(),
+      body: Readable.from(body()),
     }).catch((error: Error) => error);
     // The server answers 413 as soon as the limit passes; the client may see the answer or, when
     // the server closes the connection while it is still sending, a reset.

@@ -38,7 +38,7 @@ describe('test_single_image', () => {
   });
 
   test('bytes that are not an image are refused, naming the input', async () => {
-    expectUsageError(await runScript(echoModel, { mode: 'test_single_image', stdin: 'hello, not an image' }), 'image: is not an image that can be decoded (19 bytes starting 68656c6c6f2c206e)');
+    expectUsageError(await runScript(echoModel, { mode: 'test_single_image', stdin: 'hello, not an image' }), 'image: is not an image that can be decoded (19 bytes starting 68656c6c6f2c206e, which match no image format)');
   });
 
   test('a schema without an image input is refused', async () => {

@@ -1,0 +1,34 @@
+// The baseline for the HTTP benchmark: a bare node:http server with busboy that does the same
+// I/O as MODE=http (reads the multipart or JSON body, decodes the image bytes) and answers the
+// same bytes, given in ANSWERS as {"/": body, "/predict": body}.
+import { createServer } from 'node:http';
+import busboy from 'busboy';
+
+const answers = JSON.parse(process.env.ANSWERS);
+const send = (response, path) => {
+  response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answers[path]) });
+  response.end(answers[path]);
+};
+
+const server = createServer((request, response) => {
+  const path = new URL(request.url, 'http://localhost').pathname;
+  if (request.headers['content-type']?.startsWith('multipart/form-data')) {
+    const parser = busboy({ headers: request.headers });
+    const chunks = [];
+    parser.on('file', (_name, stream) => stream.on('data', (chunk) => chunks.push(chunk)));
+    parser.on('close', () => {
+      Buffer.concat(chunks);
+      send(response, path);
+    });
+    request.pipe(parser);
+    return;
+  }
+  const chunks = [];
+  request.on('data', (chunk) => chunks.push(chunk));
+  request.on('end', () => {
+    Buffer.from(JSON.parse(Buffer.concat(chunks).toString()).inputs.image, 'base64');
+    send(response, path);
+  });
+});
+server.listen(0, '127.0.0.1', () => process.stderr.write(`listening on http://127.0.0.1:${server.address().port}\n`));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,75 @@
+// HTTP throughput of MODE=http on a model that returns a constant, beside a bare node:http +
+// busboy server doing the same parsing and answering the same bytes, measured in one run with
+// autocannon: POST / with a 5 KB JPEG (multipart), and POST /predict with JSON (the same JPEG as
+// base64). Usage: npm run bench:http [-- seconds connections]
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import sharp from 'sharp';
+
+const seconds = Number(process.argv[2] ?? 10);
+const connections = Number(process.argv[3] ?? 10);
+const file = (path) => fileURLToPath(new URL(path, import.meta.url));
+
+// A 5 KB JPEG: noise compresses badly, so a small noisy image (a fixed LCG, the same every run)
+// lands near the size wanted.
+const side = 74;
+const noise = Buffer.alloc(side * side * 3);
+for (let index = 0, state = 1; index < noise.length; index++) {
+  state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+  noise[index] = state >>> 24;
+}
+const jpeg = await sharp(noise, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+const boundary = 'benchboundary';
+const multipart = Buffer.concat([
+  Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="photo.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+  jpeg,
+  Buffer.from(`\r\n--${boundary}--\r\n`),
+]);
+const json = JSON.stringify({ inputs: { image: jpeg.toString('base64') } });
+const scenarios = [
+  { name: 'POST / (multipart, 5 KB JPEG)', path: '/', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: multipart },
+  { name: 'POST /predict (JSON)', path: '/predict', headers: { 'content-type': 'application/json' }, body: json },
+];
+
+function start(script, env) {
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(stderr);
+      if (match) resolve({ url: match[1].replace('0.0.0.0', '127.0.0.1'), child });
+    });
+    child.on('exit', () => reject(new Error(stderr)));
+  });
+}
+
+async function load(url, scenario) {
+  const result = await autocannon({ url: `${url}${scenario.path}`, method: 'POST', headers: scenario.headers, body: scenario.body, connections, duration: seconds });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${scenario.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+const ours = await start(file('./constant-model.mjs'), { MODE: 'http', PORT: '0', HOST: '127.0.0.1' });
+// The bare server answers exactly what ours answers (same bytes, minus the per-request id).
+const answers = {};
+for (const scenario of scenarios) {
+  const response = await fetch(`${ours.url}${scenario.path}`, { method: 'POST', headers: scenario.headers, body: scenario.body });
+  answers[scenario.path] = await response.text();
+}
+const bare = await start(file('./bare-http-server.mjs'), { ANSWERS: JSON.stringify(answers) });
+
+console.log(`HTTP throughput: autocannon, ${connections} connections, ${seconds} s per run, ${jpeg.length}-byte JPEG (node ${process.version})`);
+for (const scenario of scenarios) {
+  // Alternate the servers so that machine noise hits both alike.
+  const bareFigures = await load(bare.url, scenario);
+  const ourFigures = await load(ours.url, scenario);
+  const line = (label, figures) => `    ${label.padEnd(28)} ${figures.rps.toFixed(0).padStart(6)} req/s   p50 ${String(figures.p50).padStart(3)} ms   p99 ${String(figures.p99).padStart(3)} ms`;
+  console.log(`  ${scenario.name}`);
+  console.log(line('bare node:http + busboy', bareFigures));
+  console.log(line('ai-integration MODE=http', ourFigures));
+  console.log(`    ratio: ${((ourFigures.rps / bareFigures.rps) * 100).toFixed(0)}% of the bare server's throughput`);
+}
+ours.child.kill('SIGTERM');
+bare.child.kill('SIGTERM');
