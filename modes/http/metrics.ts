@@ -46,7 +46,13 @@ export function createMetrics(queueDepth: () => number, inFlight: () => number) 
     child.count();
     child.time(seconds);
   };
-  return { registry, requests, requestDuration, inferences, inferenceDuration, recordRequest };
+  const outcomes = new Map<string, { inc: () => void }>();
+  const recordInference = (outcome: 'success' | 'failed' | 'invalid' | 'threw' | 'timeout') => {
+    let child = outcomes.get(outcome);
+    if (!child) outcomes.set(outcome, (child = inferences.labels(outcome)));
+    child.inc();
+  };
+  return { registry, requests, requestDuration, inferences, inferenceDuration, recordRequest, recordInference };
 }
 
 export type HttpMetrics = ReturnType<typeof createMetrics>;

@@ -63,20 +63,20 @@ export async function predict(
     outcome = await scheduler.submit(inputs, signal);
   } catch (error) {
     if (error instanceof InferenceThrewError) {
-      metrics.inferences.inc({ outcome: 'threw' });
+      metrics.recordInference('threw');
       onThrow(error);
     } else if (error instanceof AiIntegrationError && error.code === 'AI_ERR_TIMEOUT') {
-      metrics.inferences.inc({ outcome: 'timeout' });
+      metrics.recordInference('timeout');
     }
     throw error;
   }
   metrics.inferenceDuration.observe(outcome.predictMs / 1000);
   const report = await checkResult(outcome.result);
   if (!report.ok) {
-    metrics.inferences.inc({ outcome: outcome.result?.success === false ? 'failed' : 'invalid' });
+    metrics.recordInference(outcome.result?.success === false ? 'failed' : 'invalid');
     throw resultError(outcome.result, report);
   }
-  metrics.inferences.inc({ outcome: 'success' });
+  metrics.recordInference('success');
   const mediaType = outcome.result['content-type'].split(';')[0]!.trim().toLowerCase();
   return { inputs, result: outcome.result, report, mediaType, queueMs: outcome.queueMs, predictMs: outcome.predictMs };
 }

@@ -1,16 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
-import contentType from 'content-type';
 import { AiIntegrationError } from '../../src/errors.js';
 import type { HttpSettings } from '../../src/types.js';
 
-/** The media type of a request body, lower-cased, or '' when there is none or it is malformed. */
+/** The media type of a request body, lower-cased, without parameters ('' when there is none). */
 export function mediaTypeOf(request: IncomingMessage): string {
-  try {
-    return contentType.parse(request).type;
-  } catch {
-    return '';
-  }
+  // Only the type matters here; busboy parses the parameters (the boundary) itself.
+  const header = request.headers['content-type'] ?? '';
+  const end = header.indexOf(';');
+  return (end === -1 ? header : header.slice(0, end)).trim().toLowerCase();
 }
 
 function tooLarge(limit: number): AiIntegrationError {
@@ -86,7 +84,11 @@ export function readMultipart(request: IncomingMessage, limit: number, settings:
       total += bytes;
       if (total > limit) fail(tooLarge(limit));
     };
-    const store = (name: string, value: string | Buffer) => Object.defineProperty(values, name, { value, enumerable: true, writable: true, configurable: true });
+    // A field named __proto__ must stay data, not replace the prototype.
+    const store = (name: string, value: string | Buffer) => {
+      if (name === '__proto__') Object.defineProperty(values, name, { value, enumerable: true, writable: true, configurable: true });
+      else values[name] = value;
+    };
 
     parser.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];

@@ -118,13 +118,18 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
     response.setHeader('x-request-id', id);
     if (readiness.status !== 'ready') response.setHeader('connection', 'close');
     const started = performance.now();
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const target = request.url ?? '/';
+    const query = target.indexOf('?');
+    const path = query === -1 ? target : target.slice(0, query);
     const docsAsset = path.startsWith('/docs/') && isDocsAsset(path.slice(6)) ? path.slice(6) : undefined;
     const routeName = docsAsset ? '/docs/*' : Object.hasOwn(routes, path) ? path : 'unmatched';
-    const controller = new AbortController();
-    response.on('close', () => {
-      if (!response.writableFinished) controller.abort();
-    });
+    // Only predictions can wait in the queue, so only they need to hear that the client left.
+    const controller = request.method === 'POST' ? new AbortController() : undefined;
+    if (controller) {
+      response.on('close', () => {
+        if (!response.writableFinished) controller.abort();
+      });
+    }
     response.on('finish', () => metrics.recordRequest(routeName, request.method ?? '', response.statusCode, (performance.now() - started) / 1000));
     const methods = docsAsset ? { GET: ({ response: res }: RouteContext) => sendDocsAsset(res, docsAsset) } : routes[path];
     if (!methods) {
@@ -137,7 +142,7 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
       sendError(response, new AiIntegrationError('AI_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed}`), { allow: allowed });
       return;
     }
-    Promise.resolve(handler({ request, response, id, signal: controller.signal })).catch((error: unknown) => {
+    Promise.resolve(handler({ request, response, id, signal: controller?.signal ?? neverAborted })).catch((error: unknown) => {
       if (!response.headersSent) sendError(response, error);
       else response.destroy();
     });
@@ -145,6 +150,8 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
 
   return { server, scheduler, metrics, readiness };
 }
+
+const neverAborted = new AbortController().signal;
 
 function sendText(response: ServerResponse, status: number, type: string, body: string): void {
   response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
