@@ -56,7 +56,8 @@ export async function convertInputs(
 // Plain assignment of a key named `__proto__` would replace the object's prototype; defining the
 // property keeps every input name, whatever it is, as ordinary data.
 function setData(target: Record<string, unknown>, name: string, value: unknown): void {
-  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  else target[name] = value;
 }
 
 function isMissing(spec: InputSpec, value: unknown, origin: ValueOrigin): boolean {

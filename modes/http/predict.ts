@@ -54,13 +54,13 @@ export async function predict(
   metrics: HttpMetrics,
   raw: Record<string, unknown>,
   origin: ValueOrigin,
-  signal: AbortSignal,
+  clientGone: () => boolean,
   onThrow: (error: InferenceThrewError) => void,
 ): Promise<Prediction> {
   const inputs = await convertInputs(context.schema, raw, { origin, strict: context.settings.strictInputs });
   let outcome;
   try {
-    outcome = await scheduler.submit(inputs, signal);
+    outcome = await scheduler.submit(inputs, clientGone);
   } catch (error) {
     if (error instanceof InferenceThrewError) {
       metrics.recordInference('threw');
@@ -83,9 +83,9 @@ export async function predict(
 
 /** A result's data as the API gives it: parsed JSON, text, or a data: URL for binary data. */
 export function outputValue(prediction: Prediction): unknown {
-  const { mediaType, result } = prediction;
+  const { mediaType, result, report } = prediction;
+  if ('json' in report) return report.json;
   const bytes = resultBytes(result);
-  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return JSON.parse(bytes.toString('utf8')) as unknown;
   if (mediaType.startsWith('text/')) return bytes.toString('utf8');
   return dataUrl(result['content-type'], bytes);
 }

@@ -13,7 +13,7 @@ interface Job {
   enqueued: number;
   resolve: (outcome: ScheduledOutcome) => void;
   reject: (error: unknown) => void;
-  signal: AbortSignal | undefined;
+  clientGone: (() => boolean) | undefined;
 }
 
 export interface SchedulerLimits {
@@ -25,8 +25,8 @@ export interface SchedulerLimits {
 
 /**
  * Runs inferences through the engine with bounded concurrency and a bounded queue. A request
- * past the queue is refused at once (429); a request whose client has gone is dropped from the
- * queue; an inference past its timeout answers 504 but keeps its slot until the model returns,
+ * past the queue is refused at once (429); a request whose client has gone is skipped when its
+ * turn comes; an inference past its timeout answers 504 but keeps its slot until the model returns,
  * so the model never runs more inferences at once than allowed.
  */
 export class InferenceScheduler {
@@ -48,16 +48,17 @@ export class InferenceScheduler {
     return this.running;
   }
 
-  /** Queues an inference; rejects with our errors for a full queue, a timeout or a shutdown. */
-  submit(inputs: Record<string, unknown>, signal?: AbortSignal): Promise<ScheduledOutcome> {
+  /**
+   * Queues an inference; rejects with our errors for a full queue, a timeout or a shutdown.
+   * `clientGone` is asked when the job's turn comes: a client that left is not run for.
+   */
+  submit(inputs: Record<string, unknown>, clientGone?: () => boolean): Promise<ScheduledOutcome> {
     if (!this.accepting) return Promise.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the server is shutting down and takes no new work'));
     if (this.running >= this.limits.concurrency && this.queue.length >= this.limits.maxQueue) {
       return Promise.reject(new AiIntegrationError('AI_ERR_QUEUE_FULL', `the queue is full (${this.limits.maxQueue} requests waiting); retry later`));
     }
     return new Promise((resolve, reject) => {
-      const job: Job = { inputs, enqueued: performance.now(), resolve, reject, signal };
-      signal?.addEventListener('abort', () => this.drop(job), { once: true });
-      this.queue.push(job);
+      this.queue.push({ inputs, enqueued: performance.now(), resolve, reject, clientGone });
       this.pump();
     });
   }
@@ -79,16 +80,13 @@ export class InferenceScheduler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private drop(job: Job): void {
-    const index = this.queue.indexOf(job);
-    if (index === -1) return;
-    this.queue.splice(index, 1);
-    job.reject(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the client closed the request before it ran'));
-    this.notifyIfIdle();
-  }
-
   private pump(): void {
-    while (this.running < this.limits.concurrency && this.queue.length > 0) this.start(this.queue.shift()!);
+    while (this.running < this.limits.concurrency && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      if (job.clientGone?.()) job.reject(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the client closed the request before it ran'));
+      else this.start(job);
+    }
+    this.notifyIfIdle();
   }
 
   private start(job: Job): void {

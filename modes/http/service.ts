@@ -22,7 +22,6 @@ interface RouteContext {
   request: IncomingMessage;
   response: ServerResponse;
   id: string;
-  signal: AbortSignal;
 }
 
 type RouteHandler = (route: RouteContext) => Promise<void> | void;
@@ -46,9 +45,9 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
   const page = renderPage(context.schema, model.name);
   const openApi = JSON.stringify(openApiDocument(context.schema, model));
 
-  const runPrediction = async ({ request, signal }: RouteContext, accepted: readonly ('multipart' | 'json')[]) => {
+  const runPrediction = async ({ request }: RouteContext, accepted: readonly ('multipart' | 'json')[]) => {
     const { raw, origin } = await readRequestInputs(request, context, accepted);
-    return predict(context, scheduler, metrics, raw, origin, signal, onThrow);
+    return predict(context, scheduler, metrics, raw, origin, () => request.socket.destroyed, onThrow);
   };
 
   const routes: Record<string, Partial<Record<string, RouteHandler>>> = {
@@ -123,13 +122,6 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
     const path = query === -1 ? target : target.slice(0, query);
     const docsAsset = path.startsWith('/docs/') && isDocsAsset(path.slice(6)) ? path.slice(6) : undefined;
     const routeName = docsAsset ? '/docs/*' : Object.hasOwn(routes, path) ? path : 'unmatched';
-    // Only predictions can wait in the queue, so only they need to hear that the client left.
-    const controller = request.method === 'POST' ? new AbortController() : undefined;
-    if (controller) {
-      response.on('close', () => {
-        if (!response.writableFinished) controller.abort();
-      });
-    }
     response.on('finish', () => metrics.recordRequest(routeName, request.method ?? '', response.statusCode, (performance.now() - started) / 1000));
     const methods = docsAsset ? { GET: ({ response: res }: RouteContext) => sendDocsAsset(res, docsAsset) } : routes[path];
     if (!methods) {
@@ -142,7 +134,7 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
       sendError(response, new AiIntegrationError('AI_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed}`), { allow: allowed });
       return;
     }
-    Promise.resolve(handler({ request, response, id, signal: controller?.signal ?? neverAborted })).catch((error: unknown) => {
+    Promise.resolve(handler({ request, response, id })).catch((error: unknown) => {
       if (!response.headersSent) sendError(response, error);
       else response.destroy();
     });
@@ -150,8 +142,6 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
 
   return { server, scheduler, metrics, readiness };
 }
-
-const neverAborted = new AbortController().signal;
 
 function sendText(response: ServerResponse, status: number, type: string, body: string): void {
   response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
