@@ -70,13 +70,13 @@ export async function predict(
     }
     throw error;
   }
-  metrics.inferenceDuration.observe(outcome.predictMs / 1000);
+  const seconds = outcome.predictMs / 1000;
   const report = await checkResult(outcome.result);
   if (!report.ok) {
-    metrics.recordInference(outcome.result?.success === false ? 'failed' : 'invalid');
+    metrics.recordInference(outcome.result?.success === false ? 'failed' : 'invalid', seconds);
     throw resultError(outcome.result, report);
   }
-  metrics.recordInference('success');
+  metrics.recordInference('success', seconds);
   const mediaType = outcome.result['content-type'].split(';')[0]!.trim().toLowerCase();
   return { inputs, result: outcome.result, report, mediaType, queueMs: outcome.queueMs, predictMs: outcome.predictMs };
 }

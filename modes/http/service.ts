@@ -108,7 +108,7 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
     '/openapi.json': { GET: ({ response }) => sendText(response, 200, 'application/json; charset=utf-8', openApi) },
     '/docs': { GET: ({ response }) => sendText(response, 200, 'text/html; charset=utf-8', docsPage) },
     '/metrics': {
-      GET: async ({ response }) => sendText(response, 200, metrics.registry.contentType, await metrics.registry.metrics()),
+      GET: async ({ response }) => sendText(response, 200, metrics.registry.contentType, await metrics.render()),
     },
   };
 
