@@ -48,7 +48,7 @@ export async function convertInputs(
       else if (spec.required !== false) throw new InvalidInputError(name, `is required; expected ${describeExpected(spec)}`);
       continue;
     }
-    setData(inputs, name, await convertValue(name, spec, value, options.origin));
+    setData(inputs, name, convertValue(name, spec, value, options.origin));
   }
   return inputs;
 }
@@ -88,7 +88,7 @@ export function describeExpected(spec: InputSpec): string {
   }
 }
 
-async function convertValue(name: string, spec: InputSpec, raw: unknown, rawOrigin: ValueOrigin): Promise<unknown> {
+function convertValue(name: string, spec: InputSpec, raw: unknown, rawOrigin: ValueOrigin): unknown {
   let value = raw;
   let origin = rawOrigin;
   // Bytes given for a number, boolean, choice or JSON input (Python 2's str is bytes) are read as

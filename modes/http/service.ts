@@ -67,10 +67,15 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
         const { request, response, id } = route;
         try {
           const prediction = await runPrediction(route, ['multipart', 'json']);
-          const timings = { 'x-predict-time-ms': prediction.predictMs.toFixed(1), 'x-queue-time-ms': prediction.queueMs.toFixed(1) };
           if (acceptsRaw(request, prediction.mediaType)) {
+            // Raw bytes have no envelope, so the timings travel as headers.
             const bytes = resultBytes(prediction.result);
-            response.writeHead(200, { 'content-type': prediction.result['content-type'], 'content-length': bytes.length, ...timings });
+            response.writeHead(200, {
+              'content-type': prediction.result['content-type'],
+              'content-length': bytes.length,
+              'x-predict-time-ms': prediction.predictMs.toFixed(1),
+              'x-queue-time-ms': prediction.queueMs.toFixed(1),
+            });
             response.end(bytes);
             return;
           }
@@ -80,7 +85,7 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
             output: outputValue(prediction),
             content_type: prediction.result['content-type'],
             metrics: { predict_time_ms: round(prediction.predictMs), queue_time_ms: round(prediction.queueMs) },
-          }, timings);
+          });
         } catch (error) {
           sendError(response, error, {}, { id, status: 'failed' });
         }
