@@ -45,6 +45,12 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
   const page = renderPage(context.schema, model.name);
   const openApi = JSON.stringify(openApiDocument(context.schema, model));
 
+  // Our errors are the caller's answer; anything else is a bug here, which the log must show.
+  const fail = (response: ServerResponse, error: unknown, extra: Record<string, unknown> = {}) => {
+    if (!(error instanceof AiIntegrationError)) context.log.error(`internal error while answering a request: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    sendError(response, error, {}, extra);
+  };
+
   const runPrediction = async ({ request }: RouteContext, accepted: readonly ('multipart' | 'json')[]) => {
     const { raw, origin } = await readRequestInputs(request, context, accepted);
     return predict(context, scheduler, metrics, raw, origin, () => request.socket.destroyed, onThrow);
@@ -58,7 +64,7 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
           const prediction = await runPrediction(route, ['multipart']);
           sendJson(route.response, 200, legacyResponse(route.id, context.schema, prediction));
         } catch (error) {
-          sendError(route.response, error);
+          fail(route.response, error);
         }
       },
     },
@@ -87,7 +93,7 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
             metrics: { predict_time_ms: round(prediction.predictMs), queue_time_ms: round(prediction.queueMs) },
           });
         } catch (error) {
-          sendError(response, error, {}, { id, status: 'failed' });
+          fail(response, error, { id, status: 'failed' });
         }
       },
     },
@@ -140,7 +146,7 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
       return;
     }
     Promise.resolve(handler({ request, response, id })).catch((error: unknown) => {
-      if (!response.headersSent) sendError(response, error);
+      if (!response.headersSent) fail(response, error);
       else response.destroy();
     });
   });
