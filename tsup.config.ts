@@ -18,6 +18,16 @@ export default defineConfig([
     define: { __AI_INTEGRATION_VERSION__: JSON.stringify(version) },
   },
   {
+    // The supervisor's command line, the package's bin.
+    entry: { cli: 'src/supervisor/cli.ts' },
+    format: ['esm'],
+    outDir: 'dist',
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+    define: { __AI_INTEGRATION_VERSION__: JSON.stringify(version) },
+    clean: false,
+  },
+  {
     // The example shims, compiled as a model author would, importing the package by its name.
     entry: ['shims/*.ts'],
     format: ['esm'],

@@ -40,6 +40,8 @@ export const errorTable = {
   AI_ERR_MODEL_FAILED: { exitCode: ExitCode.modelFailed, httpStatus: 500 },
   AI_ERR_INVALID_RESULT: { exitCode: ExitCode.modelFailed, httpStatus: 500 },
   AI_ERR_INFERENCE_THREW: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
+  AI_ERR_WORKER_DIED: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
+  AI_ERR_WORKER_START_FAILED: { exitCode: ExitCode.inferenceThrew, httpStatus: 503 },
   AI_ERR_ALREADY_RESPONDED: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
 } as const satisfies Record<string, { exitCode: ExitCodeValue; httpStatus: number }>;
 

@@ -4,6 +4,7 @@ import { listModes, loadMode } from './registry.js';
 import { validateSchema } from './schema.js';
 import { readModeName, readSettings } from './settings.js';
 import type { Engine, InputsSchema, Logger, ModeContext, StartLoopOptions } from './types.js';
+import { isSupervisedWorker, serveAsWorker } from './worker.js';
 
 /**
  * Selects the mode, runs it with `engine`, and ends the process with the mode's exit code. Every
@@ -17,6 +18,11 @@ export async function runMode(
   beforeExit: (code: number) => void = () => {},
 ): Promise<void> {
   const env = options.env ?? process.env;
+  if (isSupervisedWorker(env)) {
+    // Under the supervisor, the mode runs there; this process only loads the model and infers.
+    await serveAsWorker(createEngine(), schema, options);
+    return;
+  }
   const stderr = options.stderr ?? process.stderr;
   const stdout = options.stdout ?? process.stdout;
   const exit = options.exit ?? ((code: number) => process.exit(code));
@@ -76,7 +82,8 @@ function logThrow(thrown: unknown, log: Logger): void {
   log.error(`the inference function threw:\n${detail}`);
   log.error(
     `The model may be in a bad state, so this process exits with code ${ExitCode.inferenceThrew} to be restarted ` +
-      '(by the container runtime, e.g. docker run --restart on-failure).',
+      '(by the container runtime, e.g. docker run --restart on-failure). To restart the model in place without ' +
+      'losing queued requests, run the shim under the supervisor: ai-integration shim.js',
   );
 }
 

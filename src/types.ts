@@ -135,6 +135,12 @@ export type InferenceFunction<I = Record<string, unknown>> = (inputs: I) => Infe
 export interface Engine {
   /** Runs inference on already converted inputs. Rejects with `InferenceThrewError` when the model threw. */
   infer(inputs: Record<string, unknown>): Promise<InferenceResult>;
+  /** True when a throw restarts the model in place (the supervisor): the mode carries on serving. */
+  readonly restartsInPlace?: boolean;
+  /** Whether the model can take work now, and why not (the supervisor's worker may be restarting). */
+  readiness?(): { ready: boolean; reason?: string };
+  /** How often the model was restarted, by cause. */
+  restartCounts?(): Record<string, number>;
 }
 
 /** A line-oriented logger for humans; it writes to stderr so stdout carries only results. */

@@ -40,6 +40,8 @@ export async function run(context: ModeContext): Promise<number> {
   };
 
   const onThrow = (error: InferenceThrewError) => {
+    // Under the supervisor the engine has logged it and is restarting the model: keep serving.
+    if (context.engine.restartsInPlace) return;
     reportError(error, context.log);
     // Nothing else may run on a model in a bad state: what waits is refused, then the process exits.
     service.scheduler.rejectQueued(new AiIntegrationError('AI_ERR_NOT_READY', 'the model failed and the process is restarting; retry shortly'));

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -8,11 +8,21 @@ export type InferenceOutcome = 'success' | 'failed' | 'invalid' | 'threw' | 'tim
  * The Prometheus metrics of one HTTP service: process metrics and gauges through prom-client (in
  * a registry of its own, never its global one), per-request counters in `hot-metrics.ts`.
  */
-export function createMetrics(queueDepth: () => number, inFlight: () => number) {
+export function createMetrics(queueDepth: () => number, inFlight: () => number, restarts: () => Record<string, number>) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for an inference slot', registers: [registry], collect() { this.set(queueDepth()); } });
   new Gauge({ name: 'inferences_in_flight', help: 'Inferences running now', registers: [registry], collect() { this.set(inFlight()); } });
+  new Counter({
+    name: 'model_restarts_total',
+    help: 'Restarts of the model worker by cause (threw, signal_SIGKILL, exit_1, ...); 0 without the supervisor',
+    labelNames: ['cause'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cause, count] of Object.entries(restarts())) this.inc({ cause }, count);
+    },
+  });
   const requests = new HotCounter('http_requests_total', 'HTTP requests by route, method and status');
   const requestDuration = new HotHistogram('http_request_duration_seconds', 'HTTP request latency by route', latencyBuckets);
   const inferences = new HotCounter('inferences_total', 'Inferences by outcome: success, failed (the model reported it), invalid (a malformed result), threw, timeout');

@@ -14,7 +14,7 @@ import { InferenceScheduler } from './scheduler.js';
 
 /** Whether the service takes work, and why not. */
 export interface Readiness {
-  status: 'ready' | 'shutting_down' | 'failed';
+  status: 'ready' | 'shutting_down' | 'failed' | 'restarting';
   reason?: string;
 }
 
@@ -40,10 +40,17 @@ export interface HttpService {
 export function createHttpService(context: ModeContext, model: ModelInfo, onThrow: (error: InferenceThrewError) => void): HttpService {
   const http = context.settings.http;
   const scheduler = new InferenceScheduler(context.engine, http);
-  const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight);
+  const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => context.engine.restartCounts?.() ?? {});
   const readiness: Readiness = { status: 'ready' };
   const page = renderPage(context.schema, model.name);
   const openApi = JSON.stringify(openApiDocument(context.schema, model));
+
+  // The service's own state first (shutting down, failed), then the engine's (a restarting worker).
+  const currentReadiness = (): Readiness => {
+    if (readiness.status !== 'ready') return readiness;
+    const engine = context.engine.readiness?.();
+    return engine && !engine.ready ? { status: 'restarting', reason: engine.reason ?? 'the model is restarting' } : readiness;
+  };
 
   // Our errors are the caller's answer; anything else is a bug here, which the log must show.
   const fail = (response: ServerResponse, error: unknown, extra: Record<string, unknown> = {}) => {
@@ -98,8 +105,8 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
       },
     },
     '/health': {
-      GET: ({ response }) => sendReadiness(response, readiness),
-      HEAD: ({ response }) => sendReadiness(response, readiness),
+      GET: ({ response }) => sendReadiness(response, currentReadiness()),
+      HEAD: ({ response }) => sendReadiness(response, currentReadiness()),
     },
     '/health/live': {
       GET: ({ response }) => sendJson(response, 200, { status: 'alive' }),
@@ -113,7 +120,7 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
           schema: context.schema,
           limits: { max_input_bytes: context.settings.maxInputBytes, strict_inputs: context.settings.strictInputs, ...snakeCase(http) },
           runtime: { name: 'ai-integration', version: runtimeVersion, node: process.version },
-          readiness,
+          readiness: currentReadiness(),
         }),
     },
     '/openapi.json': { GET: ({ response }) => sendText(response, 200, 'application/json; charset=utf-8', openApi) },

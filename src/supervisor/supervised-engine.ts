@@ -1,0 +1,200 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { AiIntegrationError, InferenceThrewError } from '../errors.js';
+import type { Engine, InferenceResult, InputsSchema, Logger } from '../types.js';
+import { asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from '../worker-protocol.js';
+
+export interface SupervisorSettings {
+  /** Consecutive start failures (a worker that exits before it is ready) before giving up. */
+  maxStartFailures: number;
+  /** The first back-off after a start failure; it doubles up to `maxBackoffMs`. */
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+interface Pending {
+  id: number;
+  inputs: Record<string, unknown>;
+  resolve: (result: InferenceResult) => void;
+  reject: (error: unknown) => void;
+  /** Sent to the current worker and not answered yet. */
+  sent: boolean;
+}
+
+type WorkerState = 'starting' | 'ready' | 'backoff' | 'stopped';
+
+/**
+ * The engine of the supervisor: the model runs in a worker process (the shim, started with the
+ * worker flag), and requests wait here, so a worker that throws or dies is replaced without
+ * losing any. The request whose inference threw gets the error; a worker that dies without saying
+ * why fails the requests it was running (nobody knows which one killed it); everything else is
+ * sent to the next worker. A worker that cannot start is retried with capped exponential back-off,
+ * up to a limit.
+ */
+export class SupervisedEngine implements Engine {
+  readonly restartsInPlace = true;
+  private worker: ChildProcess | undefined;
+  private state: WorkerState = 'stopped';
+  private reason = 'the model worker is starting';
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private consecutiveStartFailures = 0;
+  private readonly restarts: Record<string, number> = {};
+  private thrownIds = new Set<number>();
+  private firstReady: { resolve: (ready: { schema: InputsSchema; options: ForwardedOptions }) => void; reject: (error: unknown) => void } | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly shim: string,
+    private readonly args: readonly string[],
+    private readonly settings: SupervisorSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the first worker and resolves with the schema and options its shim gave startLoop. */
+  start(): Promise<{ schema: InputsSchema; options: ForwardedOptions }> {
+    return new Promise((resolve, reject) => {
+      this.firstReady = { resolve, reject };
+      this.spawnWorker();
+    });
+  }
+
+  infer(inputs: Record<string, unknown>): Promise<InferenceResult> {
+    if (this.stopping) return Promise.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
+    return new Promise((resolve, reject) => {
+      const request: Pending = { id: this.nextId++, inputs, resolve, reject, sent: false };
+      this.pending.set(request.id, request);
+      if (this.state === 'ready') this.send(request);
+    });
+  }
+
+  readiness(): { ready: boolean; reason?: string } {
+    return this.state === 'ready' ? { ready: true } : { ready: false, reason: this.reason };
+  }
+
+  restartCounts(): Record<string, number> {
+    return { ...this.restarts };
+  }
+
+  /** Stops the worker for good; what still waits is refused. */
+  stop(): void {
+    this.stopping = true;
+    this.state = 'stopped';
+    for (const request of this.pending.values()) request.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
+    this.pending.clear();
+    this.worker?.kill('SIGTERM');
+  }
+
+  private spawnWorker(): void {
+    this.state = 'starting';
+    this.thrownIds = new Set();
+    // stdin stays with the supervisor (the mode reads it); the worker's stdout goes to stderr, so
+    // that what the model prints never mixes with the results on stdout.
+    const worker = spawn(process.execPath, [...process.execArgv, this.shim, ...this.args], {
+      env: { ...process.env, [workerEnvironmentVariable]: '1' },
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+    worker.stdout!.pipe(process.stderr, { end: false });
+    this.worker = worker;
+    worker.on('message', (message: WorkerMessage) => this.onMessage(worker, message));
+    worker.on('error', (error) => this.log.error(`the model worker could not be started: ${error.message}`));
+    worker.on('exit', (code, signal) => this.onExit(worker, code, signal));
+  }
+
+  private send(request: Pending): void {
+    request.sent = true;
+    const message: SupervisorMessage = { type: 'infer', id: request.id, inputs: request.inputs };
+    this.worker?.send(message, (error) => {
+      // The worker went away before it took the message: it waits for the next one instead.
+      if (error) request.sent = false;
+    });
+  }
+
+  private onMessage(worker: ChildProcess, message: WorkerMessage): void {
+    if (worker !== this.worker) return;
+    switch (message.type) {
+      case 'ready': {
+        this.state = 'ready';
+        this.consecutiveStartFailures = 0;
+        this.firstReady?.resolve({ schema: message.schema, options: message.options });
+        this.firstReady = undefined;
+        for (const request of this.pending.values()) if (!request.sent) this.send(request);
+        return;
+      }
+      case 'result': {
+        const request = this.pending.get(message.id);
+        if (!request) return;
+        this.pending.delete(message.id);
+        const result = message.result as InferenceResult & Record<string, unknown>;
+        request.resolve(result && typeof result === 'object' ? asBuffers(result) : result);
+        return;
+      }
+      case 'threw': {
+        const request = this.pending.get(message.id);
+        this.thrownIds.add(message.id);
+        const thrown = Object.assign(new Error(message.error.message), { name: message.error.name, stack: message.error.stack });
+        this.log.error(`the inference function threw in the model worker:\n${message.error.stack}`);
+        this.log.error('Restarting the model worker; requests that wait are served by the new one.');
+        this.state = 'starting';
+        this.reason = 'restarting: the model threw';
+        if (request) {
+          this.pending.delete(message.id);
+          request.reject(new InferenceThrewError(thrown));
+        }
+        return;
+      }
+    }
+  }
+
+  private onExit(worker: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (worker !== this.worker) return;
+    this.worker = undefined;
+    if (this.stopping) return;
+    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    if (this.state === 'starting' && this.thrownIds.size === 0) {
+      this.onStartFailure(how);
+      return;
+    }
+    const cause = this.thrownIds.size > 0 ? 'threw' : signal ? `signal_${signal}` : `exit_${code}`;
+    this.restarts[cause] = (this.restarts[cause] ?? 0) + 1;
+    for (const request of this.pending.values()) {
+      if (!request.sent) continue;
+      if (cause === 'threw') {
+        request.sent = false; // it did not throw itself: the next worker runs it
+      } else {
+        this.pending.delete(request.id);
+        request.reject(new AiIntegrationError('AI_ERR_WORKER_DIED', `the model worker died (${how}) during this inference; it is being restarted`));
+      }
+    }
+    if (cause !== 'threw') this.log.error(`the model worker died (${how}); restarting it`);
+    this.reason = `restarting: the model worker ${cause === 'threw' ? 'threw' : `died (${how})`}`;
+    this.spawnWorker();
+  }
+
+  private onStartFailure(how: string): void {
+    this.consecutiveStartFailures++;
+    if (this.consecutiveStartFailures >= this.settings.maxStartFailures) {
+      const error = new AiIntegrationError(
+        'AI_ERR_WORKER_START_FAILED',
+        `the model worker failed to start ${this.consecutiveStartFailures} times in a row (last: ${how}); giving up (WORKER_MAX_START_FAILURES=${this.settings.maxStartFailures}). Its own error is in the log above.`,
+      );
+      this.state = 'stopped';
+      this.reason = error.message;
+      for (const request of this.pending.values()) request.reject(error);
+      this.pending.clear();
+      if (this.firstReady) this.firstReady.reject(error);
+      else this.onFatal?.(error);
+      return;
+    }
+    const delay = Math.min(this.settings.maxBackoffMs, this.settings.initialBackoffMs * 2 ** (this.consecutiveStartFailures - 1));
+    this.state = 'backoff';
+    this.reason = `the model worker failed to start (${how}); retrying in ${delay} ms (attempt ${this.consecutiveStartFailures + 1} of ${this.settings.maxStartFailures})`;
+    this.log.error(this.reason);
+    setTimeout(() => {
+      if (!this.stopping) this.spawnWorker();
+    }, delay);
+  }
+
+  /** Called when the worker can no longer be started after it once was: the supervisor ends. */
+  onFatal: ((error: AiIntegrationError) => void) | undefined;
+}

@@ -1,0 +1,50 @@
+import { asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
+import { ExitCode, InferenceThrewError } from './errors.js';
+import { validateSchema } from './schema.js';
+import type { Engine, InputsSchema, StartLoopOptions } from './types.js';
+
+/** Whether this process is a model worker started by the `ai-integration` supervisor. */
+export function isSupervisedWorker(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  return env[workerEnvironmentVariable] === '1' && typeof process.send === 'function';
+}
+
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
+}
+
+/**
+ * The worker's side: tells the supervisor the schema and that the model is loaded, then answers
+ * inference requests until the supervisor goes away. A throw is reported with its stack, then
+ * the worker exits so the supervisor starts a fresh one.
+ */
+export async function serveAsWorker(engine: Engine, schema: InputsSchema, options: StartLoopOptions): Promise<void> {
+  validateSchema(schema);
+  // The supervisor owns this process's life: signals go to it, and it stops the worker itself.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
+  process.on('disconnect', () => process.exit(0));
+  const forwarded: ForwardedOptions = {};
+  for (const key of ['mode', 'selfTestRuns', 'maxInputBytes', 'strictInputs', 'http'] as const) {
+    if (options[key] !== undefined) Object.assign(forwarded, { [key]: options[key] });
+  }
+  process.on('message', (message: SupervisorMessage) => {
+    if (message?.type !== 'infer') return;
+    engine.infer(asBuffers(message.inputs)).then(
+      async (result) => {
+        try {
+          await send({ type: 'result', id: message.id, result });
+        } catch (error) {
+          const reason = `the result could not be sent to the supervisor: ${(error as Error).message}`;
+          await send({ type: 'result', id: message.id, result: { 'content-type': 'text/plain', data: null, success: false, error: reason } });
+        }
+      },
+      async (error: unknown) => {
+        const thrown = error instanceof InferenceThrewError ? error.cause : error;
+        const described = thrown instanceof Error ? thrown : new Error(String(thrown));
+        await send({ type: 'threw', id: message.id, error: { name: described.name, message: described.message, stack: described.stack ?? described.message } });
+        process.exit(ExitCode.inferenceThrew);
+      },
+    );
+  });
+  await send({ type: 'ready', schema, options: forwarded });
+}
