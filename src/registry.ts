@@ -19,6 +19,8 @@ export type BuiltInModeName =
 interface LazyMode {
   hint: string;
   load: () => Promise<ModeModule>;
+  /** A long-running server: the supervisor restarts its model after a throw (one-shot modes just end). */
+  serves?: true;
 }
 
 // Each mode is imported only when selected, so a stdin mode never loads command-line or HTTP code.
@@ -30,6 +32,7 @@ const builtInModes: Record<BuiltInModeName, LazyMode> = {
   http: {
     hint: 'web page, JSON and multipart API on port 5000: docker run --rm -p 5000:5000 -e MODE=http IMAGE',
     load: () => import('../modes/http/index.js'),
+    serves: true,
   },
   test_model_integration: {
     hint: 'self-test on a built-in gray image: docker run --rm -e MODE=test_model_integration IMAGE',
@@ -73,6 +76,11 @@ export function listModes(): { name: string; hint: string }[] {
   const builtIn = Object.entries(builtInModes).map(([name, entry]) => ({ name, hint: entry.hint }));
   const registered = [...userModes.values()].map(({ name, hint }) => ({ name, hint }));
   return [...builtIn, ...registered];
+}
+
+/** Whether the mode keeps serving after a throw (so its model is restarted in place). */
+export function isServingMode(name: string): boolean {
+  return Object.hasOwn(builtInModes, name) ? builtInModes[name as BuiltInModeName].serves === true : false;
 }
 
 /** Loads the mode called `name`; an unknown name is an error that lists the valid ones. */

@@ -5,6 +5,7 @@ import { validateSchema } from './schema.js';
 import { readModeName, readSettings } from './settings.js';
 import type { Engine, InputsSchema, Logger, ModeContext, StartLoopOptions } from './types.js';
 import { isSupervisedWorker, serveAsWorker } from './worker.js';
+import { supervisorEnvironmentVariable } from './worker-protocol.js';
 
 /**
  * Selects the mode, runs it with `engine`, and ends the process with the mode's exit code. Every
@@ -80,10 +81,13 @@ export function reportError(error: unknown, log: Logger): number {
 function logThrow(thrown: unknown, log: Logger): void {
   const detail = thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown);
   log.error(`the inference function threw:\n${detail}`);
+  const advice =
+    process.env[supervisorEnvironmentVariable] === '1'
+      ? ''
+      : ' To restart the model in place without losing queued requests, run the shim under the supervisor: ai-integration shim.js';
   log.error(
     `The model may be in a bad state, so this process exits with code ${ExitCode.inferenceThrew} to be restarted ` +
-      '(by the container runtime, e.g. docker run --restart on-failure). To restart the model in place without ' +
-      'losing queued requests, run the shim under the supervisor: ai-integration shim.js',
+      `(by the container runtime, e.g. docker run --restart on-failure).${advice}`,
   );
 }
 

@@ -7,6 +7,9 @@ import type { InferenceResult, InputsSchema, StartLoopOptions } from './types.js
 /** Set in the worker's environment by the supervisor. */
 export const workerEnvironmentVariable = 'AI_INTEGRATION_WORKER';
 
+/** Set in the supervisor's own environment, so its log does not advise running under it. */
+export const supervisorEnvironmentVariable = 'AI_INTEGRATION_SUPERVISOR';
+
 /** The options a shim passed to startLoop that the supervisor's mode must see too. */
 export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'selfTestRuns' | 'maxInputBytes' | 'strictInputs' | 'http'>;
 

@@ -8,6 +8,9 @@ import { resolve } from 'node:path';
 import { AiIntegrationError, ExitCode } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { reportError, runMode } from '../run-mode.js';
+import { isServingMode } from '../registry.js';
+import { readModeName } from '../settings.js';
+import { supervisorEnvironmentVariable } from '../worker-protocol.js';
 import { SupervisedEngine } from './supervised-engine.js';
 
 const usage = `usage: ai-integration SHIM [ARGS...]
@@ -34,8 +37,10 @@ async function main(): Promise<void> {
   }
   let engine: SupervisedEngine;
   try {
+    process.env[supervisorEnvironmentVariable] = '1';
     engine = new SupervisedEngine(resolve(shim), args, { maxStartFailures: positive('WORKER_MAX_START_FAILURES', 5), initialBackoffMs: 100, maxBackoffMs: 5000 }, log);
     const { schema, options } = await engine.start();
+    engine.restartAfterThrow = isServingMode(readModeName(options, process.env) ?? 'command_line');
     engine.onFatal = (error) => process.exit(reportError(error, log));
     await runMode(() => engine, schema, { ...options, argv: args }, () => engine.stop());
   } catch (error) {

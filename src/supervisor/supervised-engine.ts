@@ -32,6 +32,8 @@ type WorkerState = 'starting' | 'ready' | 'backoff' | 'stopped';
  */
 export class SupervisedEngine implements Engine {
   readonly restartsInPlace = true;
+  /** Restart the model after a throw (serving modes); in one-shot modes the throw ends the job. */
+  restartAfterThrow = false;
   private worker: ChildProcess | undefined;
   private state: WorkerState = 'stopped';
   private reason = 'the model worker is starting';
@@ -46,7 +48,7 @@ export class SupervisedEngine implements Engine {
   constructor(
     private readonly shim: string,
     private readonly args: readonly string[],
-    private readonly settings: SupervisorSettings,
+    private readonly settings: Omit<SupervisorSettings, 'restartAfterThrow'>,
     private readonly log: Logger,
   ) {}
 
@@ -133,8 +135,10 @@ export class SupervisedEngine implements Engine {
         const request = this.pending.get(message.id);
         this.thrownIds.add(message.id);
         const thrown = Object.assign(new Error(message.error.message), { name: message.error.name, stack: message.error.stack });
-        this.log.error(`the inference function threw in the model worker:\n${message.error.stack}`);
-        this.log.error('Restarting the model worker; requests that wait are served by the new one.');
+        if (this.restartAfterThrow) {
+          this.log.error(`the inference function threw in the model worker:\n${message.error.stack}`);
+          this.log.error('Restarting the model worker; requests that wait are served by the new one.');
+        }
         this.state = 'starting';
         this.reason = 'restarting: the model threw';
         if (request) {
@@ -156,6 +160,11 @@ export class SupervisedEngine implements Engine {
       return;
     }
     const cause = this.thrownIds.size > 0 ? 'threw' : signal ? `signal_${signal}` : `exit_${code}`;
+    if (cause === 'threw' && !this.restartAfterThrow) {
+      this.state = 'stopped';
+      this.reason = 'the model threw';
+      return; // a one-shot mode reports the throw and ends; nothing is left to serve
+    }
     this.restarts[cause] = (this.restarts[cause] ?? 0) + 1;
     for (const request of this.pending.values()) {
       if (!request.sent) continue;

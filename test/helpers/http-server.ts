@@ -14,9 +14,9 @@ export interface RunningServer {
   peakMemory: () => number;
 }
 
-/** Starts `script` with MODE=http on a free loopback port and waits until it listens. */
-export async function startServer(script: string, env: Record<string, string> = {}): Promise<RunningServer> {
-  const child = spawn(process.execPath, [script], {
+/** Starts `node script ...args` with MODE=http on a free loopback port and waits until it listens. */
+export async function startServer(script: string, env: Record<string, string> = {}, args: string[] = []): Promise<RunningServer> {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd: repoRoot,
     env: { ...(process.env as Record<string, string>), MODE: 'http', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,154 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { afterEach, describe, expect, test } from 'vitest';
+import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { fixture, runScript, stdoutJson } from '../helpers/run-process.js';
+import { childPids, supervisorBin } from '../helpers/supervisor.js';
+
+const model = fixture('http-model.mjs');
+const servers: RunningServer[] = [];
+async function supervise(env: Record<string, string> = {}): Promise<RunningServer> {
+  const server = await startServer(supervisorBin, env, [model]);
+  servers.push(server);
+  return server;
+}
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.stop()));
+});
+
+const predict = (url: string, inputs: Record<string, unknown>, dispatcher?: Agent) =>
+  request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }), dispatcher });
+
+describe('the supervisor (ai-integration SHIM)', () => {
+  test('under load, throws restart the model in place: no connection errors, no wrong or missing answers', async () => {
+    const server = await supervise({ START_DELAY_MS: '300', MAX_QUEUE: '200' });
+    const agent = new Agent({ connections: 8 });
+    const total = 90;
+    const outcomes: { index: number; status: number; note?: string; error?: string }[] = [];
+    const readiness: number[] = [];
+    let connectionErrors = 0;
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const health = await request(`${server.url}/health`, { dispatcher: agent }).catch(() => undefined);
+        if (health) {
+          readiness.push(health.statusCode);
+          await health.body.dump();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        while (next < total) {
+          const index = next++;
+          const throwing = index % 30 === 10;
+          try {
+            const response = await predict(server.url, throwing ? { action: 'throw' } : { note: `request ${index}`, delay_ms: 5 }, agent);
+            const body = (await response.body.json()) as { output?: { received: { note: string } }; error?: { message: string } };
+            outcomes.push({ index, status: response.statusCode, note: body.output?.received.note, error: body.error?.message });
+          } catch {
+            connectionErrors++;
+          }
+        }
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    polling = false;
+    await poller;
+    await agent.close();
+
+    expect(connectionErrors).toBe(0);
+    expect(outcomes).toHaveLength(total);
+    const throwing = outcomes.filter((outcome) => outcome.index % 30 === 10);
+    expect(throwing).toHaveLength(3);
+    for (const outcome of throwing) {
+      expect(outcome.status).toBe(500);
+      expect(outcome.error).toBe('the inference function threw: CUDA error: device-side assert triggered');
+    }
+    const others = outcomes.filter((outcome) => outcome.index % 30 !== 10);
+    expect(others.filter((outcome) => outcome.status !== 200)).toEqual([]);
+    expect(others.filter((outcome) => outcome.note !== `request ${outcome.index}`)).toEqual([]);
+    expect(readiness).toContain(503);
+    expect(readiness.at(-1)).toBe(200);
+    const metrics = await (await request(`${server.url}/metrics`)).body.text();
+    expect(metrics).toMatch(/^model_restarts_total\{cause="threw"\} 3$/m);
+  });
+
+  test('a worker killed with SIGKILL mid-inference: that request gets a 500 saying how; the queue is then served', async () => {
+    const server = await supervise();
+    const [worker] = childPids(server.pid);
+    expect(worker).toBeGreaterThan(0);
+    const inFlight = predict(server.url, { delay_ms: 3000, note: 'killed' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const queued = predict(server.url, { note: 'queued behind it' });
+    process.kill(worker!, 'SIGKILL');
+    const killed = await inFlight;
+    expect(killed.statusCode).toBe(500);
+    expect(((await killed.body.json()) as { error: unknown }).error).toEqual({
+      code: 'AI_ERR_WORKER_DIED',
+      message: 'the model worker died (killed by SIGKILL) during this inference; it is being restarted',
+    });
+    const served = await queued;
+    expect(served.statusCode).toBe(200);
+    expect(((await served.body.json()) as { output: { received: { note: string } } }).output.received.note).toBe('queued behind it');
+    expect(childPids(server.pid)).not.toContain(worker);
+    expect(server.stderr()).toContain('the model worker died (killed by SIGKILL); restarting it');
+  });
+
+  test('a worker that fails to start is retried with back-off, then given up with a clear error', async () => {
+    const outcome = await runScript(supervisorBin, { args: [model], mode: 'http', env: { FAIL_START: '1', WORKER_MAX_START_FAILURES: '3', PORT: '0' } });
+    expect(outcome.code).toBe(70);
+    expect(outcome.stderr.match(/Error: could not load the weights: model\.onnx is missing/g)).toHaveLength(3);
+    expect(outcome.stderr).toContain('the model worker failed to start (exit code 1); retrying in 100 ms (attempt 2 of 3)');
+    expect(outcome.stderr).toContain('the model worker failed to start (exit code 1); retrying in 200 ms (attempt 3 of 3)');
+    expect(outcome.stderr).toContain('error: the model worker failed to start 3 times in a row (last: exit code 1); giving up (WORKER_MAX_START_FAILURES=3)');
+  });
+
+  test('a worker that fails to start twice, then loads, serves', async () => {
+    const failures = join(mkdtempSync(join(tmpdir(), 'supervisor-')), 'failures');
+    writeFileSync(failures, '2');
+    const server = await supervise({ START_FAILURES_FILE: failures });
+    expect(server.stderr()).toContain('could not load the weights (2 failures left)');
+    expect(server.stderr()).toContain('could not load the weights (1 failures left)');
+    const response = await predict(server.url, { note: 'finally' });
+    expect(response.statusCode).toBe(200);
+    await response.body.dump();
+  });
+
+  test('one-shot modes: a throw exits with the "threw" code, once, with no restart', async () => {
+    const outcome = await runScript(supervisorBin, { args: [model], mode: 'test_inputs_dict_json', stdin: '{"action": "throw"}' });
+    expect(outcome.code).toBe(70);
+    expect(outcome.stderr.match(/CUDA error: device-side assert triggered/g)!.length).toBeGreaterThanOrEqual(1);
+    expect(outcome.stderr).not.toContain('the model worker died');
+    expect(outcome.stderr).not.toContain('Restarting the model worker');
+    expect(outcome.stderr).not.toContain('run the shim under the supervisor');
+  });
+
+  test('stdin and argv reach the mode unchanged; the model\'s stdout never mixes with the result', async () => {
+    const json = await runScript(supervisorBin, { args: [model], mode: 'test_inputs_dict_json', stdin: '{"note": "piped", "strength": 0.25}' });
+    expect(json.code).toBe(0);
+    expect(stdoutJson(json)).toEqual({ received: { image: null, strength: 0.25, flag: false, note: 'piped' } });
+    const argv = await runScript(supervisorBin, { args: [model, '--note', 'from argv', '--action', 'text'], mode: 'command_line' });
+    expect(argv.code).toBe(0);
+    expect(argv.stdout.toString()).toBe('hello from argv');
+    const selfTest = await runScript(supervisorBin, { args: [model], mode: 'test_model_integration', env: { SELF_TEST_RUNS: '2' } });
+    expect(selfTest.code).toBe(0);
+    expect(selfTest.stderr).toContain('Self-test passed: 2/2');
+  });
+
+  test('without the supervisor, the log says an in-place restart needs it', async () => {
+    const outcome = await runScript(model, { mode: 'test_inputs_dict_json', stdin: '{"action": "throw"}' });
+    expect(outcome.code).toBe(70);
+    expect(outcome.stderr).toContain('run the shim under the supervisor: ai-integration shim.js');
+  });
+
+  test('usage: no shim is a usage error', async () => {
+    const outcome = await runScript(supervisorBin, {});
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toContain('usage: ai-integration SHIM [ARGS...]');
+  });
+});
