@@ -83,7 +83,9 @@ export class SupervisedEngine implements Engine {
     this.state = 'stopped';
     for (const request of this.pending.values()) request.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
     this.pending.clear();
-    this.worker?.kill('SIGTERM');
+    // The worker ignores SIGTERM and SIGINT (they are the supervisor's to handle) and exits when
+    // its IPC channel closes.
+    if (this.worker?.connected) this.worker.disconnect();
   }
 
   private spawnWorker(): void {
