@@ -141,6 +141,12 @@ export interface Engine {
   readiness?(): { ready: boolean; reason?: string };
   /** How often the model was restarted, by cause. */
   restartCounts?(): Record<string, number>;
+  /**
+   * Sets how many inferences the model runs at once, and returns how many more requests the
+   * engine wants handed to it beyond that (the supervisor sends the next request ahead, so the
+   * worker never waits on the IPC round trip between two inferences).
+   */
+  configureConcurrency?(concurrency: number): number;
 }
 
 /** A line-oriented logger for humans; it writes to stderr so stdout carries only results. */

@@ -13,7 +13,10 @@ export const supervisorEnvironmentVariable = 'AI_INTEGRATION_SUPERVISOR';
 /** The options a shim passed to startLoop that the supervisor's mode must see too. */
 export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'selfTestRuns' | 'maxInputBytes' | 'strictInputs' | 'http'>;
 
-export type SupervisorMessage = { type: 'infer'; id: number; inputs: Record<string, unknown> };
+export type SupervisorMessage =
+  | { type: 'infer'; id: number; inputs: Record<string, unknown> }
+  /** How many inferences the worker runs at once; the rest wait in its queue, first in, first out. */
+  | { type: 'configure'; concurrency: number };
 
 export type WorkerMessage =
   | { type: 'ready'; schema: InputsSchema; options: ForwardedOptions }

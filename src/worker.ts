@@ -27,8 +27,27 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   for (const key of ['mode', 'selfTestRuns', 'maxInputBytes', 'strictInputs', 'http'] as const) {
     if (options[key] !== undefined) Object.assign(forwarded, { [key]: options[key] });
   }
+  // Requests run first in, first out, `concurrency` at a time: the supervisor relies on the order
+  // to know which requests a dead worker may have been running.
+  let concurrency = 1;
+  let running = 0;
+  const waiting: Extract<SupervisorMessage, { type: 'infer' }>[] = [];
+  const pump = () => {
+    while (running < concurrency && waiting.length > 0) {
+      running++;
+      run(waiting.shift()!);
+    }
+  };
   process.on('message', (message: SupervisorMessage) => {
-    if (message?.type !== 'infer') return;
+    if (message?.type === 'configure') {
+      concurrency = Math.max(1, message.concurrency);
+      pump();
+    } else if (message?.type === 'infer') {
+      waiting.push(message);
+      pump();
+    }
+  });
+  const run = (message: Extract<SupervisorMessage, { type: 'infer' }>) => {
     engine.infer(asBuffers(message.inputs)).then(
       async (result) => {
         try {
@@ -44,7 +63,10 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
         await send({ type: 'threw', id: message.id, error: { name: described.name, message: described.message, stack: described.stack ?? described.message } });
         process.exit(ExitCode.inferenceThrew);
       },
-    );
-  });
+    ).finally(() => {
+      running--;
+      pump();
+    });
+  };
   await send({ type: 'ready', schema, options: forwarded });
 }

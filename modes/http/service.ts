@@ -39,7 +39,8 @@ export interface HttpService {
  */
 export function createHttpService(context: ModeContext, model: ModelInfo, onThrow: (error: InferenceThrewError) => void): HttpService {
   const http = context.settings.http;
-  const scheduler = new InferenceScheduler(context.engine, http);
+  const prefetch = context.engine.configureConcurrency?.(http.concurrency) ?? 0;
+  const scheduler = new InferenceScheduler(context.engine, { ...http, concurrency: http.concurrency + prefetch });
   const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => context.engine.restartCounts?.() ?? {});
   const readiness: Readiness = { status: 'ready' };
   const page = renderPage(context.schema, model.name);

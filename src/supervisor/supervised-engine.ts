@@ -20,6 +20,8 @@ interface Pending {
   sent: boolean;
 }
 
+const prefetchDepth = 4;
+
 type WorkerState = 'starting' | 'ready' | 'backoff' | 'stopped';
 
 /**
@@ -44,6 +46,9 @@ export class SupervisedEngine implements Engine {
   private thrownIds = new Set<number>();
   private firstReady: { resolve: (ready: { schema: InputsSchema; options: ForwardedOptions }) => void; reject: (error: unknown) => void } | undefined;
   private stopping = false;
+  private workerConcurrency = 1;
+  /** Request ids in the order they were sent to the current worker, which runs them in that order. */
+  private sentOrder: number[] = [];
 
   constructor(
     private readonly shim: string,
@@ -69,6 +74,14 @@ export class SupervisedEngine implements Engine {
     });
   }
 
+  configureConcurrency(concurrency: number): number {
+    this.workerConcurrency = concurrency;
+    this.worker?.send({ type: 'configure', concurrency } satisfies SupervisorMessage);
+    // Requests sent ahead wait in the worker's queue, so it never idles through an IPC round trip
+    // between two inferences; a few cover even a model that answers in microseconds.
+    return prefetchDepth;
+  }
+
   readiness(): { ready: boolean; reason?: string } {
     return this.state === 'ready' ? { ready: true } : { ready: false, reason: this.reason };
   }
@@ -91,6 +104,7 @@ export class SupervisedEngine implements Engine {
   private spawnWorker(): void {
     this.state = 'starting';
     this.thrownIds = new Set();
+    this.sentOrder = [];
     // stdin stays with the supervisor (the mode reads it); the worker's stdout goes to stderr, so
     // that what the model prints never mixes with the results on stdout.
     const worker = spawn(process.execPath, [...process.execArgv, this.shim, ...this.args], {
@@ -107,10 +121,14 @@ export class SupervisedEngine implements Engine {
 
   private send(request: Pending): void {
     request.sent = true;
+    this.sentOrder.push(request.id);
     const message: SupervisorMessage = { type: 'infer', id: request.id, inputs: request.inputs };
     this.worker?.send(message, (error) => {
       // The worker went away before it took the message: it waits for the next one instead.
-      if (error) request.sent = false;
+      if (error) {
+        request.sent = false;
+        this.forgetSent(request.id);
+      }
     });
   }
 
@@ -119,6 +137,7 @@ export class SupervisedEngine implements Engine {
     switch (message.type) {
       case 'ready': {
         this.state = 'ready';
+        if (this.workerConcurrency !== 1) worker.send({ type: 'configure', concurrency: this.workerConcurrency } satisfies SupervisorMessage);
         this.consecutiveStartFailures = 0;
         this.firstReady?.resolve({ schema: message.schema, options: message.options });
         this.firstReady = undefined;
@@ -129,6 +148,7 @@ export class SupervisedEngine implements Engine {
         const request = this.pending.get(message.id);
         if (!request) return;
         this.pending.delete(message.id);
+        this.forgetSent(message.id);
         const result = message.result as InferenceResult & Record<string, unknown>;
         request.resolve(result && typeof result === 'object' ? asBuffers(result) : result);
         return;
@@ -145,11 +165,18 @@ export class SupervisedEngine implements Engine {
         this.reason = 'restarting: the model threw';
         if (request) {
           this.pending.delete(message.id);
+          this.forgetSent(message.id);
           request.reject(new InferenceThrewError(thrown));
         }
         return;
       }
     }
+  }
+
+  private forgetSent(id: number): void {
+    // Answers come mostly in order, so the id is almost always first.
+    const index = this.sentOrder.indexOf(id);
+    if (index !== -1) this.sentOrder.splice(index, 1);
   }
 
   private onExit(worker: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -168,13 +195,17 @@ export class SupervisedEngine implements Engine {
       return; // a one-shot mode reports the throw and ends; nothing is left to serve
     }
     this.restarts[cause] = (this.restarts[cause] ?? 0) + 1;
-    for (const request of this.pending.values()) {
-      if (!request.sent) continue;
-      if (cause === 'threw') {
-        request.sent = false; // it did not throw itself: the next worker runs it
-      } else {
-        this.pending.delete(request.id);
+    // The worker ran requests in the order they were sent, `workerConcurrency` at a time: the
+    // first unanswered ones may have been running when it died; the others were still waiting.
+    const unanswered = this.sentOrder.filter((id) => this.pending.get(id)?.sent);
+    const possiblyRunning = new Set(cause === 'threw' ? [] : unanswered.slice(0, this.workerConcurrency));
+    for (const id of unanswered) {
+      const request = this.pending.get(id)!;
+      if (possiblyRunning.has(id)) {
+        this.pending.delete(id);
         request.reject(new AiIntegrationError('AI_ERR_WORKER_DIED', `the model worker died (${how}) during this inference; it is being restarted`));
+      } else {
+        request.sent = false; // it did not throw and was not running: the next worker runs it
       }
     }
     if (cause !== 'threw') this.log.error(`the model worker died (${how}); restarting it`);
