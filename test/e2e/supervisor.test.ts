@@ -140,6 +140,12 @@ describe('the supervisor (ai-integration SHIM)', () => {
     expect(selfTest.stderr).toContain('Self-test passed: 2/2');
   });
 
+  test('the pull-style API works in the worker too', async () => {
+    const outcome = await runScript(supervisorBin, { args: [fixture('pull-model.mjs')], mode: 'test_inputs_dict_json', stdin: '{"sentence": "ab", "times": 2}' });
+    expect(outcome.code).toBe(0);
+    expect(stdoutJson(outcome)).toEqual({ echoed: 'abab', served: 1 });
+  });
+
   test('without the supervisor, the log says an in-place restart needs it', async () => {
     const outcome = await runScript(model, { mode: 'test_inputs_dict_json', stdin: '{"action": "throw"}' });
     expect(outcome.code).toBe(70);
