@@ -12,7 +12,7 @@ export default defineConfig([
     dts: true,
     splitting: true,
     sourcemap: true,
-    clean: true,
+    clean: false, // the build script empties dist/ once; three configs run at the same time
     target: 'node20',
     outDir: 'dist',
     define: { __AI_INTEGRATION_VERSION__: JSON.stringify(version) },
