@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { AiIntegrationError, ExitCode, InferenceThrewError } from './errors.js';
 import { createLogger } from './logger.js';
 import { listModes, loadMode } from './registry.js';
@@ -36,6 +37,7 @@ export async function runMode(
     const settings = readSettings(options, env);
     const mode = await loadMode(selectModeName(options, env, log));
     const context: ModeContext = {
+      modelName: options.name ?? basename(process.argv[1] ?? 'model').replace(/\.[cm]?[jt]s$/, ''),
       engine: createEngine(),
       schema,
       settings,

@@ -188,6 +188,8 @@ export interface HttpSettings {
 
 /** Everything a mode gets. Modes never read `process.env`. */
 export interface ModeContext {
+  /** The model's name: the `name` option, else the shim's file name without its extension. */
+  modelName: string;
   engine: Engine;
   schema: InputsSchema;
   settings: RuntimeSettings;
@@ -212,6 +214,8 @@ export interface Mode {
 export interface StartLoopOptions {
   /** The mode to run; defaults to `MODE` from the environment. */
   mode?: string;
+  /** The model's name in the web page, /info and the API docs; defaults to the shim's file name. */
+  name?: string;
   selfTestRuns?: number;
   maxInputBytes?: number;
   strictInputs?: boolean;

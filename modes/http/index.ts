@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { AiIntegrationError, ExitCode, type InferenceThrewError } from '../../src/errors.js';
 import { reportError } from '../../src/run-mode.js';
 import type { ModeContext } from '../../src/types.js';
@@ -12,8 +11,7 @@ import { createHttpService } from './service.js';
  */
 export async function run(context: ModeContext): Promise<number> {
   const { http } = context.settings;
-  const shim = basename(process.argv[1] ?? 'model');
-  const model = { name: shim.replace(/\.[cm]?[jt]s$/, ''), version: runtimeVersion, description: `ai-integration model served from ${shim}` };
+  const model = { name: context.modelName, version: runtimeVersion, description: `${context.modelName}, served by ai-integration` };
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));

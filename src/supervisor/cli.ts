@@ -4,7 +4,7 @@
  * and restarts the worker when it throws or dies, without losing queued requests. It works as a
  * Dockerfile ENTRYPOINT with the shim as CMD.
  */
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { AiIntegrationError, ExitCode } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { reportError, runMode } from '../run-mode.js';
@@ -42,7 +42,8 @@ async function main(): Promise<void> {
     const { schema, options } = await engine.start();
     engine.restartAfterThrow = isServingMode(readModeName(options, process.env) ?? 'command_line');
     engine.onFatal = (error) => process.exit(reportError(error, log));
-    await runMode(() => engine, schema, { ...options, argv: args }, () => engine.stop());
+    const name = options.name ?? basename(shim).replace(/\.[cm]?[jt]s$/, '');
+    await runMode(() => engine, schema, { ...options, name, argv: args }, () => engine.stop());
   } catch (error) {
     process.exit(reportError(error, log));
   }

@@ -80,6 +80,8 @@ describe('the supervisor (ai-integration SHIM)', () => {
 
   test('a worker killed with SIGKILL mid-inference: that request gets a 500 saying how; the queue is then served', async () => {
     const server = await supervise();
+    const info = (await (await request(`${server.url}/info`)).body.json()) as { model: { name: string } };
+    expect(info.model.name).toBe('http-model'); // the shim's name, not the supervisor's
     const [worker] = childPids(server.pid);
     expect(worker).toBeGreaterThan(0);
     const inFlight = predict(server.url, { delay_ms: 3000, note: 'killed' });
