@@ -5,9 +5,10 @@ import { runtimeVersion } from '../../src/version.js';
 import { createHttpService } from './service.js';
 
 /**
- * MODE=http: serves the model until SIGTERM or SIGINT (exit 0 after draining) or until the model
- * throws (the throwing request gets its 500, then the process exits with the "threw" code to be
- * restarted).
+ * MODE=http: serves the model until SIGTERM or SIGINT (exit 0 after draining). When the model
+ * throws, the throwing request gets its 500; then, run directly, the process exits with the
+ * "threw" code to be restarted, or, under the supervisor, the model restarts in place and the
+ * service carries on.
  */
 export async function run(context: ModeContext): Promise<number> {
   const { http } = context.settings;
