@@ -5,7 +5,8 @@ import { AiIntegrationError, ExitCode, InvalidSchemaError } from '../src/errors.
 import { inferAndCheck, resultError } from '../src/infer-and-report.js';
 import { readAllBytes } from '../src/read-input.js';
 import { isBinaryType, mustBeGiven } from '../src/schema.js';
-import type { InputSpec, ModeContext } from '../src/types.js';
+import type { ResultReport } from '../src/check-result.js';
+import type { InferenceResult, InputSpec, ModeContext } from '../src/types.js';
 import { resultBytes, writeResult } from '../src/write-result.js';
 
 const reservedOptions = new Set(['output', 'o', 'loop', 'count', 'help', 'h']);
@@ -132,7 +133,7 @@ async function runInferences(context: ModeContext, inputs: Record<string, unknow
   for (let run = 1; run <= plan.count; run++) {
     const { result, report, milliseconds } = await inferAndCheck(context, inputs);
     if (!report.ok) throw resultError(result, report);
-    if (run === 1) await deliver(context, result, report.summary, plan.output);
+    if (run === 1) await deliver(context, result, report, plan.output);
     if (plan.loop) {
       totalMilliseconds += milliseconds;
       const average = totalMilliseconds / run;
@@ -144,9 +145,9 @@ async function runInferences(context: ModeContext, inputs: Record<string, unknow
   return ExitCode.success;
 }
 
-async function deliver(context: ModeContext, result: Parameters<typeof writeResult>[0], summary: string, output: string | undefined): Promise<void> {
+async function deliver(context: ModeContext, result: InferenceResult, report: ResultReport, output: string | undefined): Promise<void> {
   if (output === undefined) {
-    writeResult(result, summary, context.stdout, context.log);
+    writeResult(result, report, context.stdout, context.log);
     return;
   }
   try {
@@ -154,5 +155,5 @@ async function deliver(context: ModeContext, result: Parameters<typeof writeResu
   } catch (error) {
     throw new AiIntegrationError('AI_ERR_USAGE', `--output: cannot write ${JSON.stringify(output)}: ${(error as Error).message}`);
   }
-  context.log.info(`wrote ${summary} to ${output}`);
+  context.log.info(`wrote ${report.summary} to ${output}`);
 }

@@ -25,7 +25,7 @@ export async function run(context: ModeContext): Promise<number> {
     if (report.ok) {
       passed++;
       log.info(`✓ ${label}: ${report.summary} (${milliseconds.toFixed(1)} ms)`);
-      if (passed === 1) writeResult(result, report.summary, context.stdout, log);
+      if (passed === 1) writeResult(result, report, context.stdout, log);
     } else {
       for (const problem of report.problems) log.info(`✗ ${label}: ${problem}`);
     }

@@ -10,6 +10,8 @@ export interface ResultReport {
   problems: string[];
   /** One line that says what the result holds, e.g. "image/jpeg, 600x400 jpeg, 14210 bytes". */
   summary: string;
+  /** The result's media type, lower-cased and without parameters, once it parsed. */
+  mediaType?: string;
   /** The parsed data of a JSON result, so that nobody has to parse it twice. */
   json?: unknown;
 }
@@ -58,9 +60,9 @@ export async function checkResult(result: unknown): Promise<ResultReport> {
     problems.push(`'data' must be a string or a Buffer when success is true, got ${describeType(data)}`);
     return { ok: false, problems, summary: 'no data' };
   }
-  const parsed: { json?: unknown } = {};
-  const summary = await checkData(declaredType, data, problems, parsed);
-  return { ok: problems.length === 0, problems, summary, ...parsed };
+  const facts: { mediaType?: string; json?: unknown } = {};
+  const summary = await checkData(declaredType, data, problems, facts);
+  return { ok: problems.length === 0, problems, summary, ...facts };
 }
 
 // A model answers with the same few content types again and again; parsing each once is enough.
@@ -77,13 +79,14 @@ function parseMediaType(declaredType: string): string | undefined {
   return mediaType;
 }
 
-async function checkData(declaredType: string, data: string | Uint8Array, problems: string[], parsed: { json?: unknown }): Promise<string> {
+async function checkData(declaredType: string, data: string | Uint8Array, problems: string[], facts: { mediaType?: string; json?: unknown }): Promise<string> {
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
   const mediaType = parseMediaType(declaredType);
   if (mediaType === undefined) {
     problems.push(`'content-type' ${JSON.stringify(declaredType)} is not a valid media type such as 'image/jpeg'`);
     return `${size} bytes`;
   }
+  facts.mediaType = mediaType;
   const [topLevel = '', subtype = ''] = mediaType.split('/');
   if (!knownTopLevelTypes.has(topLevel)) {
     problems.push(`unknown content type ${JSON.stringify(declaredType)}; expected e.g. application/json, image/jpeg, text/plain`);
@@ -91,7 +94,7 @@ async function checkData(declaredType: string, data: string | Uint8Array, proble
   }
   if (mediaType === 'application/json' || subtype.endsWith('+json')) {
     try {
-      parsed.json = JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8')) as unknown;
+      facts.json = JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8')) as unknown;
       return `${mediaType}, ${size} bytes of valid JSON`;
     } catch (error) {
       problems.push(`the content type is ${mediaType} but data is not valid JSON (${(error as Error).message})`);

@@ -29,6 +29,6 @@ export async function inferAndWrite(context: ModeContext, inputs: Record<string,
   const { result, report, milliseconds } = await inferAndCheck(context, inputs);
   if (!report.ok) throw resultError(result, report);
   context.log.info(`result: ${report.summary} in ${milliseconds.toFixed(1)} ms`);
-  writeResult(result, report.summary, context.stdout, context.log);
+  writeResult(result, report, context.stdout, context.log);
   return ExitCode.success;
 }

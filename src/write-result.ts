@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { ResultReport } from './check-result.js';
 import type { InferenceResult, Logger } from './types.js';
 
 /** The result's data as bytes; JSON and text as UTF-8. */
@@ -14,18 +15,17 @@ function isTextual(mediaType: string): boolean {
 }
 
 /**
- * Writes a checked, successful result to `stdout`: JSON pretty-printed, text as is, binary data
+ * Writes a result the checker passed to `stdout`: JSON pretty-printed, text as is, binary data
  * as raw bytes, except to a terminal, where binary is only summarised (on the log).
  */
-export function writeResult(result: InferenceResult, summary: string, stdout: Writable & { isTTY?: boolean }, log: Logger): void {
-  const mediaType = result['content-type'].split(';')[0]!.trim().toLowerCase();
-  if (mediaType === 'application/json' || mediaType.endsWith('+json')) {
-    const text = resultBytes(result).toString('utf8');
-    stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+export function writeResult(result: InferenceResult, report: ResultReport, stdout: Writable & { isTTY?: boolean }, log: Logger): void {
+  const mediaType = report.mediaType ?? '';
+  if ('json' in report) {
+    stdout.write(`${JSON.stringify(report.json, null, 2)}\n`);
   } else if (isTextual(mediaType)) {
     stdout.write(resultBytes(result));
   } else if (stdout.isTTY) {
-    log.info(`the binary result (${summary}) is not written to a terminal; redirect stdout or use --output PATH`);
+    log.info(`the binary result (${report.summary}) is not written to a terminal; redirect stdout or use --output PATH`);
   } else {
     stdout.write(resultBytes(result));
   }

@@ -77,8 +77,7 @@ export async function predict(
     throw resultError(outcome.result, report);
   }
   metrics.recordInference('success', seconds);
-  const mediaType = outcome.result['content-type'].split(';')[0]!.trim().toLowerCase();
-  return { inputs, result: outcome.result, report, mediaType, queueMs: outcome.queueMs, predictMs: outcome.predictMs };
+  return { inputs, result: outcome.result, report, mediaType: report.mediaType ?? '', queueMs: outcome.queueMs, predictMs: outcome.predictMs };
 }
 
 /** A result's data as the API gives it: parsed JSON, text, or a data: URL for binary data. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { AiIntegrationError, errorTable, InferenceThrewError } from '../../src/errors.js';
+import { AiIntegrationError, errorTable } from '../../src/errors.js';
 
 const requestIdPattern = /^[\w.:@/+=-]{1,200}$/;
 
@@ -22,7 +22,7 @@ export function errorBody(error: unknown): { status: number; body: { error: { co
   if (error instanceof AiIntegrationError) {
     const body: { code: string; message: string; field?: string } = { code: error.code, message: error.message };
     if (error.field !== undefined) body.field = error.field;
-    return { status: error instanceof InferenceThrewError ? 500 : errorTable[error.code].httpStatus, body: { error: body } };
+    return { status: errorTable[error.code].httpStatus, body: { error: body } };
   }
   return { status: 500, body: { error: { code: 'AI_ERR_INTERNAL', message: 'internal server error' } } };
 }

@@ -13,7 +13,7 @@ beforeAll(async () => {
 describe('checkResult', () => {
   test('a good JSON, image, text and binary result passes with a summary', async () => {
     await expect(checkResult({ 'content-type': 'application/json', data: '{"a": 1}', success: true })).resolves.toEqual({
-      ok: true, problems: [], summary: 'application/json, 8 bytes of valid JSON', json: { a: 1 },
+      ok: true, problems: [], summary: 'application/json, 8 bytes of valid JSON', mediaType: 'application/json', json: { a: 1 },
     });
     await expect(checkResult({ 'content-type': 'image/jpeg', data: jpeg, success: true })).resolves.toMatchObject({
       ok: true, summary: `image/jpeg, 30x20 jpeg, ${jpeg.length} bytes`,
