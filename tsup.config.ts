@@ -29,11 +29,12 @@ export default defineConfig([
   },
   {
     // The example shims, compiled as a model author would, importing the package by its name.
-    entry: ['shims/*.ts'],
+    // models/edge-detector.ts writes the ONNX example's model file when the build runs it.
+    entry: ['shims/*.ts', 'shims/models/edge-detector.ts'],
     format: ['esm'],
     outDir: 'dist/shims',
     target: 'node20',
-    external: ['ai-integration'],
+    external: ['ai-integration', 'onnxruntime-node'],
     clean: false,
   },
 ]);

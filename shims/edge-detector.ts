@@ -1,0 +1,29 @@
+/**
+ * Example model run by a real inference engine: onnxruntime-node on an edge detector (Sobel
+ * filters, see models/edge-detector.ts, written by the build). The session is created once,
+ * before startLoop, as a model's weights are loaded once: under the supervisor this runs in the
+ * worker, again after each restart. Returns the edges as a grayscale PNG.
+ */
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { startLoop } from 'ai-integration';
+
+const session = await ort.InferenceSession.create(new URL('./models/edge-detector.onnx', import.meta.url).pathname);
+
+startLoop(
+  async (inputs) => {
+    const { data, info } = await sharp(inputs.image).rotate().greyscale().raw().toBuffer({ resolveWithObject: true });
+    const gray = new ort.Tensor('float32', Float32Array.from(data, (value) => value / 255), [1, 1, info.height, info.width]);
+    const { edges } = await session.run({ gray });
+    const magnitudes = edges!.data as Float32Array;
+    // A Sobel magnitude on [0, 1] pixels is at most 4·√2; scale it to bytes.
+    const scale = (255 * inputs.gain) / (4 * Math.SQRT2);
+    const pixels = Uint8Array.from(magnitudes, (value) => Math.min(255, Math.round(value * scale)));
+    const png = await sharp(pixels, { raw: { width: info.width, height: info.height, channels: 1 } }).png().toBuffer();
+    return { 'content-type': 'image/png', data: png, success: true };
+  },
+  {
+    image: { type: 'image', description: 'the picture whose edges are drawn' },
+    gain: { type: 'number', min: 0.1, max: 20, default: 4, description: 'brightens faint edges; 1 maps the strongest possible edge to white' },
+  },
+);
