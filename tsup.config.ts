@@ -18,8 +18,8 @@ export default defineConfig([
     define: { __AI_INTEGRATION_VERSION__: JSON.stringify(version) },
   },
   {
-    // The supervisor's command line, the package's bin.
-    entry: { cli: 'src/supervisor/cli.ts' },
+    // The supervisor's command line, the package's bin, and the container's health check.
+    entry: { cli: 'src/supervisor/cli.ts', healthcheck: 'src/healthcheck.ts' },
     format: ['esm'],
     outDir: 'dist',
     target: 'node20',

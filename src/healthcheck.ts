@@ -1,0 +1,32 @@
+/**
+ * `node node_modules/ai-integration/dist/healthcheck.js`: the container's HEALTHCHECK. In a
+ * serving mode it asks the model's own readiness endpoint (so "starting" and "restarting" count
+ * as unhealthy); in a one-shot mode there is nothing to ask and the check passes, so a long
+ * command-line job is not marked unhealthy. Written in Node because slim base images have no curl.
+ */
+import { isServingMode } from './registry.js';
+
+const answerTimeoutMs = 4000;
+
+async function check(): Promise<number> {
+  const mode = process.env.MODE?.trim();
+  if (!mode || !isServingMode(mode)) {
+    console.log(`MODE=${mode ?? ''} does not serve; nothing to check`);
+    return 0;
+  }
+  const host = process.env.HOST?.trim();
+  const address = !host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = `http://${address}:${process.env.PORT?.trim() || '5000'}/health`;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(answerTimeoutMs) });
+    const body = (await response.text()).trim();
+    console.log(`${url}: ${response.status} ${body}`);
+    return response.status === 200 ? 0 : 1;
+  } catch (error) {
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
+    console.log(`${url}: no answer (${cause})`);
+    return 1;
+  }
+}
+
+process.exitCode = await check();
