@@ -2,7 +2,8 @@
  * `ai-integration SHIM [ARGS...]`: the supervisor. It never loads the model: it starts the shim
  * as a worker process, runs the mode MODE selects with an engine that sends inputs to the worker,
  * and restarts the worker when it throws or dies, without losing queued requests. It works as a
- * Dockerfile ENTRYPOINT with the shim as CMD.
+ * Dockerfile ENTRYPOINT with the shim as CMD, and as PID 1: it handles SIGTERM/SIGINT (the mode's
+ * drain) and reaps orphaned processes.
  */
 import { basename, resolve } from 'node:path';
 import { AiIntegrationError, ExitCode } from '../errors.js';
@@ -11,6 +12,7 @@ import { reportError, runMode } from '../run-mode.js';
 import { isServingMode } from '../registry.js';
 import { readModeName } from '../settings.js';
 import { supervisorEnvironmentVariable } from '../worker-protocol.js';
+import { startOrphanReaper } from './orphan-reaper.js';
 import { SupervisedEngine } from './supervised-engine.js';
 
 const usage = `usage: ai-integration SHIM [ARGS...]
@@ -39,6 +41,8 @@ async function main(): Promise<void> {
   try {
     process.env[supervisorEnvironmentVariable] = '1';
     engine = new SupervisedEngine(resolve(shim), args, { maxStartFailures: positive('WORKER_MAX_START_FAILURES', 5), initialBackoffMs: 100, maxBackoffMs: 5000 }, log);
+    const supervised = engine;
+    startOrphanReaper((pid) => supervised.isOwnChild(pid), log);
     const { schema, options } = await engine.start();
     engine.restartAfterThrow = isServingMode(readModeName(options, process.env) ?? 'command_line');
     engine.onFatal = (error) => process.exit(reportError(error, log));

@@ -49,6 +49,7 @@ export class SupervisedEngine implements Engine {
   private workerConcurrency = 1;
   /** Request ids in the order they were sent to the current worker, which runs them in that order. */
   private sentOrder: number[] = [];
+  private readonly workerPids = new Set<number>();
 
   constructor(
     private readonly shim: string,
@@ -114,9 +115,18 @@ export class SupervisedEngine implements Engine {
     });
     worker.stdout!.pipe(process.stderr, { end: false });
     this.worker = worker;
+    if (worker.pid !== undefined) this.workerPids.add(worker.pid);
     worker.on('message', (message: WorkerMessage) => this.onMessage(worker, message));
     worker.on('error', (error) => this.log.error(`the model worker could not be started: ${error.message}`));
-    worker.on('exit', (code, signal) => this.onExit(worker, code, signal));
+    worker.on('exit', (code, signal) => {
+      this.workerPids.delete(worker.pid!);
+      this.onExit(worker, code, signal);
+    });
+  }
+
+  /** Whether `pid` is a worker this engine spawned and Node still waits for (the orphan reaper leaves those alone). */
+  isOwnChild(pid: number): boolean {
+    return this.workerPids.has(pid);
   }
 
   private send(request: Pending): void {

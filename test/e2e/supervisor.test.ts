@@ -5,7 +5,8 @@ import { Agent, request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture, runScript, stdoutJson } from '../helpers/run-process.js';
-import { childPids, supervisorBin } from '../helpers/supervisor.js';
+import { loadWithThrows } from '../helpers/load-with-throws.js';
+import { childPids, eventually, processState, supervisorBin } from '../helpers/supervisor.js';
 
 const model = fixture('http-model.mjs');
 const servers: RunningServer[] = [];
@@ -24,52 +25,18 @@ const predict = (url: string, inputs: Record<string, unknown>, dispatcher?: Agen
 describe('the supervisor (ai-integration SHIM)', () => {
   test('under load, throws restart the model in place: no connection errors, no wrong or missing answers', async () => {
     const server = await supervise({ START_DELAY_MS: '300', MAX_QUEUE: '200' });
-    const agent = new Agent({ connections: 8 });
     const total = 90;
-    const outcomes: { index: number; status: number; note?: string; error?: string }[] = [];
-    const readiness: number[] = [];
-    let connectionErrors = 0;
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        const health = await request(`${server.url}/health`, { dispatcher: agent }).catch(() => undefined);
-        if (health) {
-          readiness.push(health.statusCode);
-          await health.body.dump();
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 6 }, async () => {
-        while (next < total) {
-          const index = next++;
-          const throwing = index % 30 === 10;
-          try {
-            const response = await predict(server.url, throwing ? { action: 'throw' } : { note: `request ${index}`, delay_ms: 5 }, agent);
-            const body = (await response.body.json()) as { output?: { received: { note: string } }; error?: { message: string } };
-            outcomes.push({ index, status: response.statusCode, note: body.output?.received.note, error: body.error?.message });
-          } catch {
-            connectionErrors++;
-          }
-        }
-      }),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    polling = false;
-    await poller;
-    await agent.close();
+    const { connectionErrors, outcomes, readiness } = await loadWithThrows(server.url, total, 6, 30);
 
     expect(connectionErrors).toBe(0);
     expect(outcomes).toHaveLength(total);
-    const throwing = outcomes.filter((outcome) => outcome.index % 30 === 10);
-    expect(throwing).toHaveLength(3);
+    const throwing = outcomes.filter((outcome) => outcome.throwing);
+    expect(throwing.map((outcome) => outcome.index).sort((a, b) => a - b)).toEqual([10, 40, 70]);
     for (const outcome of throwing) {
       expect(outcome.status).toBe(500);
       expect(outcome.error).toBe('the inference function threw: CUDA error: device-side assert triggered');
     }
-    const others = outcomes.filter((outcome) => outcome.index % 30 !== 10);
+    const others = outcomes.filter((outcome) => !outcome.throwing);
     expect(others.filter((outcome) => outcome.status !== 200)).toEqual([]);
     expect(others.filter((outcome) => outcome.note !== `request ${outcome.index}`)).toEqual([]);
     expect(readiness).toContain(503);
@@ -99,6 +66,17 @@ describe('the supervisor (ai-integration SHIM)', () => {
     expect(((await served.body.json()) as { output: { received: { note: string } } }).output.received.note).toBe('queued behind it');
     expect(childPids(server.pid)).not.toContain(worker);
     expect(server.stderr()).toContain('the model worker died (killed by SIGKILL); restarting it');
+  });
+
+  test('a process the model abandons is reparented to the supervisor (a child subreaper) and reaped when it exits', async () => {
+    const server = await supervise();
+    const response = await predict(server.url, { action: 'orphan', delay_ms: 1500 });
+    expect(response.statusCode).toBe(200);
+    const { orphan } = ((await response.body.json()) as { output: { orphan: number } }).output;
+    expect(processState(orphan)).toEqual({ parent: server.pid, state: expect.stringMatching(/^[RS]$/) });
+    // A zombie nobody waits for stays in /proc forever; a reaped one disappears.
+    expect(await eventually(() => processState(orphan) === undefined, 15_000)).toBe(true);
+    expect(server.stderr()).toContain(`reaped orphaned process ${orphan}`);
   });
 
   test('a worker that fails to start is retried with back-off, then given up with a clear error', async () => {

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The built supervisor, as `ai-integration` runs it. */
@@ -11,4 +12,24 @@ export function childPids(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** The parent pid and state letter of a process, from /proc; undefined once it is gone (reaped). */
+export function processState(pid: number): { parent: number; state: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { parent: Number(parent), state: state! };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls `condition` every 50 ms until it holds or `limitMs` passes; returns whether it held. */
+export async function eventually(condition: () => boolean, limitMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + limitMs; Date.now() < deadline; ) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return condition();
 }

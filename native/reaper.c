@@ -1,0 +1,50 @@
+/*
+ * The two system calls the supervisor needs to reap orphaned processes and Node does not offer:
+ * waitpid() on a process Node did not spawn, and prctl(PR_SET_CHILD_SUBREAPER). Node's own
+ * child handling (libuv) only waits for the processes it spawned, so a Node PID 1 would collect
+ * zombies forever. Built by native/build.mjs; loaded by src/supervisor/orphan-reaper.ts.
+ */
+#include <errno.h>
+#include <node_api.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+/* reapExited(pid): waits for `pid` if it has exited; true when it was reaped. Never blocks. */
+static napi_value reap_exited(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t pid = 0;
+  napi_value result;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0) {
+    napi_throw_type_error(env, NULL, "reapExited(pid) needs a positive process id");
+    return NULL;
+  }
+  int status;
+  pid_t reaped;
+  do {
+    reaped = waitpid((pid_t)pid, &status, WNOHANG);
+  } while (reaped < 0 && errno == EINTR);
+  napi_get_boolean(env, reaped == (pid_t)pid, &result);
+  return result;
+}
+
+/* becomeSubreaper(): orphans of our descendants are reparented to us instead of to PID 1. */
+static napi_value become_subreaper(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_get_boolean(env, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, &result);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor properties[] = {
+    {"reapExited", NULL, reap_exited, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
