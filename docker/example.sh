@@ -75,17 +75,17 @@ run_every_mode() {
   out="$("${run[@]}" -e MODE=test_model_integration "$image")" || fail "the self-test exited $?"
   expect_in "$out" '"width": 600' "self-test"
 
-  say "MODE=test_single_image < photo.jpg"
+  say "MODE=test_single_image: ... < photo.jpg"
   out="$("${run[@]}" -i -e MODE=test_single_image "$image" < "$work/photo.jpg")" || fail "test_single_image exited $?"
   expect_in "$out" '"width": 64' "test_single_image"
 
-  say "echo '{...}' | MODE=test_inputs_dict_json (keywords.js)"
+  say "MODE=test_inputs_dict_json: echo '{...}' | ... keywords.js"
   out="$(echo '{"text": "the cat sat on the cat mat", "top": 1}' | "${run[@]}" -i -e MODE=test_inputs_dict_json "$image" keywords.js)" \
     || fail "test_inputs_dict_json exited $?"
   expect_in "$out" '"word": "cat"' "test_inputs_dict_json"
 
   if command -v python3 >/dev/null 2>&1; then
-    say "cat dict.pkl | MODE=test_inputs_pickled_dict"
+    say "MODE=test_inputs_pickled_dict: cat dict.pkl | ..."
     python3 -c "import pickle, sys; pickle.dump({'image': open(sys.argv[1], 'rb').read(), 'precision': 0}, open(sys.argv[2], 'wb'))" "$work/photo.jpg" "$work/dict.pkl"
     out="$("${run[@]}" -i -e MODE=test_inputs_pickled_dict "$image" < "$work/dict.pkl")" || fail "test_inputs_pickled_dict exited $?"
     expect_in "$out" '"height": 48' "test_inputs_pickled_dict"
