@@ -12,6 +12,7 @@
 #   ENGINE       docker or podman (default: docker if `docker info` answers, else podman)
 #   EXTRA_FILES  more files to put beside the shims in the image (the tests add a fixture)
 #   PORT         the host port the HTTP check publishes (default 5080)
+#   NO_BUILD     set to 1 to use the repo's dist/ as it is instead of building it first
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,7 +38,8 @@ fail() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
 
 build() {
   say "building $image with $ENGINE"
-  (cd "$repo" && npm run build --silent >/dev/null)
+  # NO_BUILD=1 uses dist/ as it is (the tests build once, before every test file runs).
+  if [ -z "${NO_BUILD:-}" ]; then (cd "$repo" && npm run build --silent >/dev/null); fi
   context="$(mktemp -d)"
   trap 'rm -rf "$context"' EXIT
   # The context is a model author's folder: package.json and lock, the shims as JavaScript, and
