@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { repoRoot } from './run-process.js';
 
 export interface RunningServer {
@@ -48,4 +49,16 @@ export async function startServer(script: string, env: Record<string, string> = 
     },
     peakMemory: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
   };
+}
+
+/** Starts `script` with MODE=http before the tests of the calling `describe` and stops it after them; returns the server's URL, once started. */
+export function serveDuringSuite(script: string, env: Record<string, string> = {}): () => string {
+  let server: RunningServer | undefined;
+  beforeAll(async () => {
+    server = await startServer(script, env);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => server!.url;
 }

@@ -1,7 +1,7 @@
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { exampleShimNamed, imageFacts, multipartForm, solidImage, writeTemporaryFiles } from '../helpers/example-shims.js';
-import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { serveDuringSuite } from '../helpers/http-server.js';
 import { pythonPickle, runScript } from '../helpers/run-process.js';
 
 const blend = exampleShimNamed('blend');
@@ -69,16 +69,10 @@ describe('shims/blend.ts: two images in, a JPEG out', () => {
 });
 
 describe('shims/blend.ts over HTTP', () => {
-  let server: RunningServer;
-  beforeAll(async () => {
-    server = await startServer(blend);
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  const url = serveDuringSuite(blend);
 
   test('POST /predict with two files answers the JPEG itself when Accept asks for it', async () => {
-    const response = await request(`${server.url}/predict`, {
+    const response = await request(`${url()}/predict`, {
       method: 'POST',
       body: multipartForm({ style, content, strength: '1' }),
       headers: { accept: 'image/jpeg' },
@@ -91,7 +85,7 @@ describe('shims/blend.ts over HTTP', () => {
   });
 
   test('POST /predict without the style image is a 422 that names it', async () => {
-    const response = await request(`${server.url}/predict`, { method: 'POST', body: multipartForm({ content }) });
+    const response = await request(`${url()}/predict`, { method: 'POST', body: multipartForm({ content }) });
     expect(response.statusCode).toBe(422);
     const answer = (await response.body.json()) as { error: { field?: string; message: string } };
     expect(answer.error.field).toBe('style');

@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { exampleShimNamed, imageFacts, multipartForm, writeTemporaryFiles } from '../helpers/example-shims.js';
-import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { serveDuringSuite } from '../helpers/http-server.js';
 import { pythonPickle, runScript } from '../helpers/run-process.js';
 
 const edgeDetector = exampleShimNamed('edge-detector');
@@ -64,16 +64,10 @@ describe('shims/edge-detector.ts: onnxruntime-node on the ONNX graph the build w
 });
 
 describe('shims/edge-detector.ts over HTTP', () => {
-  let server: RunningServer;
-  beforeAll(async () => {
-    server = await startServer(edgeDetector);
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  const url = serveDuringSuite(edgeDetector);
 
   test('POST /predict with a file answers the PNG as a data: URL', async () => {
-    const response = await request(`${server.url}/predict`, { method: 'POST', body: multipartForm({ image: square }) });
+    const response = await request(`${url()}/predict`, { method: 'POST', body: multipartForm({ image: square }) });
     expect(response.statusCode).toBe(200);
     const answer = (await response.body.json()) as { status: string; content_type: string; output: string };
     expect(answer).toMatchObject({ status: 'succeeded', content_type: 'image/png' });

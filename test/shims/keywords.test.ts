@@ -1,7 +1,7 @@
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { exampleShimNamed } from '../helpers/example-shims.js';
-import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { serveDuringSuite } from '../helpers/http-server.js';
 import { pythonPickle, runScript, stdoutJson } from '../helpers/run-process.js';
 
 const keywords = exampleShimNamed('keywords');
@@ -65,22 +65,16 @@ describe('shims/keywords.ts: a text model with typed options', () => {
 });
 
 describe('shims/keywords.ts over HTTP', () => {
-  let server: RunningServer;
-  beforeAll(async () => {
-    server = await startServer(keywords);
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  const url = serveDuringSuite(keywords);
 
   test('POST /predict with JSON answers the keywords as JSON output', async () => {
-    const response = await request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { text, top: 1 } }) });
+    const response = await request(`${url()}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { text, top: 1 } }) });
     expect(response.statusCode).toBe(200);
     expect(await response.body.json()).toMatchObject({ status: 'succeeded', content_type: 'application/json', output: { words: 8, keywords: [{ word: 'cat', count: 4 }] } });
   });
 
   test('POST /predict with top out of its bounds is a 422 that names the field', async () => {
-    const response = await request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { text, top: 0 } }) });
+    const response = await request(`${url()}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { text, top: 0 } }) });
     expect(response.statusCode).toBe(422);
     expect(((await response.body.json()) as { error: { field: string } }).error.field).toBe('top');
   });

@@ -1,7 +1,7 @@
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { exampleShimNamed, imageFacts, multipartForm, solidImage, writeTemporaryFiles } from '../helpers/example-shims.js';
-import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { serveDuringSuite } from '../helpers/http-server.js';
 import { pythonPickle, runScript } from '../helpers/run-process.js';
 
 const thumbnail = exampleShimNamed('thumbnail-pull');
@@ -42,19 +42,13 @@ describe('shims/thumbnail-pull.ts: the pull-style API', () => {
 });
 
 describe('shims/thumbnail-pull.ts over HTTP: concurrent requests through the pulled loop', () => {
-  let server: RunningServer;
-  beforeAll(async () => {
-    server = await startServer(thumbnail, { CONCURRENCY: '4' });
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  const url = serveDuringSuite(thumbnail, { CONCURRENCY: '4' });
 
   test('eight concurrent requests of different sizes each get their own thumbnail', async () => {
     const sizes = [10, 20, 30, 40, 50, 60, 70, 80];
     const answers = await Promise.all(
       sizes.map(async (size) => {
-        const response = await request(`${server.url}/predict`, { method: 'POST', body: multipartForm({ image: photo, size: String(size) }), headers: { accept: 'image/png' } });
+        const response = await request(`${url()}/predict`, { method: 'POST', body: multipartForm({ image: photo, size: String(size) }), headers: { accept: 'image/png' } });
         expect(response.statusCode).toBe(200);
         return imageFacts(Buffer.from(await response.body.arrayBuffer()));
       }),
