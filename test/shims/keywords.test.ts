@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { exampleShimNamed } from '../helpers/example-shims.js';
 import { serveDuringSuite } from '../helpers/http-server.js';
 import { pythonPickle, runScript, stdoutJson } from '../helpers/run-process.js';
