@@ -13,12 +13,16 @@ const session = await ort.InferenceSession.create(new URL('./models/edge-detecto
 startLoop(
   async (inputs) => {
     const { data, info } = await sharp(inputs.image).rotate().greyscale().raw().toBuffer({ resolveWithObject: true });
-    const gray = new ort.Tensor('float32', Float32Array.from(data, (value) => value / 255), [1, 1, info.height, info.width]);
+    // Plain loops: TypedArray.from with a mapping function is many times slower on images.
+    const scaled = new Float32Array(data.length);
+    for (let index = 0; index < data.length; index++) scaled[index] = data[index]! / 255;
+    const gray = new ort.Tensor('float32', scaled, [1, 1, info.height, info.width]);
     const { edges } = await session.run({ gray });
     const magnitudes = edges!.data as Float32Array;
     // A Sobel magnitude on [0, 1] pixels is at most 4·√2; scale it to bytes.
     const scale = (255 * inputs.gain) / (4 * Math.SQRT2);
-    const pixels = Uint8Array.from(magnitudes, (value) => Math.min(255, Math.round(value * scale)));
+    const pixels = new Uint8ClampedArray(magnitudes.length); // clamps to 255 as it stores
+    for (let index = 0; index < magnitudes.length; index++) pixels[index] = Math.round(magnitudes[index]! * scale);
     const png = await sharp(pixels, { raw: { width: info.width, height: info.height, channels: 1 } }).png().toBuffer();
     return { 'content-type': 'image/png', data: png, success: true };
   },
