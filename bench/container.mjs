@@ -51,7 +51,8 @@ for (let run = 0; run < runs; run++) {
 }
 
 const ms = (values) => `${median(values).toFixed(0)} ms`;
-console.log(`image size:                ${megabytes(sizeOf(image))} (base image ${megabytes(sizeOf(baseImage))}, so ${megabytes(sizeOf(image) - sizeOf(baseImage))} added)`);
+const [imageBytes, baseBytes] = [sizeOf(image), sizeOf(baseImage)];
+console.log(`image size:                ${megabytes(imageBytes)} (base image ${megabytes(baseBytes)}, so ${megabytes(imageBytes - baseBytes)} added)`);
 console.log(`cold start, run → ready:   ${ms(figures.cold)}   (podman run BASE node -e 0: ${ms(figures.bareStart)})`);
 console.log(`self-test in the container: ${ms(figures.selfTest)}   (the same, supervised, on the host: ${ms(figures.hostSelfTest)})`);
 console.log(`medians of ${runs} runs`);

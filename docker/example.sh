@@ -34,6 +34,14 @@ if [ "$ENGINE" = podman ]; then
   run_flags+=(--no-healthcheck)
 fi
 say() { printf '\n== %s\n' "$*" >&2; }
+# One clean-up for the whole run: the build context, the sample files, the HTTP container.
+temporary=()
+container=""
+clean_up() {
+  if [ -n "$container" ]; then "${engine[@]}" rm -f "$container" >/dev/null 2>&1 || true; fi
+  if [ "${#temporary[@]}" -gt 0 ]; then rm -rf "${temporary[@]}"; fi
+}
+trap clean_up EXIT
 fail() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
 
 build() {
@@ -41,7 +49,7 @@ build() {
   # NO_BUILD=1 uses dist/ as it is (the tests build once, before every test file runs).
   if [ -z "${NO_BUILD:-}" ]; then (cd "$repo" && npm run build --silent >/dev/null); fi
   context="$(mktemp -d)"
-  trap 'rm -rf "$context"' EXIT
+  temporary+=("$context")
   # The context is a model author's folder: package.json and lock, the shims as JavaScript, and
   # the library itself, packed as npm would publish it.
   cp "$repo/docker/Dockerfile" "$repo/docker/.dockerignore" "$repo/docker/example/package.json" "$context/"
@@ -71,6 +79,7 @@ expect_in() { # expect_in TEXT PATTERN WHAT
 run_every_mode() {
   local run=("${engine[@]}" run --rm "${run_flags[@]}")
   work="$(mktemp -d)"
+  temporary+=("$work")
   sample_photo > "$work/photo.jpg"
 
   say "MODE=test_model_integration"
@@ -99,7 +108,6 @@ run_every_mode() {
 
   say "MODE=http on 127.0.0.1:$port"
   container="$("${engine[@]}" run "${run_flags[@]}" -d --rm -p "127.0.0.1:$port:5000" -e MODE=http "$image")"
-  trap '"${engine[@]}" rm -f "$container" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
   for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
     sleep 0.2

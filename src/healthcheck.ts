@@ -23,8 +23,9 @@ async function check(): Promise<number> {
     console.log(`${url}: ${response.status} ${body}`);
     return response.status === 200 ? 0 : 1;
   } catch (error) {
-    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
-    console.log(`${url}: no answer (${cause})`);
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause.
+    const failure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    console.log(`${url}: no answer (${failure instanceof Error ? failure.message : String(failure)})`);
     return 1;
   }
 }

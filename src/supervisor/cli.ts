@@ -41,8 +41,7 @@ async function main(): Promise<void> {
   try {
     process.env[supervisorEnvironmentVariable] = '1';
     engine = new SupervisedEngine(resolve(shim), args, { maxStartFailures: positive('WORKER_MAX_START_FAILURES', 5), initialBackoffMs: 100, maxBackoffMs: 5000 }, log);
-    const supervised = engine;
-    startOrphanReaper((pid) => supervised.isOwnChild(pid), log);
+    startOrphanReaper(engine.isOwnChild.bind(engine), log);
     const { schema, options } = await engine.start();
     engine.restartAfterThrow = isServingMode(readModeName(options, process.env) ?? 'command_line');
     engine.onFatal = (error) => process.exit(reportError(error, log));

@@ -9,12 +9,6 @@ interface ReaperAddon {
   becomeSubreaper(): boolean;
 }
 
-export interface OrphanReaper {
-  /** How many orphaned processes have been reaped so far. */
-  readonly reaped: number;
-  stop(): void;
-}
-
 // A safety net beside SIGCHLD: a signal that arrives while a scan runs is not lost, but one scan
 // per interval costs nothing and covers any case where a signal is.
 const rescanIntervalMs = 5000;
@@ -56,17 +50,16 @@ function isZombie(pid: number): boolean {
  * reaped rather than left to whoever is init. `isOwnChild` names the processes Node spawned (the
  * workers): Node waits for those itself, and waiting for them here would steal their exit status.
  */
-export function startOrphanReaper(isOwnChild: (pid: number) => boolean, log: Logger): OrphanReaper | undefined {
-  if (process.platform !== 'linux') return undefined;
+export function startOrphanReaper(isOwnChild: (pid: number) => boolean, log: Logger): void {
+  if (process.platform !== 'linux') return;
   const addon = loadAddon();
   if (addon instanceof Error) {
     if (process.pid === 1) {
       log.warn(`running as PID 1 without the native reaper (${addon.message.split('\n')[0]}): orphaned processes will not be reaped; run the container with --init`);
     }
-    return undefined;
+    return;
   }
   addon.becomeSubreaper();
-  let reaped = 0;
   const scan = () => {
     let children: number[];
     try {
@@ -75,22 +68,10 @@ export function startOrphanReaper(isOwnChild: (pid: number) => boolean, log: Log
       return; // a kernel without /proc/PID/task/TID/children: nothing to find
     }
     for (const pid of children) {
-      if (!isOwnChild(pid) && isZombie(pid) && addon.reapExited(pid)) {
-        reaped++;
-        log.info(`reaped orphaned process ${pid}`);
-      }
+      if (!isOwnChild(pid) && isZombie(pid) && addon.reapExited(pid)) log.info(`reaped orphaned process ${pid}`);
     }
   };
   process.on('SIGCHLD', scan);
-  const timer = setInterval(scan, rescanIntervalMs).unref();
+  setInterval(scan, rescanIntervalMs).unref();
   scan();
-  return {
-    get reaped() {
-      return reaped;
-    },
-    stop() {
-      process.off('SIGCHLD', scan);
-      clearInterval(timer);
-    },
-  };
 }

@@ -8,11 +8,12 @@ import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { multipartForm, solidImage } from '../helpers/example-shims.js';
+import { multipartForm } from '../helpers/example-shims.js';
+import { solidImage } from '../helpers/images.js';
 import { loadWithThrows } from '../helpers/load-with-throws.js';
 import { freePort, podman, podmanText, runCommand } from '../helpers/podman.js';
-import { fixture, pythonPickle } from '../helpers/run-process.js';
-import { processState } from '../helpers/supervisor.js';
+import { fixture, pythonPickle, stdoutJson } from '../helpers/run-process.js';
+import { eventually, processState } from '../helpers/supervisor.js';
 
 const baseImage = 'localhost/ai-integration-test-node:20';
 const image = 'localhost/ai-integration-example:test';
@@ -37,8 +38,6 @@ function runOnce(env: Record<string, string>, args: string[] = [], stdin?: Buffe
   return podman(['run', '--rm', '-i', '--no-healthcheck', ...flags, image, ...args], { stdin });
 }
 
-const json = (bytes: Buffer) => JSON.parse(bytes.toString('utf8'));
-
 /** Starts the image detached with MODE=http on a published loopback port; resolves once /health says 200. */
 async function serve(args: string[] = [], env: Record<string, string> = {}): Promise<{ name: string; url: string }> {
   const name = `ai-integration-test-${randomUUID().slice(0, 8)}`;
@@ -47,11 +46,8 @@ async function serve(args: string[] = [], env: Record<string, string> = {}): Pro
   await podmanText(['run', '-d', '--name', name, '--health-interval', 'disable', '-p', `127.0.0.1:${port}:5000`, ...flags, image, ...args]);
   containers.push(name);
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-    const status = await request(`${url}/health`).then(async (response) => (await response.body.dump(), response.statusCode)).catch(() => 0);
-    if (status === 200) return { name, url };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const ready = () => request(`${url}/health`).then(async (response) => (await response.body.dump(), response.statusCode === 200), () => false);
+  if (await eventually(ready, 60_000)) return { name, url };
   throw new Error(`the container did not become ready:\n${(await podman(['logs', name])).stderr}`);
 }
 
@@ -76,25 +72,25 @@ describe('the example image, one-shot modes', () => {
     const outcome = await runOnce({ MODE: 'test_model_integration' });
     expect(outcome.code, outcome.stderr).toBe(0);
     expect(outcome.stderr).toContain('Self-test passed: 5/5 inferences succeeded and every check passed.');
-    expect(json(outcome.stdout)).toMatchObject({ width: 600, height: 400, format: 'jpeg', grayscale: true });
+    expect(stdoutJson(outcome)).toMatchObject({ width: 600, height: 400, format: 'jpeg', grayscale: true });
   });
 
   test('an image piped into -i (test_single_image), a JSON dict into another shim, a pickle from python3', async () => {
     const single = await runOnce({ MODE: 'test_single_image' }, [], photo);
     expect(single.code, single.stderr).toBe(0);
-    expect(json(single.stdout)).toMatchObject({ width: 64, height: 48, format: 'png', dominant: { r: 24, g: 120, b: 200 } });
+    expect(stdoutJson(single)).toMatchObject({ width: 64, height: 48, format: 'png', dominant: { r: 24, g: 120, b: 200 } });
 
     const dict = await runOnce({ MODE: 'test_inputs_dict_json' }, ['keywords.js'], JSON.stringify({ text: 'the cat sat on the cat mat', top: 2 }));
     expect(dict.code, dict.stderr).toBe(0);
-    expect(json(dict.stdout)).toEqual({ words: 4, keywords: [{ word: 'cat', count: 2, share: 0.5 }, { word: 'mat', count: 1, share: 0.25 }] });
+    expect(stdoutJson(dict)).toEqual({ words: 4, keywords: [{ word: 'cat', count: 2, share: 0.5 }, { word: 'mat', count: 1, share: 0.25 }] });
 
     const pickle = pythonPickle(`{'image': bytes.fromhex(${JSON.stringify(photo.toString('hex'))}), 'precision': 0}`, 2);
     const pickled = await runOnce({ MODE: 'test_inputs_pickled_dict' }, [], pickle);
     expect(pickled.code, pickled.stderr).toBe(0);
-    expect(json(pickled.stdout).channels).toEqual({ red: { mean: 30, stdev: 0 }, green: { mean: 120, stdev: 0 }, blue: { mean: 200, stdev: 0 } });
+    expect(stdoutJson(pickled).channels).toEqual({ red: { mean: 30, stdev: 0 }, green: { mean: 120, stdev: 0 }, blue: { mean: 200, stdev: 0 } });
   });
 
-  test('a two-image shim with arguments: IMAGE blend.js --style - --content ... writes a JPEG', async () => {
+  test('another shim of the image named as the command: IMAGE blend.js with a JSON dict piped in writes a JPEG', async () => {
     const outcome = await runOnce({ MODE: 'test_inputs_dict_json' }, ['blend.js'], JSON.stringify({ style: photo.toString('base64'), content: photo.toString('base64'), strength: 0.3 }));
     expect(outcome.code, outcome.stderr).toBe(0);
     expect(await sharp(outcome.stdout).metadata()).toMatchObject({ format: 'jpeg', width: 64, height: 48 });
@@ -150,12 +146,8 @@ describe('the example image, MODE=http', () => {
     const { url, name } = await serve(['http-model.mjs']);
     const answer = await request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { action: 'orphan', delay_ms: 300 } }) });
     const { orphan } = ((await answer.body.json()) as { output: { orphan: number } }).output;
-    const logs = async () => (await podman(['logs', name])).stderr;
-    let reaped = false;
-    for (const deadline = Date.now() + 15_000; !reaped && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
-      reaped = (await logs()).includes(`reaped orphaned process ${orphan}`);
-    }
-    expect(reaped).toBe(true);
+    const reaped = async () => (await podman(['logs', name])).stderr.includes(`reaped orphaned process ${orphan}`);
+    expect(await eventually(reaped, 15_000)).toBe(true);
     const init = await hostPidOfInit(name);
     const children = readFileSync(`/proc/${init}/task/${init}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
     expect(children.map((pid) => processState(pid)?.state).filter((state) => state === 'Z')).toEqual([]);

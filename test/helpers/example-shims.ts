@@ -20,11 +20,6 @@ export function writeTemporaryFiles(files: Record<string, Buffer | string>): Rec
   );
 }
 
-/** A flat-colour image made with sharp. */
-export function solidImage(width: number, height: number, colour: { r: number; g: number; b: number }, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: colour } }).toFormat(format).toBuffer();
-}
-
 /** The decoded facts of an image result: its format, size and per-channel means. */
 export async function imageFacts(bytes: Buffer) {
   const image = sharp(bytes);

@@ -15,9 +15,14 @@ export async function makeJpeg(width = 64, height = 48): Promise<Buffer> {
   return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
+/** A real image made with sharp: one flat colour. */
+export function solidImage(width: number, height: number, colour: { r: number; g: number; b: number }, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: colour } }).toFormat(format).toBuffer();
+}
+
 /** A real PNG made with sharp: one flat colour. */
 export function makePng(width = 20, height = 10, colour = { r: 255, g: 0, b: 0 }): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: colour } }).png().toBuffer();
+  return solidImage(width, height, colour);
 }
 
 export const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');

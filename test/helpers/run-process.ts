@@ -22,16 +22,9 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** Spawns `node script` as a user would, with MODE and stdin, and collects everything it printed. */
-export function runScript(script: string, options: RunOptions = {}): Promise<ProcessOutcome> {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...options.env };
-  delete env.MODE;
-  if (options.mode !== undefined) env.MODE = options.mode;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...(options.args ?? [])], {
-    env,
-    cwd: repoRoot,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+/** Runs `command args` to the end with stdin piped in, and collects everything it printed. */
+export function runProcess(command: string, args: string[], options: { env: Record<string, string>; stdin?: Buffer | string; timeoutMs?: number }): Promise<ProcessOutcome> {
+  const child = spawn(command, args, { env: options.env, cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -46,6 +39,14 @@ export function runScript(script: string, options: RunOptions = {}): Promise<Pro
       resolve({ code, signal, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8') });
     });
   });
+}
+
+/** Spawns `node script` as a user would, with MODE and stdin, and collects everything it printed. */
+export function runScript(script: string, options: RunOptions = {}): Promise<ProcessOutcome> {
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...options.env };
+  delete env.MODE;
+  if (options.mode !== undefined) env.MODE = options.mode;
+  return runProcess(process.execPath, [...(options.nodeArgs ?? []), script, ...(options.args ?? [])], { env, stdin: options.stdin, timeoutMs: options.timeoutMs });
 }
 
 /** stdout parsed as JSON; fails loudly with what was printed when it is not. */

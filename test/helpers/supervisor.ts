@@ -26,9 +26,9 @@ export function processState(pid: number): { parent: number; state: string } | u
 }
 
 /** Polls `condition` every 50 ms until it holds or `limitMs` passes; returns whether it held. */
-export async function eventually(condition: () => boolean, limitMs: number): Promise<boolean> {
+export async function eventually(condition: () => boolean | Promise<boolean>, limitMs: number): Promise<boolean> {
   for (const deadline = Date.now() + limitMs; Date.now() < deadline; ) {
-    if (condition()) return true;
+    if (await condition()) return true;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return condition();

@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { exampleShimNamed, imageFacts, multipartForm, solidImage, writeTemporaryFiles } from '../helpers/example-shims.js';
+import { exampleShimNamed, imageFacts, multipartForm, writeTemporaryFiles } from '../helpers/example-shims.js';
+import { solidImage } from '../helpers/images.js';
 import { serveDuringSuite } from '../helpers/http-server.js';
 import { pythonPickle, runScript } from '../helpers/run-process.js';
 
