@@ -34,6 +34,7 @@ export const errorTable = {
   AI_ERR_UNSUPPORTED_MEDIA_TYPE: { exitCode: ExitCode.usage, httpStatus: 415 },
   AI_ERR_QUEUE_FULL: { exitCode: ExitCode.usage, httpStatus: 429 },
   AI_ERR_NOT_READY: { exitCode: ExitCode.usage, httpStatus: 503 },
+  AI_ERR_OVERLOADED: { exitCode: ExitCode.usage, httpStatus: 503 },
   AI_ERR_TIMEOUT: { exitCode: ExitCode.modelFailed, httpStatus: 504 },
   AI_ERR_INVALID_SCHEMA: { exitCode: ExitCode.config, httpStatus: 500 },
   AI_ERR_INVALID_OPTION: { exitCode: ExitCode.config, httpStatus: 500 },

@@ -162,6 +162,8 @@ export interface RuntimeSettings {
   selfTestRuns: number;
   /** Most bytes a stdin mode or file input reads. */
   maxInputBytes: number;
+  /** Deepest nesting of arrays and objects inside one input value (JSON, pickle, form JSON fields). */
+  maxInputDepth: number;
   /** Reject inputs the schema does not list, instead of passing them through. */
   strictInputs: boolean;
   /** The HTTP mode's address and limits. */
@@ -184,6 +186,18 @@ export interface HttpSettings {
   maxFiles: number;
   maxFields: number;
   maxParts: number;
+  /** Bytes of request bodies held in memory at once, across all requests; past it, 503 with Retry-After. */
+  maxBufferedBytes: number;
+  /** Request bodies being read at once; past it, 503 with Retry-After. */
+  maxConcurrentUploads: number;
+  /** Open connections; a few more are kept for health probes and metrics. */
+  maxConnections: number;
+  /** Longest time a client may take to send a request's headers (node:http's headersTimeout). */
+  headersTimeoutMs: number;
+  /** Longest time a client may take to send a whole request, body included (node:http's requestTimeout). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
 }
 
 /** Everything a mode gets. Modes never read `process.env`. */
@@ -218,6 +232,7 @@ export interface StartLoopOptions {
   name?: string;
   selfTestRuns?: number;
   maxInputBytes?: number;
+  maxInputDepth?: number;
   strictInputs?: boolean;
   http?: Partial<HttpSettings>;
   /** Injectable process parts, for tests and embedding. */
