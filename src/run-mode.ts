@@ -17,7 +17,7 @@ export async function runMode(
   createEngine: () => Engine,
   schema: InputsSchema,
   options: StartLoopOptions,
-  beforeExit: (code: number) => void = () => {},
+  beforeExit: (code: number) => void | Promise<void> = () => {},
 ): Promise<void> {
   const env = options.env ?? process.env;
   if (isSupervisedWorker(env)) {
@@ -52,7 +52,7 @@ export async function runMode(
   }
   // Let piped stdout drain before the process ends, so no result is cut short.
   await new Promise<void>((resolve) => stdout.write('', () => resolve()));
-  beforeExit(code);
+  await beforeExit(code);
   exit(code);
 }
 

@@ -142,11 +142,19 @@ export interface Engine {
   /** How often the model was restarted, by cause. */
   restartCounts?(): Record<string, number>;
   /**
-   * Sets how many inferences the model runs at once, and returns how many more requests the
-   * engine wants handed to it beyond that (the supervisor sends the next request ahead, so the
-   * worker never waits on the IPC round trip between two inferences).
+   * Tells the engine the mode's limits. It answers how many more requests it wants handed to it
+   * beyond `concurrency` (the supervisor sends the next request ahead, so the worker never waits
+   * on the IPC round trip between two inferences), and whether it enforces `inferenceTimeoutMs`
+   * itself (the supervisor does: only it knows when a request starts running in the worker, and
+   * it replaces a worker that overruns).
    */
-  configureConcurrency?(concurrency: number): number;
+  configure?(limits: { concurrency: number; inferenceTimeoutMs: number }): { prefetch: number; enforcesTimeout: boolean };
+  /**
+   * Registers a listener for the engine failing for good (the supervisor gave up restarting the
+   * model). Every request waiting in the engine has been refused by then; the mode answers them
+   * and ends.
+   */
+  onFailure?(listener: (error: Error) => void): void;
 }
 
 /** A line-oriented logger for humans; it writes to stderr so stdout carries only results. */

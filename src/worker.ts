@@ -19,9 +19,9 @@ function send(message: WorkerMessage): Promise<void> {
  */
 export async function serveAsWorker(engine: Engine, schema: InputsSchema, options: StartLoopOptions): Promise<void> {
   validateSchema(schema);
-  // The supervisor owns this process's life: signals go to it, and it stops the worker itself.
-  process.on('SIGINT', () => {});
-  process.on('SIGTERM', () => {});
+  // The supervisor owns this process's life: the worker has its own process group, so a
+  // terminal's signals go to the supervisor only, and the supervisor stops the worker by closing
+  // the channel, then with SIGTERM (left at its default, so even a busy loop ends), then SIGKILL.
   process.on('disconnect', () => process.exit(0));
   const forwarded: ForwardedOptions = {};
   for (const key of ['mode', 'name', 'selfTestRuns', 'maxInputBytes', 'maxInputDepth', 'strictInputs', 'http'] as const) {

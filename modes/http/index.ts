@@ -1,4 +1,4 @@
-import { AiIntegrationError, ExitCode, type InferenceThrewError } from '../../src/errors.js';
+import { AiIntegrationError, ExitCode, InferenceThrewError } from '../../src/errors.js';
 import { reportError } from '../../src/run-mode.js';
 import type { ModeContext } from '../../src/types.js';
 import { runtimeVersion } from '../../src/version.js';
@@ -24,12 +24,15 @@ export async function run(context: ModeContext): Promise<number> {
     service.readiness.status = status;
     service.readiness.reason = reason;
     service.scheduler.stopAccepting();
-    const closed = new Promise<void>((resolve) => service.server.close(() => resolve()));
-    service.server.closeIdleConnections();
+    // On SIGTERM the listener closes at once, so that the load balancer sends no more. After a
+    // model fault it stays open while the drain lasts, so probes see readiness and liveness say
+    // 503 instead of a refused connection.
+    let closed = status === 'failed' ? undefined : closeListener();
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), http.shutdownTimeoutMs).unref());
     if ((await Promise.race([service.scheduler.whenIdle(), deadline])) === 'timeout') {
       context.log.warn(`shutdown: work still running after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`);
     }
+    closed ??= closeListener();
     // The last answers are written as their inferences settle; then keep-alive connections go idle.
     await new Promise((resolve) => setImmediate(resolve));
     service.server.closeIdleConnections();
@@ -38,17 +41,33 @@ export async function run(context: ModeContext): Promise<number> {
     finish(code);
   };
 
-  const onThrow = (error: InferenceThrewError) => {
-    // Under the supervisor the engine has logged it and is restarting the model: keep serving.
-    if (context.engine.restartsInPlace) return;
-    reportError(error, context.log);
-    // Nothing else may run on a model in a bad state: what waits is refused, then the process exits.
-    service.scheduler.rejectQueued(new AiIntegrationError('AI_ERR_NOT_READY', 'the model failed and the process is restarting; retry shortly'));
-    // Let the throwing request's 500 go out before the listener closes.
-    setImmediate(() => void shutdown(ExitCode.inferenceThrew, 'failed', 'the model threw; the process exits to be restarted'));
+  const closeListener = () => {
+    const closed = new Promise<void>((resolve) => service.server.close(() => resolve()));
+    service.server.closeIdleConnections();
+    return closed;
   };
 
-  const service = createHttpService(context, model, onThrow);
+  // A throw or an inference past its timeout: the model is in a bad state.
+  const onModelFault = (error: InferenceThrewError | AiIntegrationError) => {
+    // Under the supervisor the engine has logged it and is replacing the model: keep serving.
+    if (context.engine.restartsInPlace) return;
+    const timedOut = !(error instanceof InferenceThrewError);
+    if (timedOut) context.log.error(`${error.message}: the model is stuck, so this process exits to be restarted (run it under the supervisor, ai-integration shim.js, to replace the model in place)`);
+    else reportError(error, context.log);
+    // Nothing else may run on a model in a bad state: what waits is refused, then the process exits.
+    service.scheduler.rejectQueued(new AiIntegrationError('AI_ERR_NOT_READY', 'the model failed and the process is restarting; retry shortly'));
+    const reason = timedOut ? 'an inference ran past INFERENCE_TIMEOUT_MS; the process exits to be restarted' : 'the model threw; the process exits to be restarted';
+    // Let the failing request's answer go out before the listener closes.
+    setImmediate(() => void shutdown(ExitCode.inferenceThrew, 'failed', reason));
+  };
+
+  const service = createHttpService(context, model, onModelFault);
+  // The supervisor gave up restarting the model: every waiting request has its answer (503);
+  // drain them out, then end with the error.
+  context.engine.onFailure?.((error) => {
+    context.log.error(error.message);
+    void shutdown(ExitCode.inferenceThrew, 'failed', error.message);
+  });
   await new Promise<void>((resolve, reject) => {
     service.server.once('error', (error: NodeJS.ErrnoException) => {
       reject(new AiIntegrationError('AI_ERR_INVALID_OPTION', `cannot listen on ${http.host}:${http.port}: ${error.code === 'EADDRINUSE' ? 'the address is in use' : error.message}`));

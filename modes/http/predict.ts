@@ -45,8 +45,8 @@ export async function readRequestInputs(
 
 /**
  * Converts the inputs, runs them through the scheduler and checks the result. A model that
- * threw is reported to `onThrow` (which decides what happens to the process) and the error
- * still answers this request.
+ * threw or timed out is reported to `onThrow` (which decides what happens to the process) and
+ * the error still answers this request.
  */
 export async function predict(
   context: ModeContext,
@@ -55,7 +55,7 @@ export async function predict(
   raw: Record<string, unknown>,
   origin: ValueOrigin,
   clientGone: () => boolean,
-  onThrow: (error: InferenceThrewError) => void,
+  onThrow: (error: InferenceThrewError | AiIntegrationError) => void,
 ): Promise<Prediction> {
   const inputs = await convertInputs(context.schema, raw, { origin, strict: context.settings.strictInputs });
   let outcome;
@@ -67,6 +67,7 @@ export async function predict(
       onThrow(error);
     } else if (error instanceof AiIntegrationError && error.code === 'AI_ERR_TIMEOUT') {
       metrics.recordInference('timeout');
+      onThrow(error);
     }
     throw error;
   }

@@ -30,10 +30,13 @@ export interface SchedulerLimits {
  * Runs inferences through the engine with bounded concurrency and a bounded queue. A request
  * past the queue is refused at once (429); a request whose client has gone is skipped when its
  * turn comes; an inference past its timeout answers 504 but keeps its slot until the model returns,
- * so the model never runs more inferences at once than allowed.
+ * so the model never runs more inferences at once than allowed. (An engine that enforces the
+ * timeout itself, the supervisor's, gets 0 here: it replaces the worker and frees the slot.)
  */
 export class InferenceScheduler {
   private running = 0;
+  /** Running inferences past their timeout: answered with 504, the model has not returned. */
+  private stuckCount = 0;
   private readonly queue: Job[] = [];
   private accepting = true;
   private idleWaiters: (() => void)[] = [];
@@ -53,6 +56,11 @@ export class InferenceScheduler {
 
   get inFlight(): number {
     return this.running;
+  }
+
+  /** How many inferences ran past their timeout and have not returned: the model is stuck. */
+  get stuck(): number {
+    return this.stuckCount;
   }
 
   /**
@@ -81,9 +89,9 @@ export class InferenceScheduler {
     this.notifyIfIdle();
   }
 
-  /** Resolves when nothing runs and nothing waits. */
+  /** Resolves when nothing runs and nothing waits (a stuck inference is not waited for: it has had its answer). */
   whenIdle(): Promise<void> {
-    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -115,6 +123,7 @@ export class InferenceScheduler {
       },
     ).finally(() => {
       // A timed-out inference keeps its slot until the model really returns.
+      if (job.timedOut) this.stuckCount--;
       this.runningJobs.delete(job);
       if (this.runningJobs.size === 0 && this.sweeper) {
         clearInterval(this.sweeper);
@@ -130,13 +139,19 @@ export class InferenceScheduler {
     for (const job of this.runningJobs) {
       if (!job.timedOut && job.deadline !== undefined && now >= job.deadline) {
         job.timedOut = true;
+        this.stuckCount++;
         job.reject(new AiIntegrationError('AI_ERR_TIMEOUT', `inference took longer than ${this.limits.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS)`));
       }
     }
+    this.notifyIfIdle();
+  }
+
+  private isIdle(): boolean {
+    return this.running === this.stuckCount && this.queue.length === 0;
   }
 
   private notifyIfIdle(): void {
-    if (this.running !== 0 || this.queue.length !== 0) return;
+    if (!this.isIdle()) return;
     for (const waiter of this.idleWaiters.splice(0)) waiter();
   }
 }

@@ -35,12 +35,17 @@ export interface HttpService {
 
 /**
  * Builds the HTTP service: the routes, their metrics and the inference scheduler. The mode
- * (index.ts) owns listening and the process's lifecycle; `onThrow` tells it the model threw.
+ * (index.ts) owns listening and the process's lifecycle; `onModelFault` tells it the model threw
+ * or ran past its timeout.
  */
-export function createHttpService(context: ModeContext, model: ModelInfo, onThrow: (error: InferenceThrewError) => void): HttpService {
+export function createHttpService(context: ModeContext, model: ModelInfo, onModelFault: (error: InferenceThrewError | AiIntegrationError) => void): HttpService {
   const http = context.settings.http;
-  const prefetch = context.engine.configureConcurrency?.(http.concurrency) ?? 0;
-  const scheduler = new InferenceScheduler(context.engine, { ...http, concurrency: http.concurrency + prefetch });
+  const { prefetch, enforcesTimeout } = context.engine.configure?.({ concurrency: http.concurrency, inferenceTimeoutMs: http.inferenceTimeoutMs }) ?? { prefetch: 0, enforcesTimeout: false };
+  const scheduler = new InferenceScheduler(context.engine, {
+    ...http,
+    concurrency: http.concurrency + prefetch,
+    inferenceTimeoutMs: enforcesTimeout ? 0 : http.inferenceTimeoutMs,
+  });
   const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => context.engine.restartCounts?.() ?? {});
   const readiness: Readiness = { status: 'ready' };
   const page = renderPage(context.schema, model.name);
@@ -61,7 +66,7 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
 
   const runPrediction = async ({ request }: RouteContext, accepted: readonly ('multipart' | 'json')[]) => {
     const { raw, origin } = await readRequestInputs(request, context, accepted);
-    return predict(context, scheduler, metrics, raw, origin, () => request.socket.destroyed, onThrow);
+    return predict(context, scheduler, metrics, raw, origin, () => request.socket.destroyed, onModelFault);
   };
 
   const routes: Record<string, Partial<Record<string, RouteHandler>>> = {
@@ -110,8 +115,8 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
       HEAD: ({ response }) => sendReadiness(response, currentReadiness()),
     },
     '/health/live': {
-      GET: ({ response }) => sendJson(response, 200, { status: 'alive' }),
-      HEAD: ({ response }) => sendJson(response, 200, { status: 'alive' }),
+      GET: ({ response }) => sendLiveness(response, scheduler),
+      HEAD: ({ response }) => sendLiveness(response, scheduler),
     },
     '/info': {
       GET: ({ response }) =>
@@ -165,6 +170,13 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onThro
 function sendText(response: ServerResponse, status: number, type: string, body: string): void {
   response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
   response.end(body);
+}
+
+// Answering at all proves the event loop runs (a probe's timeout catches a blocked one); an
+// inference stuck past its timeout in this process means the model is not alive either.
+function sendLiveness(response: ServerResponse, scheduler: InferenceScheduler): void {
+  if (scheduler.stuck === 0) sendJson(response, 200, { status: 'alive' });
+  else sendJson(response, 503, { status: 'stuck', reason: `${scheduler.stuck} inference(s) ran past INFERENCE_TIMEOUT_MS and have not returned; the process is exiting to be restarted` });
 }
 
 function sendReadiness(response: ServerResponse, readiness: Readiness): void {

@@ -10,7 +10,7 @@ import { AiIntegrationError, ExitCode } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { reportError, runMode } from '../run-mode.js';
 import { isServingMode } from '../registry.js';
-import { readModeName } from '../settings.js';
+import { readModeName, readSupervisorLimits } from '../settings.js';
 import { supervisorEnvironmentVariable } from '../worker-protocol.js';
 import { startOrphanReaper } from './orphan-reaper.js';
 import { SupervisedEngine } from './supervised-engine.js';
@@ -18,17 +18,11 @@ import { SupervisedEngine } from './supervised-engine.js';
 const usage = `usage: ai-integration SHIM [ARGS...]
 
 Runs SHIM (a model's entrypoint that calls startLoop) under a supervisor that restarts the model
-in place when it throws or dies. MODE and the other environment variables work as without it.
+in place when it throws, dies or hangs. MODE and the other environment variables work as without it.
   WORKER_MAX_START_FAILURES  consecutive failed starts before giving up (default 5)
+  WORKER_START_TIMEOUT_MS    longest model load before the worker is killed as a failed start (default 600000)
+  WORKER_KILL_GRACE_MS       time between SIGTERM and SIGKILL when a worker is stopped (default 3000)
 `;
-
-function positive(name: string, fallback: number): number {
-  const text = process.env[name]?.trim();
-  if (!text) return fallback;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < 1) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(text)} is not a positive integer`);
-  return value;
-}
 
 async function main(): Promise<void> {
   const log = createLogger(process.stderr);
@@ -37,18 +31,37 @@ async function main(): Promise<void> {
     process.stderr.write(usage);
     process.exit(shim ? ExitCode.success : ExitCode.usage);
   }
-  let engine: SupervisedEngine;
+  let engine: SupervisedEngine | undefined;
+  // Until a serving mode takes over SIGTERM and SIGINT (to drain), they stop the worker and end
+  // the supervisor here, so a worker still loading, or busy in a one-shot mode, is never left behind.
+  let modeHandlesSignals = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (modeHandlesSignals) return;
+    log.info(`${signal}: stopping the model worker`);
+    void (engine?.stop() ?? Promise.resolve()).then(() => process.exit(128 + (signal === 'SIGINT' ? 2 : 15)));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   try {
     process.env[supervisorEnvironmentVariable] = '1';
-    engine = new SupervisedEngine(resolve(shim), args, { maxStartFailures: positive('WORKER_MAX_START_FAILURES', 5), initialBackoffMs: 100, maxBackoffMs: 5000 }, log);
+    const limits = readSupervisorLimits(process.env);
+    engine = new SupervisedEngine(resolve(shim), args, { ...limits, initialBackoffMs: 100, maxBackoffMs: 5000 }, log);
     startOrphanReaper(engine.isOwnChild.bind(engine), log);
     const { schema, options } = await engine.start();
-    engine.restartAfterThrow = isServingMode(readModeName(options, process.env) ?? 'command_line');
-    engine.onFatal = (error) => process.exit(reportError(error, log));
+    const serving = isServingMode(readModeName(options, process.env) ?? 'command_line');
+    engine.restartAfterThrow = serving;
+    modeHandlesSignals = serving;
+    // A serving mode answers what waits, then ends with the error; without one, end here.
+    engine.onFatal = (error) => {
+      if (!engine!.failureIsHandled) process.exit(reportError(error, log));
+    };
     const name = options.name ?? basename(shim).replace(/\.[cm]?[jt]s$/, '');
-    await runMode(() => engine, schema, { ...options, name, argv: args }, () => engine.stop());
+    const running = engine;
+    await runMode(() => running, schema, { ...options, name, argv: args }, () => running.stop());
   } catch (error) {
-    process.exit(reportError(error, log));
+    const code = reportError(error, log);
+    await engine?.stop();
+    process.exit(code);
   }
 }
 

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { AiIntegrationError, InferenceThrewError } from '../errors.js';
+import type { SupervisorLimits } from '../settings.js';
 import type { Engine, InferenceResult, InputsSchema, Logger } from '../types.js';
 import { asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from '../worker-protocol.js';
+import { stopProcess } from './stop-process.js';
 
-export interface SupervisorSettings {
-  /** Consecutive start failures (a worker that exits before it is ready) before giving up. */
-  maxStartFailures: number;
+export interface SupervisorSettings extends SupervisorLimits {
   /** The first back-off after a start failure; it doubles up to `maxBackoffMs`. */
   initialBackoffMs: number;
   maxBackoffMs: number;
@@ -18,19 +18,24 @@ interface Pending {
   reject: (error: unknown) => void;
   /** Sent to the current worker and not answered yet. */
   sent: boolean;
+  /** When it (probably) started running in the worker: when it reached the worker's running window. */
+  runningSince?: number;
 }
 
 const prefetchDepth = 4;
 
 type WorkerState = 'starting' | 'ready' | 'backoff' | 'stopped';
 
+/** Why the supervisor is taking the current worker down, when it is. */
+type Replacement = { cause: 'timeout'; reason: string } | { cause: 'start_timeout'; reason: string };
+
 /**
  * The engine of the supervisor: the model runs in a worker process (the shim, started with the
- * worker flag), and requests wait here, so a worker that throws or dies is replaced without
- * losing any. The request whose inference threw gets the error; a worker that dies without saying
- * why fails the requests it was running (nobody knows which one killed it); everything else is
- * sent to the next worker. A worker that cannot start is retried with capped exponential back-off,
- * up to a limit.
+ * worker flag), and requests wait here, so a worker that throws, dies or hangs is replaced without
+ * losing any. The request whose inference threw or timed out gets the error; a worker that dies
+ * without saying why fails the requests it was running (nobody knows which one killed it);
+ * everything else is sent to the next worker. A worker that cannot start, or takes longer than
+ * WORKER_START_TIMEOUT_MS to, is retried with capped exponential back-off, up to a limit.
  */
 export class SupervisedEngine implements Engine {
   readonly restartsInPlace = true;
@@ -47,14 +52,21 @@ export class SupervisedEngine implements Engine {
   private firstReady: { resolve: (ready: { schema: InputsSchema; options: ForwardedOptions }) => void; reject: (error: unknown) => void } | undefined;
   private stopping = false;
   private workerConcurrency = 1;
-  /** Request ids in the order they were sent to the current worker, which runs them in that order. */
-  private sentOrder: number[] = [];
+  private inferenceTimeoutMs = 0;
+  /** Requests in the order they were sent to the current worker, which runs them in that order. */
+  private sentOrder: Pending[] = [];
   private readonly workerPids = new Set<number>();
+  private replacement: Replacement | undefined;
+  private startTimer: NodeJS.Timeout | undefined;
+  // One sweep timer while requests run, instead of a timer per request (see the scheduler).
+  private sweeper: NodeJS.Timeout | undefined;
+  private failure: AiIntegrationError | undefined;
+  private readonly failureListeners: ((error: Error) => void)[] = [];
 
   constructor(
     private readonly shim: string,
     private readonly args: readonly string[],
-    private readonly settings: Omit<SupervisorSettings, 'restartAfterThrow'>,
+    private readonly settings: SupervisorSettings,
     private readonly log: Logger,
   ) {}
 
@@ -67,6 +79,7 @@ export class SupervisedEngine implements Engine {
   }
 
   infer(inputs: Record<string, unknown>): Promise<InferenceResult> {
+    if (this.failure) return Promise.reject(this.failure);
     if (this.stopping) return Promise.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
     return new Promise((resolve, reject) => {
       const request: Pending = { id: this.nextId++, inputs, resolve, reject, sent: false };
@@ -75,12 +88,13 @@ export class SupervisedEngine implements Engine {
     });
   }
 
-  configureConcurrency(concurrency: number): number {
-    this.workerConcurrency = concurrency;
-    this.worker?.send({ type: 'configure', concurrency } satisfies SupervisorMessage);
+  configure(limits: { concurrency: number; inferenceTimeoutMs: number }): { prefetch: number; enforcesTimeout: boolean } {
+    this.workerConcurrency = limits.concurrency;
+    this.inferenceTimeoutMs = limits.inferenceTimeoutMs;
+    if (this.worker?.connected) this.worker.send({ type: 'configure', concurrency: limits.concurrency } satisfies SupervisorMessage);
     // Requests sent ahead wait in the worker's queue, so it never idles through an IPC round trip
     // between two inferences; a few cover even a model that answers in microseconds.
-    return prefetchDepth;
+    return { prefetch: prefetchDepth, enforcesTimeout: true };
   }
 
   readiness(): { ready: boolean; reason?: string } {
@@ -91,27 +105,45 @@ export class SupervisedEngine implements Engine {
     return { ...this.restarts };
   }
 
-  /** Stops the worker for good; what still waits is refused. */
-  stop(): void {
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  /** Whether a mode listens for the engine failing for good (otherwise the supervisor exits itself). */
+  get failureIsHandled(): boolean {
+    return this.failureListeners.length > 0;
+  }
+
+  /**
+   * Stops the worker for good: what still waits is refused, the worker is told to go (its IPC
+   * channel closes), then SIGTERM, then SIGKILL after the grace, and this resolves once it is gone.
+   */
+  async stop(): Promise<void> {
     this.stopping = true;
     this.state = 'stopped';
+    this.stopSweeping();
+    clearTimeout(this.startTimer);
     for (const request of this.pending.values()) request.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
     this.pending.clear();
-    // The worker ignores SIGTERM and SIGINT (they are the supervisor's to handle) and exits when
-    // its IPC channel closes.
-    if (this.worker?.connected) this.worker.disconnect();
+    this.sentOrder = [];
+    const worker = this.worker;
+    if (worker) await stopProcess(worker, this.settings.killGraceMs);
   }
 
   private spawnWorker(): void {
     this.state = 'starting';
     this.thrownIds = new Set();
     this.sentOrder = [];
+    this.replacement = undefined;
     // stdin stays with the supervisor (the mode reads it); the worker's stdout goes to stderr, so
-    // that what the model prints never mixes with the results on stdout.
+    // that what the model prints never mixes with the results on stdout. The worker has its own
+    // process group: a terminal's Ctrl-C or a signal to the supervisor's group is the
+    // supervisor's to handle (it drains first), and SIGTERM from the supervisor ends the worker.
     const worker = spawn(process.execPath, [...process.execArgv, this.shim, ...this.args], {
       env: { ...process.env, [workerEnvironmentVariable]: '1' },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       serialization: 'advanced',
+      detached: true,
     });
     worker.stdout!.pipe(process.stderr, { end: false });
     this.worker = worker;
@@ -122,6 +154,12 @@ export class SupervisedEngine implements Engine {
       this.workerPids.delete(worker.pid!);
       this.onExit(worker, code, signal);
     });
+    const { startTimeoutMs } = this.settings;
+    this.startTimer = setTimeout(() => {
+      if (this.worker !== worker || this.state !== 'starting' || this.replacement) return;
+      this.replace(worker, { cause: 'start_timeout', reason: `did not become ready within ${startTimeoutMs} ms (WORKER_START_TIMEOUT_MS)` });
+    }, startTimeoutMs);
+    this.startTimer.unref();
   }
 
   /** Whether `pid` is a worker this engine spawned and Node still waits for (the orphan reaper leaves those alone). */
@@ -130,35 +168,49 @@ export class SupervisedEngine implements Engine {
   }
 
   private send(request: Pending): void {
-    request.sent = true;
-    this.sentOrder.push(request.id);
     const message: SupervisorMessage = { type: 'infer', id: request.id, inputs: request.inputs };
-    this.worker?.send(message, (error) => {
-      // The worker went away before it took the message: it waits for the next one instead.
-      if (error) {
-        request.sent = false;
-        this.forgetSent(request.id);
-      }
-    });
+    try {
+      this.worker!.send(message, (error) => {
+        // The worker went away before it took the message: the next worker gets it instead.
+        if (error && this.pending.has(request.id)) this.unsend(request);
+      });
+    } catch (error) {
+      // Inputs the channel cannot carry (structured clone refuses them, or overflows the stack):
+      // this request is answered now and kept on no list, so nothing re-sends it later.
+      this.pending.delete(request.id);
+      request.reject(new AiIntegrationError('AI_ERR_INVALID_INPUT', `the inputs cannot be sent to the model worker: ${(error as Error).message}`));
+      return;
+    }
+    request.sent = true;
+    this.sentOrder.push(request);
+    this.markRunning();
+  }
+
+  private unsend(request: Pending): void {
+    request.sent = false;
+    request.runningSince = undefined;
+    this.forgetSent(request);
   }
 
   private onMessage(worker: ChildProcess, message: WorkerMessage): void {
     if (worker !== this.worker) return;
     switch (message.type) {
       case 'ready': {
+        if (this.replacement) return; // it is being replaced already
+        clearTimeout(this.startTimer);
         this.state = 'ready';
         if (this.workerConcurrency !== 1) worker.send({ type: 'configure', concurrency: this.workerConcurrency } satisfies SupervisorMessage);
         this.consecutiveStartFailures = 0;
         this.firstReady?.resolve({ schema: message.schema, options: message.options });
         this.firstReady = undefined;
-        for (const request of this.pending.values()) if (!request.sent) this.send(request);
+        for (const request of [...this.pending.values()]) if (!request.sent && this.state === 'ready') this.send(request);
         return;
       }
       case 'result': {
         const request = this.pending.get(message.id);
         if (!request) return;
         this.pending.delete(message.id);
-        this.forgetSent(message.id);
+        this.forgetSent(request);
         const result = message.result as InferenceResult & Record<string, unknown>;
         request.resolve(result && typeof result === 'object' ? asBuffers(result) : result);
         return;
@@ -175,7 +227,7 @@ export class SupervisedEngine implements Engine {
         this.reason = 'restarting: the model threw';
         if (request) {
           this.pending.delete(message.id);
-          this.forgetSent(message.id);
+          this.forgetSent(request);
           request.reject(new InferenceThrewError(thrown));
         }
         return;
@@ -183,43 +235,94 @@ export class SupervisedEngine implements Engine {
     }
   }
 
-  private forgetSent(id: number): void {
-    // Answers come mostly in order, so the id is almost always first.
-    const index = this.sentOrder.indexOf(id);
+  private forgetSent(request: Pending): void {
+    // Answers come mostly in order, so the request is almost always first.
+    const index = this.sentOrder.indexOf(request);
     if (index !== -1) this.sentOrder.splice(index, 1);
+    this.markRunning();
+  }
+
+  /**
+   * The worker runs requests first in, first out, `workerConcurrency` at a time, so the first ones
+   * sent and not answered are the ones running; each one's clock starts when it reaches that
+   * window (the worker starts it as the one before it ends). No extra message is needed.
+   */
+  private markRunning(): void {
+    if (this.inferenceTimeoutMs === 0) return;
+    const now = performance.now();
+    const window = Math.min(this.workerConcurrency, this.sentOrder.length);
+    for (let index = 0; index < window; index++) this.sentOrder[index]!.runningSince ??= now;
+    if (this.sentOrder.length > 0) this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, Math.min(50, this.inferenceTimeoutMs / 10))).unref();
+    else this.stopSweeping();
+  }
+
+  private stopSweeping(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private sweep(): void {
+    const worker = this.worker;
+    if (!worker || this.replacement) return;
+    const now = performance.now();
+    for (const request of this.sentOrder.slice(0, this.workerConcurrency)) {
+      if (request.runningSince === undefined || now - request.runningSince < this.inferenceTimeoutMs) continue;
+      // Past its timeout the model is in a bad state, as after a throw: this request gets 504,
+      // and the worker is replaced; what else it held is sent to the next one.
+      this.pending.delete(request.id);
+      this.forgetSent(request);
+      request.reject(new AiIntegrationError('AI_ERR_TIMEOUT', `inference took longer than ${this.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS); the model worker is being replaced`));
+      this.replace(worker, { cause: 'timeout', reason: `an inference ran past ${this.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS)` });
+      return;
+    }
+  }
+
+  /** Takes a hung worker down (SIGTERM, then SIGKILL after the grace); its exit starts the next one. */
+  private replace(worker: ChildProcess, replacement: Replacement): void {
+    this.replacement = replacement;
+    this.state = 'starting';
+    this.reason = `restarting: the model worker ${replacement.reason}`;
+    this.log.error(`the model worker ${replacement.reason}; stopping it (SIGTERM, then SIGKILL after ${this.settings.killGraceMs} ms) and starting a new one`);
+    this.stopSweeping();
+    void stopProcess(worker, this.settings.killGraceMs);
   }
 
   private onExit(worker: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (worker !== this.worker) return;
     this.worker = undefined;
+    clearTimeout(this.startTimer);
+    this.stopSweeping();
     if (this.stopping) return;
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-    if (this.state === 'starting' && this.thrownIds.size === 0) {
-      this.onStartFailure(how);
+    const replacement = this.replacement;
+    if (replacement?.cause === 'start_timeout' || (this.state === 'starting' && this.thrownIds.size === 0 && !replacement)) {
+      this.onStartFailure(replacement ? replacement.reason : how);
       return;
     }
-    const cause = this.thrownIds.size > 0 ? 'threw' : signal ? `signal_${signal}` : `exit_${code}`;
+    const cause = replacement ? replacement.cause : this.thrownIds.size > 0 ? 'threw' : signal ? `signal_${signal}` : `exit_${code}`;
     if (cause === 'threw' && !this.restartAfterThrow) {
       this.state = 'stopped';
       this.reason = 'the model threw';
       return; // a one-shot mode reports the throw and ends; nothing is left to serve
     }
     this.restarts[cause] = (this.restarts[cause] ?? 0) + 1;
-    // The worker ran requests in the order they were sent, `workerConcurrency` at a time: the
-    // first unanswered ones may have been running when it died; the others were still waiting.
-    const unanswered = this.sentOrder.filter((id) => this.pending.get(id)?.sent);
-    const possiblyRunning = new Set(cause === 'threw' ? [] : unanswered.slice(0, this.workerConcurrency));
-    for (const id of unanswered) {
-      const request = this.pending.get(id)!;
-      if (possiblyRunning.has(id)) {
-        this.pending.delete(id);
+    // The worker ran requests in the order they were sent, `workerConcurrency` at a time: after a
+    // death without a word, the first unanswered ones may have been running when it died (and
+    // may have killed it); after a throw or a timeout the culprit is known and answered, and
+    // everything else goes to the next worker.
+    const unanswered = this.sentOrder.filter((request) => this.pending.has(request.id));
+    const suspects = new Set(cause === 'threw' || replacement ? [] : unanswered.slice(0, this.workerConcurrency));
+    for (const request of unanswered) {
+      if (suspects.has(request)) {
+        this.pending.delete(request.id);
         request.reject(new AiIntegrationError('AI_ERR_WORKER_DIED', `the model worker died (${how}) during this inference; it is being restarted`));
       } else {
-        request.sent = false; // it did not throw and was not running: the next worker runs it
+        request.sent = false;
+        request.runningSince = undefined;
       }
     }
-    if (cause !== 'threw') this.log.error(`the model worker died (${how}); restarting it`);
-    this.reason = `restarting: the model worker ${cause === 'threw' ? 'threw' : `died (${how})`}`;
+    if (cause !== 'threw' && !replacement) this.log.error(`the model worker died (${how}); restarting it`);
+    this.reason = `restarting: the model worker ${cause === 'threw' ? 'threw' : replacement ? replacement.reason : `died (${how})`}`;
     this.spawnWorker();
   }
 
@@ -232,10 +335,12 @@ export class SupervisedEngine implements Engine {
       );
       this.state = 'stopped';
       this.reason = error.message;
+      this.failure = error;
       for (const request of this.pending.values()) request.reject(error);
       this.pending.clear();
       if (this.firstReady) this.firstReady.reject(error);
-      else this.onFatal?.(error);
+      for (const listener of this.failureListeners) listener(error);
+      this.onFatal?.(error);
       return;
     }
     const delay = Math.min(this.settings.maxBackoffMs, this.settings.initialBackoffMs * 2 ** (this.consecutiveStartFailures - 1));
@@ -247,6 +352,6 @@ export class SupervisedEngine implements Engine {
     }, delay);
   }
 
-  /** Called when the worker can no longer be started after it once was: the supervisor ends. */
+  /** Called when the worker can no longer be started after it once was, before the mode's listeners have answered. */
   onFatal: ((error: AiIntegrationError) => void) | undefined;
 }

@@ -46,7 +46,7 @@ describe('HTTP operations routes', () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(info.model.name).toBe('http-model');
     expect(info.mode).toBe('http');
-    expect(info.schema.action).toEqual({ type: 'choice', choices: ['json', 'image', 'text', 'fail', 'throw', 'orphan'], default: 'json', description: 'what the model does' });
+    expect(info.schema.action).toEqual({ type: 'choice', choices: ['json', 'image', 'text', 'fail', 'throw', 'orphan', 'hang', 'spin'], default: 'json', description: 'what the model does' });
     expect(info.limits).toEqual({
       max_input_bytes: 104857600, strict_inputs: false, port: 0, host: '127.0.0.1', concurrency: 1, max_queue: 64,
       inference_timeout_ms: 300000, shutdown_timeout_ms: 8000, max_files: 16, max_fields: 256, max_parts: 512,
@@ -63,7 +63,7 @@ describe('HTTP operations routes', () => {
     expect(validator.version).toBe('3.1');
     const json = document.paths['/predict'].post.requestBody.content['application/json'].schema.properties.inputs;
     expect(json.properties.strength).toMatchObject({ type: 'number', minimum: 0, maximum: 1, default: 0.5 });
-    expect(json.properties.action.enum).toEqual(['json', 'image', 'text', 'fail', 'throw', 'orphan']);
+    expect(json.properties.action.enum).toEqual(['json', 'image', 'text', 'fail', 'throw', 'orphan', 'hang', 'spin']);
     expect(json.properties.image).toMatchObject({ type: 'string', contentEncoding: 'base64' });
     expect(Object.keys(document.paths['/predict'].post.responses)).toEqual(['200', '400', '413', '415', '422', '429', '500', '503', '504']);
   });

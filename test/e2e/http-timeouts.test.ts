@@ -1,0 +1,51 @@
+import { request } from 'undici';
+import { afterEach, describe, expect, test } from 'vitest';
+import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { fixture } from '../helpers/run-process.js';
+
+const model = fixture('http-model.mjs');
+const servers: RunningServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.stop()));
+});
+
+async function answer(url: string, inputs: Record<string, unknown>): Promise<{ status: number; body: any }> {
+  const response = await request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }) });
+  return { status: response.statusCode, body: await response.body.json() };
+}
+
+const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+describe('an inference past INFERENCE_TIMEOUT_MS, run directly (no supervisor)', () => {
+  test('504 for it; readiness and liveness 503 at once; the queued request 503; the other running one served; then exit 70', async () => {
+    const server = await startServer(model, { INFERENCE_TIMEOUT_MS: '3000', CONCURRENCY: '2' });
+    servers.push(server);
+    // The stuck inference times out at 3 s; the slow one, started at 2 s, ends at 4.5 s, within its
+    // own timeout: it runs on while the process drains.
+    const stuck = answer(server.url, { action: 'hang' });
+    await pause(2000);
+    const slow = answer(server.url, { delay_ms: 2500, note: 'slow' });
+    await pause(200);
+    const queued = answer(server.url, { note: 'queued' });
+
+    const timedOut = await stuck;
+    expect(timedOut.status).toBe(504);
+    expect(timedOut.body.error).toEqual({ code: 'AI_ERR_TIMEOUT', message: 'inference took longer than 3000 ms (INFERENCE_TIMEOUT_MS)' });
+    const refused = await queued;
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('AI_ERR_NOT_READY');
+
+    const live = await request(`${server.url}/health/live`);
+    expect(live.statusCode).toBe(503);
+    expect(((await live.body.json()) as { status: string }).status).toBe('stuck');
+    const ready = await request(`${server.url}/health`);
+    expect(ready.statusCode).toBe(503);
+    expect(((await ready.body.json()) as { reason: string }).reason).toBe('an inference ran past INFERENCE_TIMEOUT_MS; the process exits to be restarted');
+
+    const served = await slow;
+    expect(served.status).toBe(200);
+    expect(served.body.output.received.note).toBe('slow');
+    expect(await server.exited).toEqual({ code: 70, signal: null });
+    expect(server.stderr()).toContain('the model is stuck, so this process exits to be restarted');
+  });
+});
