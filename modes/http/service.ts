@@ -4,6 +4,7 @@ import { runtimeVersion } from '../../src/version.js';
 import type { ModeContext } from '../../src/types.js';
 import { resultBytes } from '../../src/write-result.js';
 import { docsPage, isDocsAsset, sendDocsAsset } from './docs.js';
+import { startEventLoopWatchdog } from './event-loop-watchdog.js';
 import { legacyResponse } from './legacy-response.js';
 import { createMetrics, type HttpMetrics } from './metrics.js';
 import { openApiDocument, type ModelInfo } from './openapi.js';
@@ -46,6 +47,9 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onMode
     concurrency: http.concurrency + prefetch,
     inferenceTimeoutMs: enforcesTimeout ? 0 : http.inferenceTimeoutMs,
   });
+  // Run directly, only a thread of its own can see the model block the event loop (a busy loop):
+  // the scheduler's timers stop with it.
+  if (!enforcesTimeout && http.inferenceTimeoutMs > 0) startEventLoopWatchdog(http.inferenceTimeoutMs);
   const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => context.engine.restartCounts?.() ?? {});
   const readiness: Readiness = { status: 'ready' };
   const page = renderPage(context.schema, model.name);

@@ -48,4 +48,13 @@ describe('an inference past INFERENCE_TIMEOUT_MS, run directly (no supervisor)',
     expect(await server.exited).toEqual({ code: 70, signal: null });
     expect(server.stderr()).toContain('the model is stuck, so this process exits to be restarted');
   });
+
+  test('a model that blocks the event loop (a busy loop): a watchdog thread kills the process past the timeout, so that it is restarted', async () => {
+    const server = await startServer(model, { INFERENCE_TIMEOUT_MS: '1000' });
+    servers.push(server);
+    const spinning = answer(server.url, { action: 'spin' }).catch((error: Error) => error);
+    expect(await server.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await spinning).toBeInstanceOf(Error);
+    expect(server.stderr()).toMatch(/error: the event loop has been blocked for \d+ ms, past INFERENCE_TIMEOUT_MS: the model is stuck in synchronous code/);
+  });
 });
