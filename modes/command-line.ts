@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { convertInputs, describeExpected } from '../src/convert-inputs.js';
 import { AiIntegrationError, ExitCode, InvalidSchemaError } from '../src/errors.js';
@@ -29,7 +30,7 @@ export async function run(context: ModeContext): Promise<number> {
   }
   const options = program.opts<Record<string, unknown>>();
   const raw = await readOptionValues(context, options);
-  const inputs = await convertInputs(context.schema, raw, { origin: 'text', strict: true });
+  const inputs = await convertInputs(context.schema, raw, { origin: 'text', strict: true, maxDepth: context.settings.maxInputDepth });
   return runInferences(context, inputs, {
     output: options.output as string | undefined,
     loop: options.loop === true || options.count !== undefined,
@@ -108,18 +109,17 @@ async function readOptionValue(context: ModeContext, name: string, spec: InputSp
   return value;
 }
 
+// Streamed with the same bound as stdin: a path may name a device or a pipe (`@/dev/zero`,
+// `/dev/stdin`) whose size is unknown until it has been read, so reading first and measuring
+// after could fill the memory.
 async function readInputFile(name: string, path: string, maxBytes: number): Promise<Buffer> {
-  let data: Buffer;
   try {
-    data = await readFile(path);
+    return await readAllBytes(createReadStream(path), maxBytes, `--${name}: ${JSON.stringify(path)}`);
   } catch (error) {
+    if (error instanceof AiIntegrationError) throw error;
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new AiIntegrationError('AI_ERR_USAGE', `--${name}: cannot read ${JSON.stringify(path)}: ${reason}`);
   }
-  if (data.length > maxBytes) {
-    throw new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `--${name}: ${JSON.stringify(path)} holds ${data.length} bytes, more than the limit of ${maxBytes} (MAX_INPUT_BYTES)`);
-  }
-  return data;
 }
 
 interface RunPlan {

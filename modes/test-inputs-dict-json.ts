@@ -6,13 +6,16 @@ import { describeType } from '../src/schema.js';
 import type { ModeContext } from '../src/types.js';
 
 const example = '{"image": "data:image/jpeg;base64,..."}';
+// Windows editors and PowerShell (Out-File, Set-Content) start UTF-8 text with a byte-order mark;
+// RFC 8259 lets a parser ignore it, and JSON.parse would refuse it, so the decoder drops it.
+const utf8WithoutBom = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** MODE=test_inputs_dict_json: one JSON object of inputs on stdin; binary inputs as base64 or data: URLs. */
 export async function run(context: ModeContext): Promise<number> {
   const bytes = await readAllBytes(context.stdin, context.settings.maxInputBytes, 'stdin');
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes).trim();
+    text = utf8WithoutBom.decode(bytes).trim();
   } catch {
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'stdin is not UTF-8 text; expected a JSON object of inputs');
   }
@@ -29,6 +32,7 @@ export async function run(context: ModeContext): Promise<number> {
   const inputs = await convertInputs(context.schema, parsed as Record<string, unknown>, {
     origin: 'data',
     strict: context.settings.strictInputs,
+    maxDepth: context.settings.maxInputDepth,
   });
   return inferAndWrite(context, inputs);
 }

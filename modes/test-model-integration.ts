@@ -14,7 +14,7 @@ import { writeResult } from '../src/write-result.js';
 export async function run(context: ModeContext): Promise<number> {
   const { log, settings } = context;
   const grayImage = await makeGrayTestImage();
-  const inputs = await convertInputs(context.schema, sampleInputs(context.schema, grayImage), { origin: 'data' });
+  const inputs = await convertInputs(context.schema, sampleInputs(context.schema, grayImage), { origin: 'data', maxDepth: context.settings.maxInputDepth });
   log.info(`Self-test: ${settings.selfTestRuns} inferences on a 600x400 gray JPEG (${grayImage.length} bytes).`);
   for (const [name, value] of Object.entries(inputs)) log.info(`  input ${name} = ${describeSample(value)}`);
 

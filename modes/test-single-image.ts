@@ -11,7 +11,7 @@ export async function run(context: ModeContext): Promise<number> {
   if (bytes.length === 0) {
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'stdin is empty; pipe an image in, e.g. docker run -i -e MODE=test_single_image IMAGE < photo.jpg');
   }
-  const inputs = await convertInputs(context.schema, { [name]: bytes }, { origin: 'data' });
+  const inputs = await convertInputs(context.schema, { [name]: bytes }, { origin: 'data', maxDepth: context.settings.maxInputDepth });
   return inferAndWrite(context, inputs);
 }
 

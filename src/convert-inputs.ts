@@ -1,8 +1,10 @@
 import { closest } from 'fastest-levenshtein';
 import { decodeBinaryText } from './binary-value.js';
 import { AiIntegrationError, InvalidInputError } from './errors.js';
-import { sniffImageFormat } from './image.js';
+import { readImageHeader, sniffImageFormat } from './image.js';
+import { checkInputDepth } from './input-depth.js';
 import { describeBounds, describeType, isBinaryType } from './schema.js';
+import { defaultInputDepth } from './settings.js';
 import type { InputSpec, InputsSchema } from './types.js';
 
 /**
@@ -15,12 +17,18 @@ export interface ConvertOptions {
   origin: ValueOrigin;
   /** Reject inputs the schema does not list instead of passing them through unchanged. */
   strict?: boolean;
+  /**
+   * Deepest nesting of arrays and objects allowed in any one value, listed or passed through
+   * (modes pass `context.settings.maxInputDepth`, MAX_INPUT_DEPTH; default 128).
+   */
+  maxDepth?: number;
 }
 
 /**
  * The one conversion-and-validation path every mode uses: turns raw values into the inputs
  * object the inference function receives, applies defaults, and throws `InvalidInputError`
- * naming the field for a missing, mistyped or out-of-range input.
+ * naming the field for a missing, mistyped, out-of-range or too deeply nested input, or an image
+ * whose header sharp cannot read.
  * @example await convertInputs(schema, { steps: '20' }, { origin: 'text' }) // { steps: 20 }
  */
 export async function convertInputs(
@@ -31,6 +39,7 @@ export async function convertInputs(
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `expected an object of input names to values, got ${describeType(raw)}`);
   }
+  const maxDepth = options.maxDepth ?? defaultInputDepth;
   const inputs: Record<string, unknown> = {};
   for (const name of Object.keys(raw)) {
     if (Object.hasOwn(schema, name)) continue;
@@ -39,6 +48,7 @@ export async function convertInputs(
       const hint = names.length > 0 ? `; this model's inputs are ${names.join(', ')} (did you mean '${closest(name, names)}'?)` : '';
       throw new InvalidInputError(name, `is not an input of this model${hint}`);
     }
+    checkInputDepth(name, raw[name], maxDepth);
     setData(inputs, name, raw[name]);
   }
   for (const [name, spec] of Object.entries(schema)) {
@@ -48,7 +58,11 @@ export async function convertInputs(
       else if (spec.required !== false) throw new InvalidInputError(name, `is required; expected ${describeExpected(spec)}`);
       continue;
     }
-    setData(inputs, name, convertValue(name, spec, value, options.origin));
+    const converted = convertValue(name, spec, value, options.origin);
+    // Checked after conversion, so JSON parsed from text (argv, form fields) is measured too.
+    checkInputDepth(name, converted, maxDepth);
+    if (spec.type === 'image') await checkImageHeader(name, converted as Buffer);
+    setData(inputs, name, converted);
   }
   return inputs;
 }
@@ -131,6 +145,15 @@ function convertBinary(name: string, spec: InputSpec, value: unknown): Buffer {
     throw new InvalidInputError(name, `is not an image that can be decoded (${data.length} bytes starting ${start}, which match no image format); expected ${describeExpected(spec)}`);
   }
   return data;
+}
+
+// A signature is four bytes anyone can type; sharp reading the header (format and size) is what
+// makes "checked to decode" true, at the cost of a header, not of decoding the pixels.
+async function checkImageHeader(name: string, data: Buffer): Promise<void> {
+  const header = await readImageHeader(data);
+  if (typeof header !== 'string') return;
+  const format = sniffImageFormat(data) ?? 'image';
+  throw new InvalidInputError(name, `is not an image that can be decoded (${data.length} bytes with a ${format} signature, but its header cannot be read: ${header}); expected ${describeExpected({ type: 'image' })}`);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

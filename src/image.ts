@@ -19,21 +19,31 @@ export interface ImageFacts {
 
 /** Reads an image's header, or returns undefined when sharp cannot decode it. */
 export async function readImageFacts(data: Buffer): Promise<ImageFacts | undefined> {
-  if (data.length === 0) return undefined;
+  const header = await readImageHeader(data);
+  return typeof header === 'string' ? undefined : header;
+}
+
+/**
+ * Reads an image's header with sharp: its format and size, without decoding the pixels, so the
+ * cost stays small whatever the image's size. Returns sharp's reason (its first line) when it
+ * cannot read one.
+ */
+export async function readImageHeader(data: Buffer): Promise<ImageFacts | string> {
+  if (data.length === 0) return 'no bytes';
   const sharp = await loadSharp();
   try {
     const metadata = await sharp(data, { failOn: 'error' }).metadata();
-    if (!metadata.format || !metadata.width || !metadata.height) return undefined;
+    if (!metadata.format || !metadata.width || !metadata.height) return 'the header gives no format, width and height';
     return { format: metadata.format, width: metadata.width, height: metadata.height, channels: metadata.channels ?? 0 };
-  } catch {
-    return undefined;
+  } catch (error) {
+    return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
   }
 }
 
 /**
  * The image format a file's first bytes announce ('jpeg', 'png', 'webp', 'gif', 'tiff', 'avif',
- * 'heif', 'bmp', 'svg'), or undefined. Cheap and synchronous: inputs are checked with it on every
- * request, where a full decode by sharp would cost more than the rest of the request.
+ * 'heif', 'bmp', 'svg'), or undefined. Cheap and synchronous: image inputs are checked with it
+ * first, so bytes that announce no image are refused before sharp is even loaded.
  */
 export function sniffImageFormat(data: Uint8Array): string | undefined {
   const text = (start: number, end: number) => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1', start, end);

@@ -22,6 +22,9 @@ export const longestDurationMs = 2 ** 31 - 1;
  */
 export const deepestInputDepth = 1000;
 
+/** MAX_INPUT_DEPTH's default: far deeper than real inputs (a JSON config, a list of boxes) nest. */
+export const defaultInputDepth = 128;
+
 /**
  * The default budget for request bodies held at once: a quarter of the memory this process can
  * use (the container's limit, the machine's memory, or V8's heap limit, whichever is least, since
@@ -72,7 +75,7 @@ export function readSettings(options: StartLoopOptions, env: Readonly<Record<str
   return {
     selfTestRuns: checkedOption('selfTestRuns', options.selfTestRuns) ?? positiveInteger(env, 'SELF_TEST_RUNS') ?? 5,
     maxInputBytes,
-    maxInputDepth: checkedOption('maxInputDepth', options.maxInputDepth, 1, deepestInputDepth) ?? positiveInteger(env, 'MAX_INPUT_DEPTH', 1, deepestInputDepth) ?? 128,
+    maxInputDepth: checkedOption('maxInputDepth', options.maxInputDepth, 1, deepestInputDepth) ?? positiveInteger(env, 'MAX_INPUT_DEPTH', 1, deepestInputDepth) ?? defaultInputDepth,
     strictInputs: options.strictInputs ?? booleanFlag(env, 'STRICT_INPUTS') ?? false,
     http: readHttpSettings(options.http ?? {}, env, maxInputBytes),
   };

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { makeJpeg, makePng, sha256 } from '../helpers/images.js';
-import { exampleShim, fixture, runScript, stdoutJson } from '../helpers/run-process.js';
+import { exampleShimNamed } from '../helpers/example-shims.js';
+import { runWithMemoryCap } from '../helpers/memory-cap.js';
+import { exampleShim, fixture, runProcess, runScript, stdoutJson } from '../helpers/run-process.js';
 
 const echoModel = fixture('echo-model.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'command-line-'));
@@ -125,6 +127,31 @@ describe('command_line', () => {
     expect(outcome.stderr).toContain(message);
     expect(outcome.stderr).not.toMatch(/\n\s+at /); // no stack trace for a user's mistake
     expect(outcome.stdout.length).toBe(0);
+  });
+
+  test('--text @/dev/zero is refused past MAX_INPUT_BYTES without reading the endless file: exit 2, naming --text and the limit', async () => {
+    // Killed past 400 MB of resident memory: reading first and measuring after would pass it.
+    const outcome = await runWithMemoryCap(exampleShimNamed('keywords'), ['--text', '@/dev/zero'], { MODE: 'command_line', MAX_INPUT_BYTES: '1000000' }, 400 * 1024 * 1024);
+    expect(outcome.killed).toBe(false);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toContain('--text: "/dev/zero" holds more than 1000000 bytes (the limit; raise it with MAX_INPUT_BYTES)');
+    expect(outcome.stderr).not.toMatch(/\n\s+at /);
+    expect(outcome.stdout.length).toBe(0);
+    expect(outcome.peakBytes).toBeLessThan(400 * 1024 * 1024);
+  });
+
+  test('--image /dev/stdin from a shell pipe is read as a stream with the same bound', async () => {
+    // A shell pipe, as a user types it: Node's own 'pipe' stdio is a socket, which /dev/stdin cannot open.
+    const piped = (source: string, env: Record<string, string> = {}) =>
+      runProcess('/bin/sh', ['-c', `${source} | exec "$NODE" "$SHIM" --image /dev/stdin`], {
+        env: { ...(process.env as Record<string, string>), MODE: 'command_line', NODE: process.execPath, SHIM: echoModel, ...env },
+      });
+    const served = await piped(`cat "${path('photo.jpg')}"`);
+    expect(served.code).toBe(0);
+    expect(stdoutJson(served).inputs.image).toEqual({ bytes: photo.length, sha256: sha256(photo) });
+    const refused = await piped('head -c 50000000 /dev/zero', { MAX_INPUT_BYTES: '1000000' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--image: "/dev/stdin" holds more than 1000000 bytes (the limit; raise it with MAX_INPUT_BYTES)');
   });
 
   test('MODE unset: lists every mode with its docker run hint on stderr, then runs command_line', async () => {

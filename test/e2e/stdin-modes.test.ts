@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { makeJpeg, makePng, sha256 } from '../helpers/images.js';
 import { exampleShim, fixture, runScript, stdoutJson } from '../helpers/run-process.js';
+import { supervisorBin } from '../helpers/supervisor.js';
 
 const echoModel = fixture('echo-model.mjs');
 let jpeg: Buffer;
@@ -82,6 +83,18 @@ describe('test_inputs_dict_json', () => {
       config: { nested: [1, { deep: true }] },
       model_option: 'passes through',
     });
+  });
+
+  test.each([
+    { how: 'directly', script: echoModel, args: [] },
+    { how: 'under the supervisor', script: supervisorBin, args: [echoModel] },
+  ])('a UTF-8 byte-order mark before the JSON (Windows editors, PowerShell) is accepted, $how', async ({ script, args }) => {
+    const body = JSON.stringify({ image: jpeg.toString('base64'), prompt: 'from notepad' });
+    for (const stdin of [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)]), Buffer.from(`\uFEFF\r\n${body}\r\n`)]) {
+      const outcome = await runScript(script, { mode: 'test_inputs_dict_json', args, stdin });
+      expect(outcome.code).toBe(0);
+      expect(stdoutJson(outcome).inputs).toMatchObject({ image: { bytes: jpeg.length }, prompt: 'from notepad' });
+    }
   });
 
   test('a percent-encoded data: URL is decoded byte for byte', async () => {
