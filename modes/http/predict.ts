@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkResult, type ResultReport } from '../../src/check-result.js';
 import { convertInputs, type ValueOrigin } from '../../src/convert-inputs.js';
 import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
@@ -6,8 +6,10 @@ import { resultError } from '../../src/infer-and-report.js';
 import { describeType } from '../../src/schema.js';
 import type { InferenceResult, ModeContext } from '../../src/types.js';
 import { resultBytes } from '../../src/write-result.js';
+import type { BodyBudget } from './body-budget.js';
+import { closeGently } from './lingering-close.js';
 import type { HttpMetrics } from './metrics.js';
-import { mediaTypeOf, readJsonBody, readMultipart } from './request-body.js';
+import { checkDeclaredLength, contentEncodingOf, mediaTypeOf, readJsonBody, readMultipart } from './request-body.js';
 import type { InferenceScheduler } from './scheduler.js';
 
 /** A checked, successful prediction with its timings. */
@@ -20,27 +22,52 @@ export interface Prediction {
   predictMs: number;
 }
 
-/** Reads the raw inputs of a request: multipart fields (text origin) or `{"inputs": {...}}` JSON (data origin). */
+/** Where a request's body may be held: the shared body budget, and the response whose close frees its share. */
+export interface BodyHolding {
+  budget: BodyBudget;
+  response: ServerResponse;
+}
+
+/**
+ * Reads the raw inputs of a request: multipart fields (text origin) or `{"inputs": {...}}` JSON
+ * (data origin). The checks that need no body (type, coding, declared length) come before the
+ * body budget is asked for room. A failure that leaves the body unread closes the connection once
+ * answered, since the rest of the body would otherwise stand in the way of the next request.
+ */
 export async function readRequestInputs(
   request: IncomingMessage,
   context: ModeContext,
   accepted: readonly ('multipart' | 'json')[],
+  holding?: BodyHolding,
 ): Promise<{ raw: Record<string, unknown>; origin: ValueOrigin }> {
-  const mediaType = mediaTypeOf(request);
-  const limit = context.settings.maxInputBytes;
-  if (mediaType === 'multipart/form-data' && accepted.includes('multipart')) {
-    return { raw: await readMultipart(request, limit, context.settings.http), origin: 'text' };
-  }
-  if ((mediaType === 'application/json' || mediaType.endsWith('+json')) && accepted.includes('json')) {
-    const body = await readJsonBody(request, limit);
+  try {
+    const mediaType = mediaTypeOf(request);
+    const multipart = mediaType === 'multipart/form-data' && accepted.includes('multipart');
+    if (!multipart && !((mediaType === 'application/json' || mediaType.endsWith('+json')) && accepted.includes('json'))) {
+      const expected = accepted.map((kind) => (kind === 'json' ? 'application/json' : 'multipart/form-data')).join(' or ');
+      throw new AiIntegrationError('AI_ERR_UNSUPPORTED_MEDIA_TYPE', `the content type ${JSON.stringify(mediaType || request.headers['content-type'] || '(none)')} is not accepted here; send ${expected}`);
+    }
+    const encoding = contentEncodingOf(request);
+    const limit = context.settings.maxInputBytes;
+    // The limit counts decoded bytes, so only a body sent as is can be refused by its length.
+    if (encoding === 'identity') checkDeclaredLength(request, limit);
+    const declared = Number(request.headers['content-length']);
+    const reservation = holding?.budget.admit(Number.isFinite(declared) ? Math.min(declared, limit) : 0, holding.response);
+    const reading = { encoding, limit, reservation };
+    if (multipart) return { raw: await readMultipart(request, reading, context.settings.http), origin: 'text' };
+    const body = await readJsonBody(request, reading);
     const inputs = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { inputs?: unknown }).inputs : undefined;
     if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
       throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `expected a JSON body {"inputs": {...}}, got ${inputs === undefined ? describeType(body) : `"inputs" as ${describeType(inputs)}`}`);
     }
     return { raw: inputs as Record<string, unknown>, origin: 'data' };
+  } catch (error) {
+    if (holding && (!request.complete || (error instanceof AiIntegrationError && error.code === 'AI_ERR_OVERLOADED'))) {
+      holding.response.setHeader('connection', 'close');
+      closeGently(request.socket);
+    }
+    throw error;
   }
-  const expected = accepted.map((kind) => (kind === 'json' ? 'application/json' : 'multipart/form-data')).join(' or ');
-  throw new AiIntegrationError('AI_ERR_UNSUPPORTED_MEDIA_TYPE', `the content type ${JSON.stringify(mediaType || request.headers['content-type'] || '(none)')} is not accepted here; send ${expected}`);
 }
 
 /**
@@ -57,7 +84,7 @@ export async function predict(
   clientGone: () => boolean,
   onThrow: (error: InferenceThrewError | AiIntegrationError) => void,
 ): Promise<Prediction> {
-  const inputs = await convertInputs(context.schema, raw, { origin, strict: context.settings.strictInputs });
+  const inputs = await convertInputs(context.schema, raw, { origin, strict: context.settings.strictInputs, maxDepth: context.settings.maxInputDepth });
   let outcome;
   try {
     outcome = await scheduler.submit(inputs, clientGone);

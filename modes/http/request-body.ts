@@ -1,7 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import busboy from 'busboy';
-import { AiIntegrationError } from '../../src/errors.js';
+import { AiIntegrationError, InvalidInputError } from '../../src/errors.js';
 import type { HttpSettings } from '../../src/types.js';
+import type { BodyReservation } from './body-budget.js';
 
 /** The media type of a request body, lower-cased, without parameters ('' when there is none). */
 export function mediaTypeOf(request: IncomingMessage): string {
@@ -11,9 +15,33 @@ export function mediaTypeOf(request: IncomingMessage): string {
   return (end === -1 ? header : header.slice(0, end)).trim().toLowerCase();
 }
 
+/** A content coding the server decodes; `identity` is no coding at all. */
+export type ContentEncoding = 'identity' | 'gzip' | 'deflate' | 'br';
+
+const decoders = { gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress } as const;
+const encodingNames = { identity: 'identity', gzip: 'gzip', deflate: 'deflate', br: 'brotli (br)' } as const;
+
+/** The request body's content coding; 415 for one the server cannot decode. */
+export function contentEncodingOf(request: IncomingMessage): ContentEncoding {
+  const header = request.headers['content-encoding'];
+  if (header === undefined) return 'identity';
+  const codings = header
+    .toLowerCase()
+    .split(',')
+    .map((coding) => coding.trim())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  if (codings.length === 0) return 'identity';
+  // One decoder per request: a list of codings would let one header stack up zlib streams.
+  const coding = codings.length === 1 ? (codings[0] === 'x-gzip' ? 'gzip' : codings[0]!) : undefined;
+  if (coding !== undefined && Object.hasOwn(decoders, coding)) return coding as ContentEncoding;
+  throw new AiIntegrationError('AI_ERR_UNSUPPORTED_MEDIA_TYPE', `the content encoding ${JSON.stringify(header)} is not accepted; send the body as is, or with one of gzip, deflate or br`);
+}
+
 function tooLarge(limit: number): AiIntegrationError {
   return new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the request body is larger than ${limit} bytes (the limit; raise it with MAX_INPUT_BYTES)`);
 }
+
+const clientGone = () => new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the client closed the connection during the upload');
 
 /** Refuses a body whose declared length is over the limit before reading a byte of it. */
 export function checkDeclaredLength(request: IncomingMessage, limit: number): void {
@@ -21,68 +49,189 @@ export function checkDeclaredLength(request: IncomingMessage, limit: number): vo
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
 }
 
-/** Reads a JSON body, stopping with 413 as soon as it passes the limit. */
-export async function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown> {
-  checkDeclaredLength(request, limit);
+/** How a body is read: its coding, the limit on its decoded size, and its share of the body budget. */
+export interface BodyReading {
+  encoding: ContentEncoding;
+  limit: number;
+  reservation?: BodyReservation | undefined;
+}
+
+/**
+ * The stream of a body's decoded bytes: the request itself, or a zlib decoder it is piped into.
+ * `stop` ends the reading for good: the decoder is dropped, and so is the rest of the body as it
+ * arrives, until the connection closes after the answer (a paused request would hold the
+ * client's bytes unread, which makes the close a reset).
+ */
+function decodedBody(request: IncomingMessage, encoding: ContentEncoding, onInvalid: (error: AiIntegrationError) => void): { source: Readable; stop: () => void } {
+  if (encoding === 'identity') return { source: request, stop: () => request.resume() };
+  const decoder = decoders[encoding]();
+  decoder.on('error', (error: Error) => onInvalid(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the request body is not valid ${encodingNames[encoding]} data (${error.message}), as its Content-Encoding says`)));
+  request.pipe(decoder);
+  return {
+    source: decoder,
+    stop: () => {
+      request.unpipe(decoder);
+      decoder.destroy();
+      request.resume();
+    },
+  };
+}
+
+/** Reads a body whole (decoded), stopping with 413 as soon as it passes the limit, or 503 when the budget has no room. */
+function collectBody(request: IncomingMessage, { encoding, limit, reservation }: BodyReading): Promise<Buffer> {
   // Plain stream events: an async iterator per request costs more than the rest of a small body.
-  const text = await new Promise<string>((resolve, reject) => {
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
+    let done = false;
+    const finish = (error?: AiIntegrationError) => {
+      if (done) return;
+      done = true;
+      reservation?.endReading();
+      if (error === undefined) {
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+        return;
+      }
+      source.off('data', onData);
+      stop();
+      reject(error);
+    };
+    const { source, stop } = decodedBody(request, encoding, finish);
     const onData = (chunk: Buffer) => {
       total += chunk.length;
-      if (total > limit) {
-        request.off('data', onData);
-        request.pause();
-        reject(tooLarge(limit));
-      } else chunks.push(chunk);
+      if (total > limit) finish(tooLarge(limit));
+      else if (reservation !== undefined && !reservation.cover(total)) finish(reservation.refusal(total));
+      else chunks.push(chunk);
     };
-    request.on('data', onData);
-    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, total).toString('utf8')));
-    request.once('error', () => reject(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the client closed the connection during the upload')));
+    source.on('data', onData);
+    source.once('end', () => finish());
+    request.once('error', () => finish(clientGone()));
   });
+}
+
+const byteOrderMark = 0xfeff;
+
+/** Reads a JSON body: decoded, within the limit, UTF-8 (a byte-order mark is skipped), parsed. */
+export async function readJsonBody(request: IncomingMessage, reading: BodyReading): Promise<unknown> {
+  const bytes = await collectBody(request, reading);
+  const utf8 = isUtf8(bytes);
+  let text = bytes.toString('utf8');
+  if (text.charCodeAt(0) === byteOrderMark) text = text.slice(1);
   if (text.trim() === '') throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the request body is empty; expected {"inputs": {...}}');
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = JSON.parse(text) as unknown;
   } catch (error) {
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the request body is not valid JSON (${(error as Error).message})`);
   }
+  // Decoding replaced the bad bytes with U+FFFD; a model must never see that silently.
+  if (!utf8) throw notUtf8(bytes);
+  return body;
 }
+
+/**
+ * The error for a JSON body that is not UTF-8: 422 naming the input whose value holds the first
+ * bad bytes, or 400 when they are outside any input's value (a key, the envelope). Only called
+ * once the body is known to be bad, so a plain scan is fast enough. JSON's structure is ASCII and
+ * no byte of a multi-byte UTF-8 sequence is, so the scan walks bytes, bad ones included.
+ */
+function notUtf8(body: Buffer): AiIntegrationError {
+  // Open objects and arrays, outermost first; an object's key is the one whose value is being read.
+  const open: { object: boolean; key: string | undefined; wantsKey: boolean }[] = [];
+  for (let index = 0; index < body.length; index++) {
+    const top = open.at(-1);
+    switch (body[index]) {
+      case 0x7b: // {
+        open.push({ object: true, key: undefined, wantsKey: true });
+        break;
+      case 0x5b: // [
+        open.push({ object: false, key: undefined, wantsKey: false });
+        break;
+      case 0x7d: // }
+      case 0x5d: // ]
+        open.pop();
+        break;
+      case 0x3a: // :
+        if (top) top.wantsKey = false;
+        break;
+      case 0x2c: // ,
+        if (top?.object) top.wantsKey = true;
+        break;
+      case 0x22: {
+        // "
+        let end = index + 1;
+        while (end < body.length && body[end] !== 0x22) end += body[end] === 0x5c ? 2 : 1;
+        const isKey = top?.object === true && top.wantsKey;
+        if (!isUtf8(body.subarray(index + 1, end))) {
+          const [envelope, inputs] = open;
+          const inAnInput = envelope?.key === 'inputs' && inputs?.object === true && inputs.key !== undefined && !(open.length === 2 && isKey);
+          if (inAnInput) return new InvalidInputError(inputs.key!, 'the value is not valid UTF-8; send text as UTF-8, and binary data as base64');
+          return notUtf8Body();
+        }
+        if (isKey) top.key = JSON.parse(body.toString('utf8', index, end + 1)) as string;
+        index = end;
+        break;
+      }
+    }
+  }
+  return notUtf8Body();
+}
+
+const notUtf8Body = () => new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the request body is not valid UTF-8');
 
 /** A multipart body's fields (strings) and files (Buffers), by name; the last part of a name wins. */
 export type FormValues = Record<string, string | Buffer>;
 
+// Non-ASCII in a field read as latin1 (one character per byte); above U+00FF, a decoder for a
+// charset the part declared has run, and its text stands as it is.
+const nonAscii = /[^\x00-\x7f]/;
+const beyondLatin1 = /[^\x00-\xff]/;
+
 /**
- * Streams a multipart/form-data body through busboy. Files are gathered up to the body limit
- * and no further; too many parts, fields or files, or a part over the limit, stop it with 413; a
- * malformed body or a client that goes away end it with 400.
+ * Streams a multipart/form-data body (decoded) through busboy. Files are gathered up to the body
+ * limit and no further; too many parts, fields or files, or a part over the limit, stop it with
+ * 413; no room in the body budget stops it with 503; a malformed body or a client that goes away
+ * end it with 400, and a text field that is not UTF-8 with 422 naming it.
  */
-export function readMultipart(request: IncomingMessage, limit: number, settings: HttpSettings): Promise<FormValues> {
-  checkDeclaredLength(request, limit);
+export function readMultipart(request: IncomingMessage, reading: BodyReading, settings: HttpSettings): Promise<FormValues> {
+  const { limit, reservation } = reading;
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
       parser = busboy({
         headers: request.headers,
+        // busboy decodes fields itself, and as UTF-8 it would replace bad bytes without a word;
+        // latin1 keeps every byte, to be decoded strictly below.
+        defCharset: 'latin1',
         limits: { fileSize: limit, fieldSize: limit, files: settings.maxFiles, fields: settings.maxFields, parts: settings.maxParts },
       });
     } catch (error) {
+      reading.reservation?.endReading();
       reject(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the multipart body cannot be read: ${(error as Error).message}`));
       return;
     }
     const values: FormValues = {};
     let total = 0;
-    let failed = false;
-    const fail = (error: AiIntegrationError) => {
-      if (failed) return;
-      failed = true;
-      request.unpipe(parser);
+    let done = false;
+    const finish = (error?: AiIntegrationError) => {
+      if (done) return;
+      done = true;
+      reservation?.endReading();
+      if (error === undefined) {
+        resolve(values);
+        return;
+      }
+      source.unpipe(parser);
+      stop();
       parser.removeAllListeners();
       parser.on('error', () => {}); // later complaints from a parser we gave up on
       reject(error);
     };
+    const { source, stop } = decodedBody(request, reading.encoding, finish);
     const count = (bytes: number) => {
       total += bytes;
-      if (total > limit) fail(tooLarge(limit));
+      if (total > limit) finish(tooLarge(limit));
+      else if (reservation !== undefined && !reservation.cover(total)) finish(reservation.refusal(total));
     };
     // A field named __proto__ must stay data, not replace the prototype.
     const store = (name: string, value: string | Buffer) => {
@@ -93,32 +242,41 @@ export function readMultipart(request: IncomingMessage, limit: number, settings:
     parser.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => {
-        if (failed) return;
+        if (done) return;
         count(chunk.length);
-        if (!failed) chunks.push(chunk);
+        if (!done) chunks.push(chunk);
       });
-      stream.on('limit', () => fail(tooLarge(limit)));
+      stream.on('limit', () => finish(tooLarge(limit)));
       stream.on('end', () => {
         // A form's empty file picker sends a part with no file name and no bytes: not given.
-        if (!failed && !(info.filename === undefined || (info.filename === '' && chunks.length === 0))) store(name, Buffer.concat(chunks));
+        if (!done && !(info.filename === undefined || (info.filename === '' && chunks.length === 0))) store(name, Buffer.concat(chunks));
       });
     });
     parser.on('field', (name, value, info) => {
-      if (info.valueTruncated) fail(tooLarge(limit));
-      else if (!failed) {
-        count(Buffer.byteLength(value));
-        store(name, value);
+      if (done) return;
+      if (info.valueTruncated) {
+        finish(tooLarge(limit));
+        return;
       }
+      let text = value;
+      if (nonAscii.test(value) && !beyondLatin1.test(value)) {
+        const bytes = Buffer.from(value, 'latin1');
+        if (!isUtf8(bytes)) {
+          finish(new InvalidInputError(name, 'the field is not valid UTF-8; send text as UTF-8, and binary data as a file'));
+          return;
+        }
+        text = bytes.toString('utf8');
+      }
+      count(value.length);
+      if (!done) store(name, text);
     });
     for (const [event, what] of [['filesLimit', `files (the limit is ${settings.maxFiles}, MAX_FILES)`], ['fieldsLimit', `fields (the limit is ${settings.maxFields}, MAX_FIELDS)`], ['partsLimit', `parts (the limit is ${settings.maxParts}, MAX_PARTS)`]] as const) {
-      parser.on(event, () => fail(new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the multipart body has too many ${what}`)));
+      parser.on(event, () => finish(new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the multipart body has too many ${what}`)));
     }
-    parser.on('error', (error: Error) => fail(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the multipart body is malformed: ${error.message}`)));
-    parser.on('close', () => {
-      if (!failed) resolve(values);
-    });
-    request.on('aborted', () => fail(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the client closed the connection during the upload')));
-    request.on('error', () => fail(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the client closed the connection during the upload')));
-    request.pipe(parser);
+    parser.on('error', (error: Error) => finish(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the multipart body is malformed: ${error.message}`)));
+    parser.on('close', () => finish());
+    request.on('aborted', () => finish(clientGone()));
+    request.on('error', () => finish(clientGone()));
+    source.pipe(parser);
   });
 }

@@ -29,7 +29,7 @@ export function errorBody(error: unknown): { status: number; body: { error: { co
 
 export function sendError(response: ServerResponse, error: unknown, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): number {
   const { status, body } = errorBody(error);
-  const retry: Record<string, string> = error instanceof AiIntegrationError && error.code === 'AI_ERR_QUEUE_FULL' ? { 'retry-after': '1' } : {};
+  const retry: Record<string, string> = error instanceof AiIntegrationError && (error.code === 'AI_ERR_QUEUE_FULL' || error.code === 'AI_ERR_OVERLOADED') ? { 'retry-after': '1' } : {};
   sendJson(response, status, { ...extra, ...body }, { ...retry, ...headers });
   return status;
 }
