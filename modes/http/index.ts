@@ -23,15 +23,22 @@ export async function run(context: ModeContext): Promise<number> {
     shuttingDown = true;
     service.readiness.status = status;
     service.readiness.reason = reason;
-    service.scheduler.stopAccepting();
+    // Every request that has arrived gets its answer: an upload still being read when SIGTERM
+    // came is served if it completes within the drain; requests arriving from now on get 503.
+    // A model in a bad state takes no more work at all.
+    const answered = service.connections.drain();
+    if (status === 'failed') service.scheduler.stopAccepting();
     // On SIGTERM the listener closes at once, so that the load balancer sends no more. After a
     // model fault it stays open while the drain lasts, so probes see readiness and liveness say
     // 503 instead of a refused connection.
     let closed = status === 'failed' ? undefined : closeListener();
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), http.shutdownTimeoutMs).unref());
-    if ((await Promise.race([service.scheduler.whenIdle(), deadline])) === 'timeout') {
-      context.log.warn(`shutdown: work still running after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`);
+    // Requests first: one still uploading has not reached the scheduler yet.
+    const idle = answered.then(() => service.scheduler.whenIdle());
+    if ((await Promise.race([idle, deadline])) === 'timeout') {
+      context.log.warn(`shutdown: ${service.connections.requestsInFlight} request(s) in flight and ${service.scheduler.inFlight + service.scheduler.queueDepth} inference(s) running or queued after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`);
     }
+    service.scheduler.stopAccepting();
     closed ??= closeListener();
     // The last answers are written as their inferences settle; then keep-alive connections go idle.
     await new Promise((resolve) => setImmediate(resolve));

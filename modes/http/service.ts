@@ -3,6 +3,8 @@ import { AiIntegrationError, type InferenceThrewError } from '../../src/errors.j
 import { runtimeVersion } from '../../src/version.js';
 import type { ModeContext } from '../../src/types.js';
 import { resultBytes } from '../../src/write-result.js';
+import { BodyBudget } from './body-budget.js';
+import { ConnectionGuard, probeRoutes } from './connection-guard.js';
 import { docsPage, isDocsAsset, sendDocsAsset } from './docs.js';
 import { startEventLoopWatchdog } from './event-loop-watchdog.js';
 import { legacyResponse } from './legacy-response.js';
@@ -32,6 +34,8 @@ export interface HttpService {
   scheduler: InferenceScheduler;
   metrics: HttpMetrics;
   readiness: Readiness;
+  /** Open connections and the requests in flight on them; the drain on shutdown waits for these. */
+  connections: ConnectionGuard;
 }
 
 /**
@@ -68,8 +72,9 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onMode
     sendError(response, error, {}, extra);
   };
 
-  const runPrediction = async ({ request }: RouteContext, accepted: readonly ('multipart' | 'json')[]) => {
-    const { raw, origin } = await readRequestInputs(request, context, accepted);
+  const bodies = new BodyBudget(http.maxBufferedBytes, http.maxConcurrentUploads);
+  const runPrediction = async ({ request, response }: RouteContext, accepted: readonly ('multipart' | 'json')[]) => {
+    const { raw, origin } = await readRequestInputs(request, context, accepted, { budget: bodies, response });
     return predict(context, scheduler, metrics, raw, origin, () => request.socket.destroyed, onModelFault);
   };
 
@@ -116,11 +121,9 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onMode
     },
     '/health': {
       GET: ({ response }) => sendReadiness(response, currentReadiness()),
-      HEAD: ({ response }) => sendReadiness(response, currentReadiness()),
     },
     '/health/live': {
       GET: ({ response }) => sendLiveness(response, scheduler),
-      HEAD: ({ response }) => sendLiveness(response, scheduler),
     },
     '/info': {
       GET: ({ response }) =>
@@ -128,7 +131,7 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onMode
           model,
           mode: 'http',
           schema: context.schema,
-          limits: { max_input_bytes: context.settings.maxInputBytes, strict_inputs: context.settings.strictInputs, ...snakeCase(http) },
+          limits: { max_input_bytes: context.settings.maxInputBytes, max_input_depth: context.settings.maxInputDepth, strict_inputs: context.settings.strictInputs, ...snakeCase(http) },
           runtime: { name: 'ai-integration', version: runtimeVersion, node: process.version },
           readiness: currentReadiness(),
         }),
@@ -140,26 +143,43 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onMode
     },
   };
 
-  const server = createServer((request, response) => {
+  const serverOptions = {
+    // A request's headers cannot take longer than the whole request (node:http refuses that pairing).
+    headersTimeout: Math.min(http.headersTimeoutMs, http.requestTimeoutMs),
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    // node:http checks those two timeouts on this interval (30 s by default, which would make a
+    // short HEADERS_TIMEOUT_MS useless): a tenth of the shorter one.
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(Math.min(http.headersTimeoutMs, http.requestTimeoutMs) / 10))),
+  };
+  const server = createServer(serverOptions, (request, response) => {
+    const probesOnly = connections.begin(request, response);
     const id = requestIdOf(request);
     response.setHeader('x-request-id', id);
     if (readiness.status !== 'ready') response.setHeader('connection', 'close');
     const started = performance.now();
-    const target = request.url ?? '/';
-    const query = target.indexOf('?');
-    const path = query === -1 ? target : target.slice(0, query);
+    const path = pathOf(request.url ?? '/');
     const docsAsset = path.startsWith('/docs/') && isDocsAsset(path.slice(6)) ? path.slice(6) : undefined;
     const routeName = docsAsset ? '/docs/*' : Object.hasOwn(routes, path) ? path : 'unmatched';
     response.on('finish', () => metrics.recordRequest(routeName, request.method ?? '', response.statusCode, (performance.now() - started) / 1000));
+    if ((probesOnly || connections.draining) && !probeRoutes.has(path)) {
+      const refusal = connections.draining
+        ? new AiIntegrationError('AI_ERR_NOT_READY', `the server is shutting down and takes no new work (${readiness.reason ?? readiness.status})`)
+        : new AiIntegrationError('AI_ERR_OVERLOADED', `too many open connections (MAX_CONNECTIONS is ${http.maxConnections}); this one may only reach /health, /health/live and /metrics; retry on a new connection`);
+      sendError(response, refusal, { ...(connections.draining ? {} : { 'retry-after': '1' }), connection: 'close' });
+      return;
+    }
     const methods = docsAsset ? { GET: ({ response: res }: RouteContext) => sendDocsAsset(res, docsAsset) } : routes[path];
     if (!methods) {
       sendError(response, new AiIntegrationError('AI_ERR_NOT_FOUND', `no route ${path}; see /docs for the API`));
       return;
     }
-    const handler = methods[request.method ?? ''];
+    // HEAD is GET without the body: node:http drops what the handler writes and keeps its headers.
+    const handler = methods[request.method ?? ''] ?? (request.method === 'HEAD' ? methods.GET : undefined);
     if (!handler) {
-      const allowed = Object.keys(methods).join(', ');
-      sendError(response, new AiIntegrationError('AI_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed}`), { allow: allowed });
+      const allowed = Object.keys(methods);
+      if (methods.GET) allowed.splice(allowed.indexOf('GET') + 1, 0, 'HEAD');
+      sendError(response, new AiIntegrationError('AI_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`), { allow: allowed.join(', ') });
       return;
     }
     Promise.resolve(handler({ request, response, id })).catch((error: unknown) => {
@@ -167,8 +187,23 @@ export function createHttpService(context: ModeContext, model: ModelInfo, onMode
       else response.destroy();
     });
   });
+  const connections = new ConnectionGuard(server, http.maxConnections);
 
-  return { server, scheduler, metrics, readiness };
+  return { server, scheduler, metrics, readiness, connections };
+}
+
+// The path of an origin-form target (/predict?x) or of an absolute-form one (http://host/predict),
+// which proxies send.
+function pathOf(target: string): string {
+  if (target.startsWith('/')) {
+    const query = target.indexOf('?');
+    return query === -1 ? target : target.slice(0, query);
+  }
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return target;
+  }
 }
 
 function sendText(response: ServerResponse, status: number, type: string, body: string): void {

@@ -1,0 +1,125 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** Connections kept beyond MAX_CONNECTIONS for the probe routes. */
+export const probeSlots = 8;
+
+/** The routes a connection past MAX_CONNECTIONS may still use: probes and metrics. */
+export const probeRoutes: ReadonlySet<string> = new Set(['/health', '/health/live', '/metrics']);
+
+interface ConnectionState {
+  /** Requests on this connection that have arrived and whose response has not closed. */
+  busy: number;
+  /** Past MAX_CONNECTIONS: it may only use the probe routes. */
+  probesOnly: boolean;
+}
+
+/**
+ * Bounds open connections and counts the requests in flight.
+ *
+ * node:http keeps every connection it accepts until a timeout ends it, so a client that opens
+ * sockets and dribbles their headers (slowloris) can hold them all, and then the readiness probe
+ * cannot connect and the orchestrator takes a healthy pod out of service. `server.maxConnections`
+ * would refuse the probe along with the attacker. So past the cap a few connections are still
+ * taken for the probe routes only, and when those are full too, the connection that has gone
+ * longest without a request in progress (a stalled or idle keep-alive socket: closing it costs its
+ * client a reconnect, never an answer) is closed to make room. Only when every connection is in
+ * the middle of a request is a new one refused.
+ *
+ * The requests in flight are counted here too because the drain on SIGTERM must wait for them:
+ * a request whose body is still uploading is not in the inference scheduler yet.
+ *
+ * The hot path is a Map lookup and a Set update per request and per connection; no timers.
+ */
+export class ConnectionGuard {
+  private readonly connections = new Map<Socket, ConnectionState>();
+  // Connections with no request in progress, the longest idle first (a Set keeps insertion order).
+  private readonly idle = new Set<Socket>();
+  private regular = 0;
+  private extra = 0;
+  // Requests that have arrived and whose response has not closed.
+  private readonly inFlight = new Set<ServerResponse>();
+  private drainWaiters: (() => void)[] | undefined;
+
+  constructor(
+    server: Server,
+    private readonly maxConnections: number,
+  ) {
+    server.on('connection', (socket: Socket) => this.admit(socket));
+  }
+
+  /** Whether `drain()` has been called: requests arriving now are refused. */
+  get draining(): boolean {
+    return this.drainWaiters !== undefined;
+  }
+
+  /** Requests that arrived before the drain began and whose response has not closed. */
+  get requestsInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Counts a request in flight until its response closes (answered, or the client went away).
+   * Answers whether its connection is past MAX_CONNECTIONS, so that it may only use the probe routes.
+   */
+  begin(request: IncomingMessage, response: ServerResponse): boolean {
+    const socket = request.socket;
+    const state = this.connections.get(socket);
+    // Requests arriving during the drain are refused or are probes: the drain does not wait for
+    // them, or a steady stream of probes could hold it open until its deadline.
+    const counted = this.drainWaiters === undefined;
+    if (counted) this.inFlight.add(response);
+    if (state) {
+      state.busy++;
+      this.idle.delete(socket);
+    }
+    response.once('close', () => this.end(socket, state, counted ? response : undefined));
+    return state?.probesOnly ?? false;
+  }
+
+  /** From now on, requests count as arriving during shutdown; resolves when none from before is in flight. */
+  drain(): Promise<void> {
+    this.drainWaiters ??= [];
+    // Answers still to be written end their connection, so that no client sends another request
+    // on it while it is being closed.
+    for (const response of this.inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
+    if (this.inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters!.push(resolve));
+  }
+
+  private end(socket: Socket, state: ConnectionState | undefined, counted: ServerResponse | undefined): void {
+    // Back at the end of the idle order: the connection is idle from now on.
+    if (state && --state.busy === 0 && this.connections.get(socket) === state) this.idle.add(socket);
+    if (counted && this.inFlight.delete(counted) && this.inFlight.size === 0 && this.drainWaiters) for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  private admit(socket: Socket): void {
+    if (this.regular >= this.maxConnections && this.extra >= probeSlots && !this.evictLongestIdle()) {
+      socket.destroy();
+      return;
+    }
+    const probesOnly = this.regular >= this.maxConnections;
+    if (probesOnly) this.extra++;
+    else this.regular++;
+    this.connections.set(socket, { busy: 0, probesOnly });
+    this.idle.add(socket);
+    socket.once('close', () => this.forget(socket));
+  }
+
+  private evictLongestIdle(): boolean {
+    const socket = this.idle.values().next().value;
+    if (socket === undefined) return false;
+    this.forget(socket);
+    socket.destroy();
+    return true;
+  }
+
+  private forget(socket: Socket): void {
+    const state = this.connections.get(socket);
+    if (!state) return;
+    this.connections.delete(socket);
+    this.idle.delete(socket);
+    if (state.probesOnly) this.extra--;
+    else this.regular--;
+  }
+}
