@@ -43,7 +43,7 @@ export async function readImageHeader(data: Buffer): Promise<ImageFacts | string
 /**
  * The image format a file's first bytes announce ('jpeg', 'png', 'webp', 'gif', 'tiff', 'avif',
  * 'heif', 'bmp', 'svg'), or undefined. Cheap and synchronous: image inputs are checked with it
- * first, so bytes that announce no image are refused before sharp is even loaded.
+ * first, so bytes that announce no image are refused before their header is parsed.
  */
 export function sniffImageFormat(data: Uint8Array): string | undefined {
   const text = (start: number, end: number) => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1', start, end);
