@@ -37,7 +37,8 @@ export async function runMode(
     const settings = readSettings(options, env);
     const mode = await loadMode(selectModeName(options, env, log));
     const context: ModeContext = {
-      modelName: options.name ?? basename(process.argv[1] ?? 'model').replace(/\.[cm]?[jt]s$/, ''),
+      modelName: env.MODEL_NAME?.trim() || (options.name ?? basename(process.argv[1] ?? 'model').replace(/\.[cm]?[jt]s$/, '')),
+      modelVersion: env.MODEL_VERSION?.trim() || (options.version ?? '1'),
       engine: createEngine(),
       schema,
       settings,

@@ -45,7 +45,9 @@ export const environmentVariables = {
   MAX_INPUT_BYTES: `most bytes read from stdin, an input file or an HTTP request body (default 104857600, 100 MB; at most ${largestInputBytes})`,
   MAX_INPUT_DEPTH: `deepest nesting of arrays and objects in one input value (default 128, at most ${deepestInputDepth})`,
   STRICT_INPUTS: 'true: reject inputs the schema does not list (default false: pass them through)',
-  PORT: 'the HTTP port (default 5000)',
+  PORT: "the HTTP port (default the mode's: 5000, 8080 for kserve)",
+  MODEL_NAME: "the model's name in every protocol (default the `name` option, else the shim's file name)",
+  MODEL_VERSION: "the model's version in every protocol (default the `version` option, else 1)",
   HOST: 'the HTTP address to listen on (default 0.0.0.0)',
   CONCURRENCY: 'inferences the HTTP mode runs at once (default 1)',
   MAX_QUEUE: 'HTTP requests that may wait for a free inference slot; more get 429 (default 64)',
@@ -82,8 +84,8 @@ export function readSettings(options: StartLoopOptions, env: Readonly<Record<str
 }
 
 function readHttpSettings(options: Partial<HttpSettings>, env: Readonly<Record<string, string | undefined>>, maxInputBytes: number): HttpSettings {
-  const port = checkedOption('http.port', options.port, 0) ?? positiveInteger(env, 'PORT', 0) ?? 5000;
-  if (port > 65535) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `the port ${port} is not between 0 and 65535`);
+  const port = checkedOption('http.port', options.port, 0) ?? positiveInteger(env, 'PORT', 0);
+  if (port !== undefined && port > 65535) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `the port ${port} is not between 0 and 65535`);
   const duration = (option: keyof HttpSettings, variable: keyof typeof environmentVariables, fallback: number, least = 0) =>
     checkedOption(`http.${option}`, options[option] as number | undefined, least, longestDurationMs) ?? positiveInteger(env, variable, least, longestDurationMs) ?? fallback;
   const maxBufferedBytes = checkedOption('http.maxBufferedBytes', options.maxBufferedBytes) ?? positiveInteger(env, 'MAX_BUFFERED_BYTES') ?? defaultBufferedBytes(maxInputBytes);

@@ -180,7 +180,8 @@ export interface RuntimeSettings {
 
 /** Where the HTTP mode listens and what it bounds; every field has an environment variable. */
 export interface HttpSettings {
-  port: number;
+  /** undefined: the mode's own default (5000 for the native API, 8080 for KServe). */
+  port: number | undefined;
   host: string;
   /** Inferences run at once. */
   concurrency: number;
@@ -210,8 +211,10 @@ export interface HttpSettings {
 
 /** Everything a mode gets. Modes never read `process.env`. */
 export interface ModeContext {
-  /** The model's name: the `name` option, else the shim's file name without its extension. */
+  /** The model's name: MODEL_NAME, else the `name` option, else the shim's file name without its extension. */
   modelName: string;
+  /** The model's version: MODEL_VERSION, else the `version` option, else '1'. */
+  modelVersion: string;
   engine: Engine;
   schema: InputsSchema;
   settings: RuntimeSettings;
@@ -236,8 +239,10 @@ export interface Mode {
 export interface StartLoopOptions {
   /** The mode to run; defaults to `MODE` from the environment. */
   mode?: string;
-  /** The model's name in the web page, /info and the API docs; defaults to the shim's file name. */
+  /** The model's name in the web page, /info, the API docs and every protocol; defaults to the shim's file name (MODEL_NAME overrides it). */
   name?: string;
+  /** The model's version, as the serving protocols report it; defaults to '1' (MODEL_VERSION overrides it). */
+  version?: string;
   selfTestRuns?: number;
   maxInputBytes?: number;
   maxInputDepth?: number;

@@ -1,98 +1,22 @@
-import { AiIntegrationError, ExitCode, InferenceThrewError } from '../../src/errors.js';
-import { reportError } from '../../src/run-mode.js';
+import { serveHttp } from '../../src/http/serve.js';
 import type { ModeContext } from '../../src/types.js';
 import { runtimeVersion } from '../../src/version.js';
-import { createHttpService } from './service.js';
+import { openApiDocument } from './openapi.js';
+import { nativeRoutes } from './routes.js';
 
 /**
- * MODE=http: serves the model until SIGTERM or SIGINT (exit 0 after draining). When the model
- * throws, the throwing request gets its 500; then, run directly, the process exits with the
- * "threw" code to be restarted, or, under the supervisor, the model restarts in place and the
- * service carries on.
+ * MODE=http, the native API: the web page, the Python library's multipart endpoint and the
+ * prediction API, on the shared HTTP core (src/http/), which owns the server, the limits, the
+ * queue, readiness, metrics and shutdown. It is the example of a protocol mode: routes and a
+ * format, nothing else.
  */
-export async function run(context: ModeContext): Promise<number> {
-  const { http } = context.settings;
-  const model = { name: context.modelName, version: runtimeVersion, description: `${context.modelName}, served by ai-integration` };
-
-  let finish!: (code: number) => void;
-  const finished = new Promise<number>((resolve) => (finish = resolve));
-  let shuttingDown = false;
-
-  const shutdown = async (code: number, status: 'shutting_down' | 'failed', reason: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    service.readiness.status = status;
-    service.readiness.reason = reason;
-    // Every request that has arrived gets its answer: an upload still being read when SIGTERM
-    // came is served if it completes within the drain; requests arriving from now on get 503.
-    // A model in a bad state takes no more work at all.
-    const answered = service.connections.drain();
-    if (status === 'failed') service.scheduler.stopAccepting();
-    // On SIGTERM the listener closes at once, so that the load balancer sends no more. After a
-    // model fault it stays open while the drain lasts, so probes see readiness and liveness say
-    // 503 instead of a refused connection.
-    let closed = status === 'failed' ? undefined : closeListener();
-    const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), http.shutdownTimeoutMs).unref());
-    // Requests first: one still uploading has not reached the scheduler yet.
-    const idle = answered.then(() => service.scheduler.whenIdle());
-    if ((await Promise.race([idle, deadline])) === 'timeout') {
-      context.log.warn(`shutdown: ${service.connections.requestsInFlight} request(s) in flight and ${service.scheduler.inFlight + service.scheduler.queueDepth} inference(s) running or queued after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`);
-    }
-    service.scheduler.stopAccepting();
-    closed ??= closeListener();
-    // The last answers are written as their inferences settle; then keep-alive connections go idle.
-    await new Promise((resolve) => setImmediate(resolve));
-    service.server.closeIdleConnections();
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-    service.server.closeAllConnections();
-    finish(code);
-  };
-
-  const closeListener = () => {
-    const closed = new Promise<void>((resolve) => service.server.close(() => resolve()));
-    service.server.closeIdleConnections();
-    return closed;
-  };
-
-  // A throw or an inference past its timeout: the model is in a bad state.
-  const onModelFault = (error: InferenceThrewError | AiIntegrationError) => {
-    // Under the supervisor the engine has logged it and is replacing the model: keep serving.
-    if (context.engine.restartsInPlace) return;
-    const timedOut = !(error instanceof InferenceThrewError);
-    if (timedOut) context.log.error(`${error.message}: the model is stuck, so this process exits to be restarted (run it under the supervisor, ai-integration shim.js, to replace the model in place)`);
-    else reportError(error, context.log);
-    // Nothing else may run on a model in a bad state: what waits is refused, then the process exits.
-    service.scheduler.rejectQueued(new AiIntegrationError('AI_ERR_NOT_READY', 'the model failed and the process is restarting; retry shortly'));
-    const reason = timedOut ? 'an inference ran past INFERENCE_TIMEOUT_MS; the process exits to be restarted' : 'the model threw; the process exits to be restarted';
-    // Let the failing request's answer go out before the listener closes.
-    setImmediate(() => void shutdown(ExitCode.inferenceThrew, 'failed', reason));
-  };
-
-  const service = createHttpService(context, model, onModelFault);
-  // The supervisor gave up restarting the model: every waiting request has its answer (503);
-  // drain them out, then end with the error.
-  context.engine.onFailure?.((error) => {
-    context.log.error(error.message);
-    void shutdown(ExitCode.inferenceThrew, 'failed', error.message);
-  });
-  await new Promise<void>((resolve, reject) => {
-    service.server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(new AiIntegrationError('AI_ERR_INVALID_OPTION', `cannot listen on ${http.host}:${http.port}: ${error.code === 'EADDRINUSE' ? 'the address is in use' : error.message}`));
-    });
-    service.server.listen(http.port, http.host, () => resolve());
-  });
-  const address = service.server.address();
-  const port = typeof address === 'object' && address ? address.port : http.port;
-  context.log.info(`listening on http://${http.host}:${port} (web page /, API /predict, docs /docs)`);
-
-  const onSignal = (signal: NodeJS.Signals) => {
-    context.log.info(`${signal}: draining in-flight and queued work, then exiting`);
-    void shutdown(ExitCode.success, 'shutting_down', `received ${signal}`);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  const code = await finished;
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
-  return code;
+export function run(context: ModeContext): Promise<number> {
+  return serveHttp(context, () => ({
+    name: 'http',
+    defaultPort: 5000,
+    summary: 'web page /, API /predict, docs /docs',
+    routes: nativeRoutes,
+    // The native document has always carried the runtime's version.
+    openApi: (core) => openApiDocument(context.schema, { ...core.model, version: runtimeVersion }),
+  }));
 }

@@ -1,6 +1,6 @@
 import { sniffImageFormat } from '../../src/image.js';
 import type { InputsSchema } from '../../src/types.js';
-import { dataUrl, outputValue, type Prediction } from './predict.js';
+import { dataUrl, outputValue, type Prediction } from '../../src/http/predict.js';
 
 /**
  * The Python library's response to `POST /`: `id`, `output_url` (a data URL for image results),

@@ -1,12 +1,8 @@
 import { describeExpected } from '../../src/convert-inputs.js';
 import { mustBeGiven } from '../../src/schema.js';
+import type { ModelInfo } from '../../src/http/protocol.js';
 import type { InputSpec, InputsSchema } from '../../src/types.js';
 
-export interface ModelInfo {
-  name: string;
-  version: string;
-  description: string;
-}
 
 function jsonSchemaFor(spec: InputSpec, form: boolean): Record<string, unknown> {
   const description = spec.description ? `${spec.description} (${describeExpected(spec)})` : describeExpected(spec);

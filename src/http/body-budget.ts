@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { AiIntegrationError } from '../../src/errors.js';
+import { AiIntegrationError } from '../errors.js';
 
 /**
  * The memory all request bodies may hold at once (MAX_BUFFERED_BYTES) and how many bodies are

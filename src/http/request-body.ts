@@ -3,8 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import busboy from 'busboy';
-import { AiIntegrationError, InvalidInputError } from '../../src/errors.js';
-import type { HttpSettings } from '../../src/types.js';
+import { AiIntegrationError, InvalidInputError } from '../errors.js';
+import type { HttpSettings } from '../types.js';
 import type { BodyReservation } from './body-budget.js';
 
 /** The media type of a request body, lower-cased, without parameters ('' when there is none). */
@@ -78,7 +78,7 @@ function decodedBody(request: IncomingMessage, encoding: ContentEncoding, onInva
 }
 
 /** Reads a body whole (decoded), stopping with 413 as soon as it passes the limit, or 503 when the budget has no room. */
-function collectBody(request: IncomingMessage, { encoding, limit, reservation }: BodyReading): Promise<Buffer> {
+export function collectBody(request: IncomingMessage, { encoding, limit, reservation }: BodyReading): Promise<Buffer> {
   // Plain stream events: an async iterator per request costs more than the rest of a small body.
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -111,13 +111,23 @@ function collectBody(request: IncomingMessage, { encoding, limit, reservation }:
 
 const byteOrderMark = 0xfeff;
 
+/** What a protocol's JSON body looks like: named in errors, and the key whose object holds the inputs. */
+export interface JsonShape {
+  /** How the body should look, for the error on an empty body: `{"inputs": {...}}`. */
+  expected: string;
+  /** The key of the object of inputs, so that bad UTF-8 inside one is a 422 naming it. */
+  envelope?: string;
+}
+
+const nativeShape: JsonShape = { expected: '{"inputs": {...}}', envelope: 'inputs' };
+
 /** Reads a JSON body: decoded, within the limit, UTF-8 (a byte-order mark is skipped), parsed. */
-export async function readJsonBody(request: IncomingMessage, reading: BodyReading): Promise<unknown> {
+export async function readJsonBody(request: IncomingMessage, reading: BodyReading, shape: JsonShape = nativeShape): Promise<unknown> {
   const bytes = await collectBody(request, reading);
   const utf8 = isUtf8(bytes);
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === byteOrderMark) text = text.slice(1);
-  if (text.trim() === '') throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the request body is empty; expected {"inputs": {...}}');
+  if (text.trim() === '') throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the request body is empty; expected ${shape.expected}`);
   let body: unknown;
   try {
     body = JSON.parse(text) as unknown;
@@ -125,7 +135,7 @@ export async function readJsonBody(request: IncomingMessage, reading: BodyReadin
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the request body is not valid JSON (${(error as Error).message})`);
   }
   // Decoding replaced the bad bytes with U+FFFD; a model must never see that silently.
-  if (!utf8) throw notUtf8(bytes);
+  if (!utf8) throw notUtf8(bytes, shape.envelope);
   return body;
 }
 
@@ -135,7 +145,7 @@ export async function readJsonBody(request: IncomingMessage, reading: BodyReadin
  * once the body is known to be bad, so a plain scan is fast enough. JSON's structure is ASCII and
  * no byte of a multi-byte UTF-8 sequence is, so the scan walks bytes, bad ones included.
  */
-function notUtf8(body: Buffer): AiIntegrationError {
+function notUtf8(body: Buffer, envelopeKey: string | undefined): AiIntegrationError {
   // Open objects and arrays, outermost first; an object's key is the one whose value is being read.
   const open: { object: boolean; key: string | undefined; wantsKey: boolean }[] = [];
   for (let index = 0; index < body.length; index++) {
@@ -164,7 +174,7 @@ function notUtf8(body: Buffer): AiIntegrationError {
         const isKey = top?.object === true && top.wantsKey;
         if (!isUtf8(body.subarray(index + 1, end))) {
           const [envelope, inputs] = open;
-          const inAnInput = envelope?.key === 'inputs' && inputs?.object === true && inputs.key !== undefined && !(open.length === 2 && isKey);
+          const inAnInput = envelopeKey !== undefined && envelope?.key === envelopeKey && inputs?.object === true && inputs.key !== undefined && !(open.length === 2 && isKey);
           if (inAnInput) return new InvalidInputError(inputs.key!, 'the value is not valid UTF-8; send text as UTF-8, and binary data as base64');
           return notUtf8Body();
         }

@@ -1,5 +1,5 @@
-import { AiIntegrationError } from '../../src/errors.js';
-import type { Engine, InferenceResult } from '../../src/types.js';
+import { AiIntegrationError } from '../errors.js';
+import type { Engine, InferenceResult } from '../types.js';
 
 /** What one scheduled inference gives back, with where its time went. */
 export interface ScheduledOutcome {

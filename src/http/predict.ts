@@ -1,15 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkResult, type ResultReport } from '../../src/check-result.js';
-import { convertInputs, type ValueOrigin } from '../../src/convert-inputs.js';
-import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
-import { resultError } from '../../src/infer-and-report.js';
-import { describeType } from '../../src/schema.js';
-import type { InferenceResult, ModeContext } from '../../src/types.js';
-import { resultBytes } from '../../src/write-result.js';
+import { checkResult, type ResultReport } from '../check-result.js';
+import { convertInputs, type ValueOrigin } from '../convert-inputs.js';
+import { AiIntegrationError, InferenceThrewError } from '../errors.js';
+import { resultError } from '../infer-and-report.js';
+import { describeType } from '../schema.js';
+import type { InferenceResult, ModeContext } from '../types.js';
+import { resultBytes } from '../write-result.js';
 import type { BodyBudget } from './body-budget.js';
 import { closeGently } from './lingering-close.js';
 import type { HttpMetrics } from './metrics.js';
-import { checkDeclaredLength, contentEncodingOf, mediaTypeOf, readJsonBody, readMultipart } from './request-body.js';
+import { checkDeclaredLength, contentEncodingOf, mediaTypeOf, readJsonBody, readMultipart, type BodyReading } from './request-body.js';
 import type { InferenceScheduler } from './scheduler.js';
 
 /** A checked, successful prediction with its timings. */
@@ -29,10 +29,44 @@ export interface BodyHolding {
 }
 
 /**
- * Reads the raw inputs of a request: multipart fields (text origin) or `{"inputs": {...}}` JSON
- * (data origin). The checks that need no body (type, coding, declared length) come before the
- * body budget is asked for room. A failure that leaves the body unread closes the connection once
- * answered, since the rest of the body would otherwise stand in the way of the next request.
+ * Reads a request's body within the limits: the checks that need no body (coding, declared
+ * length) come before the body budget is asked for room, then `read` gets the body. A failure
+ * that leaves the body unread closes the connection once answered, since the rest of the body
+ * would otherwise stand in the way of the next request.
+ */
+export async function withinLimits<T>(request: IncomingMessage, maxInputBytes: number, holding: BodyHolding | undefined, read: (reading: BodyReading) => Promise<T>): Promise<T> {
+  try {
+    const encoding = contentEncodingOf(request);
+    // The limit counts decoded bytes, so only a body sent as is can be refused by its length.
+    if (encoding === 'identity') checkDeclaredLength(request, maxInputBytes);
+    const declared = Number(request.headers['content-length']);
+    const reservation = holding?.budget.admit(Number.isFinite(declared) ? Math.min(declared, maxInputBytes) : 0, holding.response);
+    return await read({ encoding, limit: maxInputBytes, reservation });
+  } catch (error) {
+    if (holding) closeIfUnread(request, holding.response, error);
+    throw error;
+  }
+}
+
+function closeIfUnread(request: IncomingMessage, response: ServerResponse, error: unknown): void {
+  if (!request.complete || (error instanceof AiIntegrationError && error.code === 'AI_ERR_OVERLOADED')) {
+    response.setHeader('connection', 'close');
+    closeGently(request.socket);
+  }
+}
+
+/** 415 naming what is accepted, for a body of another type. */
+export function unsupportedType(request: IncomingMessage, expected: string): AiIntegrationError {
+  const mediaType = mediaTypeOf(request);
+  return new AiIntegrationError('AI_ERR_UNSUPPORTED_MEDIA_TYPE', `the content type ${JSON.stringify(mediaType || request.headers['content-type'] || '(none)')} is not accepted here; send ${expected}`);
+}
+
+/** Whether a media type is JSON: application/json or a +json suffix. */
+export const isJsonType = (mediaType: string) => mediaType === 'application/json' || mediaType.endsWith('+json');
+
+/**
+ * Reads the raw inputs of a request in the native API's forms: multipart fields (text origin) or
+ * `{"inputs": {...}}` JSON (data origin).
  */
 export async function readRequestInputs(
   request: IncomingMessage,
@@ -40,34 +74,22 @@ export async function readRequestInputs(
   accepted: readonly ('multipart' | 'json')[],
   holding?: BodyHolding,
 ): Promise<{ raw: Record<string, unknown>; origin: ValueOrigin }> {
-  try {
-    const mediaType = mediaTypeOf(request);
-    const multipart = mediaType === 'multipart/form-data' && accepted.includes('multipart');
-    if (!multipart && !((mediaType === 'application/json' || mediaType.endsWith('+json')) && accepted.includes('json'))) {
-      const expected = accepted.map((kind) => (kind === 'json' ? 'application/json' : 'multipart/form-data')).join(' or ');
-      throw new AiIntegrationError('AI_ERR_UNSUPPORTED_MEDIA_TYPE', `the content type ${JSON.stringify(mediaType || request.headers['content-type'] || '(none)')} is not accepted here; send ${expected}`);
-    }
-    const encoding = contentEncodingOf(request);
-    const limit = context.settings.maxInputBytes;
-    // The limit counts decoded bytes, so only a body sent as is can be refused by its length.
-    if (encoding === 'identity') checkDeclaredLength(request, limit);
-    const declared = Number(request.headers['content-length']);
-    const reservation = holding?.budget.admit(Number.isFinite(declared) ? Math.min(declared, limit) : 0, holding.response);
-    const reading = { encoding, limit, reservation };
-    if (multipart) return { raw: await readMultipart(request, reading, context.settings.http), origin: 'text' };
+  const mediaType = mediaTypeOf(request);
+  const multipart = mediaType === 'multipart/form-data' && accepted.includes('multipart');
+  if (!multipart && !(isJsonType(mediaType) && accepted.includes('json'))) {
+    const error = unsupportedType(request, accepted.map((kind) => (kind === 'json' ? 'application/json' : 'multipart/form-data')).join(' or '));
+    if (holding) closeIfUnread(request, holding.response, error);
+    throw error;
+  }
+  return withinLimits(request, context.settings.maxInputBytes, holding, async (reading) => {
+    if (multipart) return { raw: await readMultipart(request, reading, context.settings.http), origin: 'text' as const };
     const body = await readJsonBody(request, reading);
     const inputs = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { inputs?: unknown }).inputs : undefined;
     if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
       throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `expected a JSON body {"inputs": {...}}, got ${inputs === undefined ? describeType(body) : `"inputs" as ${describeType(inputs)}`}`);
     }
-    return { raw: inputs as Record<string, unknown>, origin: 'data' };
-  } catch (error) {
-    if (holding && (!request.complete || (error instanceof AiIntegrationError && error.code === 'AI_ERR_OVERLOADED'))) {
-      holding.response.setHeader('connection', 'close');
-      closeGently(request.socket);
-    }
-    throw error;
-  }
+    return { raw: inputs as Record<string, unknown>, origin: 'data' as const };
+  });
 }
 
 /**
@@ -83,8 +105,9 @@ export async function predict(
   origin: ValueOrigin,
   clientGone: () => boolean,
   onThrow: (error: InferenceThrewError | AiIntegrationError) => void,
+  strict = context.settings.strictInputs,
 ): Promise<Prediction> {
-  const inputs = await convertInputs(context.schema, raw, { origin, strict: context.settings.strictInputs, maxDepth: context.settings.maxInputDepth });
+  const inputs = await convertInputs(context.schema, raw, { origin, strict, maxDepth: context.settings.maxInputDepth });
   let outcome;
   try {
     outcome = await scheduler.submit(inputs, clientGone);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { AiIntegrationError, errorTable } from '../../src/errors.js';
+import { AiIntegrationError, errorTable } from '../errors.js';
 
 const requestIdPattern = /^[\w.:@/+=-]{1,200}$/;
 
@@ -32,4 +32,9 @@ export function sendError(response: ServerResponse, error: unknown, headers: Rec
   const retry: Record<string, string> = error instanceof AiIntegrationError && (error.code === 'AI_ERR_QUEUE_FULL' || error.code === 'AI_ERR_OVERLOADED') ? { 'retry-after': '1' } : {};
   sendJson(response, status, { ...extra, ...body }, { ...retry, ...headers });
   return status;
+}
+
+export function sendText(response: ServerResponse, status: number, type: string, body: string): void {
+  response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  response.end(body);
 }

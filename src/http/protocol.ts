@@ -1,0 +1,109 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ValueOrigin } from '../convert-inputs.js';
+import type { HttpSettings, ModeContext } from '../types.js';
+import type { HttpMetrics } from './metrics.js';
+import type { Prediction } from './predict.js';
+import type { InferenceScheduler } from './scheduler.js';
+
+/** Whether the service takes work, and why not. */
+export interface Readiness {
+  status: 'ready' | 'shutting_down' | 'failed' | 'restarting';
+  reason?: string;
+}
+
+/** The model as every protocol describes it: its name and version (MODEL_NAME, MODEL_VERSION override them). */
+export interface ModelInfo {
+  name: string;
+  version: string;
+  description: string;
+}
+
+/** One request as a route handler sees it. */
+export interface RouteContext {
+  request: IncomingMessage;
+  response: ServerResponse;
+  /** The request id (the client's X-Request-Id when sane, else a new UUID), already on the response. */
+  id: string;
+  /** The path's `{name}` segments, decoded. */
+  params: Readonly<Record<string, string>>;
+}
+
+export type RouteHandler = (route: RouteContext) => Promise<void> | void;
+
+/** A route a protocol declares. */
+export interface RouteDefinition {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /**
+   * An OpenAPI-style path template: `/predict`, `/v2/models/{name}/infer`, `/v1/models/{name}:predict`.
+   * A parameter matches one path segment, or the part of one before a literal suffix. The template
+   * is also the `route` label of the metrics, so their cardinality stays bounded.
+   */
+  path: string;
+  handler: RouteHandler;
+  /**
+   * A probe (readiness, liveness, metrics): it stays reachable on the connections kept past
+   * MAX_CONNECTIONS and while the service drains on SIGTERM.
+   */
+  probe?: boolean;
+}
+
+/** The reading side of a request's inputs: multipart fields (text origin) or JSON data. */
+export interface RawInputs {
+  raw: Record<string, unknown>;
+  origin: ValueOrigin;
+}
+
+/**
+ * What the core gives a protocol: every shared service (limits, queue, timeouts, readiness,
+ * metrics, body reading within the budget) so that a protocol only maps its own format.
+ */
+export interface HttpCore {
+  readonly context: ModeContext;
+  readonly model: ModelInfo;
+  readonly settings: HttpSettings;
+  readonly scheduler: InferenceScheduler;
+  readonly metrics: HttpMetrics;
+  /** Whether the model can take work now: the service's state first, then the engine's (a restarting worker). */
+  readiness(): Readiness;
+  /** Liveness: false once an inference has run past its timeout in this process (run directly). */
+  live(): boolean;
+  /**
+   * Reads a body whole and decoded (Content-Encoding), within MAX_INPUT_BYTES and the body budget,
+   * after checking the media type against `accepted` (415 otherwise; an empty list accepts any).
+   */
+  readBody(route: RouteContext, accepted?: readonly string[]): Promise<Buffer>;
+  /** Reads a JSON body (`application/json` or `+json`), UTF-8, a byte-order mark skipped; 400 when it does not parse. */
+  readJson(route: RouteContext): Promise<unknown>;
+  /** Reads the native API's bodies: multipart form fields, or JSON `{"inputs": {...}}`. */
+  readInputs(route: RouteContext, accepted: readonly ('multipart' | 'json')[]): Promise<RawInputs>;
+  /**
+   * Checks raw inputs against the schema (422 naming the field), runs them through the bounded
+   * queue (429 past it) within INFERENCE_TIMEOUT_MS (504), and checks the result (500 when the
+   * model failed or threw). A throw or a timeout is reported to the mode, which restarts the model.
+   */
+  predict(raw: Record<string, unknown>, origin: ValueOrigin, route: RouteContext, options?: { strict?: boolean }): Promise<Prediction>;
+  /** Answers an error in the protocol's shape (`HttpProtocol.sendError`), logging anything that is not ours. */
+  fail(response: ServerResponse, error: unknown): void;
+}
+
+/**
+ * A protocol mode: its routes and the mapping of its format onto the engine. The core owns the
+ * server, the limits, the queue, readiness, metrics, `/openapi.json`, `/docs` and shutdown.
+ */
+export interface HttpProtocol {
+  /** The mode's name (`http`, `kserve`, `cog`), as `/info` and the log show it. */
+  name: string;
+  /** The port when neither PORT nor the `http.port` option says: 5000 natively, 8080 for KServe. */
+  defaultPort: number;
+  /** What the log line after "listening on URL" lists, e.g. "web page /, API /predict, docs /docs". */
+  summary: string;
+  routes(core: HttpCore): RouteDefinition[];
+  /** The document served at `/openapi.json` (and shown at `/docs`). */
+  openApi(core: HttpCore): object;
+  /**
+   * Writes an error in this protocol's shape. The status comes from the error table
+   * (`errorBody`); a protocol may map it (KServe answers 400 where the native API answers 422).
+   * Defaults to the native `{"error": {code, message, field?}}`.
+   */
+  sendError?(response: ServerResponse, error: unknown): void;
+}

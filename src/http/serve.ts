@@ -1,0 +1,107 @@
+import { AiIntegrationError, ExitCode, InferenceThrewError } from '../errors.js';
+import { reportError } from '../run-mode.js';
+import type { ModeContext } from '../types.js';
+import type { HttpProtocol, ModelInfo } from './protocol.js';
+import { createHttpService } from './server.js';
+
+/** Ways a protocol may end the service itself (Cog's `POST /shutdown`). */
+export interface ServiceControl {
+  /** Drains as on SIGTERM, then the mode ends with exit code 0. */
+  shutdown(reason: string): void;
+}
+
+/**
+ * Serves a protocol until SIGTERM or SIGINT (exit 0 after draining). When the model throws,
+ * the throwing request gets its error; then, run directly, the process exits with the "threw"
+ * code to be restarted, or, under the supervisor, the model restarts in place and the service
+ * carries on. Every HTTP-speaking mode is `serveHttp(context, itsProtocol)`.
+ */
+export async function serveHttp(context: ModeContext, makeProtocol: (control: ServiceControl) => HttpProtocol): Promise<number> {
+  const { http } = context.settings;
+  const model: ModelInfo = { name: context.modelName, version: context.modelVersion, description: `${context.modelName}, served by ai-integration` };
+
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+  let shuttingDown = false;
+
+  const shutdown = async (code: number, status: 'shutting_down' | 'failed', reason: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    service.readiness.status = status;
+    service.readiness.reason = reason;
+    const { scheduler } = service.core;
+    // Every request that has arrived gets its answer: an upload still being read when SIGTERM
+    // came is served if it completes within the drain; requests arriving from now on get 503.
+    // A model in a bad state takes no more work at all.
+    const answered = service.connections.drain();
+    if (status === 'failed') scheduler.stopAccepting();
+    // On SIGTERM the listener closes at once, so that the load balancer sends no more. After a
+    // model fault it stays open while the drain lasts, so probes see readiness and liveness say
+    // 503 instead of a refused connection.
+    let closed = status === 'failed' ? undefined : closeListener();
+    const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), http.shutdownTimeoutMs).unref());
+    // Requests first: one still uploading has not reached the scheduler yet.
+    const idle = answered.then(() => scheduler.whenIdle());
+    if ((await Promise.race([idle, deadline])) === 'timeout') {
+      context.log.warn(`shutdown: ${service.connections.requestsInFlight} request(s) in flight and ${scheduler.inFlight + scheduler.queueDepth} inference(s) running or queued after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`);
+    }
+    scheduler.stopAccepting();
+    closed ??= closeListener();
+    // The last answers are written as their inferences settle; then keep-alive connections go idle.
+    await new Promise((resolve) => setImmediate(resolve));
+    service.server.closeIdleConnections();
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    service.server.closeAllConnections();
+    finish(code);
+  };
+
+  const closeListener = () => {
+    const closed = new Promise<void>((resolve) => service.server.close(() => resolve()));
+    service.server.closeIdleConnections();
+    return closed;
+  };
+
+  // A throw or an inference past its timeout: the model is in a bad state.
+  const onModelFault = (error: InferenceThrewError | AiIntegrationError) => {
+    // Under the supervisor the engine has logged it and is replacing the model: keep serving.
+    if (context.engine.restartsInPlace) return;
+    const timedOut = !(error instanceof InferenceThrewError);
+    if (timedOut) context.log.error(`${error.message}: the model is stuck, so this process exits to be restarted (run it under the supervisor, ai-integration shim.js, to replace the model in place)`);
+    else reportError(error, context.log);
+    // Nothing else may run on a model in a bad state: what waits is refused, then the process exits.
+    service.core.scheduler.rejectQueued(new AiIntegrationError('AI_ERR_NOT_READY', 'the model failed and the process is restarting; retry shortly'));
+    const reason = timedOut ? 'an inference ran past INFERENCE_TIMEOUT_MS; the process exits to be restarted' : 'the model threw; the process exits to be restarted';
+    // Let the failing request's answer go out before the listener closes.
+    setImmediate(() => void shutdown(ExitCode.inferenceThrew, 'failed', reason));
+  };
+
+  const protocol = makeProtocol({ shutdown: (reason) => setImmediate(() => void shutdown(ExitCode.success, 'shutting_down', reason)) });
+  const service = createHttpService(context, protocol, model, onModelFault);
+  // The supervisor gave up restarting the model: every waiting request has its answer (503);
+  // drain them out, then end with the error.
+  context.engine.onFailure?.((error) => {
+    context.log.error(error.message);
+    void shutdown(ExitCode.inferenceThrew, 'failed', error.message);
+  });
+  const port = http.port ?? protocol.defaultPort;
+  await new Promise<void>((resolve, reject) => {
+    service.server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(new AiIntegrationError('AI_ERR_INVALID_OPTION', `cannot listen on ${http.host}:${port}: ${error.code === 'EADDRINUSE' ? 'the address is in use' : error.message}`));
+    });
+    service.server.listen(port, http.host, () => resolve());
+  });
+  const address = service.server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  context.log.info(`listening on http://${http.host}:${bound} (${protocol.summary})`);
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    context.log.info(`${signal}: draining in-flight and queued work, then exiting`);
+    void shutdown(ExitCode.success, 'shutting_down', `received ${signal}`);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const code = await finished;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  return code;
+}

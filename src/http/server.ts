@@ -1,0 +1,173 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { AiIntegrationError, type InferenceThrewError } from '../errors.js';
+import type { ModeContext } from '../types.js';
+import { BodyBudget } from './body-budget.js';
+import { ConnectionGuard } from './connection-guard.js';
+import { docsPage, isDocsAsset, sendDocsAsset } from './docs.js';
+import { startEventLoopWatchdog } from './event-loop-watchdog.js';
+import { createMetrics } from './metrics.js';
+import { isJsonType, predict, readRequestInputs, unsupportedType, withinLimits, type BodyHolding } from './predict.js';
+import type { HttpCore, HttpProtocol, ModelInfo, Readiness, RouteContext, RouteDefinition } from './protocol.js';
+import { collectBody, mediaTypeOf, readJsonBody } from './request-body.js';
+import { requestIdOf, sendError, sendText } from './respond.js';
+import { Router } from './router.js';
+import { InferenceScheduler } from './scheduler.js';
+
+/** The server of one protocol mode, with the state its lifecycle (serve.ts) drives. */
+export interface HttpService {
+  server: Server;
+  core: HttpCore;
+  /** The service's own state; `core.readiness()` adds the engine's (a restarting worker). */
+  readiness: Readiness;
+  /** Open connections and the requests in flight on them; the drain on shutdown waits for these. */
+  connections: ConnectionGuard;
+}
+
+/**
+ * Builds the HTTP core for a protocol: the scheduler, metrics, body budget and connection guard,
+ * the protocol's routes with the shared ones (`/openapi.json`, `/docs`, `/metrics`), and the
+ * server. The lifecycle (listening, signals, the drain) is serve.ts's; `onModelFault` tells it
+ * the model threw or ran past its timeout.
+ */
+export function createHttpService(
+  context: ModeContext,
+  protocol: HttpProtocol,
+  model: ModelInfo,
+  onModelFault: (error: InferenceThrewError | AiIntegrationError) => void,
+): HttpService {
+  const http = context.settings.http;
+  const { prefetch, enforcesTimeout } = context.engine.configure?.({ concurrency: http.concurrency, inferenceTimeoutMs: http.inferenceTimeoutMs }) ?? { prefetch: 0, enforcesTimeout: false };
+  const scheduler = new InferenceScheduler(context.engine, {
+    ...http,
+    concurrency: http.concurrency + prefetch,
+    inferenceTimeoutMs: enforcesTimeout ? 0 : http.inferenceTimeoutMs,
+  });
+  // Run directly, only a thread of its own can see the model block the event loop (a busy loop):
+  // the scheduler's timers stop with it.
+  if (!enforcesTimeout && http.inferenceTimeoutMs > 0) startEventLoopWatchdog(http.inferenceTimeoutMs);
+  const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => context.engine.restartCounts?.() ?? {});
+  const readiness: Readiness = { status: 'ready' };
+  const bodies = new BodyBudget(http.maxBufferedBytes, http.maxConcurrentUploads);
+  const holding = (route: RouteContext): BodyHolding => ({ budget: bodies, response: route.response });
+
+  // Our errors are the caller's answer; anything else is a bug here, which the log must show.
+  const answerError = protocol.sendError ?? ((response: ServerResponse, error: unknown) => sendError(response, error));
+  const fail = (response: ServerResponse, error: unknown) => {
+    if (!(error instanceof AiIntegrationError)) context.log.error(`internal error while answering a request: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (response.headersSent) response.destroy();
+    else answerError(response, error);
+  };
+
+  const core: HttpCore = {
+    context,
+    model,
+    settings: http,
+    scheduler,
+    metrics,
+    // The service's own state first (shutting down, failed), then the engine's (a restarting worker).
+    readiness() {
+      if (readiness.status !== 'ready') return readiness;
+      const engine = context.engine.readiness?.();
+      return engine && !engine.ready ? { status: 'restarting', reason: engine.reason ?? 'the model is restarting' } : readiness;
+    },
+    live: () => scheduler.stuck === 0,
+    readBody(route, accepted = []) {
+      const mediaType = mediaTypeOf(route.request);
+      if (accepted.length > 0 && !accepted.includes(mediaType)) return Promise.reject(unsupportedType(route.request, accepted.join(' or ')));
+      return withinLimits(route.request, context.settings.maxInputBytes, holding(route), (reading) => collectBody(route.request, reading));
+    },
+    readJson(route) {
+      if (!isJsonType(mediaTypeOf(route.request))) return Promise.reject(unsupportedType(route.request, 'application/json'));
+      return withinLimits(route.request, context.settings.maxInputBytes, holding(route), (reading) => readJsonBody(route.request, reading, { expected: 'a JSON body' }));
+    },
+    readInputs: (route, accepted) => readRequestInputs(route.request, context, accepted, holding(route)),
+    predict: (raw, origin, route, options) => predict(context, scheduler, metrics, raw, origin, () => route.request.socket.destroyed, onModelFault, options?.strict),
+    fail,
+  };
+
+  const openApi = JSON.stringify(protocol.openApi(core));
+  const shared: RouteDefinition[] = [
+    { method: 'GET', path: '/openapi.json', handler: ({ response }) => sendText(response, 200, 'application/json; charset=utf-8', openApi) },
+    { method: 'GET', path: '/docs', handler: ({ response }) => sendText(response, 200, 'text/html; charset=utf-8', docsPage) },
+    { method: 'GET', path: '/metrics', probe: true, handler: async ({ response }) => sendText(response, 200, metrics.registry.contentType, await metrics.render()) },
+  ];
+  const router = new Router([...protocol.routes(core), ...shared]);
+
+  const server = createServer(
+    {
+      // A request's headers cannot take longer than the whole request (node:http refuses that pairing).
+      headersTimeout: Math.min(http.headersTimeoutMs, http.requestTimeoutMs),
+      requestTimeout: http.requestTimeoutMs,
+      keepAliveTimeout: http.keepAliveTimeoutMs,
+      // node:http checks those two timeouts on this interval (30 s by default, which would make a
+      // short HEADERS_TIMEOUT_MS useless): a tenth of the shorter one.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(Math.min(http.headersTimeoutMs, http.requestTimeoutMs) / 10))),
+    },
+    (request, response) => {
+      const probesOnly = connections.begin(request, response);
+      const id = requestIdOf(request);
+      response.setHeader('x-request-id', id);
+      if (readiness.status !== 'ready') response.setHeader('connection', 'close');
+      const started = performance.now();
+      const path = pathOf(request.url ?? '/');
+      const docsAsset = path.startsWith('/docs/') && isDocsAsset(path.slice(6)) ? path.slice(6) : undefined;
+      let match;
+      try {
+        match = docsAsset ? undefined : router.match(path);
+      } catch (error) {
+        fail(response, error);
+        return;
+      }
+      const routeName = docsAsset ? '/docs/*' : (match?.template ?? 'unmatched');
+      response.on('finish', () => metrics.recordRequest(routeName, request.method ?? '', response.statusCode, (performance.now() - started) / 1000));
+      if ((probesOnly || connections.draining) && !match?.probe) {
+        const refusal = connections.draining
+          ? new AiIntegrationError('AI_ERR_NOT_READY', `the server is shutting down and takes no new work (${readiness.reason ?? readiness.status})`)
+          : new AiIntegrationError('AI_ERR_OVERLOADED', `too many open connections (MAX_CONNECTIONS is ${http.maxConnections}); this one may only reach the health probes and /metrics; retry on a new connection`);
+        response.setHeader('connection', 'close');
+        if (!connections.draining) response.setHeader('retry-after', '1');
+        answerError(response, refusal);
+        return;
+      }
+      if (docsAsset) {
+        sendDocsAsset(response, docsAsset).catch((error: unknown) => fail(response, error));
+        return;
+      }
+      if (!match) {
+        answerError(response, new AiIntegrationError('AI_ERR_NOT_FOUND', `no route ${path}; see /docs for the API`));
+        return;
+      }
+      // HEAD is GET without the body: node:http drops what the handler writes and keeps its headers.
+      const route = match.methods.get(request.method ?? '') ?? (request.method === 'HEAD' ? match.methods.get('GET') : undefined);
+      if (!route) {
+        const allowed = [...match.methods.keys()];
+        if (match.methods.has('GET')) allowed.splice(allowed.indexOf('GET') + 1, 0, 'HEAD');
+        response.setHeader('allow', allowed.join(', '));
+        answerError(response, new AiIntegrationError('AI_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`));
+        return;
+      }
+      try {
+        const done = route.handler({ request, response, id, params: match.params });
+        if (done) done.catch((error: unknown) => fail(response, error));
+      } catch (error) {
+        fail(response, error);
+      }
+    },
+  );
+  const connections = new ConnectionGuard(server, http.maxConnections);
+  return { server, core, readiness, connections };
+}
+
+// The path of an origin-form target (/predict?x) or of an absolute-form one (http://host/predict),
+// which proxies send.
+function pathOf(target: string): string {
+  if (target.startsWith('/')) {
+    const query = target.indexOf('?');
+    return query === -1 ? target : target.slice(0, query);
+  }
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return target;
+  }
+}
