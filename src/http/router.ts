@@ -24,7 +24,7 @@ const noParams: Record<string, string> = Object.freeze({}) as Record<string, str
 /**
  * Matches a path to the routes a protocol declared. Literal paths are one Map lookup (the hot
  * routes: /predict, /health); templates (`/v2/models/{name}/infer`, `/v1/models/{name}:predict`)
- * are tried in declaration order. A dozen routes do not need a radix tree, and no router on npm
+ * are tried most specific (most literal characters) first. A dozen routes do not need a radix tree, and no router on npm
  * takes OpenAPI's `{name}:suffix` form as it is.
  */
 export class Router {
@@ -68,12 +68,17 @@ export class Router {
       });
       existing = { template: route.path, pattern: new RegExp(`^${source}$`), names, methods: new Map(), probe: false };
       this.patterns.push(existing);
+      // The most specific template first: `/v1/models/{name}:predict` before `/v1/models/{name}`,
+      // whose parameter would otherwise take `resnet:predict` whole. (Stable: ties keep their order.)
+      this.patterns.sort((a, b) => literalLength(b.template) - literalLength(a.template));
     }
     checkNew(existing.methods, route);
     existing.methods.set(route.method, route);
     existing.probe ||= route.probe === true;
   }
 }
+
+const literalLength = (template: string) => template.replace(/\{\w+\}/g, '').length;
 
 function checkNew(methods: Map<string, RouteDefinition>, route: RouteDefinition): void {
   if (methods.has(route.method)) throw new Error(`${route.method} ${route.path} is declared twice`);
