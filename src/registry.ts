@@ -11,6 +11,8 @@ export interface ModeModule {
 export type BuiltInModeName =
   | 'command_line'
   | 'http'
+  | 'kserve'
+  | 'cog'
   | 'test_model_integration'
   | 'test_single_image'
   | 'test_inputs_dict_json'
@@ -32,6 +34,16 @@ const builtInModes: Record<BuiltInModeName, LazyMode> = {
   http: {
     hint: 'web page, JSON and multipart API on port 5000: docker run --rm -p 5000:5000 -e MODE=http IMAGE',
     load: () => import('../modes/http/index.js'),
+    serves: true,
+  },
+  kserve: {
+    hint: "KServe's Open Inference Protocol (V2, with binary tensors, and V1) on port 8080: docker run --rm -p 8080:8080 -e MODE=kserve IMAGE",
+    load: () => import('../modes/kserve/index.js'),
+    serves: true,
+  },
+  cog: {
+    hint: "the Cog prediction API on port 5000, where Cog containers run: docker run --rm -p 5000:5000 -e MODE=cog IMAGE",
+    load: () => import('../modes/cog/index.js'),
     serves: true,
   },
   test_model_integration: {

@@ -11,27 +11,52 @@ export interface LoadOutcome {
 export interface LoadReport {
   connectionErrors: number;
   outcomes: LoadOutcome[];
-  /** Every /health status seen while the load ran, in order. */
-  readiness: number[];
+  /** Every readiness seen while the load ran, in order: the status code, or what `LoadProtocol.health` reads. */
+  readiness: (number | string)[];
 }
 
+/** How a protocol carries the load's requests to test/fixtures/http-model.mjs (or a model like it). */
+export interface LoadProtocol {
+  /** The readiness route polled throughout. */
+  healthPath: string;
+  /** Reads readiness from a body (Cog's health-check is always 200); by default the status code is the readiness. */
+  health?(status: number, body: unknown): string;
+  /** The request for these inputs of the model (`note`, `delay_ms`, or `action: 'throw'`), the load's `index`-th. */
+  request(inputs: Record<string, unknown>, index: number): { path: string; method?: 'POST' | 'PUT'; headers: Record<string, string>; body: string };
+  /** The note the model echoed in a success, or the error message of a failure. */
+  read(status: number, body: unknown): { note?: string | undefined; error?: string | undefined };
+}
+
+/** The native API: POST /predict with `{"inputs": {...}}`, readiness at /health. */
+export const nativeLoad: LoadProtocol = {
+  healthPath: '/health',
+  request: (inputs) => ({ path: '/predict', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }) }),
+  read: (_status, body) => {
+    const answer = body as { output?: { received: { note: string } }; error?: { message: string } };
+    return { note: answer.output?.received.note, error: answer.error?.message };
+  },
+};
+
 /**
- * A bounded load on POST /predict of test/fixtures/http-model.mjs over `loops` concurrent
- * keep-alive loops: request `index` carries the note "request <index>", and every `throwEvery`-th
- * (from the 10th) asks the model to throw. /health is polled throughout.
+ * A bounded load of test/fixtures/http-model.mjs over `loops` concurrent keep-alive loops, in the
+ * native API or another protocol's: request `index` carries the note "request <index>", and every
+ * `throwEvery`-th (from the 10th) asks the model to throw. Readiness is polled throughout.
  */
-export async function loadWithThrows(url: string, total: number, loops: number, throwEvery: number): Promise<LoadReport> {
+export async function loadWithThrows(url: string, total: number, loops: number, throwEvery: number, protocol: LoadProtocol = nativeLoad): Promise<LoadReport> {
   const agent = new Agent({ connections: loops + 2 });
   const outcomes: LoadOutcome[] = [];
-  const readiness: number[] = [];
+  const readiness: (number | string)[] = [];
   let connectionErrors = 0;
   let polling = true;
   const poller = (async () => {
     while (polling) {
-      const health = await request(`${url}/health`, { dispatcher: agent }).catch(() => undefined);
+      const health = await request(`${url}${protocol.healthPath}`, { dispatcher: agent }).catch(() => undefined);
       if (health) {
-        readiness.push(health.statusCode);
-        await health.body.dump();
+        if (protocol.health) readiness.push(protocol.health(health.statusCode, await health.body.json()));
+        else {
+          readiness.push(health.statusCode);
+          await health.body.dump();
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -44,9 +69,10 @@ export async function loadWithThrows(url: string, total: number, loops: number, 
         const throwing = index % throwEvery === 10 % throwEvery;
         const inputs = throwing ? { action: 'throw' } : { note: `request ${index}`, delay_ms: 5 };
         try {
-          const response = await request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }), dispatcher: agent });
-          const body = (await response.body.json()) as { output?: { received: { note: string } }; error?: { message: string } };
-          outcomes.push({ index, throwing, status: response.statusCode, note: body.output?.received.note, error: body.error?.message });
+          const sent = protocol.request(inputs, index);
+          const response = await request(`${url}${sent.path}`, { method: sent.method ?? 'POST', headers: sent.headers, body: sent.body, dispatcher: agent });
+          const { note, error } = protocol.read(response.statusCode, await response.body.json());
+          outcomes.push({ index, throwing, status: response.statusCode, note, error });
         } catch {
           connectionErrors++;
         }

@@ -1,0 +1,94 @@
+import { binaryBody, writeBytesElements } from './binary-extension.js';
+import type { RequestedOutput } from './infer-request.js';
+import type { ParameterValue } from './metadata.js';
+
+/** One model result, as the response encodes it: its media type and its data. */
+export interface ModelOutput {
+  /** Lower-cased, without parameters: `application/json`, `image/jpeg`, `text/plain`. */
+  mediaType: string;
+  data: Buffer | Uint8Array | string | null;
+  /** The parsed data of a JSON result, when already known. */
+  json?: unknown;
+}
+
+export interface ResponseOutput {
+  name: string;
+  datatype: 'BYTES';
+  shape: number[];
+  parameters?: Record<string, ParameterValue>;
+  data?: string[];
+}
+
+export interface InferResponse {
+  model_name: string;
+  model_version?: string;
+  id?: string;
+  outputs: ResponseOutput[];
+}
+
+/** The response to write: JSON, or a JSON header followed by binary tensor data. */
+export type EncodedResponse =
+  | { binary: false; json: InferResponse }
+  | { binary: true; json: InferResponse; body: Buffer; headerLength: number };
+
+/**
+ * Encodes the results of a batch, one BYTES element per item in order. In JSON an element is the
+ * result's text for JSON and `text/*` results and base64 for anything else; as binary data
+ * (`binary_data`, `binary_data_output`) it is the result's bytes, length-prefixed. The results'
+ * media type is the tensor's `content_type` parameter.
+ */
+export function encodeInferResponse(options: {
+  model: { name: string; version: string };
+  id: string | undefined;
+  outputs: readonly RequestedOutput[];
+  results: readonly ModelOutput[];
+}): EncodedResponse {
+  const { model, id, outputs, results } = options;
+  const response: InferResponse = { model_name: model.name, model_version: model.version, ...(id === undefined ? {} : { id }), outputs: [] };
+  const chunks: Buffer[] = [];
+  for (const output of outputs) {
+    const tensor: ResponseOutput = { name: output.name, datatype: 'BYTES', shape: [results.length] };
+    const parameters = contentTypeParameters(results);
+    if (output.binary) {
+      const chunk = writeBytesElements(results.map(elementBytes));
+      chunks.push(chunk);
+      tensor.parameters = { ...parameters, binary_data_size: chunk.length };
+    } else {
+      if (Object.keys(parameters).length > 0) tensor.parameters = parameters;
+      tensor.data = results.map(elementText);
+    }
+    response.outputs.push(tensor);
+  }
+  if (chunks.length === 0) return { binary: false, json: response };
+  return { binary: true, json: response, ...binaryBody(response, chunks) };
+}
+
+/** Whether a result is text in JSON (JSON text, `text/*`) rather than base64. */
+export function isTextual(mediaType: string): boolean {
+  return mediaType === 'application/json' || mediaType.endsWith('+json') || mediaType.startsWith('text/');
+}
+
+/** A result's bytes: text as UTF-8. */
+export function elementBytes(result: ModelOutput): Buffer {
+  const { data } = result;
+  if (data === null) return Buffer.alloc(0);
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+// BYTES elements in JSON are strings (the official schema allows no objects in tensor data), so
+// a JSON result is its text, which the client parses; binary results are base64.
+function elementText(result: ModelOutput): string {
+  if (typeof result.data === 'string' && isTextual(result.mediaType)) return result.data;
+  const bytes = elementBytes(result);
+  return isTextual(result.mediaType) ? bytes.toString('utf8') : bytes.toString('base64');
+}
+
+// Parameter values are scalars: one media type for the whole tensor, or, when the items differ,
+// the list of them as JSON text.
+function contentTypeParameters(results: readonly ModelOutput[]): Record<string, ParameterValue> {
+  const types = results.map((result) => result.mediaType);
+  if (types.length === 0) return {};
+  if (types.every((type) => type === types[0])) return { content_type: types[0]! };
+  return { content_types: JSON.stringify(types) };
+}

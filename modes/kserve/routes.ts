@@ -1,0 +1,120 @@
+import type { ServerResponse } from 'node:http';
+import { convertInputs } from '../../src/convert-inputs.js';
+import type { Prediction } from '../../src/http/predict.js';
+import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
+import { sendJson } from '../../src/http/respond.js';
+import { runtimeVersion } from '../../src/version.js';
+import { parseJsonBody } from './_json-body.js';
+import { checkBatch, runBatch } from './batch.js';
+import { inferenceHeaderLength } from './binary-extension.js';
+import { OpenInferenceError } from './errors.js';
+import { parseInferRequest } from './infer-request.js';
+import { encodeInferResponse, type ModelOutput } from './infer-response.js';
+import { modelMetadata, serverMetadata } from './metadata.js';
+import { encodeV1Response, parseV1Request } from './v1.js';
+
+/**
+ * The Open Inference Protocol's routes (V2, with the binary tensor data extension, and V1) for
+ * the one model this container serves. The core adds /openapi.json, /docs and /metrics.
+ */
+export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
+  const { context, model } = core;
+  const { schema, settings } = context;
+  const metadata = modelMetadata(model, schema);
+
+  // The model's name, and its version when the path gives one; 404 for any other.
+  const checkModel = ({ params }: RouteContext) => {
+    if (params.name !== model.name) throw new OpenInferenceError(404, `unknown model '${params.name}'; this server serves '${model.name}'`);
+    if (params.version !== undefined && params.version !== model.version) {
+      throw new OpenInferenceError(404, `model '${model.name}' has no version '${params.version}'; its version is '${model.version}'`);
+    }
+  };
+  // A batch is checked whole against the schema before any item runs, then runs item by item
+  // through the core (queue, limits, timeout, result check), concurrently; the scheduler orders them.
+  const runItems = async (route: RouteContext, items: Record<string, unknown>[]): Promise<ModelOutput[]> => {
+    const options = { origin: 'data' as const, strict: settings.strictInputs, maxDepth: settings.maxInputDepth };
+    await checkBatch(items, (item) => convertInputs(schema, item, options));
+    const predictions = await runBatch(items, (item) => core.predict(item, 'data', route));
+    return predictions.map(modelOutput);
+  };
+
+  const answer = (handler: (route: RouteContext) => Promise<void> | void) => async (route: RouteContext) => {
+    try {
+      await handler(route);
+    } catch (error) {
+      core.fail(route.response, error);
+    }
+  };
+
+  const modelMetadataRoute = answer((route) => {
+    checkModel(route);
+    sendJson(route.response, 200, metadata);
+  });
+  const modelReadyRoute = answer((route) => {
+    checkModel(route);
+    const readiness = core.readiness();
+    sendJson(route.response, readiness.status === 'ready' ? 200 : 503, { name: model.name, ready: readiness.status === 'ready', ...reasonOf(readiness) });
+  });
+  const inferRoute = answer(async (route) => {
+    checkModel(route);
+    // The content type is not checked, as KServe and Triton do not: JSON, or binary with the header.
+    const body = await core.readBody(route);
+    const request = parseInferRequest(body, route.request.headers[inferenceHeaderLength], schema);
+    const results = await runItems(route, request.items);
+    // Without an id in the request, the X-Request-Id stands in, so a response can always be traced.
+    const encoded = encodeInferResponse({ model, id: request.id ?? route.id, outputs: request.outputs, results });
+    if (!encoded.binary) {
+      sendJson(route.response, 200, encoded.json);
+      return;
+    }
+    route.response.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      [inferenceHeaderLength]: String(encoded.headerLength),
+      'content-length': encoded.body.length,
+    });
+    route.response.end(encoded.body);
+  });
+
+  return [
+    { method: 'GET', path: '/v2', handler: ({ response }) => sendJson(response, 200, serverMetadata(runtimeVersion)) },
+    // The official document's path for server metadata.
+    { method: 'GET', path: '/v2/', handler: ({ response }) => sendJson(response, 200, serverMetadata(runtimeVersion)) },
+    { method: 'GET', path: '/v2/health/live', probe: true, handler: ({ response }) => sendHealth(response, 'live', core.live(), { reason: 'an inference ran past INFERENCE_TIMEOUT_MS; the process is exiting to be restarted' }) },
+    { method: 'GET', path: '/v2/health/ready', probe: true, handler: ({ response }) => sendHealth(response, 'ready', core.readiness().status === 'ready', core.readiness()) },
+    { method: 'GET', path: '/v2/models/{name}', handler: modelMetadataRoute },
+    { method: 'GET', path: '/v2/models/{name}/ready', probe: true, handler: modelReadyRoute },
+    { method: 'POST', path: '/v2/models/{name}/infer', handler: inferRoute },
+    { method: 'GET', path: '/v2/models/{name}/versions/{version}', handler: modelMetadataRoute },
+    { method: 'GET', path: '/v2/models/{name}/versions/{version}/ready', probe: true, handler: modelReadyRoute },
+    { method: 'POST', path: '/v2/models/{name}/versions/{version}/infer', handler: inferRoute },
+    { method: 'GET', path: '/v1/models/{name}', probe: true, handler: modelReadyRoute },
+    {
+      method: 'POST',
+      path: '/v1/models/{name}:predict',
+      handler: answer(async (route) => {
+        checkModel(route);
+        const body = parseJsonBody(await core.readBody(route), 'the body', '{"instances": [...]}');
+        const results = await runItems(route, parseV1Request(body, schema));
+        sendJson(route.response, 200, encodeV1Response(results));
+      }),
+    },
+  ];
+}
+
+// Health answers by its status code (200 true, 503 false), as the protocol says; the body repeats
+// it, with the reason when false.
+function sendHealth(response: ServerResponse, what: 'live' | 'ready', value: boolean, why: { reason?: string }): void {
+  sendJson(response, value ? 200 : 503, { [what]: value, ...(value ? {} : reasonOf(why)) });
+}
+
+function reasonOf(state: { status?: string; reason?: string }): { reason?: string } {
+  if (state.status === 'ready') return {};
+  const reason = state.reason ?? state.status;
+  return reason === undefined ? {} : { reason };
+}
+
+function modelOutput(prediction: Prediction): ModelOutput {
+  const output: ModelOutput = { mediaType: prediction.mediaType, data: prediction.result.data };
+  if ('json' in prediction.report) output.json = prediction.report.json;
+  return output;
+}
