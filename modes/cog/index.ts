@@ -1,0 +1,29 @@
+import { sendJson } from '../../src/http/respond.js';
+import { serveHttp } from '../../src/http/serve.js';
+import type { ModeContext } from '../../src/types.js';
+import { cogErrorBody } from './errors.js';
+import { CogHealth } from './health.js';
+import { cogOpenApiDocument } from './openapi.js';
+import { cogRoutes } from './routes.js';
+
+/**
+ * MODE=cog: Cog's prediction API on port 5000, so that the container runs where Cog containers
+ * run (Replicate and others). A protocol on the shared HTTP core: Cog's routes and formats; the
+ * core owns the server, the limits, the queue, readiness, metrics and shutdown.
+ */
+export function run(context: ModeContext): Promise<number> {
+  // The model was loaded before the service starts: the process's start is when loading began.
+  const health = new CogHealth(performance.timeOrigin, Date.now());
+  context.engine.onFailure?.((error) => health.engineFailed(error, Date.now()));
+  return serveHttp(context, (control) => ({
+    name: 'cog',
+    defaultPort: 5000,
+    summary: 'Cog API: POST /predictions, PUT /predictions/{id}, GET /health-check, docs /docs',
+    routes: (core) => cogRoutes(core, health, control),
+    openApi: (core) => cogOpenApiDocument(context.schema, core.model),
+    sendError: (response, error) => {
+      const { status, body, headers } = cogErrorBody(error);
+      sendJson(response, status, body, headers);
+    },
+  }));
+}

@@ -1,0 +1,180 @@
+import { closest } from 'fastest-levenshtein';
+import { describeType, isBinaryType, mustBeGiven } from '../../src/schema.js';
+import type { InputsSchema } from '../../src/types.js';
+import { CogNotSupportedError, CogValidationError, inputDetail } from './errors.js';
+import { cogTimestamp, parseTimestamp } from './timestamp.js';
+import type { CogPredictionRequest, CogValidationDetail, CogWebhookEvent } from './types.js';
+
+export interface ParseRequestOptions {
+  schema: InputsSchema;
+  /** STRICT_INPUTS: refuse input names the schema does not list instead of dropping them. */
+  strictInputs: boolean;
+  /** The `{prediction_id}` of `PUT /predictions/{prediction_id}`. */
+  pathId?: string;
+}
+
+const webhookEvents: readonly CogWebhookEvent[] = ['start', 'output', 'logs', 'completed'];
+const longestId = 256;
+const controlCharacter = /[\u0000-\u001f\u007f]/;
+
+/** The problem with a prediction id, or undefined when it is fine: 1 to 256 characters, no control characters. */
+export function predictionIdProblem(id: string): string | undefined {
+  if (id.length === 0) return 'a prediction ID must not be empty';
+  if (id.length > longestId) return `a prediction ID must be at most ${longestId} characters long, got ${id.length}`;
+  if (controlCharacter.test(id)) return 'a prediction ID must not contain control characters';
+  return undefined;
+}
+
+/**
+ * Checks the body of `POST /predictions` or `PUT /predictions/{prediction_id}` the way Cog's
+ * server does, and throws `CogValidationError` (422) with every problem found, each with its
+ * `loc`. Like Cog, a missing or null body or `input` means no inputs, and inputs the schema does
+ * not list are dropped (refused under STRICT_INPUTS). Binary inputs must be `data:` URLs. What
+ * Cog does and this server does not do yet (`webhook`, `output_file_prefix`) is refused with 501.
+ * The values themselves are converted and checked by the core afterwards (422 naming the field).
+ * @example parsePredictionRequest({ input: { strength: 0.5 } }, { schema, strictInputs: false })
+ */
+export function parsePredictionRequest(body: unknown, options: ParseRequestOptions): CogPredictionRequest {
+  const record = body ?? {};
+  if (typeof record !== 'object' || Array.isArray(record)) {
+    throw new CogValidationError([{ loc: ['body'], msg: `expected a JSON object {"input": {...}}, got ${describeType(body)}`, type: 'type_error.dict' }]);
+  }
+  const fields = record as Record<string, unknown>;
+  refuseUnsupported(fields);
+  const detail: CogValidationDetail[] = [];
+  const id = checkId(fields.id, options.pathId, detail);
+  const createdAt = checkCreatedAt(fields.created_at, detail);
+  checkContext(fields.context, detail);
+  const webhookEventsFilter = checkEventsFilter(fields.webhook_events_filter, detail);
+  const raw = fields.input ?? {};
+  let input: Record<string, unknown> = {};
+  let dropped: string[] = [];
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    detail.push({ loc: ['body', 'input'], msg: `expected an object of input names to values, got ${describeType(raw)}`, type: 'type_error.dict' });
+  } else {
+    ({ input, dropped } = checkInputs(raw as Record<string, unknown>, options, detail));
+  }
+  if (detail.length > 0) throw new CogValidationError(detail);
+  return { id, input, dropped, createdAt, webhookEventsFilter };
+}
+
+/**
+ * Refuses a `Prefer: respond-async` (RFC 7240: any preference of that name, in any case) and an
+ * `Accept` that asks only for a server-sent event stream: neither is served yet, and answering
+ * synchronously instead would leave a client that waits for a webhook or events waiting forever.
+ */
+export function refuseUnsupportedHeaders(prefer: string | string[] | undefined, accept: string | undefined): void {
+  const preferences = (Array.isArray(prefer) ? prefer.join(',') : (prefer ?? '')).split(',');
+  if (preferences.some((preference) => preference.split(/[;=]/)[0]!.trim().toLowerCase() === 'respond-async')) {
+    throw new CogNotSupportedError('asynchronous predictions (Prefer: respond-async) are not supported yet; send the request without that header and the response carries the finished prediction');
+  }
+  const ranges = (accept ?? '').split(',').map((range) => range.split(';')[0]!.trim().toLowerCase()).filter(Boolean);
+  if (ranges.length > 0 && ranges.every((range) => range === 'text/event-stream')) {
+    throw new CogNotSupportedError('streaming predictions (Accept: text/event-stream) are not supported; ask for application/json', 406);
+  }
+}
+
+function refuseUnsupported(fields: Record<string, unknown>): void {
+  if (fields.webhook !== undefined && fields.webhook !== null) {
+    throw new CogNotSupportedError('webhooks are not supported yet (they come with asynchronous predictions); send the request without "webhook" and the response carries the finished prediction');
+  }
+  if (fields.output_file_prefix !== undefined && fields.output_file_prefix !== null) {
+    throw new CogNotSupportedError('"output_file_prefix" (uploading output files) is not supported; send the request without it and files come back in "output" as data: URLs');
+  }
+}
+
+function checkId(id: unknown, pathId: string | undefined, detail: CogValidationDetail[]): string | undefined {
+  if (pathId !== undefined) {
+    const problem = predictionIdProblem(pathId);
+    if (problem) detail.push({ loc: ['path', 'prediction_id'], msg: problem, type: 'value_error' });
+  }
+  if (id === undefined || id === null) return pathId;
+  if (typeof id !== 'string') {
+    detail.push({ loc: ['body', 'id'], msg: `expected a string, got ${describeType(id)}`, type: 'type_error.str' });
+    return pathId;
+  }
+  if (pathId !== undefined && id !== pathId) {
+    detail.push({ loc: ['body', 'id'], msg: 'prediction ID must match the ID supplied in the URL', type: 'value_error' });
+    return pathId;
+  }
+  const problem = pathId === undefined ? predictionIdProblem(id) : undefined;
+  if (problem) detail.push({ loc: ['body', 'id'], msg: problem, type: 'value_error' });
+  return id;
+}
+
+function checkCreatedAt(value: unknown, detail: CogValidationDetail[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const epoch = typeof value === 'string' ? parseTimestamp(value) : undefined;
+  if (epoch === undefined) {
+    detail.push({ loc: ['body', 'created_at'], msg: `expected an RFC 3339 date-time such as 2024-05-01T10:20:30Z, got ${describeType(value)}`, type: 'value_error.datetime' });
+    return undefined;
+  }
+  return cogTimestamp(epoch);
+}
+
+// Cog hands `context` to the predictor; a shim's inference function has nowhere to receive it,
+// so it is checked and not passed on (README).
+function checkContext(value: unknown, detail: CogValidationDetail[]): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((entry) => typeof entry !== 'string')) {
+    detail.push({ loc: ['body', 'context'], msg: `expected an object of strings, got ${describeType(value)}`, type: 'type_error.dict' });
+  }
+}
+
+function checkEventsFilter(value: unknown, detail: CogValidationDetail[]): CogWebhookEvent[] {
+  if (value === undefined || value === null) return [...webhookEvents];
+  if (!Array.isArray(value)) {
+    detail.push({ loc: ['body', 'webhook_events_filter'], msg: `expected a list of ${webhookEvents.join(', ')}, got ${describeType(value)}`, type: 'type_error.list' });
+    return [...webhookEvents];
+  }
+  const events: CogWebhookEvent[] = [];
+  value.forEach((event: unknown, index) => {
+    if (typeof event === 'string' && (webhookEvents as readonly string[]).includes(event)) {
+      if (!events.includes(event as CogWebhookEvent)) events.push(event as CogWebhookEvent);
+    } else {
+      detail.push({ loc: ['body', 'webhook_events_filter', index], msg: `expected one of ${webhookEvents.join(', ')}, got ${describeType(event)}`, type: 'type_error.enum' });
+    }
+  });
+  return events;
+}
+
+function checkInputs(raw: Record<string, unknown>, options: ParseRequestOptions, detail: CogValidationDetail[]): { input: Record<string, unknown>; dropped: string[] } {
+  const { schema } = options;
+  const names = Object.keys(schema);
+  const input: Record<string, unknown> = {};
+  const dropped: string[] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (!Object.hasOwn(schema, name)) {
+      if (options.strictInputs) {
+        const hint = names.length > 0 ? `; this model's inputs are ${names.join(', ')} (did you mean '${closest(name, names)}'?)` : '; this model takes no inputs';
+        detail.push(inputDetail(name, `is not an input of this model${hint}`, 'value_error.extra'));
+      } else {
+        dropped.push(name);
+      }
+      continue;
+    }
+    // Defined, not assigned: an input named __proto__ stays ordinary data.
+    Object.defineProperty(input, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  for (const [name, spec] of Object.entries(schema)) {
+    const value = Object.hasOwn(input, name) ? input[name] : undefined;
+    if (value === undefined || value === null) {
+      if (mustBeGiven(spec)) detail.push(inputDetail(name, 'Field required', 'value_error.missing'));
+      continue;
+    }
+    if (isBinaryType(spec.type)) checkFileUri(name, value, detail);
+  }
+  return { input, dropped };
+}
+
+// Cog's file inputs are URIs: data: URLs inline, http(s) URLs fetched by the server. Fetching URL
+// inputs comes with the URL-input work; until then such an input is refused with what to send.
+function checkFileUri(name: string, value: unknown, detail: CogValidationDetail[]): void {
+  if (typeof value !== 'string') {
+    detail.push(inputDetail(name, `expected a URI (a data: URL such as data:image/jpeg;base64,...), got ${describeType(value)}`, 'type_error.str'));
+  } else if (/^https?:\/\//i.test(value)) {
+    detail.push(inputDetail(name, 'http(s) URL inputs are not supported yet; send the file inline as a data: URL (data:<media type>;base64,<data>)', 'value_error.url.scheme'));
+  } else if (!/^data:/i.test(value)) {
+    detail.push(inputDetail(name, `expected a URI: a data: URL (data:<media type>;base64,<data>), got ${describeType(value)}`, 'value_error.url'));
+  }
+}
