@@ -1,10 +1,13 @@
 // HTTP throughput of MODE=http on a model that returns a constant, beside a bare node:http +
 // busboy server doing the same parsing and answering the same bytes, measured in one run with
-// autocannon: POST / with a 5 KB JPEG (multipart), and POST /predict with JSON (the same JPEG as
-// base64). Usage: npm run bench:http [-- seconds connections]
-import { spawn } from 'node:child_process';
+// wrk (a C load generator; a Node one takes CPU from the servers on a 2-core machine): POST / with
+// a 5 KB JPEG (multipart), and POST /predict with JSON (the same JPEG as base64).
+// Usage: npm run bench:http [-- seconds connections]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import sharp from 'sharp';
 
 const seconds = Number(process.argv[2] ?? 10);
@@ -45,10 +48,22 @@ function start(script, env) {
   });
 }
 
-async function load(url, scenario) {
-  const result = await autocannon({ url: `${url}${scenario.path}`, method: 'POST', headers: scenario.headers, body: scenario.body, connections, duration: seconds });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${scenario.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+const scratch = mkdtempSync(join(tmpdir(), 'bench-http-'));
+for (const [index, scenario] of scenarios.entries()) {
+  const bodyFile = join(scratch, `body-${index}`);
+  writeFileSync(bodyFile, scenario.body);
+  scenario.script = join(scratch, `script-${index}.lua`);
+  const headers = Object.entries(scenario.headers).map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`);
+  writeFileSync(scenario.script, ['wrk.method = "POST"', ...headers, `local f = io.open(${JSON.stringify(bodyFile)}, "rb")`, 'wrk.body = f:read("*a")', 'f:close()', ''].join('\n'));
+}
+
+function load(url, scenario) {
+  const output = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', scenario.script, `${url}${scenario.path}`], { encoding: 'utf8' });
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
+  const errors = /Socket errors: (.*)/.exec(output)?.[1];
+  if (non2xx > 0 || errors) throw new Error(`${scenario.name}: ${non2xx} non-2xx answers, socket errors ${errors ?? 'none'}`);
+  const latency = (percentile) => new RegExp(`\\s${percentile}%\\s+(\\S+)`).exec(output)?.[1] ?? '?';
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]), p50: latency(50), p99: latency(99) };
 }
 
 const ours = await start(file('./constant-model.mjs'), { MODE: 'http', PORT: '0', HOST: '127.0.0.1' });
@@ -60,12 +75,12 @@ for (const scenario of scenarios) {
 }
 const bare = await start(file('./bare-http-server.mjs'), { ANSWERS: JSON.stringify(answers) });
 
-console.log(`HTTP throughput: autocannon, ${connections} connections, ${seconds} s per run, ${jpeg.length}-byte JPEG (node ${process.version})`);
+console.log(`HTTP throughput: wrk, ${connections} connections, ${seconds} s per run, ${jpeg.length}-byte JPEG (node ${process.version})`);
 for (const scenario of scenarios) {
   // Alternate the servers so that machine noise hits both alike.
   const bareFigures = await load(bare.url, scenario);
   const ourFigures = await load(ours.url, scenario);
-  const line = (label, figures) => `    ${label.padEnd(28)} ${figures.rps.toFixed(0).padStart(6)} req/s   p50 ${String(figures.p50).padStart(3)} ms   p99 ${String(figures.p99).padStart(3)} ms`;
+  const line = (label, figures) => `    ${label.padEnd(28)} ${figures.rps.toFixed(0).padStart(6)} req/s   p50 ${String(figures.p50).padStart(7)}   p99 ${String(figures.p99).padStart(7)}`;
   console.log(`  ${scenario.name}`);
   console.log(line('bare node:http + busboy', bareFigures));
   console.log(line('ai-integration MODE=http', ourFigures));
