@@ -7,6 +7,8 @@ import { AiIntegrationError } from '../../src/errors.js';
  * @example await runBatch(items, (item) => core.predict(item, 'data', route))
  */
 export async function runBatch<I, R>(items: readonly I[], run: (item: I, index: number) => Promise<R>): Promise<R[]> {
+  // A batch of one, the common request, needs no bookkeeping (its error is its own, unprefixed).
+  if (items.length === 1) return [await run(items[0]!, 0)];
   const settled = await Promise.allSettled(items.map((item, index) => run(item, index)));
   const failed = settled.findIndex((outcome) => outcome.status === 'rejected');
   if (failed >= 0) throw batchItemError((settled[failed] as PromiseRejectedResult).reason, failed, items.length);
@@ -14,17 +16,20 @@ export async function runBatch<I, R>(items: readonly I[], run: (item: I, index: 
 }
 
 /**
- * Checks every item before any runs (`check` throws for a bad one), so that a bad item costs the
- * model no work on the others.
+ * Checks (converts) every item before any runs (`check` throws for a bad one), so that a bad item
+ * costs the model no work on the others; returns what `check` made of each, in order.
  */
-export async function checkBatch<I>(items: readonly I[], check: (item: I) => Promise<unknown>): Promise<void> {
+export async function checkBatch<I, C>(items: readonly I[], check: (item: I) => Promise<C>): Promise<C[]> {
+  if (items.length === 1) return [await check(items[0]!)];
+  const checked: C[] = [];
   for (const [index, item] of items.entries()) {
     try {
-      await check(item);
+      checked.push(await check(item));
     } catch (error) {
       throw batchItemError(error, index, items.length);
     }
   }
+  return checked;
 }
 
 /** An item's error, saying which item, with its code (and so its status) kept. */

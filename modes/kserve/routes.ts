@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import { convertInputs } from '../../src/convert-inputs.js';
 import type { Prediction } from '../../src/http/predict.js';
 import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { sendJson } from '../../src/http/respond.js';
@@ -19,7 +18,7 @@ import { encodeV1Response, parseV1Request } from './v1.js';
  */
 export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
   const { context, model } = core;
-  const { schema, settings } = context;
+  const { schema } = context;
   const metadata = modelMetadata(model, schema);
 
   // The model's name, and its version when the path gives one; 404 for any other.
@@ -32,9 +31,9 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
   // A batch is checked whole against the schema before any item runs, then runs item by item
   // through the core (queue, limits, timeout, result check), concurrently; the scheduler orders them.
   const runItems = async (route: RouteContext, items: Record<string, unknown>[]): Promise<ModelOutput[]> => {
-    const options = { origin: 'data' as const, strict: settings.strictInputs, maxDepth: settings.maxInputDepth };
-    await checkBatch(items, (item) => convertInputs(schema, item, options));
-    const predictions = await runBatch(items, (item) => core.predict(item, 'data', route));
+    // Each item is converted once: the checked inputs are what runs.
+    const converted = await checkBatch(items, (item) => core.convert(item, 'data'));
+    const predictions = await runBatch(converted, (inputs) => core.infer(inputs, route));
     return predictions.map(modelOutput);
   };
 

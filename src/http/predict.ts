@@ -92,22 +92,23 @@ export async function readRequestInputs(
   });
 }
 
+/** Converts raw inputs against the schema: 422 naming the field for one it refuses. */
+export function convertRequestInputs(context: ModeContext, raw: Record<string, unknown>, origin: ValueOrigin, strict = context.settings.strictInputs): Promise<Record<string, unknown>> {
+  return convertInputs(context.schema, raw, { origin, strict, maxDepth: context.settings.maxInputDepth });
+}
+
 /**
- * Converts the inputs, runs them through the scheduler and checks the result. A model that
- * threw or timed out is reported to `onThrow` (which decides what happens to the process) and
- * the error still answers this request.
+ * Runs converted inputs through the scheduler and checks the result. A model that threw or timed
+ * out is reported to `onThrow` (which decides what happens to the process) and the error still
+ * answers this request.
  */
-export async function predict(
-  context: ModeContext,
+export async function runInference(
   scheduler: InferenceScheduler,
   metrics: HttpMetrics,
-  raw: Record<string, unknown>,
-  origin: ValueOrigin,
+  inputs: Record<string, unknown>,
   clientGone: () => boolean,
   onThrow: (error: InferenceThrewError | AiIntegrationError) => void,
-  strict = context.settings.strictInputs,
 ): Promise<Prediction> {
-  const inputs = await convertInputs(context.schema, raw, { origin, strict, maxDepth: context.settings.maxInputDepth });
   let outcome;
   try {
     outcome = await scheduler.submit(inputs, clientGone);

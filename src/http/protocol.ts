@@ -80,8 +80,13 @@ export interface HttpCore {
    * Checks raw inputs against the schema (422 naming the field), runs them through the bounded
    * queue (429 past it) within INFERENCE_TIMEOUT_MS (504), and checks the result (500 when the
    * model failed or threw). A throw or a timeout is reported to the mode, which restarts the model.
+   * `convert` then `infer`, for a protocol that checks a whole batch before any item runs.
    */
   predict(raw: Record<string, unknown>, origin: ValueOrigin, route: RouteContext, options?: { strict?: boolean }): Promise<Prediction>;
+  /** `predict`'s first half: the inputs converted and checked against the schema (422 naming the field). */
+  convert(raw: Record<string, unknown>, origin: ValueOrigin, options?: { strict?: boolean }): Promise<Record<string, unknown>>;
+  /** `predict`'s second half: converted inputs through the queue and the model, the result checked. */
+  infer(inputs: Record<string, unknown>, route: RouteContext): Promise<Prediction>;
   /** Answers an error in the protocol's shape (`HttpProtocol.sendError`), logging anything that is not ours. */
   fail(response: ServerResponse, error: unknown): void;
 }

@@ -6,7 +6,7 @@ import { ConnectionGuard } from './connection-guard.js';
 import { docsPage, isDocsAsset, sendDocsAsset } from './docs.js';
 import { startEventLoopWatchdog } from './event-loop-watchdog.js';
 import { createMetrics } from './metrics.js';
-import { isJsonType, predict, readRequestInputs, unsupportedType, withinLimits, type BodyHolding } from './predict.js';
+import { convertRequestInputs, isJsonType, readRequestInputs, runInference, unsupportedType, withinLimits, type BodyHolding } from './predict.js';
 import type { HttpCore, HttpProtocol, ModelInfo, Readiness, RouteContext, RouteDefinition } from './protocol.js';
 import { collectBody, mediaTypeOf, readJsonBody } from './request-body.js';
 import { requestIdOf, sendError, sendText } from './respond.js';
@@ -81,7 +81,9 @@ export function createHttpService(
       return withinLimits(route.request, context.settings.maxInputBytes, holding(route), (reading) => readJsonBody(route.request, reading, { expected: 'a JSON body' }));
     },
     readInputs: (route, accepted) => readRequestInputs(route.request, context, accepted, holding(route)),
-    predict: (raw, origin, route, options) => predict(context, scheduler, metrics, raw, origin, () => route.request.socket.destroyed, onModelFault, options?.strict),
+    convert: (raw, origin, options) => convertRequestInputs(context, raw, origin, options?.strict),
+    infer: (inputs, route) => runInference(scheduler, metrics, inputs, () => route.request.socket.destroyed, onModelFault),
+    predict: async (raw, origin, route, options) => core.infer(await convertRequestInputs(context, raw, origin, options?.strict), route),
     fail,
   };
 
