@@ -35,14 +35,16 @@ export async function runMode(
   try {
     validateSchema(schema);
     const settings = readSettings(options, env);
-    const mode = await loadMode(selectModeName(options, env, log));
+    const argv = options.argv ?? process.argv.slice(2);
+    const mode = await loadMode(selectModeName(options, env, argv, log));
     const context: ModeContext = {
       modelName: env.MODEL_NAME?.trim() || (options.name ?? basename(process.argv[1] ?? 'model').replace(/\.[cm]?[jt]s$/, '')),
       modelVersion: env.MODEL_VERSION?.trim() || (options.version ?? '1'),
       engine: createEngine(),
       schema,
       settings,
-      argv: options.argv ?? process.argv.slice(2),
+      argv,
+      env,
       stdin: options.stdin ?? process.stdin,
       stdout,
       log,
@@ -57,8 +59,8 @@ export async function runMode(
   exit(code);
 }
 
-function selectModeName(options: StartLoopOptions, env: Readonly<Record<string, string | undefined>>, log: Logger): string {
-  const name = readModeName(options, env);
+function selectModeName(options: StartLoopOptions, env: Readonly<Record<string, string | undefined>>, argv: readonly string[], log: Logger): string {
+  const name = readModeName(options, env, argv);
   if (name !== undefined) return name;
   // The Python library's behaviour: show what can be selected, then fall back to the command line.
   log.info('MODE is not set. Available modes (select one with -e MODE=<name>):');

@@ -46,6 +46,7 @@ export const environmentVariables = {
   MAX_INPUT_DEPTH: `deepest nesting of arrays and objects in one input value (default 128, at most ${deepestInputDepth})`,
   STRICT_INPUTS: 'true: reject inputs the schema does not list (default false: pass them through)',
   PORT: "the HTTP port (default the mode's: 5000, 8080 for kserve)",
+  AI_INTEGRATION_SHIM: "the shim the supervisor runs when its first argument is not a script (the container template sets shim.js), so that `docker run IMAGE --image photo.jpg` and `docker run IMAGE serve` work",
   MODEL_NAME: "the model's name in every protocol (default the `name` option, else the shim's file name)",
   MODEL_VERSION: "the model's version in every protocol (default the `version` option, else 1)",
   HOST: 'the HTTP address to listen on (default 0.0.0.0)',
@@ -140,9 +141,12 @@ function checkedOption(name: string, value: number | undefined, least = 1, most 
 }
 
 /** The mode name: the option, then `MODE`; undefined when neither is set. */
-export function readModeName(options: StartLoopOptions, env: Readonly<Record<string, string | undefined>>): string | undefined {
+export function readModeName(options: StartLoopOptions, env: Readonly<Record<string, string | undefined>>, argv: readonly string[] = []): string | undefined {
   const name = options.mode ?? env.MODE?.trim();
-  return name === '' ? undefined : name;
+  if (name !== undefined && name !== '') return name;
+  // SageMaker starts a container with the single argument `serve` and sets no MODE.
+  if (argv.length === 1 && argv[0] === 'serve') return 'sagemaker';
+  return undefined;
 }
 
 function positiveInteger(env: Readonly<Record<string, string | undefined>>, name: keyof typeof environmentVariables, least = 1, most = Number.MAX_SAFE_INTEGER): number | undefined {

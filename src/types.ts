@@ -219,6 +219,12 @@ export interface ModeContext {
   schema: InputsSchema;
   settings: RuntimeSettings;
   argv: readonly string[];
+  /**
+   * The environment the runtime was started with (the `env` option, else process.env): where a
+   * platform mode reads its platform's variables (AIP_HTTP_PORT, SAGEMAKER_BIND_TO_PORT, ...).
+   * Every variable a mode reads is listed in `environmentVariables` (src/settings.ts).
+   */
+  env: Readonly<Record<string, string | undefined>>;
   stdin: Readable & { isTTY?: boolean };
   stdout: Writable & { isTTY?: boolean };
   log: Logger;

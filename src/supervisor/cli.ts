@@ -5,6 +5,7 @@
  * Dockerfile ENTRYPOINT with the shim as CMD, and as PID 1: it handles SIGTERM/SIGINT (the mode's
  * drain) and reaps orphaned processes.
  */
+import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { AiIntegrationError, ExitCode } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -12,13 +13,17 @@ import { reportError, runMode } from '../run-mode.js';
 import { isServingMode } from '../registry.js';
 import { readModeName, readSupervisorLimits } from '../settings.js';
 import { supervisorEnvironmentVariable } from '../worker-protocol.js';
+import { splitArguments } from './arguments.js';
 import { startOrphanReaper } from './orphan-reaper.js';
 import { SupervisedEngine } from './supervised-engine.js';
 
 const usage = `usage: ai-integration SHIM [ARGS...]
+       ai-integration [ARGS...]        (runs AI_INTEGRATION_SHIM, when ARGS does not start with a script)
 
 Runs SHIM (a model's entrypoint that calls startLoop) under a supervisor that restarts the model
 in place when it throws, dies or hangs. MODE and the other environment variables work as without it.
+  AI_INTEGRATION_SHIM        the shim to run when the first argument is not a script (a container's
+                             own: docker run IMAGE --image photo.jpg, docker run IMAGE serve)
   WORKER_MAX_START_FAILURES  consecutive failed starts before giving up (default 5)
   WORKER_START_TIMEOUT_MS    longest model load before the worker is killed as a failed start (default 600000)
   WORKER_KILL_GRACE_MS       time between SIGTERM and SIGKILL when a worker is stopped (default 3000)
@@ -26,10 +31,14 @@ in place when it throws, dies or hangs. MODE and the other environment variables
 
 async function main(): Promise<void> {
   const log = createLogger(process.stderr);
-  const [shim, ...args] = process.argv.slice(2);
+  const { shim, args } = splitArguments(process.argv.slice(2), process.env.AI_INTEGRATION_SHIM?.trim() || undefined);
   if (!shim || shim === '--help' || shim === '-h') {
     process.stderr.write(usage);
     process.exit(shim ? ExitCode.success : ExitCode.usage);
+  }
+  if (!existsSync(shim)) {
+    log.error(`the shim ${JSON.stringify(shim)} does not exist (${resolve(shim)}); pass the model's entrypoint script, or set AI_INTEGRATION_SHIM`);
+    process.exit(ExitCode.config);
   }
   let engine: SupervisedEngine | undefined;
   // Until a serving mode takes over SIGTERM and SIGINT (to drain), they stop the worker and end
@@ -48,7 +57,7 @@ async function main(): Promise<void> {
     engine = new SupervisedEngine(resolve(shim), args, { ...limits, initialBackoffMs: 100, maxBackoffMs: 5000 }, log);
     startOrphanReaper(engine.isOwnChild.bind(engine), log);
     const { schema, options } = await engine.start();
-    const serving = isServingMode(readModeName(options, process.env) ?? 'command_line');
+    const serving = isServingMode(readModeName(options, process.env, args) ?? 'command_line');
     engine.restartAfterThrow = serving;
     modeHandlesSignals = serving;
     // A serving mode answers what waits, then ends with the error; without one, end here.

@@ -120,6 +120,17 @@ describe('the supervisor (ai-integration SHIM)', () => {
     expect(selfTest.stderr).toContain('Self-test passed: 2/2');
   });
 
+  test('AI_INTEGRATION_SHIM: arguments that do not start with a script (docker run IMAGE --note ...) reach that shim; a missing shim is exit 3 naming it', async () => {
+    const argv = await runScript(supervisorBin, { args: ['--note', 'from argv', '--action', 'text'], mode: 'command_line', env: { AI_INTEGRATION_SHIM: model } });
+    expect(argv.stderr).not.toContain('error');
+    expect(argv.code).toBe(0);
+    expect(argv.stdout.toString()).toBe('hello from argv');
+    const missing = await runScript(supervisorBin, { args: ['--note', 'x'], mode: 'command_line', env: { AI_INTEGRATION_SHIM: 'no-such-shim.js' } });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('the shim "no-such-shim.js" does not exist');
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
+
   test('the pull-style API works in the worker too', async () => {
     const outcome = await runScript(supervisorBin, { args: [fixture('pull-model.mjs')], mode: 'test_inputs_dict_json', stdin: '{"sentence": "ab", "times": 2}' });
     expect(outcome.code).toBe(0);

@@ -1,0 +1,11 @@
+/**
+ * The shim and its arguments. A first argument that names a script is the shim; anything else
+ * (an option such as `--image`, SageMaker's `serve`, nothing at all) is an argument of the
+ * default shim, because `docker run IMAGE ARGS` replaces the image's CMD (which names the shim).
+ */
+export function splitArguments(argv: readonly string[], defaultShim: string | undefined): { shim: string | undefined; args: string[] } {
+  const [first, ...rest] = argv;
+  const isScript = first !== undefined && /\.[cm]?[jt]s$/.test(first);
+  if (isScript || defaultShim === undefined || first === '--help' || first === '-h') return { shim: first, args: rest };
+  return { shim: defaultShim, args: [...argv] };
+}
