@@ -40,6 +40,7 @@ export async function runMode(
     const context: ModeContext = {
       modelName: env.MODEL_NAME?.trim() || (options.name ?? basename(process.argv[1] ?? 'model').replace(/\.[cm]?[jt]s$/, '')),
       modelVersion: env.MODEL_VERSION?.trim() || (options.version ?? '1'),
+      modelDescription: options.description ?? '',
       engine: createEngine(),
       schema,
       settings,

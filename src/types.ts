@@ -215,6 +215,8 @@ export interface ModeContext {
   modelName: string;
   /** The model's version: MODEL_VERSION, else the `version` option, else '1'. */
   modelVersion: string;
+  /** What the model does, in a sentence: the `description` option, else ''. */
+  modelDescription: string;
   engine: Engine;
   schema: InputsSchema;
   settings: RuntimeSettings;
@@ -249,6 +251,8 @@ export interface StartLoopOptions {
   name?: string;
   /** The model's version, as the serving protocols report it; defaults to '1' (MODEL_VERSION overrides it). */
   version?: string;
+  /** What the model does, in a sentence, for the page, /info and the API docs. */
+  description?: string;
   selfTestRuns?: number;
   maxInputBytes?: number;
   maxInputDepth?: number;

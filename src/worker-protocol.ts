@@ -11,7 +11,7 @@ export const workerEnvironmentVariable = 'AI_INTEGRATION_WORKER';
 export const supervisorEnvironmentVariable = 'AI_INTEGRATION_SUPERVISOR';
 
 /** The options a shim passed to startLoop that the supervisor's mode must see too. */
-export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'name' | 'version' | 'selfTestRuns' | 'maxInputBytes' | 'maxInputDepth' | 'strictInputs' | 'http'>;
+export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'name' | 'version' | 'description' | 'selfTestRuns' | 'maxInputBytes' | 'maxInputDepth' | 'strictInputs' | 'http'>;
 
 export type SupervisorMessage =
   | { type: 'infer'; id: number; inputs: Record<string, unknown> }

@@ -24,7 +24,7 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   // the channel, then with SIGTERM (left at its default, so even a busy loop ends), then SIGKILL.
   process.on('disconnect', () => process.exit(0));
   const forwarded: ForwardedOptions = {};
-  for (const key of ['mode', 'name', 'version', 'selfTestRuns', 'maxInputBytes', 'maxInputDepth', 'strictInputs', 'http'] as const) {
+  for (const key of ['mode', 'name', 'version', 'description', 'selfTestRuns', 'maxInputBytes', 'maxInputDepth', 'strictInputs', 'http'] as const) {
     if (options[key] !== undefined) Object.assign(forwarded, { [key]: options[key] });
   }
   // Requests run first in, first out, `concurrency` at a time: the supervisor relies on the order

@@ -18,7 +18,7 @@ export interface ServiceControl {
  */
 export async function serveHttp(context: ModeContext, makeProtocol: (control: ServiceControl) => HttpProtocol): Promise<number> {
   const { http } = context.settings;
-  const model: ModelInfo = { name: context.modelName, version: context.modelVersion, description: `${context.modelName}, served by ai-integration` };
+  const model: ModelInfo = { name: context.modelName, version: context.modelVersion, description: context.modelDescription || `${context.modelName}, served by ai-integration` };
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
