@@ -1,7 +1,8 @@
 // What each protocol adapter costs on the shared HTTP core: throughput of the same no-op model
 // (bench/constant-model.mjs, a 5.5 KB JPEG in, a constant JSON out) through the native
-// POST /predict, KServe's V2 infer (JSON, and binary tensors), KServe's V1 predict and Cog's
-// POST /predictions, with a bare node:http server doing the same I/O as the baseline, measured
+// POST /predict, KServe's V2 infer (JSON, and binary tensors), KServe's V1 predict, Cog's
+// POST /predictions, SageMaker's /invocations (JSON, and a raw JPEG) and Vertex's predict route,
+// with a bare node:http server doing the same I/O as the baseline, measured
 // with wrk (a C load generator: a Node one would take CPU from the server on 2 cores), servers
 // alternating over rounds so that machine noise hits all alike. Every answer is checked before
 // the load. Usage: npm run bench:protocols [-- seconds rounds]
@@ -46,6 +47,9 @@ const scenarios = [
   },
   { name: 'KServe V1 predict', mode: 'kserve', path: '/v1/models/constant-model:predict', headers: json, body: JSON.stringify({ instances: [{ image: { b64: base64 } }] }) },
   { name: 'Cog POST /predictions', mode: 'cog', path: '/predictions', headers: json, body: JSON.stringify({ input: { image: `data:image/jpeg;base64,${base64}` } }) },
+  { name: 'SageMaker /invocations (JSON)', mode: 'sagemaker', path: '/invocations', headers: json, body: JSON.stringify({ image: base64 }) },
+  { name: 'SageMaker /invocations (raw JPEG)', mode: 'sagemaker', path: '/invocations', headers: { 'content-type': 'image/jpeg' }, body: jpeg },
+  { name: 'Vertex predict ({"b64": ...})', mode: 'vertex', path: '/predict', headers: json, body: JSON.stringify({ instances: [{ image: { b64: base64 } }] }) },
 ];
 
 function start(script, env) {
@@ -81,7 +85,7 @@ function load(url, scenario) {
 }
 
 const servers = {};
-for (const mode of ['http', 'kserve', 'cog']) servers[mode] = await start(file('./constant-model.mjs'), { MODE: mode });
+for (const mode of ['http', 'kserve', 'cog', 'sagemaker', 'vertex']) servers[mode] = await start(file('./constant-model.mjs'), { MODE: mode });
 // The bare server answers the native API's bytes for its path.
 const nativeAnswer = await (await fetch(`${servers.http.url}/predict`, { method: 'POST', headers: json, body: scenarios[0].body })).text();
 const bare = await start(file('./bare-http-server.mjs'), { ANSWERS: JSON.stringify({ '/predict': nativeAnswer, '/': nativeAnswer }) });

@@ -13,6 +13,9 @@ export type BuiltInModeName =
   | 'http'
   | 'kserve'
   | 'cog'
+  | 'sagemaker'
+  | 'vertex'
+  | 'lambda'
   | 'test_model_integration'
   | 'test_single_image'
   | 'test_inputs_dict_json'
@@ -28,7 +31,7 @@ interface LazyMode {
 // Each mode is imported only when selected, so a stdin mode never loads command-line or HTTP code.
 const builtInModes: Record<BuiltInModeName, LazyMode> = {
   command_line: {
-    hint: 'run once from the command line: docker run --rm IMAGE --image photo.jpg (--help lists the options)',
+    hint: 'run once from the command line: docker run --rm -i IMAGE --image - < photo.jpg (--help lists the options)',
     load: () => import('../modes/command-line.js'),
   },
   http: {
@@ -44,6 +47,21 @@ const builtInModes: Record<BuiltInModeName, LazyMode> = {
   cog: {
     hint: "the Cog prediction API on port 5000, where Cog containers run: docker run --rm -p 5000:5000 -e MODE=cog IMAGE",
     load: () => import('../modes/cog/index.js'),
+    serves: true,
+  },
+  sagemaker: {
+    hint: 'Amazon SageMaker endpoints and batch transform (/ping, /invocations on 8080; also the argument serve): docker run --rm -p 8080:8080 IMAGE serve',
+    load: () => import('../modes/sagemaker/index.js'),
+    serves: true,
+  },
+  vertex: {
+    hint: 'Google Vertex AI custom containers (AIP_HTTP_PORT, AIP_HEALTH_ROUTE, AIP_PREDICT_ROUTE): docker run --rm -p 8080:8080 -e MODE=vertex IMAGE',
+    load: () => import('../modes/vertex/index.js'),
+    serves: true,
+  },
+  lambda: {
+    hint: 'AWS Lambda container images (the runtime API at AWS_LAMBDA_RUNTIME_API): set MODE=lambda in the function configuration',
+    load: () => import('../modes/lambda/index.js'),
     serves: true,
   },
   test_model_integration: {

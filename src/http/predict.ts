@@ -73,6 +73,7 @@ export async function readRequestInputs(
   context: ModeContext,
   accepted: readonly ('multipart' | 'json')[],
   holding?: BodyHolding,
+  maxInputBytes = context.settings.maxInputBytes,
 ): Promise<{ raw: Record<string, unknown>; origin: ValueOrigin }> {
   const mediaType = mediaTypeOf(request);
   const multipart = mediaType === 'multipart/form-data' && accepted.includes('multipart');
@@ -81,7 +82,7 @@ export async function readRequestInputs(
     if (holding) closeIfUnread(request, holding.response, error);
     throw error;
   }
-  return withinLimits(request, context.settings.maxInputBytes, holding, async (reading) => {
+  return withinLimits(request, maxInputBytes, holding, async (reading) => {
     if (multipart) return { raw: await readMultipart(request, reading, context.settings.http), origin: 'text' as const };
     const body = await readJsonBody(request, reading);
     const inputs = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { inputs?: unknown }).inputs : undefined;

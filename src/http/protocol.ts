@@ -103,6 +103,11 @@ export interface HttpProtocol {
   /** What the log line after "listening on URL" lists, e.g. "web page /, API /predict, docs /docs". */
   summary: string;
   routes(core: HttpCore): RouteDefinition[];
+  /**
+   * The largest request body, decoded, when it is not MAX_INPUT_BYTES: a platform's own limit
+   * (SageMaker's 6 MB), which the mode applies only when `settings.maxInputBytesGiven` is false.
+   */
+  maxInputBytes?: number;
   /** The document served at `/openapi.json` (and shown at `/docs`). */
   openApi(core: HttpCore): object;
   /**

@@ -167,3 +167,56 @@ describe('the example image, MODE=http', () => {
     expect((await podman(['logs', name])).stderr).toContain('SIGTERM: draining in-flight and queued work, then exiting');
   });
 });
+
+/** Starts the image detached on a published loopback port; resolves once `healthPath` answers 200. */
+async function serveOn(containerPort: number, healthPath: string, env: Record<string, string>, args: string[] = []): Promise<{ name: string; url: string }> {
+  const name = `ai-integration-test-${randomUUID().slice(0, 8)}`;
+  const port = await freePort();
+  const flags = Object.entries(env).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
+  await podmanText(['run', '-d', '--name', name, '--health-interval', 'disable', '-p', `127.0.0.1:${port}:${containerPort}`, ...flags, image, ...args]);
+  containers.push(name);
+  const url = `http://127.0.0.1:${port}`;
+  const ready = () => request(`${url}${healthPath}`).then(async (response) => (await response.body.dump(), response.statusCode === 200), () => false);
+  if (await eventually(ready, 60_000)) return { name, url };
+  throw new Error(`the container did not become ready:\n${(await podman(['logs', name])).stderr}`);
+}
+
+const postJson = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
+  const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: response.statusCode, headers: response.headers, body: (await response.body.json()) as any };
+};
+
+describe('the example image, protocol and platform modes', () => {
+  test('MODE=kserve on 8080: ready, and a V2 infer with the image as a base64 BYTES tensor', async () => {
+    const { url } = await serveOn(8080, '/v2/health/ready', { MODE: 'kserve' });
+    const answer = await postJson(`${url}/v2/models/image-stats/infer`, { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [photo.toString('base64')] }] });
+    expect(answer.status).toBe(200);
+    expect(answer.body.model_name).toBe('image-stats');
+    expect(JSON.parse(answer.body.outputs[0].data[0])).toMatchObject({ width: 64, height: 48, format: 'png' });
+  });
+
+  test('MODE=cog on 5000: READY, and a prediction with the image as a data: URL', async () => {
+    const { url } = await serveOn(5000, '/health-check', { MODE: 'cog' });
+    expect((await (await request(`${url}/health-check`)).body.json()) as any).toMatchObject({ status: 'READY' });
+    const answer = await postJson(`${url}/predictions`, { input: { image: `data:image/png;base64,${photo.toString('base64')}` } });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'succeeded', output: { width: 64, height: 48, format: 'png' } });
+  });
+
+  test('SageMaker starts the image with the argument serve and no MODE: /ping, and /invocations with a raw image', async () => {
+    const { url } = await serveOn(8080, '/ping', {}, ['serve']);
+    const response = await request(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: photo });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(await response.body.json()).toMatchObject({ width: 64, height: 48, format: 'png' });
+  });
+
+  test('MODE=vertex with the variables Vertex sets: the health and predict routes it names', async () => {
+    const env = { MODE: 'vertex', AIP_HTTP_PORT: '7080', AIP_HEALTH_ROUTE: '/v1/endpoints/1/deployedModels/2/health', AIP_PREDICT_ROUTE: '/v1/endpoints/1/deployedModels/2:predict' };
+    const { url } = await serveOn(7080, env.AIP_HEALTH_ROUTE, env);
+    const answer = await postJson(`${url}${env.AIP_PREDICT_ROUTE}`, { instances: [{ image: { b64: photo.toString('base64') } }] });
+    expect(answer.status).toBe(200);
+    expect(answer.body.predictions).toHaveLength(1);
+    expect(answer.body.predictions[0]).toMatchObject({ width: 64, height: 48, format: 'png' });
+  });
+});

@@ -1,0 +1,114 @@
+import type { ResultReport } from '../../src/check-result.js';
+import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
+import { outputValue, type Prediction } from '../../src/http/predict.js';
+import { errorBody } from '../../src/http/respond.js';
+import type { InferenceResult, ModeContext } from '../../src/types.js';
+import { runtimeVersion } from '../../src/version.js';
+import { resultBytes } from '../../src/write-result.js';
+import type { ErrorReport } from './runtime-api.js';
+
+/** A checked, successful inference with its time. */
+export interface CheckedPrediction {
+  result: InferenceResult;
+  report: ResultReport;
+  predictMs: number;
+}
+
+/** The response API Gateway and function URLs expect from a proxy integration. */
+export interface ProxyResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+  isBase64Encoded: boolean;
+}
+
+const round = (milliseconds: number) => Math.round(milliseconds * 10) / 10;
+
+/**
+ * A plain event's response: the native API's envelope, as `POST /predict` answers it. JSON output
+ * is parsed, text stays text, and binary output is a data: URL.
+ */
+export function envelope(requestId: string, checked: CheckedPrediction): object {
+  const prediction: Prediction = { inputs: {}, ...checked, mediaType: checked.report.mediaType ?? '', queueMs: 0 };
+  return {
+    id: requestId,
+    status: 'succeeded',
+    output: outputValue(prediction),
+    content_type: checked.result['content-type'],
+    metrics: { predict_time_ms: round(checked.predictMs) },
+  };
+}
+
+// What a gateway can pass on as text; anything else travels as base64 with isBase64Encoded.
+function isText(mediaType: string): boolean {
+  return mediaType.startsWith('text/') || mediaType === 'application/json' || mediaType.endsWith('+json') || mediaType === 'application/xml' || mediaType.endsWith('+xml');
+}
+
+/** A proxied request's response: the result's data as the body, with its content type, binary data as base64. */
+export function proxySuccess(requestId: string, checked: CheckedPrediction, head: boolean): ProxyResponse {
+  const bytes = resultBytes(checked.result);
+  const text = isText(checked.report.mediaType ?? '');
+  return {
+    statusCode: 200,
+    headers: { 'content-type': checked.result['content-type'], 'x-request-id': requestId, 'x-predict-time-ms': checked.predictMs.toFixed(1) },
+    body: head ? '' : bytes.toString(text ? 'utf8' : 'base64'),
+    isBase64Encoded: !text && !head,
+  };
+}
+
+/** A proxied request's error: the status and body the native API answers (`{"id", "status": "failed", "error": {code, message, field?}}`). */
+export function proxyError(requestId: string, error: unknown, headers: Record<string, string> = {}): ProxyResponse {
+  const { status, body } = errorBody(error);
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId, ...headers },
+    body: JSON.stringify({ id: requestId, status: 'failed', ...body }),
+    isBase64Encoded: false,
+  };
+}
+
+/** `GET` through a gateway: what the model is and takes, as the native API's /info tells it. */
+export function proxyInfo(requestId: string, context: ModeContext, head: boolean): ProxyResponse {
+  const info = {
+    model: { name: context.modelName, version: context.modelVersion, description: context.modelDescription },
+    mode: 'lambda',
+    schema: context.schema,
+    runtime: { name: 'ai-integration', version: runtimeVersion, node: process.version },
+  };
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId },
+    body: head ? '' : JSON.stringify(info),
+    isBase64Encoded: false,
+  };
+}
+
+/**
+ * An error as Lambda reports it: `errorType` is our stable code (`AI_ERR_INVALID_INPUT`, ...),
+ * `stackTrace` the model's stack when it threw (empty for everything else: a caller's mistake
+ * gets no stack trace). The Lambda-Runtime-Function-Error-Type header must read
+ * `Function.<Name>` or `Runtime.<Name>` for Lambda to keep it, so the code goes there in that form.
+ */
+export function errorReport(error: unknown, phase: 'Function' | 'Runtime'): { report: ErrorReport; headerType: string } {
+  let report: ErrorReport;
+  if (error instanceof InferenceThrewError) {
+    const thrown = error.cause;
+    const stack = thrown instanceof Error && typeof thrown.stack === 'string' ? thrown.stack.split('\n') : [];
+    report = { errorMessage: error.message, errorType: error.code, stackTrace: stack };
+  } else if (error instanceof AiIntegrationError) {
+    report = { errorMessage: error.message, errorType: error.code, stackTrace: [] };
+  } else {
+    report = { errorMessage: `internal error in ai-integration: ${error instanceof Error ? error.message : String(error)}`, errorType: 'AI_ERR_INTERNAL', stackTrace: [] };
+  }
+  return { report, headerType: `${phase}.${pascalCase(report.errorType)}` };
+}
+
+/** AI_ERR_INVALID_INPUT -> InvalidInput. */
+function pascalCase(code: string): string {
+  return code
+    .replace(/^AI_ERR_/, '')
+    .toLowerCase()
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+}

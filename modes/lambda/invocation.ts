@@ -1,0 +1,164 @@
+import { isUtf8 } from 'node:buffer';
+import { checkResult } from '../../src/check-result.js';
+import { convertInputs, type ValueOrigin } from '../../src/convert-inputs.js';
+import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
+import { resultError } from '../../src/infer-and-report.js';
+import type { InferenceResult, ModeContext } from '../../src/types.js';
+import { envelope, errorReport, proxyError, proxyInfo, proxySuccess, type CheckedPrediction, type ProxyResponse } from './answers.js';
+import { plainInputs, proxyFormatOf, proxyInputs, readProxyRequest } from './event.js';
+import type { Invocation, PostOutcome, RuntimeApi } from './runtime-api.js';
+
+/** The model is in a bad state after this invocation: it threw, or it is still running past the deadline. */
+export interface ModelFault {
+  kind: 'threw' | 'timeout';
+  error: AiIntegrationError;
+}
+
+/** An inference past the invocation's deadline; `modelStuck` when the model was running (not when no time was left to start). */
+class DeadlineError extends AiIntegrationError {
+  constructor(
+    message: string,
+    readonly modelStuck: boolean,
+  ) {
+    super('AI_ERR_TIMEOUT', message);
+  }
+}
+
+/** What one invocation did: how the runtime API took the answer, and the model's fault, if any. */
+export interface InvocationOutcome {
+  posted: PostOutcome;
+  fault: ModelFault | undefined;
+}
+
+/**
+ * Runs one invocation and posts its answer. A proxy event (API Gateway, function URL) always gets
+ * a proxy response, errors included, as status codes; a plain event gets the native envelope, or
+ * an invocation error whose errorType is our error code.
+ */
+export async function handleInvocation(context: ModeContext, api: RuntimeApi, invocation: Invocation, deadlineMarginMs: number): Promise<InvocationOutcome> {
+  const { requestId } = invocation;
+  // The AWS SDK reads the X-Ray trace header from process.env, as Lambda's own runtimes set it;
+  // under the supervisor, the engine carries it to the model worker with each request.
+  if (invocation.traceId !== undefined) process.env._X_AMZN_TRACE_ID = invocation.traceId;
+  else delete process.env._X_AMZN_TRACE_ID;
+
+  let fault: ModelFault | undefined;
+  const predict = async (raw: Record<string, unknown>, origin: ValueOrigin): Promise<CheckedPrediction> => {
+    const inputs = await convertInputs(context.schema, raw, { origin, strict: context.settings.strictInputs, maxDepth: context.settings.maxInputDepth });
+    try {
+      return await runModel(context, inputs, timeBudget(context, invocation, deadlineMarginMs));
+    } catch (error) {
+      if (error instanceof InferenceThrewError) fault = { kind: 'threw', error };
+      else if (error instanceof DeadlineError && error.modelStuck) fault = { kind: 'timeout', error };
+      throw error;
+    }
+  };
+
+  const event = invocation.event === undefined ? undefined : parseEvent(invocation.event);
+  const format = event?.ok ? proxyFormatOf(event.value) : undefined;
+  if (format !== undefined && event?.ok) {
+    let response: ProxyResponse;
+    try {
+      const request = readProxyRequest(event.value as Record<string, unknown>, format, context.settings.maxInputBytes);
+      const head = request.method === 'HEAD';
+      if (request.method === 'GET' || head) {
+        response = proxyInfo(requestId, context, head);
+      } else if (request.method !== 'POST') {
+        throw new AiIntegrationError('AI_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed; POST the inputs to run the model, or GET what it takes`);
+      } else {
+        const { raw, origin } = await proxyInputs(request, context);
+        response = proxySuccess(requestId, await predict(raw, origin), false);
+      }
+    } catch (error) {
+      logUnexpected(context, error);
+      const allow = error instanceof AiIntegrationError && error.code === 'AI_ERR_METHOD_NOT_ALLOWED' ? { allow: 'GET, HEAD, POST' } : undefined;
+      response = proxyError(requestId, error, allow);
+    }
+    return { posted: await api.respond(requestId, JSON.stringify(response)), fault };
+  }
+
+  try {
+    if (invocation.event === undefined) {
+      throw new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the event is larger than ${context.settings.maxInputBytes} bytes (the limit; raise it with MAX_INPUT_BYTES)`);
+    }
+    if (!event!.ok) throw event!.error;
+    const { raw, origin } = plainInputs(event!.value, context.schema);
+    const checked = await predict(raw, origin);
+    return { posted: await api.respond(requestId, JSON.stringify(envelope(requestId, checked))), fault };
+  } catch (error) {
+    logUnexpected(context, error);
+    const { report, headerType } = errorReport(error, 'Function');
+    return { posted: await api.fail(requestId, report, headerType), fault };
+  }
+}
+
+function parseEvent(bytes: Buffer): { ok: true; value: unknown } | { ok: false; error: AiIntegrationError } {
+  // Lambda only accepts JSON payloads, so this fails only for a runtime API that sends otherwise.
+  if (!isUtf8(bytes)) return { ok: false, error: new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the event is not valid UTF-8') };
+  try {
+    return { ok: true, value: JSON.parse(bytes.toString('utf8')) as unknown };
+  } catch (error) {
+    return { ok: false, error: new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the event is not valid JSON (${(error as Error).message})`) };
+  }
+}
+
+/** How long the inference may take: until the deadline less the margin, or INFERENCE_TIMEOUT_MS without a deadline (0: no limit). */
+interface TimeBudget {
+  ms: number;
+  /** Whether the deadline sets it (otherwise 0 is no limit). */
+  fromDeadline: boolean;
+  /** What the limit is, for the error. */
+  source: string;
+}
+
+function timeBudget(context: ModeContext, invocation: Invocation, deadlineMarginMs: number): TimeBudget {
+  if (invocation.deadlineMs === undefined) {
+    return { ms: context.settings.http.inferenceTimeoutMs, fromDeadline: false, source: `INFERENCE_TIMEOUT_MS (${context.settings.http.inferenceTimeoutMs} ms), since the invocation came without a deadline` };
+  }
+  return {
+    ms: invocation.deadlineMs - Date.now() - deadlineMarginMs,
+    fromDeadline: true,
+    source: `the invocation's deadline (the function's timeout) less LAMBDA_DEADLINE_MARGIN_MS (${deadlineMarginMs} ms)`,
+  };
+}
+
+/**
+ * Runs the model within the budget and checks its result. The supervisor's engine enforces the
+ * limit itself, and replaces a worker that overruns it, as it does for INFERENCE_TIMEOUT_MS; in
+ * process, a timer answers the invocation and the mode then ends the process.
+ */
+async function runModel(context: ModeContext, inputs: Record<string, unknown>, budget: TimeBudget): Promise<CheckedPrediction> {
+  const { engine } = context;
+  if (budget.fromDeadline && budget.ms < 1) {
+    throw new DeadlineError(`no time was left to run the inference before ${budget.source}`, false);
+  }
+  const limit = Math.floor(budget.ms);
+  const stuck = () => new DeadlineError(`the inference did not finish within ${limit} ms, ${budget.source}; ${engine.restartsInPlace ? 'the model worker is being replaced' : 'the process exits to be restarted'}`, true);
+  const started = performance.now();
+  let result: InferenceResult;
+  const enforced = engine.configure?.({ concurrency: 1, inferenceTimeoutMs: limit }).enforcesTimeout ?? false;
+  if (enforced || limit === 0) {
+    try {
+      result = await engine.infer(inputs);
+    } catch (error) {
+      throw error instanceof AiIntegrationError && error.code === 'AI_ERR_TIMEOUT' ? stuck() : error;
+    }
+  } else {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(stuck()), limit)));
+    try {
+      result = await Promise.race([engine.infer(inputs), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  const predictMs = performance.now() - started;
+  const report = await checkResult(result);
+  if (!report.ok) throw resultError(result, report);
+  return { result, report, predictMs };
+}
+
+// Our errors are the caller's answer; anything else is a bug here, which the log must show.
+function logUnexpected(context: ModeContext, error: unknown): void {
+  if (!(error instanceof AiIntegrationError)) context.log.error(`internal error while answering an invocation: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+}
