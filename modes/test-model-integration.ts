@@ -2,6 +2,7 @@ import { convertInputs } from '../src/convert-inputs.js';
 import { ExitCode } from '../src/errors.js';
 import { makeGrayTestImage } from '../src/image.js';
 import { inferAndCheck } from '../src/infer-and-report.js';
+import { plural } from '../src/plural.js';
 import { mustBeGiven } from '../src/schema.js';
 import type { InputSpec, InputsSchema, ModeContext } from '../src/types.js';
 import { writeResult } from '../src/write-result.js';
@@ -15,7 +16,7 @@ export async function run(context: ModeContext): Promise<number> {
   const { log, settings } = context;
   const grayImage = await makeGrayTestImage();
   const inputs = await convertInputs(context.schema, sampleInputs(context.schema, grayImage), { origin: 'data', maxDepth: context.settings.maxInputDepth });
-  log.info(`Self-test: ${settings.selfTestRuns} inferences on a 600x400 gray JPEG (${grayImage.length} bytes).`);
+  log.info(`Self-test: ${plural(settings.selfTestRuns, 'inference')} on a 600x400 gray JPEG (${plural(grayImage.length, 'byte')}).`);
   for (const [name, value] of Object.entries(inputs)) log.info(`  input ${name} = ${describeSample(value)}`);
 
   let passed = 0;
@@ -31,10 +32,10 @@ export async function run(context: ModeContext): Promise<number> {
     }
   }
   if (passed === settings.selfTestRuns) {
-    log.info(`Self-test passed: ${passed}/${settings.selfTestRuns} inferences succeeded and every check passed.`);
+    log.info(`Self-test passed: ${passed}/${plural(settings.selfTestRuns, 'inference')} succeeded and every check passed.`);
     return ExitCode.success;
   }
-  log.info(`Self-test FAILED: ${settings.selfTestRuns - passed} of ${settings.selfTestRuns} inferences failed a check.`);
+  log.info(`Self-test FAILED: ${settings.selfTestRuns - passed} of ${plural(settings.selfTestRuns, 'inference')} failed a check.`);
   return ExitCode.modelFailed;
 }
 
@@ -67,7 +68,7 @@ function sampleFor(spec: InputSpec, grayImage: Buffer): unknown {
 }
 
 function describeSample(value: unknown): string {
-  if (Buffer.isBuffer(value)) return `${value.length} bytes`;
+  if (Buffer.isBuffer(value)) return plural(value.length, 'byte');
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

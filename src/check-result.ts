@@ -1,5 +1,6 @@
 import contentType from 'content-type';
 import { readImageFacts } from './image.js';
+import { plural } from './plural.js';
 import { describeType } from './schema.js';
 import type { InferenceResult } from './types.js';
 
@@ -84,21 +85,21 @@ async function checkData(declaredType: string, data: string | Uint8Array, proble
   const mediaType = parseMediaType(declaredType);
   if (mediaType === undefined) {
     problems.push(`'content-type' ${JSON.stringify(declaredType)} is not a valid media type such as 'image/jpeg'`);
-    return `${size} bytes`;
+    return plural(size, 'byte');
   }
   facts.mediaType = mediaType;
   const [topLevel = '', subtype = ''] = mediaType.split('/');
   if (!knownTopLevelTypes.has(topLevel)) {
     problems.push(`unknown content type ${JSON.stringify(declaredType)}; expected e.g. application/json, image/jpeg, text/plain`);
-    return `${size} bytes`;
+    return plural(size, 'byte');
   }
   if (mediaType === 'application/json' || subtype.endsWith('+json')) {
     try {
       facts.json = JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8')) as unknown;
-      return `${mediaType}, ${size} bytes of valid JSON`;
+      return `${mediaType}, ${plural(size, 'byte')} of valid JSON`;
     } catch (error) {
       problems.push(`the content type is ${mediaType} but data is not valid JSON (${(error as Error).message})`);
-      return `${mediaType}, ${size} bytes`;
+      return `${mediaType}, ${plural(size, 'byte')}`;
     }
   }
   if (topLevel === 'image') return checkImage(mediaType, subtype, data, size, problems);
@@ -109,22 +110,22 @@ async function checkData(declaredType: string, data: string | Uint8Array, proble
       problems.push(`the content type is ${mediaType} but data is not valid UTF-8 text`);
     }
   }
-  return `${mediaType}, ${size} bytes`;
+  return `${mediaType}, ${plural(size, 'byte')}`;
 }
 
 async function checkImage(mediaType: string, subtype: string, data: string | Uint8Array, size: number, problems: string[]): Promise<string> {
   if (typeof data === 'string') {
     problems.push(`the content type is ${mediaType} but data is a string; image data must be a Buffer of encoded image bytes`);
-    return `${mediaType}, ${size} characters`;
+    return `${mediaType}, ${plural(size, 'character')}`;
   }
   const facts = await readImageFacts(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   if (!facts) {
-    problems.push(`the content type is ${mediaType} but data (${size} bytes) is not an image that can be decoded`);
-    return `${mediaType}, ${size} bytes`;
+    problems.push(`the content type is ${mediaType} but data (${plural(size, 'byte')}) is not an image that can be decoded`);
+    return `${mediaType}, ${plural(size, 'byte')}`;
   }
   const expectedFormats = sharpFormatBySubtype[subtype];
   if (expectedFormats && !expectedFormats.includes(facts.format)) {
     problems.push(`the content type is ${mediaType} but data is a ${facts.format} image`);
   }
-  return `${mediaType}, ${facts.width}x${facts.height} ${facts.format}, ${size} bytes`;
+  return `${mediaType}, ${facts.width}x${facts.height} ${facts.format}, ${plural(size, 'byte')}`;
 }

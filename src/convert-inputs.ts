@@ -4,6 +4,7 @@ import { AiIntegrationError, InvalidInputError } from './errors.js';
 import { sniffImageFormat } from './image.js';
 import { parseImageHeader } from './image-header.js';
 import { checkInputDepth } from './input-depth.js';
+import { plural } from './plural.js';
 import { describeBounds, describeType, isBinaryType } from './schema.js';
 import { defaultInputDepth } from './settings.js';
 import type { InputSpec, InputsSchema } from './types.js';
@@ -143,7 +144,7 @@ function convertBinary(name: string, spec: InputSpec, value: unknown): Buffer {
   if (data.length === 0) throw new InvalidInputError(name, `is empty; expected ${describeExpected(spec)}`);
   if (spec.type === 'image' && !sniffImageFormat(data)) {
     const start = data.subarray(0, 8).toString('hex');
-    throw new InvalidInputError(name, `is not an image that can be decoded (${data.length} bytes starting ${start}, which match no image format); expected ${describeExpected(spec)}`);
+    throw new InvalidInputError(name, `is not an image that can be decoded (${plural(data.length, 'byte')} starting ${start}, which ${data.length === 1 ? 'matches' : 'match'} no image format); expected ${describeExpected(spec)}`);
   }
   return data;
 }
@@ -154,7 +155,7 @@ function checkImageHeader(name: string, data: Buffer): void {
   const header = parseImageHeader(data);
   if (typeof header !== 'string') return;
   const format = sniffImageFormat(data) ?? 'image';
-  throw new InvalidInputError(name, `is not an image that can be decoded (${data.length} bytes with a ${format} signature, but its header cannot be read: ${header}); expected ${describeExpected({ type: 'image' })}`);
+  throw new InvalidInputError(name, `is not an image that can be decoded (${plural(data.length, 'byte')} with a ${format} signature, but its header cannot be read: ${header}); expected ${describeExpected({ type: 'image' })}`);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -165,7 +166,7 @@ function convertText(name: string, spec: InputSpec, value: unknown): string {
     try {
       return utf8.decode(value);
     } catch {
-      throw new InvalidInputError(name, `expected a string, got ${value.length} bytes that are not valid UTF-8 text`);
+      throw new InvalidInputError(name, `expected a string, got ${plural(value.length, 'byte')} that ${value.length === 1 ? 'is' : 'are'} not valid UTF-8 text`);
     }
   }
   throw wrongType(name, spec, value);

@@ -1,6 +1,6 @@
 import { AiIntegrationError, InferenceThrewError } from './errors.js';
 import { runMode } from './run-mode.js';
-import type { Engine, InferenceResult, Inputs, InputsSchema, StartLoopOptions } from './types.js';
+import type { Engine, InferenceResult, Inputs, InputsSchema, StartLoopOptions, StrictSchema } from './types.js';
 
 /** One inference request of the pull-style API. */
 export interface InferenceRequest<I> {
@@ -37,7 +37,7 @@ function noResult(): InferenceResult {
  * }
  */
 export function inferenceRequests<const S extends InputsSchema>(
-  inputsSchema: S,
+  inputsSchema: S & NoInfer<StrictSchema<S>>,
   options: StartLoopOptions = {},
 ): AsyncIterableIterator<InferenceRequest<Inputs<S>>> {
   const queued: PendingRequest[] = [];

@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors.js';
+import { plural } from './plural.js';
 
 /**
  * How deeply arrays, objects, sets and maps nest in a value: 0 for a scalar, a string or bytes,
@@ -49,7 +50,7 @@ export function nestingDepth(value: unknown): number {
 export function checkInputDepth(name: string, value: unknown, maxDepth: number): void {
   const depth = nestingDepth(value);
   if (depth <= maxDepth) return;
-  const measured = Number.isFinite(depth) ? `nests ${depth} levels of arrays and objects` : 'holds itself (a reference cycle), so it nests without end';
+  const measured = Number.isFinite(depth) ? `nests ${plural(depth, 'level')} of arrays and objects` : 'holds itself (a reference cycle), so it nests without end';
   throw new InvalidInputError(name, `${measured}, deeper than the limit of ${maxDepth} (MAX_INPUT_DEPTH)`);
 }
 

@@ -18,6 +18,7 @@
  *   set, frozenset     -> Set
  */
 import { AiIntegrationError, type ErrorCode } from './errors.js';
+import { plural } from './plural.js';
 
 /** A pickle that cannot be read; `offset` is the byte where the offending opcode starts. */
 export class PickleError extends AiIntegrationError {
@@ -106,6 +107,21 @@ function op(code: string | number, name: string, handler: Handler): void {
   opcodeNames[byte] = name;
 }
 
+// How a pickle starts: PROTO (0x80) for protocols 2 to 5; for protocols 0 and 1, which have no
+// PROTO, an opcode that pushes a value or a MARK (what CPython 2 and 3 write first: `(` for a
+// protocol 0 dict or list, `}` for a protocol 1 dict, `c` for an OrderedDict, ...).
+const firstOpcodes = new Set([0x80, ...[...'(}])NILFSVcJKMGTUXP'].map((character) => character.charCodeAt(0))]);
+
+/**
+ * Whether data can be a pickle, judged by its first byte alone: a cheap test before decoding, so
+ * that JSON, an image or text on stdin is named for what it is, not as a broken pickle. A
+ * protocol 0 pickle is ASCII text, so text whose first letter is an opcode passes this test.
+ * @example mayBePickle(Buffer.from('{"image": 1}')) // false
+ */
+export function mayBePickle(data: Uint8Array): boolean {
+  return data.length > 0 && firstOpcodes.has(data[0]!);
+}
+
 /** Turns pickled bytes into plain JavaScript values. Throws `PickleError` for anything else. */
 export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): unknown {
   const reader = new PickleReader(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
@@ -144,7 +160,7 @@ class PickleReader {
     }
     if (this.position !== data.length) {
       this.opcodeStart = this.position;
-      throw this.malformed(`${data.length - this.position} bytes of extra data after the STOP opcode`);
+      throw this.malformed(`${plural(data.length - this.position, 'byte')} of extra data after the STOP opcode`);
     }
     if (this.stack.length !== 1 || this.marks.length > 0) throw this.malformed('STOP with a stack that does not hold exactly one value');
     return this.stack[0];
@@ -164,7 +180,7 @@ class PickleReader {
   need(length: number): number {
     const start = this.position;
     if (start + length > this.data.length) {
-      throw this.malformed(`${opcodeNames[this.data[this.opcodeStart]!]} needs ${length} bytes but only ${this.data.length - start} remain`);
+      throw this.malformed(`${opcodeNames[this.data[this.opcodeStart]!]} needs ${plural(length, 'byte')} but only ${this.data.length - start} remain`);
     }
     this.position = start + length;
     return start;
@@ -204,7 +220,7 @@ class PickleReader {
     else length = Number(this.data.readBigUInt64LE(this.need(8))); // beyond 2**53 only the message is approximate
     if (length < 0) throw this.malformed(`negative length ${length}`);
     if (length > this.data.length - this.position) {
-      throw this.malformed(`${opcodeNames[this.data[this.opcodeStart]!]} declares ${length} bytes but only ${this.data.length - this.position} remain`);
+      throw this.malformed(`${opcodeNames[this.data[this.opcodeStart]!]} declares ${plural(length, 'byte')} but only ${this.data.length - this.position} remain`);
     }
     return length;
   }
@@ -664,7 +680,7 @@ function checkPlainData(root: unknown, reader: PickleReader, maxDepth: number): 
     }
     if (!frame.expanded) {
       if (frame.pathLength > maxDepth) {
-        throw new PickleError('AI_ERR_PICKLE_MALFORMED', `data nests deeper than ${maxDepth} levels`, offsets.get(frame.node) ?? 0);
+        throw new PickleError('AI_ERR_PICKLE_MALFORMED', `data nests deeper than ${plural(maxDepth, 'level')}`, offsets.get(frame.node) ?? 0);
       }
       frame.expanded = true;
       onPath.add(frame.node);
@@ -681,7 +697,7 @@ function checkPlainData(root: unknown, reader: PickleReader, maxDepth: number): 
     let deepest = 0;
     for (const child of children(frame.node)) if (isContainer(child)) deepest = Math.max(deepest, depthOf.get(child) ?? 0);
     if (deepest + 1 + frame.pathLength - 1 > maxDepth) {
-      throw new PickleError('AI_ERR_PICKLE_MALFORMED', `data nests deeper than ${maxDepth} levels`, offsets.get(frame.node) ?? 0);
+      throw new PickleError('AI_ERR_PICKLE_MALFORMED', `data nests deeper than ${plural(maxDepth, 'level')}`, offsets.get(frame.node) ?? 0);
     }
     depthOf.set(frame.node, deepest + 1);
   }

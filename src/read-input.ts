@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { AiIntegrationError } from './errors.js';
+import { plural } from './plural.js';
 
 /**
  * Reads a whole stream as bytes, binary-safe, and stops with a clear error past `maxBytes`
@@ -16,7 +17,7 @@ export async function readAllBytes(stream: Readable & { isTTY?: boolean }, maxBy
     total += bytes.length;
     if (total > maxBytes) {
       stream.destroy();
-      throw new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `${what} holds more than ${maxBytes} bytes (the limit; raise it with MAX_INPUT_BYTES)`);
+      throw new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `${what} holds more than ${plural(maxBytes, 'byte')} (the limit; raise it with MAX_INPUT_BYTES)`);
     }
     chunks.push(bytes);
   }

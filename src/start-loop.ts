@@ -1,6 +1,6 @@
 import { createInProcessEngine } from './in-process-engine.js';
 import { runMode } from './run-mode.js';
-import type { InferenceFunction, Inputs, InputsSchema, StartLoopOptions } from './types.js';
+import type { InferenceFunction, Inputs, InputsSchema, StartLoopOptions, StrictSchema } from './types.js';
 
 /**
  * Runs `inferenceFunction` in the mode that `MODE` selects, then ends the process with the
@@ -11,7 +11,7 @@ import type { InferenceFunction, Inputs, InputsSchema, StartLoopOptions } from '
  */
 export function startLoop<const S extends InputsSchema>(
   inferenceFunction: InferenceFunction<Inputs<S>>,
-  inputsSchema: S,
+  inputsSchema: S & NoInfer<StrictSchema<S>>,
   options: StartLoopOptions = {},
 ): Promise<void> {
   return runMode(() => createInProcessEngine(inferenceFunction as InferenceFunction<never>), inputsSchema, options);

@@ -1,7 +1,7 @@
 // Type-level tests, checked by `tsc --noEmit` (part of npm test): the inputs object is typed from
 // the schema, with no casts in user code. A wrong type here fails the type check.
 import { expectTypeOf } from 'vitest';
-import { defineSchema, inferenceRequests, startLoop, type InferenceResult, type Inputs, type JsonValue } from 'ai-integration';
+import { defineSchema, inferenceRequests, startLoop, type InferenceResult, type Inputs, type InputsSchema, type JsonValue } from 'ai-integration';
 
 const ok = (data: string): InferenceResult => ({ 'content-type': 'text/plain', data, success: true });
 
@@ -48,6 +48,41 @@ void startLoop(() => ({ data: 'x', success: true }), { image: { type: 'image' } 
 
 // @ts-expect-error unknown input type
 void startLoop(() => ok(''), { image: { type: 'imgae' } });
+
+// A property the input's type does not know is a compile error, as it is at start-up.
+// @ts-expect-error `defualt` is not a property of an image input
+void startLoop(() => ok(''), { image: { type: 'image', defualt: 1 } });
+// @ts-expect-error `minimum` is not a property of a number input (`min` is)
+void startLoop(() => ok(''), { strength: { type: 'number', minimum: 0 } });
+// @ts-expect-error `choice` is not a property of a choice input (`choices` is)
+void startLoop(() => ok(''), { style: { type: 'choice', choice: ['a', 'b'] } });
+// @ts-expect-error `min` is a property of number and integer inputs, not of text
+void startLoop(() => ok(''), { prompt: { type: 'text', min: 1 } });
+// @ts-expect-error the same check in a schema declared apart
+defineSchema({ prompt: { type: 'text', defualt: 'x' } });
+// @ts-expect-error and in the pull-style API
+void inferenceRequests({ prompt: { type: 'text', descripton: 'x' } });
+
+// `example` is known to every type, typed as the input's value (a data: URL string for binary inputs).
+void startLoop(
+  (inputs) => {
+    expectTypeOf(inputs.style).toEqualTypeOf<'photo' | 'sketch'>();
+    return ok(inputs.prompt);
+  },
+  {
+    image: { type: 'image', example: 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7' },
+    prompt: { type: 'text', example: 'a cat' },
+    strength: { type: 'number', min: 0, max: 1, example: 0.5 },
+    style: { type: 'choice', choices: ['photo', 'sketch'], example: 'sketch' },
+    config: { type: 'json', example: { a: [1, null] } },
+  },
+);
+// @ts-expect-error a number input's example is a number
+void startLoop(() => ok(''), { strength: { type: 'number', example: 'high' } });
+
+// A schema typed as a whole (not a literal) is accepted as it is.
+const wide: InputsSchema = { image: { type: 'image' } };
+void startLoop(() => ok(''), wide);
 
 // The pull-style API types its requests the same way.
 export async function pullLoop(): Promise<void> {

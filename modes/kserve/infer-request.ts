@@ -332,7 +332,7 @@ function rawRequest(data: Buffer, schema: InputsSchema): InferRequest {
   if (datatype === 'BYTES') return { id: undefined, items: [{ [name]: toInputValue(name, spec, data, 0) }], outputs };
   const size = elementSize(datatype as FixedDatatype);
   if (data.length === 0 || data.length % size !== 0) {
-    throw tensorError('input', name, `a raw binary request holds its ${datatype} elements, ${size} bytes each, but the body has ${plural(data.length, 'byte')}`);
+    throw tensorError('input', name, `a raw binary request holds its ${datatype} elements, ${plural(size, 'byte')} each, but the body has ${plural(data.length, 'byte')}`);
   }
   const values = readFixedElements(datatype as FixedDatatype, data, data.length / size);
   if ('problem' in values) throw tensorError('input', name, values.problem);

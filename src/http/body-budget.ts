@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { AiIntegrationError } from '../errors.js';
+import { plural } from '../plural.js';
 
 /**
  * The memory all request bodies may hold at once (MAX_BUFFERED_BYTES) and how many bodies are
@@ -55,7 +56,7 @@ export class BodyBudget {
 
   /** @internal */
   noRoom(wanted: number): AiIntegrationError {
-    return overloaded(`the server holds ${this.held} bytes of request bodies and has no room for ${wanted} more (MAX_BUFFERED_BYTES is ${this.maxBytes})`);
+    return overloaded(`the server holds ${plural(this.held, 'byte')} of request bodies and has no room for ${wanted} more (MAX_BUFFERED_BYTES is ${this.maxBytes})`);
   }
 }
 

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import busboy from 'busboy';
 import { AiIntegrationError, InvalidInputError } from '../errors.js';
+import { plural } from '../plural.js';
 import type { HttpSettings } from '../types.js';
 import type { BodyReservation } from './body-budget.js';
 
@@ -38,7 +39,7 @@ export function contentEncodingOf(request: IncomingMessage): ContentEncoding {
 }
 
 function tooLarge(limit: number): AiIntegrationError {
-  return new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the request body is larger than ${limit} bytes (the limit; raise it with MAX_INPUT_BYTES)`);
+  return new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the request body is larger than ${plural(limit, 'byte')} (the limit; raise it with MAX_INPUT_BYTES)`);
 }
 
 const clientGone = () => new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the client closed the connection during the upload');

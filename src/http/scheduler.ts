@@ -1,4 +1,5 @@
 import { AiIntegrationError } from '../errors.js';
+import { plural } from '../plural.js';
 import type { Engine, InferenceResult } from '../types.js';
 
 /** What one scheduled inference gives back, with where its time went. */
@@ -70,7 +71,7 @@ export class InferenceScheduler {
   submit(inputs: Record<string, unknown>, clientGone?: () => boolean): Promise<ScheduledOutcome> {
     if (!this.accepting) return Promise.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the server is shutting down and takes no new work'));
     if (this.running >= this.limits.concurrency && this.queue.length >= this.limits.maxQueue) {
-      return Promise.reject(new AiIntegrationError('AI_ERR_QUEUE_FULL', `the queue is full (${this.limits.maxQueue} requests waiting); retry later`));
+      return Promise.reject(new AiIntegrationError('AI_ERR_QUEUE_FULL', `the queue is full (${plural(this.limits.maxQueue, 'request')} waiting); retry later`));
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ inputs, enqueued: performance.now(), resolve, reject, clientGone });

@@ -64,7 +64,7 @@ describe('test_inputs_pickled_dict', () => {
     { name: 'empty stdin', stdin: Buffer.alloc(0), message: 'stdin is empty; pipe a pickled dict of inputs in' },
     { name: 'a truncated pickle', stdin: Buffer.from('\x80\x04\x95', 'latin1'), message: 'pickle: FRAME needs 8 bytes but only 0 remain (at byte 2)' },
     { name: 'a pickle of a list', stdin: Buffer.from(']K\x01a.', 'latin1'), message: 'the pickle holds an array; expected a dict of inputs' },
-    { name: 'text that is no pickle', stdin: Buffer.from('{"image": "x"}'), message: 'pickle: unknown opcode 0x7b (at byte 0)' },
+    { name: 'text that is no pickle', stdin: Buffer.from('{"image": "x"}'), message: 'stdin is not a pickle: it looks like a JSON object with the key "image"; MODE=test_inputs_dict_json reads' },
     { name: 'an input the schema refuses', stdin: Buffer.from('}(X\x05\x00\x00\x00imageC\x03abcu.', 'latin1'), message: 'image: is not an image that can be decoded' },
   ])('$name: exit 2 and one clear line', async ({ stdin, message }) => {
     const outcome = await pickled(stdin);

@@ -63,7 +63,7 @@ describe('schema checked at start-up', () => {
     { schema: { image: { type: 'imgae' } }, message: "invalid inputs schema: image: unknown type \"imgae\"; expected one of image, text, number, integer, boolean, choice, json, file (did you mean 'image'?)" },
     { schema: { steps: { type: 'integer', min: 1, max: 10, default: 20 } }, message: 'invalid inputs schema: steps: default 20 is outside the bounds between 1 and 10' },
     { schema: { style: { type: 'choice' } }, message: "invalid inputs schema: style: a choice input needs 'choices', a non-empty list of strings" },
-    { schema: { image: { type: 'image', requried: false } }, message: "invalid inputs schema: image: unknown property 'requried' for type image; allowed: type, description, required" },
+    { schema: { image: { type: 'image', requried: false } }, message: "invalid inputs schema: image: unknown property 'requried' for type image (did you mean 'required'?); allowed: type, description, required, example" },
   ])('$message', async ({ schema, message }) => {
     const outcome = await runScript(fixture('bad-schema-model.mjs'), { mode: 'test_model_integration', env: { BAD_SCHEMA: JSON.stringify(schema) } });
     expect(outcome.code).toBe(3);

@@ -163,7 +163,7 @@ describe('readPickle refuses hostile pickles with the library\'s error', () => {
     ['a pop past the MARK', 'N(a.', 'stack underflow in APPEND (at byte 2)'],
     ['a missing MARK', 'Ne.', 'APPENDS without a MARK before it (at byte 1)'],
     ['a missing MARK for TUPLE', 't.', 'TUPLE without a MARK before it (at byte 0)'],
-    ['STOP with extra data', 'N.N', '1 bytes of extra data after the STOP opcode (at byte 2)'],
+    ['STOP with extra data', 'N.N', '1 byte of extra data after the STOP opcode (at byte 2)'],
     ['STOP with two values', 'NN.', 'STOP with a stack that does not hold exactly one value'],
     ['STOP with an open MARK', '(N.', 'STOP with a stack that does not hold exactly one value'],
     ['a memo reference to nothing', 'h\x05.', 'memo key 5 is not defined (at byte 0)'],

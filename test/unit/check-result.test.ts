@@ -28,7 +28,7 @@ describe('checkResult', () => {
 
   test.each([
     ['not an object', null, ["the result must be an object { 'content-type', data, success, error? }, got null"]],
-    ['a Buffer', Buffer.from('x'), ["the result must be an object { 'content-type', data, success, error? }, got 1 bytes of binary data"]],
+    ['a Buffer', Buffer.from('x'), ["the result must be an object { 'content-type', data, success, error? }, got 1 byte of binary data"]],
     ['missing every field', {}, ["'content-type' must be a string such as 'application/json', got undefined", "'success' must be true or false, got undefined", "'data' is missing (use null when there is no data)"]],
     ['a failure', { 'content-type': 'text/plain', data: null, success: false, error: 'out of memory' }, ['the model reported a failure: out of memory']],
     ['a failure without a message', { 'content-type': 'text/plain', data: null, success: false }, ['the model reported a failure: (no error message was given)']],

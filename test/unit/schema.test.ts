@@ -41,7 +41,7 @@ describe('validateSchema', () => {
     [{ image: {} }, 'image: unknown type undefined; expected one of image, text'],
     [{ photo: { type: 'picture' } }, "photo: unknown type \"picture\"; expected one of image, text, number, integer, boolean, choice, json, file (did you mean"],
     [{ '': { type: 'text' } }, "'': input names must not be empty"],
-    [{ image: { type: 'image', default: 'x' } }, "image: unknown property 'default' for type image; allowed: type, description, required; binary inputs cannot have a default"],
+    [{ image: { type: 'image', default: 'x' } }, "image: unknown property 'default' for type image; allowed: type, description, required, example; binary inputs cannot have a default"],
     [{ n: { type: 'number', min: 5, max: 1 } }, 'n: min (5) is greater than max (1)'],
     [{ n: { type: 'number', min: '0' } }, 'n: min must be a finite number, got the string "0"'],
     [{ n: { type: 'number', max: 1, default: 2 } }, 'n: default 2 is outside the bounds at most 1'],
