@@ -6,7 +6,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { startLoop } from 'ai-integration';
+import { image, startLoop } from 'ai-integration';
 
 const session = await ort.InferenceSession.create(new URL('./models/edge-detector.onnx', import.meta.url).pathname);
 
@@ -24,10 +24,15 @@ startLoop(
     const pixels = new Uint8ClampedArray(magnitudes.length); // clamps to 255 as it stores
     for (let index = 0; index < magnitudes.length; index++) pixels[index] = Math.round(magnitudes[index]! * scale);
     const png = await sharp(pixels, { raw: { width: info.width, height: info.height, channels: 1 } }).png().toBuffer();
-    return { 'content-type': 'image/png', data: png, success: true };
+    return image(png);
   },
   {
     image: { type: 'image', description: 'the picture whose edges are drawn' },
     gain: { type: 'number', min: 0.1, max: 20, default: 4, description: 'brightens faint edges; 1 maps the strongest possible edge to white' },
+  },
+  {
+    name: 'edge-detector',
+    description: 'Draws the edges of a picture (Sobel filters run by onnxruntime).',
+    output: { type: 'image', mediaType: 'image/png', description: 'the edges, white on black, as a grayscale PNG' },
   },
 );

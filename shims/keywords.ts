@@ -3,7 +3,7 @@
  * option type a text model tends to need: a bounded integer, a bounded number, a choice and a
  * boolean, and a result in JSON or plain text.
  */
-import { startLoop } from 'ai-integration';
+import { json, startLoop, text } from 'ai-integration';
 
 // A real model would load its vocabulary or weights here, once, before startLoop.
 const stopWords = new Set(
@@ -23,9 +23,9 @@ startLoop(
       .sort((first, second) => second.count - first.count || (first.word < second.word ? -1 : 1)) // code point order: the same on every machine
       .slice(0, inputs.top);
     if (inputs.format === 'text') {
-      return { 'content-type': 'text/plain; charset=utf-8', data: keywords.map((keyword) => `${keyword.word}\t${keyword.count}`).join('\n') + '\n', success: true };
+      return text(keywords.map((keyword) => `${keyword.word}\t${keyword.count}`).join('\n') + '\n');
     }
-    return { 'content-type': 'application/json', data: JSON.stringify({ words: words.length, keywords }), success: true };
+    return json({ words: words.length, keywords });
   },
   {
     text: { type: 'text', description: 'the text to read' },
@@ -35,4 +35,6 @@ startLoop(
     keep_stop_words: { type: 'boolean', default: false, description: 'count words such as "the" and "of" too' },
     format: { type: 'choice', choices: ['json', 'text'], default: 'json', description: 'JSON with counts and shares, or one "word<TAB>count" line each' },
   },
+  // No `output`: the format option chooses between JSON and text.
+  { name: 'keywords', description: 'Finds the most frequent words of a text, leaving out words such as "the" and "of".' },
 );

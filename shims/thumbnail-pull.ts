@@ -3,9 +3,7 @@
  * the loop and takes one request at a time. Makes a thumbnail in the chosen format.
  */
 import sharp from 'sharp';
-import { inferenceRequests } from 'ai-integration';
-
-const mediaTypes = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const;
+import { image, inferenceRequests } from 'ai-integration';
 
 const schema = {
   image: { type: 'image', description: 'the picture to shrink' },
@@ -13,8 +11,10 @@ const schema = {
   format: { type: 'choice', choices: ['png', 'jpeg', 'webp'], default: 'png', description: 'the thumbnail\'s file format' },
 } as const;
 
-for await (const request of inferenceRequests(schema)) {
-  const { image, size, format } = request.inputs;
-  const thumbnail = await sharp(image).rotate().resize(size, size, { fit: 'inside', withoutEnlargement: true }).toFormat(format).toBuffer();
-  request.respond({ 'content-type': mediaTypes[format], data: thumbnail, success: true });
+const about = { name: 'thumbnail', description: 'Shrinks a picture to a thumbnail in PNG, JPEG or WebP.', output: { type: 'image' } } as const;
+
+for await (const request of inferenceRequests(schema, about)) {
+  const { size, format } = request.inputs;
+  const thumbnail = await sharp(request.inputs.image).rotate().resize(size, size, { fit: 'inside', withoutEnlargement: true }).toFormat(format).toBuffer();
+  request.respond(image(thumbnail));
 }

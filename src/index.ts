@@ -3,6 +3,7 @@ export { inferenceRequests, type InferenceRequest } from './inference-requests.j
 export { defineSchema, validateSchema, inputTypes } from './schema.js';
 export { convertInputs, type ConvertOptions, type ValueOrigin } from './convert-inputs.js';
 export { checkResult, type ResultReport } from './check-result.js';
+export { json, image, file, text, failure, type JsonResult, type ImageResult, type FileResult, type TextResult, type FailureResult } from './result-helpers.js';
 export { registerMode, listModes } from './registry.js';
 export { readPickle, PickleError, type ReadPickleOptions } from './pickle-reader.js';
 export { environmentVariables } from './settings.js';
@@ -21,7 +22,9 @@ export type {
   ChoiceInputSpec,
   Engine,
   FileInputSpec,
+  FileOutputDescription,
   ImageInputSpec,
+  ImageOutputDescription,
   InferenceFunction,
   InferenceResult,
   InputSpec,
@@ -31,12 +34,15 @@ export type {
   InputsSchema,
   IntegerInputSpec,
   JsonInputSpec,
+  JsonOutputDescription,
   JsonValue,
   Logger,
   Mode,
   ModeContext,
   NumberInputSpec,
+  OutputDescription,
   RuntimeSettings,
   StartLoopOptions,
   TextInputSpec,
+  TextOutputDescription,
 } from './types.js';

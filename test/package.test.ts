@@ -25,12 +25,17 @@ describe('the built package', () => {
         "defineSchema",
         "environmentVariables",
         "errorTable",
+        "failure",
+        "file",
+        "image",
         "inferenceRequests",
         "inputTypes",
+        "json",
         "listModes",
         "readPickle",
         "registerMode",
         "startLoop",
+        "text",
         "validateSchema",
       ]
     `);

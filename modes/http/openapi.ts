@@ -1,7 +1,8 @@
 import { describeExpected } from '../../src/convert-inputs.js';
 import { mustBeGiven } from '../../src/schema.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
-import type { InputSpec, InputsSchema } from '../../src/types.js';
+import { outputMediaType } from '../../src/output-description.js';
+import type { InputSpec, InputsSchema, OutputDescription } from '../../src/types.js';
 
 
 function jsonSchemaFor(spec: InputSpec, form: boolean): Record<string, unknown> {
@@ -56,8 +57,52 @@ function errors(): Record<string, unknown> {
 
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 
-/** The OpenAPI 3.1 document of the HTTP mode, generated from the inputs schema. */
-export function openApiDocument(schema: InputsSchema, model: ModelInfo): Record<string, unknown> {
+const genericOutput = 'parsed JSON, text, or a data: URL for binary data';
+
+/** The `output` of a prediction, as the shim described it (`startLoop`'s `output` option), else any result. */
+function outputSchema(output: OutputDescription | undefined): Record<string, unknown> {
+  if (!output) return { description: genericOutput };
+  const mediaType = outputMediaType(output);
+  const described = (what: string) => (output.description ? `${output.description} (${what})` : what);
+  switch (output.type) {
+    case 'json':
+      return output.schema ? { $ref: '#/components/schemas/Output' } : { description: described('the JSON value') };
+    case 'text':
+      return { type: 'string', description: described(`${mediaType} text`) };
+    case 'image':
+    case 'file':
+      return { type: 'string', format: 'uri', description: described(`the ${mediaType} bytes as a data: URL`) };
+  }
+}
+
+/**
+ * The 200 answer of /predict: the JSON envelope, and for a described binary or text output its
+ * own media type too (sent when Accept names it).
+ */
+function predictionContent(output: OutputDescription | undefined): Record<string, unknown> {
+  const envelope = json({ $ref: '#/components/schemas/Prediction' });
+  if (!output || output.type === 'json') return envelope;
+  return { ...envelope, [outputMediaType(output)]: output.type === 'text' ? { schema: { type: 'string' } } : {} };
+}
+
+// The shim's JSON Schema becomes components.schemas.Output, so its document-local references
+// (#/$defs/..., #/definitions/...) are moved under it; a schema with its own $id resolves them itself.
+function outputComponent(schema: Readonly<Record<string, unknown>>, description: string | undefined): Record<string, unknown> {
+  const described = description !== undefined && schema.description === undefined ? { description } : {};
+  if (typeof schema.$id === 'string') return { ...described, ...schema };
+  const rebase = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(rebase);
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, key === '$ref' && typeof item === 'string' && item.startsWith('#') ? `#/components/schemas/Output${item.slice(1)}` : rebase(item)]),
+    );
+  };
+  return { ...described, ...(rebase(schema) as Record<string, unknown>) };
+}
+
+/** The OpenAPI 3.1 document of the HTTP mode, generated from the inputs schema and, when given, the output description. */
+export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?: OutputDescription): Record<string, unknown> {
+  const raw = output && output.type !== 'json' ? `; with Accept: ${outputMediaType(output)}, the result's bytes alone (timings in X-Predict-Time-Ms and X-Queue-Time-Ms)` : '';
   return {
     openapi: '3.1.0',
     info: { title: model.name, version: model.version, description: model.description },
@@ -77,7 +122,7 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo): Record<
               'application/json': { schema: { type: 'object', properties: { inputs: inputsSchema(schema, false) }, required: ['inputs'] } },
             },
           },
-          responses: { '200': { description: 'the prediction', content: json({ $ref: '#/components/schemas/Prediction' }) }, ...errors() },
+          responses: { '200': { description: `the prediction${raw}`, content: predictionContent(output) }, ...errors() },
         },
       },
       '/': {
@@ -105,8 +150,8 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo): Record<
           properties: {
             id: { type: 'string' },
             status: { type: 'string', enum: ['succeeded', 'failed'] },
-            output: { description: 'parsed JSON, text, or a data: URL for binary data' },
-            content_type: { type: 'string' },
+            output: outputSchema(output),
+            content_type: output ? { type: 'string', examples: [outputMediaType(output)] } : { type: 'string' },
             error: { $ref: '#/components/schemas/ErrorDetail' },
             metrics: {
               type: 'object',
@@ -132,6 +177,7 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo): Record<
           properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
         },
         Error: { type: 'object', required: ['error'], properties: { error: { $ref: '#/components/schemas/ErrorDetail' } } },
+        ...(output?.type === 'json' && output.schema ? { Output: outputComponent(output.schema, output.description) } : {}),
       },
     },
   };

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Prediction } from '../../src/http/predict.js';
 import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { sendJson } from '../../src/http/respond.js';
+import { outputMediaType } from '../../src/output-description.js';
 import { runtimeVersion } from '../../src/version.js';
 import { parseJsonBody } from './_json-body.js';
 import { checkBatch, runBatch } from './batch.js';
@@ -19,7 +20,7 @@ import { encodeV1Response, parseV1Request } from './v1.js';
 export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
   const { context, model } = core;
   const { schema } = context;
-  const metadata = modelMetadata(model, schema);
+  const metadata = modelMetadata(model, schema, context.output ? { contentType: outputMediaType(context.output) } : {});
 
   // The model's name, and its version when the path gives one; 404 for any other.
   const checkModel = ({ params }: RouteContext) => {

@@ -8,9 +8,14 @@ export type InferenceOutcome = 'success' | 'failed' | 'invalid' | 'threw' | 'tim
  * The Prometheus metrics of one HTTP service: process metrics and gauges through prom-client (in
  * a registry of its own, never its global one), per-request counters in `hot-metrics.ts`.
  */
-export function createMetrics(queueDepth: () => number, inFlight: () => number, restarts: () => Record<string, number>) {
+export function createMetrics(queueDepth: () => number, inFlight: () => number, restarts: () => Record<string, number>, model: { name: string; version: string }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // The "info" pattern: a constant 1 whose labels say which model (and version) a series comes from.
+  new Gauge({ name: 'model_info', help: 'The model this service runs: its name and version, as a constant 1', labelNames: ['name', 'version'] as const, registers: [registry] }).set(
+    { name: model.name, version: model.version },
+    1,
+  );
   new Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for an inference slot', registers: [registry], collect() { this.set(queueDepth()); } });
   new Gauge({ name: 'inferences_in_flight', help: 'Inferences running now', registers: [registry], collect() { this.set(inFlight()); } });
   new Counter({
