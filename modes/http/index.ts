@@ -1,6 +1,5 @@
 import { serveHttp } from '../../src/http/serve.js';
 import type { ModeContext } from '../../src/types.js';
-import { runtimeVersion } from '../../src/version.js';
 import { openApiDocument } from './openapi.js';
 import { nativeRoutes } from './routes.js';
 
@@ -16,7 +15,6 @@ export function run(context: ModeContext): Promise<number> {
     defaultPort: 5000,
     summary: 'web page /, API /predict, docs /docs',
     routes: nativeRoutes,
-    // The native document has always carried the runtime's version.
-    openApi: (core) => openApiDocument(context.schema, { ...core.model, version: runtimeVersion }),
+    openApi: (core) => openApiDocument(context.schema, core.model, context.output),
   }));
 }

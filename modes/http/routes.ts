@@ -3,6 +3,7 @@ import { AiIntegrationError } from '../../src/errors.js';
 import { acceptsRaw, outputValue } from '../../src/http/predict.js';
 import type { HttpCore, Readiness, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { sendError, sendJson, sendText } from '../../src/http/respond.js';
+import { plural } from '../../src/plural.js';
 import { runtimeVersion } from '../../src/version.js';
 import { resultBytes } from '../../src/write-result.js';
 import { legacyResponse } from './legacy-response.js';
@@ -14,7 +15,7 @@ import { renderPage } from './page.js';
  */
 export function nativeRoutes(core: HttpCore): RouteDefinition[] {
   const { context, model } = core;
-  const page = renderPage(context.schema, model.name);
+  const page = renderPage(context.schema, model);
 
   const runPrediction = async (route: RouteContext, accepted: readonly ('multipart' | 'json')[]) => {
     const { raw, origin } = await core.readInputs(route, accepted);
@@ -75,9 +76,10 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
       path: '/info',
       handler: ({ response }) =>
         sendJson(response, 200, {
-          model: { ...model, version: runtimeVersion },
+          model,
           mode: 'http',
           schema: context.schema,
+          ...(context.output ? { output: context.output } : {}),
           limits: { max_input_bytes: context.settings.maxInputBytes, max_input_depth: context.settings.maxInputDepth, strict_inputs: context.settings.strictInputs, ...snakeCase(core.settings) },
           runtime: { name: 'ai-integration', version: runtimeVersion, node: process.version },
           readiness: core.readiness(),
@@ -90,7 +92,7 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
 // inference stuck past its timeout in this process means the model is not alive either.
 function sendLiveness(response: ServerResponse, core: HttpCore): void {
   if (core.live()) sendJson(response, 200, { status: 'alive' });
-  else sendJson(response, 503, { status: 'stuck', reason: `${core.scheduler.stuck} inference(s) ran past INFERENCE_TIMEOUT_MS and have not returned; the process is exiting to be restarted` });
+  else sendJson(response, 503, { status: 'stuck', reason: `${plural(core.scheduler.stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned; the process is exiting to be restarted` });
 }
 
 function sendReadiness(response: ServerResponse, readiness: Readiness): void {
