@@ -18,8 +18,9 @@ export default defineConfig([
     define: { __AI_INTEGRATION_VERSION__: JSON.stringify(version) },
   },
   {
-    // The supervisor's command line, the package's bin, and the container's health check.
-    entry: { cli: 'src/supervisor/cli.ts', healthcheck: 'src/healthcheck.ts' },
+    // The supervisor's command line, the package's bin, the container's health check, and what
+    // the supervisor preloads into its model worker.
+    entry: { cli: 'src/supervisor/cli.ts', healthcheck: 'src/healthcheck.ts', 'worker-preload': 'src/supervisor/worker-preload.ts' },
     format: ['esm'],
     outDir: 'dist',
     target: 'node20',

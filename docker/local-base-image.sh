@@ -4,6 +4,9 @@
 # The result is a base image for docker/Dockerfile:
 #   docker/local-base-image.sh localhost/node-local:20
 #   BASE_IMAGE=localhost/node-local:20 docker/example.sh
+# or, in a model's folder (npx ai-integration init), with the installed package's copy:
+#   node_modules/ai-integration/docker/local-base-image.sh localhost/node-local:20
+#   docker build --build-arg BASE_IMAGE=localhost/node-local:20 -t my-model .
 # Needs podman (or docker) and ldd. The machine's CA bundle goes in too, so that `npm ci` in the
 # build trusts the same registry certificates this machine does.
 set -euo pipefail
@@ -26,9 +29,10 @@ cp "$(readlink -f /bin/sh)" "$root/bin/sh" # npm runs scripts with sh, and RUN's
 cp "$(command -v env)" "$root/usr/bin/env" # npm's #!/usr/bin/env node
 for ca in /etc/ssl/certs/ca-certificates.crt; do [ -f "$ca" ] && cp "$ca" "$root/etc/ssl/certs/"; done
 
-# Every library the binaries link, and what sharp's prebuilt libvips needs from the system.
+# Every library the binaries link, and what sharp's prebuilt libvips needs from the system (sharp
+# is in this repository's node_modules, or beside this package when it is installed in a model's).
 binaries=("$node_bin" "$(readlink -f /bin/sh)" "$(command -v env)")
-while IFS= read -r native; do binaries+=("$native"); done < <(find "$repo/node_modules/@img" -name '*.node' 2>/dev/null)
+while IFS= read -r native; do binaries+=("$native"); done < <(find "$repo/node_modules/@img" "$repo/../@img" -name '*.node' 2>/dev/null)
 for library in $(ldd "${binaries[@]}" 2>/dev/null | grep -o '/[^ ]*\.so[^ ]*' | grep -v node_modules | sort -u); do
   mkdir -p "$root$(dirname "$library")"
   cp -L "$library" "$root$library"

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { closest, distance } from 'fastest-levenshtein';
 import { convertInputs, describeExpected } from '../src/convert-inputs.js';
 import { AiIntegrationError, ExitCode, InvalidSchemaError } from '../src/errors.js';
 import { inferAndCheck, resultError } from '../src/infer-and-report.js';
@@ -19,6 +20,8 @@ const optionName = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
  */
 export async function run(context: ModeContext): Promise<number> {
   const program = buildProgram(context);
+  const unknown = findUnknownOption(context);
+  if (unknown) throw new AiIntegrationError('AI_ERR_USAGE', `${describeUnknownOption(program, unknown)} (see --help)`);
   try {
     program.parse([...context.argv], { from: 'user' });
   } catch (error) {
@@ -39,8 +42,8 @@ export async function run(context: ModeContext): Promise<number> {
 }
 
 function buildProgram(context: ModeContext): Command {
-  const program = new Command('model')
-    .description('Runs the model on the inputs given as options and writes the result to stdout.')
+  const program = new Command(context.modelName)
+    .description(helpDescription(context))
     .exitOverride()
     .allowExcessArguments(false)
     .configureOutput({
@@ -58,6 +61,39 @@ function buildProgram(context: ModeContext): Command {
     .option('--loop', 'repeat inference, printing each run\'s time, the running average and QPS')
     .addOption(new Option('--count <n>', 'stop after n runs (implies --loop)').argParser(parsePositiveInteger));
   return program;
+}
+
+// --help is where a user meets the model first: its name (the usage line), what it does, its version.
+function helpDescription(context: ModeContext): string {
+  const what = 'Runs the model on the inputs given as options and writes the result to stdout.';
+  const about = context.modelDescription ? `${context.modelDescription}\n\n` : '';
+  return `${about}Version ${context.modelVersion}. ${what}`;
+}
+
+// Commander reports a missing mandatory option before an unknown one, so `--imag photo.jpg` would
+// say that --image is missing; the misspelt option is the mistake. A separate parse (the program
+// keeps what it parses) finds the first unknown option, as commander would report it.
+function findUnknownOption(context: ModeContext): string | undefined {
+  let unknown: string[];
+  try {
+    ({ unknown } = buildProgram(context).parseOptions([...context.argv]));
+  } catch {
+    return undefined; // an option without its value: commander's own error says so
+  }
+  // Everything after the first unknown option lands in `unknown`; --help anywhere still wins.
+  if (unknown.some((arg) => arg === '--help' || arg === '-h')) return undefined;
+  const first = unknown[0];
+  return first !== undefined && first.startsWith('-') && first !== '-' ? first.replace(/=.*$/s, '') : undefined;
+}
+
+function describeUnknownOption(program: Command, flag: string): string {
+  const message = `unknown option '${flag}'`;
+  if (!flag.startsWith('--')) return message;
+  const known = program.options.flatMap((option) => (option.long ? [option.long] : []));
+  if (!known.includes('--help')) known.push('--help');
+  const name = flag.slice(2).toLowerCase();
+  const best = closest(name, known.map((long) => long.slice(2)));
+  return distance(name, best) <= Math.max(1, Math.floor(best.length / 3)) ? `${message}; did you mean '--${best}'?` : message;
 }
 
 function addInputOption(program: Command, name: string, spec: InputSpec): void {

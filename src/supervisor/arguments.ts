@@ -6,6 +6,7 @@
 export function splitArguments(argv: readonly string[], defaultShim: string | undefined): { shim: string | undefined; args: string[] } {
   const [first, ...rest] = argv;
   const isScript = first !== undefined && /\.[cm]?[jt]s$/.test(first);
-  if (isScript || defaultShim === undefined || first === '--help' || first === '-h') return { shim: first, args: rest };
+  // In a container (a default shim), `--help` is the model's: its options, as the mode hint says.
+  if (isScript || defaultShim === undefined) return { shim: first, args: rest };
   return { shim: defaultShim, args: [...argv] };
 }

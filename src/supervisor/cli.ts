@@ -6,19 +6,21 @@
  * drain) and reaps orphaned processes.
  */
 import { existsSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AiIntegrationError, ExitCode } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { describeModel } from '../package-metadata.js';
 import { reportError, runMode } from '../run-mode.js';
 import { isServingMode } from '../registry.js';
 import { readModeName, readSupervisorLimits } from '../settings.js';
 import { supervisorEnvironmentVariable } from '../worker-protocol.js';
 import { splitArguments } from './arguments.js';
 import { startOrphanReaper } from './orphan-reaper.js';
-import { SupervisedEngine } from './supervised-engine.js';
+import { ShimConfigurationError, SupervisedEngine } from './supervised-engine.js';
 
 const usage = `usage: ai-integration SHIM [ARGS...]
        ai-integration [ARGS...]        (runs AI_INTEGRATION_SHIM, when ARGS does not start with a script)
+       ai-integration init [DIR]       writes a model folder: package.json, a shim, Dockerfile (init --help)
 
 Runs SHIM (a model's entrypoint that calls startLoop) under a supervisor that restarts the model
 in place when it throws, dies or hangs. MODE and the other environment variables work as without it.
@@ -30,6 +32,10 @@ in place when it throws, dies or hangs. MODE and the other environment variables
 `;
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'init') {
+    const { runInit } = await import('../init/init-command.js');
+    process.exit(await runInit(process.argv.slice(3)));
+  }
   const log = createLogger(process.stderr);
   const { shim, args } = splitArguments(process.argv.slice(2), process.env.AI_INTEGRATION_SHIM?.trim() || undefined);
   if (!shim || shim === '--help' || shim === '-h') {
@@ -64,11 +70,13 @@ async function main(): Promise<void> {
     engine.onFatal = (error) => {
       if (!engine!.failureIsHandled) process.exit(reportError(error, log));
     };
-    const name = options.name ?? basename(shim).replace(/\.[cm]?[jt]s$/, '');
+    // The model is the worker's shim, not this script: its package.json names it.
+    const model = describeModel(options, resolve(shim));
     const running = engine;
-    await runMode(() => running, schema, { ...options, name, argv: args }, () => running.stop());
+    await runMode(() => running, schema, { ...options, ...model, argv: args }, () => running.stop());
   } catch (error) {
-    const code = reportError(error, log);
+    // A shim that cannot be loaded has said why in one line already.
+    const code = error instanceof ShimConfigurationError ? error.exitCode : reportError(error, log);
     await engine?.stop();
     process.exit(code);
   }

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { AiIntegrationError, InferenceThrewError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { AiIntegrationError, ExitCode, InferenceThrewError } from '../errors.js';
+import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
 import type { Engine, InferenceResult, InputsSchema, Logger } from '../types.js';
-import { asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from '../worker-protocol.js';
+import { asBuffers, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type SupervisorMessage, type WorkerMessage } from '../worker-protocol.js';
 import { stopProcess } from './stop-process.js';
 
 export interface SupervisorSettings extends SupervisorLimits {
@@ -14,6 +17,8 @@ export interface SupervisorSettings extends SupervisorLimits {
 interface Pending {
   id: number;
   inputs: Record<string, unknown>;
+  /** The per-request variables (the Lambda trace id) as the mode had set them when it asked. */
+  env: RequestEnvironment | undefined;
   resolve: (result: InferenceResult) => void;
   reject: (error: unknown) => void;
   /** Sent to the current worker and not answered yet. */
@@ -82,7 +87,7 @@ export class SupervisedEngine implements Engine {
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopping) return Promise.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
     return new Promise((resolve, reject) => {
-      const request: Pending = { id: this.nextId++, inputs, resolve, reject, sent: false };
+      const request: Pending = { id: this.nextId++, inputs, env: requestEnvironment(), resolve, reject, sent: false };
       this.pending.set(request.id, request);
       if (this.state === 'ready') this.send(request);
     });
@@ -139,7 +144,7 @@ export class SupervisedEngine implements Engine {
     // that what the model prints never mixes with the results on stdout. The worker has its own
     // process group: a terminal's Ctrl-C or a signal to the supervisor's group is the
     // supervisor's to handle (it drains first), and SIGTERM from the supervisor ends the worker.
-    const worker = spawn(process.execPath, [...process.execArgv, this.shim, ...this.args], {
+    const worker = spawn(process.execPath, [...process.execArgv, ...workerPreload, this.shim, ...this.args], {
       env: { ...process.env, [workerEnvironmentVariable]: '1' },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       serialization: 'advanced',
@@ -168,7 +173,7 @@ export class SupervisedEngine implements Engine {
   }
 
   private send(request: Pending): void {
-    const message: SupervisorMessage = { type: 'infer', id: request.id, inputs: request.inputs };
+    const message: SupervisorMessage = request.env ? { type: 'infer', id: request.id, inputs: request.inputs, env: request.env } : { type: 'infer', id: request.id, inputs: request.inputs };
     try {
       this.worker!.send(message, (error) => {
         // The worker went away before it took the message: the next worker gets it instead.
@@ -296,7 +301,9 @@ export class SupervisedEngine implements Engine {
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
     const replacement = this.replacement;
     if (replacement?.cause === 'start_timeout' || (this.state === 'starting' && this.thrownIds.size === 0 && !replacement)) {
-      this.onStartFailure(replacement ? replacement.reason : how);
+      // Exit 3 while starting: the worker reported its shim's configuration error (it cannot be
+      // imported, its schema is invalid); no retry can help.
+      this.onStartFailure(replacement ? replacement.reason : how, !replacement && code === ExitCode.config);
       return;
     }
     const cause = replacement ? replacement.cause : this.thrownIds.size > 0 ? 'threw' : signal ? `signal_${signal}` : `exit_${code}`;
@@ -326,12 +333,12 @@ export class SupervisedEngine implements Engine {
     this.spawnWorker();
   }
 
-  private onStartFailure(how: string): void {
+  private onStartFailure(how: string, configuration = false): void {
     this.consecutiveStartFailures++;
-    if (this.consecutiveStartFailures >= this.settings.maxStartFailures) {
-      const error = new AiIntegrationError(
+    if (configuration || this.consecutiveStartFailures >= this.settings.maxStartFailures) {
+      const error = configuration ? new ShimConfigurationError() : new AiIntegrationError(
         'AI_ERR_WORKER_START_FAILED',
-        `the model worker failed to start ${this.consecutiveStartFailures} times in a row (last: ${how}); giving up (WORKER_MAX_START_FAILURES=${this.settings.maxStartFailures}). Its own error is in the log above.`,
+        `the model worker failed to start ${plural(this.consecutiveStartFailures, 'time')} in a row (last: ${how}); giving up (WORKER_MAX_START_FAILURES=${this.settings.maxStartFailures}). Its own error is in the log above.`,
       );
       this.state = 'stopped';
       this.reason = error.message;
@@ -354,4 +361,25 @@ export class SupervisedEngine implements Engine {
 
   /** Called when the worker can no longer be started after it once was, before the mode's listeners have answered. */
   onFatal: ((error: AiIntegrationError) => void) | undefined;
+}
+
+// The worker's preload (dist/worker-preload.js) reports a shim that cannot be loaded in one line,
+// with exit code 3. Run from the sources (the unit tests), there is no built preload to load.
+const preload = new URL('./worker-preload.js', import.meta.url);
+const workerPreload = existsSync(fileURLToPath(preload)) ? ['--import', preload.href] : [];
+
+/**
+ * The worker exited with the configuration code while starting: it has said why, in one line
+ * (its shim cannot be loaded, its schema is invalid), and starting it again cannot help. The
+ * process exits with that code too.
+ */
+export class ShimConfigurationError extends AiIntegrationError {
+  override name = 'ShimConfigurationError';
+  constructor() {
+    super('AI_ERR_WORKER_START_FAILED', `the model worker exited with code ${ExitCode.config} while starting: its shim has a configuration error (reported above), so it is not retried`);
+  }
+
+  override get exitCode(): typeof ExitCode.config {
+    return ExitCode.config;
+  }
 }

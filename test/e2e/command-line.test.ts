@@ -159,7 +159,7 @@ describe('command_line', () => {
     expect(outcome.code).toBe(0);
     expect(outcome.stderr).toContain('MODE is not set');
     for (const [mode, flags] of [
-      ['command_line', 'docker run --rm IMAGE --image photo.jpg'],
+      ['command_line', 'docker run --rm -i IMAGE --image - < photo.jpg'],
       ['http', 'docker run --rm -p 5000:5000 -e MODE=http IMAGE'],
       ['test_model_integration', 'docker run --rm -e MODE=test_model_integration IMAGE'],
       ['test_single_image', 'docker run --rm -i -e MODE=test_single_image IMAGE < photo.jpg'],

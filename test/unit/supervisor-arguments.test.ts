@@ -21,7 +21,8 @@ describe('splitArguments', () => {
     expect(splitArguments([], undefined)).toEqual({ shim: undefined, args: [] });
   });
 
-  test('--help is the supervisor\'s own, even with a default shim', () => {
-    expect(splitArguments(['--help'], 'shim.js')).toEqual({ shim: '--help', args: [] });
+  test('--help is the model\'s in a container (a default shim), the supervisor\'s without one', () => {
+    expect(splitArguments(['--help'], 'shim.js')).toEqual({ shim: 'shim.js', args: ['--help'] });
+    expect(splitArguments(['--help'], undefined)).toEqual({ shim: '--help', args: [] });
   });
 });
