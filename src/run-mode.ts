@@ -1,6 +1,7 @@
-import { basename } from 'node:path';
 import { AiIntegrationError, ExitCode, InferenceThrewError } from './errors.js';
 import { createLogger } from './logger.js';
+import { validateOutputDescription } from './output-description.js';
+import { describeModel } from './package-metadata.js';
 import { listModes, loadMode } from './registry.js';
 import { validateSchema } from './schema.js';
 import { readModeName, readSettings } from './settings.js';
@@ -34,13 +35,17 @@ export async function runMode(
   let code: number;
   try {
     validateSchema(schema);
+    const output = validateOutputDescription(options.output);
     const settings = readSettings(options, env);
+    // Under the supervisor, it has filled these in from the worker's shim; run directly, the shim is this script.
+    const model = describeModel(options, process.argv[1]);
     const argv = options.argv ?? process.argv.slice(2);
     const mode = await loadMode(selectModeName(options, env, argv, log));
     const context: ModeContext = {
-      modelName: env.MODEL_NAME?.trim() || (options.name ?? basename(process.argv[1] ?? 'model').replace(/\.[cm]?[jt]s$/, '')),
-      modelVersion: env.MODEL_VERSION?.trim() || (options.version ?? '1'),
-      modelDescription: options.description ?? '',
+      modelName: env.MODEL_NAME?.trim() || model.name,
+      modelVersion: env.MODEL_VERSION?.trim() || model.version,
+      modelDescription: model.description,
+      ...(output ? { output } : {}),
       engine: createEngine(),
       schema,
       settings,

@@ -2,6 +2,9 @@ import { constants as bufferConstants } from 'node:buffer';
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { AiIntegrationError } from './errors.js';
+import { lambdaVariables } from './platforms/lambda.js';
+import { sagemakerVariables } from './platforms/sagemaker.js';
+import { vertexVariables } from './platforms/vertex.js';
 import type { HttpSettings, RuntimeSettings, StartLoopOptions } from './types.js';
 
 /** The Python library's HTTP body limit, used for every input that a mode reads whole. */
@@ -66,6 +69,10 @@ export const environmentVariables = {
   WORKER_MAX_START_FAILURES: 'under the supervisor: consecutive failed starts of the model worker before giving up (default 5)',
   WORKER_START_TIMEOUT_MS: 'under the supervisor: longest time the model worker may take to load before it is killed and counted as a failed start (default 600000)',
   WORKER_KILL_GRACE_MS: 'under the supervisor: how long a worker being stopped gets between SIGTERM and SIGKILL (default 3000)',
+  // The cloud platforms' own variables, read by their modes through context.env.
+  ...sagemakerVariables,
+  ...vertexVariables,
+  ...lambdaVariables,
 } as const;
 
 /**
@@ -75,22 +82,26 @@ export const environmentVariables = {
  */
 export function readSettings(options: StartLoopOptions, env: Readonly<Record<string, string | undefined>>): RuntimeSettings {
   const maxInputBytes = checkedOption('maxInputBytes', options.maxInputBytes, 1, largestInputBytes) ?? positiveInteger(env, 'MAX_INPUT_BYTES', 1, largestInputBytes) ?? defaultMaxInputBytes;
+  const maxInputBytesGiven = options.maxInputBytes !== undefined || (env.MAX_INPUT_BYTES?.trim() ?? '') !== '';
   return {
     selfTestRuns: checkedOption('selfTestRuns', options.selfTestRuns) ?? positiveInteger(env, 'SELF_TEST_RUNS') ?? 5,
     maxInputBytes,
+    maxInputBytesGiven,
     maxInputDepth: checkedOption('maxInputDepth', options.maxInputDepth, 1, deepestInputDepth) ?? positiveInteger(env, 'MAX_INPUT_DEPTH', 1, deepestInputDepth) ?? defaultInputDepth,
     strictInputs: options.strictInputs ?? booleanFlag(env, 'STRICT_INPUTS') ?? false,
-    http: readHttpSettings(options.http ?? {}, env, maxInputBytes),
+    http: readHttpSettings(options.http ?? {}, env, maxInputBytes, maxInputBytesGiven),
   };
 }
 
-function readHttpSettings(options: Partial<HttpSettings>, env: Readonly<Record<string, string | undefined>>, maxInputBytes: number): HttpSettings {
+function readHttpSettings(options: Partial<HttpSettings>, env: Readonly<Record<string, string | undefined>>, maxInputBytes: number, maxInputBytesGiven: boolean): HttpSettings {
   const port = checkedOption('http.port', options.port, 0) ?? positiveInteger(env, 'PORT', 0);
   if (port !== undefined && port > 65535) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `the port ${port} is not between 0 and 65535`);
   const duration = (option: keyof HttpSettings, variable: keyof typeof environmentVariables, fallback: number, least = 0) =>
     checkedOption(`http.${option}`, options[option] as number | undefined, least, longestDurationMs) ?? positiveInteger(env, variable, least, longestDurationMs) ?? fallback;
   const maxBufferedBytes = checkedOption('http.maxBufferedBytes', options.maxBufferedBytes) ?? positiveInteger(env, 'MAX_BUFFERED_BYTES') ?? defaultBufferedBytes(maxInputBytes);
-  if (maxBufferedBytes < maxInputBytes) {
+  // Given both, a budget below the body limit is a mistake now; with MAX_INPUT_BYTES left to its
+  // default, the HTTP core checks against the limit its mode applies (SageMaker's 6 MB).
+  if (maxInputBytesGiven && maxBufferedBytes < maxInputBytes) {
     throw new AiIntegrationError(
       'AI_ERR_INVALID_OPTION',
       `MAX_BUFFERED_BYTES (${maxBufferedBytes}) is smaller than MAX_INPUT_BYTES (${maxInputBytes}), so a body at the limit could never be read; raise it or lower MAX_INPUT_BYTES`,

@@ -21,17 +21,26 @@ interface CommonSpec {
 /** Image bytes (JPEG, PNG, WebP, ...). Arrives as a `Buffer`. */
 export interface ImageInputSpec extends CommonSpec {
   type: 'image';
+  /**
+   * A sample image the web page offers in one click, as a `data:` URL; checked at start-up.
+   * @example `data:image/jpeg;base64,${readFileSync(new URL('example.jpg', import.meta.url)).toString('base64')}`
+   */
+  example?: string;
 }
 
 /** Any binary: audio, video, documents. Arrives as a `Buffer`. */
 export interface FileInputSpec extends CommonSpec {
   type: 'file';
+  /** A sample file the web page offers in one click, as a `data:` URL (`data:audio/wav;base64,...`); checked at start-up. */
+  example?: string;
 }
 
 /** A string. */
 export interface TextInputSpec extends CommonSpec {
   type: 'text';
   default?: string;
+  /** A sample value the web page offers in one click (unlike `default`, never used unless chosen). */
+  example?: string;
 }
 
 /** A finite number, optionally bounded (inclusive). */
@@ -40,6 +49,8 @@ export interface NumberInputSpec extends CommonSpec {
   default?: number;
   min?: number;
   max?: number;
+  /** A sample value the web page offers in one click, within the bounds. */
+  example?: number;
 }
 
 /** A safe integer, optionally bounded (inclusive). */
@@ -48,12 +59,16 @@ export interface IntegerInputSpec extends CommonSpec {
   default?: number;
   min?: number;
   max?: number;
+  /** A sample value the web page offers in one click, within the bounds. */
+  example?: number;
 }
 
 /** `true` or `false`; text sources may also say yes/no, on/off, 1/0. */
 export interface BooleanInputSpec extends CommonSpec {
   type: 'boolean';
   default?: boolean;
+  /** A sample value the web page offers in one click. */
+  example?: boolean;
 }
 
 /** One of a fixed list of strings. */
@@ -61,12 +76,16 @@ export interface ChoiceInputSpec<C extends string = string> extends CommonSpec {
   type: 'choice';
   choices: readonly C[];
   default?: NoInfer<C>;
+  /** A sample value the web page offers in one click: one of the choices. */
+  example?: NoInfer<C>;
 }
 
 /** Any JSON value; text sources (argv, form fields) give it as JSON text. */
 export interface JsonInputSpec extends CommonSpec {
   type: 'json';
   default?: JsonValue;
+  /** A sample value the web page offers in one click. */
+  example?: JsonValue;
 }
 
 /** The description of one input. */
@@ -85,6 +104,16 @@ export type InputSpec =
  * @example { image: { type: 'image' }, strength: { type: 'number', min: 0, max: 1, default: 0.5 } }
  */
 export type InputsSchema = { readonly [name: string]: InputSpec };
+
+/** The properties an input of a type may have beyond those its spec declares. */
+type ExcessProperties<Spec> = Spec extends { type: infer T } ? Exclude<keyof Spec, keyof Extract<InputSpec, { type: T }>> : never;
+
+/**
+ * A literal schema `S` whose every property unknown to its input's type (`defualt`, `minimum`,
+ * `choice` for `choices`) must be `never`: a typo is a compile error, as it is at start-up.
+ * `startLoop`, `inferenceRequests` and `defineSchema` take `S & NoInfer<StrictSchema<S>>`.
+ */
+export type StrictSchema<S> = { [K in keyof S]: S[K] & { readonly [P in ExcessProperties<S[K]>]: never } };
 
 /** The JavaScript type an input spec delivers to the inference function. */
 export type InputValue<S> = S extends { type: 'image' | 'file' }
@@ -131,6 +160,44 @@ export interface InferenceResult {
 /** The model: takes the inputs object, returns (or resolves to) a result. Throwing means "restart me". */
 export type InferenceFunction<I = Record<string, unknown>> = (inputs: I) => InferenceResult | Promise<InferenceResult>;
 
+/**
+ * What the model returns, described for the API docs, the web page and the protocols' metadata
+ * (the `output` option of `startLoop`). Optional: without it the output is documented as any result.
+ * @example { type: 'json', schema: { type: 'object', properties: { label: { type: 'string' } } } }
+ * @example { type: 'image', mediaType: 'image/png' }
+ */
+export type OutputDescription = JsonOutputDescription | ImageOutputDescription | FileOutputDescription | TextOutputDescription;
+
+/** A JSON result (`application/json`), with the JSON Schema of its value when given. */
+export interface JsonOutputDescription {
+  type: 'json';
+  /** A JSON Schema (2020-12, as OpenAPI 3.1 uses) of the result's value. */
+  schema?: { readonly [keyword: string]: unknown };
+  /** What the result holds, in a sentence. */
+  description?: string;
+}
+
+/** An image result; `mediaType` (e.g. `image/png`) when it is always the same format. */
+export interface ImageOutputDescription {
+  type: 'image';
+  mediaType?: `image/${string}`;
+  description?: string;
+}
+
+/** A binary result of another kind (audio, video, a document), of the given media type. */
+export interface FileOutputDescription {
+  type: 'file';
+  mediaType?: string;
+  description?: string;
+}
+
+/** A text result; `mediaType` defaults to `text/plain`. */
+export interface TextOutputDescription {
+  type: 'text';
+  mediaType?: `text/${string}`;
+  description?: string;
+}
+
 /** What a mode calls to run inference; in-process or, under a supervisor, in a worker process. */
 export interface Engine {
   /** Runs inference on already converted inputs. Rejects with `InferenceThrewError` when the model threw. */
@@ -170,6 +237,8 @@ export interface RuntimeSettings {
   selfTestRuns: number;
   /** Most bytes a stdin mode or file input reads. */
   maxInputBytes: number;
+  /** Whether MAX_INPUT_BYTES (or the option) set `maxInputBytes`: a platform mode applies its own default otherwise. */
+  maxInputBytesGiven: boolean;
   /** Deepest nesting of arrays and objects inside one input value (JSON, pickle, form JSON fields). */
   maxInputDepth: number;
   /** Reject inputs the schema does not list, instead of passing them through. */
@@ -211,12 +280,17 @@ export interface HttpSettings {
 
 /** Everything a mode gets. Modes never read `process.env`. */
 export interface ModeContext {
-  /** The model's name: MODEL_NAME, else the `name` option, else the shim's file name without its extension. */
+  /**
+   * The model's name: MODEL_NAME, else the `name` option, else the `name` of the package.json
+   * beside the shim (without its `@scope/`), else the shim's file name without its extension.
+   */
   modelName: string;
-  /** The model's version: MODEL_VERSION, else the `version` option, else '1'. */
+  /** The model's version: MODEL_VERSION, else the `version` option, else the package.json's `version`, else '1'. */
   modelVersion: string;
-  /** What the model does, in a sentence: the `description` option, else ''. */
+  /** What the model does, in a sentence: the `description` option, else the package.json's `description`, else ''. */
   modelDescription: string;
+  /** What the model returns, when the shim described it (the `output` option), already checked. */
+  output?: OutputDescription;
   engine: Engine;
   schema: InputsSchema;
   settings: RuntimeSettings;
@@ -247,12 +321,21 @@ export interface Mode {
 export interface StartLoopOptions {
   /** The mode to run; defaults to `MODE` from the environment. */
   mode?: string;
-  /** The model's name in the web page, /info, the API docs and every protocol; defaults to the shim's file name (MODEL_NAME overrides it). */
+  /**
+   * The model's name in the web page, /info, the API docs, `--help`, the metrics and every
+   * protocol; defaults to the `name` of the package.json beside the shim, then to the shim's file
+   * name (MODEL_NAME overrides it).
+   */
   name?: string;
-  /** The model's version, as the serving protocols report it; defaults to '1' (MODEL_VERSION overrides it). */
+  /** The model's version, as the serving protocols report it; defaults to the package.json's `version`, then '1' (MODEL_VERSION overrides it). */
   version?: string;
-  /** What the model does, in a sentence, for the page, /info and the API docs. */
+  /** What the model does, in a sentence, for the page, /info, the API docs and `--help`; defaults to the package.json's `description`. */
   description?: string;
+  /**
+   * What the model returns, for the API docs, the page and the protocols' metadata; checked at start-up.
+   * @example { output: { type: 'image', mediaType: 'image/png' } }
+   */
+  output?: OutputDescription;
   selfTestRuns?: number;
   maxInputBytes?: number;
   maxInputDepth?: number;

@@ -11,10 +11,11 @@ export const workerEnvironmentVariable = 'AI_INTEGRATION_WORKER';
 export const supervisorEnvironmentVariable = 'AI_INTEGRATION_SUPERVISOR';
 
 /** The options a shim passed to startLoop that the supervisor's mode must see too. */
-export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'name' | 'version' | 'description' | 'selfTestRuns' | 'maxInputBytes' | 'maxInputDepth' | 'strictInputs' | 'http'>;
+export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'name' | 'version' | 'description' | 'output' | 'selfTestRuns' | 'maxInputBytes' | 'maxInputDepth' | 'strictInputs' | 'http'>;
 
 export type SupervisorMessage =
-  | { type: 'infer'; id: number; inputs: Record<string, unknown> }
+  /** `env`: the request's own variables (perRequestVariables) that were set when it was made. */
+  | { type: 'infer'; id: number; inputs: Record<string, unknown>; env?: RequestEnvironment }
   /** How many inferences the worker runs at once; the rest wait in its queue, first in, first out. */
   | { type: 'configure'; concurrency: number };
 
@@ -31,4 +32,34 @@ export function asBuffers<T extends Record<string, unknown>>(record: T): T {
     }
   }
   return record;
+}
+
+/**
+ * Variables that belong to one request rather than to the process. A model run in process reads
+ * them from process.env as the mode set them for the request at hand; under the supervisor the
+ * mode sets them in the supervisor, so each inference request carries their values to the worker,
+ * which sets them before running it. `_X_AMZN_TRACE_ID` is the X-Ray trace header of the Lambda
+ * invocation (MODE=lambda sets it), which the AWS SDK reads from process.env.
+ */
+export const perRequestVariables = ['_X_AMZN_TRACE_ID'] as const;
+
+export type RequestEnvironment = Partial<Record<(typeof perRequestVariables)[number], string>>;
+
+/** The per-request variables set in `env` now; undefined when none is (no mode uses them), so most messages carry nothing. */
+export function requestEnvironment(env: NodeJS.ProcessEnv = process.env): RequestEnvironment | undefined {
+  let found: RequestEnvironment | undefined;
+  for (const name of perRequestVariables) {
+    const value = env[name];
+    if (value !== undefined) (found ??= {})[name] = value;
+  }
+  return found;
+}
+
+/** Makes `env`'s per-request variables those of the request: set as it had them, removed where it had none. */
+export function applyRequestEnvironment(values: RequestEnvironment | undefined, env: NodeJS.ProcessEnv = process.env): void {
+  for (const name of perRequestVariables) {
+    const value = values?.[name];
+    if (value !== undefined) env[name] = value;
+    else if (env[name] !== undefined) delete env[name];
+  }
 }

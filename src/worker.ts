@@ -1,5 +1,6 @@
-import { asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
+import { applyRequestEnvironment, asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
 import { ExitCode, InferenceThrewError } from './errors.js';
+import { validateOutputDescription } from './output-description.js';
 import { validateSchema } from './schema.js';
 import type { Engine, InputsSchema, StartLoopOptions } from './types.js';
 
@@ -24,8 +25,17 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   // the channel, then with SIGTERM (left at its default, so even a busy loop ends), then SIGKILL.
   process.on('disconnect', () => process.exit(0));
   const forwarded: ForwardedOptions = {};
-  for (const key of ['mode', 'name', 'version', 'description', 'selfTestRuns', 'maxInputBytes', 'maxInputDepth', 'strictInputs', 'http'] as const) {
+  for (const key of ['mode', 'name', 'version', 'description', 'output', 'selfTestRuns', 'maxInputBytes', 'maxInputDepth', 'strictInputs', 'http'] as const) {
     if (options[key] !== undefined) Object.assign(forwarded, { [key]: options[key] });
+  }
+  // The supervisor checks the output description, as startLoop does when run directly, and ends
+  // with its error; only one the channel cannot carry at all (a function in it) is reported here.
+  if (forwarded.output !== undefined) {
+    try {
+      structuredClone(forwarded.output);
+    } catch {
+      validateOutputDescription(forwarded.output);
+    }
   }
   // Requests run first in, first out, `concurrency` at a time: the supervisor relies on the order
   // to know which requests a dead worker may have been running.
@@ -48,6 +58,8 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
     }
   });
   const run = (message: Extract<SupervisorMessage, { type: 'infer' }>) => {
+    // The request's own variables (the Lambda trace id), as the model would see them in process.
+    applyRequestEnvironment(message.env);
     engine.infer(asBuffers(message.inputs)).then(
       async (result) => {
         try {

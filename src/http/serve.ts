@@ -1,4 +1,5 @@
 import { AiIntegrationError, ExitCode, InferenceThrewError } from '../errors.js';
+import { plural } from '../plural.js';
 import { reportError } from '../run-mode.js';
 import type { ModeContext } from '../types.js';
 import type { HttpProtocol, ModelInfo } from './protocol.js';
@@ -43,7 +44,7 @@ export async function serveHttp(context: ModeContext, makeProtocol: (control: Se
     // Requests first: one still uploading has not reached the scheduler yet.
     const idle = answered.then(() => scheduler.whenIdle());
     if ((await Promise.race([idle, deadline])) === 'timeout') {
-      context.log.warn(`shutdown: ${service.connections.requestsInFlight} request(s) in flight and ${scheduler.inFlight + scheduler.queueDepth} inference(s) running or queued after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`);
+      context.log.warn(`shutdown: ${plural(service.connections.requestsInFlight, 'request')} in flight and ${plural(scheduler.inFlight + scheduler.queueDepth, 'inference')} running or queued after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`);
     }
     scheduler.stopAccepting();
     closed ??= closeListener();

@@ -45,9 +45,17 @@ export function createHttpService(
   // Run directly, only a thread of its own can see the model block the event loop (a busy loop):
   // the scheduler's timers stop with it.
   if (!enforcesTimeout && http.inferenceTimeoutMs > 0) startEventLoopWatchdog(http.inferenceTimeoutMs);
-  const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => context.engine.restartCounts?.() ?? {});
+  const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => context.engine.restartCounts?.() ?? {}, model);
   const readiness: Readiness = { status: 'ready' };
   const bodies = new BodyBudget(http.maxBufferedBytes, http.maxConcurrentUploads);
+  // A platform's own request limit (SageMaker's 6 MB) when MAX_INPUT_BYTES is not given.
+  const maxInputBytes = protocol.maxInputBytes ?? context.settings.maxInputBytes;
+  if (http.maxBufferedBytes < maxInputBytes) {
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `MAX_BUFFERED_BYTES (${http.maxBufferedBytes}) is smaller than the body limit of this mode (${maxInputBytes} bytes${context.settings.maxInputBytesGiven ? ', MAX_INPUT_BYTES' : ", MAX_INPUT_BYTES's default"}), so a body at the limit could never be read; raise MAX_BUFFERED_BYTES or lower MAX_INPUT_BYTES`,
+    );
+  }
   const holding = (route: RouteContext): BodyHolding => ({ budget: bodies, response: route.response });
 
   // Our errors are the caller's answer; anything else is a bug here, which the log must show.
@@ -74,13 +82,13 @@ export function createHttpService(
     readBody(route, accepted = []) {
       const mediaType = mediaTypeOf(route.request);
       if (accepted.length > 0 && !accepted.includes(mediaType)) return Promise.reject(unsupportedType(route.request, accepted.join(' or ')));
-      return withinLimits(route.request, context.settings.maxInputBytes, holding(route), (reading) => collectBody(route.request, reading));
+      return withinLimits(route.request, maxInputBytes, holding(route), (reading) => collectBody(route.request, reading));
     },
     readJson(route) {
       if (!isJsonType(mediaTypeOf(route.request))) return Promise.reject(unsupportedType(route.request, 'application/json'));
-      return withinLimits(route.request, context.settings.maxInputBytes, holding(route), (reading) => readJsonBody(route.request, reading, { expected: 'a JSON body' }));
+      return withinLimits(route.request, maxInputBytes, holding(route), (reading) => readJsonBody(route.request, reading, { expected: 'a JSON body' }));
     },
-    readInputs: (route, accepted) => readRequestInputs(route.request, context, accepted, holding(route)),
+    readInputs: (route, accepted) => readRequestInputs(route.request, context, accepted, holding(route), maxInputBytes),
     convert: (raw, origin, options) => convertRequestInputs(context, raw, origin, options?.strict),
     infer: (inputs, route) => runInference(scheduler, metrics, inputs, () => route.request.socket.destroyed, onModelFault),
     predict: async (raw, origin, route, options) => core.infer(await convertRequestInputs(context, raw, origin, options?.strict), route),
@@ -91,6 +99,16 @@ export function createHttpService(
   const shared: RouteDefinition[] = [
     { method: 'GET', path: '/openapi.json', handler: ({ response }) => sendText(response, 200, 'application/json; charset=utf-8', openApi) },
     { method: 'GET', path: '/docs', handler: ({ response }) => sendText(response, 200, 'text/html; charset=utf-8', docsPage) },
+    // The page's asset URLs are relative (docs/swagger-ui.css), so it is served at /docs only; a
+    // relative Location keeps a proxy's path prefix.
+    {
+      method: 'GET',
+      path: '/docs/',
+      handler: ({ response }) => {
+        response.setHeader('location', '../docs');
+        sendText(response, 308, 'text/plain; charset=utf-8', 'the API docs are at /docs\n');
+      },
+    },
     { method: 'GET', path: '/metrics', probe: true, handler: async ({ response }) => sendText(response, 200, metrics.registry.contentType, await metrics.render()) },
   ];
   const router = new Router([...protocol.routes(core), ...shared]);
