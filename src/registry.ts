@@ -5,6 +5,7 @@ import type { Mode, ModeContext } from './types.js';
 /** The shape every file in `modes/` exports. */
 export interface ModeModule {
   run(context: ModeContext): Promise<number>;
+  reportStartupError?: Mode['reportStartupError'];
 }
 
 /** The modes that ship with the package; a name without an entry below is a compile error. */
@@ -118,7 +119,7 @@ export async function loadMode(name: string): Promise<Mode> {
   if (Object.hasOwn(builtInModes, name)) {
     const entry = builtInModes[name as BuiltInModeName];
     const module = await entry.load();
-    return { name, hint: entry.hint, run: module.run };
+    return { name, hint: entry.hint, run: module.run, ...(module.reportStartupError ? { reportStartupError: module.reportStartupError } : {}) };
   }
   const registered = userModes.get(name);
   if (registered) return registered;

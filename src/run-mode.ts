@@ -5,7 +5,7 @@ import { describeModel } from './package-metadata.js';
 import { listModes, loadMode } from './registry.js';
 import { validateSchema } from './schema.js';
 import { readModeName, readSettings } from './settings.js';
-import type { Engine, InputsSchema, Logger, ModeContext, StartLoopOptions } from './types.js';
+import type { Engine, InputsSchema, Logger, Mode, ModeContext, StartLoopOptions } from './types.js';
 import { isSupervisedWorker, serveAsWorker } from './worker.js';
 import { supervisorEnvironmentVariable } from './worker-protocol.js';
 
@@ -33,14 +33,17 @@ export async function runMode(
   if (!options.exit) exitOnStrayErrors(log);
 
   let code: number;
+  let mode: Mode | undefined;
   try {
+    const argv = options.argv ?? process.argv.slice(2);
+    // The mode first, so that an error before it runs (a bad schema or setting) can be reported
+    // where the platform looks (Lambda's init/error), as well as in the log.
+    mode = await loadMode(selectModeName(options, env, argv, log));
     validateSchema(schema);
     const output = validateOutputDescription(options.output);
     const settings = readSettings(options, env);
     // Under the supervisor, it has filled these in from the worker's shim; run directly, the shim is this script.
     const model = describeModel(options, process.argv[1]);
-    const argv = options.argv ?? process.argv.slice(2);
-    const mode = await loadMode(selectModeName(options, env, argv, log));
     const context: ModeContext = {
       modelName: env.MODEL_NAME?.trim() || model.name,
       modelVersion: env.MODEL_VERSION?.trim() || model.version,
@@ -58,6 +61,7 @@ export async function runMode(
     code = await mode.run(context);
   } catch (error) {
     code = reportError(error, log);
+    await mode?.reportStartupError?.(error, env, log);
   }
   // Let piped stdout drain before the process ends, so no result is cut short.
   await new Promise<void>((resolve) => stdout.write('', () => resolve()));

@@ -315,6 +315,12 @@ export interface Mode {
   /** One line shown in the list of modes, with the `docker run` flags the mode needs. */
   hint: string;
   run(context: ModeContext): Promise<number>;
+  /**
+   * Reports an error that stopped the program before or while the mode started (an invalid
+   * schema, a setting, a model that failed to load) where the platform looks for it, besides the
+   * log: Lambda's init/error. Called once, before the process exits.
+   */
+  reportStartupError?(error: unknown, env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<void>;
 }
 
 /** Options of `startLoop`; every field falls back to the environment, then a default. */

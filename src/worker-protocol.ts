@@ -11,6 +11,9 @@ export const workerEnvironmentVariable = 'AI_INTEGRATION_WORKER';
 export const supervisorEnvironmentVariable = 'AI_INTEGRATION_SUPERVISOR';
 
 /** The options a shim passed to startLoop that the supervisor's mode must see too. */
+/** The file a worker writes its configuration error to before it exits 3 (set by the supervisor). */
+export const configurationErrorFileVariable = 'AI_INTEGRATION_CONFIGURATION_ERROR_FILE';
+
 export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'name' | 'version' | 'description' | 'output' | 'selfTestRuns' | 'maxInputBytes' | 'maxInputDepth' | 'strictInputs' | 'http'>;
 
 export type SupervisorMessage =

@@ -9,9 +9,10 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AiIntegrationError, ExitCode } from '../errors.js';
 import { createLogger } from '../logger.js';
+import type { Logger } from '../types.js';
 import { describeModel } from '../package-metadata.js';
 import { reportError, runMode } from '../run-mode.js';
-import { isServingMode } from '../registry.js';
+import { isServingMode, loadMode } from '../registry.js';
 import { readModeName, readSupervisorLimits } from '../settings.js';
 import { supervisorEnvironmentVariable } from '../worker-protocol.js';
 import { splitArguments } from './arguments.js';
@@ -77,8 +78,20 @@ async function main(): Promise<void> {
   } catch (error) {
     // A shim that cannot be loaded has said why in one line already.
     const code = error instanceof ShimConfigurationError ? error.exitCode : reportError(error, log);
+    await reportToPlatform(error, args, log);
     await engine?.stop();
     process.exit(code);
+  }
+}
+
+// The model never became ready (it failed to load, or its shim did): the mode the environment
+// selects may have a platform to tell (Lambda's init/error), as it would run directly.
+async function reportToPlatform(error: unknown, args: readonly string[], log: Logger): Promise<void> {
+  try {
+    const mode = await loadMode(readModeName({}, process.env, args) ?? 'command_line');
+    await mode.reportStartupError?.(error, process.env, log);
+  } catch {
+    // an unknown MODE: the error above is all there is to say
   }
 }
 

@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AiIntegrationError, ExitCode, InferenceThrewError } from '../errors.js';
 import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
 import type { Engine, InferenceResult, InputsSchema, Logger } from '../types.js';
-import { asBuffers, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type SupervisorMessage, type WorkerMessage } from '../worker-protocol.js';
+import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type SupervisorMessage, type WorkerMessage } from '../worker-protocol.js';
 import { stopProcess } from './stop-process.js';
 
 export interface SupervisorSettings extends SupervisorLimits {
@@ -43,6 +46,20 @@ type Replacement = { cause: 'timeout'; reason: string } | { cause: 'start_timeou
  * WORKER_START_TIMEOUT_MS to, is retried with capped exponential back-off, up to a limit.
  */
 export class SupervisedEngine implements Engine {
+  // Where a worker that stops on its shim's configuration error leaves the line it printed, so
+  // that the error can name it too (Lambda's init/error gets it, not only the log).
+  private readonly configurationErrorFile = join(tmpdir(), `ai-integration-${process.pid}-${randomUUID()}.error`);
+
+  private takeConfigurationError(): string | undefined {
+    try {
+      const line = readFileSync(this.configurationErrorFile, 'utf8').trim();
+      rmSync(this.configurationErrorFile, { force: true });
+      return line === '' ? undefined : line;
+    } catch {
+      return undefined;
+    }
+  }
+
   readonly restartsInPlace = true;
   /** Restart the model after a throw (serving modes); in one-shot modes the throw ends the job. */
   restartAfterThrow = false;
@@ -145,7 +162,7 @@ export class SupervisedEngine implements Engine {
     // process group: a terminal's Ctrl-C or a signal to the supervisor's group is the
     // supervisor's to handle (it drains first), and SIGTERM from the supervisor ends the worker.
     const worker = spawn(process.execPath, [...process.execArgv, ...workerPreload, this.shim, ...this.args], {
-      env: { ...process.env, [workerEnvironmentVariable]: '1' },
+      env: { ...process.env, [workerEnvironmentVariable]: '1', [configurationErrorFileVariable]: this.configurationErrorFile },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       serialization: 'advanced',
       detached: true,
@@ -336,7 +353,7 @@ export class SupervisedEngine implements Engine {
   private onStartFailure(how: string, configuration = false): void {
     this.consecutiveStartFailures++;
     if (configuration || this.consecutiveStartFailures >= this.settings.maxStartFailures) {
-      const error = configuration ? new ShimConfigurationError() : new AiIntegrationError(
+      const error = configuration ? new ShimConfigurationError(this.takeConfigurationError()) : new AiIntegrationError(
         'AI_ERR_WORKER_START_FAILED',
         `the model worker failed to start ${plural(this.consecutiveStartFailures, 'time')} in a row (last: ${how}); giving up (WORKER_MAX_START_FAILURES=${this.settings.maxStartFailures}). Its own error is in the log above.`,
       );
@@ -375,8 +392,9 @@ const workerPreload = existsSync(fileURLToPath(preload)) ? ['--import', preload.
  */
 export class ShimConfigurationError extends AiIntegrationError {
   override name = 'ShimConfigurationError';
-  constructor() {
-    super('AI_ERR_WORKER_START_FAILED', `the model worker exited with code ${ExitCode.config} while starting: its shim has a configuration error (reported above), so it is not retried`);
+  /** `cause`: the worker's own one-line error, when it could leave it (see worker-preload.ts). */
+  constructor(cause?: string) {
+    super('AI_ERR_WORKER_START_FAILED', cause ?? `the model worker exited with code ${ExitCode.config} while starting: its shim has a configuration error (reported above), so it is not retried`);
   }
 
   override get exitCode(): typeof ExitCode.config {

@@ -5,9 +5,10 @@
  * says so in one line and exits 3, which the supervisor does not retry.
  */
 import { spawnSync } from 'node:child_process';
-import { writeSync } from 'node:fs';
+import { writeFileSync, writeSync } from 'node:fs';
 import { relative } from 'node:path';
 import { ExitCode, errorTable } from '../errors.js';
+import { configurationErrorFileVariable } from '../worker-protocol.js';
 
 const moduleErrorCodes = new Set([
   'ERR_MODULE_NOT_FOUND',
@@ -27,6 +28,15 @@ process.on('uncaughtExceptionMonitor', (error) => {
   const line = describeConfigurationError(error);
   if (line === undefined) return;
   writeSync(2, `error: ${line}\n`);
+  // For the supervisor, whose error (and Lambda's init/error) can then say it too.
+  const file = process.env[configurationErrorFileVariable];
+  if (file) {
+    try {
+      writeFileSync(file, line);
+    } catch {
+      // the log has it
+    }
+  }
   process.exit(ExitCode.config);
 });
 

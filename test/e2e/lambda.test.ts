@@ -345,6 +345,24 @@ describe('MODE=lambda, run directly: faults and startup', () => {
     expect(api.handedOut).toEqual([]);
   });
 
+  test('an invalid schema, found before the mode runs, goes to init/error too: directly, and when the worker fails to start under the supervisor', async () => {
+    for (const [script, args] of [[fixture('bad-schema-model.mjs'), []], [supervisorBin, [fixture('bad-schema-model.mjs')]]] as const) {
+      const api = await startRuntimeApi();
+      try {
+        const fn = startFunction(api, { BAD_SCHEMA: JSON.stringify({ image: { type: 'float' } }) }, script, [...args]);
+        expect((await fn.exited).code).toBe(3);
+        const posted = await api.initError();
+        expect(posted.status).toBe(202);
+        expect(posted.headers['lambda-runtime-function-error-type']).toMatch(/^Runtime\.[A-Z][A-Za-z]+$/);
+        expect(posted.json().errorMessage).toContain('image');
+        expect(posted.json().errorMessage).toContain('number');
+        expect(api.handedOut).toEqual([]);
+      } finally {
+        await api.close();
+      }
+    }
+  });
+
   test('without AWS_LAMBDA_RUNTIME_API the mode says where it runs and exits 3', async () => {
     const fn = startFunction(undefined);
     expect((await fn.exited).code).toBe(3);
