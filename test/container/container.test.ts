@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { multipartForm } from '../helpers/example-shims.js';
 import { solidImage } from '../helpers/images.js';
+import { startRuntimeApi } from '../helpers/lambda-runtime-api.js';
 import { loadWithThrows } from '../helpers/load-with-throws.js';
 import { freePort, podman, podmanText, runCommand } from '../helpers/podman.js';
 import { fixture, pythonPickle, stdoutJson } from '../helpers/run-process.js';
@@ -218,5 +219,23 @@ describe('the example image, protocol and platform modes', () => {
     expect(answer.status).toBe(200);
     expect(answer.body.predictions).toHaveLength(1);
     expect(answer.body.predictions[0]).toMatchObject({ width: 64, height: 48, format: 'png' });
+  });
+});
+
+describe('the example image, MODE=lambda', () => {
+  test('as Lambda runs it: the runtime API at AWS_LAMBDA_RUNTIME_API, one invocation with the image as base64, answered in the envelope', async () => {
+    const api = await startRuntimeApi();
+    const name = `ai-integration-test-${randomUUID().slice(0, 8)}`;
+    try {
+      // The host network: the container reaches the tests' runtime API on the host's loopback, as
+      // the function reaches Lambda's on its own.
+      await podmanText(['run', '-d', '--name', name, '--network', 'host', '--health-interval', 'disable', '-e', 'MODE=lambda', '-e', `AWS_LAMBDA_RUNTIME_API=${api.address}`, image]);
+      containers.push(name);
+      const posted = await api.invoke({ image: photo.toString('base64') }, { requestId: 'container-1', timeoutMs: 60_000 });
+      expect(posted.kind).toBe('response');
+      expect(posted.json()).toMatchObject({ id: 'container-1', status: 'succeeded', output: { width: 64, height: 48, format: 'png' }, content_type: 'application/json' });
+    } finally {
+      await api.close();
+    }
   });
 });
