@@ -3,6 +3,9 @@ import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { AiIntegrationError } from './errors.js';
 import { lambdaVariables } from './platforms/lambda.js';
+import { accessVariables } from './settings-parts/access.js';
+import { predictionsVariables } from './settings-parts/predictions.js';
+import { urlInputsVariables } from './settings-parts/url-inputs.js';
 import { sagemakerVariables } from './platforms/sagemaker.js';
 import { vertexVariables } from './platforms/vertex.js';
 import type { HttpSettings, RuntimeSettings, StartLoopOptions } from './types.js';
@@ -73,6 +76,10 @@ export const environmentVariables = {
   ...sagemakerVariables,
   ...vertexVariables,
   ...lambdaVariables,
+  // Areas with settings of their own (URL inputs, auth and the access log, async predictions and webhooks).
+  ...urlInputsVariables,
+  ...accessVariables,
+  ...predictionsVariables,
 } as const;
 
 /**

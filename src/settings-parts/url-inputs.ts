@@ -1,0 +1,2 @@
+/** The environment variables of this area, with what each sets; the README's environment table lists them. */
+export const urlInputsVariables = {} as const;
