@@ -33,7 +33,7 @@ export async function run(context: ModeContext): Promise<number> {
   }
   const options = program.opts<Record<string, unknown>>();
   const raw = await readOptionValues(context, options);
-  const inputs = await convertInputs(context.schema, raw, { origin: 'text', strict: true, maxDepth: context.settings.maxInputDepth });
+  const inputs = await convertInputs(context.schema, raw, { origin: 'text', strict: true, maxDepth: context.settings.maxInputDepth, urlInputs: context.settings.urlInputs });
   return runInferences(context, inputs, {
     output: options.output as string | undefined,
     loop: options.loop === true || options.count !== undefined,
@@ -138,6 +138,8 @@ async function readOptionValues(context: ModeContext, options: Record<string, un
 async function readOptionValue(context: ModeContext, name: string, spec: InputSpec, value: string): Promise<unknown> {
   const { maxInputBytes } = context.settings;
   if (isBinaryType(spec.type)) {
+    // A URL is fetched by the conversion, with the URL inputs' limits and address checks.
+    if (/^https?:\/\//i.test(value)) return value;
     return value === '-' ? readAllBytes(context.stdin, maxInputBytes, 'stdin') : readInputFile(name, value, maxInputBytes);
   }
   if (value.startsWith('@@')) return value.slice(1); // an escaped literal '@'

@@ -46,6 +46,7 @@ export async function run(context: ModeContext): Promise<number> {
       origin: 'data',
       strict: context.settings.strictInputs,
       maxDepth: context.settings.maxInputDepth,
+      urlInputs: context.settings.urlInputs,
     });
   } catch (error) {
     if (wrapper !== undefined && error instanceof AiIntegrationError && error.code === 'AI_ERR_INVALID_INPUT') throw wrapped(raw, wrapper);

@@ -4,6 +4,7 @@ import { AiIntegrationError, InvalidInputError } from './errors.js';
 import { sniffImageFormat } from './image.js';
 import { parseImageHeader } from './image-header.js';
 import { checkInputDepth } from './input-depth.js';
+import type { UrlInputSettings } from './settings-parts/url-inputs.js';
 import { plural } from './plural.js';
 import { describeBounds, describeType, isBinaryType } from './schema.js';
 import { defaultInputDepth } from './settings.js';
@@ -24,7 +25,14 @@ export interface ConvertOptions {
    * (modes pass `context.settings.maxInputDepth`, MAX_INPUT_DEPTH; default 128).
    */
   maxDepth?: number;
+  /**
+   * How http(s) URLs given for binary inputs are fetched (modes pass `context.settings.urlInputs`).
+   * Without it, or with `enabled: false`, a URL is refused like any other text that is not base64.
+   */
+  urlInputs?: UrlInputSettings;
 }
+
+const httpUrl = /^https?:\/\//i;
 
 /**
  * The one conversion-and-validation path every mode uses: turns raw values into the inputs
@@ -60,13 +68,22 @@ export async function convertInputs(
       else if (spec.required !== false) throw new InvalidInputError(name, `is required; expected ${describeExpected(spec)}`);
       continue;
     }
-    const converted = convertValue(name, spec, value, options.origin);
+    // Only a binary input given as an http(s) URL costs a fetch; every other value stays on the synchronous path.
+    const fetched = isBinaryType(spec.type) && typeof value === 'string' && httpUrl.test(value) ? await fetchBinary(name, value, options.urlInputs) : value;
+    const converted = convertValue(name, spec, fetched, options.origin);
     // Checked after conversion, so JSON parsed from text (argv, form fields) is measured too.
     checkInputDepth(name, converted, maxDepth);
     if (spec.type === 'image') checkImageHeader(name, converted as Buffer);
     setData(inputs, name, converted);
   }
   return inputs;
+}
+
+// The fetcher (and undici with it) loads on the first URL, so modes that never see one do not pay for it.
+async function fetchBinary(name: string, url: string, settings: UrlInputSettings | undefined): Promise<Buffer> {
+  if (settings?.enabled) return (await import('./url-inputs/fetch-url.js')).fetchUrlInput(name, url, settings);
+  const why = settings ? 'URL inputs are turned off here (URL_INPUTS=false)' : 'this caller does not fetch URL inputs';
+  throw new InvalidInputError(name, `is not valid base64: it is an http(s) URL, and ${why}; send the data itself as base64 or a data: URL`);
 }
 
 // Plain assignment of a key named `__proto__` would replace the object's prototype; defining the

@@ -29,8 +29,8 @@ export function predictionIdProblem(id: string): string | undefined {
  * Checks the body of `POST /predictions` or `PUT /predictions/{prediction_id}` the way Cog's
  * server does, and throws `CogValidationError` (422) with every problem found, each with its
  * `loc`. Like Cog, a missing or null body or `input` means no inputs, and inputs the schema does
- * not list are dropped (refused under STRICT_INPUTS). Binary inputs must be `data:` URLs. What
- * Cog does and this server does not do yet (`webhook`, `output_file_prefix`) is refused with 501.
+ * not list are dropped (refused under STRICT_INPUTS). Binary inputs are `data:` or http(s) URLs. What
+ * Cog does and this server does not do (`output_file_prefix`) is refused with 501.
  * The values themselves are converted and checked by the core afterwards (422 naming the field).
  * @example parsePredictionRequest({ input: { strength: 0.5 } }, { schema, strictInputs: false })
  */
@@ -54,20 +54,23 @@ export function parsePredictionRequest(body: unknown, options: ParseRequestOptio
   } else {
     ({ input, dropped } = checkInputs(raw as Record<string, unknown>, options, detail));
   }
+  const webhook = fields.webhook === undefined || fields.webhook === null ? undefined : fields.webhook;
+  if (webhook !== undefined && typeof webhook !== 'string') detail.push({ loc: ['body', 'webhook'], msg: `expected a URL, got ${describeType(webhook)}`, type: 'type_error.str' });
   if (detail.length > 0) throw new CogValidationError(detail);
-  return { id, input, dropped, createdAt, webhookEventsFilter };
+  return { id, input, dropped, createdAt, webhookEventsFilter, ...(typeof webhook === 'string' ? { webhook } : {}) };
+}
+
+/** Whether a Prefer header (RFC 7240) holds `respond-async`, in any case and among any others. */
+export function prefersAsync(prefer: string | string[] | undefined): boolean {
+  const preferences = (Array.isArray(prefer) ? prefer.join(',') : (prefer ?? '')).split(',');
+  return preferences.some((preference) => preference.split(/[;=]/)[0]!.trim().toLowerCase() === 'respond-async');
 }
 
 /**
- * Refuses a `Prefer: respond-async` (RFC 7240: any preference of that name, in any case) and an
- * `Accept` that asks only for a server-sent event stream: neither is served yet, and answering
- * synchronously instead would leave a client that waits for a webhook or events waiting forever.
+ * Refuses an `Accept` that asks only for a server-sent event stream: it is not served yet, and
+ * answering synchronously instead would leave a client that waits for events waiting forever.
  */
-export function refuseUnsupportedHeaders(prefer: string | string[] | undefined, accept: string | undefined): void {
-  const preferences = (Array.isArray(prefer) ? prefer.join(',') : (prefer ?? '')).split(',');
-  if (preferences.some((preference) => preference.split(/[;=]/)[0]!.trim().toLowerCase() === 'respond-async')) {
-    throw new CogNotSupportedError('asynchronous predictions (Prefer: respond-async) are not supported yet; send the request without that header and the response carries the finished prediction');
-  }
+export function refuseUnsupportedHeaders(accept: string | undefined): void {
   const ranges = (accept ?? '').split(',').map((range) => range.split(';')[0]!.trim().toLowerCase()).filter(Boolean);
   if (ranges.length > 0 && ranges.every((range) => range === 'text/event-stream')) {
     throw new CogNotSupportedError('streaming predictions (Accept: text/event-stream) are not supported; ask for application/json', 406);
@@ -75,9 +78,6 @@ export function refuseUnsupportedHeaders(prefer: string | string[] | undefined, 
 }
 
 function refuseUnsupported(fields: Record<string, unknown>): void {
-  if (fields.webhook !== undefined && fields.webhook !== null) {
-    throw new CogNotSupportedError('webhooks are not supported yet (they come with asynchronous predictions); send the request without "webhook" and the response carries the finished prediction');
-  }
   if (fields.output_file_prefix !== undefined && fields.output_file_prefix !== null) {
     throw new CogNotSupportedError('"output_file_prefix" (uploading output files) is not supported; send the request without it and files come back in "output" as data: URLs');
   }
@@ -167,14 +167,13 @@ function checkInputs(raw: Record<string, unknown>, options: ParseRequestOptions,
   return { input, dropped };
 }
 
-// Cog's file inputs are URIs: data: URLs inline, http(s) URLs fetched by the server. Fetching URL
-// inputs comes with the URL-input work; until then such an input is refused with what to send.
+// Cog's file inputs are URIs: data: URLs inline, http(s) URLs fetched by the server (the core's
+// conversion fetches them, with the URL inputs' limits and address checks, or refuses them when
+// URL_INPUTS=false).
 function checkFileUri(name: string, value: unknown, detail: CogValidationDetail[]): void {
   if (typeof value !== 'string') {
-    detail.push(inputDetail(name, `expected a URI (a data: URL such as data:image/jpeg;base64,...), got ${describeType(value)}`, 'type_error.str'));
-  } else if (/^https?:\/\//i.test(value)) {
-    detail.push(inputDetail(name, 'http(s) URL inputs are not supported yet; send the file inline as a data: URL (data:<media type>;base64,<data>)', 'value_error.url.scheme'));
-  } else if (!/^data:/i.test(value)) {
-    detail.push(inputDetail(name, `expected a URI: a data: URL (data:<media type>;base64,<data>), got ${describeType(value)}`, 'value_error.url'));
+    detail.push(inputDetail(name, `expected a URI (a data: URL such as data:image/jpeg;base64,... or an http(s) URL), got ${describeType(value)}`, 'type_error.str'));
+  } else if (!/^(?:data:|https?:\/\/)/i.test(value)) {
+    detail.push(inputDetail(name, `expected a URI: a data: URL (data:<media type>;base64,<data>) or an http(s) URL, got ${describeType(value)}`, 'value_error.url'));
   }
 }

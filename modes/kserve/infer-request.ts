@@ -204,7 +204,8 @@ function toInputValue(name: string, spec: InputSpec, value: unknown, element: nu
   switch (spec.type) {
     case 'image':
     case 'file':
-      if (typeof value !== 'string') return value;
+      // An http(s) URL stays text: the core's conversion fetches it (URL inputs).
+      if (typeof value !== 'string' || /^https?:\/\//i.test(value)) return value;
       try {
         return decodeBinaryText(`element ${element}`, value);
       } catch (error) {

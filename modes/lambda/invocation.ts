@@ -44,7 +44,7 @@ export async function handleInvocation(context: ModeContext, api: RuntimeApi, in
 
   let fault: ModelFault | undefined;
   const predict = async (raw: Record<string, unknown>, origin: ValueOrigin): Promise<CheckedPrediction> => {
-    const inputs = await convertInputs(context.schema, raw, { origin, strict: context.settings.strictInputs, maxDepth: context.settings.maxInputDepth });
+    const inputs = await convertInputs(context.schema, raw, { origin, strict: context.settings.strictInputs, maxDepth: context.settings.maxInputDepth, urlInputs: context.settings.urlInputs });
     try {
       return await runModel(context, inputs, timeBudget(context, invocation, deadlineMarginMs));
     } catch (error) {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { CogNotSupportedError, CogValidationError } from '../../modes/cog/errors.js';
-import { parsePredictionRequest, predictionIdProblem, refuseUnsupportedHeaders } from '../../modes/cog/prediction-request.js';
+import { parsePredictionRequest, predictionIdProblem, prefersAsync, refuseUnsupportedHeaders } from '../../modes/cog/prediction-request.js';
 import type { CogValidationDetail } from '../../modes/cog/types.js';
 import type { InputsSchema } from '../../src/types.js';
 
@@ -57,10 +57,10 @@ describe('parsePredictionRequest', () => {
     expect(entry!.msg).toMatch(/is not an input of this model; this model's inputs are image, strength, note, audio \(did you mean 'strength'\?\)/);
   });
 
-  test('files and images are data: URLs; an http(s) URL is refused clearly; anything else is not a URI', () => {
+  test('files and images are data: URLs or http(s) URLs (fetched by the core); anything else is not a URI', () => {
     expect(parsePredictionRequest({ input: { image: jpeg, audio: 'DATA:audio/wav;base64,UklGR' } }, options).input.audio).toBe('DATA:audio/wav;base64,UklGR');
-    const [url] = detailOf({ input: { image: 'https://example.com/cat.jpg' } });
-    expect(url).toEqual({ loc: ['body', 'input', 'image'], msg: expect.stringMatching(/^http\(s\) URL inputs are not supported yet; send the file inline as a data: URL/), type: 'value_error.url.scheme' });
+    expect(parsePredictionRequest({ input: { image: 'https://example.com/cat.jpg' } }, options).input.image).toBe('https://example.com/cat.jpg');
+    expect(parsePredictionRequest({ input: { image: jpeg, audio: 'HTTP://example.com/a.wav' } }, options).input.audio).toBe('HTTP://example.com/a.wav');
     expect(detailOf({ input: { image: '/9j/4AAQ' } })[0]).toMatchObject({ loc: ['body', 'input', 'image'], type: 'value_error.url' });
     expect(detailOf({ input: { image: 12 } })[0]).toMatchObject({ loc: ['body', 'input', 'image'], type: 'type_error.str' });
   });
@@ -72,7 +72,7 @@ describe('parsePredictionRequest', () => {
   });
 
   test('every problem is reported at once', () => {
-    const detail = detailOf({ id: 5, created_at: 'yesterday', context: { a: 1 }, webhook_events_filter: ['start', 'bogus'], input: { image: 'http://x/y.png' } });
+    const detail = detailOf({ id: 5, created_at: 'yesterday', context: { a: 1 }, webhook_events_filter: ['start', 'bogus'], input: { image: 'ftp://x/y.png' } });
     expect(detail.map((entry) => entry.loc)).toEqual([
       ['body', 'id'],
       ['body', 'created_at'],
@@ -111,8 +111,10 @@ describe('parsePredictionRequest', () => {
     expect(detailOf({ webhook_events_filter: 'completed', input: { image: jpeg } })[0]).toMatchObject({ loc: ['body', 'webhook_events_filter'], type: 'type_error.list' });
   });
 
-  test('a webhook or an output_file_prefix is refused with 501 rather than ignored', () => {
-    for (const body of [{ webhook: 'https://example.com/hook', input: { image: jpeg } }, { output_file_prefix: 'https://bucket/', input: { image: jpeg } }]) {
+  test('a webhook is taken (its URL checked by the core), a non-string one is a 422; an output_file_prefix is refused with 501 rather than ignored', () => {
+    expect(parsePredictionRequest({ webhook: 'https://example.com/hook', input: { image: jpeg } }, options).webhook).toBe('https://example.com/hook');
+    expect(detailOf({ webhook: 5, input: { image: jpeg } })[0]).toMatchObject({ loc: ['body', 'webhook'], type: 'type_error.str' });
+    for (const body of [{ output_file_prefix: 'https://bucket/', input: { image: jpeg } }]) {
       let thrown: unknown;
       try {
         parsePredictionRequest(body, options);
@@ -135,23 +137,23 @@ describe('parsePredictionRequest', () => {
 });
 
 describe('refuseUnsupportedHeaders', () => {
-  test('Prefer: respond-async is refused with 501, in any case and among other preferences', () => {
-    for (const prefer of ['respond-async', 'Respond-Async', 'wait=10, respond-async', ['return=minimal', 'respond-async; foo=bar']]) {
-      expect(() => refuseUnsupportedHeaders(prefer, undefined)).toThrow(/asynchronous predictions \(Prefer: respond-async\) are not supported yet/);
-    }
-    expect(() => refuseUnsupportedHeaders('return=minimal', 'application/json')).not.toThrow();
-    expect(() => refuseUnsupportedHeaders(undefined, undefined)).not.toThrow();
+  test('Prefer: respond-async is found in any case and among other preferences', () => {
+    for (const prefer of ['respond-async', 'Respond-Async', 'wait=10, respond-async', ['return=minimal', 'respond-async; foo=bar']]) expect(prefersAsync(prefer)).toBe(true);
+    expect(prefersAsync('return=minimal')).toBe(false);
+    expect(prefersAsync(undefined)).toBe(false);
+    expect(() => refuseUnsupportedHeaders('application/json')).not.toThrow();
+    expect(() => refuseUnsupportedHeaders(undefined)).not.toThrow();
   });
 
   test('an Accept of only text/event-stream is refused with 406; one that also takes JSON is served', () => {
     let thrown: unknown;
     try {
-      refuseUnsupportedHeaders(undefined, 'text/event-stream');
+      refuseUnsupportedHeaders('text/event-stream');
     } catch (error) {
       thrown = error;
     }
     expect((thrown as CogNotSupportedError).httpStatus).toBe(406);
-    expect(() => refuseUnsupportedHeaders(undefined, 'text/event-stream, application/json;q=0.5')).not.toThrow();
-    expect(() => refuseUnsupportedHeaders(undefined, '*/*')).not.toThrow();
+    expect(() => refuseUnsupportedHeaders('text/event-stream, application/json;q=0.5')).not.toThrow();
+    expect(() => refuseUnsupportedHeaders('*/*')).not.toThrow();
   });
 });
