@@ -20,12 +20,16 @@ export type SupervisorMessage =
   /** `env`: the request's own variables (perRequestVariables) that were set when it was made. */
   | { type: 'infer'; id: number; inputs: Record<string, unknown>; env?: RequestEnvironment }
   /** How many inferences the worker runs at once; the rest wait in its queue, first in, first out. */
-  | { type: 'configure'; concurrency: number };
+  | { type: 'configure'; concurrency: number }
+  /** Cancel request `id`: aborts the signal its inference function got (or drops it while it waits). */
+  | { type: 'abort'; id: number };
 
 export type WorkerMessage =
   | { type: 'ready'; schema: InputsSchema; options: ForwardedOptions }
   | { type: 'result'; id: number; result: InferenceResult }
-  | { type: 'threw'; id: number; error: { name: string; message: string; stack: string } };
+  | { type: 'threw'; id: number; error: { name: string; message: string; stack: string } }
+  /** Request `id` was aborted and the model stopped (or it never ran): not a throw, nothing restarts. */
+  | { type: 'canceled'; id: number };
 
 /** Structured clone turns Buffers into Uint8Arrays; the model and the modes expect Buffers. */
 export function asBuffers<T extends Record<string, unknown>>(record: T): T {

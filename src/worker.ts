@@ -1,5 +1,5 @@
 import { applyRequestEnvironment, asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
-import { ExitCode, InferenceThrewError } from './errors.js';
+import { ExitCode, InferenceThrewError, PredictionCanceledError } from './errors.js';
 import { validateOutputDescription } from './output-description.js';
 import { validateSchema } from './schema.js';
 import type { Engine, InputsSchema, StartLoopOptions } from './types.js';
@@ -42,6 +42,7 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   let concurrency = 1;
   let running = 0;
   const waiting: Extract<SupervisorMessage, { type: 'infer' }>[] = [];
+  const controllers = new Map<number, AbortController>();
   const pump = () => {
     while (running < concurrency && waiting.length > 0) {
       running++;
@@ -55,12 +56,20 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
     } else if (message?.type === 'infer') {
       waiting.push(message);
       pump();
+    } else if (message?.type === 'abort') {
+      const index = waiting.findIndex((request) => request.id === message.id);
+      if (index !== -1) {
+        waiting.splice(index, 1);
+        void send({ type: 'canceled', id: message.id });
+      } else controllers.get(message.id)?.abort();
     }
   });
   const run = (message: Extract<SupervisorMessage, { type: 'infer' }>) => {
     // The request's own variables (the Lambda trace id), as the model would see them in process.
     applyRequestEnvironment(message.env);
-    engine.infer(asBuffers(message.inputs)).then(
+    const controller = new AbortController();
+    controllers.set(message.id, controller);
+    engine.infer(asBuffers(message.inputs), { signal: controller.signal }).then(
       async (result) => {
         try {
           await send({ type: 'result', id: message.id, result });
@@ -70,12 +79,17 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
         }
       },
       async (error: unknown) => {
+        if (error instanceof PredictionCanceledError) {
+          await send({ type: 'canceled', id: message.id });
+          return;
+        }
         const thrown = error instanceof InferenceThrewError ? error.cause : error;
         const described = thrown instanceof Error ? thrown : new Error(String(thrown));
         await send({ type: 'threw', id: message.id, error: { name: described.name, message: described.message, stack: described.stack ?? described.message } });
         process.exit(ExitCode.inferenceThrew);
       },
     ).finally(() => {
+      controllers.delete(message.id);
       running--;
       pump();
     });

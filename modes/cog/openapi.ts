@@ -88,7 +88,7 @@ const predictionErrors = {
   '415': errorResponse('a body that is not application/json'),
   '422': validationError,
   '429': errorResponse('the queue is full (Cog would answer 409 while busy; this server queues up to MAX_QUEUE); see Retry-After'),
-  '501': errorResponse('not supported yet: Prefer: respond-async, webhook, output_file_prefix'),
+  '501': errorResponse('not supported: output_file_prefix'),
   '503': errorResponse('the model is not ready, or the server is shutting down'),
 };
 
@@ -98,7 +98,7 @@ const preferParameter = {
   schema: { title: 'Prefer', type: 'string' },
   name: 'prefer',
   in: 'header',
-  description: 'respond-async is refused with 501 for now: predictions are answered synchronously',
+  description: 'respond-async: answer 202 at once with the prediction\'s state; follow it at GET /predictions/{prediction_id} or with a webhook',
 };
 
 /**
@@ -123,7 +123,7 @@ export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Reco
           operationId: 'predict_predictions_post',
           parameters: [preferParameter],
           requestBody: { content: jsonContent(ref('PredictionRequest')) },
-          responses: { '200': predictionResponse, ...predictionErrors },
+          responses: { '200': predictionResponse, '202': predictionResponse, ...predictionErrors },
         },
       },
       '/predictions/{prediction_id}': {
@@ -133,16 +133,23 @@ export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Reco
           operationId: 'predict_idempotent_predictions__prediction_id__put',
           parameters: [predictionIdParameter, preferParameter],
           requestBody: { required: true, content: jsonContent(ref('PredictionRequest')) },
-          responses: { '200': predictionResponse, ...predictionErrors },
+          responses: { '200': predictionResponse, '202': predictionResponse, ...predictionErrors },
+        },
+        get: {
+          summary: 'Get Prediction',
+          description: 'The state of a prediction, until PREDICTION_TTL_SECONDS after it ended (404 afterwards, or for an unknown ID)',
+          operationId: 'get_prediction_predictions__prediction_id__get',
+          parameters: [predictionIdParameter],
+          responses: { '200': predictionResponse, '404': anyJson, '422': validationError },
         },
       },
       '/predictions/{prediction_id}/cancel': {
         post: {
           summary: 'Cancel',
-          description: 'Cancel a running prediction (404 for an unknown or finished one; 501 for a running one, not supported yet)',
+          description: 'Cancel a running prediction (404 for an unknown or finished one; 202 when a model run directly did not stop within CANCEL_GRACE_MS)',
           operationId: 'cancel_predictions__prediction_id__cancel_post',
           parameters: [predictionIdParameter],
-          responses: { '200': anyJson, '404': anyJson, '422': validationError, '501': errorResponse('canceling a running prediction is not supported yet') },
+          responses: { '200': anyJson, '202': anyJson, '404': anyJson, '422': validationError },
         },
       },
       '/shutdown': { post: { summary: 'Start Shutdown', operationId: 'start_shutdown_shutdown_post', responses: { '200': anyJson } } },
@@ -160,7 +167,7 @@ export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Reco
             id: { title: 'Id', type: 'string' },
             created_at: { title: 'Created At', type: 'string', format: 'date-time' },
             context: { title: 'Context', type: 'object', additionalProperties: { type: 'string' }, description: 'checked, not passed to the model' },
-            webhook: { title: 'Webhook', type: 'string', format: 'uri', maxLength: 65536, minLength: 1, description: 'not supported yet: refused with 501' },
+            webhook: { title: 'Webhook', type: 'string', format: 'uri', maxLength: 65536, minLength: 1, description: 'an http(s) URL that gets the prediction\'s state on the events of webhook_events_filter' },
             webhook_events_filter: { type: 'array', items: ref('WebhookEvent'), default: ['start', 'output', 'logs', 'completed'] },
             output_file_prefix: { title: 'Output File Prefix', type: 'string', description: 'not supported: refused with 501' },
           },

@@ -1,4 +1,6 @@
 import { AiIntegrationError, type ErrorCode } from '../../src/errors.js';
+import { outputValue } from '../../src/http/predict.js';
+import type { TrackedPrediction } from '../../src/http/predictions.js';
 import { cogTimestamp } from './timestamp.js';
 import type { CogPredictionResponse } from './types.js';
 
@@ -56,4 +58,25 @@ const predictionFailures: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['AI_ERR_M
 /** Whether an error from the core's `predict` is the prediction failing (200, "failed") rather than an HTTP error. */
 export function isPredictionFailure(error: unknown): error is AiIntegrationError {
   return error instanceof AiIntegrationError && predictionFailures.has(error.code);
+}
+
+/**
+ * The body Cog answers for a prediction the core holds, at any point of its life: `starting`
+ * (queued), `processing` (with `started_at`), then `succeeded`, `failed` or `canceled`.
+ */
+export function trackedResponse(identity: PredictionIdentity, tracked: TrackedPrediction): CogPredictionResponse {
+  const { prediction, error, completedMs, startedMs } = tracked;
+  let response: CogPredictionResponse;
+  if (tracked.status === 'succeeded' && prediction) {
+    response = predictionResponse(identity, { status: 'succeeded', output: outputValue(prediction), completedMs: completedMs!, predictMs: prediction.predictMs });
+  } else if (tracked.status === 'failed' || tracked.status === 'canceled') {
+    response = predictionResponse(identity, { status: 'failed', error: error?.message ?? tracked.status, completedMs: completedMs!, ...(startedMs === undefined ? {} : { predictMs: completedMs! - startedMs }) });
+    response.status = tracked.status;
+  } else {
+    response = predictionResponse(identity, { status: 'processing' });
+    response.status = tracked.status;
+    if (startedMs !== undefined) response.started_at = cogTimestamp(startedMs);
+  }
+  response.logs = tracked.logs;
+  return response;
 }

@@ -1,32 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { outputValue } from '../../src/http/predict.js';
+import type { TrackedPrediction } from '../../src/http/predictions.js';
 import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
-import { sendJson, sendText } from '../../src/http/respond.js';
+import { sendJson } from '../../src/http/respond.js';
 import type { ServiceControl } from '../../src/http/serve.js';
+import { parseWebhookTarget } from '../../src/http/webhooks.js';
 import { runtimeVersion } from '../../src/version.js';
-import { CogNotSupportedError, CogValidationError } from './errors.js';
+import { CogValidationError } from './errors.js';
 import type { CogHealth } from './health.js';
-import { parsePredictionRequest, predictionIdProblem, refuseUnsupportedHeaders } from './prediction-request.js';
-import { isPredictionFailure, predictionResponse, type PredictionIdentity } from './prediction-response.js';
-import { PredictionStore } from './prediction-store.js';
+import { parsePredictionRequest, predictionIdProblem, prefersAsync, refuseUnsupportedHeaders } from './prediction-request.js';
+import { isPredictionFailure, trackedResponse, type PredictionIdentity } from './prediction-response.js';
 import { cogTimestamp } from './timestamp.js';
+import type { CogPredictionRequest } from './types.js';
 
-// Finished answers kept for idempotent PUT: a retry comes within seconds or minutes, and an answer
-// may hold a whole image as a data: URL, so the bound is in bytes as well as in count.
-const storeLimits = { maxFinished: 1000, maxBytes: 64 * 1024 * 1024, sizeOf: (answer: string) => answer.length };
 // How often a PUT that joined someone else's prediction starts it again after it never ran (its
-// first client left before its turn, or the queue refused it).
+// first client left before its turn).
 const joinAttempts = 3;
 
 /**
  * The routes of Cog's prediction API: `GET /` (the route index), `GET /health-check`,
- * `POST /predictions`, `PUT /predictions/{prediction_id}`, `POST /predictions/{prediction_id}/cancel`
- * and `POST /shutdown`. The core adds `/openapi.json`, `/docs` and `/metrics`.
+ * `POST /predictions`, `PUT /predictions/{prediction_id}`, `GET /predictions/{prediction_id}`,
+ * `POST /predictions/{prediction_id}/cancel` and `POST /shutdown`. Predictions live in the core's
+ * store (shared with the native API), which makes PUT idempotent for PREDICTION_TTL_SECONDS after
+ * a prediction ends. The core adds `/openapi.json`, `/docs` and `/metrics`.
  */
 export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceControl): RouteDefinition[] {
   const { context } = core;
-  const store = new PredictionStore<string>(storeLimits);
+  // What each held prediction answers with beyond its state: Cog's identity (the inputs as sent,
+  // created_at). Kept beside the core's entry, and dropped with it (a WeakMap).
+  const identities = new WeakMap<TrackedPrediction, PredictionIdentity>();
 
   const index = {
     cog_version: `ai-integration ${runtimeVersion}`,
@@ -39,48 +41,61 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
     predictions_cancel_url: '/predictions/{prediction_id}/cancel',
   };
 
-  // The answer to a prediction, serialised once: the store keeps it, and every request for it
-  // gets the same bytes. A failure of the model is an answer (status "failed", HTTP 200, as Cog
-  // gives it); a request that never became a prediction (422, 429, 503) rejects.
-  const run = async (identity: PredictionIdentity, route: RouteContext): Promise<string> => {
-    try {
-      const prediction = await core.predict(identity.input, 'data', route);
-      const outcome = { status: 'succeeded', output: outputValue(prediction), completedMs: Date.now(), predictMs: prediction.predictMs } as const;
-      return JSON.stringify(predictionResponse(identity, outcome));
-    } catch (error) {
-      if (!isPredictionFailure(error)) throw error;
-      return JSON.stringify(predictionResponse(identity, { status: 'failed', error: error.message, completedMs: Date.now() }));
-    }
-  };
+  const bodyOf = (tracked: TrackedPrediction) => trackedResponse(identities.get(tracked) ?? { id: tracked.id, input: tracked.input, createdAt: cogTimestamp(tracked.createdMs) }, tracked);
 
   const readRequest = async (route: RouteContext): Promise<unknown> => {
     const { headers } = route.request;
-    refuseUnsupportedHeaders(headers.prefer, headers.accept);
+    refuseUnsupportedHeaders(headers.accept);
     // Cog's compatibility rule: no body at all is a prediction without inputs.
     const bodiless = headers['content-type'] === undefined && headers['transfer-encoding'] === undefined && (headers['content-length'] ?? '0') === '0';
     return bodiless ? null : core.readJson(route);
   };
 
   // `received`: when the request arrived, Cog's `created_at` unless the body gives its own.
-  const identityOf = (body: unknown, received: number, pathId?: string): PredictionIdentity & { chosen: boolean } => {
+  const parse = (body: unknown, received: number, pathId?: string): { identity: PredictionIdentity; request: CogPredictionRequest } => {
     const request = parsePredictionRequest(body, { schema: context.schema, strictInputs: context.settings.strictInputs, ...(pathId === undefined ? {} : { pathId }) });
-    return {
-      id: request.id ?? randomUUID().replaceAll('-', ''),
-      chosen: request.id !== undefined,
-      input: request.input,
-      createdAt: request.createdAt ?? cogTimestamp(received),
-    };
+    return { request, identity: { id: request.id ?? randomUUID().replaceAll('-', ''), input: request.input, createdAt: request.createdAt ?? cogTimestamp(received) } };
   };
 
-  const answer = (response: ServerResponse, text: string) => sendText(response, 200, 'application/json; charset=utf-8', text);
+  // Converts and queues: 422 and 429 are HTTP answers, before anything is held.
+  const start = async (route: RouteContext, parsed: { identity: PredictionIdentity; request: CogPredictionRequest }, async: boolean): Promise<TrackedPrediction> => {
+    const { identity, request } = parsed;
+    const target = request.webhook === undefined ? undefined : parseWebhookTarget(request.webhook, request.webhookEventsFilter, { url: 'webhook', filter: 'webhook_events_filter' });
+    const inputs = await core.convert(identity.input, 'data');
+    const tracked = core.predictions.start(inputs, {
+      id: identity.id,
+      input: identity.input,
+      createdAt: identity.createdAt,
+      // A synchronous request's prediction ends with its client; an async one is on its own.
+      ...(async ? {} : { signal: core.clientSignal(route) }),
+      ...(target ? { webhook: { target, render: bodyOf } } : {}),
+    });
+    identities.set(tracked, identity);
+    return tracked;
+  };
+
+  // A failure of the model is an answer (status "failed" or "canceled", HTTP 200, as Cog gives
+  // it); an error that is not the prediction's (the server stopping) keeps its HTTP status.
+  const answer = async (response: ServerResponse, tracked: TrackedPrediction, async: boolean) => {
+    if (async) {
+      sendJson(response, 202, bodyOf(tracked));
+      return;
+    }
+    await tracked.settled;
+    if (tracked.status === 'failed' && !isPredictionFailure(tracked.error)) throw tracked.error;
+    sendJson(response, 200, bodyOf(tracked));
+  };
+
+  // Never ran because its client left before its turn: a retry with its id runs it.
+  const neverRan = (tracked: TrackedPrediction) => tracked.status === 'canceled' && tracked.startedMs === undefined;
 
   const create = async (route: RouteContext) => {
     const received = Date.now();
     try {
-      const identity = identityOf(await readRequest(route), received);
-      // POST always runs, as Cog's does; an id the client chose is kept for a later PUT.
-      const prediction = store.start(identity.id, () => run(identity, route), { keep: identity.chosen });
-      answer(route.response, await prediction.answer);
+      const async = prefersAsync(route.request.headers.prefer);
+      const parsed = parse(await readRequest(route), received);
+      // POST always runs, as Cog's does; its id is known to GET, PUT and cancel afterwards.
+      await answer(route.response, await start(route, parsed, async), async);
     } catch (error) {
       core.fail(route.response, error);
     }
@@ -90,46 +105,47 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
     const pathId = route.params.prediction_id!;
     const received = Date.now();
     try {
+      const async = prefersAsync(route.request.headers.prefer);
       const body = await readRequest(route);
       const bodyId = body !== null && typeof body === 'object' ? (body as { id?: unknown }).id : undefined;
       const sameId = bodyId === undefined || bodyId === null || bodyId === pathId;
-      let identity: PredictionIdentity | undefined;
       for (let attempt = 1; ; attempt++) {
         // A known id answers its prediction, running or finished, whatever the body's inputs say
         // (Cog's rule), unless the body names another id. The model runs once per id.
-        const known = sameId ? store.get(pathId) : undefined;
-        let prediction = known;
-        let created = false;
-        if (!prediction) {
-          identity ??= identityOf(body, received, pathId);
-          const start = identity;
-          ({ prediction, created } = store.getOrStart(start.id, () => run(start, route)));
-        }
-        try {
-          answer(route.response, await prediction.answer);
-          return;
-        } catch (error) {
-          // Another request's prediction for this id never ran (its client left before its turn,
-          // or the queue refused it): it is forgotten, and this request may still run it.
-          if (created || attempt >= joinAttempts) throw error;
-        }
+        const known = sameId ? core.predictions.get(pathId) : undefined;
+        const tracked = known && !neverRan(known) ? known : await start(route, parse(body, received, pathId), async);
+        if (async) return await answer(route.response, tracked, true);
+        await tracked.settled;
+        if (tracked !== known || !neverRan(tracked) || attempt >= joinAttempts || route.response.destroyed) return await answer(route.response, tracked, false);
       }
     } catch (error) {
       core.fail(route.response, error);
     }
   };
 
-  const cancel = ({ response, params }: RouteContext) => {
-    const id = params.prediction_id!;
+  const checkedId = (id: string) => {
     const problem = predictionIdProblem(id);
     if (problem) throw new CogValidationError([{ loc: ['path', 'prediction_id'], msg: problem, type: 'value_error' }]);
-    const held = store.get(id);
+    return id;
+  };
+
+  const get = ({ response, params }: RouteContext) => {
+    const tracked = core.predictions.get(checkedId(params.prediction_id!));
+    if (!tracked) sendJson(response, 404, { detail: `no prediction has the ID ${JSON.stringify(params.prediction_id)} (unknown, or finished more than PREDICTION_TTL_SECONDS ago)` });
+    else sendJson(response, 200, bodyOf(tracked));
+  };
+
+  const cancel = async ({ response, params }: RouteContext) => {
+    const id = checkedId(params.prediction_id!);
+    const held = core.predictions.get(id);
     // Cog answers 404 for an id it does not know or whose prediction has finished.
     if (!held || held.done) {
       sendJson(response, 404, { detail: `no running prediction has the ID ${JSON.stringify(id)}` });
       return;
     }
-    throw new CogNotSupportedError('canceling a running prediction is not supported yet: it runs to the end, and PUT /predictions/{prediction_id} with its ID answers it');
+    const outcome = await core.predictions.cancel(id);
+    if (!outcome || outcome.stopped) sendJson(response, 200, {});
+    else sendJson(response, 202, { detail: 'canceled, but the model did not stop within CANCEL_GRACE_MS: it ignores its AbortSignal, and only the supervisor (the ai-integration command) can restart it; the prediction ends when the model returns' });
   };
 
   return [
@@ -142,6 +158,7 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
     },
     { method: 'POST', path: '/predictions', handler: create },
     { method: 'PUT', path: '/predictions/{prediction_id}', handler: createIdempotent },
+    { method: 'GET', path: '/predictions/{prediction_id}', handler: get },
     { method: 'POST', path: '/predictions/{prediction_id}/cancel', handler: cancel },
     {
       method: 'POST',

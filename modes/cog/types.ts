@@ -7,7 +7,7 @@
 /** A prediction's status. `starting` and `processing` are only seen while it runs. */
 export type CogStatus = 'starting' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 
-/** The events a webhook may be sent for (accepted and checked; webhooks come with the async work). */
+/** The events a webhook may be sent for. */
 export type CogWebhookEvent = 'start' | 'output' | 'logs' | 'completed';
 
 /**
@@ -23,8 +23,10 @@ export interface CogPredictionRequest {
   dropped: string[];
   /** The request's `created_at`, in Cog's format, when it gave one. */
   createdAt: string | undefined;
-  /** `webhook_events_filter`, checked (no webhook is sent yet: a `webhook` is refused). */
+  /** `webhook_events_filter`, checked. */
   webhookEventsFilter: CogWebhookEvent[];
+  /** `webhook`: the URL that gets the prediction's state on those events (checked by the core: http or https). */
+  webhook?: string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { AiIntegrationError } from '../errors.js';
+import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
 import { plural } from '../plural.js';
 import type { Engine, InferenceResult } from '../types.js';
 
@@ -17,7 +17,17 @@ interface Job {
   enqueued: number;
   resolve: (outcome: ScheduledOutcome) => void;
   reject: (error: unknown) => void;
-  clientGone: (() => boolean) | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  onStart: (() => void) | undefined;
+}
+
+/** What a submitted inference may carry: the signal that cancels it, and who to tell when it starts. */
+export interface SubmitOptions {
+  /** Aborting it drops the job from the queue, or, once it runs, reaches the model (its `signal`). */
+  signal?: AbortSignal;
+  /** Called when the job leaves the queue for the engine. */
+  onStart?: () => void;
 }
 
 export interface SchedulerLimits {
@@ -65,18 +75,39 @@ export class InferenceScheduler {
   }
 
   /**
-   * Queues an inference; rejects with our errors for a full queue, a timeout or a shutdown.
-   * `clientGone` is asked when the job's turn comes: a client that left is not run for.
+   * Queues an inference; rejects with our errors for a full queue, a timeout, a shutdown or a
+   * cancel. An aborted `signal` takes a queued job out of the queue at once; a running one gets
+   * the signal in the engine, which stops the model (or says it could not).
    */
-  submit(inputs: Record<string, unknown>, clientGone?: () => boolean): Promise<ScheduledOutcome> {
-    if (!this.accepting) return Promise.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the server is shutting down and takes no new work'));
-    if (this.running >= this.limits.concurrency && this.queue.length >= this.limits.maxQueue) {
-      return Promise.reject(new AiIntegrationError('AI_ERR_QUEUE_FULL', `the queue is full (${plural(this.limits.maxQueue, 'request')} waiting); retry later`));
-    }
+  submit(inputs: Record<string, unknown>, options: SubmitOptions = {}): Promise<ScheduledOutcome> {
+    const refusal = this.refusal();
+    if (refusal) return Promise.reject(refusal);
+    const { signal, onStart } = options;
+    if (signal?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ inputs, enqueued: performance.now(), resolve, reject, clientGone });
+      const job: Job = { inputs, enqueued: performance.now(), resolve, reject, signal, onAbort: undefined, onStart };
+      if (signal) {
+        job.onAbort = () => {
+          const index = this.queue.indexOf(job);
+          if (index === -1) return; // running: the engine has the signal
+          this.queue.splice(index, 1);
+          job.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
+          this.notifyIfIdle();
+        };
+        signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.queue.push(job);
       this.pump();
     });
+  }
+
+  /** The error `submit` would refuse a new job with now (a full queue, a shutdown), if any. */
+  refusal(): AiIntegrationError | undefined {
+    if (!this.accepting) return new AiIntegrationError('AI_ERR_NOT_READY', 'the server is shutting down and takes no new work');
+    if (this.running >= this.limits.concurrency && this.queue.length >= this.limits.maxQueue) {
+      return new AiIntegrationError('AI_ERR_QUEUE_FULL', `the queue is full (${plural(this.limits.maxQueue, 'request')} waiting); retry later`);
+    }
+    return undefined;
   }
 
   /** Stops taking work; queued and running inferences still finish. */
@@ -98,9 +129,7 @@ export class InferenceScheduler {
 
   private pump(): void {
     while (this.running < this.limits.concurrency && this.queue.length > 0) {
-      const job = this.queue.shift()!;
-      if (job.clientGone?.()) job.reject(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the client closed the request before it ran'));
-      else this.start(job);
+      this.start(this.queue.shift()!);
     }
     this.notifyIfIdle();
   }
@@ -115,7 +144,8 @@ export class InferenceScheduler {
       this.runningJobs.add(job);
       this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, Math.min(50, inferenceTimeoutMs / 10))).unref();
     }
-    this.engine.infer(job.inputs).then(
+    job.onStart?.();
+    this.engine.infer(job.inputs, job.signal ? { signal: job.signal } : undefined).then(
       (result) => {
         if (!job.timedOut) job.resolve({ result, queueMs, predictMs: performance.now() - started });
       },
@@ -123,6 +153,7 @@ export class InferenceScheduler {
         if (!job.timedOut) job.reject(error);
       },
     ).finally(() => {
+      if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort);
       // A timed-out inference keeps its slot until the model really returns.
       if (job.timedOut) this.stuckCount--;
       this.runningJobs.delete(job);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AiIntegrationError, ExitCode, InferenceThrewError } from '../errors.js';
+import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from '../errors.js';
 import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
 import type { Engine, InferenceResult, InputsSchema, Logger } from '../types.js';
@@ -28,6 +28,8 @@ interface Pending {
   sent: boolean;
   /** When it (probably) started running in the worker: when it reached the worker's running window. */
   runningSince?: number;
+  /** Set once its cancel was sent to the worker: past CANCEL_GRACE_MS the worker is replaced. */
+  cancelTimer?: NodeJS.Timeout;
 }
 
 const prefetchDepth = 4;
@@ -35,7 +37,7 @@ const prefetchDepth = 4;
 type WorkerState = 'starting' | 'ready' | 'backoff' | 'stopped';
 
 /** Why the supervisor is taking the current worker down, when it is. */
-type Replacement = { cause: 'timeout'; reason: string } | { cause: 'start_timeout'; reason: string };
+type Replacement = { cause: 'timeout'; reason: string } | { cause: 'start_timeout'; reason: string } | { cause: 'canceled'; reason: string };
 
 /**
  * The engine of the supervisor: the model runs in a worker process (the shim, started with the
@@ -75,6 +77,7 @@ export class SupervisedEngine implements Engine {
   private stopping = false;
   private workerConcurrency = 1;
   private inferenceTimeoutMs = 0;
+  private cancelGraceMs = 5000;
   /** Requests in the order they were sent to the current worker, which runs them in that order. */
   private sentOrder: Pending[] = [];
   private readonly workerPids = new Set<number>();
@@ -100,23 +103,71 @@ export class SupervisedEngine implements Engine {
     });
   }
 
-  infer(inputs: Record<string, unknown>): Promise<InferenceResult> {
+  infer(inputs: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<InferenceResult> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopping) return Promise.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
       const request: Pending = { id: this.nextId++, inputs, env: requestEnvironment(), resolve, reject, sent: false };
+      if (signal) {
+        const onAbort = () => this.cancel(request);
+        signal.addEventListener('abort', onAbort, { once: true });
+        const settled = () => {
+          signal.removeEventListener('abort', onAbort);
+          clearTimeout(request.cancelTimer);
+        };
+        request.resolve = (result) => {
+          settled();
+          resolve(result);
+        };
+        request.reject = (error) => {
+          settled();
+          reject(error);
+        };
+      }
       this.pending.set(request.id, request);
       if (this.state === 'ready') this.send(request);
     });
   }
 
-  configure(limits: { concurrency: number; inferenceTimeoutMs: number }): { prefetch: number; enforcesTimeout: boolean } {
+  /**
+   * A canceled request: one not sent yet is dropped; the worker is asked to abort one it holds,
+   * and replaced (as after a timeout: what else it held goes to the next worker) when the model
+   * has not stopped within CANCEL_GRACE_MS.
+   */
+  private cancel(request: Pending): void {
+    if (!this.pending.has(request.id)) return;
+    if (!request.sent) {
+      this.pending.delete(request.id);
+      request.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
+      return;
+    }
+    try {
+      this.worker?.send({ type: 'abort', id: request.id } satisfies SupervisorMessage);
+    } catch {
+      // The worker is going away: the grace timer below still answers the request.
+    }
+    request.cancelTimer = setTimeout(() => {
+      if (!this.pending.has(request.id)) return;
+      this.pending.delete(request.id);
+      const worker = this.worker;
+      const wasSent = request.sent;
+      this.forgetSent(request);
+      request.reject(new PredictionCanceledError(`the prediction was canceled; the model did not stop within ${this.cancelGraceMs} ms (CANCEL_GRACE_MS), so its worker was restarted`));
+      if (wasSent && worker && !this.replacement) this.replace(worker, { cause: 'canceled', reason: `did not stop a canceled inference within ${this.cancelGraceMs} ms (CANCEL_GRACE_MS)` });
+    }, this.cancelGraceMs);
+    request.cancelTimer.unref();
+  }
+
+  configure(limits: { concurrency: number; inferenceTimeoutMs: number; cancelGraceMs?: number }): { prefetch: number; enforcesTimeout: boolean; stopsCanceled: boolean } {
     this.workerConcurrency = limits.concurrency;
     this.inferenceTimeoutMs = limits.inferenceTimeoutMs;
+    if (limits.cancelGraceMs !== undefined) this.cancelGraceMs = limits.cancelGraceMs;
     if (this.worker?.connected) this.worker.send({ type: 'configure', concurrency: limits.concurrency } satisfies SupervisorMessage);
     // Requests sent ahead wait in the worker's queue, so it never idles through an IPC round trip
     // between two inferences; a few cover even a model that answers in microseconds.
-    return { prefetch: prefetchDepth, enforcesTimeout: true };
+    return { prefetch: prefetchDepth, enforcesTimeout: true, stopsCanceled: true };
   }
 
   readiness(): { ready: boolean; reason?: string } {
@@ -235,6 +286,14 @@ export class SupervisedEngine implements Engine {
         this.forgetSent(request);
         const result = message.result as InferenceResult & Record<string, unknown>;
         request.resolve(result && typeof result === 'object' ? asBuffers(result) : result);
+        return;
+      }
+      case 'canceled': {
+        const request = this.pending.get(message.id);
+        if (!request) return;
+        this.pending.delete(message.id);
+        this.forgetSent(request);
+        request.reject(new PredictionCanceledError('the prediction was canceled; the model stopped'));
         return;
       }
       case 'threw': {

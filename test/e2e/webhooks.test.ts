@@ -1,0 +1,109 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { afterEach, describe, expect, test } from 'vitest';
+import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { fixture } from '../helpers/run-process.js';
+import { eventually } from '../helpers/supervisor.js';
+
+const model = fixture('cancel-model.mjs');
+const servers: RunningServer[] = [];
+const receivers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.stop()));
+  for (const receiver of receivers.splice(0)) {
+    receiver.closeAllConnections();
+    receiver.close();
+  }
+});
+
+interface Received {
+  body: Record<string, any>;
+  authorization: string | undefined;
+}
+
+/** A webhook receiver on 127.0.0.1: `answer` decides each call's status (undefined: never answer). */
+async function receiver(answer: (received: Received, index: number) => number | undefined = () => 200): Promise<{ url: string; received: Received[]; open: () => number }> {
+  const received: Received[] = [];
+  const hanging: ServerResponse[] = [];
+  const server = createServer((incoming: IncomingMessage, response) => {
+    let text = '';
+    incoming.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    incoming.on('end', () => {
+      const entry = { body: JSON.parse(text) as Record<string, any>, authorization: incoming.headers.authorization };
+      received.push(entry);
+      const status = answer(entry, received.length - 1);
+      if (status === undefined) hanging.push(response);
+      else response.writeHead(status).end();
+    });
+  });
+  receivers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, open: () => hanging.length };
+}
+
+async function call(url: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await request(`${url}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.statusCode, body: (await response.body.json()) as Record<string, any> };
+}
+
+describe('webhooks', () => {
+  test('native API: the Webhook header gets start then completed, in order, with WEBHOOK_AUTH_TOKEN as a bearer token', async () => {
+    const hook = await receiver();
+    const server = await startServer(model, { WEBHOOK_AUTH_TOKEN: 'hook-secret' });
+    servers.push(server);
+    const accepted = await call(server.url, 'POST', '/predict', { inputs: { note: 'hooked' } }, { prefer: 'respond-async', webhook: hook.url });
+    expect(accepted.status).toBe(202);
+    expect(await eventually(() => hook.received.length >= 2, 10_000)).toBe(true);
+    expect(hook.received.map((entry) => entry.body.status)).toEqual(['processing', 'succeeded']);
+    expect(hook.received.every((entry) => entry.body.id === accepted.body.id && entry.authorization === 'Bearer hook-secret')).toBe(true);
+    expect(hook.received[1]!.body.output).toMatchObject({ note: 'hooked' });
+    // A filter of completed only, on a synchronous request.
+    const sync = await call(server.url, 'POST', '/predict', { inputs: { note: 'only-completed' } }, { webhook: hook.url, 'webhook-events-filter': 'completed' });
+    expect(sync.status).toBe(200);
+    expect(await eventually(() => hook.received.length >= 3, 10_000)).toBe(true);
+    expect(hook.received.slice(2).map((entry) => [entry.body.status, entry.body.output.note])).toEqual([['succeeded', 'only-completed']]);
+    // Only http(s) targets.
+    const refused = await call(server.url, 'POST', '/predict', { inputs: {} }, { prefer: 'respond-async', webhook: 'file:///etc/passwd' });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.message).toMatch(/only http and https/);
+  });
+
+  test('MODE=cog: completed is retried after the receiver answers 500 twice; webhook_events_filter is honoured', async () => {
+    const hook = await receiver((_, index) => (index < 2 ? 500 : 200));
+    const server = await startServer(model, { MODE: 'cog' });
+    servers.push(server);
+    const posted = await call(server.url, 'POST', '/predictions', { id: 'hooked-cog', input: { note: 'retry' }, webhook: hook.url, webhook_events_filter: ['completed'] }, { prefer: 'respond-async' });
+    expect(posted.status).toBe(202);
+    expect(await eventually(() => hook.received.length >= 3, 15_000)).toBe(true);
+    expect(hook.received.map((entry) => [entry.body.id, entry.body.status])).toEqual([
+      ['hooked-cog', 'succeeded'],
+      ['hooked-cog', 'succeeded'],
+      ['hooked-cog', 'succeeded'],
+    ]);
+    expect(hook.received[2]!.body).toMatchObject({ input: { note: 'retry' }, output: { note: 'retry' } });
+    // Delivered: no fourth call comes.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(hook.received).toHaveLength(3);
+  });
+
+  test('a receiver that never answers holds up nothing: the predictions after it are served while its calls hang', async () => {
+    const hook = await receiver(() => undefined);
+    const server = await startServer(model, { SHUTDOWN_TIMEOUT_MS: '200' });
+    servers.push(server);
+    const ids: string[] = [];
+    for (let index = 0; index < 20; index++) ids.push((await call(server.url, 'POST', '/predict', { inputs: { note: `h${index}` } }, { prefer: 'respond-async', webhook: hook.url })).body.id);
+    expect(await eventually(async () => {
+      for (const id of ids) if ((await call(server.url, 'GET', `/predictions/${id}`)).body.status !== 'succeeded') return false;
+      return true;
+    }, 15_000)).toBe(true);
+    // Every prediction succeeded while the receiver still holds calls unanswered.
+    expect(hook.open()).toBeGreaterThan(0);
+    const sync = await call(server.url, 'POST', '/predict', { inputs: { note: 'after' } });
+    expect(sync).toMatchObject({ status: 200, body: { output: { note: 'after' } } });
+  });
+});
