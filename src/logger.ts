@@ -1,8 +1,27 @@
 import type { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { readLogFormat, type LogFormat } from './settings-parts/access.js';
 import type { Logger } from './types.js';
 
-/** A logger for humans that writes whole lines to `stream` (stderr), so stdout stays for results. */
-export function createLogger(stream: Writable): Logger {
+/**
+ * The runtime's log on `stream` (stderr), so stdout stays for results: lines for humans, or,
+ * with LOG_FORMAT=json, JSON lines (pino's) that log collectors parse. One format per process:
+ * the access log follows the same variable.
+ */
+export function createLogger(stream: Writable, env: Readonly<Record<string, string | undefined>> = process.env): Logger {
+  let format: LogFormat;
+  try {
+    format = readLogFormat(env);
+  } catch (error) {
+    // The logger must exist to say what is wrong; the settings reader refuses the value later.
+    const logger = createTextLogger(stream);
+    logger.warn(`${(error as Error).message}; logging text`);
+    return logger;
+  }
+  return format === 'json' ? createJsonLogger(stream) : createTextLogger(stream);
+}
+
+function createTextLogger(stream: Writable): Logger {
   const write = (prefix: string, message: string) => {
     stream.write(`${prefix}${message}${message.endsWith('\n') ? '' : '\n'}`);
   };
@@ -10,5 +29,24 @@ export function createLogger(stream: Writable): Logger {
     info: (message) => write('', message),
     warn: (message) => write('warning: ', message),
     error: (message) => write('error: ', message),
+  };
+}
+
+/** pino's options for every JSON line of this process: the level as a word, an ISO time, the pid. */
+export const jsonLineOptions = {
+  base: { pid: process.pid },
+  timestamp: pino.stdTimeFunctions.isoTime,
+  formatters: { level: (label: string) => ({ level: label }) },
+} as const;
+
+function createJsonLogger(stream: Writable): Logger {
+  // Written straight to the stream (synchronous for stderr on a pipe or file), so a line is out
+  // before the process exits on an error.
+  const logger = pino(jsonLineOptions, stream);
+  const clean = (message: string) => (message.endsWith('\n') ? message.slice(0, -1) : message);
+  return {
+    info: (message) => logger.info(clean(message)),
+    warn: (message) => logger.warn(clean(message)),
+    error: (message) => logger.error(clean(message)),
   };
 }

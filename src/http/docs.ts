@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
+import { tokenStorageKey } from './auth.js';
 
 // Interactive API docs from the package's own copy of Swagger UI: a container is often offline,
 // so nothing is fetched from a CDN.
@@ -21,7 +22,16 @@ export const docsPage = `<!doctype html>
 <body>
 <div id="swagger-ui"></div>
 <script src="docs/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: 'openapi.json', dom_id: '#swagger-ui' });</script>
+<script>
+// With AUTH_TOKEN set, the token prompt has stored the token for this tab: every request the docs
+// make (the document, "Try it out") carries it, unless the Authorize button set one.
+const withToken = (request) => {
+  const token = sessionStorage.getItem(${JSON.stringify(tokenStorageKey)});
+  if (token && !request.headers.Authorization) request.headers.Authorization = 'Bearer ' + token;
+  return request;
+};
+window.ui = SwaggerUIBundle({ url: 'openapi.json', dom_id: '#swagger-ui', requestInterceptor: withToken });
+</script>
 </body>
 </html>
 `;

@@ -383,4 +383,43 @@ describe('the web page in chromium', () => {
     await page.locator('.opblock-summary-path', { hasText: '/predict' }).first().waitFor();
     await page.screenshot({ path: join(artifacts, 'http-docs.png') });
   });
+
+  test('with AUTH_TOKEN, the page asks for the token once per tab, refuses a wrong one, and sends it; the docs use it too', async () => {
+    const guarded = await startServer(fixture('page-model.mjs'), { GATE_FILE: gateFile, AUTH_TOKEN: 'browser-token-7c1d' });
+    try {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const external: string[] = [];
+      context.on('request', (request) => {
+        if (/^https?:/.test(request.url()) && !request.url().startsWith(guarded.url)) external.push(request.url());
+      });
+      opened.push({ context, external });
+      const page = await context.newPage();
+      await page.goto(guarded.url);
+      // The prompt, not the page: nothing of the model is shown before the token.
+      await page.locator('#token').waitFor();
+      expect(await page.locator('#input-action').count()).toBe(0);
+      await page.fill('#token', 'not-the-token');
+      await page.click('#token-submit');
+      await page.locator('#token-error').waitFor();
+      await screenshot(page, 'token-prompt');
+      await page.fill('#token', 'browser-token-7c1d');
+      await page.click('#token-submit');
+      await page.locator('#use-all-examples').waitFor();
+      await page.click('#use-all-examples');
+      await run(page);
+      expect(await jsonResult(page)).toBeTruthy();
+      // Once per tab: a reload opens the page without asking.
+      await page.reload();
+      await page.locator('#run').waitFor();
+      expect(await page.locator('#token').count()).toBe(0);
+      // The docs page, opened the same way, reads its document with the stored token.
+      await page.goto(`${guarded.url}/docs`);
+      await page.locator('.opblock-summary-path', { hasText: '/predict' }).first().waitFor();
+      // Without the token a request of the page is refused: the prompt's token is what opened it.
+      const refused = await inPage<number>(page, "fetch('info').then((response) => response.status)");
+      expect(refused).toBe(401);
+    } finally {
+      await guarded.stop();
+    }
+  });
 });

@@ -312,6 +312,14 @@ function firstInvalid() {
   return undefined;
 }
 
+// With AUTH_TOKEN set, the token prompt that opened this page has kept the token for this tab.
+const tokenKey = 'ai-integration-token';
+function withToken(headers) {
+  const token = sessionStorage.getItem(tokenKey);
+  if (token) headers.authorization = 'Bearer ' + token;
+  return headers;
+}
+
 function formData() {
   const body = new FormData(form);
   for (const [key, value] of Array.from(body.entries())) {
@@ -336,7 +344,7 @@ async function run() {
   let response;
   let text;
   try {
-    response = await fetch('predict', { method: 'POST', body: formData(), headers: { accept: 'application/json' } });
+    response = await fetch('predict', { method: 'POST', body: formData(), headers: withToken({ accept: 'application/json' }) });
     text = await response.text();
   } catch (error) {
     finish();
@@ -347,6 +355,8 @@ async function run() {
     return;
   }
   finish();
+  // A token that no longer opens the service (AUTH_TOKEN changed): forget it, so that reloading asks again.
+  if (response.status === 401) sessionStorage.removeItem(tokenKey);
   let answer = null;
   try { answer = JSON.parse(text); } catch (error) { answer = null; }
   if (response.ok && answer && answer.status === 'succeeded') showSuccess(answer, (performance.now() - started) / 1000);
@@ -519,6 +529,7 @@ function sentence(message, field) {
 
 const titles = {
   400: 'The request was not understood',
+  401: 'The access token was refused; reload the page to enter it again',
   413: 'The input is too large',
   415: 'The request was not understood',
   422: 'Check the inputs',

@@ -1,0 +1,56 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pino, type DestinationStream, type Logger as Pino } from 'pino';
+import { jsonLineOptions } from '../logger.js';
+import type { LogFormat } from '../settings-parts/access.js';
+
+const predictionIdKey = Symbol('ai-integration.predictionId');
+type WithPrediction = ServerResponse & { [predictionIdKey]?: string };
+
+/**
+ * Names the prediction a response answers, for its access-log line (a route that creates or
+ * reads a prediction calls it; a request without one logs none).
+ */
+export function notePredictionId(response: ServerResponse, id: string): void {
+  (response as WithPrediction)[predictionIdKey] = id;
+}
+
+/** Writes one access-log line per request, when it is answered or its connection closes. */
+export type AccessLog = (request: IncomingMessage, response: ServerResponse, path: string, id: string) => void;
+
+/**
+ * The access log on stderr: one line per request (method, path without its query, status, bytes
+ * sent with the headers, duration, request id, prediction id), text or JSON (pino) as LOG_FORMAT
+ * says. Lines go through pino's asynchronous destination: a request never waits for a write to
+ * stderr, and what is pending is flushed when the process exits.
+ */
+export function createAccessLog(format: LogFormat, destination: DestinationStream = pino.destination({ dest: 2, sync: false })): AccessLog {
+  const json: Pino | undefined = format === 'json' ? pino(jsonLineOptions, destination) : undefined;
+  return (request, response, path, id) => {
+    const started = performance.now();
+    const socket = request.socket;
+    // Bytes written on this connection before the answer: a keep-alive connection carries many.
+    const before = socket.bytesWritten;
+    response.once('close', () => {
+      // A connection that closed before the answer was complete: nginx's 499.
+      const status = response.writableFinished ? response.statusCode : 499;
+      const bytes = socket.bytesWritten - before;
+      const durationMs = Math.round((performance.now() - started) * 100) / 100;
+      const predictionId = (response as WithPrediction)[predictionIdKey];
+      const method = request.method ?? '';
+      if (json) {
+        json.info(
+          { method, path, status, bytes, duration_ms: durationMs, request_id: id, ...(predictionId === undefined ? {} : { prediction_id: predictionId }), remote: socket.remoteAddress },
+          `${method} ${path} ${status}`,
+        );
+      } else {
+        destination.write(
+          `${socket.remoteAddress ?? '-'} "${method} ${escapePath(path)}" ${status} ${bytes} ${durationMs}ms request_id=${id}${predictionId === undefined ? '' : ` prediction_id=${predictionId}`}\n`,
+        );
+      }
+    });
+  };
+}
+
+// A path with a quote or a control character (it arrived percent-decoded by no one, but a
+// client may send anything) must not break the line's shape.
+const escapePath = (path: string) => (/["\\\x00-\x1f\x7f]/.test(path) ? JSON.stringify(path).slice(1, -1) : path);

@@ -1,0 +1,179 @@
+// The access log: one line per request on stderr (method, path, status, bytes sent, duration,
+// request id), as text by default and as JSON lines with LOG_FORMAT=json, which the rest of the
+// runtime's log follows too; ACCESS_LOG=false turns it off.
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { fixture } from '../helpers/run-process.js';
+
+const model = fixture('http-model.mjs');
+
+interface Sent {
+  id: string;
+  status: number;
+  /** Body bytes: the line counts the headers too. */
+  bodyBytes: number;
+}
+
+async function send(url: string, id: string, path: string, inputs?: Record<string, unknown>): Promise<Sent> {
+  const answer = await request(`${url}${path}`, {
+    method: inputs ? 'POST' : 'GET',
+    headers: { 'x-request-id': id, 'content-type': 'application/json' },
+    body: inputs ? JSON.stringify({ inputs }) : undefined,
+  });
+  const body = Buffer.from(await answer.body.arrayBuffer());
+  return { id, status: answer.statusCode, bodyBytes: body.length };
+}
+
+// The access log is written asynchronously: wait for the line, never for a time.
+async function lineWith(server: RunningServer, text: string): Promise<string> {
+  for (;;) {
+    const line = server.stderr().split('\n').find((candidate) => candidate.includes(text));
+    if (line) return line;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// One request of each kind: a success, a 422, a 5xx (the model reports a failure), a 404 with a query.
+async function sendEachKind(url: string, prefix: string) {
+  return {
+    ok: await send(url, `${prefix}-ok`, '/predict', { action: 'text', note: 'log' }),
+    invalid: await send(url, `${prefix}-invalid`, '/predict', { strength: 5 }),
+    failed: await send(url, `${prefix}-failed`, '/predict', { action: 'fail' }),
+    missing: await send(url, `${prefix}-missing`, '/nowhere?token=secret'),
+  };
+}
+
+describe('the access log as text (the default)', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer(model, {});
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('one line per request: address, method and path (no query), status, bytes, duration, request id', async () => {
+    const sent = await sendEachKind(server.url, 'text');
+    expect([sent.ok.status, sent.invalid.status, sent.failed.status, sent.missing.status]).toEqual([200, 422, 500, 404]);
+    const expected = [
+      ['POST /predict', sent.ok],
+      ['POST /predict', sent.invalid],
+      ['POST /predict', sent.failed],
+      ['GET /nowhere', sent.missing],
+    ] as const;
+    for (const [request, answer] of expected) {
+      const line = await lineWith(server, `request_id=${answer.id}`);
+      const fields = /^127\.0\.0\.1 "([A-Z]+ \S+)" (\d{3}) (\d+) (\d+(?:\.\d+)?)ms request_id=(\S+)$/.exec(line);
+      expect(fields, line).not.toBeNull();
+      const [, seen, status, bytes, duration, id] = fields!;
+      expect(seen).toBe(request);
+      expect(Number(status)).toBe(answer.status);
+      // The status line and headers, then the body.
+      expect(Number(bytes)).toBeGreaterThan(answer.bodyBytes + 'HTTP/1.1 200 OK\r\n\r\n'.length);
+      expect(Number(bytes)).toBeLessThan(answer.bodyBytes + 1000);
+      expect(Number(duration)).toBeGreaterThanOrEqual(0);
+      expect(id).toBe(answer.id);
+    }
+    expect(server.stderr()).not.toContain('secret');
+    // Exactly one line per request.
+    expect(server.stderr().split('\n').filter((line) => line.includes('request_id=text-ok'))).toHaveLength(1);
+  });
+
+  test('a request that creates or reads a prediction carries its id', async () => {
+    const created = await request(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'x-request-id': 'async-create', 'content-type': 'application/json', prefer: 'respond-async' },
+      body: JSON.stringify({ inputs: { action: 'text', note: 'later' } }),
+    });
+    expect(created.statusCode).toBe(202);
+    const { id } = (await created.body.json()) as { id: string };
+    expect(await lineWith(server, 'request_id=async-create')).toMatch(new RegExp(`"POST /predict" 202 .* request_id=async-create prediction_id=${id}$`));
+    const read = await request(`${server.url}/predictions/${id}`, { headers: { 'x-request-id': 'async-read' } });
+    await read.body.dump();
+    expect(await lineWith(server, 'request_id=async-read')).toMatch(new RegExp(`"GET /predictions/${id}" 200 .* request_id=async-read prediction_id=${id}$`));
+  });
+
+  test('probes are logged like any request', async () => {
+    await send(server.url, 'probe-1', '/health');
+    expect(await lineWith(server, 'request_id=probe-1')).toMatch(/"GET \/health" 200 /);
+  });
+});
+
+describe('LOG_FORMAT=json', () => {
+  test('every line of stderr is JSON: the runtime log, then one access line per request with its fields; an error and the exit it causes too', async () => {
+    const server = await startServer(model, { LOG_FORMAT: 'json' });
+    try {
+      const sent = await sendEachKind(server.url, 'json');
+      const expected = [
+        ['POST', '/predict', sent.ok],
+        ['POST', '/predict', sent.invalid],
+        ['POST', '/predict', sent.failed],
+        ['GET', '/nowhere', sent.missing],
+      ] as const;
+      for (const [method, path, answer] of expected) {
+        const entry = JSON.parse(await lineWith(server, `"request_id":"${answer.id}"`)) as Record<string, unknown>;
+        expect(entry).toEqual({
+          level: 'info',
+          time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+          pid: server.pid,
+          msg: `${method} ${path} ${answer.status}`,
+          method,
+          path,
+          status: answer.status,
+          bytes: expect.any(Number),
+          duration_ms: expect.any(Number),
+          request_id: answer.id,
+          remote: '127.0.0.1',
+        });
+        expect(entry.bytes as number).toBeGreaterThan(answer.bodyBytes);
+      }
+      // A throw: the model is in a bad state, the process logs why and exits; its last access line is not lost.
+      const threw = await send(server.url, 'json-threw', '/predict', { action: 'throw' });
+      expect(threw.status).toBe(500);
+      const { code } = await server.exited;
+      expect(code).toBe(70);
+      const lines = server.stderr().trimEnd().split('\n');
+      const entries = lines.map((line) => {
+        try {
+          return JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          throw new Error(`not a JSON line: ${line}`);
+        }
+      });
+      for (const entry of entries) expect(entry).toEqual(expect.objectContaining({ level: expect.stringMatching(/^(info|warn|error)$/), time: expect.any(String), pid: server.pid, msg: expect.any(String) }));
+      expect(entries).toContainEqual(expect.objectContaining({ level: 'info', msg: expect.stringMatching(/^listening on http:\/\/127\.0\.0\.1:\d+ /) }));
+      expect(entries).toContainEqual(expect.objectContaining({ level: 'error', msg: expect.stringContaining('the inference function threw:\nError: CUDA error: device-side assert triggered') }));
+      expect(entries).toContainEqual(expect.objectContaining({ request_id: 'json-threw', status: 500 }));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a bad LOG_FORMAT or ACCESS_LOG stops the service with a clear message', async () => {
+    for (const [env, message] of [
+      [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT="xml" is not text or json'],
+      [{ ACCESS_LOG: 'maybe' }, 'ACCESS_LOG="maybe" is not true or false'],
+    ] as const) {
+      const server = await startServer(model, env).catch((error: Error) => error);
+      expect(server).toBeInstanceOf(Error);
+      expect((server as Error).message).toContain(message);
+    }
+  });
+});
+
+describe('ACCESS_LOG=false', () => {
+  test('no access lines; the rest of the log stays', async () => {
+    const server = await startServer(model, { ACCESS_LOG: 'false' });
+    try {
+      await send(server.url, 'quiet-1', '/predict', { action: 'text' });
+      await send(server.url, 'quiet-2', '/nowhere');
+      // A request logged after those would show that lines are written at all; there is none, so stop and read all.
+    } finally {
+      await server.stop();
+    }
+    expect(server.stderr()).toContain('listening on');
+    expect(server.stderr()).not.toContain('quiet-');
+    expect(server.stderr()).not.toMatch(/"POST \/predict"/);
+  });
+});
