@@ -29,6 +29,7 @@ export const errorTable = {
   AI_ERR_PICKLE_MALFORMED: { exitCode: ExitCode.usage, httpStatus: 400 },
   AI_ERR_PICKLE_GLOBAL: { exitCode: ExitCode.usage, httpStatus: 422 },
   AI_ERR_PICKLE_UNSUPPORTED: { exitCode: ExitCode.usage, httpStatus: 422 },
+  AI_ERR_UNAUTHORIZED: { exitCode: ExitCode.usage, httpStatus: 401 },
   AI_ERR_NOT_FOUND: { exitCode: ExitCode.usage, httpStatus: 404 },
   AI_ERR_METHOD_NOT_ALLOWED: { exitCode: ExitCode.usage, httpStatus: 405 },
   AI_ERR_UNSUPPORTED_MEDIA_TYPE: { exitCode: ExitCode.usage, httpStatus: 415 },
@@ -44,6 +45,7 @@ export const errorTable = {
   AI_ERR_WORKER_DIED: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
   AI_ERR_WORKER_START_FAILED: { exitCode: ExitCode.inferenceThrew, httpStatus: 503 },
   AI_ERR_ALREADY_RESPONDED: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
+  AI_ERR_CANCELED: { exitCode: ExitCode.modelFailed, httpStatus: 409 },
 } as const satisfies Record<string, { exitCode: ExitCodeValue; httpStatus: number }>;
 
 export type ErrorCode = keyof typeof errorTable;
@@ -91,6 +93,14 @@ export class InferenceThrewError extends AiIntegrationError {
   override name = 'InferenceThrewError';
   constructor(cause: unknown) {
     super('AI_ERR_INFERENCE_THREW', `the inference function threw: ${describeThrown(cause)}`, { cause });
+  }
+}
+
+/** A prediction canceled before or while it ran (a cancel request, or its client disconnected). */
+export class PredictionCanceledError extends AiIntegrationError {
+  override name = 'PredictionCanceledError';
+  constructor(message = 'the prediction was canceled') {
+    super('AI_ERR_CANCELED', message);
   }
 }
 

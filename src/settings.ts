@@ -5,7 +5,7 @@ import { AiIntegrationError } from './errors.js';
 import { lambdaVariables } from './platforms/lambda.js';
 import { accessVariables } from './settings-parts/access.js';
 import { predictionsVariables } from './settings-parts/predictions.js';
-import { urlInputsVariables } from './settings-parts/url-inputs.js';
+import { readUrlInputSettings, urlInputsVariables } from './settings-parts/url-inputs.js';
 import { sagemakerVariables } from './platforms/sagemaker.js';
 import { vertexVariables } from './platforms/vertex.js';
 import type { HttpSettings, RuntimeSettings, StartLoopOptions } from './types.js';
@@ -97,6 +97,7 @@ export function readSettings(options: StartLoopOptions, env: Readonly<Record<str
     maxInputDepth: checkedOption('maxInputDepth', options.maxInputDepth, 1, deepestInputDepth) ?? positiveInteger(env, 'MAX_INPUT_DEPTH', 1, deepestInputDepth) ?? defaultInputDepth,
     strictInputs: options.strictInputs ?? booleanFlag(env, 'STRICT_INPUTS') ?? false,
     http: readHttpSettings(options.http ?? {}, env, maxInputBytes, maxInputBytesGiven),
+    urlInputs: readUrlInputSettings(env, maxInputBytes),
   };
 }
 

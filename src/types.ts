@@ -4,6 +4,7 @@
  * the "what" lives here.
  */
 import type { Readable, Writable } from 'node:stream';
+import type { UrlInputSettings } from './settings-parts/url-inputs.js';
 
 /** Every input type a schema may use. `image` and `text` are the Python library's. */
 export type InputType = 'image' | 'text' | 'number' | 'integer' | 'boolean' | 'choice' | 'json' | 'file';
@@ -157,8 +158,19 @@ export interface InferenceResult {
   error?: string | null;
 }
 
+/**
+ * What the inference function gets beside its inputs. `signal` aborts when the prediction is
+ * canceled (`POST /predictions/{id}/cancel`, or its client disconnected): a model that honours it
+ * (throws an `AbortError`, or returns) stops cleanly; one that does not is stopped by restarting
+ * its worker after CANCEL_GRACE_MS (under the supervisor only).
+ * @example async (inputs, { signal }) => { for (const step of steps) { signal.throwIfAborted(); await step(); } ... }
+ */
+export interface InferenceContext {
+  signal: AbortSignal;
+}
+
 /** The model: takes the inputs object, returns (or resolves to) a result. Throwing means "restart me". */
-export type InferenceFunction<I = Record<string, unknown>> = (inputs: I) => InferenceResult | Promise<InferenceResult>;
+export type InferenceFunction<I = Record<string, unknown>> = (inputs: I, context: InferenceContext) => InferenceResult | Promise<InferenceResult>;
 
 /**
  * What the model returns, described for the API docs, the web page and the protocols' metadata
@@ -200,8 +212,11 @@ export interface TextOutputDescription {
 
 /** What a mode calls to run inference; in-process or, under a supervisor, in a worker process. */
 export interface Engine {
-  /** Runs inference on already converted inputs. Rejects with `InferenceThrewError` when the model threw. */
-  infer(inputs: Record<string, unknown>): Promise<InferenceResult>;
+  /**
+   * Runs inference on already converted inputs. Rejects with `InferenceThrewError` when the model
+   * threw, and with `PredictionCanceledError` once `signal` aborted and the model stopped (or was stopped).
+   */
+  infer(inputs: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<InferenceResult>;
   /** True when a throw restarts the model in place (the supervisor): the mode carries on serving. */
   readonly restartsInPlace?: boolean;
   /** Whether the model can take work now, and why not (the supervisor's worker may be restarting). */
@@ -215,7 +230,7 @@ export interface Engine {
    * itself (the supervisor does: only it knows when a request starts running in the worker, and
    * it replaces a worker that overruns).
    */
-  configure?(limits: { concurrency: number; inferenceTimeoutMs: number }): { prefetch: number; enforcesTimeout: boolean };
+  configure?(limits: { concurrency: number; inferenceTimeoutMs: number; cancelGraceMs?: number }): { prefetch: number; enforcesTimeout: boolean; stopsCanceled?: boolean };
   /**
    * Registers a listener for the engine failing for good (the supervisor gave up restarting the
    * model). Every request waiting in the engine has been refused by then; the mode answers them
@@ -245,6 +260,8 @@ export interface RuntimeSettings {
   strictInputs: boolean;
   /** The HTTP mode's address and limits. */
   http: HttpSettings;
+  /** How http(s) URLs given for binary inputs are fetched (URL_INPUTS, URL_FETCH_TIMEOUT_MS, ...). */
+  urlInputs: UrlInputSettings;
 }
 
 /** Where the HTTP mode listens and what it bounds; every field has an environment variable. */

@@ -114,7 +114,12 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
           description:
             'Inputs as multipart/form-data fields named by the schema, or as JSON {"inputs": {...}} with binary inputs as base64 or data: URLs. ' +
             "Send Accept with the result's own media type (for example image/jpeg) to get the raw bytes.",
-          parameters: [{ name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string' }, description: 'echoed back; made up when absent' }],
+          parameters: [
+            { name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string' }, description: 'echoed back; made up when absent' },
+            { name: 'Prefer', in: 'header', required: false, schema: { type: 'string' }, description: 'respond-async: 202 at once with the prediction\'s state and a Location (GET /predictions/{id})' },
+            { name: 'Webhook', in: 'header', required: false, schema: { type: 'string', format: 'uri' }, description: "an http(s) URL that gets the prediction's state on its events (POST, JSON)" },
+            { name: 'Webhook-Events-Filter', in: 'header', required: false, schema: { type: 'string' }, description: 'comma-separated: start, output, logs, completed (default all)' },
+          ],
           requestBody: {
             required: true,
             content: {
@@ -123,6 +128,22 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
             },
           },
           responses: { '200': { description: `the prediction${raw}`, content: predictionContent(output) }, ...errors() },
+        },
+      },
+      '/predictions/{id}': {
+        get: {
+          operationId: 'getPrediction',
+          summary: "A prediction's state (starting, processing, succeeded, failed, canceled), until PREDICTION_TTL_SECONDS after it ended",
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'the state', content: json({ type: 'object' }) }, ...errors() },
+        },
+      },
+      '/predictions/{id}/cancel': {
+        post: {
+          operationId: 'cancelPrediction',
+          summary: 'Cancel a prediction: 200 with its state once stopped; 202 when a model run directly did not stop within CANCEL_GRACE_MS',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'the state', content: json({ type: 'object' }) }, '202': { description: 'not stopped', content: json({ type: 'object' }) }, ...errors() },
         },
       },
       '/': {

@@ -1,6 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { AiIntegrationError } from '../../src/errors.js';
-import { acceptsRaw, outputValue } from '../../src/http/predict.js';
+import { acceptsRaw, outputValue, type Prediction } from '../../src/http/predict.js';
+import { nativePredictionState, type TrackedPrediction } from '../../src/http/predictions.js';
+import { notePredictionId } from '../../src/http/access-log.js';
+import { parseWebhookTarget } from '../../src/http/webhooks.js';
 import type { HttpCore, Readiness, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { sendError, sendJson, sendText } from '../../src/http/respond.js';
 import { plural } from '../../src/plural.js';
@@ -20,6 +23,54 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
   const runPrediction = async (route: RouteContext, accepted: readonly ('multipart' | 'json')[]) => {
     const { raw, origin } = await core.readInputs(route, accepted);
     return core.predict(raw, origin, route);
+  };
+
+  const stateOf = (tracked: TrackedPrediction) => nativePredictionState(tracked, outputValue);
+
+  // `Prefer: respond-async` answers 202 at once; a `Webhook` header (with `Webhook-Events-Filter`)
+  // gets the prediction's state on its events. Either way the prediction is held by id.
+  const trackedPrediction = async (route: RouteContext, async: boolean, webhookUrl: string | undefined): Promise<TrackedPrediction> => {
+    const { headers } = route.request;
+    const target = webhookUrl === undefined ? undefined : parseWebhookTarget(webhookUrl, headers['webhook-events-filter'], { url: 'Webhook header', filter: 'Webhook-Events-Filter header' });
+    const { raw, origin } = await core.readInputs(route, ['multipart', 'json']);
+    const inputs = await core.convert(raw, origin);
+    const tracked = core.predictions.start(inputs, {
+      // A synchronous request's prediction ends with its client; an async one is on its own.
+      ...(async ? {} : { signal: core.clientSignal(route) }),
+      ...(target ? { webhook: { target, render: stateOf } } : {}),
+    });
+    notePredictionId(route.response, tracked.id);
+    return tracked;
+  };
+
+  const sendPrediction = (route: RouteContext, prediction: Prediction) => {
+    const { request, response, id } = route;
+    if (acceptsRaw(request, prediction.mediaType)) {
+      // Raw bytes have no envelope, so the timings travel as headers.
+      const bytes = resultBytes(prediction.result);
+      response.writeHead(200, {
+        'content-type': prediction.result['content-type'],
+        'content-length': bytes.length,
+        'x-predict-time-ms': prediction.predictMs.toFixed(1),
+        'x-queue-time-ms': prediction.queueMs.toFixed(1),
+      });
+      response.end(bytes);
+      return;
+    }
+    sendJson(response, 200, {
+      id,
+      status: 'succeeded',
+      output: outputValue(prediction),
+      content_type: prediction.result['content-type'],
+      metrics: { predict_time_ms: round(prediction.predictMs), queue_time_ms: round(prediction.queueMs) },
+    });
+  };
+
+  const known = (id: string, response?: ServerResponse): TrackedPrediction => {
+    const tracked = core.predictions.get(id);
+    if (tracked && response) notePredictionId(response, tracked.id);
+    if (!tracked) throw new AiIntegrationError('AI_ERR_NOT_FOUND', `no prediction has the ID ${JSON.stringify(id)} (unknown, or finished more than PREDICTION_TTL_SECONDS ago)`);
+    return tracked;
   };
 
   return [
@@ -42,31 +93,46 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
       handler: async (route) => {
         const { request, response, id } = route;
         try {
-          const prediction = await runPrediction(route, ['multipart', 'json']);
-          if (acceptsRaw(request, prediction.mediaType)) {
-            // Raw bytes have no envelope, so the timings travel as headers.
-            const bytes = resultBytes(prediction.result);
-            response.writeHead(200, {
-              'content-type': prediction.result['content-type'],
-              'content-length': bytes.length,
-              'x-predict-time-ms': prediction.predictMs.toFixed(1),
-              'x-queue-time-ms': prediction.queueMs.toFixed(1),
-            });
-            response.end(bytes);
+          const async = preferAsync(request.headers.prefer as string | undefined);
+          const webhook = request.headers.webhook;
+          if (async || webhook !== undefined) {
+            const tracked = await trackedPrediction(route, async, Array.isArray(webhook) ? webhook[0] : webhook);
+            if (async) {
+              response.setHeader('location', `/predictions/${tracked.id}`);
+              response.setHeader('preference-applied', 'respond-async');
+              sendJson(response, 202, stateOf(tracked));
+              return;
+            }
+            await tracked.settled;
+            if (!tracked.prediction) throw tracked.error;
+            sendPrediction(route, tracked.prediction);
             return;
           }
-          sendJson(response, 200, {
-            id,
-            status: 'succeeded',
-            output: outputValue(prediction),
-            content_type: prediction.result['content-type'],
-            metrics: { predict_time_ms: round(prediction.predictMs), queue_time_ms: round(prediction.queueMs) },
-          });
+          sendPrediction(route, await runPrediction(route, ['multipart', 'json']));
         } catch (error) {
           // The envelope's id and status stay on a failure, so a client reads one shape.
           if (error instanceof AiIntegrationError && !response.headersSent) sendError(response, error, {}, { id, status: 'failed' });
           else core.fail(response, error);
         }
+      },
+    },
+    { method: 'GET', path: '/predictions/{id}', handler: ({ response, params }) => sendJson(response, 200, stateOf(known(params.id!, response))) },
+    {
+      method: 'POST',
+      path: '/predictions/{id}/cancel',
+      handler: async ({ response, params }) => {
+        const outcome = await core.predictions.cancel(known(params.id!, response).id);
+        if (!outcome) throw new AiIntegrationError('AI_ERR_NOT_FOUND', `no prediction has the ID ${JSON.stringify(params.id)}`);
+        if (outcome.stopped) {
+          sendJson(response, 200, stateOf(outcome.prediction));
+          return;
+        }
+        // Run directly, nothing can stop a model that ignores its signal: the cancel stands, and
+        // the prediction ends when the model returns.
+        sendJson(response, 202, {
+          ...stateOf(outcome.prediction),
+          cancel: 'requested, but the model did not stop within CANCEL_GRACE_MS; it ignores its AbortSignal, and only the supervisor (the ai-integration command) can restart it',
+        });
       },
     },
     { method: 'GET', path: '/health', probe: true, handler: ({ response }) => sendReadiness(response, core.readiness()) },
@@ -97,6 +163,11 @@ function sendLiveness(response: ServerResponse, core: HttpCore): void {
 
 function sendReadiness(response: ServerResponse, readiness: Readiness): void {
   sendJson(response, readiness.status === 'ready' ? 200 : 503, readiness);
+}
+
+/** Whether a Prefer header (RFC 7240) asks for `respond-async`. */
+function preferAsync(prefer: string | undefined): boolean {
+  return prefer !== undefined && prefer.split(',').some((preference) => preference.split(';')[0]!.trim().toLowerCase() === 'respond-async');
 }
 
 const round = (milliseconds: number) => Math.round(milliseconds * 10) / 10;

@@ -10,7 +10,7 @@ import type { BodyBudget } from './body-budget.js';
 import { closeGently } from './lingering-close.js';
 import type { HttpMetrics } from './metrics.js';
 import { checkDeclaredLength, contentEncodingOf, mediaTypeOf, readJsonBody, readMultipart, type BodyReading } from './request-body.js';
-import type { InferenceScheduler } from './scheduler.js';
+import type { InferenceScheduler, SubmitOptions } from './scheduler.js';
 
 /** A checked, successful prediction with its timings. */
 export interface Prediction {
@@ -95,7 +95,7 @@ export async function readRequestInputs(
 
 /** Converts raw inputs against the schema: 422 naming the field for one it refuses. */
 export function convertRequestInputs(context: ModeContext, raw: Record<string, unknown>, origin: ValueOrigin, strict = context.settings.strictInputs): Promise<Record<string, unknown>> {
-  return convertInputs(context.schema, raw, { origin, strict, maxDepth: context.settings.maxInputDepth });
+  return convertInputs(context.schema, raw, { origin, strict, maxDepth: context.settings.maxInputDepth, urlInputs: context.settings.urlInputs });
 }
 
 /**
@@ -107,12 +107,12 @@ export async function runInference(
   scheduler: InferenceScheduler,
   metrics: HttpMetrics,
   inputs: Record<string, unknown>,
-  clientGone: () => boolean,
+  submitOptions: SubmitOptions,
   onThrow: (error: InferenceThrewError | AiIntegrationError) => void,
 ): Promise<Prediction> {
   let outcome;
   try {
-    outcome = await scheduler.submit(inputs, clientGone);
+    outcome = await scheduler.submit(inputs, submitOptions);
   } catch (error) {
     if (error instanceof InferenceThrewError) {
       metrics.recordInference('threw');

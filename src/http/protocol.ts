@@ -3,6 +3,7 @@ import type { ValueOrigin } from '../convert-inputs.js';
 import type { HttpSettings, ModeContext } from '../types.js';
 import type { HttpMetrics } from './metrics.js';
 import type { Prediction } from './predict.js';
+import type { PredictionStore } from './predictions.js';
 import type { InferenceScheduler } from './scheduler.js';
 
 /** Whether the service takes work, and why not. */
@@ -63,6 +64,13 @@ export interface HttpCore {
   readonly settings: HttpSettings;
   readonly scheduler: InferenceScheduler;
   readonly metrics: HttpMetrics;
+  /**
+   * The predictions known by id (async ones, Cog's, any with a webhook), shared by every protocol:
+   * `GET /predictions/{id}` and `POST /predictions/{id}/cancel` read it.
+   */
+  readonly predictions: PredictionStore;
+  /** A signal that aborts when this request's client disconnects before its answer: pass it to cancel its prediction. */
+  clientSignal(route: RouteContext): AbortSignal;
   /** Whether the model can take work now: the service's state first, then the engine's (a restarting worker). */
   readiness(): Readiness;
   /** Liveness: false once an inference has run past its timeout in this process (run directly). */

@@ -1,5 +1,8 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { AiIntegrationError, type InferenceThrewError } from '../errors.js';
+import { readAccessSettings } from '../settings-parts/access.js';
+import { createAccessLog } from './access-log.js';
+import { BearerAuth, metricsPath, withBearerScheme } from './auth.js';
 import type { ModeContext } from '../types.js';
 import { BodyBudget } from './body-budget.js';
 import { ConnectionGuard } from './connection-guard.js';
@@ -12,6 +15,9 @@ import { collectBody, mediaTypeOf, readJsonBody } from './request-body.js';
 import { requestIdOf, sendError, sendText } from './respond.js';
 import { Router } from './router.js';
 import { InferenceScheduler } from './scheduler.js';
+import { PredictionStore } from './predictions.js';
+import { WebhookSender } from './webhooks.js';
+import { readPredictionSettings } from '../settings-parts/predictions.js';
 
 /** The server of one protocol mode, with the state its lifecycle (serve.ts) drives. */
 export interface HttpService {
@@ -36,7 +42,9 @@ export function createHttpService(
   onModelFault: (error: InferenceThrewError | AiIntegrationError) => void,
 ): HttpService {
   const http = context.settings.http;
-  const { prefetch, enforcesTimeout } = context.engine.configure?.({ concurrency: http.concurrency, inferenceTimeoutMs: http.inferenceTimeoutMs }) ?? { prefetch: 0, enforcesTimeout: false };
+  // PREDICTION_TTL_SECONDS, MAX_PREDICTIONS, CANCEL_GRACE_MS, WEBHOOK_AUTH_TOKEN.
+  const predictionSettings = readPredictionSettings(context.env);
+  const { prefetch, enforcesTimeout } = context.engine.configure?.({ concurrency: http.concurrency, inferenceTimeoutMs: http.inferenceTimeoutMs, cancelGraceMs: predictionSettings.cancelGraceMs }) ?? { prefetch: 0, enforcesTimeout: false };
   const scheduler = new InferenceScheduler(context.engine, {
     ...http,
     concurrency: http.concurrency + prefetch,
@@ -90,12 +98,25 @@ export function createHttpService(
     },
     readInputs: (route, accepted) => readRequestInputs(route.request, context, accepted, holding(route), maxInputBytes),
     convert: (raw, origin, options) => convertRequestInputs(context, raw, origin, options?.strict),
-    infer: (inputs, route) => runInference(scheduler, metrics, inputs, () => route.request.socket.destroyed, onModelFault),
+    infer: (inputs, route) => runInference(scheduler, metrics, inputs, { signal: clientSignal(route) }, onModelFault),
+    predictions: new PredictionStore(
+      predictionSettings,
+      (inputs, options) => runInference(scheduler, metrics, inputs, options, onModelFault),
+      () => scheduler.refusal(),
+      new WebhookSender(predictionSettings.webhookAuthToken, context.log),
+      context.log,
+    ),
+    clientSignal,
     predict: async (raw, origin, route, options) => core.infer(await convertRequestInputs(context, raw, origin, options?.strict), route),
     fail,
   };
 
-  const openApi = JSON.stringify(protocol.openApi(core));
+  // AUTH_TOKEN, ACCESS_LOG, LOG_FORMAT: read once; a bad value stops the service before it listens.
+  const access = readAccessSettings(context.env);
+  const auth = access.token === undefined ? undefined : new BearerAuth(access.token);
+  const accessLog = access.accessLog ? createAccessLog(access.logFormat) : undefined;
+  const protocolRoutes = protocol.routes(core);
+  const openApi = JSON.stringify(auth ? withBearerScheme(protocol.openApi(core), protocolRoutes) : protocol.openApi(core));
   const shared: RouteDefinition[] = [
     { method: 'GET', path: '/openapi.json', handler: ({ response }) => sendText(response, 200, 'application/json; charset=utf-8', openApi) },
     { method: 'GET', path: '/docs', handler: ({ response }) => sendText(response, 200, 'text/html; charset=utf-8', docsPage) },
@@ -109,9 +130,9 @@ export function createHttpService(
         sendText(response, 308, 'text/plain; charset=utf-8', 'the API docs are at /docs\n');
       },
     },
-    { method: 'GET', path: '/metrics', probe: true, handler: async ({ response }) => sendText(response, 200, metrics.registry.contentType, await metrics.render()) },
+    { method: 'GET', path: metricsPath, probe: true, handler: async ({ response }) => sendText(response, 200, metrics.registry.contentType, await metrics.render()) },
   ];
-  const router = new Router([...protocol.routes(core), ...shared]);
+  const router = new Router([...protocolRoutes, ...shared]);
 
   const server = createServer(
     {
@@ -130,6 +151,7 @@ export function createHttpService(
       if (readiness.status !== 'ready') response.setHeader('connection', 'close');
       const started = performance.now();
       const path = pathOf(request.url ?? '/');
+      accessLog?.(request, response, path, id);
       const docsAsset = path.startsWith('/docs/') && isDocsAsset(path.slice(6)) ? path.slice(6) : undefined;
       let match;
       try {
@@ -140,6 +162,10 @@ export function createHttpService(
       }
       const routeName = docsAsset ? '/docs/*' : (match?.template ?? 'unmatched');
       response.on('finish', () => metrics.recordRequest(routeName, request.method ?? '', response.statusCode, (performance.now() - started) / 1000));
+      if (auth && !BearerAuth.isOpen(request.method, match, docsAsset !== undefined) && !auth.allows(request)) {
+        auth.refuse(request, response, answerError);
+        return;
+      }
       if ((probesOnly || connections.draining) && !match?.probe) {
         const refusal = connections.draining
           ? new AiIntegrationError('AI_ERR_NOT_READY', `the server is shutting down and takes no new work (${readiness.reason ?? readiness.status})`)
@@ -174,8 +200,22 @@ export function createHttpService(
       }
     },
   );
+  // Said once the port is taken (a port in use stays a one-line error), before "listening on".
+  server.once('listening', () =>
+    context.log.info(auth ? 'auth: every route but the health probes needs the bearer token (AUTH_TOKEN)' : 'auth: none, every route is open to whoever reaches the port (set AUTH_TOKEN to require a bearer token)'),
+  );
   const connections = new ConnectionGuard(server, http.maxConnections);
   return { server, core, readiness, connections };
+}
+
+/** Aborts when the client goes away before its answer is written: its prediction is canceled, queued or running. */
+function clientSignal(route: RouteContext): AbortSignal {
+  const controller = new AbortController();
+  const { response } = route;
+  response.once('close', () => {
+    if (!response.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }
 
 // The path of an origin-form target (/predict?x) or of an absolute-form one (http://host/predict),
