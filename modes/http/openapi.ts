@@ -1,42 +1,10 @@
-import { describeExpected } from '../../src/convert-inputs.js';
-import { mustBeGiven } from '../../src/schema.js';
+import { formEncoding, inputsJsonSchema, jsonEncoding } from '../../src/http/inputs-json-schema.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
 import { outputMediaType } from '../../src/output-description.js';
-import type { InputSpec, InputsSchema, OutputDescription } from '../../src/types.js';
+import type { InputsSchema, OutputDescription } from '../../src/types.js';
 
-
-function jsonSchemaFor(spec: InputSpec, form: boolean): Record<string, unknown> {
-  const description = spec.description ? `${spec.description} (${describeExpected(spec)})` : describeExpected(spec);
-  const common: Record<string, unknown> = { description };
-  if ('default' in spec && spec.default !== undefined) common.default = spec.default;
-  switch (spec.type) {
-    case 'image':
-    case 'file':
-      return form
-        ? { ...common, type: 'string', contentMediaType: spec.type === 'image' ? 'image/*' : 'application/octet-stream' }
-        : { ...common, type: 'string', description: `${description}, as base64 or a data: URL`, contentEncoding: 'base64' };
-    case 'text':
-      return { ...common, type: 'string' };
-    case 'number':
-    case 'integer':
-      return { ...common, type: spec.type, ...(spec.min === undefined ? {} : { minimum: spec.min }), ...(spec.max === undefined ? {} : { maximum: spec.max }) };
-    case 'boolean':
-      return { ...common, type: 'boolean' };
-    case 'choice':
-      return { ...common, type: 'string', enum: [...spec.choices] };
-    case 'json':
-      return form ? { ...common, type: 'string', contentMediaType: 'application/json' } : common;
-  }
-}
-
-function inputsSchema(schema: InputsSchema, form: boolean): Record<string, unknown> {
-  const required = Object.entries(schema).filter(([, spec]) => mustBeGiven(spec)).map(([name]) => name);
-  return {
-    type: 'object',
-    properties: Object.fromEntries(Object.entries(schema).map(([name, spec]) => [name, jsonSchemaFor(spec, form)])),
-    ...(required.length > 0 ? { required } : {}),
-  };
-}
+// Multipart and JSON bodies name their inputs the same way; only how values are written differs.
+const inputsSchema = (schema: InputsSchema, form: boolean) => inputsJsonSchema(schema, form ? formEncoding : jsonEncoding);
 
 const errorResponses = {
   '400': 'malformed body',

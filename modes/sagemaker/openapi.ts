@@ -1,22 +1,10 @@
-import { describeExpected } from '../../src/convert-inputs.js';
+import { formEncoding, inputsJsonSchema, jsonEncoding } from '../../src/http/inputs-json-schema.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
-import { isBinaryType, mustBeGiven } from '../../src/schema.js';
 import type { InputsSchema } from '../../src/types.js';
 import type { ExecutionParameters } from './limits.js';
 
-// The inputs object, each input described in words. (The native API's typed JSON Schema of an
-// inputs object lives in modes/http/openapi.ts; it is asked to move to src/ so this document
-// can use it.)
-function inputsObject(schema: InputsSchema, form: boolean): Record<string, unknown> {
-  const required = Object.entries(schema).filter(([, spec]) => mustBeGiven(spec)).map(([name]) => name);
-  const properties = Object.fromEntries(
-    Object.entries(schema).map(([name, spec]) => {
-      const binary = isBinaryType(spec.type) ? (form ? ', as a file' : ', as base64 or a data: URL') : '';
-      return [name, { description: `${spec.description ? `${spec.description}: ` : ''}${describeExpected(spec)}${binary}` }];
-    }),
-  );
-  return { type: 'object', properties, ...(required.length > 0 ? { required } : {}) };
-}
+// /invocations takes the native API's inputs object and form fields.
+const inputsObject = (schema: InputsSchema, form: boolean) => inputsJsonSchema(schema, form ? formEncoding : jsonEncoding);
 
 const errorStatuses: Record<string, string> = {
   '400': 'a malformed body, or a bad JSON Lines line (named by its number)',

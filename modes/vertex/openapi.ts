@@ -1,8 +1,7 @@
-import { describeExpected } from '../../src/convert-inputs.js';
+import { inputsJsonSchema, type ValueEncoding } from '../../src/http/inputs-json-schema.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
-import { isBinaryType, mustBeGiven } from '../../src/schema.js';
 import type { VertexSettings } from '../../src/platforms/vertex.js';
-import type { InputSpec, InputsSchema } from '../../src/types.js';
+import type { InputsSchema } from '../../src/types.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -18,34 +17,17 @@ const errorStatuses: Record<string, string> = {
   '504': 'an inference ran past INFERENCE_TIMEOUT_MS',
 };
 
-function valueSchema(spec: InputSpec): Record<string, unknown> {
-  const description = spec.description ? `${spec.description} (${describeExpected(spec)})` : describeExpected(spec);
-  const common: Record<string, unknown> = { description };
-  if ('default' in spec && spec.default !== undefined) common.default = spec.default;
-  if (isBinaryType(spec.type)) return { ...common, oneOf: [ref('B64'), { type: 'string', description: 'base64 or a data: URL', contentEncoding: 'base64' }] };
-  switch (spec.type) {
-    case 'text':
-      return { ...common, type: 'string' };
-    case 'number':
-    case 'integer':
-      return { ...common, type: spec.type, ...(spec.min === undefined ? {} : { minimum: spec.min }), ...(spec.max === undefined ? {} : { maximum: spec.max }) };
-    case 'boolean':
-      return { ...common, type: 'boolean' };
-    case 'choice':
-      return { ...common, type: 'string', enum: [...spec.choices] };
-    default:
-      return common;
-  }
-}
+// Vertex writes binary values as {"b64": ...}; base64 and data: URLs are taken too.
+const instanceEncoding: ValueEncoding = {
+  binary: (common) => ({ ...common, oneOf: [ref('B64'), { type: 'string', description: 'base64 or a data: URL', contentEncoding: 'base64' }] }),
+  json: (common) => common,
+};
 
 /** The OpenAPI 3.1 document of MODE=vertex: its two routes at their configured paths, the instance built from the schema. */
 export function vertexOpenApiDocument(schema: InputsSchema, model: ModelInfo, { healthRoute, predictRoute }: Pick<VertexSettings, 'healthRoute' | 'predictRoute'>): Record<string, unknown> {
-  const required = Object.entries(schema).filter(([, spec]) => mustBeGiven(spec)).map(([name]) => name);
   const instance = {
-    type: 'object',
     description: 'one inputs object; inputs the schema does not list reach the model as options (unless STRICT_INPUTS)',
-    properties: Object.fromEntries(Object.entries(schema).map(([name, spec]) => [name, valueSchema(spec)])),
-    ...(required.length > 0 ? { required } : {}),
+    ...inputsJsonSchema(schema, instanceEncoding),
   };
   const errors = Object.fromEntries(Object.entries(errorStatuses).map(([status, description]) => [status, { description, content: json(ref('Error')) }]));
   return {
