@@ -1,35 +1,18 @@
 import { AiIntegrationError } from '../../src/errors.js';
+import { checkBatch as checkEach, runBatch as runEach } from '../../src/http/batch.js';
 
 /**
- * Runs every item of a batch and returns the results in order. A batch succeeds or fails whole:
- * when items fail, the request fails with the error of the first failing item, its message
- * prefixed with the item's index (for a batch of more than one), once every item has settled.
- * @example await runBatch(items, (item) => core.predict(item, 'data', route))
+ * Runs every item of a batch and returns the results in order, failing whole with the first
+ * failing item's error, prefixed with the item's index (for a batch of more than one).
+ * @example await runBatch(items, (item) => core.infer(item, route))
  */
-export async function runBatch<I, R>(items: readonly I[], run: (item: I, index: number) => Promise<R>): Promise<R[]> {
-  // A batch of one, the common request, needs no bookkeeping (its error is its own, unprefixed).
-  if (items.length === 1) return [await run(items[0]!, 0)];
-  const settled = await Promise.allSettled(items.map((item, index) => run(item, index)));
-  const failed = settled.findIndex((outcome) => outcome.status === 'rejected');
-  if (failed >= 0) throw batchItemError((settled[failed] as PromiseRejectedResult).reason, failed, items.length);
-  return settled.map((outcome) => (outcome as PromiseFulfilledResult<R>).value);
+export function runBatch<I, R>(items: readonly I[], run: (item: I, index: number) => Promise<R>): Promise<R[]> {
+  return runEach(items, run, (error, index) => batchItemError(error, index, items.length));
 }
 
-/**
- * Checks (converts) every item before any runs (`check` throws for a bad one), so that a bad item
- * costs the model no work on the others; returns what `check` made of each, in order.
- */
-export async function checkBatch<I, C>(items: readonly I[], check: (item: I) => Promise<C>): Promise<C[]> {
-  if (items.length === 1) return [await check(items[0]!)];
-  const checked: C[] = [];
-  for (const [index, item] of items.entries()) {
-    try {
-      checked.push(await check(item));
-    } catch (error) {
-      throw batchItemError(error, index, items.length);
-    }
-  }
-  return checked;
+/** Checks (converts) every item before any runs, naming the first bad one; returns each item's conversion. */
+export function checkBatch<I, C>(items: readonly I[], check: (item: I) => Promise<C>): Promise<C[]> {
+  return checkEach(items, check, (error, index) => batchItemError(error, index, items.length));
 }
 
 /** An item's error, saying which item, with its code (and so its status) kept. */

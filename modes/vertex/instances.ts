@@ -1,20 +1,13 @@
 import { AiIntegrationError } from '../../src/errors.js';
+import { checkBatch, runBatch } from '../../src/http/batch.js';
 import type { VertexInstance } from './predict-request.js';
 
 /**
  * Converts every instance before any runs, so that a refused instance costs the model no work
  * on the others. The first refusal fails the request, naming the instance and the field.
  */
-export async function convertInstances<C>(instances: readonly VertexInstance[], convert: (raw: Record<string, unknown>) => Promise<C>): Promise<C[]> {
-  const converted: C[] = [];
-  for (const [index, instance] of instances.entries()) {
-    try {
-      converted.push(await convert(instance.raw));
-    } catch (error) {
-      throw locate(error, index, instance.fromParameters);
-    }
-  }
-  return converted;
+export function convertInstances<C>(instances: readonly VertexInstance[], convert: (raw: Record<string, unknown>) => Promise<C>): Promise<C[]> {
+  return checkBatch(instances, (instance) => convert(instance.raw), (error, index) => locate(error, index, instances[index]!.fromParameters));
 }
 
 /**
@@ -23,11 +16,8 @@ export async function convertInstances<C>(instances: readonly VertexInstance[], 
  * request fails whole, once every instance has settled, with the error of the first failing
  * instance, its message prefixed with that instance's index and its status kept.
  */
-export async function runInstances<C, R>(converted: readonly C[], run: (inputs: C) => Promise<R>): Promise<R[]> {
-  const settled = await Promise.allSettled(converted.map((inputs) => run(inputs)));
-  const failed = settled.findIndex((outcome) => outcome.status === 'rejected');
-  if (failed >= 0) throw locate((settled[failed] as PromiseRejectedResult).reason, failed);
-  return settled.map((outcome) => (outcome as PromiseFulfilledResult<R>).value);
+export function runInstances<C, R>(converted: readonly C[], run: (inputs: C) => Promise<R>): Promise<R[]> {
+  return runBatch(converted, run, (error, index) => locate(error, index));
 }
 
 /**

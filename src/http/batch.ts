@@ -1,0 +1,37 @@
+/** Says which item of a batch an error belongs to (KServe's `batch item 2:`, Vertex's `instances[2].field:`). */
+export type LocateError = (error: unknown, index: number) => unknown;
+
+/**
+ * Checks (converts) every item of a batch before any runs, so that a bad item costs the model no
+ * work on the others; the first refusal, located, is the batch's. Returns each item's conversion.
+ */
+export async function checkBatch<I, C>(items: readonly I[], check: (item: I, index: number) => Promise<C>, locate: LocateError): Promise<C[]> {
+  const checked: C[] = [];
+  for (const [index, item] of items.entries()) {
+    try {
+      checked.push(await check(item, index));
+    } catch (error) {
+      throw locate(error, index);
+    }
+  }
+  return checked;
+}
+
+/**
+ * Runs every item and returns the results in order. A batch succeeds or fails whole: when items
+ * fail, it fails with the first failing item's error, located, once every item has settled.
+ */
+export async function runBatch<I, R>(items: readonly I[], run: (item: I, index: number) => Promise<R>, locate: LocateError): Promise<R[]> {
+  // A batch of one, the common request, needs no bookkeeping.
+  if (items.length === 1) {
+    try {
+      return [await run(items[0]!, 0)];
+    } catch (error) {
+      throw locate(error, 0);
+    }
+  }
+  const settled = await Promise.allSettled(items.map((item, index) => run(item, index)));
+  const failed = settled.findIndex((outcome) => outcome.status === 'rejected');
+  if (failed >= 0) throw locate((settled[failed] as PromiseRejectedResult).reason, failed);
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<R>).value);
+}
