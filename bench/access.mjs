@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import { benchJpeg } from './bench-jpeg.mjs';
 
 const seconds = Number(process.argv[2] ?? 8);
 const rounds = Number(process.argv[3] ?? 3);
@@ -18,14 +18,7 @@ const file = (path) => fileURLToPath(new URL(path, import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'bench-access-'));
 const token = 'bench-token-5b0e7f2a9c';
 
-// The same 5.5 KB noisy JPEG as bench/http-throughput.mjs and bench/protocols.mjs.
-const side = 74;
-const noise = Buffer.alloc(side * side * 3);
-for (let index = 0, state = 1; index < noise.length; index++) {
-  state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-  noise[index] = state >>> 24;
-}
-const jpeg = await sharp(noise, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+const jpeg = benchJpeg;
 const body = JSON.stringify({ inputs: { image: jpeg.toString('base64') } });
 
 const scenarios = [

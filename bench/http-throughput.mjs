@@ -8,21 +8,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import { benchJpeg } from './bench-jpeg.mjs';
 
 const seconds = Number(process.argv[2] ?? 10);
 const connections = Number(process.argv[3] ?? 10);
 const file = (path) => fileURLToPath(new URL(path, import.meta.url));
 
-// A 5 KB JPEG: noise compresses badly, so a small noisy image (a fixed LCG, the same every run)
-// lands near the size wanted.
-const side = 74;
-const noise = Buffer.alloc(side * side * 3);
-for (let index = 0, state = 1; index < noise.length; index++) {
-  state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-  noise[index] = state >>> 24;
-}
-const jpeg = await sharp(noise, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+const jpeg = benchJpeg;
 const boundary = 'benchboundary';
 const multipart = Buffer.concat([
   Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="photo.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import sharp from 'sharp';
+import { benchJpeg } from './bench-jpeg.mjs';
 
 const seconds = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 3);
@@ -23,14 +23,7 @@ const helper = join(scratch, 'lambda-runtime-api.mjs');
 await build({ entryPoints: [file('../test/helpers/lambda-runtime-api.ts')], outfile: helper, format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
 const { startRuntimeApi } = await import(pathToFileURL(helper).href);
 
-// The same 5.5 KB noisy JPEG as bench/http-throughput.mjs and bench/protocols.mjs.
-const side = 74;
-const noise = Buffer.alloc(side * side * 3);
-for (let index = 0, state = 1; index < noise.length; index++) {
-  state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-  noise[index] = state >>> 24;
-}
-const jpeg = await sharp(noise, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+const jpeg = benchJpeg;
 const event = { image: jpeg.toString('base64') };
 
 // The baseline: what any runtime must do per invocation (next, read and parse the event, post a

@@ -11,21 +11,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import { benchJpeg } from './bench-jpeg.mjs';
 
 const seconds = Number(process.argv[2] ?? 8);
 const rounds = Number(process.argv[3] ?? 3);
 const file = (path) => fileURLToPath(new URL(path, import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'bench-protocols-'));
 
-// The same 5.5 KB noisy JPEG as bench/http-throughput.mjs.
-const side = 74;
-const noise = Buffer.alloc(side * side * 3);
-for (let index = 0, state = 1; index < noise.length; index++) {
-  state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-  noise[index] = state >>> 24;
-}
-const jpeg = await sharp(noise, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+const jpeg = benchJpeg;
 const base64 = jpeg.toString('base64');
 
 // Triton's binary tensor extension: the JSON header, then each BYTES element as a 4-byte
