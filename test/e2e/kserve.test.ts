@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { makeJpeg, makePng, sha256 } from '../helpers/images.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { expectValid, type OpenInferenceSchema } from '../helpers/open-inference.js';
-import { loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
+import { expectNothingLost, loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
@@ -530,20 +530,7 @@ describe('MODE=kserve: limits and failures of the core, in the protocol’s shap
   test('under the supervisor with a throwing load: no connection errors, nothing lost; a throw inside a batch names its item and spares the others', async () => {
     const server = await serve(supervisorBin, { START_DELAY_MS: '300', MAX_QUEUE: '200' }, [httpModel]);
     const total = 90;
-    const { connectionErrors, outcomes, readiness } = await loadWithThrows(server.url, total, 6, 30, inferLoad);
-    expect(connectionErrors).toBe(0);
-    expect(outcomes).toHaveLength(total);
-    const throwing = outcomes.filter((outcome) => outcome.throwing);
-    expect(throwing.map((outcome) => outcome.index).sort((a, b) => a - b)).toEqual([10, 40, 70]);
-    for (const outcome of throwing) {
-      expect(outcome.status).toBe(500);
-      expect(outcome.error).toBe('the inference function threw: CUDA error: device-side assert triggered');
-    }
-    const others = outcomes.filter((outcome) => !outcome.throwing);
-    expect(others.filter((outcome) => outcome.status !== 200)).toEqual([]);
-    expect(others.filter((outcome) => outcome.note !== `request ${outcome.index}`)).toEqual([]);
-    expect(readiness).toContain(503);
-    expect(readiness.at(-1)).toBe(200);
+    expectNothingLost(await loadWithThrows(server.url, total, 6, 30, inferLoad), total, 'the inference function threw: CUDA error: device-side assert triggered');
 
     const batch = await postJson(`${server.url}/v2/models/http-model/infer`, {
       inputs: [

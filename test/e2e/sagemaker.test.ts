@@ -6,7 +6,7 @@ import { FormData, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { makeJpeg } from '../helpers/images.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
-import { loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
+import { expectNothingLost, loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
 import { fixture, runScript } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
@@ -376,20 +376,7 @@ describe('MODE=sagemaker under the supervisor', () => {
   test('a throwing load on /invocations: no connection errors, nothing lost; a throw in a JSON Lines request names its line', async () => {
     const server = await serve({ START_DELAY_MS: '300', MAX_QUEUE: '200' });
     const total = 90;
-    const { connectionErrors, outcomes, readiness } = await loadWithThrows(server.url, total, 6, 30, invocationsLoad);
-    expect(connectionErrors).toBe(0);
-    expect(outcomes).toHaveLength(total);
-    const throwing = outcomes.filter((outcome) => outcome.throwing);
-    expect(throwing.map((outcome) => outcome.index).sort((a, b) => a - b)).toEqual([10, 40, 70]);
-    for (const outcome of throwing) {
-      expect(outcome.status).toBe(500);
-      expect(outcome.error).toBe('the inference function threw: CUDA error: device-side assert triggered');
-    }
-    const others = outcomes.filter((outcome) => !outcome.throwing);
-    expect(others.filter((outcome) => outcome.status !== 200)).toEqual([]);
-    expect(others.filter((outcome) => outcome.note !== `request ${outcome.index}`)).toEqual([]);
-    expect(readiness).toContain(503);
-    expect(readiness.at(-1)).toBe(200);
+    expectNothingLost(await loadWithThrows(server.url, total, 6, 30, invocationsLoad), total, 'the inference function threw: CUDA error: device-side assert triggered');
 
     const lines = await invoke(server.url, '{"note": "before"}\n{"action": "throw"}\n{"note": "after"}', 'application/jsonlines');
     expectError(lines, 500, 'line 2: the inference function threw: CUDA error: device-side assert triggered', 'AI_ERR_INFERENCE_THREW');

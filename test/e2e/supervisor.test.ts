@@ -5,7 +5,7 @@ import { Agent, request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture, runScript, stdoutJson } from '../helpers/run-process.js';
-import { loadWithThrows } from '../helpers/load-with-throws.js';
+import { expectNothingLost, loadWithThrows } from '../helpers/load-with-throws.js';
 import { childPids, eventually, processState, supervisorBin } from '../helpers/supervisor.js';
 
 const model = fixture('http-model.mjs');
@@ -26,21 +26,7 @@ describe('the supervisor (ai-integration SHIM)', () => {
   test('under load, throws restart the model in place: no connection errors, no wrong or missing answers', async () => {
     const server = await supervise({ START_DELAY_MS: '300', MAX_QUEUE: '200' });
     const total = 90;
-    const { connectionErrors, outcomes, readiness } = await loadWithThrows(server.url, total, 6, 30);
-
-    expect(connectionErrors).toBe(0);
-    expect(outcomes).toHaveLength(total);
-    const throwing = outcomes.filter((outcome) => outcome.throwing);
-    expect(throwing.map((outcome) => outcome.index).sort((a, b) => a - b)).toEqual([10, 40, 70]);
-    for (const outcome of throwing) {
-      expect(outcome.status).toBe(500);
-      expect(outcome.error).toBe('the inference function threw: CUDA error: device-side assert triggered');
-    }
-    const others = outcomes.filter((outcome) => !outcome.throwing);
-    expect(others.filter((outcome) => outcome.status !== 200)).toEqual([]);
-    expect(others.filter((outcome) => outcome.note !== `request ${outcome.index}`)).toEqual([]);
-    expect(readiness).toContain(503);
-    expect(readiness.at(-1)).toBe(200);
+    expectNothingLost(await loadWithThrows(server.url, total, 6, 30), total, 'the inference function threw: CUDA error: device-side assert triggered');
     const metrics = await (await request(`${server.url}/metrics`)).body.text();
     expect(metrics).toMatch(/^model_restarts_total\{cause="threw"\} 3$/m);
   });

@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { expect } from 'vitest';
 
 export interface LoadOutcome {
   index: number;
@@ -84,4 +85,27 @@ export async function loadWithThrows(url: string, total: number, loops: number, 
   await poller;
   await agent.close();
   return { connectionErrors, outcomes, readiness };
+}
+
+/**
+ * What every throwing load must show, whatever the protocol: no connection errors, every request
+ * answered, the throwing ones (10, 40, 70 of 90 with `throwEvery` 30) with `thrownStatus` and the
+ * model's message as the protocol words it, every other one a 200 echoing its own note, and
+ * readiness that dipped while the model restarted and came back.
+ */
+export function expectNothingLost(report: LoadReport, total: number, thrownError: string, thrownStatus = 500): void {
+  const { connectionErrors, outcomes, readiness } = report;
+  expect(connectionErrors).toBe(0);
+  expect(outcomes).toHaveLength(total);
+  const throwing = outcomes.filter((outcome) => outcome.throwing);
+  expect(throwing.map((outcome) => outcome.index).sort((a, b) => a - b)).toEqual([10, 40, 70]);
+  for (const outcome of throwing) {
+    expect(outcome.status).toBe(thrownStatus);
+    expect(outcome.error).toBe(thrownError);
+  }
+  const others = outcomes.filter((outcome) => !outcome.throwing);
+  expect(others.filter((outcome) => outcome.status !== 200)).toEqual([]);
+  expect(others.filter((outcome) => outcome.note !== `request ${outcome.index}`)).toEqual([]);
+  expect(readiness).toContain(503);
+  expect(readiness.at(-1)).toBe(200);
 }
