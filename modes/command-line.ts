@@ -5,6 +5,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import { convertInputs, describeExpected } from '../src/convert-inputs.js';
 import { AiIntegrationError, ExitCode, InvalidSchemaError } from '../src/errors.js';
 import { inferAndCheck, resultError } from '../src/infer-and-report.js';
+import { ChunkPrinter } from '../src/print-chunks.js';
 import { readAllBytes } from '../src/read-input.js';
 import { isBinaryType, mustBeGiven } from '../src/schema.js';
 import type { ResultReport } from '../src/check-result.js';
@@ -169,9 +170,14 @@ interface RunPlan {
 async function runInferences(context: ModeContext, inputs: Record<string, unknown>, plan: RunPlan): Promise<number> {
   let totalMilliseconds = 0;
   for (let run = 1; run <= plan.count; run++) {
-    const { result, report, milliseconds } = await inferAndCheck(context, inputs);
-    if (!report.ok) throw resultError(result, report);
-    if (run === 1) await deliver(context, result, report, plan.output);
+    // A streamed result's chunks are printed as they come, on the first run (as its result is).
+    const printer = run === 1 ? new ChunkPrinter(plan.output === undefined ? context.stdout : undefined, context.log) : undefined;
+    const { result, report, milliseconds } = await inferAndCheck(context, inputs, printer?.onChunk);
+    if (!report.ok) {
+      printer?.finish(result);
+      throw resultError(result, report);
+    }
+    if (run === 1 && (!printer || printer.finish(result))) await deliver(context, result, report, plan.output);
     if (plan.loop) {
       totalMilliseconds += milliseconds;
       const average = totalMilliseconds / run;

@@ -5,7 +5,7 @@ import { inferAndCheck } from '../src/infer-and-report.js';
 import { plural } from '../src/plural.js';
 import { mustBeGiven } from '../src/schema.js';
 import type { InputSpec, InputsSchema, ModeContext } from '../src/types.js';
-import { writeResult } from '../src/write-result.js';
+import { resultBytes, writeResult } from '../src/write-result.js';
 
 /**
  * MODE=test_model_integration: the Python library's self-test, strict. Runs the model several
@@ -21,11 +21,17 @@ export async function run(context: ModeContext): Promise<number> {
 
   let passed = 0;
   for (let run = 1; run <= settings.selfTestRuns; run++) {
-    const { result, report, milliseconds } = await inferAndCheck(context, inputs);
+    // A streamed result's every chunk is checked by the engine (one that fails ends the stream
+    // as the failure, reported below); each is listed here as it comes.
     const label = `run ${run}/${settings.selfTestRuns}`;
+    let chunks = 0;
+    const { result, report, milliseconds } = await inferAndCheck(context, inputs, (chunk) => {
+      chunks++;
+      log.info(`  ${label} chunk ${chunks}: ${chunk['content-type']}, ${plural(resultBytes(chunk).length, 'byte')} ✓`);
+    });
     if (report.ok) {
       passed++;
-      log.info(`✓ ${label}: ${report.summary} (${milliseconds.toFixed(1)} ms)`);
+      log.info(`✓ ${label}: ${report.summary}${chunks > 0 ? `, streamed in ${plural(chunks, 'checked chunk')}` : ''} (${milliseconds.toFixed(1)} ms)`);
       if (passed === 1) writeResult(result, report, context.stdout, log);
     } else {
       for (const problem of report.problems) log.info(`✗ ${label}: ${problem}`);

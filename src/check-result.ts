@@ -67,8 +67,9 @@ export async function checkResult(result: unknown): Promise<ResultReport> {
 }
 
 // A model answers with the same few content types again and again; parsing each once is enough.
+/** The media type of a content type, lower-cased without parameters; undefined when it does not parse. */
 const parsedTypes = new Map<string, string | undefined>();
-function parseMediaType(declaredType: string): string | undefined {
+export function parseMediaType(declaredType: string): string | undefined {
   if (parsedTypes.has(declaredType)) return parsedTypes.get(declaredType);
   let mediaType: string | undefined;
   try {

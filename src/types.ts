@@ -169,8 +169,20 @@ export interface InferenceContext {
   signal: AbortSignal;
 }
 
-/** The model: takes the inputs object, returns (or resolves to) a result. Throwing means "restart me". */
-export type InferenceFunction<I = Record<string, unknown>> = (inputs: I, context: InferenceContext) => InferenceResult | Promise<InferenceResult>;
+/**
+ * A streamed result: an `async function*` yields chunks (tokens, partial transcripts, progress
+ * images), each a result built with the same helpers. Its final result is what it `return`s, else
+ * the chunks collected: text concatenated, JSON chunks as a list, the last chunk of any other kind.
+ * A chunk that reports a failure (`failure(message)`) ends the stream as that failure.
+ * @example async function* (inputs) { for (const word of words) yield text(word); }
+ */
+export type InferenceStream = AsyncIterable<InferenceResult, InferenceResult | void | undefined>;
+
+/**
+ * The model: takes the inputs object, returns (or resolves to) a result, or streams chunks as an
+ * async iterable (`async function*`). Throwing means "restart me".
+ */
+export type InferenceFunction<I = Record<string, unknown>> = (inputs: I, context: InferenceContext) => InferenceResult | Promise<InferenceResult> | InferenceStream;
 
 /**
  * What the model returns, described for the API docs, the web page and the protocols' metadata
@@ -210,13 +222,24 @@ export interface TextOutputDescription {
   description?: string;
 }
 
+/** What one inference call may carry beside its inputs. */
+export interface InferOptions {
+  /** Aborting it cancels the inference: the model's own signal aborts, a stream stops. */
+  signal?: AbortSignal;
+  /**
+   * Called with each chunk of a streamed result as it comes, already checked (a chunk that fails
+   * its check ends the stream instead). The promise still resolves to the final result.
+   */
+  onChunk?: (chunk: InferenceResult) => void;
+}
+
 /** What a mode calls to run inference; in-process or, under a supervisor, in a worker process. */
 export interface Engine {
   /**
    * Runs inference on already converted inputs. Rejects with `InferenceThrewError` when the model
    * threw, and with `PredictionCanceledError` once `signal` aborted and the model stopped (or was stopped).
    */
-  infer(inputs: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<InferenceResult>;
+  infer(inputs: Record<string, unknown>, options?: InferOptions): Promise<InferenceResult>;
   /** True when a throw restarts the model in place (the supervisor): the mode carries on serving. */
   readonly restartsInPlace?: boolean;
   /** Whether the model can take work now, and why not (the supervisor's worker may be restarting). */

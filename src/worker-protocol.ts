@@ -2,6 +2,7 @@
  * The messages between the supervisor and the model worker, over the child process's IPC channel
  * with the 'advanced' serialization (structured clone), so Buffers travel as bytes.
  */
+import type { ErrorCode } from './errors.js';
 import type { InferenceResult, InputsSchema, StartLoopOptions } from './types.js';
 
 /** Set in the worker's environment by the supervisor. */
@@ -17,8 +18,11 @@ export const configurationErrorFileVariable = 'AI_INTEGRATION_CONFIGURATION_ERRO
 export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'name' | 'version' | 'description' | 'output' | 'selfTestRuns' | 'maxInputBytes' | 'maxInputDepth' | 'strictInputs' | 'http'>;
 
 export type SupervisorMessage =
-  /** `env`: the request's own variables (perRequestVariables) that were set when it was made. */
-  | { type: 'infer'; id: number; inputs: Record<string, unknown>; env?: RequestEnvironment }
+  /**
+   * `env`: the request's own variables (perRequestVariables) that were set when it was made.
+   * `chunks`: the mode wants a streamed result's chunks as they come (else only the final result).
+   */
+  | { type: 'infer'; id: number; inputs: Record<string, unknown>; env?: RequestEnvironment; chunks?: true }
   /** How many inferences the worker runs at once; the rest wait in its queue, first in, first out. */
   | { type: 'configure'; concurrency: number }
   /** Cancel request `id`: aborts the signal its inference function got (or drops it while it waits). */
@@ -27,7 +31,11 @@ export type SupervisorMessage =
 export type WorkerMessage =
   | { type: 'ready'; schema: InputsSchema; options: ForwardedOptions }
   | { type: 'result'; id: number; result: InferenceResult }
+  /** One checked chunk of request `id`'s streamed result; its final result follows as `result`. */
+  | { type: 'chunk'; id: number; chunk: InferenceResult }
   | { type: 'threw'; id: number; error: { name: string; message: string; stack: string } }
+  /** Request `id` failed with one of our errors (a stream whose chunks break the contract): not a throw, nothing restarts. */
+  | { type: 'failed'; id: number; error: { code: ErrorCode; message: string } }
   /** Request `id` was aborted and the model stopped (or it never ran): not a throw, nothing restarts. */
   | { type: 'canceled'; id: number };
 

@@ -1,8 +1,8 @@
 import { applyRequestEnvironment, asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
-import { ExitCode, InferenceThrewError, PredictionCanceledError } from './errors.js';
+import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from './errors.js';
 import { validateOutputDescription } from './output-description.js';
 import { validateSchema } from './schema.js';
-import type { Engine, InputsSchema, StartLoopOptions } from './types.js';
+import type { Engine, InferenceResult, InputsSchema, StartLoopOptions } from './types.js';
 
 /** Whether this process is a model worker started by the `ai-integration` supervisor. */
 export function isSupervisedWorker(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
@@ -69,7 +69,9 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
     applyRequestEnvironment(message.env);
     const controller = new AbortController();
     controllers.set(message.id, controller);
-    engine.infer(asBuffers(message.inputs), { signal: controller.signal }).then(
+    // Chunks go as they come; the channel keeps their order, and the result comes after them.
+    const onChunk = message.chunks ? (chunk: InferenceResult) => void send({ type: 'chunk', id: message.id, chunk }) : undefined;
+    engine.infer(asBuffers(message.inputs), { signal: controller.signal, onChunk }).then(
       async (result) => {
         try {
           await send({ type: 'result', id: message.id, result });
@@ -81,6 +83,10 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
       async (error: unknown) => {
         if (error instanceof PredictionCanceledError) {
           await send({ type: 'canceled', id: message.id });
+          return;
+        }
+        if (error instanceof AiIntegrationError) {
+          await send({ type: 'failed', id: message.id, error: { code: error.code, message: error.message } });
           return;
         }
         const thrown = error instanceof InferenceThrewError ? error.cause : error;

@@ -67,13 +67,14 @@ export function prefersAsync(prefer: string | string[] | undefined): boolean {
 }
 
 /**
- * Refuses an `Accept` that asks only for a server-sent event stream: it is not served yet, and
- * answering synchronously instead would leave a client that waits for events waiting forever.
+ * Refuses an `Accept` that asks only for a server-sent event stream on PUT: a PUT may join a
+ * prediction already running, whose earlier events are gone, so streams start with POST; answering
+ * JSON instead would leave a client that waits for events waiting forever.
  */
-export function refuseUnsupportedHeaders(accept: string | undefined): void {
+export function refuseStreamOnPut(accept: string | undefined): void {
   const ranges = (accept ?? '').split(',').map((range) => range.split(';')[0]!.trim().toLowerCase()).filter(Boolean);
   if (ranges.length > 0 && ranges.every((range) => range === 'text/event-stream')) {
-    throw new CogNotSupportedError('streaming predictions (Accept: text/event-stream) are not supported; ask for application/json', 406);
+    throw new CogNotSupportedError('PUT /predictions/{prediction_id} does not stream (it may join a prediction already running); stream with POST /predictions, or ask PUT for application/json', 406);
   }
 }
 

@@ -1,4 +1,5 @@
 import { AiIntegrationError, type ErrorCode } from '../../src/errors.js';
+import { outputSoFar } from '../../src/http/chunk-output.js';
 import { outputValue } from '../../src/http/predict.js';
 import type { TrackedPrediction } from '../../src/http/predictions.js';
 import { cogTimestamp } from './timestamp.js';
@@ -72,10 +73,13 @@ export function trackedResponse(identity: PredictionIdentity, tracked: TrackedPr
   } else if (tracked.status === 'failed' || tracked.status === 'canceled') {
     response = predictionResponse(identity, { status: 'failed', error: error?.message ?? tracked.status, completedMs: completedMs!, ...(startedMs === undefined ? {} : { predictMs: completedMs! - startedMs }) });
     response.status = tracked.status;
+    response.output = outputSoFar(tracked.chunks);
   } else {
     response = predictionResponse(identity, { status: 'processing' });
     response.status = tracked.status;
     if (startedMs !== undefined) response.started_at = cogTimestamp(startedMs);
+    // A streaming model's output so far, as Cog shows an iterator's.
+    response.output = outputSoFar(tracked.chunks);
   }
   response.logs = tracked.logs;
   return response;

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import type { ChunkOutput } from '../../src/http/chunk-output.js';
+import { wantsEventStream } from '../../src/http/event-stream.js';
 import type { TrackedPrediction } from '../../src/http/predictions.js';
+import { streamPrediction } from '../../src/http/stream-prediction.js';
 import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { sendJson } from '../../src/http/respond.js';
 import type { ServiceControl } from '../../src/http/serve.js';
@@ -8,7 +11,7 @@ import { parseWebhookTarget } from '../../src/http/webhooks.js';
 import { runtimeVersion } from '../../src/version.js';
 import { CogValidationError } from './errors.js';
 import type { CogHealth } from './health.js';
-import { parsePredictionRequest, predictionIdProblem, prefersAsync, refuseUnsupportedHeaders } from './prediction-request.js';
+import { parsePredictionRequest, predictionIdProblem, prefersAsync, refuseStreamOnPut } from './prediction-request.js';
 import { isPredictionFailure, trackedResponse, type PredictionIdentity } from './prediction-response.js';
 import { cogTimestamp } from './timestamp.js';
 import type { CogPredictionRequest } from './types.js';
@@ -45,7 +48,6 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
 
   const readRequest = async (route: RouteContext): Promise<unknown> => {
     const { headers } = route.request;
-    refuseUnsupportedHeaders(headers.accept);
     // Cog's compatibility rule: no body at all is a prediction without inputs.
     const bodiless = headers['content-type'] === undefined && headers['transfer-encoding'] === undefined && (headers['content-length'] ?? '0') === '0';
     return bodiless ? null : core.readJson(route);
@@ -58,7 +60,8 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
   };
 
   // Converts and queues: 422 and 429 are HTTP answers, before anything is held.
-  const start = async (route: RouteContext, parsed: { identity: PredictionIdentity; request: CogPredictionRequest }, async: boolean): Promise<TrackedPrediction> => {
+  // `onChunk`: the event stream's listener, when the client asked for one.
+  const start = async (route: RouteContext, parsed: { identity: PredictionIdentity; request: CogPredictionRequest }, async: boolean, onChunk?: (chunk: ChunkOutput) => void): Promise<TrackedPrediction> => {
     const { identity, request } = parsed;
     const target = request.webhook === undefined ? undefined : parseWebhookTarget(request.webhook, request.webhookEventsFilter, { url: 'webhook', filter: 'webhook_events_filter' });
     const inputs = await core.convert(identity.input, 'data');
@@ -69,10 +72,15 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
       // A synchronous request's prediction ends with its client; an async one is on its own.
       ...(async ? {} : { signal: core.clientSignal(route) }),
       ...(target ? { webhook: { target, render: bodyOf } } : {}),
+      ...(onChunk ? { onChunk } : {}),
     });
     identities.set(tracked, identity);
     return tracked;
   };
+
+  // `Accept: text/event-stream`: an `output` event per chunk, then `done` with the prediction.
+  const stream = (route: RouteContext, parsed: { identity: PredictionIdentity; request: CogPredictionRequest }) =>
+    streamPrediction(route, (onChunk) => start(route, parsed, false, onChunk), { chunk: (chunk) => chunk.value, done: bodyOf });
 
   // A failure of the model is an answer (status "failed" or "canceled", HTTP 200, as Cog gives
   // it); an error that is not the prediction's (the server stopping) keeps its HTTP status.
@@ -94,6 +102,7 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
     try {
       const async = prefersAsync(route.request.headers.prefer);
       const parsed = parse(await readRequest(route), received);
+      if (!async && wantsEventStream(route.request)) return await stream(route, parsed);
       // POST always runs, as Cog's does; its id is known to GET, PUT and cancel afterwards.
       await answer(route.response, await start(route, parsed, async), async);
     } catch (error) {
@@ -106,6 +115,7 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
     const received = Date.now();
     try {
       const async = prefersAsync(route.request.headers.prefer);
+      refuseStreamOnPut(route.request.headers.accept);
       const body = await readRequest(route);
       const bodyId = body !== null && typeof body === 'object' ? (body as { id?: unknown }).id : undefined;
       const sameId = bodyId === undefined || bodyId === null || bodyId === pathId;

@@ -4,6 +4,8 @@ import { acceptsRaw, outputValue, type Prediction } from '../../src/http/predict
 import { nativePredictionState, type TrackedPrediction } from '../../src/http/predictions.js';
 import { notePredictionId } from '../../src/http/access-log.js';
 import { parseWebhookTarget } from '../../src/http/webhooks.js';
+import { wantsEventStream } from '../../src/http/event-stream.js';
+import { streamPrediction } from '../../src/http/stream-prediction.js';
 import type { HttpCore, Readiness, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { sendError, sendJson, sendText } from '../../src/http/respond.js';
 import { plural } from '../../src/plural.js';
@@ -41,6 +43,15 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
     });
     notePredictionId(route.response, tracked.id);
     return tracked;
+  };
+
+  // `Accept: text/event-stream`: chunks as events as the model yields them, then the whole prediction.
+  const streamedPrediction = async (route: RouteContext, webhookUrl: string | undefined) => {
+    const target = webhookUrl === undefined ? undefined : parseWebhookTarget(webhookUrl, route.request.headers['webhook-events-filter'], { url: 'Webhook header', filter: 'Webhook-Events-Filter header' });
+    const { raw, origin } = await core.readInputs(route, ['multipart', 'json']);
+    const inputs = await core.convert(raw, origin);
+    const webhook = target ? { webhook: { target, render: stateOf } } : {};
+    await streamPrediction(route, (onChunk) => core.predictions.start(inputs, { signal: core.clientSignal(route), onChunk, ...webhook }), { chunk: (chunk) => chunk.value, done: stateOf });
   };
 
   const sendPrediction = (route: RouteContext, prediction: Prediction) => {
@@ -95,6 +106,10 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
         try {
           const async = preferAsync(request.headers.prefer as string | undefined);
           const webhook = request.headers.webhook;
+          if (!async && wantsEventStream(request)) {
+            await streamedPrediction(route, Array.isArray(webhook) ? webhook[0] : webhook);
+            return;
+          }
           if (async || webhook !== undefined) {
             const tracked = await trackedPrediction(route, async, Array.isArray(webhook) ? webhook[0] : webhook);
             if (async) {

@@ -120,6 +120,8 @@ export async function runInference(
     } else if (error instanceof AiIntegrationError && error.code === 'AI_ERR_TIMEOUT') {
       metrics.recordInference('timeout');
       onThrow(error);
+    } else if (error instanceof AiIntegrationError && error.code === 'AI_ERR_INVALID_RESULT') {
+      metrics.recordInference('invalid'); // a stream's chunk broke the contract
     }
     throw error;
   }

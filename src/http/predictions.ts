@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
 import type { PredictionSettings } from '../settings-parts/predictions.js';
-import type { Logger } from '../types.js';
+import type { InferenceResult, Logger } from '../types.js';
+import { chunkOutput, outputSoFar, type ChunkOutput } from './chunk-output.js';
 import type { Prediction } from './predict.js';
 import type { SubmitOptions } from './scheduler.js';
 import type { WebhookSender, WebhookTarget } from './webhooks.js';
@@ -24,6 +25,8 @@ export interface TrackedPrediction {
   /** Why it failed or was canceled. */
   error: Error | undefined;
   logs: string;
+  /** A streamed result's chunks so far, rendered (`outputSoFar` collects them). */
+  readonly chunks: ChunkOutput[];
   /** Resolves when it has ended, however it ended. */
   readonly settled: Promise<void>;
   readonly done: boolean;
@@ -43,6 +46,8 @@ export interface StartOptions {
   /** The client's request: its disconnect cancels the prediction (a synchronous request). */
   signal?: AbortSignal;
   webhook?: { target: WebhookTarget; render: (prediction: TrackedPrediction) => object };
+  /** Takes each chunk of a streamed result as it comes (after it joined `chunks`): the SSE response. */
+  onChunk?: (chunk: ChunkOutput, prediction: TrackedPrediction) => void;
 }
 
 /** How a cancel went: `stopped` false when the model did not stop (run directly, not honouring its signal). */
@@ -114,6 +119,7 @@ export class PredictionStore {
       prediction: undefined,
       error: undefined,
       logs: '',
+      chunks: [],
       settled: new Promise((resolve) => (settle = resolve)),
       done: false,
       controller,
@@ -125,7 +131,13 @@ export class PredictionStore {
       entry.startedMs = Date.now();
       webhook?.emit('start');
     };
-    this.run(inputs, { signal: controller.signal, onStart }).then(
+    const onChunk = (chunk: InferenceResult) => {
+      const output = chunkOutput(chunk);
+      entry.chunks.push(output);
+      options.onChunk?.(output, entry);
+      webhook?.emit('output');
+    };
+    this.run(inputs, { signal: controller.signal, onStart, onChunk }).then(
       (prediction) => {
         entry.status = 'succeeded';
         entry.prediction = prediction;
@@ -192,7 +204,7 @@ export function nativePredictionState(entry: TrackedPrediction, output: (predict
   return {
     id: entry.id,
     status: entry.status,
-    output: prediction ? output(prediction) : null,
+    output: prediction ? output(prediction) : outputSoFar(entry.chunks),
     content_type: prediction ? prediction.result['content-type'] : null,
     error: error ? { code: error instanceof AiIntegrationError ? error.code : 'AI_ERR_INTERNAL', message: error.message } : null,
     logs: entry.logs,

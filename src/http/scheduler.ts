@@ -20,6 +20,7 @@ interface Job {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   onStart: (() => void) | undefined;
+  onChunk: ((chunk: InferenceResult) => void) | undefined;
 }
 
 /** What a submitted inference may carry: the signal that cancels it, and who to tell when it starts. */
@@ -28,6 +29,8 @@ export interface SubmitOptions {
   signal?: AbortSignal;
   /** Called when the job leaves the queue for the engine. */
   onStart?: () => void;
+  /** Takes a streamed result's chunks as they come (`Engine.infer`'s `onChunk`). */
+  onChunk?: (chunk: InferenceResult) => void;
 }
 
 export interface SchedulerLimits {
@@ -82,10 +85,10 @@ export class InferenceScheduler {
   submit(inputs: Record<string, unknown>, options: SubmitOptions = {}): Promise<ScheduledOutcome> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
-    const { signal, onStart } = options;
+    const { signal, onStart, onChunk } = options;
     if (signal?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
-      const job: Job = { inputs, enqueued: performance.now(), resolve, reject, signal, onAbort: undefined, onStart };
+      const job: Job = { inputs, enqueued: performance.now(), resolve, reject, signal, onAbort: undefined, onStart, onChunk };
       if (signal) {
         job.onAbort = () => {
           const index = this.queue.indexOf(job);
@@ -145,7 +148,7 @@ export class InferenceScheduler {
       this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, Math.min(50, inferenceTimeoutMs / 10))).unref();
     }
     job.onStart?.();
-    this.engine.infer(job.inputs, job.signal ? { signal: job.signal } : undefined).then(
+    this.engine.infer(job.inputs, job.signal || job.onChunk ? { signal: job.signal, onChunk: job.onChunk } : undefined).then(
       (result) => {
         if (!job.timedOut) job.resolve({ result, queueMs, predictMs: performance.now() - started });
       },

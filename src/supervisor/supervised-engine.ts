@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from '../errors.js';
 import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
-import type { Engine, InferenceResult, InputsSchema, Logger } from '../types.js';
+import type { Engine, InferOptions, InferenceResult, InputsSchema, Logger } from '../types.js';
 import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type SupervisorMessage, type WorkerMessage } from '../worker-protocol.js';
 import { stopProcess } from './stop-process.js';
 
@@ -30,6 +30,8 @@ interface Pending {
   runningSince?: number;
   /** Set once its cancel was sent to the worker: past CANCEL_GRACE_MS the worker is replaced. */
   cancelTimer?: NodeJS.Timeout;
+  /** Takes a streamed result's chunks as the worker sends them. */
+  onChunk?: (chunk: InferenceResult) => void;
 }
 
 const prefetchDepth = 4;
@@ -103,13 +105,14 @@ export class SupervisedEngine implements Engine {
     });
   }
 
-  infer(inputs: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<InferenceResult> {
+  infer(inputs: Record<string, unknown>, options?: InferOptions): Promise<InferenceResult> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopping) return Promise.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
       const request: Pending = { id: this.nextId++, inputs, env: requestEnvironment(), resolve, reject, sent: false };
+      if (options?.onChunk) request.onChunk = options.onChunk;
       if (signal) {
         const onAbort = () => this.cancel(request);
         signal.addEventListener('abort', onAbort, { once: true });
@@ -241,7 +244,9 @@ export class SupervisedEngine implements Engine {
   }
 
   private send(request: Pending): void {
-    const message: SupervisorMessage = request.env ? { type: 'infer', id: request.id, inputs: request.inputs, env: request.env } : { type: 'infer', id: request.id, inputs: request.inputs };
+    const message: SupervisorMessage = { type: 'infer', id: request.id, inputs: request.inputs };
+    if (request.env) message.env = request.env;
+    if (request.onChunk) message.chunks = true;
     try {
       this.worker!.send(message, (error) => {
         // The worker went away before it took the message: the next worker gets it instead.
@@ -286,6 +291,19 @@ export class SupervisedEngine implements Engine {
         this.forgetSent(request);
         const result = message.result as InferenceResult & Record<string, unknown>;
         request.resolve(result && typeof result === 'object' ? asBuffers(result) : result);
+        return;
+      }
+      case 'chunk': {
+        const chunk = message.chunk as InferenceResult & Record<string, unknown>;
+        this.pending.get(message.id)?.onChunk?.(chunk && typeof chunk === 'object' ? asBuffers(chunk) : chunk);
+        return;
+      }
+      case 'failed': {
+        const request = this.pending.get(message.id);
+        if (!request) return;
+        this.pending.delete(message.id);
+        this.forgetSent(request);
+        request.reject(new AiIntegrationError(message.error.code, message.error.message));
         return;
       }
       case 'canceled': {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { CogNotSupportedError, CogValidationError } from '../../modes/cog/errors.js';
-import { parsePredictionRequest, predictionIdProblem, prefersAsync, refuseUnsupportedHeaders } from '../../modes/cog/prediction-request.js';
+import { parsePredictionRequest, predictionIdProblem, prefersAsync, refuseStreamOnPut } from '../../modes/cog/prediction-request.js';
 import type { CogValidationDetail } from '../../modes/cog/types.js';
 import type { InputsSchema } from '../../src/types.js';
 
@@ -136,24 +136,24 @@ describe('parsePredictionRequest', () => {
   });
 });
 
-describe('refuseUnsupportedHeaders', () => {
+describe('refuseStreamOnPut', () => {
   test('Prefer: respond-async is found in any case and among other preferences', () => {
     for (const prefer of ['respond-async', 'Respond-Async', 'wait=10, respond-async', ['return=minimal', 'respond-async; foo=bar']]) expect(prefersAsync(prefer)).toBe(true);
     expect(prefersAsync('return=minimal')).toBe(false);
     expect(prefersAsync(undefined)).toBe(false);
-    expect(() => refuseUnsupportedHeaders('application/json')).not.toThrow();
-    expect(() => refuseUnsupportedHeaders(undefined)).not.toThrow();
+    expect(() => refuseStreamOnPut('application/json')).not.toThrow();
+    expect(() => refuseStreamOnPut(undefined)).not.toThrow();
   });
 
-  test('an Accept of only text/event-stream is refused with 406; one that also takes JSON is served', () => {
+  test('PUT with an Accept of only text/event-stream is refused with 406; one that also takes JSON is served', () => {
     let thrown: unknown;
     try {
-      refuseUnsupportedHeaders('text/event-stream');
+      refuseStreamOnPut('text/event-stream');
     } catch (error) {
       thrown = error;
     }
     expect((thrown as CogNotSupportedError).httpStatus).toBe(406);
-    expect(() => refuseUnsupportedHeaders('text/event-stream, application/json;q=0.5')).not.toThrow();
-    expect(() => refuseUnsupportedHeaders('*/*')).not.toThrow();
+    expect(() => refuseStreamOnPut('text/event-stream, application/json;q=0.5')).not.toThrow();
+    expect(() => refuseStreamOnPut('*/*')).not.toThrow();
   });
 });

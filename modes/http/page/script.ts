@@ -344,7 +344,16 @@ async function run() {
   let response;
   let text;
   try {
-    response = await fetch('predict', { method: 'POST', body: formData(), headers: withToken({ accept: 'application/json' }) });
+    // A streaming model's chunks come as server-sent events and show as they come; anything the
+    // server refuses before running the model (422, 429) still answers JSON.
+    response = await fetch('predict', { method: 'POST', body: formData(), headers: withToken({ accept: 'text/event-stream, application/json;q=0.9' }) });
+    if (response.ok && (response.headers.get('content-type') || '').startsWith('text/event-stream')) {
+      const done = await readEvents(response);
+      finish();
+      if (done && done.status === 'succeeded') showSuccess(done, (performance.now() - started) / 1000);
+      else showFailure(describeFailure({ status: 500, statusText: '', headers: new Headers() }, done || { error: { code: 'AI_ERR_INTERNAL', message: 'the stream of results ended early' } }));
+      return;
+    }
     text = await response.text();
   } catch (error) {
     finish();
@@ -361,6 +370,56 @@ async function run() {
   try { answer = JSON.parse(text); } catch (error) { answer = null; }
   if (response.ok && answer && answer.status === 'succeeded') showSuccess(answer, (performance.now() - started) / 1000);
   else showFailure(describeFailure(response, answer));
+}
+
+// Reads the server-sent events of a prediction: each 'output' event is a chunk, shown as the
+// result grows; 'done' carries the whole prediction, which is returned.
+async function readEvents(response) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  const chunks = [];
+  let buffer = '';
+  let done = null;
+  for (;;) {
+    const step = await reader.read();
+    if (step.done) return done;
+    buffer += step.value;
+    let end;
+    while ((end = buffer.indexOf('\n\n')) !== -1) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = 'message';
+      let payload = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) payload += line.slice(6);
+      }
+      if (payload === '') continue;
+      const value = JSON.parse(payload);
+      if (event === 'output') {
+        chunks.push(value);
+        showPartial(chunks);
+      } else if (event === 'done') {
+        done = value;
+      }
+    }
+  }
+}
+
+// The result so far, collected as the final one will be: text joined, JSON as a list, the latest image.
+function showPartial(chunks) {
+  resetResult('success partial');
+  const last = chunks[chunks.length - 1];
+  const meta = element('p', 'result-meta', 'Streaming · ' + chunks.length + (chunks.length === 1 ? ' chunk' : ' chunks') + ' so far');
+  let body;
+  if (chunks.every((chunk) => typeof chunk === 'string' && !chunk.startsWith('data:'))) {
+    body = element('pre', 'output-text', chunks.join(''));
+  } else if (typeof last === 'string' && last.startsWith('data:')) {
+    const { type, bytes } = bytesOfDataUrl(last);
+    body = mediaElement(new Blob([bytes], { type }), type);
+  } else {
+    body = element('pre', 'output-json', JSON.stringify(chunks, null, 2));
+  }
+  result.append(meta, body);
 }
 
 function finish() {

@@ -85,6 +85,7 @@ button:disabled { opacity: .65; cursor: progress; }
 @keyframes spin { to { transform: rotate(360deg); } }
 @media (prefers-reduced-motion: reduce) { .spinner { animation-duration: 3s; } }
 .output.running #result { opacity: .45; }
+.output.running #result.partial { opacity: 1; }
 .placeholder { margin: 0; color: var(--muted); }
 .result-meta { margin: 0 0 .6rem; color: var(--muted); font-size: .85rem; }
 .output-image, .output-media { display: block; max-width: 100%; border-radius: 6px; }

@@ -1,0 +1,37 @@
+import { parseMediaType } from '../check-result.js';
+import { chunkKind, type ChunkKind } from '../result-stream.js';
+import type { InferenceResult } from '../types.js';
+import { resultBytes } from '../write-result.js';
+import { dataUrl } from './predict.js';
+
+/** One chunk of a streamed result as the APIs give it: parsed JSON, text, or a data: URL. */
+export interface ChunkOutput {
+  kind: ChunkKind;
+  value: unknown;
+  contentType: string;
+}
+
+/**
+ * Renders a chunk the engine has already checked (it ends the stream on one that fails), so the
+ * rendering needs no second check: the same values `outputValue` gives a whole result.
+ */
+export function chunkOutput(chunk: InferenceResult): ChunkOutput {
+  const contentType = chunk['content-type'];
+  const kind = chunkKind(parseMediaType(contentType) ?? '');
+  const bytes = resultBytes(chunk);
+  if (kind === 'json') return { kind, value: JSON.parse(typeof chunk.data === 'string' ? chunk.data : bytes.toString('utf8')) as unknown, contentType };
+  if (kind === 'text') return { kind, value: typeof chunk.data === 'string' ? chunk.data : bytes.toString('utf8'), contentType };
+  return { kind, value: dataUrl(contentType, bytes), contentType };
+}
+
+/**
+ * The output of a streaming prediction so far, collected as its final result will be: text
+ * concatenated, JSON chunks as a list, the latest chunk of any other kind. null before the first.
+ */
+export function outputSoFar(chunks: readonly ChunkOutput[]): unknown {
+  const last = chunks.at(-1);
+  if (!last) return null;
+  if (chunks.every((chunk) => chunk.kind === 'text')) return chunks.map((chunk) => chunk.value).join('');
+  if (chunks.every((chunk) => chunk.kind === 'json')) return chunks.map((chunk) => chunk.value);
+  return last.value;
+}
