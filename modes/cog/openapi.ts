@@ -110,6 +110,11 @@ const preferParameter = {
 export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Record<string, unknown> {
   const { input, enums } = inputComponents(schema);
   const predictionResponse = { description: 'Successful Response', content: jsonContent(ref('PredictionResponse')) };
+  // With Accept: text/event-stream, server-sent events as Replicate's streams send them.
+  const streamingPredictionResponse = {
+    description: 'Successful Response (with Accept: text/event-stream, server-sent events: `output` per chunk, `error` on a failure, then `done` with the prediction)',
+    content: { ...jsonContent(ref('PredictionResponse')), 'text/event-stream': { schema: { type: 'string' } } },
+  };
   return {
     openapi: '3.0.2',
     info: { title: model.name, version: model.version, description: model.description },
@@ -123,7 +128,7 @@ export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Reco
           operationId: 'predict_predictions_post',
           parameters: [preferParameter],
           requestBody: { content: jsonContent(ref('PredictionRequest')) },
-          responses: { '200': predictionResponse, '202': predictionResponse, ...predictionErrors },
+          responses: { '200': streamingPredictionResponse, '202': predictionResponse, ...predictionErrors },
         },
       },
       '/predictions/{prediction_id}': {

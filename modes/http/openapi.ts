@@ -47,6 +47,11 @@ function outputSchema(output: OutputDescription | undefined): Record<string, unk
  * The 200 answer of /predict: the JSON envelope, and for a described binary or text output its
  * own media type too (sent when Accept names it).
  */
+// Server-sent events: OpenAPI 3.1 has no schema for a stream, so the format is described in words.
+const eventStreamContent = {
+  schema: { type: 'string', description: 'server-sent events: `output` (one chunk, JSON), `error` ({code, message}), then `done` (the prediction state, JSON)' },
+};
+
 function predictionContent(output: OutputDescription | undefined): Record<string, unknown> {
   const envelope = json({ $ref: '#/components/schemas/Prediction' });
   if (!output || output.type === 'json') return envelope;
@@ -81,7 +86,8 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
           summary: 'Run the model',
           description:
             'Inputs as multipart/form-data fields named by the schema, or as JSON {"inputs": {...}} with binary inputs as base64 or data: URLs. ' +
-            "Send Accept with the result's own media type (for example image/jpeg) to get the raw bytes.",
+            "Send Accept with the result's own media type (for example image/jpeg) to get the raw bytes. " +
+            'Send Accept: text/event-stream for server-sent events: an `output` event per chunk of a streaming model (data: the chunk as JSON), `error` on a failure, then `done` with the whole prediction state.',
           parameters: [
             { name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string' }, description: 'echoed back; made up when absent' },
             { name: 'Prefer', in: 'header', required: false, schema: { type: 'string' }, description: 'respond-async: 202 at once with the prediction\'s state and a Location (GET /predictions/{id})' },
@@ -95,7 +101,7 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
               'application/json': { schema: { type: 'object', properties: { inputs: inputsSchema(schema, false) }, required: ['inputs'] } },
             },
           },
-          responses: { '200': { description: `the prediction${raw}`, content: predictionContent(output) }, ...errors() },
+          responses: { '200': { description: `the prediction${raw}`, content: { ...predictionContent(output), 'text/event-stream': eventStreamContent } }, ...errors() },
         },
       },
       '/predictions/{id}': {
