@@ -6,6 +6,7 @@ import { lambdaVariables } from './platforms/lambda.js';
 import { accessVariables } from './settings-parts/access.js';
 import { predictionsVariables } from './settings-parts/predictions.js';
 import { readUrlInputSettings, urlInputsVariables } from './settings-parts/url-inputs.js';
+import { readWorkerSettings, workersVariables, type WorkerSettings } from './settings-parts/workers.js';
 import { sagemakerVariables } from './platforms/sagemaker.js';
 import { vertexVariables } from './platforms/vertex.js';
 import type { HttpSettings, RuntimeSettings, StartLoopOptions } from './types.js';
@@ -72,6 +73,7 @@ export const environmentVariables = {
   WORKER_MAX_START_FAILURES: 'under the supervisor: consecutive failed starts of the model worker before giving up (default 5)',
   WORKER_START_TIMEOUT_MS: 'under the supervisor: longest time the model worker may take to load before it is killed and counted as a failed start (default 600000)',
   WORKER_KILL_GRACE_MS: 'under the supervisor: how long a worker being stopped gets between SIGTERM and SIGKILL (default 3000)',
+  ...workersVariables,
   // The cloud platforms' own variables, read by their modes through context.env.
   ...sagemakerVariables,
   ...vertexVariables,
@@ -134,8 +136,8 @@ function readHttpSettings(options: Partial<HttpSettings>, env: Readonly<Record<s
   };
 }
 
-/** What the supervisor bounds: start failures, start-up time, and the grace between SIGTERM and SIGKILL. */
-export interface SupervisorLimits {
+/** What the supervisor bounds: how many workers, start failures, start-up time, and the grace between SIGTERM and SIGKILL. */
+export interface SupervisorLimits extends WorkerSettings {
   maxStartFailures: number;
   startTimeoutMs: number;
   killGraceMs: number;
@@ -144,6 +146,7 @@ export interface SupervisorLimits {
 /** The supervisor's own settings, from the environment. */
 export function readSupervisorLimits(env: Readonly<Record<string, string | undefined>>): SupervisorLimits {
   return {
+    ...readWorkerSettings(env),
     maxStartFailures: positiveInteger(env, 'WORKER_MAX_START_FAILURES') ?? 5,
     startTimeoutMs: positiveInteger(env, 'WORKER_START_TIMEOUT_MS', 1, longestDurationMs) ?? 600_000,
     killGraceMs: positiveInteger(env, 'WORKER_KILL_GRACE_MS', 0, longestDurationMs) ?? 3000,

@@ -1,18 +1,38 @@
 import { createInProcessEngine } from './in-process-engine.js';
 import { runMode } from './run-mode.js';
-import type { InferenceFunction, Inputs, InputsSchema, StartLoopOptions, StrictSchema } from './types.js';
+import { BatchingEngine } from './batching-engine.js';
+import type { BatchInferenceFunction, BatchOptions, InferenceFunction, Inputs, InputsSchema, StartLoopOptions, StrictSchema } from './types.js';
 
 /**
  * Runs `inferenceFunction` in the mode that `MODE` selects, then ends the process with the
- * mode's exit code. The function's `inputs` argument is typed from the schema.
+ * mode's exit code. The function's `inputs` argument is typed from the schema. With the `batch`
+ * option the function is a batch function: it takes an array of inputs objects and returns an
+ * array of as many results.
  * @example
  * startLoop((inputs) => ({ 'content-type': 'text/plain', data: `${inputs.image.length} bytes`, success: true }),
  *   { image: { type: 'image' } });
+ * @example
+ * startLoop(async (batch) => (await model.run(batch.map((inputs) => inputs.image))).map(json),
+ *   { image: { type: 'image' } }, { batch: { maxSize: 8 } });
  */
+export function startLoop<const S extends InputsSchema>(
+  batchFunction: BatchInferenceFunction<Inputs<S>>,
+  inputsSchema: S & NoInfer<StrictSchema<S>>,
+  options: StartLoopOptions & { batch: BatchOptions },
+): Promise<void>;
 export function startLoop<const S extends InputsSchema>(
   inferenceFunction: InferenceFunction<Inputs<S>>,
   inputsSchema: S & NoInfer<StrictSchema<S>>,
+  options?: StartLoopOptions & { batch?: undefined },
+): Promise<void>;
+export function startLoop(
+  inferenceFunction: InferenceFunction<never> | BatchInferenceFunction<never>,
+  inputsSchema: InputsSchema,
   options: StartLoopOptions = {},
 ): Promise<void> {
-  return runMode(() => createInProcessEngine(inferenceFunction as InferenceFunction<never>), inputsSchema, options);
+  const { batch } = options;
+  const createEngine = batch
+    ? () => new BatchingEngine(inferenceFunction as BatchInferenceFunction<Record<string, unknown>>, batch)
+    : () => createInProcessEngine(inferenceFunction as InferenceFunction<never>);
+  return runMode(createEngine, inputsSchema, options);
 }

@@ -242,6 +242,10 @@ export interface Engine {
   infer(inputs: Record<string, unknown>, options?: InferOptions): Promise<InferenceResult>;
   /** True when a throw restarts the model in place (the supervisor): the mode carries on serving. */
   readonly restartsInPlace?: boolean;
+  /** Each model worker's state, when there are workers (the supervisor), for /info and the metrics. */
+  workers?(): { index: number; state: string; pid: number | null; load: number; restarts: number; device?: string }[];
+  /** Registers a listener for each batch a batch model runs, with its size (the batch size histogram). */
+  onBatch?(listener: (size: number) => void): void;
   /** Whether the model can take work now, and why not (the supervisor's worker may be restarting). */
   readiness?(): { ready: boolean; reason?: string };
   /** How often the model was restarted, by cause. */
@@ -363,8 +367,43 @@ export interface Mode {
   reportStartupError?(error: unknown, env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<void>;
 }
 
+/**
+ * A model that takes batches: the function receives up to `maxSize` inputs objects and returns as
+ * many results, in order.
+ */
+export interface BatchOptions {
+  /** Most requests in one call of the batch function. */
+  maxSize: number;
+  /**
+   * How long the first request of a batch may wait for more, in milliseconds, when the model is
+   * idle (default 0: an idle model takes whatever waits at once; under load batches fill anyway).
+   */
+  maxWaitMs?: number;
+}
+
+/** What the batch function gets beside its inputs. */
+export interface BatchInferenceContext {
+  /** Aborts once every request of the batch was canceled. */
+  signal: AbortSignal;
+  /** Each request's own signal, in the order of the inputs: a model may skip the canceled ones. */
+  signals: readonly AbortSignal[];
+}
+
+/**
+ * A batch model: takes an array of inputs objects and returns (or resolves to) an array of as many
+ * results, in the same order; each result answers its own request, so one failed item
+ * (`failure(...)`) fails only itself. Throwing fails the whole batch and restarts the model.
+ */
+export type BatchInferenceFunction<I = Record<string, unknown>> = (inputs: I[], context: BatchInferenceContext) => InferenceResult[] | Promise<InferenceResult[]>;
+
 /** Options of `startLoop`; every field falls back to the environment, then a default. */
 export interface StartLoopOptions {
+  /**
+   * Makes the inference function a batch function (`BatchInferenceFunction`): requests that wait
+   * together are run as one call, up to `maxSize`.
+   * @example startLoop(async (batch) => batch.map(...), schema, { batch: { maxSize: 8 } })
+   */
+  batch?: BatchOptions;
   /** The mode to run; defaults to `MODE` from the environment. */
   mode?: string;
   /**

@@ -15,7 +15,7 @@ export const supervisorEnvironmentVariable = 'AI_INTEGRATION_SUPERVISOR';
 /** The file a worker writes its configuration error to before it exits 3 (set by the supervisor). */
 export const configurationErrorFileVariable = 'AI_INTEGRATION_CONFIGURATION_ERROR_FILE';
 
-export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'name' | 'version' | 'description' | 'output' | 'selfTestRuns' | 'maxInputBytes' | 'maxInputDepth' | 'strictInputs' | 'http'>;
+export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'name' | 'version' | 'description' | 'output' | 'selfTestRuns' | 'maxInputBytes' | 'maxInputDepth' | 'strictInputs' | 'http' | 'batch'>;
 
 export type SupervisorMessage =
   /**
@@ -31,6 +31,8 @@ export type SupervisorMessage =
 export type WorkerMessage =
   | { type: 'ready'; schema: InputsSchema; options: ForwardedOptions }
   | { type: 'result'; id: number; result: InferenceResult }
+  /** A batch model ran a batch of `size` requests (for the batch size histogram). */
+  | { type: 'batch'; size: number }
   /** One checked chunk of request `id`'s streamed result; its final result follows as `result`. */
   | { type: 'chunk'; id: number; chunk: InferenceResult }
   | { type: 'threw'; id: number; error: { name: string; message: string; stack: string } }

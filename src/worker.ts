@@ -1,4 +1,5 @@
 import { applyRequestEnvironment, asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
+import { BatchingEngine } from './batching-engine.js';
 import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from './errors.js';
 import { validateOutputDescription } from './output-description.js';
 import { validateSchema } from './schema.js';
@@ -25,7 +26,7 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   // the channel, then with SIGTERM (left at its default, so even a busy loop ends), then SIGKILL.
   process.on('disconnect', () => process.exit(0));
   const forwarded: ForwardedOptions = {};
-  for (const key of ['mode', 'name', 'version', 'description', 'output', 'selfTestRuns', 'maxInputBytes', 'maxInputDepth', 'strictInputs', 'http'] as const) {
+  for (const key of ['mode', 'name', 'version', 'description', 'output', 'selfTestRuns', 'maxInputBytes', 'maxInputDepth', 'strictInputs', 'http', 'batch'] as const) {
     if (options[key] !== undefined) Object.assign(forwarded, { [key]: options[key] });
   }
   // The supervisor checks the output description, as startLoop does when run directly, and ends
@@ -39,19 +40,29 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   }
   // Requests run first in, first out, `concurrency` at a time: the supervisor relies on the order
   // to know which requests a dead worker may have been running.
-  let concurrency = 1;
+  // An engine that schedules its own work (a batch model's, which gathers requests into batches)
+  // takes every request at once and the concurrency with it.
+  const engineSchedules = typeof engine.configure === 'function';
+  // What waits in a batch model when a batch throws is the supervisor's to re-send.
+  if (engine instanceof BatchingEngine) engine.refuseWaitingAfterThrow = false;
+  engine.configure?.({ concurrency: 1, inferenceTimeoutMs: 0 });
+  engine.onBatch?.((size) => void send({ type: 'batch', size }));
+  let concurrency = engineSchedules ? Number.POSITIVE_INFINITY : 1;
   let running = 0;
   const waiting: Extract<SupervisorMessage, { type: 'infer' }>[] = [];
   const controllers = new Map<number, AbortController>();
+  const throwReports: Promise<void>[] = [];
   const pump = () => {
-    while (running < concurrency && waiting.length > 0) {
+    // After a throw nothing more runs on this model: the worker is about to exit.
+    while (running < concurrency && waiting.length > 0 && throwReports.length === 0) {
       running++;
       run(waiting.shift()!);
     }
   };
   process.on('message', (message: SupervisorMessage) => {
     if (message?.type === 'configure') {
-      concurrency = Math.max(1, message.concurrency);
+      if (engineSchedules) engine.configure!({ concurrency: Math.max(1, message.concurrency), inferenceTimeoutMs: 0 });
+      else concurrency = Math.max(1, message.concurrency);
       pump();
     } else if (message?.type === 'infer') {
       waiting.push(message);
@@ -85,14 +96,16 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
           await send({ type: 'canceled', id: message.id });
           return;
         }
-        if (error instanceof AiIntegrationError) {
+        if (error instanceof AiIntegrationError && !(error instanceof InferenceThrewError)) {
           await send({ type: 'failed', id: message.id, error: { code: error.code, message: error.message } });
           return;
         }
         const thrown = error instanceof InferenceThrewError ? error.cause : error;
         const described = thrown instanceof Error ? thrown : new Error(String(thrown));
-        await send({ type: 'threw', id: message.id, error: { name: described.name, message: described.message, stack: described.stack ?? described.message } });
-        process.exit(ExitCode.inferenceThrew);
+        // A batch that threw fails each of its requests in the same turn: every one is reported
+        // before the worker exits.
+        throwReports.push(send({ type: 'threw', id: message.id, error: { name: described.name, message: described.message, stack: described.stack ?? described.message } }));
+        if (throwReports.length === 1) setImmediate(() => void Promise.all(throwReports).then(() => process.exit(ExitCode.inferenceThrew)));
       },
     ).finally(() => {
       controllers.delete(message.id);

@@ -164,6 +164,7 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
           limits: { max_input_bytes: context.settings.maxInputBytes, max_input_depth: context.settings.maxInputDepth, strict_inputs: context.settings.strictInputs, ...snakeCase(core.settings) },
           runtime: { name: 'ai-integration', version: runtimeVersion, node: process.version },
           readiness: core.readiness(),
+          ...(context.engine.workers ? { workers: context.engine.workers() } : {}),
         }),
     },
   ];

@@ -8,7 +8,13 @@ export type InferenceOutcome = 'success' | 'failed' | 'invalid' | 'threw' | 'tim
  * The Prometheus metrics of one HTTP service: process metrics and gauges through prom-client (in
  * a registry of its own, never its global one), per-request counters in `hot-metrics.ts`.
  */
-export function createMetrics(queueDepth: () => number, inFlight: () => number, restarts: () => Record<string, number>, model: { name: string; version: string }) {
+export function createMetrics(
+  queueDepth: () => number,
+  inFlight: () => number,
+  restarts: () => Record<string, number>,
+  model: { name: string; version: string },
+  workers: () => readonly { index: number; state: string }[] = () => [],
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // The "info" pattern: a constant 1 whose labels say which model (and version) a series comes from.
@@ -28,10 +34,21 @@ export function createMetrics(queueDepth: () => number, inFlight: () => number, 
       for (const [cause, count] of Object.entries(restarts())) this.inc({ cause }, count);
     },
   });
+  new Gauge({
+    name: 'model_worker_ready',
+    help: 'Under the supervisor: 1 for each model worker that is ready, 0 for one starting or restarting, by worker index',
+    labelNames: ['worker'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const worker of workers()) this.set({ worker: String(worker.index) }, worker.state === 'ready' ? 1 : 0);
+    },
+  });
   const requests = new HotCounter('http_requests_total', 'HTTP requests by route, method and status');
   const requestDuration = new HotHistogram('http_request_duration_seconds', 'HTTP request latency by route', latencyBuckets);
   const inferences = new HotCounter('inferences_total', 'Inferences by outcome: success, failed (the model reported it), invalid (a malformed result), threw, timeout');
   const inferenceDuration = new HotHistogram('inference_duration_seconds', 'Time the inference function took', [...latencyBuckets, 300]);
+  const batchSizes = new HotHistogram('inference_batch_size', 'Requests per call of a batch model', [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
   return {
     registry,
     recordRequest(route: string, method: string, status: number, seconds: number) {
@@ -42,9 +59,12 @@ export function createMetrics(queueDepth: () => number, inFlight: () => number, 
       inferences.inc(outcome, () => ({ outcome }));
       if (seconds !== undefined) inferenceDuration.observe('', () => ({}), seconds);
     },
+    recordBatch(size: number) {
+      batchSizes.observe('', () => ({}), size);
+    },
     /** Everything, in the Prometheus text format. */
     async render(): Promise<string> {
-      const hot = [requests, requestDuration, inferences, inferenceDuration].flatMap((family) => family.render());
+      const hot = [requests, requestDuration, inferences, inferenceDuration, batchSizes].flatMap((family) => family.render());
       return `${await registry.metrics()}\n${hot.join('\n')}\n`;
     },
   };

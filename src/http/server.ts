@@ -53,7 +53,8 @@ export function createHttpService(
   // Run directly, only a thread of its own can see the model block the event loop (a busy loop):
   // the scheduler's timers stop with it.
   if (!enforcesTimeout && http.inferenceTimeoutMs > 0) startEventLoopWatchdog(http.inferenceTimeoutMs);
-  const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => context.engine.restartCounts?.() ?? {}, model);
+  const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => context.engine.restartCounts?.() ?? {}, model, () => context.engine.workers?.() ?? []);
+  context.engine.onBatch?.((size) => metrics.recordBatch(size));
   const readiness: Readiness = { status: 'ready' };
   const bodies = new BodyBudget(http.maxBufferedBytes, http.maxConcurrentUploads);
   // A platform's own request limit (SageMaker's 6 MB) when MAX_INPUT_BYTES is not given.

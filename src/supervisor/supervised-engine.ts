@@ -8,45 +8,27 @@ import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledEr
 import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
 import type { Engine, InferOptions, InferenceResult, InputsSchema, Logger } from '../types.js';
+import { WorkerSlot, type Pending, type Replacement, type WorkerStatus } from './worker-slot.js';
 import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type SupervisorMessage, type WorkerMessage } from '../worker-protocol.js';
 import { stopProcess } from './stop-process.js';
 
-export interface SupervisorSettings extends SupervisorLimits {
+export interface SupervisorSettings extends Omit<SupervisorLimits, 'workers' | 'devices'>, Partial<Pick<SupervisorLimits, 'workers' | 'devices'>> {
   /** The first back-off after a start failure; it doubles up to `maxBackoffMs`. */
   initialBackoffMs: number;
   maxBackoffMs: number;
 }
 
-interface Pending {
-  id: number;
-  inputs: Record<string, unknown>;
-  /** The per-request variables (the Lambda trace id) as the mode had set them when it asked. */
-  env: RequestEnvironment | undefined;
-  resolve: (result: InferenceResult) => void;
-  reject: (error: unknown) => void;
-  /** Sent to the current worker and not answered yet. */
-  sent: boolean;
-  /** When it (probably) started running in the worker: when it reached the worker's running window. */
-  runningSince?: number;
-  /** Set once its cancel was sent to the worker: past CANCEL_GRACE_MS the worker is replaced. */
-  cancelTimer?: NodeJS.Timeout;
-  /** Takes a streamed result's chunks as the worker sends them. */
-  onChunk?: (chunk: InferenceResult) => void;
-}
-
+// Requests sent ahead of the running ones wait in the worker's queue, so it never idles through
+// an IPC round trip between two inferences; a few cover even a model that answers in microseconds.
 const prefetchDepth = 4;
 
-type WorkerState = 'starting' | 'ready' | 'backoff' | 'stopped';
-
-/** Why the supervisor is taking the current worker down, when it is. */
-type Replacement = { cause: 'timeout'; reason: string } | { cause: 'start_timeout'; reason: string } | { cause: 'canceled'; reason: string };
-
 /**
- * The engine of the supervisor: the model runs in a worker process (the shim, started with the
- * worker flag), and requests wait here, so a worker that throws, dies or hangs is replaced without
- * losing any. The request whose inference threw or timed out gets the error; a worker that dies
- * without saying why fails the requests it was running (nobody knows which one killed it);
- * everything else is sent to the next worker. A worker that cannot start, or takes longer than
+ * The engine of the supervisor: the model runs in worker processes (the shim, started with the
+ * worker flag; WORKERS of them), and requests wait here, so a worker that throws, dies or hangs is
+ * replaced without losing any. A request goes to the least busy ready worker. The request whose
+ * inference threw or timed out gets the error; a worker that dies without saying why fails the
+ * requests it was running (nobody knows which one killed it); everything else it held goes to the
+ * other workers, or to its replacement. A worker that cannot start, or takes longer than
  * WORKER_START_TIMEOUT_MS to, is retried with capped exponential back-off, up to a limit.
  */
 export class SupervisedEngine implements Engine {
@@ -67,41 +49,51 @@ export class SupervisedEngine implements Engine {
   readonly restartsInPlace = true;
   /** Restart the model after a throw (serving modes); in one-shot modes the throw ends the job. */
   restartAfterThrow = false;
-  private worker: ChildProcess | undefined;
-  private state: WorkerState = 'stopped';
-  private reason = 'the model worker is starting';
+  private readonly slots: WorkerSlot[];
   private readonly pending = new Map<number, Pending>();
+  /** Requests not sent to any worker yet, oldest first. */
+  private waiting: Pending[] = [];
   private nextId = 1;
-  private consecutiveStartFailures = 0;
   private readonly restarts: Record<string, number> = {};
-  private thrownIds = new Set<number>();
   private firstReady: { resolve: (ready: { schema: InputsSchema; options: ForwardedOptions }) => void; reject: (error: unknown) => void } | undefined;
   private stopping = false;
   private workerConcurrency = 1;
+  /** The model's batch size when it takes batches: a worker runs `workerConcurrency` batches at once. */
+  private batchSize = 1;
+  /** Most requests one worker holds (running and queued); unbounded until a serving mode configures it. */
+  private perWorker = Number.POSITIVE_INFINITY;
   private inferenceTimeoutMs = 0;
   private cancelGraceMs = 5000;
-  /** Requests in the order they were sent to the current worker, which runs them in that order. */
-  private sentOrder: Pending[] = [];
   private readonly workerPids = new Set<number>();
-  private replacement: Replacement | undefined;
-  private startTimer: NodeJS.Timeout | undefined;
+  // Workers with equal load take turns, so that requests spread at low load too.
+  private lastSlot = -1;
   // One sweep timer while requests run, instead of a timer per request (see the scheduler).
   private sweeper: NodeJS.Timeout | undefined;
   private failure: AiIntegrationError | undefined;
   private readonly failureListeners: ((error: Error) => void)[] = [];
+  private readonly batchListeners: ((size: number) => void)[] = [];
 
   constructor(
     private readonly shim: string,
     private readonly args: readonly string[],
     private readonly settings: SupervisorSettings,
     private readonly log: Logger,
-  ) {}
+  ) {
+    const devices = settings.devices;
+    this.slots = Array.from({ length: settings.workers ?? 1 }, (_, index) => new WorkerSlot(index, devices?.[index % devices.length]));
+  }
 
-  /** Starts the first worker and resolves with the schema and options its shim gave startLoop. */
+  /** Starts every worker and resolves with the schema and options the first ready one's shim gave startLoop. */
   start(): Promise<{ schema: InputsSchema; options: ForwardedOptions }> {
     return new Promise((resolve, reject) => {
-      this.firstReady = { resolve, reject };
-      this.spawnWorker();
+      this.firstReady = {
+        resolve: (ready) => {
+          this.batchSize = ready.options.batch?.maxSize ?? 1;
+          resolve(ready);
+        },
+        reject,
+      };
+      for (const slot of this.slots) this.spawnWorker(slot);
     });
   }
 
@@ -111,7 +103,7 @@ export class SupervisedEngine implements Engine {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
-      const request: Pending = { id: this.nextId++, inputs, env: requestEnvironment(), resolve, reject, sent: false };
+      const request: Pending = { id: this.nextId++, inputs, env: requestEnvironment(), resolve, reject, slot: undefined };
       if (options?.onChunk) request.onChunk = options.onChunk;
       if (signal) {
         const onAbort = () => this.cancel(request);
@@ -130,35 +122,58 @@ export class SupervisedEngine implements Engine {
         };
       }
       this.pending.set(request.id, request);
-      if (this.state === 'ready') this.send(request);
+      this.waiting.push(request);
+      this.dispatch();
     });
+  }
+
+  /** Sends waiting requests, oldest first, each to the least busy ready worker that has room. */
+  private dispatch(): void {
+    while (this.waiting.length > 0) {
+      const slot = this.leastBusy();
+      if (!slot) return;
+      this.send(slot, this.waiting.shift()!);
+    }
+  }
+
+  private leastBusy(): WorkerSlot | undefined {
+    let best: WorkerSlot | undefined;
+    const count = this.slots.length;
+    for (let step = 1; step <= count; step++) {
+      const slot = this.slots[(this.lastSlot + step) % count]!;
+      if (slot.usable && slot.sentOrder.length < this.perWorker && (!best || slot.sentOrder.length < best.sentOrder.length)) best = slot;
+    }
+    if (best) this.lastSlot = best.index;
+    return best;
   }
 
   /**
    * A canceled request: one not sent yet is dropped; the worker is asked to abort one it holds,
-   * and replaced (as after a timeout: what else it held goes to the next worker) when the model
+   * and replaced (as after a timeout: what else it held goes to the other workers) when the model
    * has not stopped within CANCEL_GRACE_MS.
    */
   private cancel(request: Pending): void {
     if (!this.pending.has(request.id)) return;
-    if (!request.sent) {
+    const slot = request.slot;
+    if (!slot) {
       this.pending.delete(request.id);
+      this.waiting.splice(this.waiting.indexOf(request), 1);
       request.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
       return;
     }
     try {
-      this.worker?.send({ type: 'abort', id: request.id } satisfies SupervisorMessage);
+      slot.process?.send({ type: 'abort', id: request.id } satisfies SupervisorMessage);
     } catch {
       // The worker is going away: the grace timer below still answers the request.
     }
+    const worker = slot.process;
     request.cancelTimer = setTimeout(() => {
       if (!this.pending.has(request.id)) return;
       this.pending.delete(request.id);
-      const worker = this.worker;
-      const wasSent = request.sent;
+      const stillThere = request.slot === slot && slot.process === worker;
       this.forgetSent(request);
       request.reject(new PredictionCanceledError(`the prediction was canceled; the model did not stop within ${this.cancelGraceMs} ms (CANCEL_GRACE_MS), so its worker was restarted`));
-      if (wasSent && worker && !this.replacement) this.replace(worker, { cause: 'canceled', reason: `did not stop a canceled inference within ${this.cancelGraceMs} ms (CANCEL_GRACE_MS)` });
+      if (stillThere && worker && !slot.replacement) this.replace(slot, { cause: 'canceled', reason: `did not stop a canceled inference within ${this.cancelGraceMs} ms (CANCEL_GRACE_MS)` });
     }, this.cancelGraceMs);
     request.cancelTimer.unref();
   }
@@ -167,22 +182,40 @@ export class SupervisedEngine implements Engine {
     this.workerConcurrency = limits.concurrency;
     this.inferenceTimeoutMs = limits.inferenceTimeoutMs;
     if (limits.cancelGraceMs !== undefined) this.cancelGraceMs = limits.cancelGraceMs;
-    if (this.worker?.connected) this.worker.send({ type: 'configure', concurrency: limits.concurrency } satisfies SupervisorMessage);
-    // Requests sent ahead wait in the worker's queue, so it never idles through an IPC round trip
-    // between two inferences; a few cover even a model that answers in microseconds.
-    return { prefetch: prefetchDepth, enforcesTimeout: true, stopsCanceled: true };
+    for (const slot of this.slots) if (slot.process?.connected) slot.process.send({ type: 'configure', concurrency: limits.concurrency } satisfies SupervisorMessage);
+    // Each worker holds what it runs plus the next round (requests, or a whole next batch) waiting
+    // in its queue; the mode may hand the engine that much for all workers together.
+    this.perWorker = this.runningWindow + (this.batchSize > 1 ? this.batchSize : prefetchDepth);
+    this.dispatch();
+    return { prefetch: this.perWorker * this.slots.length - limits.concurrency, enforcesTimeout: true, stopsCanceled: true };
+  }
+
+  // The requests a worker runs at once: `workerConcurrency` inferences, or batches of up to `batchSize`.
+  private get runningWindow(): number {
+    return this.workerConcurrency * this.batchSize;
   }
 
   readiness(): { ready: boolean; reason?: string } {
-    return this.state === 'ready' ? { ready: true } : { ready: false, reason: this.reason };
+    if (this.slots.some((slot) => slot.state === 'ready')) return { ready: true };
+    const slot = this.slots.find((candidate) => candidate.state !== 'stopped') ?? this.slots[0]!;
+    return { ready: false, reason: this.slots.length > 1 ? `no model worker is ready (worker ${slot.index}: ${slot.reason})` : slot.reason };
   }
 
   restartCounts(): Record<string, number> {
     return { ...this.restarts };
   }
 
+  /** Each worker's state, load and restarts, for /info and the metrics. */
+  workers(): WorkerStatus[] {
+    return this.slots.map((slot) => slot.status());
+  }
+
   onFailure(listener: (error: Error) => void): void {
     this.failureListeners.push(listener);
+  }
+
+  onBatch(listener: (size: number) => void): void {
+    this.batchListeners.push(listener);
   }
 
   /** Whether a mode listens for the engine failing for good (otherwise the supervisor exits itself). */
@@ -191,51 +224,62 @@ export class SupervisedEngine implements Engine {
   }
 
   /**
-   * Stops the worker for good: what still waits is refused, the worker is told to go (its IPC
-   * channel closes), then SIGTERM, then SIGKILL after the grace, and this resolves once it is gone.
+   * Stops the workers for good: what still waits is refused, each worker is told to go (its IPC
+   * channel closes), then SIGTERM, then SIGKILL after the grace, and this resolves once all are gone.
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.state = 'stopped';
     this.stopSweeping();
-    clearTimeout(this.startTimer);
     for (const request of this.pending.values()) request.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
     this.pending.clear();
-    this.sentOrder = [];
-    const worker = this.worker;
-    if (worker) await stopProcess(worker, this.settings.killGraceMs);
+    this.waiting = [];
+    await Promise.all(
+      this.slots.map((slot) => {
+        slot.state = 'stopped';
+        clearTimeout(slot.startTimer);
+        slot.sentOrder = [];
+        return slot.process ? stopProcess(slot.process, this.settings.killGraceMs) : undefined;
+      }),
+    );
   }
 
-  private spawnWorker(): void {
-    this.state = 'starting';
-    this.thrownIds = new Set();
-    this.sentOrder = [];
-    this.replacement = undefined;
+  private spawnWorker(slot: WorkerSlot): void {
+    slot.state = 'starting';
+    slot.thrownIds = new Set();
+    slot.sentOrder = [];
+    slot.replacement = undefined;
     // stdin stays with the supervisor (the mode reads it); the worker's stdout goes to stderr, so
     // that what the model prints never mixes with the results on stdout. The worker has its own
     // process group: a terminal's Ctrl-C or a signal to the supervisor's group is the
     // supervisor's to handle (it drains first), and SIGTERM from the supervisor ends the worker.
+    const env: NodeJS.ProcessEnv = { ...process.env, [workerEnvironmentVariable]: '1', [configurationErrorFileVariable]: this.configurationErrorFile, WORKER_INDEX: String(slot.index) };
+    if (slot.device !== undefined) env.CUDA_VISIBLE_DEVICES = slot.device;
     const worker = spawn(process.execPath, [...process.execArgv, ...workerPreload, this.shim, ...this.args], {
-      env: { ...process.env, [workerEnvironmentVariable]: '1', [configurationErrorFileVariable]: this.configurationErrorFile },
+      env,
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       serialization: 'advanced',
       detached: true,
     });
     worker.stdout!.pipe(process.stderr, { end: false });
-    this.worker = worker;
+    slot.process = worker;
     if (worker.pid !== undefined) this.workerPids.add(worker.pid);
-    worker.on('message', (message: WorkerMessage) => this.onMessage(worker, message));
-    worker.on('error', (error) => this.log.error(`the model worker could not be started: ${error.message}`));
+    worker.on('message', (message: WorkerMessage) => this.onMessage(slot, worker, message));
+    worker.on('error', (error) => this.log.error(`the model worker${this.named(slot)} could not be started: ${error.message}`));
     worker.on('exit', (code, signal) => {
       this.workerPids.delete(worker.pid!);
-      this.onExit(worker, code, signal);
+      this.onExit(slot, worker, code, signal);
     });
     const { startTimeoutMs } = this.settings;
-    this.startTimer = setTimeout(() => {
-      if (this.worker !== worker || this.state !== 'starting' || this.replacement) return;
-      this.replace(worker, { cause: 'start_timeout', reason: `did not become ready within ${startTimeoutMs} ms (WORKER_START_TIMEOUT_MS)` });
+    slot.startTimer = setTimeout(() => {
+      if (slot.process !== worker || slot.state !== 'starting' || slot.replacement) return;
+      this.replace(slot, { cause: 'start_timeout', reason: `did not become ready within ${startTimeoutMs} ms (WORKER_START_TIMEOUT_MS)` });
     }, startTimeoutMs);
-    this.startTimer.unref();
+    slot.startTimer.unref();
+  }
+
+  // " 2" in the log when there are several workers; nothing when there is one.
+  private named(slot: WorkerSlot): string {
+    return this.slots.length > 1 ? ` ${slot.index}` : '';
   }
 
   /** Whether `pid` is a worker this engine spawned and Node still waits for (the orphan reaper leaves those alone). */
@@ -243,14 +287,15 @@ export class SupervisedEngine implements Engine {
     return this.workerPids.has(pid);
   }
 
-  private send(request: Pending): void {
+  private send(slot: WorkerSlot, request: Pending): void {
     const message: SupervisorMessage = { type: 'infer', id: request.id, inputs: request.inputs };
     if (request.env) message.env = request.env;
     if (request.onChunk) message.chunks = true;
+    const worker = slot.process!;
     try {
-      this.worker!.send(message, (error) => {
-        // The worker went away before it took the message: the next worker gets it instead.
-        if (error && this.pending.has(request.id)) this.unsend(request);
+      worker.send(message, (error) => {
+        // The worker went away before it took the message: another worker gets it instead.
+        if (error && this.pending.has(request.id) && request.slot === slot && slot.process === worker) this.unsend(request);
       });
     } catch (error) {
       // Inputs the channel cannot carry (structured clone refuses them, or overflows the stack):
@@ -259,38 +304,56 @@ export class SupervisedEngine implements Engine {
       request.reject(new AiIntegrationError('AI_ERR_INVALID_INPUT', `the inputs cannot be sent to the model worker: ${(error as Error).message}`));
       return;
     }
-    request.sent = true;
-    this.sentOrder.push(request);
-    this.markRunning();
+    request.slot = slot;
+    slot.sentOrder.push(request);
+    this.markRunning(slot);
   }
 
   private unsend(request: Pending): void {
-    request.sent = false;
-    request.runningSince = undefined;
     this.forgetSent(request);
+    this.requeue([request]);
   }
 
-  private onMessage(worker: ChildProcess, message: WorkerMessage): void {
-    if (worker !== this.worker) return;
+  // Requests a worker gave back go before those that came after them.
+  private requeue(requests: Pending[]): void {
+    if (requests.length === 0) return;
+    for (const request of requests) {
+      request.slot = undefined;
+      request.runningSince = undefined;
+    }
+    this.waiting = [...requests, ...this.waiting].sort((first, second) => first.id - second.id);
+    this.dispatch();
+  }
+
+  /** The request `id` from this worker, taken off every list: it is being answered. */
+  private take(slot: WorkerSlot, id: number): Pending | undefined {
+    const request = this.pending.get(id);
+    if (!request || request.slot !== slot) return undefined;
+    this.pending.delete(id);
+    this.forgetSent(request);
+    return request;
+  }
+
+  private onMessage(slot: WorkerSlot, worker: ChildProcess, message: WorkerMessage): void {
+    if (worker !== slot.process) return;
     switch (message.type) {
       case 'ready': {
-        if (this.replacement) return; // it is being replaced already
-        clearTimeout(this.startTimer);
-        this.state = 'ready';
+        if (slot.replacement) return; // it is being replaced already
+        clearTimeout(slot.startTimer);
+        slot.state = 'ready';
         if (this.workerConcurrency !== 1) worker.send({ type: 'configure', concurrency: this.workerConcurrency } satisfies SupervisorMessage);
-        this.consecutiveStartFailures = 0;
+        slot.consecutiveStartFailures = 0;
         this.firstReady?.resolve({ schema: message.schema, options: message.options });
         this.firstReady = undefined;
-        for (const request of [...this.pending.values()]) if (!request.sent && this.state === 'ready') this.send(request);
+        this.dispatch();
         return;
       }
       case 'result': {
-        const request = this.pending.get(message.id);
+        const request = this.take(slot, message.id);
         if (!request) return;
-        this.pending.delete(message.id);
-        this.forgetSent(request);
         const result = message.result as InferenceResult & Record<string, unknown>;
         request.resolve(result && typeof result === 'object' ? asBuffers(result) : result);
+        this.dispatch();
         return;
       }
       case 'chunk': {
@@ -298,61 +361,70 @@ export class SupervisedEngine implements Engine {
         this.pending.get(message.id)?.onChunk?.(chunk && typeof chunk === 'object' ? asBuffers(chunk) : chunk);
         return;
       }
+      case 'batch': {
+        for (const listener of this.batchListeners) listener(message.size);
+        return;
+      }
       case 'failed': {
-        const request = this.pending.get(message.id);
+        const request = this.take(slot, message.id);
         if (!request) return;
-        this.pending.delete(message.id);
-        this.forgetSent(request);
         request.reject(new AiIntegrationError(message.error.code, message.error.message));
+        this.dispatch();
         return;
       }
       case 'canceled': {
-        const request = this.pending.get(message.id);
+        const request = this.take(slot, message.id);
         if (!request) return;
-        this.pending.delete(message.id);
-        this.forgetSent(request);
         request.reject(new PredictionCanceledError('the prediction was canceled; the model stopped'));
+        this.dispatch();
         return;
       }
       case 'threw': {
-        const request = this.pending.get(message.id);
-        this.thrownIds.add(message.id);
+        // A batch that threw sends one of these per request; the first one logs.
+        const first = slot.thrownIds.size === 0;
+        slot.thrownIds.add(message.id);
         const thrown = Object.assign(new Error(message.error.message), { name: message.error.name, stack: message.error.stack });
-        if (this.restartAfterThrow) {
-          this.log.error(`the inference function threw in the model worker:\n${message.error.stack}`);
-          this.log.error('Restarting the model worker; requests that wait are served by the new one.');
+        if (this.restartAfterThrow && first) {
+          this.log.error(`the inference function threw in the model worker${this.named(slot)}:\n${message.error.stack}`);
+          this.log.error(`Restarting the model worker${this.named(slot)}; requests that wait are served by ${this.slots.length > 1 ? 'the other workers and ' : ''}the new one.`);
         }
-        this.state = 'starting';
-        this.reason = 'restarting: the model threw';
-        if (request) {
-          this.pending.delete(message.id);
-          this.forgetSent(request);
-          request.reject(new InferenceThrewError(thrown));
-        }
+        slot.state = 'starting';
+        slot.reason = 'restarting: the model threw';
+        this.take(slot, message.id)?.reject(new InferenceThrewError(thrown));
+        // What else it held goes to the other workers now, rather than after it exits.
+        if (this.slots.length > 1) this.requeue(slot.sentOrder.slice(this.runningWindow).filter((request) => this.pending.has(request.id)).map((request) => this.detach(request)));
         return;
       }
     }
   }
 
+  private detach(request: Pending): Pending {
+    this.forgetSent(request);
+    return request;
+  }
+
   private forgetSent(request: Pending): void {
+    const slot = request.slot;
+    if (!slot) return;
     // Answers come mostly in order, so the request is almost always first.
-    const index = this.sentOrder.indexOf(request);
-    if (index !== -1) this.sentOrder.splice(index, 1);
-    this.markRunning();
+    const index = slot.sentOrder.indexOf(request);
+    if (index !== -1) slot.sentOrder.splice(index, 1);
+    request.slot = undefined;
+    this.markRunning(slot);
   }
 
   /**
-   * The worker runs requests first in, first out, `workerConcurrency` at a time, so the first ones
-   * sent and not answered are the ones running; each one's clock starts when it reaches that
-   * window (the worker starts it as the one before it ends). No extra message is needed.
+   * A worker runs requests first in, first out, `runningWindow` at a time, so the first ones sent
+   * and not answered are the ones running; each one's clock starts when it reaches that window
+   * (the worker starts it as the one before it ends). No extra message is needed.
    */
-  private markRunning(): void {
+  private markRunning(slot: WorkerSlot): void {
     if (this.inferenceTimeoutMs === 0) return;
     const now = performance.now();
-    const window = Math.min(this.workerConcurrency, this.sentOrder.length);
-    for (let index = 0; index < window; index++) this.sentOrder[index]!.runningSince ??= now;
-    if (this.sentOrder.length > 0) this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, Math.min(50, this.inferenceTimeoutMs / 10))).unref();
-    else this.stopSweeping();
+    const window = Math.min(this.runningWindow, slot.sentOrder.length);
+    for (let index = 0; index < window; index++) slot.sentOrder[index]!.runningSince ??= now;
+    if (slot.sentOrder.length > 0) this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, Math.min(50, this.inferenceTimeoutMs / 10))).unref();
+    else if (this.slots.every((other) => other.sentOrder.length === 0)) this.stopSweeping();
   }
 
   private stopSweeping(): void {
@@ -361,99 +433,112 @@ export class SupervisedEngine implements Engine {
   }
 
   private sweep(): void {
-    const worker = this.worker;
-    if (!worker || this.replacement) return;
     const now = performance.now();
-    for (const request of this.sentOrder.slice(0, this.workerConcurrency)) {
-      if (request.runningSince === undefined || now - request.runningSince < this.inferenceTimeoutMs) continue;
-      // Past its timeout the model is in a bad state, as after a throw: this request gets 504,
-      // and the worker is replaced; what else it held is sent to the next one.
-      this.pending.delete(request.id);
-      this.forgetSent(request);
-      request.reject(new AiIntegrationError('AI_ERR_TIMEOUT', `inference took longer than ${this.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS); the model worker is being replaced`));
-      this.replace(worker, { cause: 'timeout', reason: `an inference ran past ${this.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS)` });
-      return;
+    for (const slot of this.slots) {
+      if (!slot.process || slot.replacement) continue;
+      for (const request of slot.sentOrder.slice(0, this.runningWindow)) {
+        if (request.runningSince === undefined || now - request.runningSince < this.inferenceTimeoutMs) continue;
+        // Past its timeout the model is in a bad state, as after a throw: this request gets 504,
+        // and the worker is replaced; what else it held is sent to the other workers.
+        this.pending.delete(request.id);
+        this.forgetSent(request);
+        request.reject(new AiIntegrationError('AI_ERR_TIMEOUT', `inference took longer than ${this.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS); the model worker is being replaced`));
+        this.replace(slot, { cause: 'timeout', reason: `an inference ran past ${this.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS)` });
+        break;
+      }
     }
   }
 
   /** Takes a hung worker down (SIGTERM, then SIGKILL after the grace); its exit starts the next one. */
-  private replace(worker: ChildProcess, replacement: Replacement): void {
-    this.replacement = replacement;
-    this.state = 'starting';
-    this.reason = `restarting: the model worker ${replacement.reason}`;
-    this.log.error(`the model worker ${replacement.reason}; stopping it (SIGTERM, then SIGKILL after ${this.settings.killGraceMs} ms) and starting a new one`);
-    this.stopSweeping();
-    void stopProcess(worker, this.settings.killGraceMs);
+  private replace(slot: WorkerSlot, replacement: Replacement): void {
+    slot.replacement = replacement;
+    slot.state = 'starting';
+    slot.reason = `restarting: the model worker ${replacement.reason}`;
+    this.log.error(`the model worker${this.named(slot)} ${replacement.reason}; stopping it (SIGTERM, then SIGKILL after ${this.settings.killGraceMs} ms) and starting a new one`);
+    // What it held that was not running goes to the other workers at once.
+    if (this.slots.length > 1 && replacement.cause !== 'start_timeout') {
+      this.requeue(slot.sentOrder.slice(this.runningWindow).filter((request) => this.pending.has(request.id)).map((request) => this.detach(request)));
+    }
+    if (slot.process) void stopProcess(slot.process, this.settings.killGraceMs);
   }
 
-  private onExit(worker: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (worker !== this.worker) return;
-    this.worker = undefined;
-    clearTimeout(this.startTimer);
-    this.stopSweeping();
+  private onExit(slot: WorkerSlot, worker: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (worker !== slot.process) return;
+    slot.process = undefined;
+    clearTimeout(slot.startTimer);
     if (this.stopping) return;
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-    const replacement = this.replacement;
-    if (replacement?.cause === 'start_timeout' || (this.state === 'starting' && this.thrownIds.size === 0 && !replacement)) {
+    const replacement = slot.replacement;
+    if (replacement?.cause === 'start_timeout' || (slot.state === 'starting' && slot.thrownIds.size === 0 && !replacement)) {
       // Exit 3 while starting: the worker reported its shim's configuration error (it cannot be
       // imported, its schema is invalid); no retry can help.
-      this.onStartFailure(replacement ? replacement.reason : how, !replacement && code === ExitCode.config);
+      this.requeue(slot.sentOrder.filter((request) => this.pending.has(request.id)).map((request) => this.detach(request)));
+      this.onStartFailure(slot, replacement ? replacement.reason : how, !replacement && code === ExitCode.config);
       return;
     }
-    const cause = replacement ? replacement.cause : this.thrownIds.size > 0 ? 'threw' : signal ? `signal_${signal}` : `exit_${code}`;
+    const cause = replacement ? replacement.cause : slot.thrownIds.size > 0 ? 'threw' : signal ? `signal_${signal}` : `exit_${code}`;
     if (cause === 'threw' && !this.restartAfterThrow) {
-      this.state = 'stopped';
-      this.reason = 'the model threw';
+      slot.state = 'stopped';
+      slot.reason = 'the model threw';
       return; // a one-shot mode reports the throw and ends; nothing is left to serve
     }
     this.restarts[cause] = (this.restarts[cause] ?? 0) + 1;
-    // The worker ran requests in the order they were sent, `workerConcurrency` at a time: after a
+    slot.restarts++;
+    // The worker ran requests in the order they were sent, `runningWindow` at a time: after a
     // death without a word, the first unanswered ones may have been running when it died (and
     // may have killed it); after a throw or a timeout the culprit is known and answered, and
-    // everything else goes to the next worker.
-    const unanswered = this.sentOrder.filter((request) => this.pending.has(request.id));
-    const suspects = new Set(cause === 'threw' || replacement ? [] : unanswered.slice(0, this.workerConcurrency));
+    // everything else goes to the other workers or the next one.
+    const unanswered = slot.sentOrder.filter((request) => this.pending.has(request.id));
+    const suspects = new Set(cause === 'threw' || replacement ? [] : unanswered.slice(0, this.runningWindow));
+    const survivors: Pending[] = [];
     for (const request of unanswered) {
+      this.forgetSent(request);
       if (suspects.has(request)) {
         this.pending.delete(request.id);
-        request.reject(new AiIntegrationError('AI_ERR_WORKER_DIED', `the model worker died (${how}) during this inference; it is being restarted`));
+        request.reject(new AiIntegrationError('AI_ERR_WORKER_DIED', `the model worker${this.named(slot)} died (${how}) during this inference; it is being restarted`));
       } else {
-        request.sent = false;
-        request.runningSince = undefined;
+        survivors.push(request);
       }
     }
-    if (cause !== 'threw' && !replacement) this.log.error(`the model worker died (${how}); restarting it`);
-    this.reason = `restarting: the model worker ${cause === 'threw' ? 'threw' : replacement ? replacement.reason : `died (${how})`}`;
-    this.spawnWorker();
+    if (cause !== 'threw' && !replacement) this.log.error(`the model worker${this.named(slot)} died (${how}); restarting it`);
+    slot.reason = `restarting: the model worker ${cause === 'threw' ? 'threw' : replacement ? replacement.reason : `died (${how})`}`;
+    this.spawnWorker(slot);
+    this.requeue(survivors);
   }
 
-  private onStartFailure(how: string, configuration = false): void {
-    this.consecutiveStartFailures++;
-    if (configuration || this.consecutiveStartFailures >= this.settings.maxStartFailures) {
+  private onStartFailure(slot: WorkerSlot, how: string, configuration = false): void {
+    slot.consecutiveStartFailures++;
+    if (configuration || slot.consecutiveStartFailures >= this.settings.maxStartFailures) {
       const error = configuration ? new ShimConfigurationError(this.takeConfigurationError()) : new AiIntegrationError(
         'AI_ERR_WORKER_START_FAILED',
-        `the model worker failed to start ${plural(this.consecutiveStartFailures, 'time')} in a row (last: ${how}); giving up (WORKER_MAX_START_FAILURES=${this.settings.maxStartFailures}). Its own error is in the log above.`,
+        `the model worker${this.named(slot)} failed to start ${plural(slot.consecutiveStartFailures, 'time')} in a row (last: ${how}); giving up (WORKER_MAX_START_FAILURES=${this.settings.maxStartFailures}). Its own error is in the log above.`,
       );
-      this.state = 'stopped';
-      this.reason = error.message;
+      for (const other of this.slots) {
+        other.state = 'stopped';
+        other.reason = error.message;
+        clearTimeout(other.startTimer);
+        if (other.process) void stopProcess(other.process, this.settings.killGraceMs);
+      }
       this.failure = error;
+      this.stopSweeping();
       for (const request of this.pending.values()) request.reject(error);
       this.pending.clear();
+      this.waiting = [];
       if (this.firstReady) this.firstReady.reject(error);
       for (const listener of this.failureListeners) listener(error);
       this.onFatal?.(error);
       return;
     }
-    const delay = Math.min(this.settings.maxBackoffMs, this.settings.initialBackoffMs * 2 ** (this.consecutiveStartFailures - 1));
-    this.state = 'backoff';
-    this.reason = `the model worker failed to start (${how}); retrying in ${delay} ms (attempt ${this.consecutiveStartFailures + 1} of ${this.settings.maxStartFailures})`;
-    this.log.error(this.reason);
+    const delay = Math.min(this.settings.maxBackoffMs, this.settings.initialBackoffMs * 2 ** (slot.consecutiveStartFailures - 1));
+    slot.state = 'backoff';
+    slot.reason = `the model worker${this.named(slot)} failed to start (${how}); retrying in ${delay} ms (attempt ${slot.consecutiveStartFailures + 1} of ${this.settings.maxStartFailures})`;
+    this.log.error(slot.reason);
     setTimeout(() => {
-      if (!this.stopping) this.spawnWorker();
+      if (!this.stopping && !this.failure) this.spawnWorker(slot);
     }, delay);
   }
 
-  /** Called when the worker can no longer be started after it once was, before the mode's listeners have answered. */
+  /** Called when the workers can no longer be started after they once were, before the mode's listeners have answered. */
   onFatal: ((error: AiIntegrationError) => void) | undefined;
 }
 

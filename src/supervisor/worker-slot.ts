@@ -1,0 +1,71 @@
+import type { ChildProcess } from 'node:child_process';
+import type { InferenceResult } from '../types.js';
+import type { RequestEnvironment } from '../worker-protocol.js';
+
+/** A request the supervisor holds until a worker answers it. */
+export interface Pending {
+  id: number;
+  inputs: Record<string, unknown>;
+  /** The per-request variables (the Lambda trace id) as the mode had set them when it asked. */
+  env: RequestEnvironment | undefined;
+  resolve: (result: InferenceResult) => void;
+  reject: (error: unknown) => void;
+  /** The worker it was sent to and that has not answered it yet; undefined while it waits here. */
+  slot: WorkerSlot | undefined;
+  /** When it (probably) started running in the worker: when it reached the worker's running window. */
+  runningSince?: number;
+  /** Set once its cancel was sent to the worker: past CANCEL_GRACE_MS the worker is replaced. */
+  cancelTimer?: NodeJS.Timeout;
+  /** Takes a streamed result's chunks as the worker sends them. */
+  onChunk?: (chunk: InferenceResult) => void;
+}
+
+export type WorkerState = 'starting' | 'ready' | 'backoff' | 'stopped';
+
+/** Why the supervisor is taking a worker down, when it is. */
+export type Replacement = { cause: 'timeout'; reason: string } | { cause: 'start_timeout'; reason: string } | { cause: 'canceled'; reason: string };
+
+/** What /info and the metrics show of one worker. */
+export interface WorkerStatus {
+  index: number;
+  state: WorkerState;
+  pid: number | null;
+  /** Requests sent to it and not answered yet (running, or waiting in its queue). */
+  load: number;
+  restarts: number;
+  /** Its CUDA_VISIBLE_DEVICES, when GPUS assigned one. */
+  device?: string;
+}
+
+/**
+ * One of the supervisor's worker processes and what it holds: the requests sent to it in order
+ * (it runs them first in, first out, so the first ones are those running), its start-up state, and
+ * the reason it is being replaced. Worker `index` keeps its index, its WORKER_INDEX and its device
+ * across restarts.
+ */
+export class WorkerSlot {
+  process: ChildProcess | undefined;
+  state: WorkerState = 'stopped';
+  reason = 'the model worker is starting';
+  sentOrder: Pending[] = [];
+  /** Requests whose inference threw in the current process (it exits after saying so). */
+  thrownIds = new Set<number>();
+  replacement: Replacement | undefined;
+  startTimer: NodeJS.Timeout | undefined;
+  consecutiveStartFailures = 0;
+  restarts = 0;
+
+  constructor(
+    readonly index: number,
+    readonly device: string | undefined,
+  ) {}
+
+  /** Ready and not being replaced: it may be sent requests. */
+  get usable(): boolean {
+    return this.state === 'ready' && this.replacement === undefined && this.process?.connected === true;
+  }
+
+  status(): WorkerStatus {
+    return { index: this.index, state: this.state, pid: this.process?.pid ?? null, load: this.sentOrder.length, restarts: this.restarts, ...(this.device === undefined ? {} : { device: this.device }) };
+  }
+}
