@@ -7,7 +7,7 @@
 // Usage: npm run bench:http [-- seconds connections rounds]
 import { fileURLToPath } from 'node:url';
 import { benchJpeg } from './bench-jpeg.mjs';
-import { median, startServer, wrk, wrkScript } from './wrk.mjs';
+import { median, milliseconds, startServer, wrk, wrkScript } from './wrk.mjs';
 
 const seconds = Number(process.argv[2] ?? 8);
 const connections = Number(process.argv[3] ?? 10);
@@ -49,7 +49,7 @@ for (const scenario of scenarios) {
     for (const [name, server] of Object.entries(servers)) figures[name].push(wrk(`${server.url}${scenario.path}`, scenario.script, { connections, seconds }));
   }
   const rps = (name) => median(figures[name].map((figure) => figure.rps));
-  const p50 = (name) => median(figures[name].map((figure) => figure.p50));
+  const p50 = (name) => `${median(figures[name].map((figure) => milliseconds(figure.p50))).toFixed(2)} ms`;
   const line = (label, name) => `    ${label.padEnd(34)} ${rps(name).toFixed(0).padStart(6)} req/s   p50 ${String(p50(name)).padStart(8)}`;
   console.log(`  ${scenario.name}`);
   console.log(line('bare node:http + busboy', 'bare'));

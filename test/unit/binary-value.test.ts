@@ -30,4 +30,19 @@ describe('decodeBinaryText', () => {
     expect(decodeBinaryText('f', text).equals(big)).toBe(true);
     expect(() => decodeBinaryText('f', `${text.slice(0, -4)}AA!A`)).toThrow(/f: is not valid base64/);
   });
+
+  test('one character outside the alphabet anywhere, or padding in the middle, is refused, whatever the length (the undecoded fast path proves validity by length)', () => {
+    for (let length = 1; length <= 12; length++) {
+      const valid = Buffer.from(Array.from({ length }, (_, index) => (index * 37 + 11) % 256)).toString('base64');
+      expect(decodeBinaryText('f', valid)).toEqual(Buffer.from(Array.from({ length }, (_, index) => (index * 37 + 11) % 256)));
+      for (let at = 0; at < valid.length; at++) {
+        for (const bad of ['!', '.', '*', '\u00e9']) {
+          expect(() => decodeBinaryText('f', `${valid.slice(0, at)}${bad}${valid.slice(at + 1)}`)).toThrow(/f: is not valid base64/);
+        }
+      }
+      expect(() => decodeBinaryText('f', `${valid.replace(/=+$/, '')}==${valid.replace(/=+$/, '')}`)).toThrow(/f: is not valid base64/);
+    }
+    expect(() => decodeBinaryText('f', 'QUJDR')).toThrow(/f: is not valid base64/);
+    expect(() => decodeBinaryText('f', 'Q===')).toThrow(/f: is not valid base64/);
+  });
 });
