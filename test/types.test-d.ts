@@ -92,3 +92,28 @@ export async function pullLoop(): Promise<void> {
     request.respond(ok(request.inputs.sentence));
   }
 }
+
+// A batch model: with the `batch` option the function takes an array of typed inputs objects
+// and returns an array of results; without it, one of each.
+void startLoop(
+  async (batch, { signal, signals }) => {
+    expectTypeOf(batch).toEqualTypeOf<Inputs<{ image: { type: 'image' }; strength: { type: 'number'; default: 0.5 } }>[]>();
+    expectTypeOf(batch[0]!.image).toEqualTypeOf<Buffer>();
+    expectTypeOf(signal).toEqualTypeOf<AbortSignal>();
+    expectTypeOf(signals).toEqualTypeOf<readonly AbortSignal[]>();
+    return batch.map((inputs) => ok(`${inputs.strength}`));
+  },
+  { image: { type: 'image' }, strength: { type: 'number', default: 0.5 } },
+  { batch: { maxSize: 8, maxWaitMs: 2 } },
+);
+// @ts-expect-error a batch function returns an array of results, not one
+void startLoop(async (batch) => ok(`${batch.length}`), { image: { type: 'image' } }, { batch: { maxSize: 8 } });
+// @ts-expect-error without `batch`, the function takes one inputs object (no .map on it)
+void startLoop((inputs) => inputs.map(() => ok('')), { image: { type: 'image' } });
+
+// A streaming model: an async generator of results.
+void startLoop(async function* (inputs) {
+  expectTypeOf(inputs.prompt).toEqualTypeOf<string>();
+  yield ok('a');
+  yield ok('b');
+}, { prompt: { type: 'text' } });

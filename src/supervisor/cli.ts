@@ -30,6 +30,8 @@ in place when it throws, dies or hangs. MODE and the other environment variables
   WORKER_MAX_START_FAILURES  consecutive failed starts before giving up (default 5)
   WORKER_START_TIMEOUT_MS    longest model load before the worker is killed as a failed start (default 600000)
   WORKER_KILL_GRACE_MS       time between SIGTERM and SIGKILL when a worker is stopped (default 3000)
+  WORKERS                    model worker processes, each loading the model (default 1; auto: one per CPU)
+  GPUS                       GPU ids to spread the workers over, round robin (0,1; auto: CUDA_VISIBLE_DEVICES's)
 `;
 
 async function main(): Promise<void> {
