@@ -1,7 +1,10 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually } from '../helpers/supervisor.js';
@@ -9,7 +12,12 @@ import { eventually } from '../helpers/supervisor.js';
 const model = fixture('cancel-model.mjs');
 const servers: RunningServer[] = [];
 const receivers: Server[] = [];
+const scratch = mkdtempSync(join(tmpdir(), 'ai-webhooks-'));
+const gates: string[] = [];
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 afterEach(async () => {
+  // A failing test must leave no model held after its first chunk (test/fixtures/stream-model.mjs).
+  for (const path of gates.splice(0)) writeFileSync(path, '');
   await Promise.all(servers.splice(0).map((server) => server.stop()));
   for (const receiver of receivers.splice(0)) {
     receiver.closeAllConnections();
@@ -105,5 +113,42 @@ describe('webhooks', () => {
     expect(hook.open()).toBeGreaterThan(0);
     const sync = await call(server.url, 'POST', '/predict', { inputs: { note: 'after' } });
     expect(sync).toMatchObject({ status: 200, body: { output: { note: 'after' } } });
+  });
+
+  test('a streaming model: output events carry the state with the output so far, while it runs, before completed (native API and Cog)', async () => {
+    const streamModel = fixture('stream-model.mjs');
+    const hook = await receiver();
+    const held = join(scratch, 'gate-native');
+    gates.push(held);
+    const server = await startServer(streamModel);
+    servers.push(server);
+    const accepted = await call(server.url, 'POST', '/predict', { inputs: { prompt: 'Hooked stream words', gate: held } }, { prefer: 'respond-async', webhook: hook.url });
+    expect(accepted.status).toBe(202);
+    // The model is held after its first chunk: that chunk's output event must come all the same.
+    expect(await eventually(() => hook.received.some((entry) => entry.body.output === 'Hooked'), 10_000)).toBe(true);
+    expect(existsSync(held)).toBe(false);
+    expect(hook.received.find((entry) => entry.body.output === 'Hooked')!.body).toMatchObject({ id: accepted.body.id, status: 'processing', content_type: null });
+    writeFileSync(held, '');
+    expect(await eventually(() => hook.received.some((entry) => entry.body.status === 'succeeded'), 10_000)).toBe(true);
+    const statuses = hook.received.map((entry) => entry.body.status);
+    expect(statuses.at(-1)).toBe('succeeded');
+    expect(new Set(statuses.slice(0, -1))).toEqual(new Set(['processing']));
+    expect(hook.received.at(-1)!.body).toMatchObject({ id: accepted.body.id, output: 'Hooked stream words' });
+    // Every intermediate output is a prefix of the final text: the output so far, never a single chunk out of place.
+    for (const entry of hook.received.slice(0, -1)) if (entry.body.output !== null) expect('Hooked stream words'.startsWith(entry.body.output as string)).toBe(true);
+
+    // Cog, asking for output and completed only: no start event, the output so far in Cog's body.
+    const cogHook = await receiver();
+    const cogHeld = join(scratch, 'gate-cog');
+    gates.push(cogHeld);
+    const cog = await startServer(streamModel, { MODE: 'cog' });
+    servers.push(cog);
+    const posted = await call(cog.url, 'POST', '/predictions', { id: 'hooked-stream', input: { prompt: 'Cog hooked words', gate: cogHeld }, webhook: cogHook.url, webhook_events_filter: ['output', 'completed'] }, { prefer: 'respond-async' });
+    expect(posted.status).toBe(202);
+    expect(await eventually(() => cogHook.received.length >= 1, 10_000)).toBe(true);
+    expect(cogHook.received[0]!.body).toMatchObject({ id: 'hooked-stream', status: 'processing', output: 'Cog' });
+    writeFileSync(cogHeld, '');
+    expect(await eventually(() => cogHook.received.some((entry) => entry.body.status === 'succeeded'), 10_000)).toBe(true);
+    expect(cogHook.received.at(-1)!.body).toMatchObject({ id: 'hooked-stream', status: 'succeeded', output: 'Cog hooked words' });
   });
 });
