@@ -1,29 +1,44 @@
 import { AiIntegrationError, InferenceThrewError, PredictionCanceledError } from './errors.js';
 import { plural } from './plural.js';
 import { describeType } from './schema.js';
-import type { BatchInferenceFunction, BatchOptions, Engine, InferOptions, InferenceResult } from './types.js';
+import { Cancellation } from './cancellation.js';
+import type { BatchInferenceContext, BatchInferenceFunction, BatchOptions, Engine, InferOptions, InferenceResult } from './types.js';
 
 /** The largest batch a model may ask for; a batch is one call holding every item's inputs in memory. */
 export const largestBatchSize = 4096;
 
 interface Item {
   inputs: Record<string, unknown>;
-  signal: AbortSignal | undefined;
+  cancellation: Cancellation | undefined;
   arrived: number;
   resolve: (result: InferenceResult) => void;
   reject: (error: unknown) => void;
-  onAbort: (() => void) | undefined;
+  stopListening: (() => void) | undefined;
   /** The running batch it is part of, once it runs. */
   batch: RunningBatch | undefined;
 }
 
 interface RunningBatch {
   items: Item[];
-  controller: AbortController;
+  /** Canceled once every item is. */
+  cancellation: Cancellation;
 }
 
 // The signal of an item that cannot be canceled (a one-shot mode's): it never aborts.
 const neverAborted = new AbortController().signal;
+
+/** The batch function's context; the AbortSignals are made when the model first reads them. */
+function contextOf(batch: RunningBatch): BatchInferenceContext {
+  let signals: readonly AbortSignal[] | undefined;
+  return {
+    get signal() {
+      return batch.cancellation.signal;
+    },
+    get signals() {
+      return (signals ??= batch.items.map((item) => item.cancellation?.signal ?? neverAborted));
+    },
+  };
+}
 
 /** Checks the `batch` option of startLoop: a bad one stops the model before it serves. */
 export function checkBatchOptions(batch: BatchOptions): Required<BatchOptions> {
@@ -73,14 +88,11 @@ export class BatchingEngine implements Engine {
   }
 
   infer(inputs: Record<string, unknown>, options?: InferOptions): Promise<InferenceResult> {
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
+    const cancellation = Cancellation.of(options?.signal);
+    if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
-      const item: Item = { inputs, signal, arrived: performance.now(), resolve, reject, onAbort: undefined, batch: undefined };
-      if (signal) {
-        item.onAbort = () => this.cancel(item);
-        signal.addEventListener('abort', item.onAbort, { once: true });
-      }
+      const item: Item = { inputs, cancellation, arrived: performance.now(), resolve, reject, stopListening: undefined, batch: undefined };
+      if (cancellation) item.stopListening = cancellation.onCancel(() => this.cancel(item));
       this.waiting.push(item);
       this.schedule();
     });
@@ -106,7 +118,7 @@ export class BatchingEngine implements Engine {
     }
     // Running: its result is dropped when the batch returns; the batch stops when all its items are canceled.
     const batch = item.batch;
-    if (batch && batch.items.every((other) => other.signal?.aborted)) batch.controller.abort();
+    if (batch && batch.items.every((other) => other.cancellation?.aborted)) batch.cancellation.cancel();
   }
 
   private schedule(): void {
@@ -136,20 +148,20 @@ export class BatchingEngine implements Engine {
 
   private run(items: Item[]): void {
     this.running++;
-    const batch: RunningBatch = { items, controller: new AbortController() };
+    const batch: RunningBatch = { items, cancellation: new Cancellation() };
     for (const item of items) item.batch = batch;
     for (const listener of this.batchListeners) listener(items.length);
     let returned: InferenceResult[] | Promise<InferenceResult[]>;
     const settle = (outcome: { results: unknown } | { thrown: unknown }) => {
       this.running--;
-      for (const item of items) if (item.onAbort) item.signal!.removeEventListener('abort', item.onAbort);
+      for (const item of items) item.stopListening?.();
       this.answer(batch, outcome);
       this.schedule();
     };
     try {
       returned = this.batchFunction(
         items.map((item) => item.inputs),
-        { signal: batch.controller.signal, signals: items.map((item) => item.signal ?? neverAborted) },
+        contextOf(batch),
       );
     } catch (thrown) {
       settle({ thrown });
@@ -162,11 +174,11 @@ export class BatchingEngine implements Engine {
   }
 
   private answer(batch: RunningBatch, outcome: { results: unknown } | { thrown: unknown }): void {
-    const { items, controller } = batch;
-    const canceled = (item: Item) => item.signal?.aborted === true;
+    const { items } = batch;
+    const canceled = (item: Item) => item.cancellation?.aborted === true;
     if ('thrown' in outcome) {
       // Every item canceled and the model stopped: it honoured the cancel; otherwise a throw fails the batch.
-      const error = controller.signal.aborted ? new PredictionCanceledError('the prediction was canceled; the model stopped') : new InferenceThrewError(outcome.thrown);
+      const error = batch.cancellation.aborted ? new PredictionCanceledError('the prediction was canceled; the model stopped') : new InferenceThrewError(outcome.thrown);
       if (error instanceof InferenceThrewError) {
         this.broken = true;
         if (this.refuseWaitingAfterThrow) {

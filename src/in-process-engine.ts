@@ -1,6 +1,16 @@
 import { AiIntegrationError, InferenceThrewError, PredictionCanceledError } from './errors.js';
+import { Cancellation } from './cancellation.js';
 import { consumeStream, isInferenceStream, StreamStopped } from './result-stream.js';
-import type { Engine, InferenceFunction, InferenceResult } from './types.js';
+import type { Engine, InferenceContext, InferenceFunction, InferenceResult } from './types.js';
+
+/** The inference function's context; its `signal` is made when the model first reads it. */
+function contextOf(cancellation: Cancellation): InferenceContext {
+  return {
+    get signal() {
+      return cancellation.signal;
+    },
+  };
+}
 
 /**
  * The engine that calls the inference function in this process. A function that ends, however it
@@ -11,21 +21,22 @@ export function createInProcessEngine(inferenceFunction: InferenceFunction<never
   const call = inferenceFunction as unknown as InferenceFunction<Record<string, unknown>>;
   return {
     async infer(inputs, options) {
-      // A signal of its own per call when none is given: listeners a model adds are dropped with it.
-      const signal = options?.signal ?? new AbortController().signal;
-      if (signal.aborted) throw new PredictionCanceledError('the prediction was canceled before it ran');
+      // One of its own per call when none is given (listeners a model adds are dropped with it);
+      // its AbortSignal is made only if the model reads `signal`.
+      const cancellation = Cancellation.of(options?.signal) ?? new Cancellation();
+      if (cancellation.aborted) throw new PredictionCanceledError('the prediction was canceled before it ran');
       let result: InferenceResult;
       try {
-        const returned = await call(inputs, { signal });
-        result = isInferenceStream(returned) ? await consumeStream(returned, signal, options?.onChunk) : returned;
+        const returned = await call(inputs, contextOf(cancellation));
+        result = isInferenceStream(returned) ? await consumeStream(returned, cancellation, options?.onChunk) : returned;
       } catch (thrown) {
         if (thrown instanceof StreamStopped) throw new PredictionCanceledError('the prediction was canceled; its stream was stopped');
         // A stream whose output breaks the contract: the request fails, the model is fine.
         if (thrown instanceof AiIntegrationError && thrown.code === 'AI_ERR_INVALID_RESULT') throw thrown;
-        if (signal.aborted) throw new PredictionCanceledError('the prediction was canceled; the model stopped');
+        if (cancellation.aborted) throw new PredictionCanceledError('the prediction was canceled; the model stopped');
         throw new InferenceThrewError(thrown);
       }
-      if (signal.aborted) throw new PredictionCanceledError('the prediction was canceled; the model stopped');
+      if (cancellation.aborted) throw new PredictionCanceledError('the prediction was canceled; the model stopped');
       return result;
     },
   };

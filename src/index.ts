@@ -1,4 +1,5 @@
 export { startLoop } from './start-loop.js';
+export { Cancellation } from './cancellation.js';
 export { inferenceRequests, type InferenceRequest } from './inference-requests.js';
 export { defineSchema, validateSchema, inputTypes } from './schema.js';
 export { convertInputs, type ConvertOptions, type ValueOrigin } from './convert-inputs.js';
@@ -25,6 +26,9 @@ export type {
   FileOutputDescription,
   ImageInputSpec,
   ImageOutputDescription,
+  BatchInferenceContext,
+  BatchInferenceFunction,
+  BatchOptions,
   InferOptions,
   InferenceContext,
   InferenceFunction,

@@ -1,4 +1,5 @@
 import { checkResult, type ResultReport } from './check-result.js';
+import { Cancellation } from './cancellation.js';
 import { AiIntegrationError } from './errors.js';
 import type { InferenceResult, InferenceStream } from './types.js';
 
@@ -28,21 +29,21 @@ export class StreamStopped extends Error {
  * output is not: nothing restarts). An aborted `signal` closes the generator at once and rejects
  * with `StreamStopped`; a throw from the generator propagates.
  */
-export async function consumeStream(stream: InferenceStream, signal: AbortSignal, onChunk?: (chunk: InferenceResult) => void): Promise<InferenceResult> {
+export async function consumeStream(stream: InferenceStream, signal: Cancellation | AbortSignal, onChunk?: (chunk: InferenceResult) => void): Promise<InferenceResult> {
+  const cancellation = Cancellation.of(signal)!;
   const iterator = stream[Symbol.asyncIterator]();
   const chunks: { result: InferenceResult; report: ResultReport }[] = [];
   // The generator may be awaiting its own work when the cancel comes: the stop does not wait
   // for it (the next `next` would), and `return` closes it once it yields.
-  let onAbort: (() => void) | undefined;
+  let stopListening: () => void = () => {};
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new StreamStopped('the stream was stopped: its prediction was canceled'));
-    signal.addEventListener('abort', onAbort, { once: true });
+    stopListening = cancellation.onCancel(() => reject(new StreamStopped('the stream was stopped: its prediction was canceled')));
   });
   aborted.catch(() => {});
   const close = () => void Promise.resolve(iterator.return?.()).catch(() => {});
   try {
     for (;;) {
-      if (signal.aborted) throw new StreamStopped('the stream was stopped: its prediction was canceled');
+      if (cancellation.aborted) throw new StreamStopped('the stream was stopped: its prediction was canceled');
       const step = await Promise.race([iterator.next(), aborted]);
       if (step.done) return step.value ?? collectChunks(chunks);
       const report = await checkResult(step.value);
@@ -57,7 +58,7 @@ export async function consumeStream(stream: InferenceStream, signal: AbortSignal
     if (error instanceof StreamStopped || error instanceof AiIntegrationError) close();
     throw error;
   } finally {
-    signal.removeEventListener('abort', onAbort!);
+    stopListening();
   }
 }
 

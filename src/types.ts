@@ -4,6 +4,7 @@
  * the "what" lives here.
  */
 import type { Readable, Writable } from 'node:stream';
+import type { Cancellation } from './cancellation.js';
 import type { UrlInputSettings } from './settings-parts/url-inputs.js';
 
 /** Every input type a schema may use. `image` and `text` are the Python library's. */
@@ -224,8 +225,11 @@ export interface TextOutputDescription {
 
 /** What one inference call may carry beside its inputs. */
 export interface InferOptions {
-  /** Aborting it cancels the inference: the model's own signal aborts, a stream stops. */
-  signal?: AbortSignal;
+  /**
+   * Aborting it cancels the inference: the model's own signal aborts, a stream stops. The
+   * runtime passes its own `Cancellation`, which costs nothing until used; an AbortSignal works too.
+   */
+  signal?: AbortSignal | Cancellation;
   /**
    * Called with each chunk of a streamed result as it comes, already checked (a chunk that fails
    * its check ends the stream instead). The promise still resolves to the final result.

@@ -1,5 +1,6 @@
 import { applyRequestEnvironment, asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
 import { BatchingEngine } from './batching-engine.js';
+import { Cancellation } from './cancellation.js';
 import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from './errors.js';
 import { validateOutputDescription } from './output-description.js';
 import { validateSchema } from './schema.js';
@@ -50,7 +51,7 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   let concurrency = engineSchedules ? Number.POSITIVE_INFINITY : 1;
   let running = 0;
   const waiting: Extract<SupervisorMessage, { type: 'infer' }>[] = [];
-  const controllers = new Map<number, AbortController>();
+  const cancellations = new Map<number, Cancellation>();
   const throwReports: Promise<void>[] = [];
   const pump = () => {
     // After a throw nothing more runs on this model: the worker is about to exit.
@@ -72,17 +73,17 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
       if (index !== -1) {
         waiting.splice(index, 1);
         void send({ type: 'canceled', id: message.id });
-      } else controllers.get(message.id)?.abort();
+      } else cancellations.get(message.id)?.cancel();
     }
   });
   const run = (message: Extract<SupervisorMessage, { type: 'infer' }>) => {
     // The request's own variables (the Lambda trace id), as the model would see them in process.
     applyRequestEnvironment(message.env);
-    const controller = new AbortController();
-    controllers.set(message.id, controller);
+    const cancellation = new Cancellation();
+    cancellations.set(message.id, cancellation);
     // Chunks go as they come; the channel keeps their order, and the result comes after them.
     const onChunk = message.chunks ? (chunk: InferenceResult) => void send({ type: 'chunk', id: message.id, chunk }) : undefined;
-    engine.infer(asBuffers(message.inputs), { signal: controller.signal, onChunk }).then(
+    engine.infer(asBuffers(message.inputs), { signal: cancellation, onChunk }).then(
       async (result) => {
         try {
           await send({ type: 'result', id: message.id, result });
@@ -108,7 +109,7 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
         if (throwReports.length === 1) setImmediate(() => void Promise.all(throwReports).then(() => process.exit(ExitCode.inferenceThrew)));
       },
     ).finally(() => {
-      controllers.delete(message.id);
+      cancellations.delete(message.id);
       running--;
       pump();
     });

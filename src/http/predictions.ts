@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Cancellation } from '../cancellation.js';
 import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
 import type { PredictionSettings } from '../settings-parts/predictions.js';
 import type { InferenceResult, Logger } from '../types.js';
@@ -34,7 +35,7 @@ export interface TrackedPrediction {
 
 interface Entry extends TrackedPrediction {
   done: boolean;
-  controller: AbortController;
+  cancellation: Cancellation;
 }
 
 /** What starting a prediction takes beyond its converted inputs. */
@@ -44,7 +45,7 @@ export interface StartOptions {
   input?: Record<string, unknown>;
   createdAt?: string;
   /** The client's request: its disconnect cancels the prediction (a synchronous request). */
-  signal?: AbortSignal;
+  signal?: Cancellation;
   webhook?: { target: WebhookTarget; render: (prediction: TrackedPrediction) => object };
   /** Takes each chunk of a streamed result as it comes (after it joined `chunks`): the SSE response. */
   onChunk?: (chunk: ChunkOutput, prediction: TrackedPrediction) => void;
@@ -101,11 +102,11 @@ export class PredictionStore {
       if (oldest.done) throw new AiIntegrationError('AI_ERR_QUEUE_FULL', `${this.settings.maxPredictions} predictions are running or waiting (MAX_PREDICTIONS); retry later`);
       this.forget(oldest.value);
     }
-    const controller = new AbortController();
+    const cancellation = new Cancellation();
     if (options.signal) {
       const client = options.signal;
-      if (client.aborted) controller.abort();
-      else client.addEventListener('abort', () => controller.abort(), { once: true });
+      if (client.aborted) cancellation.cancel();
+      else client.onCancel(() => cancellation.cancel());
     }
     let settle!: () => void;
     const entry: Entry = {
@@ -122,7 +123,7 @@ export class PredictionStore {
       chunks: [],
       settled: new Promise((resolve) => (settle = resolve)),
       done: false,
-      controller,
+      cancellation,
     };
     this.entries.set(id, entry);
     const webhook = options.webhook ? this.webhooks.forPrediction(options.webhook.target, () => options.webhook!.render(entry)) : undefined;
@@ -137,7 +138,7 @@ export class PredictionStore {
       options.onChunk?.(output, entry);
       webhook?.emit('output');
     };
-    this.run(inputs, { signal: controller.signal, onStart, onChunk }).then(
+    this.run(inputs, { signal: cancellation, onStart, onChunk }).then(
       (prediction) => {
         entry.status = 'succeeded';
         entry.prediction = prediction;
@@ -165,7 +166,7 @@ export class PredictionStore {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
     if (entry.done) return { prediction: entry, stopped: true };
-    entry.controller.abort();
+    entry.cancellation.cancel();
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.settings.cancelGraceMs + 1000)));
     const stopped = await Promise.race([entry.settled.then(() => true), gaveUp]);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Cancellation } from '../cancellation.js';
 import type { ValueOrigin } from '../convert-inputs.js';
 import type { HttpSettings, ModeContext } from '../types.js';
 import type { HttpMetrics } from './metrics.js';
@@ -69,8 +70,8 @@ export interface HttpCore {
    * `GET /predictions/{id}` and `POST /predictions/{id}/cancel` read it.
    */
   readonly predictions: PredictionStore;
-  /** A signal that aborts when this request's client disconnects before its answer: pass it to cancel its prediction. */
-  clientSignal(route: RouteContext): AbortSignal;
+  /** A cancel that fires when this request's client disconnects before its answer: pass it to cancel its prediction. */
+  clientSignal(route: RouteContext): Cancellation;
   /** Whether the model can take work now: the service's state first, then the engine's (a restarting worker). */
   readiness(): Readiness;
   /** Liveness: false once an inference has run past its timeout in this process (run directly). */

@@ -1,3 +1,4 @@
+import { Cancellation } from '../cancellation.js';
 import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
 import { plural } from '../plural.js';
 import type { Engine, InferenceResult } from '../types.js';
@@ -17,16 +18,16 @@ interface Job {
   enqueued: number;
   resolve: (outcome: ScheduledOutcome) => void;
   reject: (error: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  cancellation: Cancellation | undefined;
+  stopListening: (() => void) | undefined;
   onStart: (() => void) | undefined;
   onChunk: ((chunk: InferenceResult) => void) | undefined;
 }
 
 /** What a submitted inference may carry: the signal that cancels it, and who to tell when it starts. */
 export interface SubmitOptions {
-  /** Aborting it drops the job from the queue, or, once it runs, reaches the model (its `signal`). */
-  signal?: AbortSignal;
+  /** Canceling it drops the job from the queue, or, once it runs, reaches the model (its `signal`). */
+  signal?: AbortSignal | Cancellation;
   /** Called when the job leaves the queue for the engine. */
   onStart?: () => void;
   /** Takes a streamed result's chunks as they come (`Engine.infer`'s `onChunk`). */
@@ -85,19 +86,19 @@ export class InferenceScheduler {
   submit(inputs: Record<string, unknown>, options: SubmitOptions = {}): Promise<ScheduledOutcome> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
-    const { signal, onStart, onChunk } = options;
-    if (signal?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
+    const { onStart, onChunk } = options;
+    const cancellation = Cancellation.of(options.signal);
+    if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
-      const job: Job = { inputs, enqueued: performance.now(), resolve, reject, signal, onAbort: undefined, onStart, onChunk };
-      if (signal) {
-        job.onAbort = () => {
+      const job: Job = { inputs, enqueued: performance.now(), resolve, reject, cancellation, stopListening: undefined, onStart, onChunk };
+      if (cancellation) {
+        job.stopListening = cancellation.onCancel(() => {
           const index = this.queue.indexOf(job);
-          if (index === -1) return; // running: the engine has the signal
+          if (index === -1) return; // running: the engine has the cancellation
           this.queue.splice(index, 1);
           job.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
           this.notifyIfIdle();
-        };
-        signal.addEventListener('abort', job.onAbort, { once: true });
+        });
       }
       this.queue.push(job);
       this.pump();
@@ -148,7 +149,7 @@ export class InferenceScheduler {
       this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, Math.min(50, inferenceTimeoutMs / 10))).unref();
     }
     job.onStart?.();
-    this.engine.infer(job.inputs, job.signal || job.onChunk ? { signal: job.signal, onChunk: job.onChunk } : undefined).then(
+    this.engine.infer(job.inputs, job.cancellation || job.onChunk ? { signal: job.cancellation, onChunk: job.onChunk } : undefined).then(
       (result) => {
         if (!job.timedOut) job.resolve({ result, queueMs, predictMs: performance.now() - started });
       },
@@ -156,7 +157,7 @@ export class InferenceScheduler {
         if (!job.timedOut) job.reject(error);
       },
     ).finally(() => {
-      if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort);
+      job.stopListening?.();
       // A timed-out inference keeps its slot until the model really returns.
       if (job.timedOut) this.stuckCount--;
       this.runningJobs.delete(job);

@@ -1,4 +1,5 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { Cancellation } from '../cancellation.js';
 import { AiIntegrationError, type InferenceThrewError } from '../errors.js';
 import { readAccessSettings } from '../settings-parts/access.js';
 import { createAccessLog } from './access-log.js';
@@ -209,14 +210,14 @@ export function createHttpService(
   return { server, core, readiness, connections };
 }
 
-/** Aborts when the client goes away before its answer is written: its prediction is canceled, queued or running. */
-function clientSignal(route: RouteContext): AbortSignal {
-  const controller = new AbortController();
+/** Cancels when the client goes away before its answer is written: its prediction is canceled, queued or running. */
+function clientSignal(route: RouteContext): Cancellation {
+  const cancellation = new Cancellation();
   const { response } = route;
   response.once('close', () => {
-    if (!response.writableFinished) controller.abort();
+    if (!response.writableFinished) cancellation.cancel();
   });
-  return controller.signal;
+  return cancellation;
 }
 
 // The path of an origin-form target (/predict?x) or of an absolute-form one (http://host/predict),

@@ -10,6 +10,7 @@ import type { SupervisorLimits } from '../settings.js';
 import type { Engine, InferOptions, InferenceResult, InputsSchema, Logger } from '../types.js';
 import { WorkerSlot, type Pending, type Replacement, type WorkerStatus } from './worker-slot.js';
 import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type SupervisorMessage, type WorkerMessage } from '../worker-protocol.js';
+import { Cancellation } from '../cancellation.js';
 import { stopProcess } from './stop-process.js';
 
 export interface SupervisorSettings extends Omit<SupervisorLimits, 'workers' | 'devices'>, Partial<Pick<SupervisorLimits, 'workers' | 'devices'>> {
@@ -100,16 +101,15 @@ export class SupervisedEngine implements Engine {
   infer(inputs: Record<string, unknown>, options?: InferOptions): Promise<InferenceResult> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopping) return Promise.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
+    const cancellation = Cancellation.of(options?.signal);
+    if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
       const request: Pending = { id: this.nextId++, inputs, env: requestEnvironment(), resolve, reject, slot: undefined };
       if (options?.onChunk) request.onChunk = options.onChunk;
-      if (signal) {
-        const onAbort = () => this.cancel(request);
-        signal.addEventListener('abort', onAbort, { once: true });
+      if (cancellation) {
+        const stopListening = cancellation.onCancel(() => this.cancel(request));
         const settled = () => {
-          signal.removeEventListener('abort', onAbort);
+          stopListening();
           clearTimeout(request.cancelTimer);
         };
         request.resolve = (result) => {
