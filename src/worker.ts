@@ -1,6 +1,7 @@
 import { applyRequestEnvironment, asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
 import { BatchingEngine } from './batching-engine.js';
 import { Cancellation } from './cancellation.js';
+import { Outbox, unpackMessages, type Delivery, type ManyMessages } from './message-outbox.js';
 import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from './errors.js';
 import { validateOutputDescription } from './output-description.js';
 import { validateSchema } from './schema.js';
@@ -11,8 +12,11 @@ export function isSupervisedWorker(env: Readonly<Record<string, string | undefin
   return env[workerEnvironmentVariable] === '1' && typeof process.send === 'function';
 }
 
-function send(message: WorkerMessage): Promise<void> {
-  return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
+// Results, chunks and the rest go out together once per turn of the event loop (see Outbox).
+let outbox: Outbox<WorkerMessage> | undefined;
+function send(message: WorkerMessage): Promise<Delivery> {
+  outbox ??= new Outbox((packed, callback) => process.send!(packed, undefined, {}, callback));
+  return new Promise((resolve) => outbox!.send(message, resolve));
 }
 
 /**
@@ -52,7 +56,7 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   let running = 0;
   const waiting: Extract<SupervisorMessage, { type: 'infer' }>[] = [];
   const cancellations = new Map<number, Cancellation>();
-  const throwReports: Promise<void>[] = [];
+  const throwReports: Promise<unknown>[] = [];
   const pump = () => {
     // After a throw nothing more runs on this model: the worker is about to exit.
     while (running < concurrency && waiting.length > 0 && throwReports.length === 0) {
@@ -60,7 +64,10 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
       run(waiting.shift()!);
     }
   };
-  process.on('message', (message: SupervisorMessage) => {
+  process.on('message', (received: SupervisorMessage | ManyMessages<SupervisorMessage>) => {
+    for (const message of unpackMessages(received)) receive(message);
+  });
+  const receive = (message: SupervisorMessage) => {
     if (message?.type === 'configure') {
       if (engineSchedules) engine.configure!({ concurrency: Math.max(1, message.concurrency), inferenceTimeoutMs: 0 });
       else concurrency = Math.max(1, message.concurrency);
@@ -75,7 +82,7 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
         void send({ type: 'canceled', id: message.id });
       } else cancellations.get(message.id)?.cancel();
     }
-  });
+  };
   const run = (message: Extract<SupervisorMessage, { type: 'infer' }>) => {
     // The request's own variables (the Lambda trace id), as the model would see them in process.
     applyRequestEnvironment(message.env);
@@ -85,10 +92,9 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
     const onChunk = message.chunks ? (chunk: InferenceResult) => void send({ type: 'chunk', id: message.id, chunk }) : undefined;
     engine.infer(asBuffers(message.inputs), { signal: cancellation, onChunk }).then(
       async (result) => {
-        try {
-          await send({ type: 'result', id: message.id, result });
-        } catch (error) {
-          const reason = `the result could not be sent to the supervisor: ${(error as Error).message}`;
+        const delivery = await send({ type: 'result', id: message.id, result });
+        if (!delivery.ok && 'refused' in delivery) {
+          const reason = `the result could not be sent to the supervisor: ${delivery.refused.message}`;
           await send({ type: 'result', id: message.id, result: { 'content-type': 'text/plain', data: null, success: false, error: reason } });
         }
       },

@@ -11,6 +11,7 @@ import type { Engine, InferOptions, InferenceResult, InputsSchema, Logger } from
 import { WorkerSlot, type Pending, type Replacement, type WorkerStatus } from './worker-slot.js';
 import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type SupervisorMessage, type WorkerMessage } from '../worker-protocol.js';
 import { Cancellation } from '../cancellation.js';
+import { Outbox, unpackMessages, type ManyMessages } from '../message-outbox.js';
 import { stopProcess } from './stop-process.js';
 
 export interface SupervisorSettings extends Omit<SupervisorLimits, 'workers' | 'devices'>, Partial<Pick<SupervisorLimits, 'workers' | 'devices'>> {
@@ -161,11 +162,9 @@ export class SupervisedEngine implements Engine {
       request.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
       return;
     }
-    try {
-      slot.process?.send({ type: 'abort', id: request.id } satisfies SupervisorMessage);
-    } catch {
-      // The worker is going away: the grace timer below still answers the request.
-    }
+    // After the request itself, which may still wait in the outbox; if the worker is going away,
+    // the grace timer below still answers the request.
+    slot.outbox?.send({ type: 'abort', id: request.id });
     const worker = slot.process;
     request.cancelTimer = setTimeout(() => {
       if (!this.pending.has(request.id)) return;
@@ -182,7 +181,7 @@ export class SupervisedEngine implements Engine {
     this.workerConcurrency = limits.concurrency;
     this.inferenceTimeoutMs = limits.inferenceTimeoutMs;
     if (limits.cancelGraceMs !== undefined) this.cancelGraceMs = limits.cancelGraceMs;
-    for (const slot of this.slots) if (slot.process?.connected) slot.process.send({ type: 'configure', concurrency: limits.concurrency } satisfies SupervisorMessage);
+    for (const slot of this.slots) if (slot.process?.connected) slot.outbox?.send({ type: 'configure', concurrency: limits.concurrency });
     // Each worker holds what it runs plus the next round (requests, or a whole next batch) waiting
     // in its queue; the mode may hand the engine that much for all workers together.
     this.perWorker = this.runningWindow + (this.batchSize > 1 ? this.batchSize : prefetchDepth);
@@ -262,8 +261,11 @@ export class SupervisedEngine implements Engine {
     });
     worker.stdout!.pipe(process.stderr, { end: false });
     slot.process = worker;
+    slot.outbox = new Outbox((message, callback) => worker.send(message, callback));
     if (worker.pid !== undefined) this.workerPids.add(worker.pid);
-    worker.on('message', (message: WorkerMessage) => this.onMessage(slot, worker, message));
+    worker.on('message', (received: WorkerMessage | ManyMessages<WorkerMessage>) => {
+      for (const message of unpackMessages(received)) this.onMessage(slot, worker, message);
+    });
     worker.on('error', (error) => this.log.error(`the model worker${this.named(slot)} could not be started: ${error.message}`));
     worker.on('exit', (code, signal) => {
       this.workerPids.delete(worker.pid!);
@@ -292,18 +294,20 @@ export class SupervisedEngine implements Engine {
     if (request.env) message.env = request.env;
     if (request.onChunk) message.chunks = true;
     const worker = slot.process!;
-    try {
-      worker.send(message, (error) => {
-        // The worker went away before it took the message: another worker gets it instead.
-        if (error && this.pending.has(request.id) && request.slot === slot && slot.process === worker) this.unsend(request);
-      });
-    } catch (error) {
-      // Inputs the channel cannot carry (structured clone refuses them, or overflows the stack):
-      // this request is answered now and kept on no list, so nothing re-sends it later.
-      this.pending.delete(request.id);
-      request.reject(new AiIntegrationError('AI_ERR_INVALID_INPUT', `the inputs cannot be sent to the model worker: ${(error as Error).message}`));
-      return;
-    }
+    slot.outbox!.send(message, (delivery) => {
+      if (delivery.ok || this.pending.get(request.id) !== request) return;
+      if ('refused' in delivery) {
+        // Inputs the channel cannot carry (structured clone refuses them, or overflows the stack):
+        // this request is answered now and kept on no list, so nothing re-sends it later.
+        this.pending.delete(request.id);
+        this.forgetSent(request);
+        request.reject(new AiIntegrationError('AI_ERR_INVALID_INPUT', `the inputs cannot be sent to the model worker: ${delivery.refused.message}`));
+        this.dispatch();
+        return;
+      }
+      // The worker went away before it took the message: another worker gets it instead.
+      if (request.slot === slot && slot.process === worker) this.unsend(request);
+    });
     request.slot = slot;
     slot.sentOrder.push(request);
     this.markRunning(slot);
@@ -341,7 +345,7 @@ export class SupervisedEngine implements Engine {
         if (slot.replacement) return; // it is being replaced already
         clearTimeout(slot.startTimer);
         slot.state = 'ready';
-        if (this.workerConcurrency !== 1) worker.send({ type: 'configure', concurrency: this.workerConcurrency } satisfies SupervisorMessage);
+        if (this.workerConcurrency !== 1) slot.outbox!.send({ type: 'configure', concurrency: this.workerConcurrency });
         slot.consecutiveStartFailures = 0;
         this.firstReady?.resolve({ schema: message.schema, options: message.options });
         this.firstReady = undefined;

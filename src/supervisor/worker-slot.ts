@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { InferenceResult } from '../types.js';
-import type { RequestEnvironment } from '../worker-protocol.js';
+import type { Outbox } from '../message-outbox.js';
+import type { RequestEnvironment, SupervisorMessage } from '../worker-protocol.js';
 
 /** A request the supervisor holds until a worker answers it. */
 export interface Pending {
@@ -45,6 +46,8 @@ export interface WorkerStatus {
  */
 export class WorkerSlot {
   process: ChildProcess | undefined;
+  /** What goes to the current process, written together once per turn of the event loop. */
+  outbox: Outbox<SupervisorMessage> | undefined;
   state: WorkerState = 'stopped';
   reason = 'the model worker is starting';
   sentOrder: Pending[] = [];
