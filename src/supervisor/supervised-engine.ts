@@ -21,8 +21,11 @@ export interface SupervisorSettings extends Omit<SupervisorLimits, 'workers' | '
 }
 
 // Requests sent ahead of the running ones wait in the worker's queue, so it never idles through
-// an IPC round trip between two inferences; a few cover even a model that answers in microseconds.
-const prefetchDepth = 4;
+// an IPC round trip between two inferences. With one worker, 16 keep even a model that answers in
+// microseconds busy (4 left it waiting on the round trip: 10% less throughput); with several, a
+// short queue each keeps a slow request from holding many others while another worker idles.
+const prefetchDepthAlone = 16;
+const prefetchDepthShared = 4;
 
 /**
  * The engine of the supervisor: the model runs in worker processes (the shim, started with the
@@ -184,7 +187,7 @@ export class SupervisedEngine implements Engine {
     for (const slot of this.slots) if (slot.process?.connected) slot.outbox?.send({ type: 'configure', concurrency: limits.concurrency });
     // Each worker holds what it runs plus the next round (requests, or a whole next batch) waiting
     // in its queue; the mode may hand the engine that much for all workers together.
-    this.perWorker = this.runningWindow + (this.batchSize > 1 ? this.batchSize : prefetchDepth);
+    this.perWorker = this.runningWindow + (this.batchSize > 1 ? this.batchSize : this.slots.length === 1 ? prefetchDepthAlone : prefetchDepthShared);
     this.dispatch();
     return { prefetch: this.perWorker * this.slots.length - limits.concurrency, enforcesTimeout: true, stopsCanceled: true };
   }
