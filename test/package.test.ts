@@ -15,6 +15,7 @@ describe('the built package', () => {
     expect(esmNames).toMatchInlineSnapshot(`
       [
         "AiIntegrationError",
+        "Cancellation",
         "ExitCode",
         "InferenceThrewError",
         "InvalidInputError",

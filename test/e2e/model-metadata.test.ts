@@ -82,7 +82,7 @@ describe.each(ways)('the package.json beside the shim names the model, %s', (way
     expect(Output).toEqual({ ...verdictSchema, description: 'the verdict', properties: { ...verdictSchema.properties, label: { $ref: '#/components/schemas/Output/$defs/label' } } });
     // The reference resolves within the document.
     expect(Output.$defs.label).toEqual(verdictSchema.$defs.label);
-    expect(Object.keys(document.paths['/predict'].post.responses['200'].content)).toEqual(['application/json']);
+    expect(Object.keys(document.paths['/predict'].post.responses['200'].content)).toEqual(['application/json', 'text/event-stream']);
   });
 
   test('/metrics: a model_info gauge, 1, labelled with the name and version', async () => {
@@ -146,7 +146,7 @@ describe.each(ways)('an image output, %s', (way) => {
   test('OpenAPI: /predict answers the JSON envelope, or the PNG itself when Accept asks; output is a data: URL', async () => {
     const document = await validOpenApi(server.url);
     const ok = document.paths['/predict'].post.responses['200'];
-    expect(ok.content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Prediction' } }, 'image/png': {} });
+    expect(ok.content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Prediction' } }, 'image/png': {}, 'text/event-stream': expect.objectContaining({ schema: expect.objectContaining({ type: 'string' }) }) });
     expect(ok.description).toBe("the prediction; with Accept: image/png, the result's bytes alone (timings in X-Predict-Time-Ms and X-Queue-Time-Ms)");
     expect(document.components.schemas.Prediction.properties.output).toEqual({ type: 'string', format: 'uri', description: 'a swatch of the mood (the image/png bytes as a data: URL)' });
     expect(document.components.schemas.Output).toBeUndefined();
@@ -178,7 +178,7 @@ describe('without an output description', () => {
     const document = await validOpenApi(server.url);
     expect(document.components.schemas.Prediction.properties.output).toEqual({ description: 'parsed JSON, text, or a data: URL for binary data' });
     expect(document.components.schemas.Prediction.properties.content_type).toEqual({ type: 'string' });
-    expect(Object.keys(document.paths['/predict'].post.responses['200'].content)).toEqual(['application/json']);
+    expect(Object.keys(document.paths['/predict'].post.responses['200'].content)).toEqual(['application/json', 'text/event-stream']);
     expect(await getJson(`${server.url}/info`)).not.toHaveProperty('output');
     expect((await getJson(`${kserve.url}/v2/models/sentiment`)).outputs).toEqual([{ name: 'output', datatype: 'BYTES', shape: [-1] }]);
   });
@@ -251,7 +251,7 @@ describe('the example shims name themselves, not the runtime whose folder they l
     try {
       const document = await validOpenApi(server.url);
       expect(document.info).toMatchObject({ title: 'thumbnail', version: '1' });
-      expect(Object.keys(document.paths['/predict'].post.responses['200'].content)).toEqual(['application/json', 'image/*']);
+      expect(Object.keys(document.paths['/predict'].post.responses['200'].content)).toEqual(['application/json', 'image/*', 'text/event-stream']);
     } finally {
       await server.stop();
     }
