@@ -250,6 +250,7 @@ export class SupervisedEngine implements Engine {
     slot.thrownIds = new Set();
     slot.sentOrder = [];
     slot.replacement = undefined;
+    slot.channelLost = false;
     // stdin stays with the supervisor (the mode reads it); the worker's stdout goes to stderr, so
     // that what the model prints never mixes with the results on stdout. The worker has its own
     // process group: a terminal's Ctrl-C or a signal to the supervisor's group is the
@@ -308,7 +309,9 @@ export class SupervisedEngine implements Engine {
         this.dispatch();
         return;
       }
-      // The worker went away before it took the message: another worker gets it instead.
+      // The worker went away before it took the message: another worker gets it instead (this
+      // one takes nothing more until it is replaced).
+      if (slot.process === worker) slot.channelLost = true;
       if (request.slot === slot && slot.process === worker) this.unsend(request);
     });
     request.slot = slot;

@@ -57,6 +57,11 @@ export class WorkerSlot {
   startTimer: NodeJS.Timeout | undefined;
   consecutiveStartFailures = 0;
   restarts = 0;
+  /**
+   * A write to the current process failed (it went away: EPIPE): nothing more is sent to it, even
+   * before its exit is read, or requests would bounce between the send and its failure.
+   */
+  channelLost = false;
 
   constructor(
     readonly index: number,
@@ -65,7 +70,7 @@ export class WorkerSlot {
 
   /** Ready and not being replaced: it may be sent requests. */
   get usable(): boolean {
-    return this.state === 'ready' && this.replacement === undefined && this.process?.connected === true;
+    return this.state === 'ready' && this.replacement === undefined && !this.channelLost && this.process?.connected === true;
   }
 
   status(): WorkerStatus {
