@@ -18,6 +18,7 @@ case "$purpose" in test) command="npm test" ;; bench) command="npm run bench" ;;
 #   pgrep             the supervisor's worker processes in its tests (procps)
 #   cc, errno.h       the supervisor's orphan reaper, native/reaper.c (gcc, libc6-dev)
 #   podman, runc      the container tests build docker/Dockerfile and run it
+#   redis-server      MODE=queue's tests and benchmark start their own Redis (BullMQ's store)
 #   wrk               the HTTP benchmarks' load generator
 missing=()
 container_missing=()
@@ -28,6 +29,7 @@ need_command script bsdutils
 need_command python3 python3
 need_command pgrep procps
 need_command cc gcc
+need_command redis-server redis-server
 [ -e /usr/include/errno.h ] || missing+=(libc6-dev)
 # podman with its recommended packages (the network helpers behind `-p`, the storage tools), as a
 # user's `apt-get install podman` gets them.

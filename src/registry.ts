@@ -17,6 +17,7 @@ export type BuiltInModeName =
   | 'sagemaker'
   | 'vertex'
   | 'lambda'
+  | 'queue'
   | 'test_model_integration'
   | 'test_single_image'
   | 'test_inputs_dict_json'
@@ -63,6 +64,11 @@ const builtInModes: Record<BuiltInModeName, LazyMode> = {
   lambda: {
     hint: 'AWS Lambda container images (the runtime API at AWS_LAMBDA_RUNTIME_API): set MODE=lambda in the function configuration',
     load: () => import('../modes/lambda/index.js'),
+    serves: true,
+  },
+  queue: {
+    hint: 'a worker of a BullMQ queue on Redis (REDIS_URL, QUEUE_NAME), with probes and metrics on port 5000: docker run --rm -e MODE=queue -e REDIS_URL=redis://redis:6379 IMAGE',
+    load: () => import('../modes/queue/index.js'),
     serves: true,
   },
   test_model_integration: {

@@ -49,6 +49,7 @@ export async function runMode(
       modelVersion: env.MODEL_VERSION?.trim() || model.version,
       modelDescription: model.description,
       ...(output ? { output } : {}),
+      ...(options.batch ? { batch: options.batch } : {}),
       engine: createEngine(),
       schema,
       settings,

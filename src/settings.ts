@@ -7,6 +7,7 @@ import { accessVariables } from './settings-parts/access.js';
 import { predictionsVariables } from './settings-parts/predictions.js';
 import { readUrlInputSettings, urlInputsVariables } from './settings-parts/url-inputs.js';
 import { readWorkerSettings, workersVariables, type WorkerSettings } from './settings-parts/workers.js';
+import { queueVariables } from './settings-parts/queue.js';
 import { sagemakerVariables } from './platforms/sagemaker.js';
 import { vertexVariables } from './platforms/vertex.js';
 import type { HttpSettings, RuntimeSettings, StartLoopOptions } from './types.js';
@@ -74,6 +75,7 @@ export const environmentVariables = {
   WORKER_START_TIMEOUT_MS: 'under the supervisor: longest time the model worker may take to load before it is killed and counted as a failed start (default 600000)',
   WORKER_KILL_GRACE_MS: 'under the supervisor: how long a worker being stopped gets between SIGTERM and SIGKILL (default 3000)',
   ...workersVariables,
+  ...queueVariables,
   // The cloud platforms' own variables, read by their modes through context.env.
   ...sagemakerVariables,
   ...vertexVariables,

@@ -339,6 +339,8 @@ export interface ModeContext {
   modelDescription: string;
   /** What the model returns, when the shim described it (the `output` option), already checked. */
   output?: OutputDescription;
+  /** The model's batching, when it takes batches (the `batch` option). */
+  batch?: BatchOptions;
   engine: Engine;
   schema: InputsSchema;
   settings: RuntimeSettings;

@@ -53,6 +53,7 @@ export class CogHealth {
       case 'ready':
         return reading.running >= reading.slots ? 'BUSY' : 'READY';
       case 'restarting':
+      case 'not_ready':
         return 'STARTING';
       case 'shutting_down':
         return 'BUSY';

@@ -59,6 +59,23 @@ export function createMetrics(
       inferences.inc(outcome, () => ({ outcome }));
       if (seconds !== undefined) inferenceDuration.observe('', () => ({}), seconds);
     },
+    /** MODE=queue: the queue's job counts by state (waiting, active, failed, ...), read at each scrape. */
+    registerQueue(counts: () => Promise<Record<string, number>>) {
+      new Gauge({
+        name: 'queue_jobs',
+        help: "MODE=queue: the BullMQ queue's jobs by state (all workers of the queue together)",
+        labelNames: ['state'] as const,
+        registers: [registry],
+        async collect() {
+          this.reset();
+          try {
+            for (const [state, count] of Object.entries(await counts())) this.set({ state }, count);
+          } catch {
+            // Redis is away: readiness says so; the counts are left out of this scrape.
+          }
+        },
+      });
+    },
     recordBatch(size: number) {
       batchSizes.observe('', () => ({}), size);
     },

@@ -5,11 +5,11 @@ import type { HttpSettings, ModeContext } from '../types.js';
 import type { HttpMetrics } from './metrics.js';
 import type { Prediction } from './predict.js';
 import type { PredictionStore } from './predictions.js';
-import type { InferenceScheduler } from './scheduler.js';
+import type { InferenceScheduler, SubmitOptions } from './scheduler.js';
 
 /** Whether the service takes work, and why not. */
 export interface Readiness {
-  status: 'ready' | 'shutting_down' | 'failed' | 'restarting';
+  status: 'ready' | 'shutting_down' | 'failed' | 'restarting' | 'not_ready';
   reason?: string;
 }
 
@@ -96,8 +96,16 @@ export interface HttpCore {
   convert(raw: Record<string, unknown>, origin: ValueOrigin, options?: { strict?: boolean }): Promise<Record<string, unknown>>;
   /** `predict`'s second half: converted inputs through the queue and the model, the result checked. */
   infer(inputs: Record<string, unknown>, route: RouteContext): Promise<Prediction>;
+  /** `infer` for work that came by another way than an HTTP request (a queue's job): no client to watch. */
+  run(inputs: Record<string, unknown>, options?: SubmitOptions): Promise<Prediction>;
   /** Answers an error in the protocol's shape (`HttpProtocol.sendError`), logging anything that is not ours. */
   fail(response: ServerResponse, error: unknown): void;
+}
+
+/** What a mode's background work gives the core: how to stop it, and whether it is ready. */
+export interface BackgroundWork {
+  stop(): Promise<void>;
+  readiness?(): { ready: boolean; reason?: string };
 }
 
 /**
@@ -119,6 +127,12 @@ export interface HttpProtocol {
   maxInputBytes?: number;
   /** The document served at `/openapi.json` (and shown at `/docs`). */
   openApi(core: HttpCore): object;
+  /**
+   * Work the mode does beside serving requests (MODE=queue consumes jobs), started once the
+   * port listens. Its `stop` is awaited when the service drains (SIGTERM), before the queue of
+   * inferences is; its `readiness` joins the service's (a lost Redis connection is not ready).
+   */
+  background?(core: HttpCore): Promise<BackgroundWork>;
   /**
    * Writes an error in this protocol's shape. The status comes from the error table
    * (`errorBody`); a protocol may map it (KServe answers 400 where the native API answers 422).

@@ -36,13 +36,15 @@ export async function serveHttp(context: ModeContext, makeProtocol: (control: Se
     // A model in a bad state takes no more work at all.
     const answered = service.connections.drain();
     if (status === 'failed') scheduler.stopAccepting();
+    // Background work (a queue's consumer) takes no more and finishes what it holds, in the drain.
+    const background = service.background?.stop().catch((error: unknown) => context.log.error(`shutdown: ${(error as Error).message}`));
     // On SIGTERM the listener closes at once, so that the load balancer sends no more. After a
     // model fault it stays open while the drain lasts, so probes see readiness and liveness say
     // 503 instead of a refused connection.
     let closed = status === 'failed' ? undefined : closeListener();
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), http.shutdownTimeoutMs).unref());
     // Requests first: one still uploading has not reached the scheduler yet.
-    const idle = answered.then(() => scheduler.whenIdle());
+    const idle = Promise.all([answered, background]).then(() => scheduler.whenIdle());
     if ((await Promise.race([idle, deadline])) === 'timeout') {
       context.log.warn(`shutdown: ${plural(service.connections.requestsInFlight, 'request')} in flight and ${plural(scheduler.inFlight + scheduler.queueDepth, 'inference')} running or queued after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`);
     }
@@ -94,6 +96,7 @@ export async function serveHttp(context: ModeContext, makeProtocol: (control: Se
   const address = service.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   context.log.info(`listening on http://${http.host}:${bound} (${protocol.summary})`);
+  if (protocol.background) service.background = await protocol.background(service.core);
 
   const onSignal = (signal: NodeJS.Signals) => {
     context.log.info(`${signal}: draining in-flight and queued work, then exiting`);

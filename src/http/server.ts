@@ -11,7 +11,7 @@ import { docsPage, isDocsAsset, sendDocsAsset } from './docs.js';
 import { startEventLoopWatchdog } from './event-loop-watchdog.js';
 import { createMetrics } from './metrics.js';
 import { convertRequestInputs, isJsonType, readRequestInputs, runInference, unsupportedType, withinLimits, type BodyHolding } from './predict.js';
-import type { HttpCore, HttpProtocol, ModelInfo, Readiness, RouteContext, RouteDefinition } from './protocol.js';
+import type { BackgroundWork, HttpCore, HttpProtocol, ModelInfo, Readiness, RouteContext, RouteDefinition } from './protocol.js';
 import { collectBody, mediaTypeOf, readJsonBody } from './request-body.js';
 import { requestIdOf, sendError, sendText } from './respond.js';
 import { Router } from './router.js';
@@ -28,6 +28,8 @@ export interface HttpService {
   readiness: Readiness;
   /** Open connections and the requests in flight on them; the drain on shutdown waits for these. */
   connections: ConnectionGuard;
+  /** The mode's background work once started (MODE=queue's consumer). */
+  background: BackgroundWork | undefined;
 }
 
 /**
@@ -86,7 +88,9 @@ export function createHttpService(
     readiness() {
       if (readiness.status !== 'ready') return readiness;
       const engine = context.engine.readiness?.();
-      return engine && !engine.ready ? { status: 'restarting', reason: engine.reason ?? 'the model is restarting' } : readiness;
+      if (engine && !engine.ready) return { status: 'restarting', reason: engine.reason ?? 'the model is restarting' };
+      const work = service.background?.readiness?.();
+      return work && !work.ready ? { status: 'not_ready', reason: work.reason ?? 'the background work is not ready' } : readiness;
     },
     live: () => scheduler.stuck === 0,
     readBody(route, accepted = []) {
@@ -101,6 +105,7 @@ export function createHttpService(
     readInputs: (route, accepted) => readRequestInputs(route.request, context, accepted, holding(route), maxInputBytes),
     convert: (raw, origin, options) => convertRequestInputs(context, raw, origin, options?.strict),
     infer: (inputs, route) => runInference(scheduler, metrics, inputs, { signal: clientSignal(route) }, onModelFault),
+    run: (inputs, options = {}) => runInference(scheduler, metrics, inputs, options, onModelFault),
     predictions: new PredictionStore(
       predictionSettings,
       (inputs, options) => runInference(scheduler, metrics, inputs, options, onModelFault),
@@ -207,7 +212,8 @@ export function createHttpService(
     context.log.info(auth ? 'auth: every route but the health probes needs the bearer token (AUTH_TOKEN)' : 'auth: none, every route is open to whoever reaches the port (set AUTH_TOKEN to require a bearer token)'),
   );
   const connections = new ConnectionGuard(server, http.maxConnections);
-  return { server, core, readiness, connections };
+  const service: HttpService = { server, core, readiness, connections, background: undefined };
+  return service;
 }
 
 /** Cancels when the client goes away before its answer is written: its prediction is canceled, queued or running. */

@@ -1,0 +1,117 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { AiIntegrationError } from '../../src/errors.js';
+import type { BackgroundWork, HttpCore } from '../../src/http/protocol.js';
+import { outputValue } from '../../src/http/predict.js';
+import { describeType } from '../../src/schema.js';
+import type { QueueSettings } from '../../src/settings-parts/queue.js';
+import { jobFailure } from './job-outcome.js';
+
+/** What a job's data must be: the inputs object in the JSON form every mode reads. */
+interface JobData {
+  inputs: Record<string, unknown>;
+}
+
+/** A job's return value: the native API's envelope. */
+export interface JobResult {
+  id: string;
+  status: 'succeeded';
+  output: unknown;
+  content_type: string;
+  metrics: { predict_time_ms: number; queue_time_ms: number };
+}
+
+// A lost Redis is retried for ever, with back-off from 50 ms to 5 s: a worker never gives up on
+// its queue, and readiness says it is not connected meanwhile.
+const reconnectDelay = (attempt: number) => Math.min(5000, 50 * 2 ** Math.min(attempt, 7));
+
+/**
+ * The consumer of MODE=queue: a BullMQ Worker on QUEUE_NAME whose jobs go through the core (the
+ * same conversion, queue, limits, timeouts and supervisor restarts as an HTTP request), and a
+ * Queue handle for the counts the metrics show. Jobs are taken as the model can run them: the
+ * model's CONCURRENCY (times its batch size) plus one round waiting, so that other workers of the
+ * fleet take the rest.
+ */
+export async function startConsumer(core: HttpCore, settings: QueueSettings): Promise<BackgroundWork> {
+  const { context } = core;
+  const { log } = context;
+  const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, retryStrategy: reconnectDelay, lazyConnect: false });
+  let connected = false;
+  let lastError = 'connecting to Redis';
+  connection.on('ready', () => {
+    if (!connected) log.info(`queue: connected to Redis, consuming ${JSON.stringify(settings.queueName)}`);
+    connected = true;
+  });
+  connection.on('close', () => {
+    if (connected) log.warn('queue: the Redis connection closed; reconnecting with back-off');
+    connected = false;
+  });
+  connection.on('error', (error: Error) => {
+    // ioredis reports every failed reconnect; one line per new reason is enough.
+    if (error.message !== lastError) log.warn(`queue: Redis: ${error.message}`);
+    lastError = error.message;
+  });
+
+  const batchSize = context.batch?.maxSize ?? 1;
+  const concurrency = context.settings.http.concurrency * batchSize + batchSize;
+  const worker = new Worker<JobData, JobResult>(settings.queueName, (job) => processJob(core, settings, job), {
+    connection,
+    concurrency,
+    maxStalledCount: settings.maxStalledCount,
+    lockDuration: settings.lockDurationMs,
+    stalledInterval: settings.lockDurationMs,
+    autorun: true,
+  });
+  worker.on('error', (error: Error) => {
+    if (error.message !== lastError) log.warn(`queue: ${error.message}`);
+    lastError = error.message;
+  });
+  const counts = new Queue(settings.queueName, { connection });
+  core.metrics.registerQueue(async () => (connected ? await counts.getJobCounts('waiting', 'active', 'failed', 'completed', 'delayed') : {}));
+
+  return {
+    async stop() {
+      // Takes no more jobs and waits for the running ones (their answers are written to Redis).
+      await worker.close();
+      await counts.close();
+      connection.disconnect();
+    },
+    readiness: () => (connected ? { ready: true } : { ready: false, reason: `not connected to Redis (${lastError})` }),
+  };
+}
+
+async function processJob(core: HttpCore, settings: QueueSettings, job: Job<JobData, JobResult>): Promise<JobResult> {
+  const data = job.data as unknown;
+  const inputs = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as { inputs?: unknown }).inputs : undefined;
+  try {
+    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
+      const got = inputs !== undefined ? `"inputs" as ${describeType(inputs)}` : data !== null && typeof data === 'object' && !Array.isArray(data) ? `an object without "inputs" (keys: ${Object.keys(data).slice(0, 5).join(', ') || 'none'})` : describeType(data);
+      throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `a job's data must be {"inputs": {...}}, got ${got}`);
+    }
+    const converted = await core.convert(inputs as Record<string, unknown>, 'data');
+    checkSize(converted, core.context.settings.maxInputBytes);
+    const prediction = await core.run(converted);
+    return {
+      id: job.id ?? '',
+      status: 'succeeded',
+      output: outputValue(prediction),
+      content_type: prediction.result['content-type'],
+      metrics: { predict_time_ms: round(prediction.predictMs), queue_time_ms: round(prediction.queueMs) },
+    };
+  } catch (error) {
+    const failure = jobFailure(error, job.attemptsMade, settings.attempts);
+    throw failure.final ? new UnrecoverableError(failure.message) : new Error(failure.message);
+  }
+}
+
+// A job's data arrives parsed; its size is counted on what the model would get (binary inputs
+// decoded, text), against the same MAX_INPUT_BYTES as a request body.
+function checkSize(inputs: Record<string, unknown>, limit: number): void {
+  let total = 0;
+  for (const [name, value] of Object.entries(inputs)) {
+    total += Buffer.isBuffer(value) ? value.length : typeof value === 'string' ? Buffer.byteLength(value) : 0;
+    if (total > limit) throw new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the job's inputs are larger than MAX_INPUT_BYTES (${limit} bytes), at ${JSON.stringify(name)}`);
+  }
+}
+
+const round = (milliseconds: number) => Math.round(milliseconds * 10) / 10;

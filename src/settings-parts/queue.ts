@@ -1,0 +1,53 @@
+import { AiIntegrationError } from '../errors.js';
+
+/** The environment variables of MODE=queue; the README's environment table lists them. */
+export const queueVariables = {
+  REDIS_URL: 'MODE=queue: the Redis that holds the BullMQ queue (redis://[user:password@]host:port[/db], rediss:// for TLS); required',
+  QUEUE_NAME: "MODE=queue: the BullMQ queue's name (default the model's name)",
+  QUEUE_ATTEMPTS: 'MODE=queue: most tries of a job whose inference threw, died or timed out, within the attempts its producer gave it (default 1: not retried)',
+  QUEUE_MAX_STALLED: "MODE=queue: how often a job whose worker died (its lock expired) goes back to the queue before it fails (BullMQ's maxStalledCount, default 1)",
+  QUEUE_LOCK_MS: "MODE=queue: a job's lock, renewed while it runs; a worker silent this long has died and its job stalls (BullMQ's lockDuration, default 30000)",
+} as const;
+
+export interface QueueSettings {
+  redisUrl: string;
+  queueName: string;
+  attempts: number;
+  maxStalledCount: number;
+  lockDurationMs: number;
+}
+
+/** MODE=queue's settings, checked: a missing REDIS_URL or a bad value stops the worker (exit 3) before it connects. */
+export function readQueueSettings(env: Readonly<Record<string, string | undefined>>, modelName: string): QueueSettings {
+  const redisUrl = env.REDIS_URL?.trim();
+  if (!redisUrl) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', 'MODE=queue needs REDIS_URL, the Redis of the BullMQ queue (e.g. REDIS_URL=redis://redis:6379)');
+  let parsed: URL;
+  try {
+    parsed = new URL(redisUrl);
+  } catch {
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `REDIS_URL=${JSON.stringify(redisUrl)} is not a URL; expected redis://host:port (or rediss:// for TLS)`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `REDIS_URL=${JSON.stringify(redisUrl)} is not a redis:// or rediss:// URL`);
+  }
+  const queueName = env.QUEUE_NAME?.trim() || modelName;
+  // BullMQ builds its Redis keys as prefix:name:...; a colon in the name would split them.
+  if (queueName.includes(':')) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `QUEUE_NAME=${JSON.stringify(queueName)} must not contain ':' (BullMQ uses it in its Redis keys)`);
+  return {
+    redisUrl,
+    queueName,
+    attempts: integer(env, 'QUEUE_ATTEMPTS', 1, 1000) ?? 1,
+    maxStalledCount: integer(env, 'QUEUE_MAX_STALLED', 0, 1000) ?? 1,
+    lockDurationMs: integer(env, 'QUEUE_LOCK_MS', 1000, 2 ** 31 - 1) ?? 30_000,
+  };
+}
+
+function integer(env: Readonly<Record<string, string | undefined>>, name: keyof typeof queueVariables, least: number, most: number): number | undefined {
+  const text = env[name]?.trim();
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < least || value > most) {
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(env[name])} is not a whole number from ${least} to ${most}`);
+  }
+  return value;
+}
