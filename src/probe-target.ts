@@ -23,6 +23,7 @@ export function probeTarget(mode: string, env: Environment): ProbeTarget | undef
   };
   switch (mode) {
     case 'http':
+    case 'queue':
       return { port: port(5000), path: '/health' };
     case 'kserve':
       return { port: port(8080), path: '/v2/health/ready' };
