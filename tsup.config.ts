@@ -7,7 +7,7 @@ export default defineConfig([
   {
     // The library: ESM and CommonJS with declarations. Modes stay separate chunks so that they
     // load only when selected.
-    entry: { index: 'src/index.ts' },
+    entry: { index: 'src/index.ts', queue: 'src/queue/client.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     splitting: true,

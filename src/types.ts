@@ -261,7 +261,7 @@ export interface Engine {
    * itself (the supervisor does: only it knows when a request starts running in the worker, and
    * it replaces a worker that overruns).
    */
-  configure?(limits: { concurrency: number; inferenceTimeoutMs: number; cancelGraceMs?: number }): { prefetch: number; enforcesTimeout: boolean; stopsCanceled?: boolean };
+  configure?(limits: { concurrency: number; inferenceTimeoutMs: number; cancelGraceMs?: number; maxQueue?: number }): { prefetch: number; enforcesTimeout: boolean; stopsCanceled?: boolean };
   /**
    * Registers a listener for the engine failing for good (the supervisor gave up restarting the
    * model). Every request waiting in the engine has been refused by then; the mode answers them

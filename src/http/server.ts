@@ -47,7 +47,7 @@ export function createHttpService(
   const http = context.settings.http;
   // PREDICTION_TTL_SECONDS, MAX_PREDICTIONS, CANCEL_GRACE_MS, WEBHOOK_AUTH_TOKEN.
   const predictionSettings = readPredictionSettings(context.env);
-  const { prefetch, enforcesTimeout } = context.engine.configure?.({ concurrency: http.concurrency, inferenceTimeoutMs: http.inferenceTimeoutMs, cancelGraceMs: predictionSettings.cancelGraceMs }) ?? { prefetch: 0, enforcesTimeout: false };
+  const { prefetch, enforcesTimeout } = context.engine.configure?.({ concurrency: http.concurrency, inferenceTimeoutMs: http.inferenceTimeoutMs, cancelGraceMs: predictionSettings.cancelGraceMs, maxQueue: http.maxQueue }) ?? { prefetch: 0, enforcesTimeout: false };
   const scheduler = new InferenceScheduler(context.engine, {
     ...http,
     concurrency: http.concurrency + prefetch,

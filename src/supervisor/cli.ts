@@ -41,6 +41,16 @@ async function main(): Promise<void> {
   }
   const log = createLogger(process.stderr);
   const { shim, args } = splitArguments(process.argv.slice(2), process.env.AI_INTEGRATION_SHIM?.trim() || undefined);
+  if (process.env.QUEUE_BACKEND?.trim()) {
+    // A gateway runs no model: the workers of the queue do.
+    const { runGateway } = await import('../queue/gateway.js');
+    try {
+      await runGateway(shim && existsSync(shim) ? shim : undefined, shim && existsSync(shim) ? args : process.argv.slice(2), process.env, log);
+    } catch (error) {
+      process.exit(reportError(error, log));
+    }
+    return;
+  }
   if (!shim || shim === '--help' || shim === '-h') {
     process.stderr.write(usage);
     process.exit(shim ? ExitCode.success : ExitCode.usage);

@@ -1,0 +1,42 @@
+import { parseMediaType } from '../check-result.js';
+import { AiIntegrationError, errorTable, type ErrorCode } from '../errors.js';
+import { chunkKind } from '../result-stream.js';
+import type { InferenceResult } from '../types.js';
+
+/** A job's data as the queue's workers read it: binary inputs as base64, the rest as they are. */
+export function jobData(inputs: Record<string, unknown>): { inputs: Record<string, unknown> } {
+  const json: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(inputs)) {
+    Object.defineProperty(json, name, { value: Buffer.isBuffer(value) ? value.toString('base64') : value, enumerable: true });
+  }
+  return { inputs: json };
+}
+
+/**
+ * The result a worker's envelope stands for (`{output, content_type}`, as the native API gives
+ * it): JSON written back as JSON text, text as it is, binary data from its data: URL.
+ */
+export function resultOfEnvelope(envelope: unknown): InferenceResult {
+  const { output, content_type: contentType } = (envelope ?? {}) as { output?: unknown; content_type?: unknown };
+  if (typeof contentType !== 'string') throw new AiIntegrationError('AI_ERR_INVALID_RESULT', "the worker's answer has no content_type: is the queue consumed by ai-integration workers (MODE=queue)?");
+  const kind = chunkKind(parseMediaType(contentType) ?? '');
+  if (kind === 'json') return { 'content-type': contentType, data: JSON.stringify(output), success: true };
+  if (kind === 'text' && typeof output === 'string') return { 'content-type': contentType, data: output, success: true };
+  const comma = typeof output === 'string' && output.startsWith('data:') ? output.indexOf(',') : -1;
+  if (comma === -1) throw new AiIntegrationError('AI_ERR_INVALID_RESULT', `the worker's answer holds ${contentType} output that is not a data: URL`);
+  return { 'content-type': contentType, data: Buffer.from((output as string).slice(comma + 1), 'base64'), success: true };
+}
+
+const stalled = /stalled more than allowable limit/;
+
+/**
+ * The error a failed job stands for: workers fail jobs with "AI_ERR_CODE: message", which keeps
+ * its code (and so its HTTP status) at the gateway; a job BullMQ gave up on after its worker died
+ * is AI_ERR_WORKER_DIED.
+ */
+export function errorOfFailedJob(reason: string): AiIntegrationError {
+  const match = /^(AI_ERR_[A-Z_]+): ([\s\S]*)$/.exec(reason);
+  if (match && match[1]! in errorTable) return new AiIntegrationError(match[1] as ErrorCode, match[2]!);
+  if (stalled.test(reason)) return new AiIntegrationError('AI_ERR_WORKER_DIED', `the workers that took this job died (${reason})`);
+  return new AiIntegrationError('AI_ERR_MODEL_FAILED', `the job failed: ${reason}`);
+}

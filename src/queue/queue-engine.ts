@@ -1,0 +1,129 @@
+import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Cancellation } from '../cancellation.js';
+import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
+import type { Engine, InferOptions, InferenceResult, Logger } from '../types.js';
+import { errorOfFailedJob, jobData, resultOfEnvelope } from './envelope.js';
+
+const reconnectDelay = (attempt: number) => Math.min(5000, 50 * 2 ** Math.min(attempt, 7));
+// How often the gateway reads how many workers consume the queue (for readiness).
+const workersCheckMs = 2000;
+
+/**
+ * The engine of a gateway (QUEUE_BACKEND): it runs no model. Each inference becomes a job on the
+ * queue that MODE=queue workers consume, and its answer is the job's result, so that every mode's
+ * API (the page, /predict, async predictions, KServe, Cog...) serves a fleet. Past MAX_QUEUE
+ * waiting jobs a new one is refused (429); readiness needs Redis and at least one worker.
+ */
+export class QueueEngine implements Engine {
+  // Under this engine nothing a request does can break a model here: the mode keeps serving.
+  readonly restartsInPlace = true;
+  private connected = false;
+  private lastError = 'connecting to Redis';
+  private workerCount = 0;
+  private maxQueue = Number.POSITIVE_INFINITY;
+  private timeoutMs = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(
+    private readonly connection: Redis,
+    private readonly queue: Queue,
+    private readonly events: QueueEvents,
+    readonly queueName: string,
+    private readonly log: Logger,
+  ) {
+    connection.on('ready', () => {
+      this.connected = true;
+      void this.checkWorkers();
+    });
+    connection.on('close', () => (this.connected = false));
+    connection.on('error', (error: Error) => {
+      if (error.message !== this.lastError) log.warn(`queue: Redis: ${error.message}`);
+      this.lastError = error.message;
+    });
+    this.timer = setInterval(() => void this.checkWorkers(), workersCheckMs).unref();
+  }
+
+  static async open(redisUrl: string, queueName: string, log: Logger): Promise<QueueEngine> {
+    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy: reconnectDelay });
+    const queue = new Queue(queueName, { connection });
+    const events = new QueueEvents(queueName, { connection: connection.duplicate() });
+    const engine = new QueueEngine(connection, queue, events, queueName, log);
+    await events.waitUntilReady();
+    return engine;
+  }
+
+  /** The Redis connection, for reading what the workers published. */
+  get redis(): Redis {
+    return this.connection;
+  }
+
+  configure(limits: { concurrency: number; inferenceTimeoutMs: number; maxQueue?: number }): { prefetch: number; enforcesTimeout: boolean } {
+    // The queue is the queue: every request goes to Redis at once, and MAX_QUEUE bounds the jobs
+    // waiting there; the timeout counts the wait for a worker too.
+    if (limits.maxQueue !== undefined) this.maxQueue = limits.maxQueue;
+    this.timeoutMs = limits.inferenceTimeoutMs;
+    return { prefetch: 1_000_000, enforcesTimeout: true };
+  }
+
+  readiness(): { ready: boolean; reason?: string } {
+    if (!this.connected) return { ready: false, reason: `not connected to Redis (${this.lastError})` };
+    if (this.workerCount === 0) return { ready: false, reason: `no worker consumes the queue ${JSON.stringify(this.queueName)} (start containers with MODE=queue)` };
+    return { ready: true };
+  }
+
+  async infer(inputs: Record<string, unknown>, options?: InferOptions): Promise<InferenceResult> {
+    const cancellation = Cancellation.of(options?.signal);
+    if (cancellation?.aborted) throw new PredictionCanceledError('the prediction was canceled before it ran');
+    const waiting = await this.queue.getWaitingCount();
+    if (waiting >= this.maxQueue) throw new AiIntegrationError('AI_ERR_QUEUE_FULL', `${waiting} jobs wait in the queue ${JSON.stringify(this.queueName)} (MAX_QUEUE is ${this.maxQueue}); retry later`);
+    // Finished jobs are kept a while (for a look with BullMQ's tools), then go.
+    const job: Job = await this.queue.add('predict', jobData(inputs), { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 24 * 3600, count: 10_000 } });
+    // A job still waiting is taken off the queue, and the request answered at once; one a
+    // worker runs cannot be stopped from here (the cancel is then reported as not stopped).
+    let taken!: (error: Error) => void;
+    const removed = new Promise<never>((_, reject) => (taken = reject));
+    removed.catch(() => {});
+    const stopListening = cancellation?.onCancel(() => {
+      void this.removeIfWaiting(job).then((wasWaiting) => wasWaiting && taken(new PredictionCanceledError('the prediction was canceled before a worker took its job')));
+    });
+    try {
+      const envelope: unknown = await Promise.race([job.waitUntilFinished(this.events, this.timeoutMs > 0 ? this.timeoutMs : undefined), removed]);
+      if (cancellation?.aborted) throw new PredictionCanceledError('the prediction was canceled; its job had already run');
+      return resultOfEnvelope(envelope);
+    } catch (error) {
+      if (error instanceof AiIntegrationError) throw error;
+      const message = (error as Error).message;
+      if (/timed out before finishing/.test(message)) throw new AiIntegrationError('AI_ERR_TIMEOUT', `the job did not finish within ${this.timeoutMs} ms (INFERENCE_TIMEOUT_MS), waiting for a worker included`);
+      throw errorOfFailedJob(message);
+    } finally {
+      stopListening?.();
+    }
+  }
+
+  private async removeIfWaiting(job: Job): Promise<boolean> {
+    try {
+      if ((await job.getState()) !== 'waiting') return false;
+      await job.remove();
+      return true;
+    } catch {
+      return false; // taken by a worker meanwhile: it runs to its end
+    }
+  }
+
+  private async checkWorkers(): Promise<void> {
+    if (!this.connected) return;
+    try {
+      this.workerCount = (await this.queue.getWorkers()).length;
+    } catch {
+      // the next check will tell
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.events.close();
+    await this.queue.close();
+    this.connection.disconnect();
+  }
+}
