@@ -3,13 +3,9 @@
 // each round adds JOBS jobs in bulk to an idle consumer and times until all have completed.
 // Consumers alternate over rounds; Redis is this machine's redis-server on a free port.
 // Usage: npm run bench:queue [-- jobs rounds concurrency]
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import { drain, startRedis } from './redis.mjs';
 import { median, startServer } from './wrk.mjs';
 
 const jobs = Number(process.argv[2] ?? 5000);
@@ -17,26 +13,8 @@ const rounds = Number(process.argv[3] ?? 3);
 const concurrency = Number(process.argv[4] ?? 4);
 const file = (path) => fileURLToPath(new URL(path, import.meta.url));
 
-const port = await new Promise((resolve) => {
-  const probe = createServer().listen(0, '127.0.0.1', () => {
-    const { port: free } = probe.address();
-    probe.close(() => resolve(free));
-  });
-});
-const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', mkdtempSync(join(tmpdir(), 'bench-redis-')), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-const connection = { host: '127.0.0.1', port };
-const redisUrl = `redis://127.0.0.1:${port}`;
-for (let tries = 0; ; tries++) {
-  try {
-    const probe = new Queue('probe', { connection: { ...connection, maxRetriesPerRequest: 1, retryStrategy: () => null } });
-    await probe.waitUntilReady();
-    await probe.close();
-    break;
-  } catch (error) {
-    if (tries > 50) throw error;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const redis = await startRedis();
+const { connection, url: redisUrl } = redis;
 
 const consumers = [
   { name: 'bare BullMQ worker, no-op processor', args: [file('./bare-bullmq-worker.mjs')], env: { BULLMQ_CONCURRENCY: String(concurrency + 1) }, figures: [] },
@@ -52,17 +30,7 @@ for (let round = 0; round < rounds; round++) {
     const queue = new Queue(queueName, { connection });
     // Give the consumer time to connect and block on the empty queue.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const started = performance.now();
-    for (let at = 0; at < jobs; at += 1000) {
-      await queue.addBulk(Array.from({ length: Math.min(1000, jobs - at) }, (_, index) => ({ name: 'predict', data: { inputs: { note: `job ${at + index}` } } })));
-    }
-    for (;;) {
-      const counts = await queue.getJobCounts('completed', 'failed');
-      if (counts.failed > 0) throw new Error(`${consumer.name}: ${counts.failed} jobs failed`);
-      if (counts.completed >= jobs) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    consumer.figures.push((jobs * 1000) / (performance.now() - started));
+    consumer.figures.push(await drain(queue, jobs, (index) => ({ inputs: { note: `job ${index}` } })));
     await queue.obliterate({ force: true });
     await queue.close();
     await server.stop();
@@ -74,4 +42,4 @@ for (const consumer of consumers) {
   const ratio = consumer === consumers[0] ? '' : `   ${((rate / bare) * 100).toFixed(0)}% of the bare worker`;
   console.log(`  ${consumer.name.padEnd(38)} ${rate.toFixed(0).padStart(6)} jobs/s   (rounds: ${consumer.figures.map((value) => value.toFixed(0)).join(' | ')})${ratio}`);
 }
-redis.kill();
+redis.stop();
