@@ -5,6 +5,8 @@ import type { BackgroundWork, HttpCore } from '../../src/http/protocol.js';
 import { outputValue } from '../../src/http/predict.js';
 import { describeType } from '../../src/schema.js';
 import type { QueueSettings } from '../../src/settings-parts/queue.js';
+import { modelRecordKey, type ModelRecord } from '../../src/queue/model-record.js';
+import { runtimeVersion } from '../../src/version.js';
 import { jobFailure } from './job-outcome.js';
 
 /** What a job's data must be: the inputs object in the JSON form every mode reads. */
@@ -38,9 +40,21 @@ export async function startConsumer(core: HttpCore, settings: QueueSettings): Pr
   const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, retryStrategy: reconnectDelay, lazyConnect: false });
   let connected = false;
   let lastError = 'connecting to Redis';
+  // The model's schema and description, for gateways (MODE=http with QUEUE_BACKEND), written on
+  // every connect so that a Redis that lost its data gets it again.
+  const record: ModelRecord = {
+    schema: context.schema,
+    name: context.modelName,
+    version: context.modelVersion,
+    description: context.modelDescription,
+    ...(context.output ? { output: context.output } : {}),
+    ...(context.batch ? { batch: context.batch } : {}),
+    runtime: runtimeVersion,
+  };
   connection.on('ready', () => {
     if (!connected) log.info(`queue: connected to Redis, consuming ${JSON.stringify(settings.queueName)}`);
     connected = true;
+    connection.set(modelRecordKey(settings.queueName), JSON.stringify(record)).catch((error: Error) => log.warn(`queue: could not publish the model's schema: ${error.message}`));
   });
   connection.on('close', () => {
     if (connected) log.warn('queue: the Redis connection closed; reconnecting with back-off');
@@ -52,8 +66,11 @@ export async function startConsumer(core: HttpCore, settings: QueueSettings): Pr
     lastError = error.message;
   });
 
+  // What the model runs at once (CONCURRENCY inferences or batches, in each of WORKERS model
+  // processes), plus one round waiting.
   const batchSize = context.batch?.maxSize ?? 1;
-  const concurrency = context.settings.http.concurrency * batchSize + batchSize;
+  const processes = context.engine.workers?.().length ?? 1;
+  const concurrency = context.settings.http.concurrency * batchSize * processes + batchSize;
   const worker = new Worker<JobData, JobResult>(settings.queueName, (job) => processJob(core, settings, job), {
     connection,
     concurrency,
