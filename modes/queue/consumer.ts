@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AiIntegrationError } from '../../src/errors.js';
 import type { BackgroundWork, HttpCore } from '../../src/http/protocol.js';
@@ -71,7 +71,7 @@ export async function startConsumer(core: HttpCore, settings: QueueSettings): Pr
   const batchSize = context.batch?.maxSize ?? 1;
   const processes = context.engine.workers?.().length ?? 1;
   const concurrency = context.settings.http.concurrency * batchSize * processes + batchSize;
-  const worker = new Worker<JobData, JobResult>(settings.queueName, (job) => processJob(core, settings, job), {
+  const worker = new Worker<JobData, JobResult>(settings.queueName, (job, token) => processJob(core, settings, job, token), {
     connection,
     concurrency,
     maxStalledCount: settings.maxStalledCount,
@@ -97,7 +97,7 @@ export async function startConsumer(core: HttpCore, settings: QueueSettings): Pr
   };
 }
 
-async function processJob(core: HttpCore, settings: QueueSettings, job: Job<JobData, JobResult>): Promise<JobResult> {
+async function processJob(core: HttpCore, settings: QueueSettings, job: Job<JobData, JobResult>, token: string | undefined): Promise<JobResult> {
   const data = job.data as unknown;
   const inputs = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as { inputs?: unknown }).inputs : undefined;
   try {
@@ -117,18 +117,28 @@ async function processJob(core: HttpCore, settings: QueueSettings, job: Job<JobD
     };
   } catch (error) {
     const failure = jobFailure(error, job.attemptsMade, settings.attempts);
+    if (failure.notRun) {
+      // Back to the queue at once, its attempts untouched, for another worker (or this one's successor).
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError(failure.message);
+    }
     throw failure.final ? new UnrecoverableError(failure.message) : new Error(failure.message);
   }
 }
 
 // A job's data arrives parsed; its size is counted on what the model would get (binary inputs
-// decoded, text), against the same MAX_INPUT_BYTES as a request body.
+// decoded, every string, nested ones too, and 8 bytes for any other value), against the same
+// MAX_INPUT_BYTES as a request body. The nesting is bounded already (MAX_INPUT_DEPTH).
 function checkSize(inputs: Record<string, unknown>, limit: number): void {
   let total = 0;
-  for (const [name, value] of Object.entries(inputs)) {
-    total += Buffer.isBuffer(value) ? value.length : typeof value === 'string' ? Buffer.byteLength(value) : 0;
+  const count = (name: string, value: unknown): void => {
+    if (Buffer.isBuffer(value)) total += value.length;
+    else if (typeof value === 'string') total += Buffer.byteLength(value);
+    else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) count(name, item);
+    else total += 8;
     if (total > limit) throw new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the job's inputs are larger than MAX_INPUT_BYTES (${limit} bytes), at ${JSON.stringify(name)}`);
-  }
+  };
+  for (const [name, value] of Object.entries(inputs)) count(name, value);
 }
 
 const round = (milliseconds: number) => Math.round(milliseconds * 10) / 10;
