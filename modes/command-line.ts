@@ -172,7 +172,10 @@ async function runInferences(context: ModeContext, inputs: Record<string, unknow
   for (let run = 1; run <= plan.count; run++) {
     // A streamed result's chunks are printed as they come, on the first run (as its result is).
     const printer = run === 1 ? new ChunkPrinter(plan.output === undefined ? context.stdout : undefined, context.log) : undefined;
-    const { result, report, milliseconds } = await inferAndCheck(context, inputs, printer?.onChunk);
+    const { result, report, milliseconds } = await inferAndCheck(context, inputs, printer?.onChunk).catch((error: unknown) => {
+      printer?.endLine();
+      throw error;
+    });
     if (!report.ok) {
       printer?.finish(result);
       throw resultError(result, report);

@@ -33,7 +33,10 @@ export function resultError(result: InferenceResult, report: ResultReport): AiIn
 export async function inferAndWrite(context: ModeContext, inputs: Record<string, unknown>): Promise<number> {
   // A streamed result's chunks are printed as they come.
   const printer = new ChunkPrinter(context.stdout, context.log);
-  const { result, report, milliseconds } = await inferAndCheck(context, inputs, printer.onChunk);
+  const { result, report, milliseconds } = await inferAndCheck(context, inputs, printer.onChunk).catch((error: unknown) => {
+    printer.endLine();
+    throw error;
+  });
   const unprinted = printer.finish(result);
   if (!report.ok) throw resultError(result, report);
   context.log.info(`result: ${report.summary}${printer.chunks > 0 ? `, streamed in ${plural(printer.chunks, 'chunk')}` : ''} in ${milliseconds.toFixed(1)} ms`);

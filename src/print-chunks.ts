@@ -45,6 +45,13 @@ export class ChunkPrinter {
     return this.count;
   }
 
+  /** Ends printed text with its line break, when the stream ended without a result (it threw, or broke the contract). */
+  endLine(): void {
+    if (this.printedKind === undefined || !this.stdout || this.endsWithNewline) return;
+    this.stdout.write('\n');
+    this.endsWithNewline = true;
+  }
+
   /**
    * Whether the final result still needs writing: not when the chunks printed already showed it
    * (text concatenated, JSON lines); yes for a result of another kind (the finished image, or a
@@ -52,8 +59,7 @@ export class ChunkPrinter {
    */
   finish(final: InferenceResult): boolean {
     if (this.printedKind === undefined || !this.stdout) return true;
-    if (!this.endsWithNewline) this.stdout.write('\n');
-    this.endsWithNewline = true;
+    this.endLine();
     return chunkKind(parseMediaType(final['content-type']) ?? '') !== this.printedKind;
   }
 }
