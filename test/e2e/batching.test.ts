@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
-import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { startServer, stopOrKill, type RunningServer } from '../helpers/http-server.js';
 import { fixture, runScript, stdoutJson } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
@@ -42,12 +42,6 @@ async function serve(supervised: boolean, env: Record<string, string> = {}): Pro
   servers.push(server);
   return { server, calls: () => readCalls(callsFile) };
 }
-// A supervisor whose event loop is stuck cannot handle SIGTERM: it is killed rather than left running.
-const stopOrKill = async (server: RunningServer) => {
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 20_000);
-  await server.stop();
-  clearTimeout(timer);
-};
 afterEach(async () => {
   await Promise.all(servers.splice(0).map(stopOrKill));
 });

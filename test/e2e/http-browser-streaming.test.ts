@@ -2,40 +2,31 @@
 // by playwright-core as in http-browser.test.ts: the page asks for server-sent events and shows the
 // result growing while the model is held after its first chunk (its `gate` input), then the
 // normal result. Screenshots are kept in test-artifacts/.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
+import { gateFiles } from '../helpers/gates.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture, repoRoot } from '../helpers/run-process.js';
 
 const artifacts = join(repoRoot, 'test-artifacts');
-const scratch = mkdtempSync(join(tmpdir(), 'browser-streaming-'));
-const gates: string[] = [];
-let files = 0;
+const gates = gateFiles('browser-streaming-');
+const { gate } = gates;
 let server: RunningServer;
 let browser: Browser;
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   server = await startServer(fixture('stream-model.mjs'));
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
-  rmSync(scratch, { recursive: true, force: true });
+  gates.remove();
 });
-
-function gate(): string {
-  const path = join(scratch, `gate-${++files}`);
-  gates.push(path);
-  return path;
-}
 
 // Every page is opened through this, so that each test also proves the page asks nothing of the
 // network beyond its own server.
@@ -53,7 +44,7 @@ async function openPage(): Promise<Page> {
 }
 afterEach(async () => {
   // A failing test must leave no model held, which would hold up the next test's prediction.
-  for (const path of gates.splice(0)) writeFileSync(path, '');
+  gates.openAll();
   for (const { context, external } of opened) {
     await context.close();
     expect(external).toEqual([]);

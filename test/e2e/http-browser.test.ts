@@ -3,9 +3,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type FileChooser, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, type FileChooser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
 import { makeJpeg } from '../helpers/images.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture, repoRoot } from '../helpers/run-process.js';
@@ -23,10 +24,7 @@ beforeAll(async () => {
   photo = await makeJpeg(120, 80);
   writeFileSync(photoPath, photo);
   server = await startServer(fixture('page-model.mjs'), { GATE_FILE: gateFile });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

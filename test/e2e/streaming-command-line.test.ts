@@ -4,31 +4,25 @@
 // line, and the final result only when the chunks did not already show it; the self-test lists and
 // checks every chunk.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { gateFiles } from '../helpers/gates.js';
 import { fixture, repoRoot, runScript } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
 const model = fixture('stream-model.mjs');
-const scratch = mkdtempSync(join(tmpdir(), 'ai-streaming-cli-'));
+const gates = gateFiles('ai-streaming-cli-');
+const { scratch, gate } = gates;
 const children: ChildProcess[] = [];
-const gates: string[] = [];
-let files = 0;
 
-function gate(): string {
-  const path = join(scratch, `gate-${++files}`);
-  gates.push(path);
-  return path;
-}
 // A failing test must leave no model held, nor a process behind.
 afterEach(() => {
-  for (const path of gates.splice(0)) writeFileSync(path, '');
+  gates.openAll();
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+afterAll(() => gates.remove());
 
 /** Starts the model (directly, or under the supervisor) in `mode`, its stdout readable while it runs. */
 function start(supervised: boolean, mode: string, args: string[], stdin?: string) {

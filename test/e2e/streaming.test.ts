@@ -2,34 +2,29 @@
 // sent events on POST /predict and Cog's POST /predictions, the collected result without them, a
 // client that leaves, and a throw mid-stream. The model's `gate` input holds it after its first
 // chunk until the file exists, so a test sees that chunk arrive before the rest is even made.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { gateFiles } from '../helpers/gates.js';
 import { fixture } from '../helpers/run-process.js';
 import { openEventStream, type ServerSentEvent } from '../helpers/server-sent-events.js';
 import { childPids, eventually, supervisorBin } from '../helpers/supervisor.js';
 
 const model = fixture('stream-model.mjs');
-const scratch = mkdtempSync(join(tmpdir(), 'ai-streaming-'));
+// Every gate opens after each test, so no model stays held.
+const gates = gateFiles('ai-streaming-');
+const { scratch, gate } = gates;
 const servers: RunningServer[] = [];
-const gates: string[] = [];
 let files = 0;
 
-/** A gate file path, not yet there; every gate opens after each test, so no model stays held. */
-function gate(): string {
-  const path = join(scratch, `gate-${++files}`);
-  gates.push(path);
-  return path;
-}
 afterEach(async () => {
-  for (const path of gates.splice(0)) writeFileSync(path, '');
+  gates.openAll();
   await Promise.all(servers.splice(0).map((server) => server.stop()));
 });
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+afterAll(() => gates.remove());
 
 async function serve(supervised: boolean, env: Record<string, string> = {}): Promise<{ server: RunningServer; calls: () => string[] }> {
   const callsFile = join(scratch, `calls-${++files}`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
-import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { startServer, stopOrKill, type RunningServer } from '../helpers/http-server.js';
 import { loadWithThrows, nativeLoad, type LoadProtocol } from '../helpers/load-with-throws.js';
 import { fixture, runScript } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
@@ -47,12 +47,6 @@ async function supervise(env: Record<string, string>, shim = model): Promise<Sup
   servers.push(server);
   return { server, calls: () => (existsSync(callsFile) ? readFileSync(callsFile, 'utf8').trim().split('\n') : []) };
 }
-// A supervisor whose event loop is stuck cannot handle SIGTERM: it is killed rather than left running.
-const stopOrKill = async (server: RunningServer) => {
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 20_000);
-  await server.stop();
-  clearTimeout(timer);
-};
 afterEach(async () => {
   await Promise.all(servers.splice(0).map(stopOrKill));
 });

@@ -51,6 +51,13 @@ export async function startServer(script: string, env: Record<string, string> = 
   };
 }
 
+/** Stops a server, or kills it when it has not stopped within 20 s (a supervisor whose event loop is stuck cannot handle SIGTERM). */
+export async function stopOrKill(server: RunningServer): Promise<void> {
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 20_000);
+  await server.stop();
+  clearTimeout(timer);
+}
+
 /** Starts `script` with MODE=http before the tests of the calling `describe` and stops it after them; returns the server's URL, once started. */
 export function serveDuringSuite(script: string, env: Record<string, string> = {}): () => string {
   let server: RunningServer | undefined;
