@@ -5,9 +5,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// Servers a benchmark started: a benchmark that fails half-way leaves none of them running (a
+// supervisor's workers exit when their supervisor's channel closes).
+const started = new Set();
+process.once('exit', () => {
+  for (const child of started) child.kill('SIGKILL');
+});
+
 /** Starts `node ...args` with MODE, PORT 0 and HOST 127.0.0.1 unless `env` says; resolves once it listens. */
 export function startServer(args, env = {}) {
   const child = spawn(process.execPath, args, { env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   return new Promise((resolve, reject) => {
     let head = '';
     child.stderr.on('data', (chunk) => {
