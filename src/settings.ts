@@ -6,6 +6,7 @@ import { lambdaVariables } from './platforms/lambda.js';
 import { accessVariables } from './settings-parts/access.js';
 import { predictionsVariables } from './settings-parts/predictions.js';
 import { readUrlInputSettings, urlInputsVariables } from './settings-parts/url-inputs.js';
+import { flagSetting, integerSetting, type Environment } from './settings-parts/env-values.js';
 import { readWorkerSettings, workersVariables, type WorkerSettings } from './settings-parts/workers.js';
 import { queueVariables } from './settings-parts/queue.js';
 import { sagemakerVariables } from './platforms/sagemaker.js';
@@ -173,24 +174,6 @@ export function readModeName(options: StartLoopOptions, env: Readonly<Record<str
   return undefined;
 }
 
-function positiveInteger(env: Readonly<Record<string, string | undefined>>, name: keyof typeof environmentVariables, least = 1, most = Number.MAX_SAFE_INTEGER): number | undefined {
-  const text = env[name]?.trim();
-  if (text === undefined || text === '') return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < least) {
-    const expected = least === 0 ? 'a whole number' : 'a positive integer';
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(env[name])} is not ${expected}`);
-  }
-  // A limit the runtime cannot honour would fail later, and wrongly (a timer firing at once, a
-  // body that cannot become a string): refuse it now, with the maximum.
-  if (value > most) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${text} is more than the runtime can honour; the maximum is ${most}`);
-  return value;
-}
-
-function booleanFlag(env: Readonly<Record<string, string | undefined>>, name: keyof typeof environmentVariables): boolean | undefined {
-  const text = env[name]?.trim().toLowerCase();
-  if (text === undefined || text === '') return undefined;
-  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
-  if (['0', 'false', 'no', 'off'].includes(text)) return false;
-  throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(env[name])} is not true or false`);
-}
+// The shared readers, with the variable's name checked against the declared ones.
+const positiveInteger = (env: Environment, name: keyof typeof environmentVariables, least?: number, most?: number) => integerSetting(env, name, least, most);
+const booleanFlag = (env: Environment, name: keyof typeof environmentVariables) => flagSetting(env, name);

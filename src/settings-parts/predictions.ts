@@ -1,4 +1,4 @@
-import { AiIntegrationError } from '../errors.js';
+import { integerSetting } from './env-values.js';
 
 /** The environment variables of this area, with what each sets; the README's environment table lists them. */
 export const predictionsVariables = {
@@ -20,20 +20,9 @@ export interface PredictionSettings {
 export function readPredictionSettings(env: Readonly<Record<string, string | undefined>>): PredictionSettings {
   const token = env.WEBHOOK_AUTH_TOKEN?.trim();
   return {
-    ttlMs: (integer(env, 'PREDICTION_TTL_SECONDS', 0, 2_147_483) ?? 600) * 1000,
-    maxPredictions: integer(env, 'MAX_PREDICTIONS', 1, 10_000_000) ?? 1000,
-    cancelGraceMs: integer(env, 'CANCEL_GRACE_MS', 0, 2 ** 31 - 1) ?? 5000,
+    ttlMs: (integerSetting(env, 'PREDICTION_TTL_SECONDS', 0, 2_147_483) ?? 600) * 1000,
+    maxPredictions: integerSetting(env, 'MAX_PREDICTIONS', 1, 10_000_000) ?? 1000,
+    cancelGraceMs: integerSetting(env, 'CANCEL_GRACE_MS', 0, 2 ** 31 - 1) ?? 5000,
     webhookAuthToken: token === '' ? undefined : token,
   };
-}
-
-function integer(env: Readonly<Record<string, string | undefined>>, name: keyof typeof predictionsVariables, least: number, most: number): number | undefined {
-  const text = env[name]?.trim();
-  if (text === undefined || text === '') return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < least) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(env[name])} is not ${least === 0 ? 'a whole number' : 'a positive integer'}`);
-  }
-  if (value > most) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${text} is more than the runtime can honour; the maximum is ${most}`);
-  return value;
 }

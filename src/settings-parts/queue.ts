@@ -1,4 +1,5 @@
 import { AiIntegrationError } from '../errors.js';
+import { integerSetting } from './env-values.js';
 
 /** The environment variables of MODE=queue; the README's environment table lists them. */
 export const queueVariables = {
@@ -25,9 +26,9 @@ export function readQueueSettings(env: Readonly<Record<string, string | undefine
   return {
     redisUrl: checkRedisUrl('REDIS_URL', redisUrl),
     queueName: readQueueName(env, modelName),
-    attempts: integer(env, 'QUEUE_ATTEMPTS', 1, 1000) ?? 1,
-    maxStalledCount: integer(env, 'QUEUE_MAX_STALLED', 0, 1000) ?? 1,
-    lockDurationMs: integer(env, 'QUEUE_LOCK_MS', 1000, 2 ** 31 - 1) ?? 30_000,
+    attempts: integerSetting(env, 'QUEUE_ATTEMPTS', 1, 1000) ?? 1,
+    maxStalledCount: integerSetting(env, 'QUEUE_MAX_STALLED', 0, 1000) ?? 1,
+    lockDurationMs: integerSetting(env, 'QUEUE_LOCK_MS', 1000, 2 ** 31 - 1) ?? 30_000,
   };
 }
 
@@ -50,14 +51,4 @@ export function readQueueName(env: Readonly<Record<string, string | undefined>>,
   const queueName = env.QUEUE_NAME?.trim() || modelName;
   if (queueName.includes(':')) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `QUEUE_NAME=${JSON.stringify(queueName)} must not contain ':' (BullMQ uses it in its Redis keys)`);
   return queueName;
-}
-
-function integer(env: Readonly<Record<string, string | undefined>>, name: keyof typeof queueVariables, least: number, most: number): number | undefined {
-  const text = env[name]?.trim();
-  if (text === undefined || text === '') return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < least || value > most) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(env[name])} is not a whole number from ${least} to ${most}`);
-  }
-  return value;
 }

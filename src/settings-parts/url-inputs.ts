@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { AiIntegrationError } from '../errors.js';
+import { flagSetting, integerSetting } from './env-values.js';
 
 /** The environment variables of this area, with what each sets; the README's environment table lists them. */
 export const urlInputsVariables = {
@@ -38,11 +39,11 @@ const mostRedirects = 100;
 /** Reads the URL-input settings from the environment; a malformed value is a configuration error (exit 3) naming the variable. */
 export function readUrlInputSettings(env: Readonly<Record<string, string | undefined>>, maxInputBytes: number): UrlInputSettings {
   return {
-    enabled: flag(env, 'URL_INPUTS') ?? true,
+    enabled: flagSetting(env, 'URL_INPUTS') ?? true,
     maxBytes: maxInputBytes,
-    timeoutMs: integer(env, 'URL_FETCH_TIMEOUT_MS', 1, longestDurationMs) ?? 30_000,
-    maxRedirects: integer(env, 'URL_MAX_REDIRECTS', 0, mostRedirects) ?? 5,
-    allowPrivate: flag(env, 'URL_INPUTS_ALLOW_PRIVATE') ?? false,
+    timeoutMs: integerSetting(env, 'URL_FETCH_TIMEOUT_MS', 1, longestDurationMs) ?? 30_000,
+    maxRedirects: integerSetting(env, 'URL_MAX_REDIRECTS', 0, mostRedirects) ?? 5,
+    allowPrivate: flagSetting(env, 'URL_INPUTS_ALLOW_PRIVATE') ?? false,
     allowHosts: parseAllowedHosts(env.URL_INPUTS_ALLOW_HOSTS ?? ''),
   };
 }
@@ -64,23 +65,4 @@ export function parseAllowedHosts(text: string): AllowedHost[] {
     }
     return port === undefined ? { host: host.replace(/^\[(.*)\]$/, '$1') } : { host: host.replace(/^\[(.*)\]$/, '$1'), port };
   });
-}
-
-function integer(env: Readonly<Record<string, string | undefined>>, name: keyof typeof urlInputsVariables, least: number, most: number): number | undefined {
-  const text = env[name]?.trim();
-  if (text === undefined || text === '') return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < least) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(env[name])} is not ${least === 0 ? 'a whole number' : 'a positive integer'}`);
-  }
-  if (value > most) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${text} is more than the runtime can honour; the maximum is ${most}`);
-  return value;
-}
-
-function flag(env: Readonly<Record<string, string | undefined>>, name: keyof typeof urlInputsVariables): boolean | undefined {
-  const text = env[name]?.trim().toLowerCase();
-  if (text === undefined || text === '') return undefined;
-  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
-  if (['0', 'false', 'no', 'off'].includes(text)) return false;
-  throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(env[name])} is not true or false`);
 }
