@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { AiIntegrationError } from '../../src/errors.js';
-import { acceptsRaw, outputValue, type Prediction } from '../../src/http/predict.js';
+import { acceptsRaw, outputValue, predictionEnvelope, type Prediction } from '../../src/http/predict.js';
 import { nativePredictionState, type TrackedPrediction } from '../../src/http/predictions.js';
 import { notePredictionId } from '../../src/http/access-log.js';
 import { parseWebhookTarget } from '../../src/http/webhooks.js';
@@ -68,13 +68,7 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
       response.end(bytes);
       return;
     }
-    sendJson(response, 200, {
-      id,
-      status: 'succeeded',
-      output: outputValue(prediction),
-      content_type: prediction.result['content-type'],
-      metrics: { predict_time_ms: round(prediction.predictMs), queue_time_ms: round(prediction.queueMs) },
-    });
+    sendJson(response, 200, predictionEnvelope(id, prediction));
   };
 
   const known = (id: string, response?: ServerResponse): TrackedPrediction => {
@@ -186,7 +180,6 @@ function preferAsync(prefer: string | undefined): boolean {
   return prefer !== undefined && prefer.split(',').some((preference) => preference.split(';')[0]!.trim().toLowerCase() === 'respond-async');
 }
 
-const round = (milliseconds: number) => Math.round(milliseconds * 10) / 10;
 
 function snakeCase(record: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), value]));

@@ -1,6 +1,6 @@
 import type { ResultReport } from '../../src/check-result.js';
 import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
-import { outputValue, type Prediction } from '../../src/http/predict.js';
+import { outputValue, roundMs, type Prediction } from '../../src/http/predict.js';
 import { errorBody } from '../../src/http/respond.js';
 import type { InferenceResult, ModeContext } from '../../src/types.js';
 import { runtimeVersion } from '../../src/version.js';
@@ -22,7 +22,6 @@ export interface ProxyResponse {
   isBase64Encoded: boolean;
 }
 
-const round = (milliseconds: number) => Math.round(milliseconds * 10) / 10;
 
 /**
  * A plain event's response: the native API's envelope, as `POST /predict` answers it. JSON output
@@ -35,7 +34,7 @@ export function envelope(requestId: string, checked: CheckedPrediction): object 
     status: 'succeeded',
     output: outputValue(prediction),
     content_type: checked.result['content-type'],
-    metrics: { predict_time_ms: round(checked.predictMs) },
+    metrics: { predict_time_ms: roundMs(checked.predictMs) },
   };
 }
 

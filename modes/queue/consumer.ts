@@ -1,8 +1,8 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import { AiIntegrationError } from '../../src/errors.js';
 import type { BackgroundWork, HttpCore } from '../../src/http/protocol.js';
-import { outputValue } from '../../src/http/predict.js';
+import { predictionEnvelope, type PredictionEnvelope } from '../../src/http/predict.js';
+import { connectRedis } from '../../src/queue/redis-connection.js';
 import { describeType } from '../../src/schema.js';
 import type { QueueSettings } from '../../src/settings-parts/queue.js';
 import { modelRecordKey, type ModelRecord } from '../../src/queue/model-record.js';
@@ -14,19 +14,6 @@ interface JobData {
   inputs: Record<string, unknown>;
 }
 
-/** A job's return value: the native API's envelope. */
-export interface JobResult {
-  id: string;
-  status: 'succeeded';
-  output: unknown;
-  content_type: string;
-  metrics: { predict_time_ms: number; queue_time_ms: number };
-}
-
-// A lost Redis is retried for ever, with back-off from 50 ms to 5 s: a worker never gives up on
-// its queue, and readiness says it is not connected meanwhile.
-const reconnectDelay = (attempt: number) => Math.min(5000, 50 * 2 ** Math.min(attempt, 7));
-
 /**
  * The consumer of MODE=queue: a BullMQ Worker on QUEUE_NAME whose jobs go through the core (the
  * same conversion, queue, limits, timeouts and supervisor restarts as an HTTP request), and a
@@ -37,9 +24,6 @@ const reconnectDelay = (attempt: number) => Math.min(5000, 50 * 2 ** Math.min(at
 export async function startConsumer(core: HttpCore, settings: QueueSettings): Promise<BackgroundWork> {
   const { context } = core;
   const { log } = context;
-  const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, retryStrategy: reconnectDelay, lazyConnect: false });
-  let connected = false;
-  let lastError = 'connecting to Redis';
   // The model's schema and description, for gateways (MODE=http with QUEUE_BACKEND), written on
   // every connect so that a Redis that lost its data gets it again.
   const record: ModelRecord = {
@@ -51,27 +35,18 @@ export async function startConsumer(core: HttpCore, settings: QueueSettings): Pr
     ...(context.batch ? { batch: context.batch } : {}),
     runtime: runtimeVersion,
   };
-  connection.on('ready', () => {
-    if (!connected) log.info(`queue: connected to Redis, consuming ${JSON.stringify(settings.queueName)}`);
-    connected = true;
-    connection.set(modelRecordKey(settings.queueName), JSON.stringify(record)).catch((error: Error) => log.warn(`queue: could not publish the model's schema: ${error.message}`));
+  let announced = false;
+  const tracked = connectRedis(settings.redisUrl, log, (redis) => {
+    if (!announced) log.info(`queue: connected to Redis, consuming ${JSON.stringify(settings.queueName)}`);
+    announced = true;
+    redis.set(modelRecordKey(settings.queueName), JSON.stringify(record)).catch((error: Error) => log.warn(`queue: could not publish the model's schema: ${error.message}`));
   });
-  connection.on('close', () => {
-    if (connected) log.warn('queue: the Redis connection closed; reconnecting with back-off');
-    connected = false;
-  });
-  connection.on('error', (error: Error) => {
-    // ioredis reports every failed reconnect; one line per new reason is enough.
-    if (error.message !== lastError) log.warn(`queue: Redis: ${error.message}`);
-    lastError = error.message;
-  });
+  const connection = tracked.redis;
 
-  // What the model runs at once (CONCURRENCY inferences or batches, in each of WORKERS model
-  // processes), plus one round waiting.
   const batchSize = context.batch?.maxSize ?? 1;
   const processes = context.engine.workers?.().length ?? 1;
   const concurrency = context.settings.http.concurrency * batchSize * processes + batchSize;
-  const worker = new Worker<JobData, JobResult>(settings.queueName, (job, token) => processJob(core, settings, job, token), {
+  const worker = new Worker<JobData, PredictionEnvelope>(settings.queueName, (job, token) => processJob(core, settings, job, token), {
     connection,
     concurrency,
     maxStalledCount: settings.maxStalledCount,
@@ -79,12 +54,14 @@ export async function startConsumer(core: HttpCore, settings: QueueSettings): Pr
     stalledInterval: settings.lockDurationMs,
     autorun: true,
   });
+  // BullMQ repeats the connection's errors here: one line per new reason, as for the connection.
+  let lastWorkerError = '';
   worker.on('error', (error: Error) => {
-    if (error.message !== lastError) log.warn(`queue: ${error.message}`);
-    lastError = error.message;
+    if (error.message !== lastWorkerError && error.message !== tracked.lastError) log.warn(`queue: ${error.message}`);
+    lastWorkerError = error.message;
   });
   const counts = new Queue(settings.queueName, { connection });
-  core.metrics.registerQueue(async () => (connected ? await counts.getJobCounts('waiting', 'active', 'failed', 'completed', 'delayed') : {}));
+  core.metrics.registerQueue(async () => (tracked.connected ? await counts.getJobCounts('waiting', 'active', 'failed', 'completed', 'delayed') : {}));
 
   return {
     async stop() {
@@ -93,11 +70,11 @@ export async function startConsumer(core: HttpCore, settings: QueueSettings): Pr
       await counts.close();
       connection.disconnect();
     },
-    readiness: () => (connected ? { ready: true } : { ready: false, reason: `not connected to Redis (${lastError})` }),
+    readiness: () => (tracked.connected ? { ready: true } : { ready: false, reason: `not connected to Redis (${tracked.lastError})` }),
   };
 }
 
-async function processJob(core: HttpCore, settings: QueueSettings, job: Job<JobData, JobResult>, token: string | undefined): Promise<JobResult> {
+async function processJob(core: HttpCore, settings: QueueSettings, job: Job<JobData, PredictionEnvelope>, token: string | undefined): Promise<PredictionEnvelope> {
   const data = job.data as unknown;
   const inputs = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as { inputs?: unknown }).inputs : undefined;
   try {
@@ -107,14 +84,7 @@ async function processJob(core: HttpCore, settings: QueueSettings, job: Job<JobD
     }
     const converted = await core.convert(inputs as Record<string, unknown>, 'data');
     checkSize(converted, core.context.settings.maxInputBytes);
-    const prediction = await core.run(converted);
-    return {
-      id: job.id ?? '',
-      status: 'succeeded',
-      output: outputValue(prediction),
-      content_type: prediction.result['content-type'],
-      metrics: { predict_time_ms: round(prediction.predictMs), queue_time_ms: round(prediction.queueMs) },
-    };
+    return predictionEnvelope(job.id ?? '', await core.run(converted));
   } catch (error) {
     const failure = jobFailure(error, job.attemptsMade, settings.attempts);
     if (failure.notRun) {
@@ -141,4 +111,3 @@ function checkSize(inputs: Record<string, unknown>, limit: number): void {
   for (const [name, value] of Object.entries(inputs)) count(name, value);
 }
 
-const round = (milliseconds: number) => Math.round(milliseconds * 10) / 10;

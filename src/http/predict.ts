@@ -135,6 +135,28 @@ export async function runInference(
   return { inputs, result: outcome.result, report, mediaType: report.mediaType ?? '', queueMs: outcome.queueMs, predictMs: outcome.predictMs };
 }
 
+/** Milliseconds to a tenth, as every API reports timings. */
+export const roundMs = (milliseconds: number) => Math.round(milliseconds * 10) / 10;
+
+/** A prediction's timings as the native API reports them. */
+export function timingMetrics(prediction: Prediction): { predict_time_ms: number; queue_time_ms: number } {
+  return { predict_time_ms: roundMs(prediction.predictMs), queue_time_ms: roundMs(prediction.queueMs) };
+}
+
+/** The native API's envelope of a succeeded prediction: what `POST /predict` answers and a queue job returns. */
+export interface PredictionEnvelope {
+  id: string;
+  status: 'succeeded';
+  /** Parsed JSON, text, or a data: URL for binary output. */
+  output: unknown;
+  content_type: string;
+  metrics: { predict_time_ms: number; queue_time_ms: number };
+}
+
+export function predictionEnvelope(id: string, prediction: Prediction): PredictionEnvelope {
+  return { id, status: 'succeeded', output: outputValue(prediction), content_type: prediction.result['content-type'], metrics: timingMetrics(prediction) };
+}
+
 /** A result's data as the API gives it: parsed JSON, text, or a data: URL for binary data. */
 export function outputValue(prediction: Prediction): unknown {
   const { mediaType, result, report } = prediction;

@@ -4,7 +4,7 @@ import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
 import type { PredictionSettings } from '../settings-parts/predictions.js';
 import type { InferenceResult, Logger } from '../types.js';
 import { chunkOutput, outputSoFar, type ChunkOutput } from './chunk-output.js';
-import type { Prediction } from './predict.js';
+import { timingMetrics, type Prediction } from './predict.js';
 import type { SubmitOptions } from './scheduler.js';
 import type { WebhookSender, WebhookTarget } from './webhooks.js';
 
@@ -193,7 +193,6 @@ export class PredictionStore {
 /** An ISO timestamp, or null. */
 export const isoTime = (epochMs: number | undefined): string | null => (epochMs === undefined ? null : new Date(epochMs).toISOString());
 
-const round = (milliseconds: number) => Math.round(milliseconds * 10) / 10;
 
 /**
  * The native API's view of a prediction (GET /predictions/{id}, the 202 answer, webhooks):
@@ -212,6 +211,6 @@ export function nativePredictionState(entry: TrackedPrediction, output: (predict
     created_at: isoTime(entry.createdMs),
     started_at: isoTime(entry.startedMs),
     completed_at: isoTime(entry.completedMs),
-    metrics: prediction ? { predict_time_ms: round(prediction.predictMs), queue_time_ms: round(prediction.queueMs) } : {},
+    metrics: prediction ? timingMetrics(prediction) : {},
   };
 }

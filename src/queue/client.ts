@@ -7,18 +7,12 @@
  */
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { AiIntegrationError } from '../errors.js';
+import type { PredictionEnvelope } from '../http/predict.js';
 import type { Inputs, InputsSchema } from '../types.js';
 import { errorOfFailedJob, jobData } from './envelope.js';
 
 /** A finished job's answer: the native API's envelope. */
-export interface QueueResult {
-  id: string;
-  status: 'succeeded';
-  /** Parsed JSON, text, or a data: URL for binary output. */
-  output: unknown;
-  content_type: string;
-  metrics: { predict_time_ms: number; queue_time_ms: number };
-}
+export type QueueResult = PredictionEnvelope;
 
 export interface QueueClientOptions<S extends InputsSchema> {
   /** The queue's Redis: redis://host:port. */

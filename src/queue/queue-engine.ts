@@ -1,11 +1,11 @@
 import { Queue, QueueEvents, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Cancellation } from '../cancellation.js';
 import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
 import type { Engine, InferOptions, InferenceResult, Logger } from '../types.js';
 import { errorOfFailedJob, jobData, resultOfEnvelope } from './envelope.js';
+import { connectRedis, type TrackedRedis } from './redis-connection.js';
 
-const reconnectDelay = (attempt: number) => Math.min(5000, 50 * 2 ** Math.min(attempt, 7));
 // How often the gateway reads how many workers consume the queue (for readiness).
 const workersCheckMs = 2000;
 
@@ -18,44 +18,33 @@ const workersCheckMs = 2000;
 export class QueueEngine implements Engine {
   // Under this engine nothing a request does can break a model here: the mode keeps serving.
   readonly restartsInPlace = true;
-  private connected = false;
-  private lastError = 'connecting to Redis';
   private workerCount = 0;
   private maxQueue = Number.POSITIVE_INFINITY;
   private timeoutMs = 0;
   private readonly timer: NodeJS.Timeout;
 
   private constructor(
-    private readonly connection: Redis,
+    private readonly connection: TrackedRedis,
     private readonly queue: Queue,
     private readonly events: QueueEvents,
     readonly queueName: string,
-    private readonly log: Logger,
   ) {
-    connection.on('ready', () => {
-      this.connected = true;
-      void this.checkWorkers();
-    });
-    connection.on('close', () => (this.connected = false));
-    connection.on('error', (error: Error) => {
-      if (error.message !== this.lastError) log.warn(`queue: Redis: ${error.message}`);
-      this.lastError = error.message;
-    });
     this.timer = setInterval(() => void this.checkWorkers(), workersCheckMs).unref();
   }
 
   static async open(redisUrl: string, queueName: string, log: Logger): Promise<QueueEngine> {
-    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy: reconnectDelay });
-    const queue = new Queue(queueName, { connection });
-    const events = new QueueEvents(queueName, { connection: connection.duplicate() });
-    const engine = new QueueEngine(connection, queue, events, queueName, log);
+    let engine: QueueEngine | undefined;
+    const connection = connectRedis(redisUrl, log, () => void engine?.checkWorkers());
+    const queue = new Queue(queueName, { connection: connection.redis });
+    const events = new QueueEvents(queueName, { connection: connection.redis.duplicate() });
+    engine = new QueueEngine(connection, queue, events, queueName);
     await events.waitUntilReady();
     return engine;
   }
 
   /** The Redis connection, for reading what the workers published. */
   get redis(): Redis {
-    return this.connection;
+    return this.connection.redis;
   }
 
   configure(limits: { concurrency: number; inferenceTimeoutMs: number; maxQueue?: number }): { prefetch: number; enforcesTimeout: boolean } {
@@ -67,7 +56,7 @@ export class QueueEngine implements Engine {
   }
 
   readiness(): { ready: boolean; reason?: string } {
-    if (!this.connected) return { ready: false, reason: `not connected to Redis (${this.lastError})` };
+    if (!this.connection.connected) return { ready: false, reason: `not connected to Redis (${this.connection.lastError})` };
     if (this.workerCount === 0) return { ready: false, reason: `no worker consumes the queue ${JSON.stringify(this.queueName)} (start containers with MODE=queue)` };
     return { ready: true };
   }
@@ -125,7 +114,7 @@ export class QueueEngine implements Engine {
   }
 
   private async checkWorkers(): Promise<void> {
-    if (!this.connected) return;
+    if (!this.connection.connected) return;
     try {
       this.workerCount = (await this.queue.getWorkers()).length;
     } catch {
@@ -137,6 +126,6 @@ export class QueueEngine implements Engine {
     clearInterval(this.timer);
     await this.events.close();
     await this.queue.close();
-    this.connection.disconnect();
+    this.connection.redis.disconnect();
   }
 }
