@@ -402,15 +402,17 @@ export class SupervisedEngine implements Engine {
         slot.reason = 'restarting: the model threw';
         this.take(slot, message.id)?.reject(new InferenceThrewError(thrown));
         // What else it held goes to the other workers now, rather than after it exits.
-        if (this.slots.length > 1) this.requeue(slot.sentOrder.slice(this.runningWindow).filter((request) => this.pending.has(request.id)).map((request) => this.detach(request)));
+        if (this.slots.length > 1) this.takeBack(slot, this.runningWindow);
         return;
       }
     }
   }
 
-  private detach(request: Pending): Pending {
-    this.forgetSent(request);
-    return request;
+  /** Takes back what a worker holds beyond its first `from` requests (those running), for the other workers or its successor. */
+  private takeBack(slot: WorkerSlot, from: number): void {
+    const held = slot.sentOrder.slice(from).filter((request) => this.pending.has(request.id));
+    for (const request of held) this.forgetSent(request);
+    this.requeue(held);
   }
 
   private forgetSent(request: Pending): void {
@@ -467,7 +469,7 @@ export class SupervisedEngine implements Engine {
     this.log.error(`the model worker${this.named(slot)} ${replacement.reason}; stopping it (SIGTERM, then SIGKILL after ${this.settings.killGraceMs} ms) and starting a new one`);
     // What it held that was not running goes to the other workers at once.
     if (this.slots.length > 1 && replacement.cause !== 'start_timeout') {
-      this.requeue(slot.sentOrder.slice(this.runningWindow).filter((request) => this.pending.has(request.id)).map((request) => this.detach(request)));
+      this.takeBack(slot, this.runningWindow);
     }
     if (slot.process) void stopProcess(slot.process, this.settings.killGraceMs);
   }
@@ -482,7 +484,7 @@ export class SupervisedEngine implements Engine {
     if (replacement?.cause === 'start_timeout' || (slot.state === 'starting' && slot.thrownIds.size === 0 && !replacement)) {
       // Exit 3 while starting: the worker reported its shim's configuration error (it cannot be
       // imported, its schema is invalid); no retry can help.
-      this.requeue(slot.sentOrder.filter((request) => this.pending.has(request.id)).map((request) => this.detach(request)));
+      this.takeBack(slot, 0);
       this.onStartFailure(slot, replacement ? replacement.reason : how, !replacement && code === ExitCode.config);
       return;
     }
