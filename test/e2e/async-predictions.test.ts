@@ -1,6 +1,5 @@
-import { request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
-import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { callJson, startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually } from '../helpers/supervisor.js';
 
@@ -15,14 +14,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.stop()));
 });
 
-async function call(url: string, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await request(`${url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.statusCode, headers: response.headers, body: (await response.body.json()) as Record<string, any> };
-}
+const call = callJson;
 const finished = async (url: string, path: string) => {
   expect(await eventually(async () => !['starting', 'processing'].includes((await call(url, 'GET', path)).body.status), 20_000)).toBe(true);
   return (await call(url, 'GET', path)).body;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
-import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { callJson, startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
@@ -22,14 +22,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.stop()));
 });
 
-async function call(url: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await request(`${url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.statusCode, body: (await response.body.json()) as Record<string, any> };
-}
+const call = callJson;
 
 const submit = async (url: string, inputs: Record<string, unknown>) => {
   const answer = await call(url, 'POST', '/predict', { inputs }, { prefer: 'respond-async' });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { callJson, startServer, type RunningServer } from '../helpers/http-server.js';
 import { gateFiles } from '../helpers/gates.js';
 import { fixture } from '../helpers/run-process.js';
 import { openEventStream, type ServerSentEvent } from '../helpers/server-sent-events.js';
@@ -33,14 +33,7 @@ async function serve(supervised: boolean, env: Record<string, string> = {}): Pro
   return { server, calls: () => (existsSync(callsFile) ? readFileSync(callsFile, 'utf8').trim().split('\n') : []) };
 }
 
-async function call(url: string, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await request(`${url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.statusCode, headers: response.headers, body: (await response.body.json()) as Record<string, any> };
-}
+const call = callJson;
 
 const predict = (url: string, inputs: Record<string, unknown>, headers: Record<string, string> = {}) => call(url, 'POST', '/predict', { inputs }, headers);
 const stream = (url: string, inputs: Record<string, unknown>, signal?: AbortSignal) => openEventStream(`${url}/predict`, { inputs }, signal ? { signal } : {});

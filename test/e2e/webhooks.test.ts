@@ -3,9 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { callJson, startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually } from '../helpers/supervisor.js';
 
@@ -50,14 +49,7 @@ async function receiver(answer: (received: Received, index: number) => number | 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, open: () => hanging.length };
 }
 
-async function call(url: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await request(`${url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.statusCode, body: (await response.body.json()) as Record<string, any> };
-}
+const call = callJson;
 
 describe('webhooks', () => {
   test('native API: the Webhook header gets start then completed, in order, with WEBHOOK_AUTH_TOKEN as a bearer token', async () => {

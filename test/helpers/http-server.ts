@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { request } from 'undici';
 import { afterAll, beforeAll } from 'vitest';
 import { repoRoot } from './run-process.js';
 
@@ -49,6 +50,19 @@ export async function startServer(script: string, env: Record<string, string> = 
     },
     peakMemory: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
   };
+}
+
+/**
+ * A request with an optional JSON body (sent as application/json), and its JSON answer with the
+ * status and headers: the shape most API tests read.
+ */
+export async function callJson(url: string, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await request(`${url}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.statusCode, headers: response.headers, body: (await response.body.json()) as Record<string, any> };
 }
 
 /** Stops a server, or kills it when it has not stopped within 20 s (a supervisor whose event loop is stuck cannot handle SIGTERM). */
