@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type DestinationStream, type Logger as Pino } from 'pino';
 import { jsonLineOptions } from '../logger.js';
+import { LineSink } from './line-sink.js';
 import type { LogFormat } from '../settings-parts/access.js';
 
 const predictionIdKey = Symbol('ai-integration.predictionId');
@@ -14,40 +15,39 @@ export function notePredictionId(response: ServerResponse, id: string): void {
   (response as WithPrediction)[predictionIdKey] = id;
 }
 
-/** Writes one access-log line per request, when it is answered or its connection closes. */
-export type AccessLog = (request: IncomingMessage, response: ServerResponse, path: string, id: string) => void;
+/**
+ * Writes a request's access-log line, called when its response closes (answered, or the
+ * connection closed first). `started` is its performance.now() on arrival; `bytesBefore` the
+ * connection's bytes written then (a keep-alive connection carries many requests).
+ */
+export type AccessLog = (request: IncomingMessage, response: ServerResponse, path: string, id: string, started: number, bytesBefore: number) => void;
 
 /**
  * The access log on stderr: one line per request (method, path without its query, status, bytes
  * sent with the headers, duration, request id, prediction id), text or JSON (pino) as LOG_FORMAT
- * says. Lines go through pino's asynchronous destination: a request never waits for a write to
- * stderr, and what is pending is flushed when the process exits.
+ * says. Lines go out in batches that never block the event loop (LineSink), and what waits is
+ * written when the process exits.
  */
-export function createAccessLog(format: LogFormat, destination: DestinationStream = pino.destination({ dest: 2, sync: false })): AccessLog {
+export function createAccessLog(format: LogFormat, destination: DestinationStream = new LineSink(2)): AccessLog {
   const json: Pino | undefined = format === 'json' ? pino(jsonLineOptions, destination) : undefined;
-  return (request, response, path, id) => {
-    const started = performance.now();
+  return (request, response, path, id, started, bytesBefore) => {
     const socket = request.socket;
-    // Bytes written on this connection before the answer: a keep-alive connection carries many.
-    const before = socket.bytesWritten;
-    response.once('close', () => {
-      // A connection that closed before the answer was complete: nginx's 499.
-      const status = response.writableFinished ? response.statusCode : 499;
-      const bytes = socket.bytesWritten - before;
-      const durationMs = Math.round((performance.now() - started) * 100) / 100;
-      const predictionId = (response as WithPrediction)[predictionIdKey];
-      const method = request.method ?? '';
-      if (json) {
-        json.info(
-          { method, path, status, bytes, duration_ms: durationMs, request_id: id, ...(predictionId === undefined ? {} : { prediction_id: predictionId }), remote: socket.remoteAddress },
-          `${method} ${path} ${status}`,
-        );
-      } else {
-        destination.write(
-          `${socket.remoteAddress ?? '-'} "${method} ${escapePath(path)}" ${status} ${bytes} ${durationMs}ms request_id=${id}${predictionId === undefined ? '' : ` prediction_id=${predictionId}`}\n`,
-        );
-      }
-    });
+    // A connection that closed before the answer was complete: nginx's 499.
+    const status = response.writableFinished ? response.statusCode : 499;
+    const bytes = socket.bytesWritten - bytesBefore;
+    const durationMs = Math.round((performance.now() - started) * 100) / 100;
+    const predictionId = (response as WithPrediction)[predictionIdKey];
+    const method = request.method ?? '';
+    if (json) {
+      json.info(
+        { method, path, status, bytes, duration_ms: durationMs, request_id: id, ...(predictionId === undefined ? {} : { prediction_id: predictionId }), remote: socket.remoteAddress },
+        `${method} ${path} ${status}`,
+      );
+    } else {
+      destination.write(
+        `${socket.remoteAddress ?? '-'} "${method} ${escapePath(path)}" ${status} ${bytes} ${durationMs}ms request_id=${id}${predictionId === undefined ? '' : ` prediction_id=${predictionId}`}\n`,
+      );
+    }
   };
 }
 

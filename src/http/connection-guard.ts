@@ -59,22 +59,30 @@ export class ConnectionGuard {
   }
 
   /**
-   * Counts a request in flight until its response closes (answered, or the client went away).
-   * Answers whether its connection is past MAX_CONNECTIONS, so that it may only use the probe routes.
+   * Counts a request in flight until `end` is called for it (when its response closes: answered,
+   * or the client went away). Answers whether its connection is past MAX_CONNECTIONS, so that it
+   * may only use the probe routes. The server's one close listener per request calls `end`.
    */
   begin(request: IncomingMessage, response: ServerResponse): boolean {
     const socket = request.socket;
     const state = this.connections.get(socket);
     // Requests arriving during the drain are refused or are probes: the drain does not wait for
     // them, or a steady stream of probes could hold it open until its deadline.
-    const counted = this.drainWaiters === undefined;
-    if (counted) this.inFlight.add(response);
+    if (this.drainWaiters === undefined) this.inFlight.add(response);
     if (state) {
       state.busy++;
       this.idle.delete(socket);
     }
-    response.once('close', () => this.end(socket, state, counted ? response : undefined));
     return state?.probesOnly ?? false;
+  }
+
+  /** The request `begin` counted has its response closed. */
+  end(request: IncomingMessage, response: ServerResponse): void {
+    const socket = request.socket;
+    const state = this.connections.get(socket);
+    // Back at the end of the idle order: the connection is idle from now on.
+    if (state && --state.busy === 0) this.idle.add(socket);
+    if (this.inFlight.delete(response) && this.inFlight.size === 0 && this.drainWaiters) for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
   /** From now on, requests count as arriving during shutdown; resolves when none from before is in flight. */
@@ -85,12 +93,6 @@ export class ConnectionGuard {
     for (const response of this.inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
     if (this.inFlight.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters!.push(resolve));
-  }
-
-  private end(socket: Socket, state: ConnectionState | undefined, counted: ServerResponse | undefined): void {
-    // Back at the end of the idle order: the connection is idle from now on.
-    if (state && --state.busy === 0 && this.connections.get(socket) === state) this.idle.add(socket);
-    if (counted && this.inFlight.delete(counted) && this.inFlight.size === 0 && this.drainWaiters) for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
   private admit(socket: Socket): void {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { AiIntegrationError, errorTable } from '../errors.js';
+import { jsonBody } from './json-bytes.js';
 
 const requestIdPattern = /^[\w.:@/+=-]{1,200}$/;
 
@@ -12,9 +13,9 @@ export function requestIdOf(request: IncomingMessage): string {
 
 /** Sends a JSON body with its status; HEAD requests get the headers only (node:http drops the body). */
 export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  response.end(text);
+  const json = jsonBody(body);
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': typeof json === 'string' ? Buffer.byteLength(json) : json.length, ...headers });
+  response.end(json);
 }
 
 /** The error object every failure answers with: `{ error: { code, message, field? } }`. */
