@@ -2,6 +2,7 @@ import { AiIntegrationError, InferenceThrewError, PredictionCanceledError } from
 import { plural } from './plural.js';
 import { describeType } from './schema.js';
 import { Cancellation } from './cancellation.js';
+import { modelLog } from './model-log.js';
 import type { BatchInferenceContext, BatchInferenceFunction, BatchOptions, Engine, InferOptions, InferenceResult } from './types.js';
 
 /** The largest batch a model may ask for; a batch is one call holding every item's inputs in memory. */
@@ -14,6 +15,7 @@ interface Item {
   resolve: (result: InferenceResult) => void;
   reject: (error: unknown) => void;
   stopListening: (() => void) | undefined;
+  onLog: InferOptions['onLog'];
   /** The running batch it is part of, once it runs. */
   batch: RunningBatch | undefined;
 }
@@ -36,6 +38,12 @@ function contextOf(batch: RunningBatch): BatchInferenceContext {
     },
     get signals() {
       return (signals ??= batch.items.map((item) => item.cancellation?.signal ?? neverAborted));
+    },
+    // A line goes to every prediction of the batch that follows its logs, or once to stderr.
+    log(message: string) {
+      const followed = batch.items.filter((item) => item.onLog);
+      if (followed.length === 0) modelLog(undefined)(message);
+      for (const item of followed) modelLog(item.onLog)(message);
     },
   };
 }
@@ -91,7 +99,7 @@ export class BatchingEngine implements Engine {
     const cancellation = Cancellation.of(options?.signal);
     if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
-      const item: Item = { inputs, cancellation, arrived: performance.now(), resolve, reject, stopListening: undefined, batch: undefined };
+      const item: Item = { inputs, cancellation, arrived: performance.now(), resolve, reject, stopListening: undefined, onLog: options?.onLog, batch: undefined };
       if (cancellation) item.stopListening = cancellation.onCancel(() => this.cancel(item));
       this.waiting.push(item);
       this.schedule();

@@ -1,14 +1,16 @@
 import { AiIntegrationError, InferenceThrewError, PredictionCanceledError } from './errors.js';
 import { Cancellation } from './cancellation.js';
 import { consumeStream, isInferenceStream, StreamStopped } from './result-stream.js';
-import type { Engine, InferenceContext, InferenceFunction, InferenceResult } from './types.js';
+import { modelLog } from './model-log.js';
+import type { Engine, InferenceContext, InferenceFunction, InferenceResult, InferOptions } from './types.js';
 
 /** The inference function's context; its `signal` is made when the model first reads it. */
-function contextOf(cancellation: Cancellation): InferenceContext {
+function contextOf(cancellation: Cancellation, onLog: InferOptions['onLog']): InferenceContext {
   return {
     get signal() {
       return cancellation.signal;
     },
+    log: modelLog(onLog),
   };
 }
 
@@ -27,7 +29,7 @@ export function createInProcessEngine(inferenceFunction: InferenceFunction<never
       if (cancellation.aborted) throw new PredictionCanceledError('the prediction was canceled before it ran');
       let result: InferenceResult;
       try {
-        const returned = await call(inputs, contextOf(cancellation));
+        const returned = await call(inputs, contextOf(cancellation, options?.onLog));
         result = isInferenceStream(returned) ? await consumeStream(returned, cancellation, options?.onChunk) : returned;
       } catch (thrown) {
         if (thrown instanceof StreamStopped) throw new PredictionCanceledError('the prediction was canceled; its stream was stopped');

@@ -168,6 +168,13 @@ export interface InferenceResult {
  */
 export interface InferenceContext {
   signal: AbortSignal;
+  /**
+   * Adds a line to this prediction's logs: the `logs` of its state (GET /predictions/{id}, Cog's
+   * response) and the `logs` webhook event. Where no one follows the prediction's logs (the
+   * one-shot modes, a synchronous request), the line goes to stderr with the runtime's log.
+   * @example context.log(`denoising step ${step} of ${steps}`)
+   */
+  log(message: string): void;
 }
 
 /**
@@ -235,6 +242,8 @@ export interface InferOptions {
    * its check ends the stream instead). The promise still resolves to the final result.
    */
   onChunk?: (chunk: InferenceResult) => void;
+  /** Takes the model's log lines for this inference (`context.log`), each ending in a newline. */
+  onLog?: (text: string) => void;
 }
 
 /** What a mode calls to run inference; in-process or, under a supervisor, in a worker process. */
@@ -393,6 +402,8 @@ export interface BatchInferenceContext {
   signal: AbortSignal;
   /** Each request's own signal, in the order of the inputs: a model may skip the canceled ones. */
   signals: readonly AbortSignal[];
+  /** Adds a line to the logs of every prediction in the batch (see `InferenceContext.log`). */
+  log(message: string): void;
 }
 
 /**

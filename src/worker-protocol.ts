@@ -21,8 +21,9 @@ export type SupervisorMessage =
   /**
    * `env`: the request's own variables (perRequestVariables) that were set when it was made.
    * `chunks`: the mode wants a streamed result's chunks as they come (else only the final result).
+   * `logs`: the mode follows the prediction's logs (`context.log`); else the worker writes them to stderr.
    */
-  | { type: 'infer'; id: number; inputs: Record<string, unknown>; env?: RequestEnvironment; chunks?: true }
+  | { type: 'infer'; id: number; inputs: Record<string, unknown>; env?: RequestEnvironment; chunks?: true; logs?: true }
   /** How many inferences the worker runs at once; the rest wait in its queue, first in, first out. */
   | { type: 'configure'; concurrency: number }
   /** Cancel request `id`: aborts the signal its inference function got (or drops it while it waits). */
@@ -35,6 +36,8 @@ export type WorkerMessage =
   | { type: 'batch'; size: number }
   /** One checked chunk of request `id`'s streamed result; its final result follows as `result`. */
   | { type: 'chunk'; id: number; chunk: InferenceResult }
+  /** A line the model logged for request `id` (`context.log`), with its newline. */
+  | { type: 'log'; id: number; text: string }
   | { type: 'threw'; id: number; error: { name: string; message: string; stack: string } }
   /** Request `id` failed with one of our errors (a stream whose chunks break the contract): not a throw, nothing restarts. */
   | { type: 'failed'; id: number; error: { code: ErrorCode; message: string } }

@@ -90,7 +90,8 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
     cancellations.set(message.id, cancellation);
     // Chunks go as they come; the channel keeps their order, and the result comes after them.
     const onChunk = message.chunks ? (chunk: InferenceResult) => void send({ type: 'chunk', id: message.id, chunk }) : undefined;
-    engine.infer(asBuffers(message.inputs), { signal: cancellation, onChunk }).then(
+    const onLog = message.logs ? (text: string) => void send({ type: 'log', id: message.id, text }) : undefined;
+    engine.infer(asBuffers(message.inputs), { signal: cancellation, onChunk, onLog }).then(
       async (result) => {
         const delivery = await send({ type: 'result', id: message.id, result });
         if (!delivery.ok && 'refused' in delivery) {

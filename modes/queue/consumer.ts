@@ -84,7 +84,9 @@ async function processJob(core: HttpCore, settings: QueueSettings, job: Job<JobD
     }
     const converted = await core.convert(inputs as Record<string, unknown>, 'data');
     checkSize(converted, core.context.settings.maxInputBytes);
-    return predictionEnvelope(job.id ?? '', await core.run(converted));
+    // The model's log lines (context.log) become the job's logs (BullMQ's Job.log, getJobLogs).
+    const onLog = (text: string) => void job.log(text.endsWith('\n') ? text.slice(0, -1) : text).catch(() => {});
+    return predictionEnvelope(job.id ?? '', await core.run(converted, { onLog }));
   } catch (error) {
     const failure = jobFailure(error, job.attemptsMade, settings.attempts);
     if (failure.notRun) {

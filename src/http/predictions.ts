@@ -25,6 +25,7 @@ export interface TrackedPrediction {
   prediction: Prediction | undefined;
   /** Why it failed or was canceled. */
   error: Error | undefined;
+  /** What the model logged (`context.log`), line by line. */
   logs: string;
   /** A streamed result's chunks so far, rendered (`outputSoFar` collects them). */
   readonly chunks: ChunkOutput[];
@@ -138,7 +139,11 @@ export class PredictionStore {
       options.onChunk?.(output, entry);
       webhook?.emit('output');
     };
-    this.run(inputs, { signal: cancellation, onStart, onChunk }).then(
+    const onLog = (text: string) => {
+      entry.logs += text;
+      webhook?.emit('logs');
+    };
+    this.run(inputs, { signal: cancellation, onStart, onChunk, onLog }).then(
       (prediction) => {
         entry.status = 'succeeded';
         entry.prediction = prediction;

@@ -22,6 +22,7 @@ interface Job {
   stopListening: (() => void) | undefined;
   onStart: (() => void) | undefined;
   onChunk: ((chunk: InferenceResult) => void) | undefined;
+  onLog: ((text: string) => void) | undefined;
 }
 
 /** What a submitted inference may carry: the signal that cancels it, and who to tell when it starts. */
@@ -32,6 +33,8 @@ export interface SubmitOptions {
   onStart?: () => void;
   /** Takes a streamed result's chunks as they come (`Engine.infer`'s `onChunk`). */
   onChunk?: (chunk: InferenceResult) => void;
+  /** Takes the model's log lines for this inference (`Engine.infer`'s `onLog`). */
+  onLog?: (text: string) => void;
 }
 
 export interface SchedulerLimits {
@@ -86,11 +89,11 @@ export class InferenceScheduler {
   submit(inputs: Record<string, unknown>, options: SubmitOptions = {}): Promise<ScheduledOutcome> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
-    const { onStart, onChunk } = options;
+    const { onStart, onChunk, onLog } = options;
     const cancellation = Cancellation.of(options.signal);
     if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
-      const job: Job = { inputs, enqueued: performance.now(), resolve, reject, cancellation, stopListening: undefined, onStart, onChunk };
+      const job: Job = { inputs, enqueued: performance.now(), resolve, reject, cancellation, stopListening: undefined, onStart, onChunk, onLog };
       if (cancellation) {
         job.stopListening = cancellation.onCancel(() => {
           const index = this.queue.indexOf(job);
@@ -149,7 +152,7 @@ export class InferenceScheduler {
       this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, Math.min(50, inferenceTimeoutMs / 10))).unref();
     }
     job.onStart?.();
-    this.engine.infer(job.inputs, job.cancellation || job.onChunk ? { signal: job.cancellation, onChunk: job.onChunk } : undefined).then(
+    this.engine.infer(job.inputs, job.cancellation || job.onChunk || job.onLog ? { signal: job.cancellation, onChunk: job.onChunk, onLog: job.onLog } : undefined).then(
       (result) => {
         if (!job.timedOut) job.resolve({ result, queueMs, predictMs: performance.now() - started });
       },

@@ -110,6 +110,7 @@ export class SupervisedEngine implements Engine {
     return new Promise((resolve, reject) => {
       const request: Pending = { id: this.nextId++, inputs, env: requestEnvironment(), resolve, reject, slot: undefined };
       if (options?.onChunk) request.onChunk = options.onChunk;
+      if (options?.onLog) request.onLog = options.onLog;
       if (cancellation) {
         const stopListening = cancellation.onCancel(() => this.cancel(request));
         const settled = () => {
@@ -297,6 +298,7 @@ export class SupervisedEngine implements Engine {
     const message: SupervisorMessage = { type: 'infer', id: request.id, inputs: request.inputs };
     if (request.env) message.env = request.env;
     if (request.onChunk) message.chunks = true;
+    if (request.onLog) message.logs = true;
     const worker = slot.process!;
     slot.outbox!.send(message, (delivery) => {
       if (delivery.ok || this.pending.get(request.id) !== request) return;
@@ -369,6 +371,10 @@ export class SupervisedEngine implements Engine {
       case 'chunk': {
         const chunk = message.chunk as InferenceResult & Record<string, unknown>;
         this.pending.get(message.id)?.onChunk?.(chunk && typeof chunk === 'object' ? asBuffers(chunk) : chunk);
+        return;
+      }
+      case 'log': {
+        this.pending.get(message.id)?.onLog?.(String(message.text));
         return;
       }
       case 'batch': {

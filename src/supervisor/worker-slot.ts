@@ -19,6 +19,7 @@ export interface Pending {
   cancelTimer?: NodeJS.Timeout;
   /** Takes a streamed result's chunks as the worker sends them. */
   onChunk?: (chunk: InferenceResult) => void;
+  onLog?: (text: string) => void;
 }
 
 export type WorkerState = 'starting' | 'ready' | 'backoff' | 'stopped';
