@@ -1,6 +1,7 @@
 import type { ModelInfo } from '../../src/http/protocol.js';
 import { isBinaryType } from '../../src/schema.js';
-import type { InputsSchema } from '../../src/types.js';
+import { outputMediaType } from '../../src/output-description.js';
+import type { InputsSchema, OutputDescription } from '../../src/types.js';
 import { escapeHtml, exampleOf, field, inlineJson } from './page/markup.js';
 import { script } from './page/script.js';
 import { style } from './page/style.js';
@@ -10,7 +11,7 @@ import { style } from './page/style.js';
  * paste or pick files; examples filled in one click) that posts to /predict, and the result
  * rendered by kind. Everything is inline, so it works in a container with no network.
  */
-export function renderPage(schema: InputsSchema, model: ModelInfo): string {
+export function renderPage(schema: InputsSchema, model: ModelInfo, output?: OutputDescription): string {
   const multipart = Object.values(schema).some((spec) => isBinaryType(spec.type));
   const examples: Record<string, unknown> = {};
   const types: Record<string, string> = {};
@@ -45,6 +46,7 @@ ${Object.entries(schema).map(([name, spec]) => field(name, spec)).join('\n')}
 </form>
 <section class="panel output" aria-labelledby="output-title">
 <h2 id="output-title">Result</h2>
+${output ? `<p class="output-kind">${escapeHtml(describeOutput(output))}</p>` : ''}
 <div id="status" class="status" role="status" aria-live="polite"></div>
 <div id="result" aria-live="polite"><p class="placeholder">The result appears here.</p></div>
 </section>
@@ -54,4 +56,13 @@ ${Object.entries(schema).map(([name, spec]) => field(name, spec)).join('\n')}
 </body>
 </html>
 `;
+}
+
+/** What the model returns, in a sentence for the result panel (the `output` option of startLoop). */
+export function describeOutput(output: OutputDescription): string {
+  const kind = { json: 'JSON', image: 'an image', file: 'a file', text: 'text' }[output.type];
+  const mediaType = output.type === 'json' ? '' : ` (${outputMediaType(output)})`;
+  const properties = output.type === 'json' && output.schema && typeof output.schema.properties === 'object' && output.schema.properties !== null ? Object.keys(output.schema.properties) : [];
+  const fields = properties.length > 0 ? ` with ${properties.join(', ')}` : '';
+  return `Returns ${kind}${mediaType}${fields}${output.description ? `: ${output.description}` : ''}`;
 }

@@ -20,7 +20,7 @@ import { renderPage } from './page.js';
  */
 export function nativeRoutes(core: HttpCore): RouteDefinition[] {
   const { context, model } = core;
-  const page = renderPage(context.schema, model);
+  const page = renderPage(context.schema, model, context.output);
 
   const runPrediction = async (route: RouteContext, accepted: readonly ('multipart' | 'json')[]) => {
     const { raw, origin } = await core.readInputs(route, accepted);

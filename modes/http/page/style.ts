@@ -87,6 +87,7 @@ button:disabled { opacity: .65; cursor: progress; }
 .output.running #result { opacity: .45; }
 .output.running #result.partial { opacity: 1; }
 .placeholder { margin: 0; color: var(--muted); }
+.output-kind { margin: -.2rem 0 .6rem; color: var(--muted); font-size: .9rem; }
 .result-meta { margin: 0 0 .6rem; color: var(--muted); font-size: .85rem; }
 .output-image, .output-media { display: block; max-width: 100%; border-radius: 6px; }
 pre { margin: 0; padding: .75rem; white-space: pre-wrap; overflow-wrap: anywhere; background: var(--code); border-radius: 6px; max-height: 65vh; overflow: auto; line-height: 1.45; }
