@@ -53,18 +53,18 @@ describe('LineSink', () => {
     const { code, stdout } = await runChild(
       `
       import { LineSink } from ${JSON.stringify(sinkModule)};
-      const sink = new LineSink(1);
+      const sink = new LineSink(1, 1024 * 1024);
       const line = 'x'.repeat(1023) + '\\n';
       let refused = 0;
-      // 24 MB while the reader sleeps: more than the 16 MB the sink holds.
-      for (let index = 0; index < 24 * 1024; index++) if (!sink.write(line)) refused++;
+      // 3 MB while the reader sleeps: more than the 1 MB this sink holds.
+      for (let index = 0; index < 3 * 1024; index++) if (!sink.write(line)) refused++;
       process.stderr.write('refused ' + refused + '\\n');
       setTimeout(() => { sink.write('after\\n'); }, 1500);
     `,
       { pauseStdoutMs: 1000 },
     );
     expect(code).toBe(0);
-    expect(stdout).toMatch(/warning: \d+ log line\(s\) dropped: the log's reader fell more than 16777216 bytes behind\n/);
+    expect(stdout).toMatch(/warning: \d+ log line\(s\) dropped: the log's reader fell more than 1048576 bytes behind\n/);
     expect(stdout.endsWith('after\n')).toBe(true);
   });
 });
