@@ -20,9 +20,9 @@ export interface HealthReading {
  * - BUSY: every slot runs an inference (Cog's meaning: "at capacity, all slots busy"; Cog would
  *   answer a prediction with 409 then, where this server queues it, up to MAX_QUEUE, then 429);
  *   also while the server drains on SIGTERM or `POST /shutdown` (alive, taking no new work).
- * - STARTING: the model is loading. The HTTP port opens once the first load succeeds, so this is
- *   seen while the supervisor restarts the model in place after a throw, a hang or a crash (also
- *   while it retries a load that failed): the model is coming back, nothing is lost.
+ * - STARTING: the model is loading: while the supervisor restarts it in place after a throw, a
+ *   hang or a crash (also while it retries a load that failed), and during the first load, when
+ *   loading-health.ts holds the port until this service starts.
  * - SETUP_FAILED: the supervisor gave up loading the model (WORKER_MAX_START_FAILURES).
  * - DEFUNCT: the model failed for good otherwise: run directly, it threw or hung, and the process
  *   drains and exits to be restarted.

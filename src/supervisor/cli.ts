@@ -16,6 +16,7 @@ import { isServingMode, loadMode } from '../registry.js';
 import { readModeName, readSupervisorLimits } from '../settings.js';
 import { supervisorEnvironmentVariable } from '../worker-protocol.js';
 import { splitArguments } from './arguments.js';
+import type { LoadingHealthServer } from '../../modes/cog/loading-health.js';
 import { startOrphanReaper } from './orphan-reaper.js';
 import { ShimConfigurationError, SupervisedEngine } from './supervised-engine.js';
 
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     process.exit(ExitCode.config);
   }
   let engine: SupervisedEngine | undefined;
+  let loadingHealth: LoadingHealthServer | undefined;
   // Until a serving mode takes over SIGTERM and SIGINT (to drain), they stop the worker and end
   // the supervisor here, so a worker still loading, or busy in a one-shot mode, is never left behind.
   let modeHandlesSignals = false;
@@ -75,7 +77,18 @@ async function main(): Promise<void> {
     const limits = readSupervisorLimits(process.env);
     engine = new SupervisedEngine(resolve(shim), args, { ...limits, initialBackoffMs: 100, maxBackoffMs: 5000 }, log);
     startOrphanReaper(engine.isOwnChild.bind(engine), log);
+    // Cog's health check says STARTING while the model loads: a small server holds the port until
+    // the service, which needs the worker's schema, takes it over (on the same port, even PORT=0's).
+    if (readModeName({}, process.env, args) === 'cog') {
+      const { serveHealthWhileLoading } = await import('../../modes/cog/loading-health.js');
+      loadingHealth = await serveHealthWhileLoading(process.env, log);
+    }
     const { schema, options } = await engine.start();
+    if (loadingHealth) {
+      await loadingHealth.close();
+      process.env.PORT = String(loadingHealth.port);
+      loadingHealth = undefined;
+    }
     const serving = isServingMode(readModeName(options, process.env, args) ?? 'command_line');
     engine.restartAfterThrow = serving;
     modeHandlesSignals = serving;
@@ -90,6 +103,7 @@ async function main(): Promise<void> {
   } catch (error) {
     // A shim that cannot be loaded has said why in one line already.
     const code = error instanceof ShimConfigurationError ? error.exitCode : reportError(error, log);
+    await loadingHealth?.close();
     await reportToPlatform(error, args, log);
     await engine?.stop();
     process.exit(code);

@@ -10,9 +10,15 @@ export interface RunningRedis {
   port: number;
   /** `redis://127.0.0.1:PORT`, for REDIS_URL. */
   url: string;
-  /** Stops the server (SIGTERM, then SIGKILL after 5 s); the port and the directory are kept for `restart`. */
-  stop(): Promise<void>;
-  /** Starts a new, empty server on the same port and waits until it answers PING. */
+  /**
+   * Stops the server (SIGTERM, then SIGKILL after 5 s; or `signal` itself, e.g. SIGKILL for a
+   * crash); the port and the directory are kept for `restart`.
+   */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts a new server on the same port and directory (stopping the running one first) and waits
+   * until it answers PING: empty by default, with the data it had when started `persistent`.
+   */
   restart(): Promise<void>;
   /** Stops the server and removes its directory; what `afterEach` calls. */
   dispose(): Promise<void>;
@@ -49,13 +55,24 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
+export interface RedisOptions {
+  /**
+   * Keep the data across a stop and a restart, even a SIGKILL: an append-only file in the
+   * temporary directory, written and fsynced before each write is answered
+   * (`--appendonly yes --appendfsync always`). Default false: no persistence.
+   */
+  persistent?: boolean;
+}
+
 /**
  * Starts Debian's `redis-server` on a free loopback port, with a temporary `--dir` and no
  * persistence (`--save '' --appendonly no`), and waits until it answers PING. A restart comes
- * back empty on the same port, as a Redis without persistence does after a crash.
+ * back empty on the same port, as a Redis without persistence does after a crash; with
+ * `persistent`, it comes back with every write it had answered.
  * @example const redis = await startRedis(); ...; await redis.dispose();
  */
-export async function startRedis(): Promise<RunningRedis> {
+export async function startRedis(options: RedisOptions = {}): Promise<RunningRedis> {
+  const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   const dir = mkdtempSync(join(tmpdir(), 'queue-redis-'));
   let port = 0;
   let child: ChildProcess | undefined;
@@ -64,7 +81,7 @@ export async function startRedis(): Promise<RunningRedis> {
 
   const launch = async (): Promise<boolean> => {
     output = '';
-    const process_ = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'], {
+    const process_ = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', ...persistence, '--protected-mode', 'yes', '--loglevel', 'warning'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = process_;
@@ -83,10 +100,10 @@ export async function startRedis(): Promise<RunningRedis> {
     throw new Error(`redis-server did not answer PING on 127.0.0.1:${port} within 10 s:\n${output}`);
   };
 
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const running = child;
     if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    running.kill('SIGTERM');
+    running.kill(signal);
     const timer = setTimeout(() => running.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
