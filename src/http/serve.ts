@@ -74,6 +74,12 @@ export async function serveHttp(context: ModeContext, makeProtocol: (control: Se
     // Nothing else may run on a model in a bad state: what waits is refused, then the process exits.
     service.core.scheduler.rejectQueued(new AiIntegrationError('AI_ERR_NOT_READY', 'the model failed and the process is restarting; retry shortly'));
     const reason = timedOut ? 'an inference ran past INFERENCE_TIMEOUT_MS; the process exits to be restarted' : 'the model threw; the process exits to be restarted';
+    // Readiness says so now, before the failing request's answer is written: a probe that follows
+    // that answer must never be told the model is ready.
+    if (service.readiness.status === 'ready') {
+      service.readiness.status = 'failed';
+      service.readiness.reason = reason;
+    }
     // Let the failing request's answer go out before the listener closes.
     setImmediate(() => void shutdown(ExitCode.inferenceThrew, 'failed', reason));
   };
