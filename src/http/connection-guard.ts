@@ -12,7 +12,13 @@ interface ConnectionState {
   busy: number;
   /** Past MAX_CONNECTIONS: it may only use the probe routes. */
   probesOnly: boolean;
+  /** The responses of its requests in progress (more than one when the client pipelines). */
+  open: ServerResponse[];
 }
+
+// Marks a response counted in flight (it arrived before the drain began).
+const counted = Symbol('ai-integration.countedInFlight');
+type Counted = ServerResponse & { [counted]?: boolean };
 
 /**
  * Bounds open connections and counts the requests in flight.
@@ -37,8 +43,12 @@ export class ConnectionGuard {
   private readonly idle = new Set<Socket>();
   private regular = 0;
   private extra = 0;
-  // Requests that have arrived and whose response has not closed.
-  private readonly inFlight = new Set<ServerResponse>();
+  // Requests that arrived before the drain and whose response has not closed. A count and a mark
+  // on each response, not a Set of them: a Set that every request enters and leaves kept each
+  // request's objects alive through the young generation's collections, so every request was
+  // promoted to the old one, and mark-compacts ran every 150 ms (a third of the throughput of a
+  // model that answers in a later turn of the event loop; bench/http-throughput.mjs).
+  private inFlight = 0;
   private drainWaiters: (() => void)[] | undefined;
 
   constructor(
@@ -55,7 +65,7 @@ export class ConnectionGuard {
 
   /** Requests that arrived before the drain began and whose response has not closed. */
   get requestsInFlight(): number {
-    return this.inFlight.size;
+    return this.inFlight;
   }
 
   /**
@@ -68,9 +78,13 @@ export class ConnectionGuard {
     const state = this.connections.get(socket);
     // Requests arriving during the drain are refused or are probes: the drain does not wait for
     // them, or a steady stream of probes could hold it open until its deadline.
-    if (this.drainWaiters === undefined) this.inFlight.add(response);
+    if (this.drainWaiters === undefined) {
+      this.inFlight++;
+      (response as Counted)[counted] = true;
+    }
     if (state) {
       state.busy++;
+      state.open.push(response);
       this.idle.delete(socket);
     }
     return state?.probesOnly ?? false;
@@ -80,9 +94,15 @@ export class ConnectionGuard {
   end(request: IncomingMessage, response: ServerResponse): void {
     const socket = request.socket;
     const state = this.connections.get(socket);
-    // Back at the end of the idle order: the connection is idle from now on.
-    if (state && --state.busy === 0) this.idle.add(socket);
-    if (this.inFlight.delete(response) && this.inFlight.size === 0 && this.drainWaiters) for (const resolve of this.drainWaiters.splice(0)) resolve();
+    if (state) {
+      const index = state.open.indexOf(response);
+      if (index !== -1) state.open.splice(index, 1);
+      // Back at the end of the idle order: the connection is idle from now on.
+      if (--state.busy === 0) this.idle.add(socket);
+    }
+    if (!(response as Counted)[counted]) return;
+    (response as Counted)[counted] = false;
+    if (--this.inFlight === 0 && this.drainWaiters) for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
   /** From now on, requests count as arriving during shutdown; resolves when none from before is in flight. */
@@ -90,8 +110,8 @@ export class ConnectionGuard {
     this.drainWaiters ??= [];
     // Answers still to be written end their connection, so that no client sends another request
     // on it while it is being closed.
-    for (const response of this.inFlight) if (!response.headersSent) response.setHeader('connection', 'close');
-    if (this.inFlight.size === 0) return Promise.resolve();
+    for (const state of this.connections.values()) for (const response of state.open) if (!response.headersSent) response.setHeader('connection', 'close');
+    if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters!.push(resolve));
   }
 
@@ -103,7 +123,7 @@ export class ConnectionGuard {
     const probesOnly = this.regular >= this.maxConnections;
     if (probesOnly) this.extra++;
     else this.regular++;
-    this.connections.set(socket, { busy: 0, probesOnly });
+    this.connections.set(socket, { busy: 0, probesOnly, open: [] });
     this.idle.add(socket);
     socket.once('close', () => this.forget(socket));
   }
