@@ -58,7 +58,9 @@ export class InferenceScheduler {
   private readonly queue: Job[] = [];
   private accepting = true;
   private idleWaiters: (() => void)[] = [];
-  private readonly runningJobs = new Set<Job>();
+  // An array, not a Set: a long-lived Set every job enters and leaves keeps jobs in the old copies
+  // of its table until the next mark-compact (see PendingRequests), so they would all be promoted.
+  private readonly runningJobs: Job[] = [];
   // One sweep timer while anything runs, instead of a timer per inference: arming and clearing a
   // timer per request showed up in the HTTP profile. Timeouts fire within a tenth of their length.
   private sweeper: NodeJS.Timeout | undefined;
@@ -148,7 +150,7 @@ export class InferenceScheduler {
     const { inferenceTimeoutMs } = this.limits;
     if (inferenceTimeoutMs > 0) {
       job.deadline = started + inferenceTimeoutMs;
-      this.runningJobs.add(job);
+      this.runningJobs.push(job);
       this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, Math.min(50, inferenceTimeoutMs / 10))).unref();
     }
     job.onStart?.();
@@ -163,8 +165,9 @@ export class InferenceScheduler {
       job.stopListening?.();
       // A timed-out inference keeps its slot until the model really returns.
       if (job.timedOut) this.stuckCount--;
-      this.runningJobs.delete(job);
-      if (this.runningJobs.size === 0 && this.sweeper) {
+      const index = this.runningJobs.indexOf(job);
+      if (index !== -1) this.runningJobs.splice(index, 1);
+      if (this.runningJobs.length === 0 && this.sweeper) {
         clearInterval(this.sweeper);
         this.sweeper = undefined;
       }

@@ -13,6 +13,7 @@ import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEn
 import { Cancellation } from '../cancellation.js';
 import { Outbox, unpackMessages, type ManyMessages } from '../message-outbox.js';
 import { stopProcess } from './stop-process.js';
+import { PendingRequests } from './pending-requests.js';
 
 export interface SupervisorSettings extends Omit<SupervisorLimits, 'workers' | 'devices'>, Partial<Pick<SupervisorLimits, 'workers' | 'devices'>> {
   /** The first back-off after a start failure; it doubles up to `maxBackoffMs`. */
@@ -55,7 +56,7 @@ export class SupervisedEngine implements Engine {
   /** Restart the model after a throw (serving modes); in one-shot modes the throw ends the job. */
   restartAfterThrow = false;
   private readonly slots: WorkerSlot[];
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingRequests<Pending>();
   /** Requests not sent to any worker yet, oldest first. */
   private waiting: Pending[] = [];
   private nextId = 1;
