@@ -3,6 +3,7 @@ import { serveHttp } from '../../src/http/serve.js';
 import type { ModeContext } from '../../src/types.js';
 import { cogErrorBody } from './errors.js';
 import { CogHealth } from './health.js';
+import { cogPort } from './loading-health.js';
 import { cogOpenApiDocument } from './openapi.js';
 import { cogRoutes } from './routes.js';
 
@@ -17,7 +18,7 @@ export function run(context: ModeContext): Promise<number> {
   context.engine.onFailure?.((error) => health.engineFailed(error, Date.now()));
   return serveHttp(context, (control) => ({
     name: 'cog',
-    defaultPort: 5000,
+    defaultPort: cogPort,
     summary: 'Cog API: POST /predictions, PUT /predictions/{id}, GET /health-check, docs /docs',
     routes: (core) => cogRoutes(core, health, control),
     openApi: (core) => cogOpenApiDocument(context.schema, core.model),

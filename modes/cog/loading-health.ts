@@ -1,10 +1,11 @@
 import { createServer } from 'node:http';
+import { integerSetting } from '../../src/settings-parts/env-values.js';
 import type { Logger } from '../../src/types.js';
 import { cogTimestamp } from './timestamp.js';
 import type { CogHealthCheck } from './types.js';
 
-/** The port Cog's server listens on, as MODE=cog's service does. */
-const cogPort = 5000;
+/** The port Cog's server listens on, and MODE=cog's service by default. */
+export const cogPort = 5000;
 
 /** The early server: the port it took, and how to give that port to the service. */
 export interface LoadingHealthServer {
@@ -19,12 +20,15 @@ export interface LoadingHealthServer {
  * small server holds the port while the first worker loads: STARTING on the health check, 503
  * with Cog's `detail` on everything else, every connection closed after its answer so that none
  * is left open when the service takes the port over. Returns undefined when the port cannot be
- * taken; the service will say why.
+ * taken, or PORT is not one; the service will say why.
  */
 export async function serveHealthWhileLoading(env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<LoadingHealthServer | undefined> {
-  const text = env.PORT?.trim();
-  const port = text ? Number(text) : cogPort;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined;
+  let port: number;
+  try {
+    port = integerSetting(env, 'PORT', 0, 65535) ?? cogPort;
+  } catch {
+    return undefined;
+  }
   const host = env.HOST?.trim() || '0.0.0.0';
   const startedAt = cogTimestamp(performance.timeOrigin);
   const server = createServer((request, response) => {

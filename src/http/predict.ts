@@ -7,6 +7,7 @@ import { describeType } from '../schema.js';
 import type { InferenceResult, ModeContext } from '../types.js';
 import { resultBytes } from '../write-result.js';
 import type { BodyBudget } from './body-budget.js';
+import { DataUrl } from './json-bytes.js';
 import { closeGently } from './lingering-close.js';
 import type { HttpMetrics } from './metrics.js';
 import { checkDeclaredLength, contentEncodingOf, mediaTypeOf, readJsonBody, readMultipart, type BodyReading } from './request-body.js';
@@ -167,7 +168,7 @@ export function outputValue(prediction: Prediction): unknown {
 }
 
 export function dataUrl(mediaType: string, bytes: Buffer): string {
-  return `data:${mediaType.replace(/\s+/g, '')};base64,${bytes.toString('base64')}`;
+  return new DataUrl(mediaType, bytes).toString();
 }
 
 /** Whether the client's Accept header names this exact media type (not only through a wildcard). */

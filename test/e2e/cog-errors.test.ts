@@ -3,7 +3,6 @@
 // client that leaves a synchronous POST /predictions (its prediction is canceled). Errors that are
 // not a prediction's are Cog's `{"detail": "..."}`; a prediction that failed is data (200, "failed").
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { startServer, stopOrKill, type RunningServer } from '../helpers/http-server.js';
+import { RawConnection } from '../helpers/raw-connection.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
@@ -23,7 +23,12 @@ const scratch = mkdtempSync(join(tmpdir(), 'cog-errors-'));
 const timestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/;
 
 const servers: RunningServer[] = [];
-const sockets: Socket[] = [];
+const opened: RawConnection[] = [];
+const openConnection = async (url: string): Promise<RawConnection> => {
+  const connection = await RawConnection.open(url);
+  opened.push(connection);
+  return connection;
+};
 const gates: string[] = [];
 let files = 0;
 
@@ -37,7 +42,7 @@ async function serveCog(script: string, env: Record<string, string> = {}, superv
 afterEach(async () => {
   // Open every gate first: a held model would otherwise hold the drain until SHUTDOWN_TIMEOUT_MS.
   for (const path of gates.splice(0)) rmSync(path, { force: true });
-  for (const socket of sockets.splice(0)) socket.destroy();
+  for (const connection of opened.splice(0)) connection.destroy();
   await Promise.all(servers.splice(0).map((server) => stopOrKill(server)));
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -79,55 +84,6 @@ async function pending(url: string): Promise<number> {
  * One raw client connection on loopback: what the test writes is exactly what the server reads,
  * so a request can be begun before SIGTERM (or a model fault) and finished after it.
  */
-class RawConnection {
-  private received = Buffer.alloc(0);
-  closed = false;
-  readonly whenClosed: Promise<void>;
-
-  private constructor(private readonly socket: Socket) {
-    sockets.push(socket);
-    socket.on('data', (chunk: Buffer) => (this.received = Buffer.concat([this.received, chunk])));
-    socket.on('error', () => {}); // a reset is a close, which the tests look at
-    this.whenClosed = new Promise((resolve) =>
-      socket.once('close', () => {
-        this.closed = true;
-        resolve();
-      }),
-    );
-  }
-
-  static open(url: string): Promise<RawConnection> {
-    const { hostname, port } = new URL(url);
-    return new Promise((resolve, reject) => {
-      const socket = connect(Number(port), hostname, () => resolve(new RawConnection(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  write(data: string): void {
-    this.socket.write(data);
-  }
-
-  /** The next whole response (its body by Content-Length); fails if the connection closes first. */
-  async response(limitMs = 30_000): Promise<Answer & { headers: Record<string, string> }> {
-    for (const deadline = Date.now() + limitMs; ; ) {
-      const end = this.received.indexOf('\r\n\r\n');
-      if (end !== -1) {
-        const [statusLine, ...lines] = this.received.subarray(0, end).toString('latin1').split('\r\n');
-        const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
-        const length = Number(headers['content-length'] ?? Number.NaN);
-        if (this.received.length - end - 4 >= length) {
-          const text = this.received.subarray(end + 4, end + 4 + length).toString('utf8');
-          this.received = this.received.subarray(end + 4 + length);
-          return { status: Number(statusLine!.split(' ')[1]), headers, body: JSON.parse(text) };
-        }
-      }
-      if (this.closed) throw new Error(`the connection closed without a whole response; received ${JSON.stringify(this.received.toString('latin1'))}`);
-      if (Date.now() > deadline) throw new Error(`no whole response within ${limitMs} ms; received ${JSON.stringify(this.received.toString('latin1'))}`);
-      await sleep(50);
-    }
-  }
-}
 
 describe('MODE=cog: a body over MAX_INPUT_BYTES', () => {
   test('413 {"detail": "..."}, whether the body declares its length or streams it chunked; the model never sees it, and the server serves the next one', async () => {
@@ -161,7 +117,7 @@ describe('MODE=cog: a prediction past INFERENCE_TIMEOUT_MS', () => {
     const { server, calls } = await serveCog(cogModel, { INFERENCE_TIMEOUT_MS: '3000', CONCURRENCY: '1' });
     // A request whose body is still uploading when the model times out: it is in flight, so the
     // drain (and the open listener) lasts until the test finishes it, and the health check can be read.
-    const upload = await RawConnection.open(server.url);
+    const upload = await openConnection(server.url);
     const late = JSON.stringify({ input: { note: 'uploading' } });
     upload.write(`POST /predictions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(late)}\r\n\r\n${late.slice(0, 5)}`);
 
@@ -193,7 +149,7 @@ describe('MODE=cog: a prediction past INFERENCE_TIMEOUT_MS', () => {
     expect(await call(server.url, 'GET', '/health-check')).toMatchObject({ status: 200, body: { status: 'DEFUNCT', setup: { status: 'succeeded' } } });
     expect(server.child.exitCode).toBeNull();
     upload.write(late.slice(5));
-    const uploaded = await upload.response();
+    const uploaded = await upload.jsonResponse();
     expect(uploaded.status).toBe(503);
     expect(uploaded.body).toEqual({ detail: expect.any(String) });
     expect(await server.exited).toEqual({ code: 70, signal: null });
@@ -225,12 +181,12 @@ describe('MODE=cog: SIGTERM while a prediction is in flight', () => {
     // Kept-alive connections opened (and used) before SIGTERM: one for a late prediction, one for
     // a late health check. Each has its next request begun, so the drain does not close it as
     // idle, but not yet arrived when SIGTERM comes.
-    const keptAlive = await RawConnection.open(server.url);
+    const keptAlive = await openConnection(server.url);
     keptAlive.write('GET /health-check HTTP/1.1\r\nhost: x\r\n\r\n');
-    expect((await keptAlive.response()).body.status).toBe('BUSY');
-    const probe = await RawConnection.open(server.url);
+    expect((await keptAlive.jsonResponse()).body.status).toBe('BUSY');
+    const probe = await openConnection(server.url);
     probe.write('GET /health-check HTTP/1.1\r\nhost: x\r\n\r\n');
-    expect((await probe.response()).status).toBe(200);
+    expect((await probe.jsonResponse()).status).toBe(200);
     keptAlive.write('POST /predictions HTTP/1.1\r\nhost: x\r\n');
     probe.write('GET /health-check HTTP/1.1\r\nhost: x\r\n');
     await sleep(300); // time for the server to read them: a connection with nothing begun is closed at once
@@ -240,7 +196,7 @@ describe('MODE=cog: SIGTERM while a prediction is in flight', () => {
 
     const late = JSON.stringify({ input: { note: 'late' } });
     keptAlive.write(`content-type: application/json\r\ncontent-length: ${Buffer.byteLength(late)}\r\n\r\n${late}`);
-    const refused = await keptAlive.response();
+    const refused = await keptAlive.jsonResponse();
     expect(refused.status).toBe(503);
     expect(refused.headers.connection).toBe('close');
     expect(refused.body).toEqual({ detail: 'the server is shutting down and takes no new work (received SIGTERM)' });
@@ -248,7 +204,7 @@ describe('MODE=cog: SIGTERM while a prediction is in flight', () => {
 
     // The health check still answers while the server drains: BUSY, alive and taking no new work.
     probe.write('\r\n');
-    expect(await probe.response()).toMatchObject({ status: 200, body: { status: 'BUSY' } });
+    expect(await probe.jsonResponse()).toMatchObject({ status: 200, body: { status: 'BUSY' } });
 
     hold.open();
     const served = await inFlight;

@@ -1,88 +1,14 @@
-// Connections as a client, a proxy or an attacker makes them: raw sockets on loopback, so what a
-// test writes is exactly what the server reads, byte for byte and pause for pause.
-import { connect, type Socket } from 'node:net';
+// Connections as a client, a proxy or an attacker makes them (test/helpers/raw-connection.ts):
+// the server's timeouts, limits, probes and drain, byte for byte and pause for pause.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { RawConnection, type RawResponse } from '../helpers/raw-connection.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually } from '../helpers/supervisor.js';
 
 const model = fixture('http-model.mjs');
 
-interface RawResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** One client connection: write bytes, read whole responses, see when the server closes it. */
-class RawConnection {
-  private received = Buffer.alloc(0);
-  private waiting: (() => void) | undefined;
-  closed = false;
-  readonly whenClosed: Promise<void>;
-
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.received = Buffer.concat([this.received, chunk]);
-      this.waiting?.();
-    });
-    socket.on('error', () => {}); // a reset is a close, which the tests look at
-    this.whenClosed = new Promise((resolve) =>
-      socket.once('close', () => {
-        this.closed = true;
-        this.waiting?.();
-        resolve();
-      }),
-    );
-  }
-
-  static open(url: string): Promise<RawConnection> {
-    const { hostname, port } = new URL(url);
-    return new Promise((resolve, reject) => {
-      const socket = connect(Number(port), hostname, () => resolve(new RawConnection(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  write(data: string | Buffer): void {
-    this.socket.write(data);
-  }
-
-  /** The next whole response (its body by Content-Length, or up to the close); fails if the connection closes first. */
-  async response({ head = false, limitMs = 20_000 } = {}): Promise<RawResponse> {
-    const deadline = Date.now() + limitMs;
-    for (;;) {
-      const end = this.received.indexOf('\r\n\r\n');
-      if (end !== -1) {
-        const [statusLine, ...lines] = this.received.subarray(0, end).toString('latin1').split('\r\n');
-        const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
-        const length = head ? 0 : headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
-        const available = this.received.length - end - 4;
-        if (length !== undefined ? available >= length : this.closed) {
-          const body = this.received.subarray(end + 4, end + 4 + (length ?? available)).toString('utf8');
-          this.received = this.received.subarray(end + 4 + (length ?? available));
-          return { status: Number(statusLine!.split(' ')[1]), headers, body };
-        }
-      }
-      if (this.closed) throw new Error(`the connection closed without a whole response; received ${JSON.stringify(this.received.toString('latin1'))}`);
-      if (Date.now() > deadline) throw new Error(`no whole response within ${limitMs} ms; received ${JSON.stringify(this.received.toString('latin1'))}`);
-      await new Promise<void>((resolve) => {
-        this.waiting = resolve;
-        setTimeout(resolve, 100);
-      });
-    }
-  }
-
-  /** Everything received that no response() has taken. */
-  get unread(): string {
-    return this.received.toString('latin1');
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
 
 /** Sends one request on a new connection that the client closes after it. */
 async function exchange(url: string, method: string, target: string, options: { body?: string; headers?: Record<string, string> } = {}): Promise<RawResponse & { trailing: string }> {

@@ -2,7 +2,6 @@
 // INFERENCE_TIMEOUT_MS (504), and requests that arrive while the server drains after SIGTERM (503),
 // both answered in the protocol's shape, {"error": "..."}.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +9,7 @@ import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { startServer, stopOrKill, type RunningServer } from '../helpers/http-server.js';
 import { expectValid } from '../helpers/open-inference.js';
+import { RawConnection } from '../helpers/raw-connection.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
@@ -20,7 +20,12 @@ const holdModel = fixture('cog-model.mjs');
 const scratch = mkdtempSync(join(tmpdir(), 'kserve-errors-'));
 
 const servers: RunningServer[] = [];
-const sockets: Socket[] = [];
+const opened: RawConnection[] = [];
+const openConnection = async (url: string): Promise<RawConnection> => {
+  const connection = await RawConnection.open(url);
+  opened.push(connection);
+  return connection;
+};
 const gates: string[] = [];
 const serveKserve = async (script: string, env: Record<string, string> = {}, args: string[] = []) => {
   const server = await startServer(script, { MODE: 'kserve', ...env }, args);
@@ -30,7 +35,7 @@ const serveKserve = async (script: string, env: Record<string, string> = {}, arg
 afterEach(async () => {
   // Open every gate first: a held model would otherwise hold the drain until SHUTDOWN_TIMEOUT_MS.
   for (const path of gates.splice(0)) rmSync(path, { force: true });
-  for (const socket of sockets.splice(0)) socket.destroy();
+  for (const connection of opened.splice(0)) connection.destroy();
   await Promise.all(servers.splice(0).map((server) => stopOrKill(server)));
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -94,66 +99,6 @@ function calls(callsFile: string): string[] {
  * One raw client connection on loopback: what the test writes is exactly what the server reads,
  * so a request can be begun before SIGTERM and finished after it on the same kept-alive socket.
  */
-class RawConnection {
-  private received = Buffer.alloc(0);
-  private onData: (() => void) | undefined;
-  closed = false;
-  readonly whenClosed: Promise<void>;
-
-  private constructor(readonly socket: Socket) {
-    sockets.push(socket);
-    socket.on('data', (chunk: Buffer) => {
-      this.received = Buffer.concat([this.received, chunk]);
-      const onData = this.onData;
-      this.onData = undefined;
-      onData?.();
-    });
-    socket.on('error', () => {}); // a reset is a close, which the tests look at
-    this.whenClosed = new Promise((resolve) =>
-      socket.once('close', () => {
-        this.closed = true;
-        resolve();
-      }),
-    );
-  }
-
-  static open(url: string): Promise<RawConnection> {
-    const { hostname, port } = new URL(url);
-    return new Promise((resolve, reject) => {
-      const socket = connect(Number(port), hostname, () => resolve(new RawConnection(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  write(data: string): void {
-    this.socket.write(data);
-  }
-
-  /** Calls `callback` as soon as the next bytes arrive (the first of a response), before they are parsed. */
-  onNextData(callback: () => void): void {
-    this.onData = callback;
-  }
-
-  /** The next whole response (its body by Content-Length); fails if the connection closes first. */
-  async response(limitMs = 30_000): Promise<Answer & { headers: Record<string, string> }> {
-    for (const deadline = Date.now() + limitMs; ; ) {
-      const end = this.received.indexOf('\r\n\r\n');
-      if (end !== -1) {
-        const [statusLine, ...lines] = this.received.subarray(0, end).toString('latin1').split('\r\n');
-        const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
-        const length = Number(headers['content-length'] ?? Number.NaN);
-        if (this.received.length - end - 4 >= length) {
-          const text = this.received.subarray(end + 4, end + 4 + length).toString('utf8');
-          this.received = this.received.subarray(end + 4 + length);
-          return { status: Number(statusLine!.split(' ')[1]), headers, body: JSON.parse(text) };
-        }
-      }
-      if (this.closed) throw new Error(`the connection closed without a whole response; received ${JSON.stringify(this.received.toString('latin1'))}`);
-      if (Date.now() > deadline) throw new Error(`no whole response within ${limitMs} ms; received ${JSON.stringify(this.received.toString('latin1'))}`);
-      await sleep(50);
-    }
-  }
-}
 
 describe('MODE=kserve: an inference past INFERENCE_TIMEOUT_MS', () => {
   test('run directly: 504 {"error"}; the queued request gets 503; liveness and readiness turn 503 while the listener stays open; then the process exits 70', async () => {
@@ -162,7 +107,7 @@ describe('MODE=kserve: an inference past INFERENCE_TIMEOUT_MS', () => {
     const v2 = `${server.url}/v2/models/http-model`;
     // A request whose body is still uploading when the model times out: it is in flight, so the
     // drain (and the open listener) lasts until the test finishes it, and the probes can be read.
-    const upload = await RawConnection.open(server.url);
+    const upload = await openConnection(server.url);
     const late = inferBody({ note: 'uploading' });
     upload.write(`POST /v2/models/http-model/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(late)}\r\n\r\n${late.slice(0, 5)}`);
 
@@ -189,7 +134,7 @@ describe('MODE=kserve: an inference past INFERENCE_TIMEOUT_MS', () => {
 
     // The upload in flight is answered (503: the model takes no more work), then the process exits 70.
     upload.write(late.slice(5));
-    const refused = await upload.response();
+    const refused = await upload.jsonResponse();
     expectError(refused, 503, /shutting down|restarting/);
     expect(await server.exited).toEqual({ code: 70, signal: null });
     expect(server.stderr()).toContain('the model is stuck, so this process exits to be restarted');
@@ -206,16 +151,16 @@ describe('MODE=kserve: an inference past INFERENCE_TIMEOUT_MS', () => {
     for (let round = 0; round < 6; round++) {
       const server = await serveKserve(httpModel, { INFERENCE_TIMEOUT_MS: '1000' });
       // An upload in flight keeps the process (and the probe connections) open after the fault.
-      const upload = await RawConnection.open(server.url);
+      const upload = await openConnection(server.url);
       upload.write('POST /v2/models/http-model/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{');
-      const readyProbe = await RawConnection.open(server.url);
-      const liveProbe = await RawConnection.open(server.url);
+      const readyProbe = await openConnection(server.url);
+      const liveProbe = await openConnection(server.url);
       readyProbe.write('GET /v2/health/ready HTTP/1.1\r\nhost: x\r\n\r\n');
-      expect(await readyProbe.response()).toMatchObject({ status: 200, body: { ready: true } });
+      expect(await readyProbe.jsonResponse()).toMatchObject({ status: 200, body: { ready: true } });
       liveProbe.write('GET /v2/health/live HTTP/1.1\r\nhost: x\r\n\r\n');
-      expect(await liveProbe.response()).toMatchObject({ status: 200, body: { live: true } });
+      expect(await liveProbe.jsonResponse()).toMatchObject({ status: 200, body: { live: true } });
 
-      const client = await RawConnection.open(server.url);
+      const client = await openConnection(server.url);
       client.onNextData(() => {
         readyProbe.write('GET /v2/health/ready HTTP/1.1\r\nhost: x\r\n\r\n');
         liveProbe.write('GET /v2/health/live HTTP/1.1\r\nhost: x\r\n\r\n');
@@ -225,8 +170,8 @@ describe('MODE=kserve: an inference past INFERENCE_TIMEOUT_MS', () => {
       expect(await eventually(async () => (await pending(server.url)) === 1, 10_000)).toBe(true);
       // Requests waiting behind the stuck one: the server answers them (503) as it answers the 504.
       const waiting = Array.from({ length: 30 }, (_, index) => infer(server.url, 'http-model', { note: `waiting ${index}` }));
-      expectError(await client.response(), 504, 'inference took longer than 1000 ms (INFERENCE_TIMEOUT_MS)');
-      seen.push({ ready: (await readyProbe.response()).status, live: (await liveProbe.response()).status });
+      expectError(await client.jsonResponse(), 504, 'inference took longer than 1000 ms (INFERENCE_TIMEOUT_MS)');
+      seen.push({ ready: (await readyProbe.jsonResponse()).status, live: (await liveProbe.jsonResponse()).status });
       for (const answer of await Promise.all(waiting)) expect(answer.status).toBe(503);
       upload.socket.destroy();
       expect(await server.exited).toEqual({ code: 70, signal: null });
@@ -261,12 +206,12 @@ describe('MODE=kserve: SIGTERM while an inference is in flight', () => {
     // Kept-alive connections opened (and used) before SIGTERM: one for a late infer request, one
     // for a late readiness probe. Each has its next request begun, so the drain does not close it
     // as idle, but not yet arrived when SIGTERM comes.
-    const keptAlive = await RawConnection.open(server.url);
+    const keptAlive = await openConnection(server.url);
     keptAlive.write('GET /v2/health/live HTTP/1.1\r\nhost: x\r\n\r\n');
-    expect((await keptAlive.response()).status).toBe(200);
-    const probe = await RawConnection.open(server.url);
+    expect((await keptAlive.jsonResponse()).status).toBe(200);
+    const probe = await openConnection(server.url);
     probe.write('GET /v2/health/ready HTTP/1.1\r\nhost: x\r\n\r\n');
-    expect((await probe.response()).body).toEqual({ ready: true });
+    expect((await probe.jsonResponse()).body).toEqual({ ready: true });
     keptAlive.write('POST /v2/models/cog-model/infer HTTP/1.1\r\nhost: x\r\n');
     probe.write('GET /v2/health/ready HTTP/1.1\r\nhost: x\r\n');
     await sleep(300); // time for the server to read them: a connection with nothing begun is closed at once
@@ -276,14 +221,14 @@ describe('MODE=kserve: SIGTERM while an inference is in flight', () => {
 
     const late = inferBody({ note: 'late' });
     keptAlive.write(`content-type: application/json\r\ncontent-length: ${Buffer.byteLength(late)}\r\n\r\n${late}`);
-    const refused = await keptAlive.response();
+    const refused = await keptAlive.jsonResponse();
     expectError(refused, 503, 'the server is shutting down and takes no new work (received SIGTERM)');
     expect(refused.headers.connection).toBe('close');
     await keptAlive.whenClosed;
 
     // The probes still answer while the server drains: not ready.
     probe.write('\r\n');
-    const readiness = await probe.response();
+    const readiness = await probe.jsonResponse();
     expect(readiness.status).toBe(503);
     expect(readiness.body).toEqual({ ready: false, reason: 'received SIGTERM' });
 

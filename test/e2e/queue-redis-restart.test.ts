@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { startRedis, type RunningRedis } from '../helpers/redis.js';
 import { fixture } from '../helpers/run-process.js';
-import { childPids, eventually, processState, supervisorBin } from '../helpers/supervisor.js';
+import { childPids, eventually, killProcessTree, supervisorBin } from '../helpers/supervisor.js';
 
 const workerModel = fixture('worker-model.mjs');
 const scratch = mkdtempSync(join(tmpdir(), 'ai-queue-restart-'));
@@ -26,25 +26,10 @@ const containers: RunningServer[] = [];
 const producers: Queue[] = [];
 const redises: RunningRedis[] = [];
 afterEach(async () => {
-  await Promise.all(containers.splice(0).map((container) => killContainer(container)));
+  await Promise.all(containers.splice(0).map((container) => killProcessTree(container)));
   await Promise.all(producers.splice(0).map((producer) => producer.close().catch(() => {})));
   await Promise.all(redises.splice(0).map((redis) => redis.dispose()));
 });
-
-/** SIGKILL to a container and everything under it (the supervisor and its model worker). */
-async function killContainer(container: RunningServer): Promise<void> {
-  const pids = [container.pid];
-  for (let index = 0; index < pids.length; index++) pids.push(...childPids(pids[index]!));
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  await container.exited;
-  await eventually(() => pids.every((pid) => processState(pid) === undefined || processState(pid)!.state === 'Z'), 5000);
-}
 
 /** A MODE=queue container on loopback (PORT=0, HOST=127.0.0.1), once its /health says ready. */
 async function startContainer(redis: RunningRedis, queueName: string, supervised: boolean, env: Record<string, string>): Promise<RunningServer> {

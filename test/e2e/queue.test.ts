@@ -11,7 +11,7 @@ import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { makeJpeg, sha256 } from '../helpers/images.js';
 import { startRedis, type RunningRedis } from '../helpers/redis.js';
 import { fixture, runProcess } from '../helpers/run-process.js';
-import { childPids, eventually, processState, supervisorBin } from '../helpers/supervisor.js';
+import { childPids, eventually, killProcessTree, supervisorBin } from '../helpers/supervisor.js';
 
 const workerModel = fixture('worker-model.mjs');
 const echoModel = fixture('echo-model.mjs');
@@ -29,7 +29,7 @@ const producers: { close: () => Promise<unknown> }[] = [];
 const redises: RunningRedis[] = [];
 afterEach(async () => {
   for (const orchestrator of orchestrators.splice(0)) orchestrator.stop();
-  await Promise.all(containers.splice(0).map((container) => killContainer(container)));
+  await Promise.all(containers.splice(0).map((container) => killProcessTree(container)));
   await Promise.all(producers.splice(0).map((producer) => producer.close().catch(() => {})));
   await Promise.all(redises.splice(0).map((redis) => redis.dispose()));
 });
@@ -38,21 +38,6 @@ async function redisServer(): Promise<RunningRedis> {
   const redis = await startRedis();
   redises.push(redis);
   return redis;
-}
-
-/** SIGKILL to a container and everything under it (the supervisor and its model workers), as `kill -9` of its process group. */
-async function killContainer(container: RunningServer): Promise<void> {
-  const pids = [container.pid];
-  for (let index = 0; index < pids.length; index++) pids.push(...childPids(pids[index]!));
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  await container.exited;
-  await eventually(() => pids.every((pid) => processState(pid) === undefined || processState(pid)!.state === 'Z'), 5000);
 }
 
 interface ContainerOptions {
@@ -99,7 +84,7 @@ function orchestrate(options: ContainerOptions): { current: () => RunningServer 
     while (!stopped) {
       current = await startContainer(options, false);
       // Stopped while this one started: afterEach has already killed the others.
-      if (stopped) await killContainer(current);
+      if (stopped) await killProcessTree(current);
       const exit = await current.exited;
       if (!stopped) deaths.push(exit);
     }
@@ -238,7 +223,7 @@ describe('MODE=queue: faults', () => {
     // Mid-run, while the victim holds jobs: the whole container dies at once.
     const midRun = await eventually(async () => (await queue.getCompletedCount()) >= 150 && lines(callsB).length > 0, 20_000);
     expect(midRun, midRun ? '' : await diagnosis(queue, [survivor, victim])).toBe(true);
-    await killContainer(victim);
+    await killProcessTree(victim);
     const afterKill = await queue.getJobCounts('completed', 'failed');
     expect(afterKill.completed! + afterKill.failed!).toBeLessThan(total);
 

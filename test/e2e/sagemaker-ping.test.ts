@@ -4,7 +4,6 @@
 // process's event loop is blocked) must not hold the probes back. The spin fixture creates a
 // file as its loop starts; each probe is then sent on a new connection, and must be answered
 // while the 3 s invocation is still unanswered: an ordering, not a measured speed.
-import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startServer, stopOrKill, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
 import { childPids, eventually, supervisorBin } from '../helpers/supervisor.js';
+import { freePort } from '../helpers/free-port.js';
 
 const spinModel = fixture('spin-model.mjs');
 const spinMs = 3000;
@@ -24,15 +24,6 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
-
-/** A free loopback port: bind port 0, read what the kernel gave, let it go. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Answer {
   status: number;

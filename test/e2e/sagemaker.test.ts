@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import sharp from 'sharp';
@@ -9,6 +8,7 @@ import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { expectNothingLost, loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
 import { fixture, runScript } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
+import { freePort } from '../helpers/free-port.js';
 
 const httpModel = fixture('http-model.mjs');
 const twoImageModel = fixture('two-image-model.mjs');
@@ -47,15 +47,6 @@ function expectError(answer: Answer, status: number, message: string | RegExp, c
   else expect(answer.body.error).toMatch(message);
   if (code !== undefined) expect(answer.body.code).toBe(code);
   expect(Object.keys(answer.body).filter((key) => !['error', 'code', 'field'].includes(key))).toEqual([]);
-}
-
-/** A free loopback port: bind port 0, read what the kernel gave, let it go. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 let photo: Buffer;

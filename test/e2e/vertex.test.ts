@@ -1,4 +1,4 @@
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import sharp from 'sharp';
 import { request } from 'undici';
@@ -8,6 +8,7 @@ import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { expectNothingLost, loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
 import { fixture, runScript } from '../helpers/run-process.js';
 import { childPids, eventually, supervisorBin } from '../helpers/supervisor.js';
+import { freePort } from '../helpers/free-port.js';
 
 const httpModel = fixture('http-model.mjs');
 const echoModel = fixture('echo-model.mjs');
@@ -19,15 +20,6 @@ const vertexPredict = '/v1/endpoints/4821/deployedModels/977:predict';
 
 /** Starts a shim (or the supervisor with a shim) with MODE=vertex on loopback (PORT=0 unless the test says). */
 const serveVertex = (script: string, env: Record<string, string> = {}, args: string[] = []) => startServer(script, { MODE: 'vertex', ...env }, args);
-
-/** A port nothing listens on now: bound on 0 by the system, then released. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Answer {
   status: number;

@@ -1,6 +1,7 @@
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { runProcess, type ProcessOutcome } from './run-process.js';
+
+export { freePort } from './free-port.js';
 
 /** podman's environment here: containers.conf without default ulimits (see that file). */
 export const podmanEnvironment = { ...(process.env as Record<string, string>), CONTAINERS_CONF: fileURLToPath(new URL('../container/containers.conf', import.meta.url)) };
@@ -22,14 +23,3 @@ export async function podmanText(args: string[]): Promise<string> {
   return outcome.stdout.toString('utf8').trim();
 }
 
-/** A loopback port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

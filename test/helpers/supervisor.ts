@@ -33,3 +33,18 @@ export async function eventually(condition: () => boolean | Promise<boolean>, li
   }
   return condition();
 }
+
+/** SIGKILL to a process and everything under it (a supervisor and its model workers), as `kill -9` of its process group; resolves once all are gone. */
+export async function killProcessTree(server: { pid: number; exited: Promise<unknown> }): Promise<void> {
+  const pids = [server.pid];
+  for (let index = 0; index < pids.length; index++) pids.push(...childPids(pids[index]!));
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await server.exited;
+  await eventually(() => pids.every((pid) => processState(pid) === undefined || processState(pid)!.state === 'Z'), 5000);
+}
