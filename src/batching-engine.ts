@@ -2,7 +2,7 @@ import { AiIntegrationError, InferenceThrewError, PredictionCanceledError } from
 import { plural } from './plural.js';
 import { describeType } from './schema.js';
 import { Cancellation } from './cancellation.js';
-import { modelLog } from './model-log.js';
+import { logModelLine } from './model-log.js';
 import type { BatchInferenceContext, BatchInferenceFunction, BatchOptions, Engine, InferOptions, InferenceResult } from './types.js';
 
 /** The largest batch a model may ask for; a batch is one call holding every item's inputs in memory. */
@@ -42,8 +42,8 @@ function contextOf(batch: RunningBatch): BatchInferenceContext {
     // A line goes to every prediction of the batch that follows its logs, or once to stderr.
     log(message: string) {
       const followed = batch.items.filter((item) => item.onLog);
-      if (followed.length === 0) modelLog(undefined)(message);
-      for (const item of followed) modelLog(item.onLog)(message);
+      if (followed.length === 0) logModelLine(message, undefined);
+      for (const item of followed) logModelLine(message, item.onLog);
     },
   };
 }

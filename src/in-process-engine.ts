@@ -1,7 +1,7 @@
 import { AiIntegrationError, InferenceThrewError, PredictionCanceledError } from './errors.js';
 import { Cancellation } from './cancellation.js';
 import { consumeStream, isInferenceStream, StreamStopped } from './result-stream.js';
-import { modelLog } from './model-log.js';
+import { logModelLine } from './model-log.js';
 import type { Engine, InferenceContext, InferenceFunction, InferenceResult, InferOptions } from './types.js';
 
 /** The inference function's context; its `signal` is made when the model first reads it. */
@@ -10,7 +10,7 @@ function contextOf(cancellation: Cancellation, onLog: InferOptions['onLog']): In
     get signal() {
       return cancellation.signal;
     },
-    log: modelLog(onLog),
+    log: (message) => logModelLine(message, onLog),
   };
 }
 

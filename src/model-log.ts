@@ -1,15 +1,13 @@
 import type { InferOptions } from './types.js';
 
 /**
- * The `log` an inference function gets in its context: a line for its prediction's logs when
- * the mode follows them (`onLog`), else a line on stderr beside the runtime's own log, so that
- * nothing a model says is lost in the one-shot modes.
+ * A line the inference function logged (`context.log`): to its prediction's logs when the mode
+ * follows them (`onLog`), else to stderr beside the runtime's own log, so that nothing a model
+ * says is lost in the one-shot modes.
  */
-export function modelLog(onLog: InferOptions['onLog']): (message: string) => void {
-  return (message) => {
-    const text = String(message);
-    const line = text.endsWith('\n') ? text : `${text}\n`;
-    if (onLog) onLog(line);
-    else process.stderr.write(line);
-  };
+export function logModelLine(message: string, onLog: InferOptions['onLog']): void {
+  const text = String(message);
+  const line = text.endsWith('\n') ? text : `${text}\n`;
+  if (onLog) onLog(line);
+  else process.stderr.write(line);
 }
