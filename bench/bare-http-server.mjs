@@ -30,5 +30,5 @@ const server = createServer((request, response) => {
     send(response, path);
   });
 });
-server.listen(0, '127.0.0.1', () => process.stderr.write(`listening on http://127.0.0.1:${server.address().port}\n`));
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => process.stderr.write(`listening on http://127.0.0.1:${server.address().port}\n`));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

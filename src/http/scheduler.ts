@@ -13,8 +13,8 @@ export interface ScheduledOutcome {
 interface Job {
   inputs: Record<string, unknown>;
   /** When a running job times out; set when it starts. */
-  deadline?: number;
-  timedOut?: boolean;
+  deadline: number | undefined;
+  timedOut: boolean;
   enqueued: number;
   resolve: (outcome: ScheduledOutcome) => void;
   reject: (error: unknown) => void;
@@ -95,9 +95,24 @@ export class InferenceScheduler {
     const cancellation = Cancellation.of(options.signal);
     if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
-      const job: Job = { inputs, enqueued: performance.now(), resolve, reject, cancellation, stopListening: undefined, onStart, onChunk, onLog };
+      // The job is made whole: nothing made after it is written into it (see SupervisedEngine.infer
+      // for what that costs when V8 allocates it in the old generation).
+      let stopListening: (() => void) | undefined;
+      const job: Job = {
+        inputs,
+        enqueued: performance.now(),
+        deadline: undefined,
+        timedOut: false,
+        resolve,
+        reject,
+        cancellation,
+        stopListening: cancellation ? () => stopListening?.() : undefined,
+        onStart,
+        onChunk,
+        onLog,
+      };
       if (cancellation) {
-        job.stopListening = cancellation.onCancel(() => {
+        stopListening = cancellation.onCancel(() => {
           const index = this.queue.indexOf(job);
           if (index === -1) return; // running: the engine has the cancellation
           this.queue.splice(index, 1);

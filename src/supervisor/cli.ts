@@ -18,6 +18,7 @@ import { supervisorEnvironmentVariable } from '../worker-protocol.js';
 import { splitArguments } from './arguments.js';
 import type { LoadingHealthServer } from '../../modes/cog/loading-health.js';
 import { startOrphanReaper } from './orphan-reaper.js';
+import { avoidPretenuring } from './garbage-collection.js';
 import { ShimConfigurationError, SupervisedEngine } from './supervised-engine.js';
 
 const usage = `usage: ai-integration SHIM [ARGS...]
@@ -36,6 +37,7 @@ in place when it throws, dies or hangs. MODE and the other environment variables
 `;
 
 async function main(): Promise<void> {
+  avoidPretenuring();
   if (process.argv[2] === 'init') {
     const { runInit } = await import('../init/init-command.js');
     process.exit(await runInit(process.argv.slice(3)));

@@ -109,24 +109,41 @@ export class SupervisedEngine implements Engine {
     const cancellation = Cancellation.of(options?.signal);
     if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
-      const request: Pending = { id: this.nextId++, inputs, env: requestEnvironment(), resolve, reject, slot: undefined };
-      if (options?.onChunk) request.onChunk = options.onChunk;
-      if (options?.onLog) request.onLog = options.onLog;
-      if (cancellation) {
-        const stopListening = cancellation.onCancel(() => this.cancel(request));
-        const settled = () => {
-          stopListening();
-          clearTimeout(request.cancelTimer);
-        };
-        request.resolve = (result) => {
-          settled();
-          resolve(result);
-        };
-        request.reject = (error) => {
-          settled();
-          reject(error);
-        };
-      }
+      // The request object is made whole, and nothing that came after it is written into it:
+      // V8 may allocate it straight into the old generation (it pretenures allocation sites whose
+      // objects tend to survive), and a young closure written into an old object that then dies
+      // keeps everything it reaches alive through young-generation collections. Wrapping
+      // `resolve` after the fact made each request (its promise, the HTTP objects behind it)
+      // promoted: 1 KB per request and a mark-compact every few hundred milliseconds under load.
+      let stopListening: (() => void) | undefined;
+      // Called only once `request` below exists.
+      const settled = () => {
+        stopListening?.();
+        clearTimeout(request.cancelTimer);
+      };
+      const request: Pending = {
+        id: this.nextId++,
+        inputs,
+        env: requestEnvironment(),
+        resolve: cancellation
+          ? (result) => {
+              settled();
+              resolve(result);
+            }
+          : resolve,
+        reject: cancellation
+          ? (error) => {
+              settled();
+              reject(error);
+            }
+          : reject,
+        slot: undefined,
+        runningSince: undefined,
+        cancelTimer: undefined,
+        onChunk: options?.onChunk,
+        onLog: options?.onLog,
+      };
+      if (cancellation) stopListening = cancellation.onCancel(() => this.cancel(request));
       this.pending.set(request.id, request);
       this.waiting.push(request);
       this.dispatch();
