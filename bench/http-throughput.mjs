@@ -3,11 +3,13 @@
 // supervisor (its worst case: a model that does no work), measured in one run with wrk (a C load
 // generator; a Node one takes CPU from the servers on a 2-core machine): POST / with a 5 KB JPEG
 // (multipart), and POST /predict with JSON (the same JPEG as base64). Servers alternate over
-// rounds, so that machine noise hits all alike; the figures are medians.
+// rounds, so that machine noise hits all alike; the figures are medians. Beside each, the server's
+// CPU per request (its process and its workers, from /proc), which the load generator's share of
+// the two cores does not move.
 // Usage: npm run bench:http [-- seconds connections rounds]
 import { fileURLToPath } from 'node:url';
 import { benchJpeg } from './bench-jpeg.mjs';
-import { median, milliseconds, startServer, wrk, wrkScript } from './wrk.mjs';
+import { cpuSeconds, median, milliseconds, startServer, wrk, wrkScript } from './wrk.mjs';
 
 const seconds = Number(process.argv[2] ?? 8);
 const connections = Number(process.argv[3] ?? 10);
@@ -46,11 +48,17 @@ console.log(`HTTP throughput: wrk, ${connections} connections, ${seconds} s x ${
 for (const scenario of scenarios) {
   const figures = { bare: [], direct: [], supervised: [] };
   for (let round = 0; round < rounds; round++) {
-    for (const [name, server] of Object.entries(servers)) figures[name].push(wrk(`${server.url}${scenario.path}`, scenario.script, { connections, seconds }));
+    for (const [name, server] of Object.entries(servers)) {
+      const cpuBefore = cpuSeconds(server.child.pid);
+      const figure = wrk(`${server.url}${scenario.path}`, scenario.script, { connections, seconds });
+      figure.cpuPerRequest = ((cpuSeconds(server.child.pid) - cpuBefore) * 1e6) / (figure.rps * seconds);
+      figures[name].push(figure);
+    }
   }
   const rps = (name) => median(figures[name].map((figure) => figure.rps));
   const p50 = (name) => `${median(figures[name].map((figure) => milliseconds(figure.p50))).toFixed(2)} ms`;
-  const line = (label, name) => `    ${label.padEnd(34)} ${rps(name).toFixed(0).padStart(6)} req/s   p50 ${String(p50(name)).padStart(8)}`;
+  const cpu = (name) => `${median(figures[name].map((figure) => figure.cpuPerRequest)).toFixed(0)} µs CPU/req`;
+  const line = (label, name) => `    ${label.padEnd(34)} ${rps(name).toFixed(0).padStart(6)} req/s   p50 ${String(p50(name)).padStart(8)}   ${cpu(name).padStart(15)}`;
   console.log(`  ${scenario.name}`);
   console.log(line('bare node:http + busboy', 'bare'));
   console.log(`${line('MODE=http, node shim.js', 'direct')}   ${((rps('direct') / rps('bare')) * 100).toFixed(0)}% of the bare server`);

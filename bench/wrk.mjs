@@ -1,7 +1,7 @@
 // What the wrk benchmarks share: starting a server on a free port (it prints "listening on URL"),
 // writing wrk's request script, and running wrk with its figures parsed and its errors refused.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -68,3 +68,24 @@ export function milliseconds(text) {
 }
 
 export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * CPU seconds (user + system) a process and its children (a supervisor's workers) have used so
+ * far, from /proc: read before and after a wrk run, it gives the server's CPU per request, a figure
+ * that does not depend on how the load generator shares the machine's cores with it.
+ */
+export function cpuSeconds(pid) {
+  const ticks = (id) => {
+    const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  let children = [];
+  try {
+    children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    // no children
+  }
+  const clockTicks = 100; // USER_HZ: 100 on Linux
+  return [pid, ...children].reduce((total, id) => total + ticks(id), 0) / clockTicks;
+}
