@@ -37,11 +37,11 @@ in place when it throws, dies or hangs. MODE and the other environment variables
 `;
 
 async function main(): Promise<void> {
-  avoidPretenuring();
   if (process.argv[2] === 'init') {
     const { runInit } = await import('../init/init-command.js');
     process.exit(await runInit(process.argv.slice(3)));
   }
+  avoidPretenuring();
   const log = createLogger(process.stderr);
   const { shim, args } = splitArguments(process.argv.slice(2), process.env.AI_INTEGRATION_SHIM?.trim() || undefined);
   if (process.env.QUEUE_BACKEND?.trim()) {

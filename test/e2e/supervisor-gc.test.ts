@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/run-process.js';
+import { startServer, stopOrKill } from '../helpers/http-server.js';
 import { supervisorBin } from '../helpers/supervisor.js';
 
 const model = fileURLToPath(new URL('../fixtures/constant-model.mjs', import.meta.url));
@@ -23,28 +22,9 @@ describe('the supervisor under load', () => {
     // Before the fix, V8 pretenured the supervisor's request records: each request's promise and
     // the HTTP objects behind it were promoted, about 1,000 bytes a request, and mark-compacts ran
     // every few hundred milliseconds under load. Now it is a few dozen.
-    const child = spawn(process.execPath, ['--trace-gc', '--trace-gc-nvp', supervisorBin, model], {
-      cwd: repoRoot,
-      env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1', ACCESS_LOG: 'false' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let trace = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (trace += chunk.toString('utf8')));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const server = await startServer(supervisorBin, { ACCESS_LOG: 'false' }, [model], ['--trace-gc', '--trace-gc-nvp']);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the supervisor did not start:\n${stderr}`)), 20_000);
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString('utf8');
-          const match = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr);
-          if (match) {
-            clearTimeout(timer);
-            resolve(`http://127.0.0.1:${match[1]}`);
-          }
-        });
-      });
-      const pool = new Pool(url, { connections: 10 });
+      const pool = new Pool(server.url, { connections: 10 });
       const body = JSON.stringify({ inputs: { text: 'a cat on a mat' } });
       // Ten clients, each sending its next request when the last is answered; resolves with how
       // many were answered with a prediction.
@@ -65,17 +45,16 @@ describe('the supervisor under load', () => {
       };
       // Start-up promotes what the process keeps (modules, the schema, the server): measured after it.
       expect(await load(4000)).toBe(4000);
-      const before = trace.length;
+      const before = server.stdout().length;
       const requests = 20_000;
       expect(await load(requests)).toBe(requests);
       await pool.close();
-      const underLoad = trace.slice(before);
+      const underLoad = server.stdout().slice(before);
       expect(underLoad).toContain(' gc=s ');
       const perRequest = promotedBytes(underLoad) / requests;
       expect(perRequest, `${perRequest.toFixed(0)} bytes promoted per request`).toBeLessThan(200);
     } finally {
-      child.kill('SIGTERM');
-      await exited;
+      await stopOrKill(server);
     }
   }, 90_000);
 });

@@ -9,6 +9,8 @@ export interface RunningServer {
   pid: number;
   child: ChildProcess;
   stderr: () => string;
+  /** What it wrote on stdout so far (V8's traces, when `nodeArgs` asked for them). */
+  stdout: () => string;
   /** Resolves with how the process ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -16,15 +18,16 @@ export interface RunningServer {
   peakMemory: () => number;
 }
 
-/** Starts `node script ...args` with MODE=http on a free loopback port and waits until it listens. */
-export async function startServer(script: string, env: Record<string, string> = {}, args: string[] = []): Promise<RunningServer> {
-  const child = spawn(process.execPath, [script, ...args], {
+/** Starts `node ...nodeArgs script ...args` with MODE=http on a free loopback port and waits until it listens. */
+export async function startServer(script: string, env: Record<string, string> = {}, args: string[] = [], nodeArgs: string[] = []): Promise<RunningServer> {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     cwd: repoRoot,
     env: { ...(process.env as Record<string, string>), MODE: 'http', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stdout!.resume();
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not start:\n${stderr}`)), 20_000);
@@ -43,6 +46,7 @@ export async function startServer(script: string, env: Record<string, string> = 
     pid: child.pid!,
     child,
     stderr: () => stderr,
+    stdout: () => stdout,
     exited,
     stop: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
