@@ -1,11 +1,19 @@
 // The baseline for the HTTP benchmark: a bare node:http server with busboy that does the same
 // I/O as MODE=http (reads the multipart or JSON body, decodes the image bytes) and answers the
-// same bytes, given in ANSWERS as {"/": body, "/predict": body}.
+// same bytes, given in ANSWERS as {"/": body, "/predict": body}. EXTRA_WORK_US adds that many
+// microseconds of pure JavaScript to each request (bench/http-budget.mjs: what a framework may
+// spend per request for a given share of this server's throughput).
 import { createServer } from 'node:http';
 import busboy from 'busboy';
 
 const answers = JSON.parse(process.env.ANSWERS);
+const extraWorkMs = Number(process.env.EXTRA_WORK_US ?? 0) / 1000;
+const work = () => {
+  const until = performance.now() + extraWorkMs;
+  while (performance.now() < until);
+};
 const send = (response, path) => {
+  if (extraWorkMs > 0) work();
   response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answers[path]) });
   response.end(answers[path]);
 };

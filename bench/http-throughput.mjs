@@ -8,36 +8,18 @@
 // the two cores does not move.
 // Usage: npm run bench:http [-- seconds connections rounds]
 import { fileURLToPath } from 'node:url';
-import { benchJpeg } from './bench-jpeg.mjs';
-import { cpuSeconds, median, milliseconds, startServer, wrk, wrkScript } from './wrk.mjs';
+import { answersOf, jpeg, scenarios } from './http-scenarios.mjs';
+import { cpuSeconds, median, milliseconds, startServer, wrk } from './wrk.mjs';
 
 const seconds = Number(process.argv[2] ?? 8);
 const connections = Number(process.argv[3] ?? 10);
 const rounds = Number(process.argv[4] ?? 3);
 const file = (path) => fileURLToPath(new URL(path, import.meta.url));
 
-const jpeg = benchJpeg;
-const boundary = 'benchboundary';
-const multipart = Buffer.concat([
-  Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="photo.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
-  jpeg,
-  Buffer.from(`\r\n--${boundary}--\r\n`),
-]);
-const json = JSON.stringify({ inputs: { image: jpeg.toString('base64') } });
-const scenarios = [
-  { name: 'POST / (multipart, 5 KB JPEG)', path: '/', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: multipart },
-  { name: 'POST /predict (JSON)', path: '/predict', headers: { 'content-type': 'application/json' }, body: json },
-];
-for (const scenario of scenarios) scenario.script = wrkScript({ headers: scenario.headers, body: scenario.body });
-
 const model = file('./constant-model.mjs');
 const direct = await startServer([model]);
 // The bare server answers exactly what ours answers (same bytes, minus the per-request id).
-const answers = {};
-for (const scenario of scenarios) {
-  const response = await fetch(`${direct.url}${scenario.path}`, { method: 'POST', headers: scenario.headers, body: scenario.body });
-  answers[scenario.path] = await response.text();
-}
+const answers = await answersOf(direct.url);
 const servers = {
   bare: await startServer([file('./bare-http-server.mjs')], { ANSWERS: JSON.stringify(answers) }),
   direct,
