@@ -22,13 +22,16 @@ export function notePredictionId(response: ServerResponse, id: string): void {
  */
 export type AccessLog = (request: IncomingMessage, response: ServerResponse, path: string, id: string, started: number, bytesBefore: number) => void;
 
+/** How long an access-log line may wait for others to be written with it. */
+const accessLogGatherMs = 10;
+
 /**
  * The access log on stderr: one line per request (method, path without its query, status, bytes
  * sent with the headers, duration, request id, prediction id), text or JSON (pino) as LOG_FORMAT
- * says. Lines go out in batches that never block the event loop (LineSink), and what waits is
- * written when the process exits.
+ * says. Lines go out in batches, at most 10 ms late, that never block the event loop (LineSink),
+ * and what waits is written when the process exits.
  */
-export function createAccessLog(format: LogFormat, destination: DestinationStream = new LineSink(2)): AccessLog {
+export function createAccessLog(format: LogFormat, destination: DestinationStream = new LineSink(2, undefined, accessLogGatherMs)): AccessLog {
   const json: Pino | undefined = format === 'json' ? pino(jsonLineOptions, destination) : undefined;
   return (request, response, path, id, started, bytesBefore) => {
     const socket = request.socket;

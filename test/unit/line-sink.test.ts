@@ -36,6 +36,31 @@ describe('LineSink', () => {
     expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
   });
 
+  test('with gatherMs, lines wait that long for others and go out together, in order', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'line-sink-')), 'log');
+    const fd = openSync(file, 'w');
+    const sink = new LineSink(fd, undefined, 1000);
+    sink.write('first\n');
+    await new Promise((resolve) => setImmediate(resolve));
+    sink.write('second\n');
+    // Nothing is written before the window ends.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(readFileSync(file, 'utf8')).toBe('');
+    await new Promise((resolve) => setTimeout(resolve, 1400));
+    closeSync(fd);
+    expect(readFileSync(file, 'utf8')).toBe('first\nsecond\n');
+  });
+
+  test('a process with lines gathering exits when its work is done (the window holds nothing open), and they are written', async () => {
+    const { code, stdout } = await runChild(`
+      import { LineSink } from ${JSON.stringify(sinkModule)};
+      const sink = new LineSink(1, undefined, 60000);
+      sink.write('gathered\\n');
+    `);
+    expect(code).toBe(0);
+    expect(stdout).toBe('gathered\n');
+  });
+
   test('lines still waiting when the process exits are written', async () => {
     const { code, stdout } = await runChild(`
       import { LineSink } from ${JSON.stringify(sinkModule)};
