@@ -32,8 +32,8 @@ function createTextLogger(stream: Writable): Logger {
   };
 }
 
-/** pino's options for every JSON line of this process: the level as a word, an ISO time, the pid. */
-export const jsonLineOptions = {
+/** pino's options for every JSON line of this process: the level as a word, an ISO time, the pid (the access log writes the same shape itself, src/http/access-log.ts). */
+const jsonLineOptions = {
   base: { pid: process.pid },
   timestamp: pino.stdTimeFunctions.isoTime,
   formatters: { level: (label: string) => ({ level: label }) },
