@@ -1,10 +1,10 @@
 export { startLoop } from './start-loop.js';
-export { Cancellation } from './cancellation.js';
+export { Cancellation } from './engine/cancellation.js';
 export { inferenceRequests, type InferenceRequest } from './inference-requests.js';
-export { defineSchema, validateSchema, inputTypes } from './schema.js';
-export { convertInputs, type ConvertOptions, type ValueOrigin } from './convert-inputs.js';
-export { checkResult, type ResultReport } from './check-result.js';
-export { json, image, file, text, failure, type JsonResult, type ImageResult, type FileResult, type TextResult, type FailureResult } from './result-helpers.js';
+export { defineSchema, validateSchema, inputTypes } from './inputs/schema.js';
+export { convertInputs, type ConvertOptions, type ValueOrigin } from './inputs/convert-inputs.js';
+export { checkResult, type ResultReport } from './result/check-result.js';
+export { json, image, file, text, failure, type JsonResult, type ImageResult, type FileResult, type TextResult, type FailureResult } from './result/result-helpers.js';
 export { registerMode, listModes } from './registry.js';
 export { readPickle, PickleError, type ReadPickleOptions } from './pickle-reader.js';
 export { environmentVariables } from './settings.js';

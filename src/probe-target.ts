@@ -1,5 +1,5 @@
-import { readSageMakerSettings } from './platforms/sagemaker.js';
-import { readVertexSettings } from './platforms/vertex.js';
+import { readSageMakerSettings } from '../modes/sagemaker/settings.js';
+import { readVertexSettings } from '../modes/vertex/settings.js';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 

@@ -34,7 +34,7 @@ interface LazyMode {
 const builtInModes: Record<BuiltInModeName, LazyMode> = {
   command_line: {
     hint: 'run once from the command line: docker run --rm -i IMAGE --image - < photo.jpg (--help lists the options)',
-    load: () => import('../modes/command-line.js'),
+    load: () => import('../modes/command-line/index.js'),
   },
   http: {
     hint: 'web page, JSON and multipart API on port 5000: docker run --rm -p 5000:5000 -e MODE=http IMAGE',
@@ -73,19 +73,19 @@ const builtInModes: Record<BuiltInModeName, LazyMode> = {
   },
   test_model_integration: {
     hint: 'self-test on a built-in gray image: docker run --rm -e MODE=test_model_integration IMAGE',
-    load: () => import('../modes/test-model-integration.js'),
+    load: () => import('../modes/test-model-integration/index.js'),
   },
   test_single_image: {
     hint: 'pipe one image into stdin: docker run --rm -i -e MODE=test_single_image IMAGE < photo.jpg',
-    load: () => import('../modes/test-single-image.js'),
+    load: () => import('../modes/test-single-image/index.js'),
   },
   test_inputs_dict_json: {
     hint: `pipe a JSON inputs object into stdin: echo '{"image": "<base64>"}' | docker run --rm -i -e MODE=test_inputs_dict_json IMAGE`,
-    load: () => import('../modes/test-inputs-dict-json.js'),
+    load: () => import('../modes/test-inputs-dict-json/index.js'),
   },
   test_inputs_pickled_dict: {
     hint: 'pipe a pickled dict of inputs into stdin: cat dict.pkl | docker run --rm -i -e MODE=test_inputs_pickled_dict IMAGE',
-    load: () => import('../modes/test-inputs-pickled-dict.js'),
+    load: () => import('../modes/test-inputs-pickled-dict/index.js'),
   },
 };
 

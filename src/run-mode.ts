@@ -1,13 +1,13 @@
 import { AiIntegrationError, ExitCode, InferenceThrewError } from './errors.js';
 import { createLogger } from './logger.js';
-import { validateOutputDescription } from './output-description.js';
+import { validateOutputDescription } from './result/output-description.js';
 import { describeModel } from './package-metadata.js';
 import { listModes, loadMode } from './registry.js';
-import { validateSchema } from './schema.js';
+import { validateSchema } from './inputs/schema.js';
 import { readModeName, readSettings } from './settings.js';
 import type { Engine, InputsSchema, Logger, Mode, ModeContext, StartLoopOptions } from './types.js';
-import { isSupervisedWorker, serveAsWorker } from './worker.js';
-import { supervisorEnvironmentVariable } from './worker-protocol.js';
+import { isSupervisedWorker, serveAsWorker } from './supervisor/worker.js';
+import { supervisorEnvironmentVariable } from './supervisor/worker-protocol.js';
 
 /**
  * Selects the mode, runs it with `engine`, and ends the process with the mode's exit code. Every

@@ -2,15 +2,15 @@ import { constants as bufferConstants } from 'node:buffer';
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { AiIntegrationError } from './errors.js';
-import { lambdaVariables } from './platforms/lambda.js';
+import { lambdaVariables } from '../modes/lambda/settings.js';
 import { accessVariables } from './settings-parts/access.js';
 import { predictionsVariables } from './settings-parts/predictions.js';
 import { readUrlInputSettings, urlInputsVariables } from './settings-parts/url-inputs.js';
 import { flagSetting, integerSetting, type Environment } from './settings-parts/env-values.js';
 import { readWorkerSettings, workersVariables, type WorkerSettings } from './settings-parts/workers.js';
 import { queueVariables } from './settings-parts/queue.js';
-import { sagemakerVariables } from './platforms/sagemaker.js';
-import { vertexVariables } from './platforms/vertex.js';
+import { sagemakerVariables } from '../modes/sagemaker/settings.js';
+import { vertexVariables } from '../modes/vertex/settings.js';
 import type { HttpSettings, RuntimeSettings, StartLoopOptions } from './types.js';
 
 /** The Python library's HTTP body limit, used for every input that a mode reads whole. */

@@ -1,6 +1,6 @@
-import { createInProcessEngine } from './in-process-engine.js';
+import { createInProcessEngine } from './engine/in-process-engine.js';
 import { runMode } from './run-mode.js';
-import { BatchingEngine } from './batching-engine.js';
+import { BatchingEngine } from './engine/batching-engine.js';
 import type { BatchInferenceFunction, BatchOptions, InferenceFunction, Inputs, InputsSchema, StartLoopOptions, StrictSchema } from './types.js';
 
 /**

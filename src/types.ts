@@ -4,7 +4,7 @@
  * the "what" lives here.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { Cancellation } from './cancellation.js';
+import type { Cancellation } from './engine/cancellation.js';
 import type { UrlInputSettings } from './settings-parts/url-inputs.js';
 
 /** Every input type a schema may use. `image` and `text` are the Python library's. */

@@ -1,5 +1,5 @@
 import { sendJson } from '../../src/http/respond.js';
-import { serveHttp } from '../../src/http/serve.js';
+import { serveHttp } from '../../src/http/lifecycle.js';
 import type { ModeContext } from '../../src/types.js';
 import { cogErrorBody } from './errors.js';
 import { CogHealth } from './health.js';

@@ -1,5 +1,5 @@
 import type { ModelInfo } from '../../src/http/protocol.js';
-import { mustBeGiven } from '../../src/schema.js';
+import { mustBeGiven } from '../../src/inputs/schema.js';
 import type { InputSpec, InputsSchema } from '../../src/types.js';
 
 // The components every document has; a choice input's enum component must not take their names.

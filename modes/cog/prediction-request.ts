@@ -1,5 +1,5 @@
 import { closest } from 'fastest-levenshtein';
-import { describeType, isBinaryType, mustBeGiven } from '../../src/schema.js';
+import { describeType, isBinaryType, mustBeGiven } from '../../src/inputs/schema.js';
 import type { InputsSchema } from '../../src/types.js';
 import { CogNotSupportedError, CogValidationError, inputDetail } from './errors.js';
 import { cogTimestamp, parseTimestamp } from './timestamp.js';

@@ -1,7 +1,7 @@
 import { AiIntegrationError, type ErrorCode } from '../../src/errors.js';
 import { outputSoFar } from '../../src/http/chunk-output.js';
 import { outputValue } from '../../src/http/predict.js';
-import type { TrackedPrediction } from '../../src/http/predictions.js';
+import type { TrackedPrediction } from '../../src/serving/predictions.js';
 import { cogTimestamp } from './timestamp.js';
 import type { CogPredictionResponse } from './types.js';
 

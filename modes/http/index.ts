@@ -1,4 +1,4 @@
-import { serveHttp } from '../../src/http/serve.js';
+import { serveHttp } from '../../src/http/lifecycle.js';
 import type { ModeContext } from '../../src/types.js';
 import { openApiDocument } from './openapi.js';
 import { nativeRoutes } from './routes.js';

@@ -1,6 +1,6 @@
-import { sniffImageFormat } from '../../src/image.js';
+import { sniffImageFormat } from '../../src/inputs/image.js';
 import type { InputsSchema } from '../../src/types.js';
-import { resultBytes } from '../../src/write-result.js';
+import { resultBytes } from '../../src/result/write-result.js';
 import { DataUrl } from '../../src/http/json-bytes.js';
 import { outputValue, type Prediction } from '../../src/http/predict.js';
 

@@ -1,6 +1,6 @@
 import { formEncoding, inputsJsonSchema, jsonEncoding } from '../../src/http/inputs-json-schema.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
-import { outputMediaType } from '../../src/output-description.js';
+import { outputMediaType } from '../../src/result/output-description.js';
 import type { InputsSchema, OutputDescription } from '../../src/types.js';
 
 // Multipart and JSON bodies name their inputs the same way; only how values are written differs.

@@ -1,6 +1,6 @@
 import type { ModelInfo } from '../../src/http/protocol.js';
-import { isBinaryType } from '../../src/schema.js';
-import { outputMediaType } from '../../src/output-description.js';
+import { isBinaryType } from '../../src/inputs/schema.js';
+import { outputMediaType } from '../../src/result/output-description.js';
 import type { InputsSchema, OutputDescription } from '../../src/types.js';
 import { escapeHtml, exampleOf, field, inlineJson } from './page/markup.js';
 import { script } from './page/script.js';

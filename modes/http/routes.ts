@@ -1,16 +1,16 @@
 import type { ServerResponse } from 'node:http';
 import { AiIntegrationError } from '../../src/errors.js';
 import { acceptsRaw, outputValue, predictionEnvelope, type Prediction } from '../../src/http/predict.js';
-import { nativePredictionState, type TrackedPrediction } from '../../src/http/predictions.js';
+import { nativePredictionState, type TrackedPrediction } from '../../src/serving/predictions.js';
 import { notePredictionId } from '../../src/http/access-log.js';
-import { parseWebhookTarget } from '../../src/http/webhooks.js';
+import { parseWebhookTarget } from '../../src/serving/webhooks.js';
 import { wantsEventStream } from '../../src/http/event-stream.js';
 import { streamPrediction } from '../../src/http/stream-prediction.js';
 import type { HttpCore, Readiness, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { sendError, sendJson, sendText } from '../../src/http/respond.js';
 import { plural } from '../../src/plural.js';
 import { runtimeVersion } from '../../src/version.js';
-import { resultBytes } from '../../src/write-result.js';
+import { resultBytes } from '../../src/result/write-result.js';
 import { legacyResponse } from './legacy-response.js';
 import { renderPage } from './page.js';
 

@@ -1,5 +1,5 @@
 import { AiIntegrationError } from '../../src/errors.js';
-import { checkBatch as checkEach, runBatch as runEach } from '../../src/http/batch.js';
+import { checkBatch as checkEach, runBatch as runEach } from '../../src/serving/batch.js';
 
 /**
  * Runs every item of a batch and returns the results in order, failing whole with the first

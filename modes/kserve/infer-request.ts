@@ -1,5 +1,5 @@
-import { decodeBinaryText } from '../../src/binary-value.js';
-import { describeType } from '../../src/schema.js';
+import { decodeBinaryText } from '../../src/inputs/binary-value.js';
+import { describeType } from '../../src/inputs/schema.js';
 import type { InputSpec, InputsSchema } from '../../src/types.js';
 import { parseJsonBody } from './_json-body.js';
 import { isPlainObject, setData } from './_plain-data.js';

@@ -1,4 +1,4 @@
-import { describeExpected } from '../../src/convert-inputs.js';
+import { describeExpected } from '../../src/inputs/convert-inputs.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
 import type { InputsSchema } from '../../src/types.js';
 import { datatypesFor } from './datatypes.js';

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Prediction } from '../../src/http/predict.js';
 import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { sendJson } from '../../src/http/respond.js';
-import { outputMediaType } from '../../src/output-description.js';
+import { outputMediaType } from '../../src/result/output-description.js';
 import { runtimeVersion } from '../../src/version.js';
 import { parseJsonBody } from './_json-body.js';
 import { checkBatch, runBatch } from './batch.js';

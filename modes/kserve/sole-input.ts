@@ -1,4 +1,4 @@
-import { mustBeGiven } from '../../src/schema.js';
+import { mustBeGiven } from '../../src/inputs/schema.js';
 import type { InputSpec, InputsSchema } from '../../src/types.js';
 
 /**

@@ -1,10 +1,10 @@
-import type { ResultReport } from '../../src/check-result.js';
+import type { ResultReport } from '../../src/result/check-result.js';
 import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
 import { outputValue, roundMs, type Prediction } from '../../src/http/predict.js';
 import { errorBody } from '../../src/http/respond.js';
 import type { InferenceResult, ModeContext } from '../../src/types.js';
 import { runtimeVersion } from '../../src/version.js';
-import { resultBytes } from '../../src/write-result.js';
+import { resultBytes } from '../../src/result/write-result.js';
 import type { ErrorReport } from './runtime-api.js';
 
 /** A checked, successful inference with its time. */

@@ -2,11 +2,11 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import type { ValueOrigin } from '../../src/convert-inputs.js';
+import type { ValueOrigin } from '../../src/inputs/convert-inputs.js';
 import { AiIntegrationError } from '../../src/errors.js';
 import { isJsonType } from '../../src/http/predict.js';
 import { readMultipart } from '../../src/http/request-body.js';
-import { describeType, isBinaryType } from '../../src/schema.js';
+import { describeType, isBinaryType } from '../../src/inputs/schema.js';
 import type { InputsSchema, ModeContext } from '../../src/types.js';
 
 /** An HTTP request that reached the function through API Gateway or a function URL. */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AiIntegrationError, ExitCode } from '../../src/errors.js';
-import { readLambdaSettings, readRuntimeApi } from '../../src/platforms/lambda.js';
+import { readLambdaSettings, readRuntimeApi } from './settings.js';
 import { reportError } from '../../src/run-mode.js';
 import type { Engine, Logger, ModeContext } from '../../src/types.js';
 import { errorReport } from './answers.js';

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
-import { checkResult } from '../../src/check-result.js';
-import { convertInputs, type ValueOrigin } from '../../src/convert-inputs.js';
+import { checkResult } from '../../src/result/check-result.js';
+import { convertInputs, type ValueOrigin } from '../../src/inputs/convert-inputs.js';
 import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
-import { resultError } from '../../src/infer-and-report.js';
+import { resultError } from '../../src/result/infer-and-report.js';
 import type { InferenceResult, ModeContext } from '../../src/types.js';
 import { envelope, errorReport, proxyError, proxyInfo, proxySuccess, type CheckedPrediction, type ProxyResponse } from './answers.js';
 import { plainInputs, proxyFormatOf, proxyInputs, readProxyRequest } from './event.js';

@@ -3,7 +3,7 @@ import { AiIntegrationError } from '../../src/errors.js';
 import type { BackgroundWork, HttpCore } from '../../src/http/protocol.js';
 import { predictionEnvelope, type PredictionEnvelope } from '../../src/http/predict.js';
 import { connectRedis } from '../../src/queue/redis-connection.js';
-import { describeType } from '../../src/schema.js';
+import { describeType } from '../../src/inputs/schema.js';
 import type { QueueSettings } from '../../src/settings-parts/queue.js';
 import { modelRecordKey, type ModelRecord } from '../../src/queue/model-record.js';
 import { runtimeVersion } from '../../src/version.js';

@@ -1,4 +1,4 @@
-import { serveHttp } from '../../src/http/serve.js';
+import { serveHttp } from '../../src/http/lifecycle.js';
 import { sendJson } from '../../src/http/respond.js';
 import { plural } from '../../src/plural.js';
 import { readQueueSettings } from '../../src/settings-parts/queue.js';

@@ -1,5 +1,5 @@
-import { serveHttp } from '../../src/http/serve.js';
-import { readSageMakerSettings } from '../../src/platforms/sagemaker.js';
+import { serveHttp } from '../../src/http/lifecycle.js';
+import { readSageMakerSettings } from './settings.js';
 import type { ModeContext } from '../../src/types.js';
 import { soleBinaryInput } from './invocation-body.js';
 import { bodyLimit, executionParameters } from './limits.js';

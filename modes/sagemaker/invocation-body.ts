@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { AiIntegrationError } from '../../src/errors.js';
-import { describeType, isBinaryType } from '../../src/schema.js';
+import { describeType, isBinaryType } from '../../src/inputs/schema.js';
 import type { InputSpec, InputsSchema } from '../../src/types.js';
 
 /** The JSON Lines media types: one inputs object per line in, one result per line out. */

@@ -1,5 +1,5 @@
 import { outputValue, type Prediction } from '../../src/http/predict.js';
-import { resultBytes } from '../../src/write-result.js';
+import { resultBytes } from '../../src/result/write-result.js';
 import { negotiate } from './accept.js';
 import { NotAcceptableError } from './errors.js';
 

@@ -1,6 +1,6 @@
 import { AiIntegrationError } from '../../src/errors.js';
 import { largestInputBytes } from '../../src/settings.js';
-import type { SageMakerSettings } from '../../src/platforms/sagemaker.js';
+import type { SageMakerSettings } from './settings.js';
 import type { RuntimeSettings } from '../../src/types.js';
 
 const mebibyte = 1024 * 1024;

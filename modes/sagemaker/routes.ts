@@ -5,7 +5,7 @@ import { isJsonType } from '../../src/http/predict.js';
 import type { HttpCore, RawInputs, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { mediaTypeOf } from '../../src/http/request-body.js';
 import { sendJson } from '../../src/http/respond.js';
-import { isBinaryType } from '../../src/schema.js';
+import { isBinaryType } from '../../src/inputs/schema.js';
 import { describeInputs, isRawBinaryType, jsonLinesTypes, parseJsonInputs, parseJsonLines, soleBinaryInput } from './invocation-body.js';
 import { chooseLinesType, encodeLines, encodeResult, type Encoded } from './invocation-response.js';
 import type { ExecutionParameters } from './limits.js';

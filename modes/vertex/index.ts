@@ -1,5 +1,5 @@
-import { serveHttp } from '../../src/http/serve.js';
-import { readVertexSettings, vertexMaxInputBytes } from '../../src/platforms/vertex.js';
+import { serveHttp } from '../../src/http/lifecycle.js';
+import { readVertexSettings, vertexMaxInputBytes } from './settings.js';
 import type { ModeContext } from '../../src/types.js';
 import { vertexOpenApiDocument } from './openapi.js';
 import { vertexRoutes } from './routes.js';

@@ -1,5 +1,5 @@
 import { AiIntegrationError } from '../../src/errors.js';
-import { checkBatch, runBatch } from '../../src/http/batch.js';
+import { checkBatch, runBatch } from '../../src/serving/batch.js';
 import type { VertexInstance } from './predict-request.js';
 
 /**

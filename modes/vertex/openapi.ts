@@ -1,6 +1,6 @@
 import { inputsJsonSchema, type ValueEncoding } from '../../src/http/inputs-json-schema.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
-import type { VertexSettings } from '../../src/platforms/vertex.js';
+import type { VertexSettings } from './settings.js';
 import type { InputsSchema } from '../../src/types.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

@@ -1,6 +1,6 @@
-import { decodeBinaryText } from '../../src/binary-value.js';
+import { decodeBinaryText } from '../../src/inputs/binary-value.js';
 import { AiIntegrationError } from '../../src/errors.js';
-import { describeType, mustBeGiven } from '../../src/schema.js';
+import { describeType, mustBeGiven } from '../../src/inputs/schema.js';
 import type { InputsSchema } from '../../src/types.js';
 
 /** One instance of a predict request: its raw inputs, `parameters` merged in. */

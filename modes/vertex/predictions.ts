@@ -1,5 +1,5 @@
 import type { Prediction } from '../../src/http/predict.js';
-import { resultBytes } from '../../src/write-result.js';
+import { resultBytes } from '../../src/result/write-result.js';
 
 /**
  * One instance's entry in `{"predictions": [...]}`: a JSON result as its parsed value, text as a

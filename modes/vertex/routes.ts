@@ -1,7 +1,7 @@
 import { AiIntegrationError } from '../../src/errors.js';
 import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { sendJson } from '../../src/http/respond.js';
-import type { VertexSettings } from '../../src/platforms/vertex.js';
+import type { VertexSettings } from './settings.js';
 import { convertInstances, runInstances } from './instances.js';
 import { parsePredictRequest } from './predict-request.js';
 import { predictionOf } from './predictions.js';

@@ -1,7 +1,7 @@
-import { parseMediaType } from '../check-result.js';
-import { chunkKind, type ChunkKind } from '../result-stream.js';
+import { parseMediaType } from '../result/check-result.js';
+import { chunkKind, type ChunkKind } from '../result/result-stream.js';
 import type { InferenceResult } from '../types.js';
-import { resultBytes } from '../write-result.js';
+import { resultBytes } from '../result/write-result.js';
 import { dataUrl } from './predict.js';
 
 /** One chunk of a streamed result as the APIs give it: parsed JSON, text, or a data: URL. */

@@ -1,5 +1,5 @@
-import { describeExpected } from '../convert-inputs.js';
-import { mustBeGiven } from '../schema.js';
+import { describeExpected } from '../inputs/convert-inputs.js';
+import { mustBeGiven } from '../inputs/schema.js';
 import type { InputSpec, InputsSchema } from '../types.js';
 
 /**

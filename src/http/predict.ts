@@ -1,17 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { checkResult, type ResultReport } from '../check-result.js';
-import { convertInputs, type ValueOrigin } from '../convert-inputs.js';
+import { checkResult, type ResultReport } from '../result/check-result.js';
+import { convertInputs, type ValueOrigin } from '../inputs/convert-inputs.js';
 import { AiIntegrationError, InferenceThrewError } from '../errors.js';
-import { resultError } from '../infer-and-report.js';
-import { describeType } from '../schema.js';
+import { resultError } from '../result/infer-and-report.js';
+import { describeType } from '../inputs/schema.js';
 import type { InferenceResult, ModeContext } from '../types.js';
-import { resultBytes } from '../write-result.js';
+import { resultBytes } from '../result/write-result.js';
 import type { BodyBudget } from './body-budget.js';
 import { DataUrl } from './json-bytes.js';
 import { closeGently } from './lingering-close.js';
 import type { HttpMetrics } from './metrics.js';
 import { checkDeclaredLength, contentEncodingOf, mediaTypeOf, readJsonBody, readMultipart, type BodyReading } from './request-body.js';
-import type { InferenceScheduler, SubmitOptions } from './scheduler.js';
+import type { AdmissionQueue, SubmitOptions } from '../serving/admission-queue.js';
 
 /** A checked, successful prediction with its timings. */
 export interface Prediction {
@@ -105,7 +105,7 @@ export function convertRequestInputs(context: ModeContext, raw: Record<string, u
  * answers this request.
  */
 export async function runInference(
-  scheduler: InferenceScheduler,
+  scheduler: AdmissionQueue,
   metrics: HttpMetrics,
   inputs: Record<string, unknown>,
   submitOptions: SubmitOptions,

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Cancellation } from '../cancellation.js';
-import type { ValueOrigin } from '../convert-inputs.js';
+import type { Cancellation } from '../engine/cancellation.js';
+import type { ValueOrigin } from '../inputs/convert-inputs.js';
 import type { HttpSettings, ModeContext } from '../types.js';
 import type { HttpMetrics } from './metrics.js';
 import type { Prediction } from './predict.js';
-import type { PredictionStore } from './predictions.js';
-import type { InferenceScheduler, SubmitOptions } from './scheduler.js';
+import type { PredictionStore } from '../serving/predictions.js';
+import type { AdmissionQueue, SubmitOptions } from '../serving/admission-queue.js';
 
 /** Whether the service takes work, and why not. */
 export interface Readiness {
@@ -63,7 +63,7 @@ export interface HttpCore {
   readonly context: ModeContext;
   readonly model: ModelInfo;
   readonly settings: HttpSettings;
-  readonly scheduler: InferenceScheduler;
+  readonly scheduler: AdmissionQueue;
   readonly metrics: HttpMetrics;
   /**
    * The predictions known by id (async ones, Cog's, any with a webhook), shared by every protocol:

@@ -1,5 +1,5 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { Cancellation } from '../cancellation.js';
+import { Cancellation } from '../engine/cancellation.js';
 import { AiIntegrationError, type InferenceThrewError } from '../errors.js';
 import { readAccessSettings } from '../settings-parts/access.js';
 import { createAccessLog } from './access-log.js';
@@ -15,12 +15,12 @@ import type { BackgroundWork, HttpCore, HttpProtocol, ModelInfo, Readiness, Rout
 import { collectBody, mediaTypeOf, readJsonBody } from './request-body.js';
 import { requestIdOf, sendError, sendText } from './respond.js';
 import { Router } from './router.js';
-import { InferenceScheduler } from './scheduler.js';
-import { PredictionStore } from './predictions.js';
-import { WebhookSender } from './webhooks.js';
+import { AdmissionQueue } from '../serving/admission-queue.js';
+import { PredictionStore } from '../serving/predictions.js';
+import { WebhookSender } from '../serving/webhooks.js';
 import { readPredictionSettings } from '../settings-parts/predictions.js';
 
-/** The server of one protocol mode, with the state its lifecycle (serve.ts) drives. */
+/** The server of one protocol mode, with the state its lifecycle (lifecycle.ts) drives. */
 export interface HttpService {
   server: Server;
   core: HttpCore;
@@ -35,7 +35,7 @@ export interface HttpService {
 /**
  * Builds the HTTP core for a protocol: the scheduler, metrics, body budget and connection guard,
  * the protocol's routes with the shared ones (`/openapi.json`, `/docs`, `/metrics`), and the
- * server. The lifecycle (listening, signals, the drain) is serve.ts's; `onModelFault` tells it
+ * server. The lifecycle (listening, signals, the drain) is lifecycle.ts's; `onModelFault` tells it
  * the model threw or ran past its timeout.
  */
 export function createHttpService(
@@ -48,7 +48,7 @@ export function createHttpService(
   // PREDICTION_TTL_SECONDS, MAX_PREDICTIONS, CANCEL_GRACE_MS, WEBHOOK_AUTH_TOKEN.
   const predictionSettings = readPredictionSettings(context.env);
   const { prefetch, enforcesTimeout } = context.engine.configure?.({ concurrency: http.concurrency, inferenceTimeoutMs: http.inferenceTimeoutMs, cancelGraceMs: predictionSettings.cancelGraceMs, maxQueue: http.maxQueue }) ?? { prefetch: 0, enforcesTimeout: false };
-  const scheduler = new InferenceScheduler(context.engine, {
+  const scheduler = new AdmissionQueue(context.engine, {
     ...http,
     concurrency: http.concurrency + prefetch,
     inferenceTimeoutMs: enforcesTimeout ? 0 : http.inferenceTimeoutMs,

@@ -2,7 +2,7 @@ import { AiIntegrationError } from '../errors.js';
 import { notePredictionId } from './access-log.js';
 import type { ChunkOutput } from './chunk-output.js';
 import { EventStream } from './event-stream.js';
-import type { TrackedPrediction } from './predictions.js';
+import type { TrackedPrediction } from '../serving/predictions.js';
 import type { RouteContext } from './protocol.js';
 
 /** How a protocol shows a streamed prediction's events. */

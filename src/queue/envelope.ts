@@ -1,6 +1,6 @@
-import { parseMediaType } from '../check-result.js';
+import { parseMediaType } from '../result/check-result.js';
 import { AiIntegrationError, errorTable, type ErrorCode } from '../errors.js';
-import { chunkKind } from '../result-stream.js';
+import { chunkKind } from '../result/result-stream.js';
 import type { InferenceResult } from '../types.js';
 
 /** A job's data as the queue's workers read it: binary inputs as base64, the rest as they are. */

@@ -1,6 +1,6 @@
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Cancellation } from '../cancellation.js';
+import { Cancellation } from '../engine/cancellation.js';
 import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
 import type { Engine, InferOptions, InferenceResult, Logger } from '../types.js';
 import { errorOfFailedJob, jobData, resultOfEnvelope } from './envelope.js';

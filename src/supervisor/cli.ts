@@ -14,7 +14,7 @@ import { describeModel } from '../package-metadata.js';
 import { reportError, runMode } from '../run-mode.js';
 import { isServingMode, loadMode } from '../registry.js';
 import { readModeName, readSupervisorLimits } from '../settings.js';
-import { supervisorEnvironmentVariable } from '../worker-protocol.js';
+import { supervisorEnvironmentVariable } from './worker-protocol.js';
 import { splitArguments } from './arguments.js';
 import type { LoadingHealthServer } from '../../modes/cog/loading-health.js';
 import { startOrphanReaper } from './orphan-reaper.js';

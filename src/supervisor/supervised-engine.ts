@@ -9,9 +9,9 @@ import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
 import type { Engine, InferOptions, InferenceResult, InputsSchema, Logger } from '../types.js';
 import { WorkerSlot, type Pending, type Replacement, type WorkerStatus } from './worker-slot.js';
-import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type SupervisorMessage, type WorkerMessage } from '../worker-protocol.js';
-import { Cancellation } from '../cancellation.js';
-import { Outbox, unpackMessages, type ManyMessages } from '../message-outbox.js';
+import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
+import { Cancellation } from '../engine/cancellation.js';
+import { Outbox, unpackMessages, type ManyMessages } from './message-outbox.js';
 import { stopProcess } from './stop-process.js';
 import { PendingRequests } from './pending-requests.js';
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, writeSync } from 'node:fs';
 import { relative } from 'node:path';
 import { ExitCode, errorTable } from '../errors.js';
-import { configurationErrorFileVariable } from '../worker-protocol.js';
+import { configurationErrorFileVariable } from './worker-protocol.js';
 
 const moduleErrorCodes = new Set([
   'ERR_MODULE_NOT_FOUND',

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { InferenceResult } from '../types.js';
-import type { Outbox } from '../message-outbox.js';
-import type { RequestEnvironment, SupervisorMessage } from '../worker-protocol.js';
+import type { Outbox } from './message-outbox.js';
+import type { RequestEnvironment, SupervisorMessage } from './worker-protocol.js';
 
 /** A request the supervisor holds until a worker answers it. */
 export interface Pending {

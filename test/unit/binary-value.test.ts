@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { decodeBinaryText } from '../../src/binary-value.js';
+import { decodeBinaryText } from '../../src/inputs/binary-value.js';
 import { InvalidInputError } from '../../src/errors.js';
 
 const bytes = Buffer.from([0, 1, 2, 250, 251, 252, 253, 254, 255]);

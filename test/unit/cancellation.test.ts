@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { Cancellation } from '../../src/cancellation.js';
+import { Cancellation } from '../../src/engine/cancellation.js';
 
 describe('Cancellation', () => {
   test('listeners run once, in order, on cancel; a removed one does not; a late one is never called', () => {

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { checkResult } from '../../src/check-result.js';
+import { checkResult } from '../../src/result/check-result.js';
 import { makeJpeg, makePng } from '../helpers/images.js';
 
 let jpeg: Buffer;

@@ -2,10 +2,10 @@ import { describe, expect, test } from 'vitest';
 import { CogNotSupportedError, CogValidationError, cogErrorBody } from '../../modes/cog/errors.js';
 import { isPredictionFailure, predictionResponse } from '../../modes/cog/prediction-response.js';
 import { cogTimestamp, parseTimestamp } from '../../modes/cog/timestamp.js';
-import { convertInputs } from '../../src/convert-inputs.js';
+import { convertInputs } from '../../src/inputs/convert-inputs.js';
 import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
 import { outputValue, type Prediction } from '../../src/http/predict.js';
-import { checkResult } from '../../src/check-result.js';
+import { checkResult } from '../../src/result/check-result.js';
 import type { InferenceResult } from '../../src/types.js';
 
 const identity = { id: 'p1', input: { strength: 0.2 }, createdAt: '2024-05-01T10:20:29.000000+00:00' };

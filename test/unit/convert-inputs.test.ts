@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { convertInputs } from '../../src/convert-inputs.js';
+import { convertInputs } from '../../src/inputs/convert-inputs.js';
 import { InvalidInputError } from '../../src/errors.js';
 import type { InputsSchema } from '../../src/types.js';
 import { makePng } from '../helpers/images.js';

@@ -2,7 +2,7 @@
 // pass with their size; truncated headers, and formats sharp cannot open, are refused with why.
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
-import { parseImageHeader } from '../../src/image-header.js';
+import { parseImageHeader } from '../../src/inputs/image-header.js';
 
 const made = (format: 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif') =>
   sharp({ create: { width: 33, height: 21, channels: 3, background: '#123456' } }).toFormat(format).toBuffer();

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { convertInputs } from '../../src/convert-inputs.js';
+import { convertInputs } from '../../src/inputs/convert-inputs.js';
 import { InvalidInputError } from '../../src/errors.js';
-import { checkInputDepth, nestingDepth } from '../../src/input-depth.js';
+import { checkInputDepth, nestingDepth } from '../../src/inputs/input-depth.js';
 import type { InputsSchema } from '../../src/types.js';
 
 /** `depth` arrays, one inside the other, built without recursion. */

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { OpenInferenceError } from '../../modes/kserve/errors.js';
 import { parseInferRequest } from '../../modes/kserve/infer-request.js';
-import { defineSchema } from '../../src/schema.js';
+import { defineSchema } from '../../src/inputs/schema.js';
 
 const schema = defineSchema({
   image: { type: 'image', required: false },

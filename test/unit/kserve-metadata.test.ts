@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { modelMetadata, serverMetadata } from '../../modes/kserve/metadata.js';
-import { defineSchema } from '../../src/schema.js';
+import { defineSchema } from '../../src/inputs/schema.js';
 import { expectValid } from '../helpers/open-inference.js';
 
 const schema = defineSchema({

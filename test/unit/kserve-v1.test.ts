@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { OpenInferenceError } from '../../modes/kserve/errors.js';
 import { encodeV1Response, parseV1Request } from '../../modes/kserve/v1.js';
-import { defineSchema } from '../../src/schema.js';
+import { defineSchema } from '../../src/inputs/schema.js';
 
 const schema = defineSchema({
   image: { type: 'image' },

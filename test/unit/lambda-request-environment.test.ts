@@ -1,7 +1,7 @@
 // The per-request variables the supervisor carries to the model worker with each inference
 // (src/worker-protocol.ts), so that MODE=lambda's _X_AMZN_TRACE_ID reaches a supervised model.
 import { describe, expect, test } from 'vitest';
-import { applyRequestEnvironment, perRequestVariables, requestEnvironment } from '../../src/worker-protocol.js';
+import { applyRequestEnvironment, perRequestVariables, requestEnvironment } from '../../src/supervisor/worker-protocol.js';
 
 describe('per-request environment', () => {
   test('_X_AMZN_TRACE_ID is one of them', () => {

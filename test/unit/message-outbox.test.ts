@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { Outbox, unpackMessages, type Delivery, type ManyMessages } from '../../src/message-outbox.js';
+import { Outbox, unpackMessages, type Delivery, type ManyMessages } from '../../src/supervisor/message-outbox.js';
 
 type Message = { id: number; payload?: unknown };
 const turn = () => new Promise((resolve) => setImmediate(resolve));

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { AiIntegrationError } from '../../src/errors.js';
-import { outputMediaType, validateOutputDescription } from '../../src/output-description.js';
+import { outputMediaType, validateOutputDescription } from '../../src/result/output-description.js';
 import type { StartLoopOptions } from '../../src/types.js';
 
 /** The error a bad description gets: code, exit code and message together. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { checkResult } from '../../src/check-result.js';
+import { checkResult } from '../../src/result/check-result.js';
 import { plural } from '../../src/plural.js';
 import { readPickle } from '../../src/pickle-reader.js';
 

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, expectTypeOf, test } from 'vitest';
-import { checkResult } from '../../src/check-result.js';
-import { failure, file, image, json, text, type FailureResult, type ImageResult, type JsonResult } from '../../src/result-helpers.js';
+import { checkResult } from '../../src/result/check-result.js';
+import { failure, file, image, json, text, type FailureResult, type ImageResult, type JsonResult } from '../../src/result/result-helpers.js';
 import type { InferenceFunction, InferenceResult } from '../../src/types.js';
 import { makeJpeg, makePng } from '../helpers/images.js';
 

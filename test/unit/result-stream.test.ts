@@ -1,10 +1,10 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { checkResult } from '../../src/check-result.js';
+import { checkResult } from '../../src/result/check-result.js';
 import { AiIntegrationError, InferenceThrewError, PredictionCanceledError } from '../../src/errors.js';
-import { createInProcessEngine } from '../../src/in-process-engine.js';
-import { failure, image, json, text } from '../../src/result-helpers.js';
-import { collectChunks, consumeStream, isInferenceStream, StreamStopped } from '../../src/result-stream.js';
+import { createInProcessEngine } from '../../src/engine/in-process-engine.js';
+import { failure, image, json, text } from '../../src/result/result-helpers.js';
+import { collectChunks, consumeStream, isInferenceStream, StreamStopped } from '../../src/result/result-stream.js';
 import type { InferenceResult, InferenceStream } from '../../src/types.js';
 import { makePng } from '../helpers/images.js';
 

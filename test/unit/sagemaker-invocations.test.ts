@@ -4,10 +4,10 @@ import { NotAcceptableError } from '../../modes/sagemaker/errors.js';
 import { describeInputs, isRawBinaryType, parseJsonInputs, parseJsonLines, soleBinaryInput } from '../../modes/sagemaker/invocation-body.js';
 import { chooseLinesType, encodeLines, encodeResult } from '../../modes/sagemaker/invocation-response.js';
 import { checkLines, runLines } from '../../modes/sagemaker/run-lines.js';
-import { checkResult } from '../../src/check-result.js';
+import { checkResult } from '../../src/result/check-result.js';
 import { AiIntegrationError, InvalidInputError } from '../../src/errors.js';
 import type { Prediction } from '../../src/http/predict.js';
-import { defineSchema } from '../../src/schema.js';
+import { defineSchema } from '../../src/inputs/schema.js';
 import type { InferenceResult } from '../../src/types.js';
 
 const schema = defineSchema({ image: { type: 'image' }, prompt: { type: 'text', default: 'hi' } });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { bodyLimit, executionParameters } from '../../modes/sagemaker/limits.js';
 import { AiIntegrationError } from '../../src/errors.js';
-import { readSageMakerSettings, sagemakerVariables } from '../../src/platforms/sagemaker.js';
+import { readSageMakerSettings, sagemakerVariables } from '../../modes/sagemaker/settings.js';
 import { environmentVariables, readSettings } from '../../src/settings.js';
 
 const MiB = 1024 * 1024;

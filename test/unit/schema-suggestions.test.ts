@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 import { InvalidSchemaError } from '../../src/errors.js';
-import { suggestType, validateSchema } from '../../src/schema.js';
+import { suggestType, validateSchema } from '../../src/inputs/schema.js';
 
 const refuse = (schema: unknown): string => {
   try {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { InvalidSchemaError } from '../../src/errors.js';
-import { validateSchema } from '../../src/schema.js';
+import { validateSchema } from '../../src/inputs/schema.js';
 
 const refuse = (schema: unknown) => {
   try {

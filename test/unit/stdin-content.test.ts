@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 import { mayBePickle } from '../../src/pickle-reader.js';
-import { describeContent } from '../../src/stdin-content.js';
+import { describeContent } from '../../src/inputs/stdin-content.js';
 
 const pickle = (expression: string, protocol: number) =>
   execFileSync('python3', ['-c', `import pickle, sys, collections; pickle.dump(${expression}, sys.stdout.buffer, protocol=${protocol})`]);

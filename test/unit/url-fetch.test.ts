@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { buildConnector } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { convertInputs } from '../../src/convert-inputs.js';
+import { convertInputs } from '../../src/inputs/convert-inputs.js';
 import type { UrlInputSettings } from '../../src/settings-parts/url-inputs.js';
 import { UrlFetcher } from '../../src/url-inputs/fetch-url.js';
 import { makeJpeg } from '../helpers/images.js';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { AiIntegrationError } from '../../src/errors.js';
-import { readVertexSettings, vertexVariables } from '../../src/platforms/vertex.js';
+import { readVertexSettings, vertexVariables } from '../../modes/vertex/settings.js';
 import { environmentVariables } from '../../src/settings.js';
 
 /** The error readVertexSettings throws for this environment: its code, exit code and message. */

@@ -1,5 +1,5 @@
-import { describeExpected } from '../../../src/convert-inputs.js';
-import { mustBeGiven } from '../../../src/schema.js';
+import { describeExpected } from '../../../src/inputs/convert-inputs.js';
+import { mustBeGiven } from '../../../src/inputs/schema.js';
 import type { InputSpec } from '../../../src/types.js';
 
 export const escapeHtml = (text: string) =>

@@ -1,0 +1,32 @@
+import type { Writable } from 'node:stream';
+import type { ResultReport } from './check-result.js';
+import type { InferenceResult, Logger } from '../types.js';
+
+/** The result's data as bytes; JSON and text as UTF-8. */
+export function resultBytes(result: InferenceResult): Buffer {
+  const { data } = result;
+  if (data === null) return Buffer.alloc(0);
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function isTextual(mediaType: string): boolean {
+  return mediaType.startsWith('text/') || mediaType === 'application/json' || mediaType.endsWith('+json');
+}
+
+/**
+ * Writes a result the checker passed to `stdout`: JSON pretty-printed, text as is, binary data
+ * as raw bytes, except to a terminal, where binary is only summarised (on the log).
+ */
+export function writeResult(result: InferenceResult, report: ResultReport, stdout: Writable & { isTTY?: boolean }, log: Logger): void {
+  const mediaType = report.mediaType ?? '';
+  if ('json' in report) {
+    stdout.write(`${JSON.stringify(report.json, null, 2)}\n`);
+  } else if (isTextual(mediaType)) {
+    stdout.write(resultBytes(result));
+  } else if (stdout.isTTY) {
+    log.info(`the binary result (${report.summary}) is not written to a terminal; redirect stdout or use --output PATH`);
+  } else {
+    stdout.write(resultBytes(result));
+  }
+}

@@ -1,0 +1,214 @@
+import { Cancellation } from '../engine/cancellation.js';
+import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
+import { plural } from '../plural.js';
+import type { Engine, InferenceResult } from '../types.js';
+
+/** What one scheduled inference gives back, with where its time went. */
+export interface ScheduledOutcome {
+  result: InferenceResult;
+  queueMs: number;
+  predictMs: number;
+}
+
+interface Job {
+  inputs: Record<string, unknown>;
+  /** When a running job times out; set when it starts. */
+  deadline: number | undefined;
+  timedOut: boolean;
+  enqueued: number;
+  resolve: (outcome: ScheduledOutcome) => void;
+  reject: (error: unknown) => void;
+  cancellation: Cancellation | undefined;
+  stopListening: (() => void) | undefined;
+  onStart: (() => void) | undefined;
+  onChunk: ((chunk: InferenceResult) => void) | undefined;
+  onLog: ((text: string) => void) | undefined;
+}
+
+/** What a submitted inference may carry: the signal that cancels it, and who to tell when it starts. */
+export interface SubmitOptions {
+  /** Canceling it drops the job from the queue, or, once it runs, reaches the model (its `signal`). */
+  signal?: AbortSignal | Cancellation;
+  /** Called when the job leaves the queue for the engine. */
+  onStart?: () => void;
+  /** Takes a streamed result's chunks as they come (`Engine.infer`'s `onChunk`). */
+  onChunk?: (chunk: InferenceResult) => void;
+  /** Takes the model's log lines for this inference (`Engine.infer`'s `onLog`). */
+  onLog?: (text: string) => void;
+}
+
+export interface SchedulerLimits {
+  concurrency: number;
+  maxQueue: number;
+  /** 0 for no timeout. */
+  inferenceTimeoutMs: number;
+}
+
+/**
+ * Runs inferences through the engine with bounded concurrency and a bounded queue. A request
+ * past the queue is refused at once (429); a request whose client has gone is skipped when its
+ * turn comes; an inference past its timeout answers 504 but keeps its slot until the model returns,
+ * so the model never runs more inferences at once than allowed. (An engine that enforces the
+ * timeout itself, the supervisor's, gets 0 here: it replaces the worker and frees the slot.)
+ */
+export class AdmissionQueue {
+  private running = 0;
+  /** Running inferences past their timeout: answered with 504, the model has not returned. */
+  private stuckCount = 0;
+  private readonly queue: Job[] = [];
+  private accepting = true;
+  private idleWaiters: (() => void)[] = [];
+  // An array, not a Set: a long-lived Set every job enters and leaves keeps jobs in the old copies
+  // of its table until the next mark-compact (see PendingRequests), so they would all be promoted.
+  private readonly runningJobs: Job[] = [];
+  // One sweep timer while anything runs, instead of a timer per inference: arming and clearing a
+  // timer per request showed up in the HTTP profile. Timeouts fire within a tenth of their length.
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly limits: SchedulerLimits,
+  ) {}
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** How many inferences ran past their timeout and have not returned: the model is stuck. */
+  get stuck(): number {
+    return this.stuckCount;
+  }
+
+  /**
+   * Queues an inference; rejects with our errors for a full queue, a timeout, a shutdown or a
+   * cancel. An aborted `signal` takes a queued job out of the queue at once; a running one gets
+   * the signal in the engine, which stops the model (or says it could not).
+   */
+  submit(inputs: Record<string, unknown>, options: SubmitOptions = {}): Promise<ScheduledOutcome> {
+    const refusal = this.refusal();
+    if (refusal) return Promise.reject(refusal);
+    const { onStart, onChunk, onLog } = options;
+    const cancellation = Cancellation.of(options.signal);
+    if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
+    return new Promise((resolve, reject) => {
+      // The job is made whole: nothing made after it is written into it (see SupervisedEngine.infer
+      // for what that costs when V8 allocates it in the old generation).
+      let stopListening: (() => void) | undefined;
+      const job: Job = {
+        inputs,
+        enqueued: performance.now(),
+        deadline: undefined,
+        timedOut: false,
+        resolve,
+        reject,
+        cancellation,
+        stopListening: cancellation ? () => stopListening?.() : undefined,
+        onStart,
+        onChunk,
+        onLog,
+      };
+      if (cancellation) {
+        stopListening = cancellation.onCancel(() => {
+          const index = this.queue.indexOf(job);
+          if (index === -1) return; // running: the engine has the cancellation
+          this.queue.splice(index, 1);
+          job.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
+          this.notifyIfIdle();
+        });
+      }
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  /** The error `submit` would refuse a new job with now (a full queue, a shutdown), if any. */
+  refusal(): AiIntegrationError | undefined {
+    if (!this.accepting) return new AiIntegrationError('AI_ERR_NOT_READY', 'the server is shutting down and takes no new work');
+    if (this.running >= this.limits.concurrency && this.queue.length >= this.limits.maxQueue) {
+      return new AiIntegrationError('AI_ERR_QUEUE_FULL', `the queue is full (${plural(this.limits.maxQueue, 'request')} waiting); retry later`);
+    }
+    return undefined;
+  }
+
+  /** Stops taking work; queued and running inferences still finish. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Refuses every queued request with `error` (after the model threw, no one should run on it). */
+  rejectQueued(error: unknown): void {
+    for (const job of this.queue.splice(0)) job.reject(error);
+    this.notifyIfIdle();
+  }
+
+  /** Resolves when nothing runs and nothing waits (a stuck inference is not waited for: it has had its answer). */
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.running < this.limits.concurrency && this.queue.length > 0) {
+      this.start(this.queue.shift()!);
+    }
+    this.notifyIfIdle();
+  }
+
+  private start(job: Job): void {
+    this.running++;
+    const started = performance.now();
+    const queueMs = started - job.enqueued;
+    const { inferenceTimeoutMs } = this.limits;
+    if (inferenceTimeoutMs > 0) {
+      job.deadline = started + inferenceTimeoutMs;
+      this.runningJobs.push(job);
+      this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, Math.min(50, inferenceTimeoutMs / 10))).unref();
+    }
+    job.onStart?.();
+    this.engine.infer(job.inputs, job.cancellation || job.onChunk || job.onLog ? { signal: job.cancellation, onChunk: job.onChunk, onLog: job.onLog } : undefined).then(
+      (result) => {
+        if (!job.timedOut) job.resolve({ result, queueMs, predictMs: performance.now() - started });
+      },
+      (error: unknown) => {
+        if (!job.timedOut) job.reject(error);
+      },
+    ).finally(() => {
+      job.stopListening?.();
+      // A timed-out inference keeps its slot until the model really returns.
+      if (job.timedOut) this.stuckCount--;
+      const index = this.runningJobs.indexOf(job);
+      if (index !== -1) this.runningJobs.splice(index, 1);
+      if (this.runningJobs.length === 0 && this.sweeper) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+      this.running--;
+      this.pump();
+    });
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const job of this.runningJobs) {
+      if (!job.timedOut && job.deadline !== undefined && now >= job.deadline) {
+        job.timedOut = true;
+        this.stuckCount++;
+        job.reject(new AiIntegrationError('AI_ERR_TIMEOUT', `inference took longer than ${this.limits.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS)`));
+      }
+    }
+    this.notifyIfIdle();
+  }
+
+  private isIdle(): boolean {
+    return this.running === this.stuckCount && this.queue.length === 0;
+  }
+
+  private notifyIfIdle(): void {
+    if (!this.isIdle()) return;
+    for (const waiter of this.idleWaiters.splice(0)) waiter();
+  }
+}

@@ -1,0 +1,125 @@
+import { applyRequestEnvironment, asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
+import { BatchingEngine } from '../engine/batching-engine.js';
+import { Cancellation } from '../engine/cancellation.js';
+import { Outbox, unpackMessages, type Delivery, type ManyMessages } from './message-outbox.js';
+import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from '../errors.js';
+import { validateOutputDescription } from '../result/output-description.js';
+import { validateSchema } from '../inputs/schema.js';
+import type { Engine, InferenceResult, InputsSchema, StartLoopOptions } from '../types.js';
+
+/** Whether this process is a model worker started by the `ai-integration` supervisor. */
+export function isSupervisedWorker(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  return env[workerEnvironmentVariable] === '1' && typeof process.send === 'function';
+}
+
+// Results, chunks and the rest go out together once per turn of the event loop (see Outbox).
+let outbox: Outbox<WorkerMessage> | undefined;
+function send(message: WorkerMessage): Promise<Delivery> {
+  outbox ??= new Outbox((packed, callback) => process.send!(packed, undefined, {}, callback));
+  return new Promise((resolve) => outbox!.send(message, resolve));
+}
+
+/**
+ * The worker's side: tells the supervisor the schema and that the model is loaded, then answers
+ * inference requests until the supervisor goes away. A throw is reported with its stack, then
+ * the worker exits so the supervisor starts a fresh one.
+ */
+export async function serveAsWorker(engine: Engine, schema: InputsSchema, options: StartLoopOptions): Promise<void> {
+  validateSchema(schema);
+  // The supervisor owns this process's life: the worker has its own process group, so a
+  // terminal's signals go to the supervisor only, and the supervisor stops the worker by closing
+  // the channel, then with SIGTERM (left at its default, so even a busy loop ends), then SIGKILL.
+  process.on('disconnect', () => process.exit(0));
+  const forwarded: ForwardedOptions = {};
+  for (const key of ['mode', 'name', 'version', 'description', 'output', 'selfTestRuns', 'maxInputBytes', 'maxInputDepth', 'strictInputs', 'http', 'batch'] as const) {
+    if (options[key] !== undefined) Object.assign(forwarded, { [key]: options[key] });
+  }
+  // The supervisor checks the output description, as startLoop does when run directly, and ends
+  // with its error; only one the channel cannot carry at all (a function in it) is reported here.
+  if (forwarded.output !== undefined) {
+    try {
+      structuredClone(forwarded.output);
+    } catch {
+      validateOutputDescription(forwarded.output);
+    }
+  }
+  // Requests run first in, first out, `concurrency` at a time: the supervisor relies on the order
+  // to know which requests a dead worker may have been running.
+  // An engine that schedules its own work (a batch model's, which gathers requests into batches)
+  // takes every request at once and the concurrency with it.
+  const engineSchedules = typeof engine.configure === 'function';
+  // What waits in a batch model when a batch throws is the supervisor's to re-send.
+  if (engine instanceof BatchingEngine) engine.refuseWaitingAfterThrow = false;
+  engine.configure?.({ concurrency: 1, inferenceTimeoutMs: 0 });
+  engine.onBatch?.((size) => void send({ type: 'batch', size }));
+  let concurrency = engineSchedules ? Number.POSITIVE_INFINITY : 1;
+  let running = 0;
+  const waiting: Extract<SupervisorMessage, { type: 'infer' }>[] = [];
+  const cancellations = new Map<number, Cancellation>();
+  const throwReports: Promise<unknown>[] = [];
+  const pump = () => {
+    // After a throw nothing more runs on this model: the worker is about to exit.
+    while (running < concurrency && waiting.length > 0 && throwReports.length === 0) {
+      running++;
+      run(waiting.shift()!);
+    }
+  };
+  process.on('message', (received: SupervisorMessage | ManyMessages<SupervisorMessage>) => {
+    for (const message of unpackMessages(received)) receive(message);
+  });
+  const receive = (message: SupervisorMessage) => {
+    if (message?.type === 'configure') {
+      if (engineSchedules) engine.configure!({ concurrency: Math.max(1, message.concurrency), inferenceTimeoutMs: 0 });
+      else concurrency = Math.max(1, message.concurrency);
+      pump();
+    } else if (message?.type === 'infer') {
+      waiting.push(message);
+      pump();
+    } else if (message?.type === 'abort') {
+      const index = waiting.findIndex((request) => request.id === message.id);
+      if (index !== -1) {
+        waiting.splice(index, 1);
+        void send({ type: 'canceled', id: message.id });
+      } else cancellations.get(message.id)?.cancel();
+    }
+  };
+  const run = (message: Extract<SupervisorMessage, { type: 'infer' }>) => {
+    // The request's own variables (the Lambda trace id), as the model would see them in process.
+    applyRequestEnvironment(message.env);
+    const cancellation = new Cancellation();
+    cancellations.set(message.id, cancellation);
+    // Chunks go as they come; the channel keeps their order, and the result comes after them.
+    const onChunk = message.chunks ? (chunk: InferenceResult) => void send({ type: 'chunk', id: message.id, chunk }) : undefined;
+    const onLog = message.logs ? (text: string) => void send({ type: 'log', id: message.id, text }) : undefined;
+    engine.infer(asBuffers(message.inputs), { signal: cancellation, onChunk, onLog }).then(
+      async (result) => {
+        const delivery = await send({ type: 'result', id: message.id, result });
+        if (!delivery.ok && 'refused' in delivery) {
+          const reason = `the result could not be sent to the supervisor: ${delivery.refused.message}`;
+          await send({ type: 'result', id: message.id, result: { 'content-type': 'text/plain', data: null, success: false, error: reason } });
+        }
+      },
+      async (error: unknown) => {
+        if (error instanceof PredictionCanceledError) {
+          await send({ type: 'canceled', id: message.id });
+          return;
+        }
+        if (error instanceof AiIntegrationError && !(error instanceof InferenceThrewError)) {
+          await send({ type: 'failed', id: message.id, error: { code: error.code, message: error.message } });
+          return;
+        }
+        const thrown = error instanceof InferenceThrewError ? error.cause : error;
+        const described = thrown instanceof Error ? thrown : new Error(String(thrown));
+        // A batch that threw fails each of its requests in the same turn: every one is reported
+        // before the worker exits.
+        throwReports.push(send({ type: 'threw', id: message.id, error: { name: described.name, message: described.message, stack: described.stack ?? described.message } }));
+        if (throwReports.length === 1) setImmediate(() => void Promise.all(throwReports).then(() => process.exit(ExitCode.inferenceThrew)));
+      },
+    ).finally(() => {
+      cancellations.delete(message.id);
+      running--;
+      pump();
+    });
+  };
+  await send({ type: 'ready', schema, options: forwarded });
+}
