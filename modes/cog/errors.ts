@@ -15,9 +15,9 @@ export class CogValidationError extends AiIntegrationError {
 }
 
 /**
- * A Cog feature this server does not have yet (async predictions, webhooks, output uploads,
- * streaming, canceling a running prediction): refused with 501 (406 for streaming, as Cog answers
- * a model that cannot stream) and a sentence saying what to do instead, never ignored.
+ * A Cog request this server does not serve: output uploads (`output_file_prefix`, 501), and a
+ * stream asked of `PUT /predictions/{prediction_id}` (406, as Cog answers a stream it cannot
+ * give). Refused with a sentence saying what to do instead, never ignored.
  */
 export class CogNotSupportedError extends AiIntegrationError {
   override name = 'CogNotSupportedError';
@@ -42,8 +42,8 @@ export function inputDetail(field: string, msg: string, type = 'value_error'): C
 
 /**
  * An error as Cog's server answers it: 422 `{"detail": [{loc, msg, type}]}` for a request it
- * refuses, `{"detail": "..."}` for everything else, with the status of our error table (501 for
- * what is not supported yet) and Retry-After where the table's 429 and 503 invite a retry.
+ * refuses, `{"detail": "..."}` for everything else, with the status of our error table (a refused Cog
+ * feature: its own 501 or 406) and Retry-After where the table's 429 and 503 invite a retry.
  */
 export function cogErrorBody(error: unknown): { status: number; body: { detail: string | CogValidationDetail[] }; headers: Record<string, string> } {
   if (error instanceof CogValidationError) return { status: 422, body: { detail: error.detail }, headers: {} };

@@ -42,7 +42,7 @@ export interface CogPredictionResponse {
   output: unknown;
   /** Why it failed, as a string; null unless failed. */
   error: string | null;
-  /** Always '' (the model's log goes to the container's stderr). */
+  /** What the model logged for this prediction (`context.log`), a line each with its newline; '' until it logs. */
   logs: string;
   /** `predict_time`: seconds the model spent on it, once known. */
   metrics: { predict_time?: number };
