@@ -1,3 +1,4 @@
+import { isTextual } from '../../src/media-type.js';
 import { binaryBody, writeBytesElements } from './binary-extension.js';
 import type { RequestedOutput } from './infer-request.js';
 import type { ParameterValue } from './metadata.js';
@@ -61,11 +62,6 @@ export function encodeInferResponse(options: {
   }
   if (chunks.length === 0) return { binary: false, json: response };
   return { binary: true, json: response, ...binaryBody(response, chunks) };
-}
-
-/** Whether a result is text in JSON (JSON text, `text/*`) rather than base64. */
-export function isTextual(mediaType: string): boolean {
-  return mediaType === 'application/json' || mediaType.endsWith('+json') || mediaType.startsWith('text/');
 }
 
 /** A result's bytes: text as UTF-8. */

@@ -3,7 +3,8 @@ import { describeType } from '../../src/inputs/schema.js';
 import type { InputsSchema } from '../../src/types.js';
 import { isPlainObject, setData } from './_plain-data.js';
 import { OpenInferenceError } from './errors.js';
-import { elementBytes, isTextual, type ModelOutput } from './infer-response.js';
+import { isJsonType, isTextual } from '../../src/media-type.js';
+import { elementBytes, type ModelOutput } from './infer-response.js';
 import { soleInput } from './sole-input.js';
 
 /**
@@ -46,7 +47,7 @@ function predictionOf(result: ModelOutput): unknown {
   const { mediaType } = result;
   if ('json' in result) return result.json;
   const bytes = elementBytes(result);
-  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return JSON.parse(bytes.toString('utf8')) as unknown;
+  if (isJsonType(mediaType)) return JSON.parse(bytes.toString('utf8')) as unknown;
   if (isTextual(mediaType)) return typeof result.data === 'string' ? result.data : bytes.toString('utf8');
   return { b64: bytes.toString('base64') };
 }

@@ -4,6 +4,7 @@ import { outputValue, roundMs, type Prediction } from '../../src/http/predict.js
 import { errorBody } from '../../src/http/respond.js';
 import type { InferenceResult, ModeContext } from '../../src/types.js';
 import { runtimeVersion } from '../../src/version.js';
+import { isTextual } from '../../src/media-type.js';
 import { resultBytes } from '../../src/result/write-result.js';
 import type { ErrorReport } from './runtime-api.js';
 
@@ -40,7 +41,7 @@ export function envelope(requestId: string, checked: CheckedPrediction): object 
 
 // What a gateway can pass on as text; anything else travels as base64 with isBase64Encoded.
 function isText(mediaType: string): boolean {
-  return mediaType.startsWith('text/') || mediaType === 'application/json' || mediaType.endsWith('+json') || mediaType === 'application/xml' || mediaType.endsWith('+xml');
+  return isTextual(mediaType) || mediaType === 'application/xml' || mediaType.endsWith('+xml');
 }
 
 /** A proxied request's response: the result's data as the body, with its content type, binary data as base64. */

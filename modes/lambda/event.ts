@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { ValueOrigin } from '../../src/inputs/convert-inputs.js';
 import { AiIntegrationError } from '../../src/errors.js';
-import { isJsonType } from '../../src/http/predict.js';
+import { isJsonType } from '../../src/media-type.js';
 import { readMultipart } from '../../src/http/request-body.js';
 import { describeType, isBinaryType } from '../../src/inputs/schema.js';
 import type { InputsSchema, ModeContext } from '../../src/types.js';

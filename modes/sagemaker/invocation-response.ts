@@ -1,4 +1,5 @@
 import { outputValue, type Prediction } from '../../src/http/predict.js';
+import { isTextual } from '../../src/media-type.js';
 import { resultBytes } from '../../src/result/write-result.js';
 import { negotiate } from './accept.js';
 import { NotAcceptableError } from './errors.js';
@@ -8,8 +9,6 @@ export interface Encoded {
   contentType: string;
   body: Buffer;
 }
-
-const isTextual = (mediaType: string) => mediaType.startsWith('text/') || mediaType === 'application/json' || mediaType.endsWith('+json');
 
 /**
  * The answer to a single invocation: the result's data with the result's own content type, unless

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { AiIntegrationError, InvalidInputError } from '../../src/errors.js';
 import { closeGently } from '../../src/http/lingering-close.js';
-import { isJsonType } from '../../src/http/predict.js';
+import { isJsonType } from '../../src/media-type.js';
 import type { HttpCore, RawInputs, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { mediaTypeOf } from '../../src/http/request-body.js';
 import { sendJson } from '../../src/http/respond.js';

@@ -1,12 +1,11 @@
-import { parseMediaType } from '../result/check-result.js';
-import { chunkKind, type ChunkKind } from '../result/result-stream.js';
+import { mediaKind, parseMediaType, type MediaKind } from '../media-type.js';
 import type { InferenceResult } from '../types.js';
 import { resultBytes } from '../result/write-result.js';
 import { dataUrl } from './predict.js';
 
 /** One chunk of a streamed result as the APIs give it: parsed JSON, text, or a data: URL. */
 export interface ChunkOutput {
-  kind: ChunkKind;
+  kind: MediaKind;
   value: unknown;
   contentType: string;
 }
@@ -17,7 +16,7 @@ export interface ChunkOutput {
  */
 export function chunkOutput(chunk: InferenceResult): ChunkOutput {
   const contentType = chunk['content-type'];
-  const kind = chunkKind(parseMediaType(contentType) ?? '');
+  const kind = mediaKind(parseMediaType(contentType) ?? '');
   const bytes = resultBytes(chunk);
   if (kind === 'json') return { kind, value: JSON.parse(typeof chunk.data === 'string' ? chunk.data : bytes.toString('utf8')) as unknown, contentType };
   if (kind === 'text') return { kind, value: typeof chunk.data === 'string' ? chunk.data : bytes.toString('utf8'), contentType };

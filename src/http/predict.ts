@@ -4,6 +4,7 @@ import { convertInputs, type ValueOrigin } from '../inputs/convert-inputs.js';
 import { AiIntegrationError, InferenceThrewError } from '../errors.js';
 import { resultError } from '../result/infer-and-report.js';
 import { describeType } from '../inputs/schema.js';
+import { isJsonType } from '../media-type.js';
 import type { InferenceResult, ModeContext } from '../types.js';
 import { resultBytes } from '../result/write-result.js';
 import type { BodyBudget } from './body-budget.js';
@@ -12,6 +13,8 @@ import { closeGently } from './lingering-close.js';
 import type { HttpMetrics } from './metrics.js';
 import { checkDeclaredLength, contentEncodingOf, mediaTypeOf, readJsonBody, readMultipart, type BodyReading } from './request-body.js';
 import type { AdmissionQueue, SubmitOptions } from '../serving/admission-queue.js';
+
+export { isJsonType } from '../media-type.js';
 
 /** A checked, successful prediction with its timings. */
 export interface Prediction {
@@ -61,9 +64,6 @@ export function unsupportedType(request: IncomingMessage, expected: string): AiI
   const mediaType = mediaTypeOf(request);
   return new AiIntegrationError('AI_ERR_UNSUPPORTED_MEDIA_TYPE', `the content type ${JSON.stringify(mediaType || request.headers['content-type'] || '(none)')} is not accepted here; send ${expected}`);
 }
-
-/** Whether a media type is JSON: application/json or a +json suffix. */
-export const isJsonType = (mediaType: string) => mediaType === 'application/json' || mediaType.endsWith('+json');
 
 /**
  * Reads the raw inputs of a request in the native API's forms: multipart fields (text origin) or

@@ -1,6 +1,5 @@
-import { parseMediaType } from '../result/check-result.js';
 import { AiIntegrationError, errorTable, type ErrorCode } from '../errors.js';
-import { chunkKind } from '../result/result-stream.js';
+import { mediaKind, parseMediaType } from '../media-type.js';
 import type { InferenceResult } from '../types.js';
 
 /** A job's data as the queue's workers read it: binary inputs as base64, the rest as they are. */
@@ -19,7 +18,7 @@ export function jobData(inputs: Record<string, unknown>): { inputs: Record<strin
 export function resultOfEnvelope(envelope: unknown): InferenceResult {
   const { output, content_type: contentType } = (envelope ?? {}) as { output?: unknown; content_type?: unknown };
   if (typeof contentType !== 'string') throw new AiIntegrationError('AI_ERR_INVALID_RESULT', "the worker's answer has no content_type: is the queue consumed by ai-integration workers (MODE=queue)?");
-  const kind = chunkKind(parseMediaType(contentType) ?? '');
+  const kind = mediaKind(parseMediaType(contentType) ?? '');
   if (kind === 'json') return { 'content-type': contentType, data: JSON.stringify(output), success: true };
   if (kind === 'text' && typeof output === 'string') return { 'content-type': contentType, data: output, success: true };
   const comma = typeof output === 'string' && output.startsWith('data:') ? output.indexOf(',') : -1;

@@ -1,7 +1,7 @@
-import contentType from 'content-type';
 import { readImageFacts } from '../inputs/image.js';
 import { plural } from '../plural.js';
 import { describeType } from '../inputs/schema.js';
+import { isJsonType, parseMediaType } from '../media-type.js';
 import type { InferenceResult } from '../types.js';
 
 /** What the checker found: `ok` only when there is no problem. */
@@ -66,21 +66,6 @@ export async function checkResult(result: unknown): Promise<ResultReport> {
   return { ok: problems.length === 0, problems, summary, ...facts };
 }
 
-// A model answers with the same few content types again and again; parsing each once is enough.
-/** The media type of a content type, lower-cased without parameters; undefined when it does not parse. */
-const parsedTypes = new Map<string, string | undefined>();
-export function parseMediaType(declaredType: string): string | undefined {
-  if (parsedTypes.has(declaredType)) return parsedTypes.get(declaredType);
-  let mediaType: string | undefined;
-  try {
-    mediaType = contentType.parse(declaredType).type;
-  } catch {
-    mediaType = undefined;
-  }
-  if (parsedTypes.size < 256) parsedTypes.set(declaredType, mediaType);
-  return mediaType;
-}
-
 async function checkData(declaredType: string, data: string | Uint8Array, problems: string[], facts: { mediaType?: string; json?: unknown }): Promise<string> {
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
   const mediaType = parseMediaType(declaredType);
@@ -94,7 +79,7 @@ async function checkData(declaredType: string, data: string | Uint8Array, proble
     problems.push(`unknown content type ${JSON.stringify(declaredType)}; expected e.g. application/json, image/jpeg, text/plain`);
     return plural(size, 'byte');
   }
-  if (mediaType === 'application/json' || subtype.endsWith('+json')) {
+  if (isJsonType(mediaType)) {
     try {
       facts.json = JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8')) as unknown;
       return `${mediaType}, ${plural(size, 'byte')} of valid JSON`;

@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream';
-import { parseMediaType } from './check-result.js';
 import { plural } from '../plural.js';
-import { chunkKind, type ChunkKind } from './result-stream.js';
+import { mediaKind, parseMediaType, type MediaKind } from '../media-type.js';
 import type { InferenceResult, Logger } from '../types.js';
 import { resultBytes } from './write-result.js';
 
@@ -14,7 +13,7 @@ import { resultBytes } from './write-result.js';
 export class ChunkPrinter {
   private count = 0;
   /** The kind of chunk written to stdout, once one was. */
-  private printedKind: ChunkKind | undefined;
+  private printedKind: MediaKind | undefined;
   private endsWithNewline = true;
 
   constructor(
@@ -25,7 +24,7 @@ export class ChunkPrinter {
   readonly onChunk = (chunk: InferenceResult): void => {
     this.count++;
     const bytes = resultBytes(chunk);
-    const kind = chunkKind(parseMediaType(chunk['content-type']) ?? '');
+    const kind = mediaKind(parseMediaType(chunk['content-type']) ?? '');
     if (!this.stdout || kind === 'binary') {
       this.log.info(`chunk ${this.count}: ${chunk['content-type']}, ${plural(bytes.length, 'byte')}`);
       return;
@@ -60,6 +59,6 @@ export class ChunkPrinter {
   finish(final: InferenceResult): boolean {
     if (this.printedKind === undefined || !this.stdout) return true;
     this.endLine();
-    return chunkKind(parseMediaType(final['content-type']) ?? '') !== this.printedKind;
+    return mediaKind(parseMediaType(final['content-type']) ?? '') !== this.printedKind;
   }
 }

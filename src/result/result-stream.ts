@@ -1,19 +1,12 @@
 import { checkResult, type ResultReport } from './check-result.js';
 import { Cancellation } from '../engine/cancellation.js';
 import { AiIntegrationError } from '../errors.js';
+import { mediaKind } from '../media-type.js';
 import type { InferenceResult, InferenceStream } from '../types.js';
 
 /** Whether an inference function's return value is a stream of chunks rather than one result. */
 export function isInferenceStream(value: unknown): value is InferenceStream {
   return typeof value === 'object' && value !== null && typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
-}
-
-/** How chunks of a media type are collected into the final result. */
-export type ChunkKind = 'text' | 'json' | 'binary';
-
-export function chunkKind(mediaType: string): ChunkKind {
-  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return 'json';
-  return mediaType.startsWith('text/') ? 'text' : 'binary';
 }
 
 /** Thrown out of `consumeStream` when its signal aborted: the stream was stopped. */
@@ -78,12 +71,12 @@ function failedChunk(chunk: unknown, report: ResultReport, index: number): Infer
 export function collectChunks(chunks: readonly { result: InferenceResult; report: ResultReport }[]): InferenceResult {
   const first = chunks[0];
   if (!first) throw new AiIntegrationError('AI_ERR_INVALID_RESULT', 'the stream ended without a chunk or a final result');
-  const kinds = new Set(chunks.map(({ report }) => chunkKind(report.mediaType ?? '')));
+  const kinds = new Set(chunks.map(({ report }) => mediaKind(report.mediaType ?? '')));
   if (kinds.size > 1) {
     const types = [...new Set(chunks.map(({ report }) => report.mediaType))].join(', ');
     throw new AiIntegrationError('AI_ERR_INVALID_RESULT', `the stream yielded chunks of different kinds (${types}) and returned no final result; yield one kind, or return the final result`);
   }
-  const kind = chunkKind(first.report.mediaType ?? '');
+  const kind = mediaKind(first.report.mediaType ?? '');
   if (kind === 'text') {
     const data = chunks.map(({ result }) => (typeof result.data === 'string' ? result.data : Buffer.from(result.data as Uint8Array).toString('utf8'))).join('');
     return { 'content-type': first.result['content-type'], data, success: true };

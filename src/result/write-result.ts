@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { ResultReport } from './check-result.js';
+import { isTextual } from '../media-type.js';
 import type { InferenceResult, Logger } from '../types.js';
 
 /** The result's data as bytes; JSON and text as UTF-8. */
@@ -8,10 +9,6 @@ export function resultBytes(result: InferenceResult): Buffer {
   if (data === null) return Buffer.alloc(0);
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-function isTextual(mediaType: string): boolean {
-  return mediaType.startsWith('text/') || mediaType === 'application/json' || mediaType.endsWith('+json');
 }
 
 /**
