@@ -4,9 +4,7 @@
  * as unhealthy); in a one-shot mode there is nothing to ask and the check passes, so a long
  * command-line job is not marked unhealthy. Written in Node because slim base images have no curl.
  */
-import { probeTarget } from './probe-target.js';
-import { isServingMode } from './registry.js';
-import { readModeName } from './settings.js';
+import { isServingMode, probeTarget, readModeName } from './registry.js';
 
 const answerTimeoutMs = 4000;
 
@@ -14,6 +12,8 @@ async function check(): Promise<number> {
   // `docker run IMAGE serve` (SageMaker) selects its mode by an argument this process does not
   // see; SageMaker probes /ping itself and ignores HEALTHCHECK, so the check passes there.
   const mode = readModeName({}, process.env) ?? '';
+  // A mode of the shim's own is registered in the shim, which this check never loads: its
+  // platform's probe asks its readiness route instead.
   if (!mode || !isServingMode(mode)) {
     console.log(`MODE=${mode} does not serve; nothing to check`);
     return 0;

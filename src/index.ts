@@ -6,6 +6,7 @@ export { convertInputs, type ConvertOptions, type ValueOrigin } from './inputs/c
 export { checkResult, type ResultReport } from './result/check-result.js';
 export { json, image, file, text, failure, type JsonResult, type ImageResult, type FileResult, type TextResult, type FailureResult } from './result/result-helpers.js';
 export { registerMode, listModes } from './registry.js';
+export { probeOnPort } from './probe-on-port.js';
 export { readPickle, PickleError, type ReadPickleOptions } from './pickle-reader.js';
 export { environmentVariables } from './settings.js';
 export {
@@ -43,13 +44,18 @@ export type {
   JsonInputSpec,
   JsonOutputDescription,
   JsonValue,
+  LazyMode,
   Logger,
   Mode,
   ModeContext,
+  ModeModule,
+  ModeTraits,
   NumberInputSpec,
   OutputDescription,
+  ProbeTarget,
   RuntimeSettings,
   StartLoopOptions,
   TextInputSpec,
   TextOutputDescription,
+  WhileModelLoads,
 } from './types.js';

@@ -1,135 +1,124 @@
 import { closest, distance } from 'fastest-levenshtein';
+import { builtInModes } from '../modes/built-in.js';
 import { AiIntegrationError } from './errors.js';
-import type { Mode, ModeContext } from './types.js';
+import type { LazyMode, Mode, ModeModule, ModeTraits, ProbeTarget, StartLoopOptions } from './types.js';
 
-/** The shape every file in `modes/` exports. */
-export interface ModeModule {
-  run(context: ModeContext): Promise<number>;
-  reportStartupError?: Mode['reportStartupError'];
-}
-
-/** The modes that ship with the package; a name without an entry below is a compile error. */
-export type BuiltInModeName =
-  | 'command_line'
-  | 'http'
-  | 'kserve'
-  | 'cog'
-  | 'sagemaker'
-  | 'vertex'
-  | 'lambda'
-  | 'queue'
-  | 'test_model_integration'
-  | 'test_single_image'
-  | 'test_inputs_dict_json'
-  | 'test_inputs_pickled_dict';
-
-interface LazyMode {
-  hint: string;
-  load: () => Promise<ModeModule>;
-  /** A long-running server: the supervisor restarts its model after a throw (one-shot modes just end). */
-  serves?: true;
-}
-
-// Each mode is imported only when selected, so a stdin mode never loads command-line or HTTP code.
-const builtInModes: Record<BuiltInModeName, LazyMode> = {
-  command_line: {
-    hint: 'run once from the command line: docker run --rm -i IMAGE --image - < photo.jpg (--help lists the options)',
-    load: () => import('../modes/command-line/index.js'),
-  },
-  http: {
-    hint: 'web page, JSON and multipart API on port 5000: docker run --rm -p 5000:5000 -e MODE=http IMAGE',
-    load: () => import('../modes/http/index.js'),
-    serves: true,
-  },
-  kserve: {
-    hint: "KServe's Open Inference Protocol (V2, with binary tensors, and V1) on port 8080: docker run --rm -p 8080:8080 -e MODE=kserve IMAGE",
-    load: () => import('../modes/kserve/index.js'),
-    serves: true,
-  },
-  cog: {
-    hint: "the Cog prediction API on port 5000, where Cog containers run: docker run --rm -p 5000:5000 -e MODE=cog IMAGE",
-    load: () => import('../modes/cog/index.js'),
-    serves: true,
-  },
-  sagemaker: {
-    hint: 'Amazon SageMaker endpoints and batch transform (/ping, /invocations on 8080; also the argument serve): docker run --rm -p 8080:8080 IMAGE serve',
-    load: () => import('../modes/sagemaker/index.js'),
-    serves: true,
-  },
-  vertex: {
-    hint: 'Google Vertex AI custom containers (AIP_HTTP_PORT, AIP_HEALTH_ROUTE, AIP_PREDICT_ROUTE): docker run --rm -p 8080:8080 -e MODE=vertex IMAGE',
-    load: () => import('../modes/vertex/index.js'),
-    serves: true,
-  },
-  lambda: {
-    hint: 'AWS Lambda container images (the runtime API at AWS_LAMBDA_RUNTIME_API): set MODE=lambda in the function configuration',
-    load: () => import('../modes/lambda/index.js'),
-    serves: true,
-  },
-  queue: {
-    hint: 'a worker of a BullMQ queue on Redis (REDIS_URL, QUEUE_NAME), with probes and metrics on port 5000: docker run --rm -e MODE=queue -e REDIS_URL=redis://redis:6379 IMAGE',
-    load: () => import('../modes/queue/index.js'),
-    serves: true,
-  },
-  test_model_integration: {
-    hint: 'self-test on a built-in gray image: docker run --rm -e MODE=test_model_integration IMAGE',
-    load: () => import('../modes/test-model-integration/index.js'),
-  },
-  test_single_image: {
-    hint: 'pipe one image into stdin: docker run --rm -i -e MODE=test_single_image IMAGE < photo.jpg',
-    load: () => import('../modes/test-single-image/index.js'),
-  },
-  test_inputs_dict_json: {
-    hint: `pipe a JSON inputs object into stdin: echo '{"image": "<base64>"}' | docker run --rm -i -e MODE=test_inputs_dict_json IMAGE`,
-    load: () => import('../modes/test-inputs-dict-json/index.js'),
-  },
-  test_inputs_pickled_dict: {
-    hint: 'pipe a pickled dict of inputs into stdin: cat dict.pkl | docker run --rm -i -e MODE=test_inputs_pickled_dict IMAGE',
-    load: () => import('../modes/test-inputs-pickled-dict/index.js'),
-  },
-};
-
-const userModes = new Map<string, Mode>();
+// Every mode, built-in ones first, by name. The built-in ones come through registerMode too; the
+// registry names none of them.
+const modes = new Map<string, LazyMode>();
+// Modes registered as a module's URL: the supervisor, which never loads the shim, imports the
+// same URLs to run them. `pending` holds those not imported yet.
+const moduleUrls: string[] = [];
+let pending: string[] = [];
+// Modes registered as objects: they run only in the process that registered them.
+const inProcessOnly = new Set<string>();
+let builtInNames: ReadonlySet<string> = new Set();
 
 /**
- * Adds a mode that `MODE=<name>` selects, next to the built-in ones.
+ * Adds a mode that `MODE=<name>` selects, next to the built-in ones: an object with its `run`,
+ * one with a lazy `load` (a folder of its own), or the URL of a module whose default export is
+ * one of those. Only a module's URL works under the supervisor too, which never loads the shim.
  * @example registerMode({ name: 'batch', hint: 'run a folder: docker run -v ./in:/in -e MODE=batch IMAGE', run: async (ctx) => 0 })
+ * @example registerMode(new URL('./echo-mode/mode.js', import.meta.url))
  */
-export function registerMode(mode: Mode): void {
+export function registerMode(mode: Mode | LazyMode | URL | string): void {
+  if (typeof mode === 'string' || mode instanceof URL) {
+    const url = String(mode);
+    if (!moduleUrls.includes(url)) {
+      moduleUrls.push(url);
+      pending.push(url);
+    }
+    return;
+  }
+  add(mode);
+  inProcessOnly.add(mode.name);
+}
+
+function add(mode: Mode | LazyMode): void {
   if (typeof mode?.name !== 'string' || !/^[a-z][a-z0-9_]*$/.test(mode.name)) {
     throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `a mode name must be lower_snake_case, got ${JSON.stringify(mode?.name)}`);
   }
-  if (typeof mode.run !== 'function') {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `mode ${mode.name} has no run(context) function`);
+  const load = 'load' in mode && typeof mode.load === 'function' ? mode.load.bind(mode) : undefined;
+  if (!load && typeof (mode as Mode).run !== 'function') {
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `mode ${mode.name} has neither run(context) nor load()`);
   }
-  if (Object.hasOwn(builtInModes, mode.name)) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `mode ${mode.name} is built in and cannot be replaced`);
+  if (modes.has(mode.name)) {
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `mode ${mode.name} is ${builtInNames.has(mode.name) ? 'built in and cannot be replaced' : 'registered already'}`);
   }
-  userModes.set(mode.name, mode);
+  modes.set(mode.name, { ...mode, load: load ?? (async () => mode as ModeModule) });
 }
 
-/** Every mode with its hint, built-in ones first. */
+for (const mode of builtInModes) registerMode(mode);
+builtInNames = new Set(modes.keys());
+inProcessOnly.clear();
+
+/** Imports the modes registered by URL that are not imported yet; a module that is not a mode is an error naming it. */
+export async function loadRegisteredModules(): Promise<void> {
+  const urls = pending;
+  pending = [];
+  for (const url of urls) {
+    let exported: unknown;
+    try {
+      exported = ((await import(url)) as { default?: unknown }).default;
+    } catch (error) {
+      throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `the mode module ${url} cannot be imported: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (typeof exported !== 'object' || exported === null) {
+      throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `the mode module ${url} has no default export describing a mode ({ name, hint, run or load })`);
+    }
+    add(exported as Mode | LazyMode);
+  }
+}
+
+/** The URLs of the modes registered as modules, for the supervisor to register the same. */
+export function registeredModuleUrls(): readonly string[] {
+  return moduleUrls;
+}
+
+/** The names of modes registered as objects, which cannot run outside the process that registered them. */
+export function inProcessModeNames(): readonly string[] {
+  return [...inProcessOnly];
+}
+
+/** Every mode with its hint, built-in ones first (a mode registered by URL once its module is imported). */
 export function listModes(): { name: string; hint: string }[] {
-  const builtIn = Object.entries(builtInModes).map(([name, entry]) => ({ name, hint: entry.hint }));
-  const registered = [...userModes.values()].map(({ name, hint }) => ({ name, hint }));
-  return [...builtIn, ...registered];
+  return [...modes.values()].map(({ name, hint }) => ({ name, hint }));
+}
+
+/** What the runtime knows of the mode called `name` without loading its code; undefined for an unknown name. */
+export function modeTraits(name: string): ModeTraits | undefined {
+  return modes.get(name);
+}
+
+/** Every mode's description, built-in ones first. */
+export function everyMode(): readonly ModeTraits[] {
+  return [...modes.values()];
 }
 
 /** Whether the mode keeps serving after a throw (so its model is restarted in place). */
 export function isServingMode(name: string): boolean {
-  return Object.hasOwn(builtInModes, name) ? builtInModes[name as BuiltInModeName].serves === true : false;
+  return modes.get(name)?.serves !== undefined;
+}
+
+/**
+ * The mode name: the option, then `MODE`, then a mode that the container's single argument
+ * selects (SageMaker's `serve`); undefined when none says.
+ */
+export function readModeName(options: Pick<StartLoopOptions, 'mode'>, env: Readonly<Record<string, string | undefined>>, argv: readonly string[] = []): string | undefined {
+  const name = options.mode ?? env.MODE?.trim();
+  if (name !== undefined && name !== '') return name;
+  if (argv.length !== 1) return undefined;
+  return [...modes.values()].find((mode) => mode.selectedBy?.includes(argv[0]!))?.name;
 }
 
 /** Loads the mode called `name`; an unknown name is an error that lists the valid ones. */
 export async function loadMode(name: string): Promise<Mode> {
-  if (Object.hasOwn(builtInModes, name)) {
-    const entry = builtInModes[name as BuiltInModeName];
-    const module = await entry.load();
-    return { name, hint: entry.hint, run: module.run, ...(module.reportStartupError ? { reportStartupError: module.reportStartupError } : {}) };
-  }
-  const registered = userModes.get(name);
-  if (registered) return registered;
-  throw unknownModeError(name);
+  await loadRegisteredModules();
+  const mode = modes.get(name);
+  if (!mode) throw unknownModeError(name);
+  const module = await mode.load();
+  const { load: _load, ...traits } = mode;
+  return { ...traits, run: module.run, ...(module.reportStartupError ? { reportStartupError: module.reportStartupError } : {}) };
 }
 
 function unknownModeError(name: string): AiIntegrationError {
@@ -137,4 +126,9 @@ function unknownModeError(name: string): AiIntegrationError {
   const nearest = closest(name.toLowerCase(), names);
   const suggestion = distance(name.toLowerCase(), nearest) <= Math.max(2, Math.floor(nearest.length / 3)) ? ` Did you mean ${nearest}?` : '';
   return new AiIntegrationError('AI_ERR_UNKNOWN_MODE', `unknown MODE ${JSON.stringify(name)}. Valid modes: ${names.join(', ')}.${suggestion}`);
+}
+
+/** Where the mode called `name` answers readiness in `env` (the container's HEALTHCHECK); undefined when it has no listener. */
+export function probeTarget(name: string, env: Readonly<Record<string, string | undefined>>): ProbeTarget | undefined {
+  return modes.get(name)?.probe?.(env);
 }

@@ -2,9 +2,9 @@ import { AiIntegrationError, ExitCode, InferenceThrewError } from './errors.js';
 import { createLogger } from './logger.js';
 import { validateOutputDescription } from './result/output-description.js';
 import { describeModel } from './package-metadata.js';
-import { listModes, loadMode } from './registry.js';
+import { listModes, loadMode, loadRegisteredModules, readModeName } from './registry.js';
 import { validateSchema } from './inputs/schema.js';
-import { readModeName, readSettings } from './settings.js';
+import { readSettings } from './settings.js';
 import type { Engine, InputsSchema, Logger, Mode, ModeContext, StartLoopOptions } from './types.js';
 import { isSupervisedWorker, serveAsWorker } from './supervisor/worker.js';
 import { supervisorEnvironmentVariable } from './supervisor/worker-protocol.js';
@@ -38,7 +38,7 @@ export async function runMode(
     const argv = options.argv ?? process.argv.slice(2);
     // The mode first, so that an error before it runs (a bad schema or setting) can be reported
     // where the platform looks (Lambda's init/error), as well as in the log.
-    mode = await loadMode(selectModeName(options, env, argv, log));
+    mode = await loadMode(await selectModeName(options, env, argv, log));
     validateSchema(schema);
     const output = validateOutputDescription(options.output);
     const settings = readSettings(options, env);
@@ -70,10 +70,11 @@ export async function runMode(
   exit(code);
 }
 
-function selectModeName(options: StartLoopOptions, env: Readonly<Record<string, string | undefined>>, argv: readonly string[], log: Logger): string {
+async function selectModeName(options: StartLoopOptions, env: Readonly<Record<string, string | undefined>>, argv: readonly string[], log: Logger): Promise<string> {
   const name = readModeName(options, env, argv);
   if (name !== undefined) return name;
   // The Python library's behaviour: show what can be selected, then fall back to the command line.
+  await loadRegisteredModules();
   log.info('MODE is not set. Available modes (select one with -e MODE=<name>):');
   for (const mode of listModes()) log.info(`  ${mode.name.padEnd(24)} ${mode.hint}`);
   log.info('Running command_line.');

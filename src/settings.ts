@@ -2,15 +2,13 @@ import { constants as bufferConstants } from 'node:buffer';
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { AiIntegrationError } from './errors.js';
-import { lambdaVariables } from '../modes/lambda/settings.js';
+import { everyMode } from './registry.js';
 import { accessVariables } from './settings-parts/access.js';
 import { predictionsVariables } from './settings-parts/predictions.js';
 import { readUrlInputSettings, urlInputsVariables } from './settings-parts/url-inputs.js';
 import { flagSetting, integerSetting, type Environment } from './settings-parts/env-values.js';
 import { readWorkerSettings, workersVariables, type WorkerSettings } from './settings-parts/workers.js';
 import { queueVariables } from './settings-parts/queue.js';
-import { sagemakerVariables } from '../modes/sagemaker/settings.js';
-import { vertexVariables } from '../modes/vertex/settings.js';
 import type { HttpSettings, RuntimeSettings, StartLoopOptions } from './types.js';
 
 /** The Python library's HTTP body limit, used for every input that a mode reads whole. */
@@ -47,8 +45,8 @@ export function defaultBufferedBytes(maxInputBytes: number): number {
   return Math.max(Math.floor(usable / 4), maxInputBytes);
 }
 
-/** Every environment variable the runtime reads, with what it sets; the README lists the same. */
-export const environmentVariables = {
+/** The environment variables the runtime itself reads (every mode's own are in its description), with what each sets. */
+const runtimeVariables = {
   MODE: 'the mode to run (unset: list the modes, then run command_line)',
   SELF_TEST_RUNS: 'how many inferences test_model_integration runs (default 5)',
   MAX_INPUT_BYTES: `most bytes read from stdin, an input file or an HTTP request body (default 104857600, 100 MB; at most ${largestInputBytes})`,
@@ -77,15 +75,17 @@ export const environmentVariables = {
   WORKER_KILL_GRACE_MS: 'under the supervisor: how long a worker being stopped gets between SIGTERM and SIGKILL (default 3000)',
   ...workersVariables,
   ...queueVariables,
-  // The cloud platforms' own variables, read by their modes through context.env.
-  ...sagemakerVariables,
-  ...vertexVariables,
-  ...lambdaVariables,
   // Areas with settings of their own (URL inputs, auth and the access log, async predictions and webhooks).
   ...urlInputsVariables,
   ...accessVariables,
   ...predictionsVariables,
 } as const;
+
+/**
+ * Every environment variable the runtime and its modes read, with what it sets; the README lists
+ * the same. A mode's own (the cloud platforms', read through context.env) come from its description.
+ */
+export const environmentVariables: Readonly<Record<string, string>> = Object.assign({}, runtimeVariables, ...everyMode().map((mode) => mode.variables ?? {}));
 
 /**
  * Reads the settings once, in this order: the option, then the environment, then the default.
@@ -109,7 +109,7 @@ export function readSettings(options: StartLoopOptions, env: Readonly<Record<str
 function readHttpSettings(options: Partial<HttpSettings>, env: Readonly<Record<string, string | undefined>>, maxInputBytes: number, maxInputBytesGiven: boolean): HttpSettings {
   const port = checkedOption('http.port', options.port, 0) ?? positiveInteger(env, 'PORT', 0);
   if (port !== undefined && port > 65535) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `the port ${port} is not between 0 and 65535`);
-  const duration = (option: keyof HttpSettings, variable: keyof typeof environmentVariables, fallback: number, least = 0) =>
+  const duration = (option: keyof HttpSettings, variable: keyof typeof runtimeVariables, fallback: number, least = 0) =>
     checkedOption(`http.${option}`, options[option] as number | undefined, least, longestDurationMs) ?? positiveInteger(env, variable, least, longestDurationMs) ?? fallback;
   const maxBufferedBytes = checkedOption('http.maxBufferedBytes', options.maxBufferedBytes) ?? positiveInteger(env, 'MAX_BUFFERED_BYTES') ?? defaultBufferedBytes(maxInputBytes);
   // Given both, a budget below the body limit is a mistake now; with MAX_INPUT_BYTES left to its
@@ -165,15 +165,6 @@ function checkedOption(name: string, value: number | undefined, least = 1, most 
   return value;
 }
 
-/** The mode name: the option, then `MODE`; undefined when neither is set. */
-export function readModeName(options: StartLoopOptions, env: Readonly<Record<string, string | undefined>>, argv: readonly string[] = []): string | undefined {
-  const name = options.mode ?? env.MODE?.trim();
-  if (name !== undefined && name !== '') return name;
-  // SageMaker starts a container with the single argument `serve` and sets no MODE.
-  if (argv.length === 1 && argv[0] === 'serve') return 'sagemaker';
-  return undefined;
-}
-
 // The shared readers, with the variable's name checked against the declared ones.
-const positiveInteger = (env: Environment, name: keyof typeof environmentVariables, least?: number, most?: number) => integerSetting(env, name, least, most);
-const booleanFlag = (env: Environment, name: keyof typeof environmentVariables) => flagSetting(env, name);
+const positiveInteger = (env: Environment, name: keyof typeof runtimeVariables, least?: number, most?: number) => integerSetting(env, name, least, most);
+const booleanFlag = (env: Environment, name: keyof typeof runtimeVariables) => flagSetting(env, name);

@@ -365,14 +365,48 @@ export interface ModeContext {
   log: Logger;
 }
 
+/** Where a serving mode answers its readiness, and how to read the answer (the container's HEALTHCHECK). */
+export interface ProbeTarget {
+  port: number;
+  path: string;
+  /** Whether an answer means ready; by default, status 200. */
+  ready?: (status: number, body: string) => boolean;
+}
+
+/** What a mode needs of the supervisor while the model loads (Cog answers STARTING on its port). */
+export interface WhileModelLoads {
+  /** Ends it, once the model is ready; resolves with variables the mode then runs with (the port it held, for PORT=0). */
+  end(): Promise<Readonly<Record<string, string>>>;
+}
+
 /**
- * A way of running the model. `run` resolves to the process exit code.
- * @example registerMode({ name: 'once', hint: 'runs one inference', run: async (ctx) => 0 })
+ * What the runtime knows of a mode without loading its code: enough to list it, probe it,
+ * document its variables and prepare the supervisor. Each built-in mode's folder has one
+ * (`modes/<name>/mode.ts`); a mode of your own gives the same through `registerMode`.
  */
-export interface Mode {
+export interface ModeTraits {
+  /** lower_snake_case, what `MODE` says. */
   name: string;
   /** One line shown in the list of modes, with the `docker run` flags the mode needs. */
   hint: string;
+  /**
+   * A long-running service, and what it serves: `http` requests, queue `jobs`, or platform
+   * `events` (Lambda). After a throw its model is replaced in place under the supervisor, or the
+   * process exits to be restarted; a one-shot mode (undefined) reports the throw and ends.
+   */
+  serves?: 'http' | 'jobs' | 'events';
+  /** Where it answers readiness for the container's HEALTHCHECK, in this environment; undefined without a listener. */
+  probe?(env: Readonly<Record<string, string | undefined>>): ProbeTarget | undefined;
+  /** The environment variables only this mode reads, with what each sets (the README's table, `--help`). */
+  variables?: Readonly<Record<string, string>>;
+  /** Container arguments that select this mode when MODE is unset (SageMaker starts containers with `serve`). */
+  selectedBy?: readonly string[];
+  /** Under the supervisor, started before the model loads; undefined when it has nothing to do in this environment. */
+  whileModelLoads?(env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<WhileModelLoads | undefined>;
+}
+
+/** A mode's code: `run` resolves to the process exit code. */
+export interface ModeModule {
   run(context: ModeContext): Promise<number>;
   /**
    * Reports an error that stopped the program before or while the mode started (an invalid
@@ -380,6 +414,20 @@ export interface Mode {
    * log: Lambda's init/error. Called once, before the process exits.
    */
   reportStartupError?(error: unknown, env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<void>;
+}
+
+/**
+ * A way of running the model, with its code at hand.
+ * @example registerMode({ name: 'once', hint: 'runs one inference', run: async (ctx) => 0 })
+ */
+export interface Mode extends ModeTraits, ModeModule {}
+
+/**
+ * A mode whose code loads only when it is selected: the built-in modes, and a folder of your own.
+ * @example export default { name: 'echo', hint: '...', serves: 'http', load: () => import('./index.js') } satisfies LazyMode;
+ */
+export interface LazyMode extends ModeTraits {
+  load(): Promise<ModeModule>;
 }
 
 /**

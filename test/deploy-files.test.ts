@@ -3,8 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { probeTarget } from '../src/probe-target.js';
-import { listModes } from '../src/registry.js';
+import { listModes, probeTarget } from '../src/registry.js';
 import { environmentVariables } from '../src/settings.js';
 
 const text = (path: string) => readFileSync(new URL(`../deploy/${path}`, import.meta.url), 'utf8');

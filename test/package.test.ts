@@ -33,6 +33,7 @@ describe('the built package', () => {
         "inputTypes",
         "json",
         "listModes",
+        "probeOnPort",
         "readPickle",
         "registerMode",
         "startLoop",
@@ -41,6 +42,11 @@ describe('the built package', () => {
       ]
     `);
     expect(typeof cjs.startLoop).toBe('function');
+  });
+
+  test('ai-integration/http exposes the HTTP core for a protocol mode of your own', async () => {
+    const http = await import('ai-integration/http');
+    expect(Object.keys(http).filter((name) => name !== 'default').sort()).toEqual(['sendJson', 'sendText', 'serveHttp']);
   });
 
   test('a CommonJS shim runs a mode end to end', () => {

@@ -1,9 +1,8 @@
 import { AiIntegrationError } from '../errors.js';
 import { describeModel } from '../package-metadata.js';
-import { isServingMode } from '../registry.js';
+import { everyMode, modeTraits, readModeName } from '../registry.js';
 import { runMode } from '../run-mode.js';
 import { checkRedisUrl, readQueueName } from '../settings-parts/queue.js';
-import { readModeName } from '../settings.js';
 import type { Logger } from '../types.js';
 import { modelRecordKey, type ModelRecord } from './model-record.js';
 import { QueueEngine } from './queue-engine.js';
@@ -17,8 +16,9 @@ import { QueueEngine } from './queue-engine.js';
 export async function runGateway(shim: string | undefined, args: readonly string[], env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
   const backend = checkRedisUrl('QUEUE_BACKEND', env.QUEUE_BACKEND!.trim());
   const modeName = readModeName({}, env, args) ?? 'http';
-  if (!isServingMode(modeName) || modeName === 'queue' || modeName === 'lambda') {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `QUEUE_BACKEND makes a gateway, which serves an HTTP API (MODE=http, kserve, cog, sagemaker or vertex), not MODE=${modeName}`);
+  if (modeTraits(modeName)?.serves !== 'http') {
+    const apis = everyMode().filter((mode) => mode.serves === 'http').map((mode) => mode.name);
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `QUEUE_BACKEND makes a gateway, which serves an HTTP API (MODE=${apis.join(', ')}), not MODE=${modeName}`);
   }
   const named = env.MODEL_NAME?.trim() || (shim === undefined ? undefined : describeModel({}, shim).name);
   if (!env.QUEUE_NAME?.trim() && named === undefined) {

@@ -31,3 +31,8 @@ export function flagSetting(env: Environment, name: string): boolean | undefined
   if (['0', 'false', 'no', 'off'].includes(text)) return false;
   throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(env[name])} is not true or false`);
 }
+
+/** A TCP port variable (0 asks the system for a free one), or undefined when unset or blank. */
+export function portSetting(env: Environment, name = 'PORT'): number | undefined {
+  return integerSetting(env, name, 0, 65535);
+}

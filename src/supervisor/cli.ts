@@ -9,14 +9,13 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AiIntegrationError, ExitCode } from '../errors.js';
 import { createLogger } from '../logger.js';
-import type { Logger } from '../types.js';
+import type { Logger, WhileModelLoads } from '../types.js';
 import { describeModel } from '../package-metadata.js';
 import { reportError, runMode } from '../run-mode.js';
-import { isServingMode, loadMode } from '../registry.js';
-import { readModeName, readSupervisorLimits } from '../settings.js';
+import { isServingMode, loadMode, loadRegisteredModules, modeTraits, readModeName, registerMode } from '../registry.js';
+import { readSupervisorLimits } from '../settings.js';
 import { supervisorEnvironmentVariable } from './worker-protocol.js';
 import { splitArguments } from './arguments.js';
-import type { LoadingHealthServer } from '../../modes/cog/loading-health.js';
 import { startOrphanReaper } from './orphan-reaper.js';
 import { avoidPretenuring } from './garbage-collection.js';
 import { ShimConfigurationError, SupervisedEngine } from './supervised-engine.js';
@@ -63,7 +62,7 @@ async function main(): Promise<void> {
     process.exit(ExitCode.config);
   }
   let engine: SupervisedEngine | undefined;
-  let loadingHealth: LoadingHealthServer | undefined;
+  let whileLoading: WhileModelLoads | undefined;
   // Until a serving mode takes over SIGTERM and SIGINT (to drain), they stop the worker and end
   // the supervisor here, so a worker still loading, or busy in a one-shot mode, is never left behind.
   let modeHandlesSignals = false;
@@ -79,19 +78,23 @@ async function main(): Promise<void> {
     const limits = readSupervisorLimits(process.env);
     engine = new SupervisedEngine(resolve(shim), args, { ...limits, initialBackoffMs: 100, maxBackoffMs: 5000 }, log);
     startOrphanReaper(engine.isOwnChild.bind(engine), log);
-    // Cog's health check says STARTING while the model loads: a small server holds the port until
-    // the service, which needs the worker's schema, takes it over (on the same port, even PORT=0's).
-    if (readModeName({}, process.env, args) === 'cog') {
-      const { serveHealthWhileLoading } = await import('../../modes/cog/loading-health.js');
-      loadingHealth = await serveHealthWhileLoading(process.env, log);
+    // What the mode does while the model loads (Cog's health check says STARTING on its port).
+    const selected = readModeName({}, process.env, args);
+    whileLoading = selected === undefined ? undefined : await modeTraits(selected)?.whileModelLoads?.(process.env, log);
+    const { schema, options, modes } = await engine.start();
+    const env = { ...process.env, ...(await whileLoading?.end()) };
+    whileLoading = undefined;
+    // The modes the shim registered as modules run here too; one registered as an object cannot.
+    for (const url of modes.urls) registerMode(url);
+    await loadRegisteredModules();
+    const name = readModeName(options, env, args) ?? 'command_line';
+    if (modes.inProcess.includes(name) && !modeTraits(name)) {
+      throw new AiIntegrationError(
+        'AI_ERR_UNKNOWN_MODE',
+        `MODE=${name} is registered in the shim as an object, which runs only in the shim's own process, and the supervisor never loads the shim; register the module that exports it instead: registerMode(new URL('./${name}-mode.js', import.meta.url))`,
+      );
     }
-    const { schema, options } = await engine.start();
-    if (loadingHealth) {
-      await loadingHealth.close();
-      process.env.PORT = String(loadingHealth.port);
-      loadingHealth = undefined;
-    }
-    const serving = isServingMode(readModeName(options, process.env, args) ?? 'command_line');
+    const serving = isServingMode(name);
     engine.restartAfterThrow = serving;
     modeHandlesSignals = serving;
     // A serving mode answers what waits, then ends with the error; without one, end here.
@@ -101,11 +104,11 @@ async function main(): Promise<void> {
     // The model is the worker's shim, not this script: its package.json names it.
     const model = describeModel(options, resolve(shim));
     const running = engine;
-    await runMode(() => running, schema, { ...options, ...model, argv: args }, () => running.stop());
+    await runMode(() => running, schema, { ...options, ...model, argv: args, env }, () => running.stop());
   } catch (error) {
     // A shim that cannot be loaded has said why in one line already.
     const code = error instanceof ShimConfigurationError ? error.exitCode : reportError(error, log);
-    await loadingHealth?.close();
+    await whileLoading?.end();
     await reportToPlatform(error, args, log);
     await engine?.stop();
     process.exit(code);

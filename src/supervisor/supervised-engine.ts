@@ -9,11 +9,18 @@ import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
 import type { Engine, InferOptions, InferenceResult, InputsSchema, Logger } from '../types.js';
 import { WorkerSlot, type Pending, type Replacement, type WorkerStatus } from './worker-slot.js';
-import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
+import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type ShimModes, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
 import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type ManyMessages } from './message-outbox.js';
 import { stopProcess } from './stop-process.js';
 import { PendingRequests } from './pending-requests.js';
+
+/** What the first ready worker's shim gave startLoop, and the modes it registered. */
+export interface ShimReady {
+  schema: InputsSchema;
+  options: ForwardedOptions;
+  modes: ShimModes;
+}
 
 export interface SupervisorSettings extends Omit<SupervisorLimits, 'workers' | 'devices'>, Partial<Pick<SupervisorLimits, 'workers' | 'devices'>> {
   /** The first back-off after a start failure; it doubles up to `maxBackoffMs`. */
@@ -61,7 +68,7 @@ export class SupervisedEngine implements Engine {
   private waiting: Pending[] = [];
   private nextId = 1;
   private readonly restarts: Record<string, number> = {};
-  private firstReady: { resolve: (ready: { schema: InputsSchema; options: ForwardedOptions }) => void; reject: (error: unknown) => void } | undefined;
+  private firstReady: { resolve: (ready: ShimReady) => void; reject: (error: unknown) => void } | undefined;
   private stopping = false;
   private workerConcurrency = 1;
   /** The model's batch size when it takes batches: a worker runs `workerConcurrency` batches at once. */
@@ -90,7 +97,7 @@ export class SupervisedEngine implements Engine {
   }
 
   /** Starts every worker and resolves with the schema and options the first ready one's shim gave startLoop. */
-  start(): Promise<{ schema: InputsSchema; options: ForwardedOptions }> {
+  start(): Promise<ShimReady> {
     return new Promise((resolve, reject) => {
       this.firstReady = {
         resolve: (ready) => {
@@ -373,7 +380,7 @@ export class SupervisedEngine implements Engine {
         slot.state = 'ready';
         if (this.workerConcurrency !== 1) slot.outbox!.send({ type: 'configure', concurrency: this.workerConcurrency });
         slot.consecutiveStartFailures = 0;
-        this.firstReady?.resolve({ schema: message.schema, options: message.options });
+        this.firstReady?.resolve({ schema: message.schema, options: message.options, modes: message.modes });
         this.firstReady = undefined;
         this.dispatch();
         return;

@@ -15,6 +15,12 @@ export const supervisorEnvironmentVariable = 'AI_INTEGRATION_SUPERVISOR';
 /** The file a worker writes its configuration error to before it exits 3 (set by the supervisor). */
 export const configurationErrorFileVariable = 'AI_INTEGRATION_CONFIGURATION_ERROR_FILE';
 
+/** The modes the shim registered: as modules (the supervisor registers the same URLs), and as objects (which run only in the shim's process). */
+export interface ShimModes {
+  urls: readonly string[];
+  inProcess: readonly string[];
+}
+
 export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'name' | 'version' | 'description' | 'output' | 'selfTestRuns' | 'maxInputBytes' | 'maxInputDepth' | 'strictInputs' | 'http' | 'batch'>;
 
 export type SupervisorMessage =
@@ -30,7 +36,7 @@ export type SupervisorMessage =
   | { type: 'abort'; id: number };
 
 export type WorkerMessage =
-  | { type: 'ready'; schema: InputsSchema; options: ForwardedOptions }
+  | { type: 'ready'; schema: InputsSchema; options: ForwardedOptions; modes: ShimModes }
   | { type: 'result'; id: number; result: InferenceResult }
   /** A batch model ran a batch of `size` requests (for the batch size histogram). */
   | { type: 'batch'; size: number }

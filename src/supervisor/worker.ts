@@ -5,6 +5,7 @@ import { Outbox, unpackMessages, type Delivery, type ManyMessages } from './mess
 import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from '../errors.js';
 import { validateOutputDescription } from '../result/output-description.js';
 import { validateSchema } from '../inputs/schema.js';
+import { inProcessModeNames, registeredModuleUrls } from '../registry.js';
 import type { Engine, InferenceResult, InputsSchema, StartLoopOptions } from '../types.js';
 
 /** Whether this process is a model worker started by the `ai-integration` supervisor. */
@@ -121,5 +122,5 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
       pump();
     });
   };
-  await send({ type: 'ready', schema, options: forwarded });
+  await send({ type: 'ready', schema, options: forwarded, modes: { urls: registeredModuleUrls(), inProcess: inProcessModeNames() } });
 }
