@@ -1,4 +1,5 @@
 import { isTextual } from '../../src/media-type.js';
+import { resultBytes } from '../../src/result/write-result.js';
 import { binaryBody, writeBytesElements } from './binary-extension.js';
 import type { RequestedOutput } from './infer-request.js';
 import type { ParameterValue } from './metadata.js';
@@ -51,7 +52,7 @@ export function encodeInferResponse(options: {
     const tensor: ResponseOutput = { name: output.name, datatype: 'BYTES', shape: [results.length] };
     const parameters = contentTypeParameters(results);
     if (output.binary) {
-      const chunk = writeBytesElements(results.map(elementBytes));
+      const chunk = writeBytesElements(results.map((result) => resultBytes(result)));
       chunks.push(chunk);
       tensor.parameters = { ...parameters, binary_data_size: chunk.length };
     } else {
@@ -64,19 +65,11 @@ export function encodeInferResponse(options: {
   return { binary: true, json: response, ...binaryBody(response, chunks) };
 }
 
-/** A result's bytes: text as UTF-8. */
-export function elementBytes(result: ModelOutput): Buffer {
-  const { data } = result;
-  if (data === null) return Buffer.alloc(0);
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
 // BYTES elements in JSON are strings (the official schema allows no objects in tensor data), so
 // a JSON result is its text, which the client parses; binary results are base64.
 function elementText(result: ModelOutput): string {
   if (typeof result.data === 'string' && isTextual(result.mediaType)) return result.data;
-  const bytes = elementBytes(result);
+  const bytes = resultBytes(result);
   return isTextual(result.mediaType) ? bytes.toString('utf8') : bytes.toString('base64');
 }
 

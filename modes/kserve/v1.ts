@@ -3,8 +3,8 @@ import { describeType } from '../../src/inputs/schema.js';
 import type { InputsSchema } from '../../src/types.js';
 import { isPlainObject, setData } from './_plain-data.js';
 import { OpenInferenceError } from './errors.js';
-import { isJsonType, isTextual } from '../../src/media-type.js';
-import { elementBytes, type ModelOutput } from './infer-response.js';
+import { resultValue } from '../../src/result/write-result.js';
+import type { ModelOutput } from './infer-response.js';
 import { soleInput } from './sole-input.js';
 
 /**
@@ -44,12 +44,7 @@ export function encodeV1Response(results: readonly ModelOutput[]): { predictions
 }
 
 function predictionOf(result: ModelOutput): unknown {
-  const { mediaType } = result;
-  if ('json' in result) return result.json;
-  const bytes = elementBytes(result);
-  if (isJsonType(mediaType)) return JSON.parse(bytes.toString('utf8')) as unknown;
-  if (isTextual(mediaType)) return typeof result.data === 'string' ? result.data : bytes.toString('utf8');
-  return { b64: bytes.toString('base64') };
+  return resultValue(result, result.mediaType, (bytes) => ({ b64: bytes.toString('base64') }), result);
 }
 
 function isB64(value: Record<string, unknown>): value is { b64: string } {

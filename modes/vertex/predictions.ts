@@ -1,5 +1,5 @@
 import type { Prediction } from '../../src/http/predict.js';
-import { resultBytes } from '../../src/result/write-result.js';
+import { resultValue } from '../../src/result/write-result.js';
 
 /**
  * One instance's entry in `{"predictions": [...]}`: a JSON result as its parsed value, text as a
@@ -7,7 +7,5 @@ import { resultBytes } from '../../src/result/write-result.js';
  */
 export function predictionOf(prediction: Prediction): unknown {
   const { report, result, mediaType } = prediction;
-  if ('json' in report) return report.json;
-  if (mediaType.startsWith('text/')) return typeof result.data === 'string' ? result.data : resultBytes(result).toString('utf8');
-  return { b64: resultBytes(result).toString('base64') };
+  return resultValue(result, mediaType, (bytes) => ({ b64: bytes.toString('base64') }), report);
 }

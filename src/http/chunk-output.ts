@@ -1,6 +1,6 @@
 import { mediaKind, parseMediaType, type MediaKind } from '../media-type.js';
 import type { InferenceResult } from '../types.js';
-import { resultBytes } from '../result/write-result.js';
+import { resultValue } from '../result/write-result.js';
 import { dataUrl } from './predict.js';
 
 /** One chunk of a streamed result as the APIs give it: parsed JSON, text, or a data: URL. */
@@ -16,11 +16,8 @@ export interface ChunkOutput {
  */
 export function chunkOutput(chunk: InferenceResult): ChunkOutput {
   const contentType = chunk['content-type'];
-  const kind = mediaKind(parseMediaType(contentType) ?? '');
-  const bytes = resultBytes(chunk);
-  if (kind === 'json') return { kind, value: JSON.parse(typeof chunk.data === 'string' ? chunk.data : bytes.toString('utf8')) as unknown, contentType };
-  if (kind === 'text') return { kind, value: typeof chunk.data === 'string' ? chunk.data : bytes.toString('utf8'), contentType };
-  return { kind, value: dataUrl(contentType, bytes), contentType };
+  const mediaType = parseMediaType(contentType) ?? '';
+  return { kind: mediaKind(mediaType), value: resultValue(chunk, mediaType, (bytes) => dataUrl(contentType, bytes)), contentType };
 }
 
 /**

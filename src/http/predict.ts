@@ -6,7 +6,7 @@ import { resultError } from '../result/infer-and-report.js';
 import { describeType } from '../inputs/schema.js';
 import { isJsonType } from '../media-type.js';
 import type { InferenceResult, ModeContext } from '../types.js';
-import { resultBytes } from '../result/write-result.js';
+import { resultValue } from '../result/write-result.js';
 import type { BodyBudget } from './body-budget.js';
 import { DataUrl } from './json-bytes.js';
 import { closeGently } from './lingering-close.js';
@@ -161,10 +161,7 @@ export function predictionEnvelope(id: string, prediction: Prediction): Predicti
 /** A result's data as the API gives it: parsed JSON, text, or a data: URL for binary data. */
 export function outputValue(prediction: Prediction): unknown {
   const { mediaType, result, report } = prediction;
-  if ('json' in report) return report.json;
-  const bytes = resultBytes(result);
-  if (mediaType.startsWith('text/')) return bytes.toString('utf8');
-  return dataUrl(result['content-type'], bytes);
+  return resultValue(result, mediaType, (bytes) => dataUrl(result['content-type'], bytes), report);
 }
 
 export function dataUrl(mediaType: string, bytes: Buffer): string {

@@ -1,14 +1,27 @@
 import type { Writable } from 'node:stream';
 import type { ResultReport } from './check-result.js';
-import { isTextual } from '../media-type.js';
+import { isTextual, mediaKind } from '../media-type.js';
 import type { InferenceResult, Logger } from '../types.js';
 
 /** The result's data as bytes; JSON and text as UTF-8. */
-export function resultBytes(result: InferenceResult): Buffer {
+export function resultBytes(result: Pick<InferenceResult, 'data'>): Buffer {
   const { data } = result;
   if (data === null) return Buffer.alloc(0);
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * A result's data as a JSON value, as the APIs answer it: JSON parsed (`parsed.json` when the
+ * checker already parsed it), text as a string, anything else as `binary` gives its bytes.
+ * @example resultValue(result, 'image/png', (bytes) => ({ b64: bytes.toString('base64') }))
+ */
+export function resultValue(result: Pick<InferenceResult, 'data'>, mediaType: string, binary: (bytes: Buffer) => unknown, parsed?: { json?: unknown }): unknown {
+  const kind = mediaKind(mediaType);
+  if (kind === 'json' && parsed !== undefined && 'json' in parsed) return parsed.json;
+  if (kind === 'binary') return binary(resultBytes(result));
+  const text = typeof result.data === 'string' ? result.data : resultBytes(result).toString('utf8');
+  return kind === 'text' ? text : (JSON.parse(text) as unknown);
 }
 
 /**
