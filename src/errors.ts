@@ -19,7 +19,20 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** Every error code with its exit code and HTTP status. */
+/** What the table says of one code. */
+export interface ErrorEntry {
+  exitCode: ExitCodeValue;
+  httpStatus: number;
+  /** The seconds of the `Retry-After` header its HTTP answer carries: where a retry soon can succeed. */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * Every error code a caller can receive, with its exit code, HTTP status and Retry-After. Only a
+ * refusal for lack of room now (the queue, the connections, the request bodies) invites a retry:
+ * AI_ERR_NOT_READY is a server draining away or a model that failed, where a retry belongs
+ * elsewhere (another replica, or after the restart the health probes announce).
+ */
 export const errorTable = {
   AI_ERR_UNKNOWN_MODE: { exitCode: ExitCode.usage, httpStatus: 500 },
   AI_ERR_USAGE: { exitCode: ExitCode.usage, httpStatus: 400 },
@@ -33,9 +46,9 @@ export const errorTable = {
   AI_ERR_NOT_FOUND: { exitCode: ExitCode.usage, httpStatus: 404 },
   AI_ERR_METHOD_NOT_ALLOWED: { exitCode: ExitCode.usage, httpStatus: 405 },
   AI_ERR_UNSUPPORTED_MEDIA_TYPE: { exitCode: ExitCode.usage, httpStatus: 415 },
-  AI_ERR_QUEUE_FULL: { exitCode: ExitCode.usage, httpStatus: 429 },
+  AI_ERR_QUEUE_FULL: { exitCode: ExitCode.usage, httpStatus: 429, retryAfterSeconds: 1 },
   AI_ERR_NOT_READY: { exitCode: ExitCode.usage, httpStatus: 503 },
-  AI_ERR_OVERLOADED: { exitCode: ExitCode.usage, httpStatus: 503 },
+  AI_ERR_OVERLOADED: { exitCode: ExitCode.usage, httpStatus: 503, retryAfterSeconds: 1 },
   AI_ERR_TIMEOUT: { exitCode: ExitCode.modelFailed, httpStatus: 504 },
   AI_ERR_INVALID_SCHEMA: { exitCode: ExitCode.config, httpStatus: 500 },
   AI_ERR_INVALID_OPTION: { exitCode: ExitCode.config, httpStatus: 500 },
@@ -46,7 +59,9 @@ export const errorTable = {
   AI_ERR_WORKER_START_FAILED: { exitCode: ExitCode.inferenceThrew, httpStatus: 503 },
   AI_ERR_ALREADY_RESPONDED: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
   AI_ERR_CANCELED: { exitCode: ExitCode.modelFailed, httpStatus: 409 },
-} as const satisfies Record<string, { exitCode: ExitCodeValue; httpStatus: number }>;
+  // Anything thrown that is none of the above: a bug here. Its answer hides the details, which the log has.
+  AI_ERR_INTERNAL: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
+} as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof errorTable;
 
@@ -67,8 +82,30 @@ export class AiIntegrationError extends Error {
     return errorTable[this.code].exitCode;
   }
 
+  /** The status of its HTTP answer: the table's, unless a subclass says otherwise (406, 501). */
   get httpStatus(): number {
     return errorTable[this.code].httpStatus;
+  }
+
+  /** The headers of its HTTP answer: `Retry-After` where the table gives one; a subclass adds its own (`Allow`). */
+  get httpHeaders(): Record<string, string> {
+    const { retryAfterSeconds }: ErrorEntry = errorTable[this.code];
+    return retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) };
+  }
+}
+
+/** A method the route does not take; `allowed` becomes the answer's `Allow` header. */
+export class MethodNotAllowedError extends AiIntegrationError {
+  override name = 'MethodNotAllowedError';
+  readonly allowed: readonly string[];
+
+  constructor(allowed: readonly string[], message: string) {
+    super('AI_ERR_METHOD_NOT_ALLOWED', message);
+    this.allowed = allowed;
+  }
+
+  override get httpHeaders(): Record<string, string> {
+    return { ...super.httpHeaders, allow: this.allowed.join(', ') };
   }
 }
 
@@ -102,6 +139,31 @@ export class PredictionCanceledError extends AiIntegrationError {
   constructor(message = 'the prediction was canceled') {
     super('AI_ERR_CANCELED', message);
   }
+}
+
+/**
+ * An error as every HTTP answer (and Lambda's) gives it, computed once: status and headers from
+ * the table (or the error's subclass), then what a protocol shapes into its body. Anything that is
+ * not ours is AI_ERR_INTERNAL, its details kept out of the answer.
+ */
+export interface ErrorAnswer {
+  status: number;
+  headers: Readonly<Record<string, string>>;
+  code: ErrorCode;
+  message: string;
+  field?: string;
+}
+
+/**
+ * The answer to an error; `statuses` maps the table's status to a protocol's where its
+ * specification says another (KServe's `{ 422: 400 }`).
+ * @example errorAnswer(new AiIntegrationError('AI_ERR_QUEUE_FULL', 'the queue is full')) // { status: 429, headers: { 'retry-after': '1' }, ... }
+ */
+export function errorAnswer(error: unknown, statuses: Readonly<Record<number, number>> = {}): ErrorAnswer {
+  if (!(error instanceof AiIntegrationError)) return { status: errorTable.AI_ERR_INTERNAL.httpStatus, headers: {}, code: 'AI_ERR_INTERNAL', message: 'internal server error' };
+  const answer: ErrorAnswer = { status: statuses[error.httpStatus] ?? error.httpStatus, headers: error.httpHeaders, code: error.code, message: error.message };
+  if (error.field !== undefined) answer.field = error.field;
+  return answer;
 }
 
 /** A one-line description of anything that was thrown. */

@@ -2,8 +2,8 @@
 // from drifting away from the code.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { ExitCode, errorTable } from '../src/errors.js';
-import { environmentVariables } from '../src/settings.js';
+import { ExitCode, errorTable, type ErrorEntry } from '../src/errors.js';
+import { environmentVariables } from '../src/environment-variables.js';
 import { listModes } from '../src/registry.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -14,10 +14,14 @@ describe('README', () => {
     expect(firstBlock).toMatch(/^sh\nnpm ci && npm start\s+#.*\nnpm test\s+#/);
   });
 
-  test('documents every error code with its exit code and HTTP status', () => {
-    for (const [code, entry] of Object.entries(errorTable)) {
-      expect(readme).toContain(`| \`${code}\` | ${entry.exitCode} | ${entry.httpStatus} |`);
-    }
+  test('documents every error code, and only those, with its exit code, HTTP status and Retry-After', () => {
+    const section = readme.slice(readme.indexOf('## Exit codes and error codes'), readme.indexOf('## Environment'));
+    // | `AI_ERR_...` | exit | HTTP | Retry-After seconds, or - | when |
+    const rows = [...section.matchAll(/^\| `(AI_ERR_[A-Z_]+)` \| (\d+) \| (\d+) \| (\d+|-) \|/gm)];
+    const documented = rows.map(([, code, exitCode, httpStatus, retryAfter]) => ({ code, exitCode: Number(exitCode), httpStatus: Number(httpStatus), retryAfterSeconds: retryAfter === '-' ? undefined : Number(retryAfter) }));
+    const table = Object.entries(errorTable).map(([code, entry]: [string, ErrorEntry]) => ({ code, exitCode: entry.exitCode, httpStatus: entry.httpStatus, retryAfterSeconds: entry.retryAfterSeconds }));
+    const byCode = (a: { code?: string }, b: { code?: string }) => (a.code ?? '').localeCompare(b.code ?? '');
+    expect(documented.sort(byCode)).toEqual(table.sort(byCode));
   });
 
   test('documents every exit code', () => {

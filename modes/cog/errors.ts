@@ -1,4 +1,4 @@
-import { AiIntegrationError, errorTable } from '../../src/errors.js';
+import { AiIntegrationError, type ErrorAnswer } from '../../src/errors.js';
 import type { CogValidationDetail } from './types.js';
 
 /** A request Cog's server would refuse with 422: every problem found, each with its `loc`. */
@@ -41,19 +41,14 @@ export function inputDetail(field: string, msg: string, type = 'value_error'): C
 }
 
 /**
- * An error as Cog's server answers it: 422 `{"detail": [{loc, msg, type}]}` for a request it
- * refuses, `{"detail": "..."}` for everything else, with the status of our error table (a refused Cog
- * feature: its own 501 or 406) and Retry-After where the table's 429 and 503 invite a retry.
+ * An error as Cog's server answers it: `{"detail": [{loc, msg, type}]}` for a request it refuses
+ * (422, the error table's), `{"detail": "..."}` for everything else. The status (a refused Cog
+ * feature: its own 501 or 406) and Retry-After are the core's, from the error table.
  */
-export function cogErrorBody(error: unknown): { status: number; body: { detail: string | CogValidationDetail[] }; headers: Record<string, string> } {
-  if (error instanceof CogValidationError) return { status: 422, body: { detail: error.detail }, headers: {} };
-  if (!(error instanceof AiIntegrationError)) return { status: 500, body: { detail: 'internal server error' }, headers: {} };
-  const headers: Record<string, string> = error.code === 'AI_ERR_QUEUE_FULL' || error.code === 'AI_ERR_OVERLOADED' ? { 'retry-after': '1' } : {};
-  if (error.code === 'AI_ERR_INVALID_INPUT' && error.field !== undefined) {
-    return { status: 422, body: { detail: [invalidInputDetail(error.field, error.message)] }, headers };
-  }
-  const status = error instanceof CogNotSupportedError ? error.httpStatus : errorTable[error.code].httpStatus;
-  return { status, body: { detail: error.message }, headers };
+export function cogErrorBody(answer: ErrorAnswer, error: unknown): { detail: string | CogValidationDetail[] } {
+  if (error instanceof CogValidationError) return { detail: error.detail };
+  if (answer.code === 'AI_ERR_INVALID_INPUT' && answer.field !== undefined) return { detail: [invalidInputDetail(answer.field, answer.message)] };
+  return { detail: answer.message };
 }
 
 // InvalidInputError says "field: what is wrong"; Cog's entry names the field in `loc` and says

@@ -1,4 +1,3 @@
-import { sendJson } from '../../src/http/respond.js';
 import { serveHttp } from '../../src/http/lifecycle.js';
 import type { ModeContext } from '../../src/types.js';
 import { cogErrorBody } from './errors.js';
@@ -22,9 +21,6 @@ export function run(context: ModeContext): Promise<number> {
     summary: 'Cog API: POST /predictions, PUT /predictions/{id}, GET /health-check, docs /docs',
     routes: (core) => cogRoutes(core, health, control),
     openApi: (core) => cogOpenApiDocument(context.schema, core.model),
-    sendError: (response, error) => {
-      const { status, body, headers } = cogErrorBody(error);
-      sendJson(response, status, body, headers);
-    },
+    errorBody: cogErrorBody,
   }));
 }

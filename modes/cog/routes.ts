@@ -8,6 +8,7 @@ import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/pro
 import { sendJson } from '../../src/http/respond.js';
 import type { ServiceControl } from '../../src/http/lifecycle.js';
 import { parseWebhookTarget } from '../../src/serving/webhooks.js';
+import { AiIntegrationError } from '../../src/errors.js';
 import { runtimeVersion } from '../../src/version.js';
 import { CogValidationError } from './errors.js';
 import type { CogHealth } from './health.js';
@@ -99,37 +100,29 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
 
   const create = async (route: RouteContext) => {
     const received = Date.now();
-    try {
-      const async = prefersAsync(route.request.headers.prefer);
-      const parsed = parse(await readRequest(route), received);
-      if (!async && wantsEventStream(route.request)) return await stream(route, parsed);
-      // POST always runs, as Cog's does; its id is known to GET, PUT and cancel afterwards.
-      await answer(route.response, await start(route, parsed, async), async);
-    } catch (error) {
-      core.fail(route.response, error);
-    }
+    const async = prefersAsync(route.request.headers.prefer);
+    const parsed = parse(await readRequest(route), received);
+    if (!async && wantsEventStream(route.request)) return await stream(route, parsed);
+    // POST always runs, as Cog's does; its id is known to GET, PUT and cancel afterwards.
+    await answer(route.response, await start(route, parsed, async), async);
   };
 
   const createIdempotent = async (route: RouteContext) => {
     const pathId = route.params.prediction_id!;
     const received = Date.now();
-    try {
-      const async = prefersAsync(route.request.headers.prefer);
-      refuseStreamOnPut(route.request.headers.accept);
-      const body = await readRequest(route);
-      const bodyId = body !== null && typeof body === 'object' ? (body as { id?: unknown }).id : undefined;
-      const sameId = bodyId === undefined || bodyId === null || bodyId === pathId;
-      for (let attempt = 1; ; attempt++) {
-        // A known id answers its prediction, running or finished, whatever the body's inputs say
-        // (Cog's rule), unless the body names another id. The model runs once per id.
-        const known = sameId ? core.predictions.get(pathId) : undefined;
-        const tracked = known && !neverRan(known) ? known : await start(route, parse(body, received, pathId), async);
-        if (async) return await answer(route.response, tracked, true);
-        await tracked.settled;
-        if (tracked !== known || !neverRan(tracked) || attempt >= joinAttempts || route.response.destroyed) return await answer(route.response, tracked, false);
-      }
-    } catch (error) {
-      core.fail(route.response, error);
+    const async = prefersAsync(route.request.headers.prefer);
+    refuseStreamOnPut(route.request.headers.accept);
+    const body = await readRequest(route);
+    const bodyId = body !== null && typeof body === 'object' ? (body as { id?: unknown }).id : undefined;
+    const sameId = bodyId === undefined || bodyId === null || bodyId === pathId;
+    for (let attempt = 1; ; attempt++) {
+      // A known id answers its prediction, running or finished, whatever the body's inputs say
+      // (Cog's rule), unless the body names another id. The model runs once per id.
+      const known = sameId ? core.predictions.get(pathId) : undefined;
+      const tracked = known && !neverRan(known) ? known : await start(route, parse(body, received, pathId), async);
+      if (async) return await answer(route.response, tracked, true);
+      await tracked.settled;
+      if (tracked !== known || !neverRan(tracked) || attempt >= joinAttempts || route.response.destroyed) return await answer(route.response, tracked, false);
     }
   };
 
@@ -141,18 +134,15 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
 
   const get = ({ response, params }: RouteContext) => {
     const tracked = core.predictions.get(checkedId(params.prediction_id!));
-    if (!tracked) sendJson(response, 404, { detail: `no prediction has the ID ${JSON.stringify(params.prediction_id)} (unknown, or finished more than PREDICTION_TTL_SECONDS ago)` });
-    else sendJson(response, 200, bodyOf(tracked));
+    if (!tracked) throw new AiIntegrationError('AI_ERR_NOT_FOUND', `no prediction has the ID ${JSON.stringify(params.prediction_id)} (unknown, or finished more than PREDICTION_TTL_SECONDS ago)`);
+    sendJson(response, 200, bodyOf(tracked));
   };
 
   const cancel = async ({ response, params }: RouteContext) => {
     const id = checkedId(params.prediction_id!);
     const held = core.predictions.get(id);
     // Cog answers 404 for an id it does not know or whose prediction has finished.
-    if (!held || held.done) {
-      sendJson(response, 404, { detail: `no running prediction has the ID ${JSON.stringify(id)}` });
-      return;
-    }
+    if (!held || held.done) throw new AiIntegrationError('AI_ERR_NOT_FOUND', `no running prediction has the ID ${JSON.stringify(id)}`);
     const outcome = await core.predictions.cancel(id);
     if (!outcome || outcome.stopped) sendJson(response, 200, {});
     else sendJson(response, 202, { detail: 'canceled, but the model did not stop within CANCEL_GRACE_MS: it ignores its AbortSignal, and only the supervisor (the ai-integration command) can restart it; the prediction ends when the model returns' });

@@ -7,7 +7,7 @@ import { parseWebhookTarget } from '../../src/serving/webhooks.js';
 import { wantsEventStream } from '../../src/http/event-stream.js';
 import { streamPrediction } from '../../src/http/stream-prediction.js';
 import type { HttpCore, Readiness, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
-import { sendError, sendJson, sendText } from '../../src/http/respond.js';
+import { sendJson, sendText } from '../../src/http/respond.js';
 import { plural } from '../../src/plural.js';
 import { runtimeVersion } from '../../src/version.js';
 import { resultBytes } from '../../src/result/write-result.js';
@@ -84,12 +84,8 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
       method: 'POST',
       path: '/',
       handler: async (route) => {
-        try {
-          const prediction = await runPrediction(route, ['multipart']);
-          sendJson(route.response, 200, legacyResponse(route.id, context.schema, prediction));
-        } catch (error) {
-          core.fail(route.response, error);
-        }
+        const prediction = await runPrediction(route, ['multipart']);
+        sendJson(route.response, 200, legacyResponse(route.id, context.schema, prediction));
       },
     },
     {
@@ -120,8 +116,7 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
           sendPrediction(route, await runPrediction(route, ['multipart', 'json']));
         } catch (error) {
           // The envelope's id and status stay on a failure, so a client reads one shape.
-          if (error instanceof AiIntegrationError && !response.headersSent) sendError(response, error, {}, { id, status: 'failed' });
-          else core.fail(response, error);
+          core.fail(response, error, { id, status: 'failed' });
         }
       },
     },

@@ -1,4 +1,4 @@
-import { AiIntegrationError } from '../../src/errors.js';
+import { AiIntegrationError, type ErrorAnswer } from '../../src/errors.js';
 
 /**
  * A request the Open Inference Protocol refuses: 400 for a malformed request (naming the tensor
@@ -18,9 +18,12 @@ export function tensorError(kind: 'input' | 'output', tensor: string, message: s
 }
 
 /**
- * The protocol's status for one of the library's: an input the schema refuses is a 400 here (the
- * native API's 422), as the protocol answers every malformed request with 400.
+ * The protocol's statuses where they are not the error table's: an input the schema refuses is a
+ * 400 here (the native API's 422), as the protocol answers every malformed request with 400.
  */
-export function openInferenceStatus(status: number): number {
-  return status === 422 ? 400 : status;
+export const openInferenceStatuses: Readonly<Record<number, number>> = { 422: 400 };
+
+/** An error as the protocol answers it: `{"error": "..."}`; status and Retry-After are the core's. */
+export function openInferenceErrorBody({ message }: ErrorAnswer): { error: string } {
+  return { error: message };
 }

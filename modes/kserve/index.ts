@@ -1,8 +1,8 @@
 import { serveHttp } from '../../src/http/lifecycle.js';
 import type { ModeContext } from '../../src/types.js';
+import { openInferenceErrorBody, openInferenceStatuses } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { openInferenceRoutes } from './routes.js';
-import { sendOpenInferenceError } from './send-error.js';
 
 /**
  * MODE=kserve: KServe's Open Inference Protocol (V2, with the binary tensor data extension, and
@@ -15,6 +15,7 @@ export function run(context: ModeContext): Promise<number> {
     summary: `Open Inference Protocol V2 /v2/models/${context.modelName}/infer, V1 /v1/models/${context.modelName}:predict, docs /docs`,
     routes: openInferenceRoutes,
     openApi: (core) => openApiDocument(context.schema, core.model),
-    sendError: sendOpenInferenceError,
+    errorBody: openInferenceErrorBody,
+    errorStatuses: openInferenceStatuses,
   }));
 }

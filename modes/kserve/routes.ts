@@ -38,24 +38,16 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
     return predictions.map(modelOutput);
   };
 
-  const answer = (handler: (route: RouteContext) => Promise<void> | void) => async (route: RouteContext) => {
-    try {
-      await handler(route);
-    } catch (error) {
-      core.fail(route.response, error);
-    }
-  };
-
-  const modelMetadataRoute = answer((route) => {
+  const modelMetadataRoute = (route: RouteContext) => {
     checkModel(route);
     sendJson(route.response, 200, metadata);
-  });
-  const modelReadyRoute = answer((route) => {
+  };
+  const modelReadyRoute = (route: RouteContext) => {
     checkModel(route);
     const readiness = core.readiness();
     sendJson(route.response, readiness.status === 'ready' ? 200 : 503, { name: model.name, ready: readiness.status === 'ready', ...reasonOf(readiness) });
-  });
-  const inferRoute = answer(async (route) => {
+  };
+  const inferRoute = async (route: RouteContext) => {
     checkModel(route);
     // The content type is not checked, as KServe and Triton do not: JSON, or binary with the header.
     const body = await core.readBody(route);
@@ -73,7 +65,7 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
       'content-length': encoded.body.length,
     });
     route.response.end(encoded.body);
-  });
+  };
 
   return [
     { method: 'GET', path: '/v2', handler: ({ response }) => sendJson(response, 200, serverMetadata(runtimeVersion)) },
@@ -91,12 +83,12 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
     {
       method: 'POST',
       path: '/v1/models/{name}:predict',
-      handler: answer(async (route) => {
+      handler: async (route) => {
         checkModel(route);
         const body = parseJsonBody(await core.readBody(route), 'the body', '{"instances": [...]}');
         const results = await runItems(route, parseV1Request(body, schema));
         sendJson(route.response, 200, encodeV1Response(results));
-      }),
+      },
     },
   ];
 }

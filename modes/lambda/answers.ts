@@ -1,7 +1,7 @@
 import type { ResultReport } from '../../src/result/check-result.js';
-import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
+import { AiIntegrationError, InferenceThrewError, errorAnswer } from '../../src/errors.js';
 import { outputValue, roundMs, type Prediction } from '../../src/http/predict.js';
-import { errorBody } from '../../src/http/respond.js';
+import { nativeErrorBody } from '../../src/http/respond.js';
 import type { InferenceResult, ModeContext } from '../../src/types.js';
 import { runtimeVersion } from '../../src/version.js';
 import { isTextual } from '../../src/media-type.js';
@@ -56,13 +56,13 @@ export function proxySuccess(requestId: string, checked: CheckedPrediction, head
   };
 }
 
-/** A proxied request's error: the status and body the native API answers (`{"id", "status": "failed", "error": {code, message, field?}}`). */
-export function proxyError(requestId: string, error: unknown, headers: Record<string, string> = {}): ProxyResponse {
-  const { status, body } = errorBody(error);
+/** A proxied request's error: the status, headers and body the native API answers (`{"id", "status": "failed", "error": {code, message, field?}}`). */
+export function proxyError(requestId: string, error: unknown): ProxyResponse {
+  const answer = errorAnswer(error);
   return {
-    statusCode: status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId, ...headers },
-    body: JSON.stringify({ id: requestId, status: 'failed', ...body }),
+    statusCode: answer.status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId, ...answer.headers },
+    body: JSON.stringify({ id: requestId, status: 'failed', ...nativeErrorBody(answer) }),
     isBase64Encoded: false,
   };
 }

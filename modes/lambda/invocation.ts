@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { checkResult } from '../../src/result/check-result.js';
 import { convertInputs, type ValueOrigin } from '../../src/inputs/convert-inputs.js';
-import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
+import { AiIntegrationError, InferenceThrewError, MethodNotAllowedError } from '../../src/errors.js';
 import { resultError } from '../../src/result/infer-and-report.js';
 import type { InferenceResult, ModeContext } from '../../src/types.js';
 import { envelope, errorReport, proxyError, proxyInfo, proxySuccess, type CheckedPrediction, type ProxyResponse } from './answers.js';
@@ -64,15 +64,14 @@ export async function handleInvocation(context: ModeContext, api: RuntimeApi, in
       if (request.method === 'GET' || head) {
         response = proxyInfo(requestId, context, head);
       } else if (request.method !== 'POST') {
-        throw new AiIntegrationError('AI_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed; POST the inputs to run the model, or GET what it takes`);
+        throw new MethodNotAllowedError(['GET', 'HEAD', 'POST'], `${request.method} is not allowed; POST the inputs to run the model, or GET what it takes`);
       } else {
         const { raw, origin } = await proxyInputs(request, context);
         response = proxySuccess(requestId, await predict(raw, origin), false);
       }
     } catch (error) {
       logUnexpected(context, error);
-      const allow = error instanceof AiIntegrationError && error.code === 'AI_ERR_METHOD_NOT_ALLOWED' ? { allow: 'GET, HEAD, POST' } : undefined;
-      response = proxyError(requestId, error, allow);
+      response = proxyError(requestId, error);
     }
     return { posted: await api.respond(requestId, JSON.stringify(response)), fault };
   }

@@ -5,7 +5,7 @@ import { soleBinaryInput } from './invocation-body.js';
 import { bodyLimit, executionParameters } from './limits.js';
 import { openApiDocument } from './openapi.js';
 import { sageMakerRoutes } from './routes.js';
-import { sendSageMakerError } from './errors.js';
+import { sageMakerErrorBody } from './errors.js';
 
 /**
  * MODE=sagemaker (also `docker run IMAGE serve`, as SageMaker starts containers): Amazon
@@ -34,6 +34,6 @@ export function run(context: ModeContext): Promise<number> {
     summary: 'SageMaker /ping, /invocations, batch transform /execution-parameters, docs /docs',
     routes: (core) => sageMakerRoutes(core, parameters),
     openApi: (core) => openApiDocument(context.schema, core.model, parameters, soleBinaryInput(context.schema)),
-    sendError: sendSageMakerError,
+    errorBody: sageMakerErrorBody,
   }));
 }

@@ -49,36 +49,32 @@ export function sageMakerRoutes(core: HttpCore, parameters: ExecutionParameters)
   const invoke = async (route: RouteContext) => {
     const { request, response } = route;
     const accept = request.headers.accept;
-    try {
-      const mediaType = mediaTypeOf(request);
-      if (jsonLinesTypes.includes(mediaType)) {
-        let answerType: string;
-        try {
-          answerType = chooseLinesType(mediaType, accept);
-        } catch (error) {
-          throw refuseUnread(route, error as AiIntegrationError);
-        }
-        const lines = parseJsonLines(await core.readBody(route), schema);
-        const converted = await checkLines(lines, (raw) => core.convert(raw, 'data'));
-        send(response, encodeLines(await runLines(converted, lineWindow, (inputs) => core.infer(inputs, route)), answerType));
-        return;
+    const mediaType = mediaTypeOf(request);
+    if (jsonLinesTypes.includes(mediaType)) {
+      let answerType: string;
+      try {
+        answerType = chooseLinesType(mediaType, accept);
+      } catch (error) {
+        throw refuseUnread(route, error as AiIntegrationError);
       }
-      const { raw, origin, rawBody } = await readSingle(route, mediaType);
-      const inputs = await core.convert(raw, origin).catch((error: unknown) => {
-        // A raw body gives one input; say how to give the others.
-        if (rawBody && error instanceof InvalidInputError && error.field !== binaryInput && /: is required/.test(error.message)) {
-          throw new InvalidInputError(error.field!, `${error.message.slice(error.field!.length + 2)}; a raw body carries only ${binaryInput}: send application/json or multipart/form-data to give the other inputs`);
-        }
-        throw error;
-      });
-      const prediction = await core.infer(inputs, route);
-      send(response, encodeResult(prediction, accept), {
-        'x-predict-time-ms': prediction.predictMs.toFixed(1),
-        'x-queue-time-ms': prediction.queueMs.toFixed(1),
-      });
-    } catch (error) {
-      core.fail(response, error);
+      const lines = parseJsonLines(await core.readBody(route), schema);
+      const converted = await checkLines(lines, (raw) => core.convert(raw, 'data'));
+      send(response, encodeLines(await runLines(converted, lineWindow, (inputs) => core.infer(inputs, route)), answerType));
+      return;
     }
+    const { raw, origin, rawBody } = await readSingle(route, mediaType);
+    const inputs = await core.convert(raw, origin).catch((error: unknown) => {
+      // A raw body gives one input; say how to give the others.
+      if (rawBody && error instanceof InvalidInputError && error.field !== binaryInput && /: is required/.test(error.message)) {
+        throw new InvalidInputError(error.field!, `${error.message.slice(error.field!.length + 2)}; a raw body carries only ${binaryInput}: send application/json or multipart/form-data to give the other inputs`);
+      }
+      throw error;
+    });
+    const prediction = await core.infer(inputs, route);
+    send(response, encodeResult(prediction, accept), {
+      'x-predict-time-ms': prediction.predictMs.toFixed(1),
+      'x-queue-time-ms': prediction.queueMs.toFixed(1),
+    });
   };
 
   return [

@@ -3,7 +3,7 @@ import { readVertexSettings, vertexMaxInputBytes } from './settings.js';
 import type { ModeContext } from '../../src/types.js';
 import { vertexOpenApiDocument } from './openapi.js';
 import { vertexRoutes } from './routes.js';
-import { sendVertexError } from './send-error.js';
+import { vertexErrorBody } from './error-body.js';
 
 /**
  * MODE=vertex: a Google Vertex AI custom container. It listens on AIP_HTTP_PORT and serves the
@@ -27,6 +27,6 @@ export function run(context: ModeContext): Promise<number> {
     ...(context.settings.maxInputBytesGiven ? {} : { maxInputBytes: vertexMaxInputBytes }),
     routes: (core) => vertexRoutes(core, vertex),
     openApi: (core) => vertexOpenApiDocument(context.schema, core.model, vertex),
-    sendError: sendVertexError,
+    errorBody: vertexErrorBody,
   }));
 }

@@ -13,7 +13,7 @@ const errorStatuses: Record<string, string> = {
   '422': 'an instance the schema refuses; the message names the instance (or parameters) and the field',
   '429': 'the queue is full; see Retry-After',
   '500': 'the model reported a failure or threw; the message names the instance',
-  '503': 'not ready, overloaded or shutting down; see Retry-After',
+  '503': 'not ready or shutting down; or overloaded, see Retry-After',
   '504': 'an inference ran past INFERENCE_TIMEOUT_MS',
 };
 

@@ -18,20 +18,16 @@ export function vertexRoutes(core: HttpCore, { healthRoute, predictRoute }: Pick
   const mostInstances = core.settings.concurrency + core.settings.maxQueue;
 
   const predict = async (route: RouteContext) => {
-    try {
-      const instances = parsePredictRequest(await core.readJson(route), context.schema);
-      if (instances.length > mostInstances) {
-        throw new AiIntegrationError(
-          'AI_ERR_INPUT_TOO_LARGE',
-          `the request has ${instances.length} instances; this server takes at most ${mostInstances} in one request (CONCURRENCY + MAX_QUEUE); send fewer per request, or raise MAX_QUEUE`,
-        );
-      }
-      const converted = await convertInstances(instances, (raw) => core.convert(raw, 'data'));
-      const predictions = await runInstances(converted, (inputs) => core.infer(inputs, route));
-      sendJson(route.response, 200, { predictions: predictions.map(predictionOf) });
-    } catch (error) {
-      core.fail(route.response, error);
+    const instances = parsePredictRequest(await core.readJson(route), context.schema);
+    if (instances.length > mostInstances) {
+      throw new AiIntegrationError(
+        'AI_ERR_INPUT_TOO_LARGE',
+        `the request has ${instances.length} instances; this server takes at most ${mostInstances} in one request (CONCURRENCY + MAX_QUEUE); send fewer per request, or raise MAX_QUEUE`,
+      );
     }
+    const converted = await convertInstances(instances, (raw) => core.convert(raw, 'data'));
+    const predictions = await runInstances(converted, (inputs) => core.infer(inputs, route));
+    sendJson(route.response, 200, { predictions: predictions.map(predictionOf) });
   };
 
   return [

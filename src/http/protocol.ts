@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cancellation } from '../engine/cancellation.js';
+import type { ErrorAnswer } from '../errors.js';
 import type { ValueOrigin } from '../inputs/convert-inputs.js';
 import type { HttpSettings, ModeContext } from '../types.js';
 import type { HttpMetrics } from './metrics.js';
@@ -98,8 +99,12 @@ export interface HttpCore {
   infer(inputs: Record<string, unknown>, route: RouteContext): Promise<Prediction>;
   /** `infer` for work that came by another way than an HTTP request (a queue's job): no client to watch. */
   run(inputs: Record<string, unknown>, options?: SubmitOptions): Promise<Prediction>;
-  /** Answers an error in the protocol's shape (`HttpProtocol.sendError`), logging anything that is not ours. */
-  fail(response: ServerResponse, error: unknown): void;
+  /**
+   * Answers an error in the protocol's shape (`HttpProtocol.errorBody`), logging anything that is
+   * not ours; a route's handler only needs it for fields its answers carry beside the error (the
+   * native `/predict`'s id and status), since whatever a handler throws is answered by the core.
+   */
+  fail(response: ServerResponse, error: unknown, around?: Readonly<Record<string, unknown>>): void;
 }
 
 /** What a mode's background work gives the core: how to stop it, and whether it is ready. */
@@ -134,9 +139,14 @@ export interface HttpProtocol {
    */
   background?(core: HttpCore): Promise<BackgroundWork>;
   /**
-   * Writes an error in this protocol's shape. The status comes from the error table
-   * (`errorBody`); a protocol may map it (KServe answers 400 where the native API answers 422).
-   * Defaults to the native `{"error": {code, message, field?}}`.
+   * An error's body in this protocol's shape, from the answer the core computed once (`errorAnswer`:
+   * status and headers are the core's); `error` is what was thrown, for a body that says more than
+   * the answer (Cog's 422 entries). Defaults to the native `{"error": {code, message, field?}}`.
    */
-  sendError?(response: ServerResponse, error: unknown): void;
+  errorBody?(answer: ErrorAnswer, error: unknown): object;
+  /**
+   * Where the protocol's specification answers another status than the error table, the table's
+   * status to this protocol's: KServe's `{ 422: 400 }`.
+   */
+  errorStatuses?: Readonly<Record<number, number>>;
 }

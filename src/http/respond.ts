@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { AiIntegrationError, errorTable } from '../errors.js';
+import type { ErrorAnswer } from '../errors.js';
 import { jsonBody } from './json-bytes.js';
 
 const requestIdPattern = /^[\w.:@/+=-]{1,200}$/;
@@ -18,21 +18,9 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   response.end(json);
 }
 
-/** The error object every failure answers with: `{ error: { code, message, field? } }`. */
-export function errorBody(error: unknown): { status: number; body: { error: { code: string; message: string; field?: string } } } {
-  if (error instanceof AiIntegrationError) {
-    const body: { code: string; message: string; field?: string } = { code: error.code, message: error.message };
-    if (error.field !== undefined) body.field = error.field;
-    return { status: errorTable[error.code].httpStatus, body: { error: body } };
-  }
-  return { status: 500, body: { error: { code: 'AI_ERR_INTERNAL', message: 'internal server error' } } };
-}
-
-export function sendError(response: ServerResponse, error: unknown, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): number {
-  const { status, body } = errorBody(error);
-  const retry: Record<string, string> = error instanceof AiIntegrationError && (error.code === 'AI_ERR_QUEUE_FULL' || error.code === 'AI_ERR_OVERLOADED') ? { 'retry-after': '1' } : {};
-  sendJson(response, status, { ...extra, ...body }, { ...retry, ...headers });
-  return status;
+/** The native API's error body, which Lambda's proxy answers share: `{"error": {code, message, field?}}`. */
+export function nativeErrorBody({ code, message, field }: ErrorAnswer): { error: { code: string; message: string; field?: string } } {
+  return { error: field === undefined ? { code, message } : { code, message, field } };
 }
 
 export function sendText(response: ServerResponse, status: number, type: string, body: string): void {

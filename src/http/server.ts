@@ -1,6 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { Cancellation } from '../engine/cancellation.js';
-import { AiIntegrationError, type InferenceThrewError } from '../errors.js';
+import { AiIntegrationError, MethodNotAllowedError, errorAnswer, type InferenceThrewError } from '../errors.js';
 import { readAccessSettings } from '../settings-parts/access.js';
 import { createAccessLog } from './access-log.js';
 import { BearerAuth, metricsPath, withBearerScheme } from './auth.js';
@@ -13,7 +13,7 @@ import { createMetrics } from './metrics.js';
 import { convertRequestInputs, isJsonType, readRequestInputs, runInference, unsupportedType, withinLimits, type BodyHolding } from './predict.js';
 import type { BackgroundWork, HttpCore, HttpProtocol, ModelInfo, Readiness, RouteContext, RouteDefinition } from './protocol.js';
 import { collectBody, mediaTypeOf, readJsonBody } from './request-body.js';
-import { requestIdOf, sendError, sendText } from './respond.js';
+import { nativeErrorBody, requestIdOf, sendJson, sendText } from './respond.js';
 import { Router } from './router.js';
 import { AdmissionQueue } from '../serving/admission-queue.js';
 import { PredictionStore } from '../serving/predictions.js';
@@ -70,12 +70,19 @@ export function createHttpService(
   }
   const holding = (route: RouteContext): BodyHolding => ({ budget: bodies, response: route.response });
 
+  // Every error is answered here: status and headers from the error table (through the
+  // protocol's own statuses), the body in the protocol's shape.
+  const errorBody = protocol.errorBody ?? nativeErrorBody;
+  const answerError = (response: ServerResponse, error: unknown, around?: Readonly<Record<string, unknown>>) => {
+    const answer = errorAnswer(error, protocol.errorStatuses);
+    const body = errorBody(answer, error);
+    sendJson(response, answer.status, around ? { ...around, ...body } : body, answer.headers);
+  };
   // Our errors are the caller's answer; anything else is a bug here, which the log must show.
-  const answerError = protocol.sendError ?? ((response: ServerResponse, error: unknown) => sendError(response, error));
-  const fail = (response: ServerResponse, error: unknown) => {
+  const fail = (response: ServerResponse, error: unknown, around?: Readonly<Record<string, unknown>>) => {
     if (!(error instanceof AiIntegrationError)) context.log.error(`internal error while answering a request: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     if (response.headersSent) response.destroy();
-    else answerError(response, error);
+    else answerError(response, error, around);
   };
 
   const core: HttpCore = {
@@ -185,7 +192,6 @@ export function createHttpService(
           ? new AiIntegrationError('AI_ERR_NOT_READY', `the server is shutting down and takes no new work (${readiness.reason ?? readiness.status})`)
           : new AiIntegrationError('AI_ERR_OVERLOADED', `too many open connections (MAX_CONNECTIONS is ${http.maxConnections}); this one may only reach the health probes and /metrics; retry on a new connection`);
         response.setHeader('connection', 'close');
-        if (!connections.draining) response.setHeader('retry-after', '1');
         answerError(response, refusal);
         return;
       }
@@ -202,8 +208,7 @@ export function createHttpService(
       if (!route) {
         const allowed = [...match.methods.keys()];
         if (match.methods.has('GET')) allowed.splice(allowed.indexOf('GET') + 1, 0, 'HEAD');
-        response.setHeader('allow', allowed.join(', '));
-        answerError(response, new AiIntegrationError('AI_ERR_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`));
+        answerError(response, new MethodNotAllowedError(allowed, `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`));
         return;
       }
       try {

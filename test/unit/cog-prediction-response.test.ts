@@ -3,7 +3,7 @@ import { CogNotSupportedError, CogValidationError, cogErrorBody } from '../../mo
 import { isPredictionFailure, predictionResponse } from '../../modes/cog/prediction-response.js';
 import { cogTimestamp, parseTimestamp } from '../../modes/cog/timestamp.js';
 import { convertInputs } from '../../src/inputs/convert-inputs.js';
-import { AiIntegrationError, InferenceThrewError } from '../../src/errors.js';
+import { AiIntegrationError, InferenceThrewError, errorAnswer } from '../../src/errors.js';
 import { outputValue, type Prediction } from '../../src/http/predict.js';
 import { checkResult } from '../../src/result/check-result.js';
 import type { InferenceResult } from '../../src/types.js';
@@ -80,15 +80,21 @@ describe('predictionResponse', () => {
 });
 
 describe('cogErrorBody', () => {
+  // As the core answers: status and headers from errorAnswer, the body in Cog's shape.
+  const cogAnswer = (error: unknown) => {
+    const answer = errorAnswer(error);
+    return { status: answer.status, body: cogErrorBody(answer, error), headers: answer.headers };
+  };
+
   test('an input the core refuses is Cog\'s 422 entry naming the field', async () => {
     const schema = { strength: { type: 'number', min: 0, max: 1 } } as const;
     const refusal = (raw: Record<string, unknown>) => convertInputs(schema, raw, { origin: 'data' }).then(() => undefined, (error: unknown) => error);
-    expect(cogErrorBody(await refusal({ strength: 3 }))).toEqual({
+    expect(cogAnswer(await refusal({ strength: 3 }))).toEqual({
       status: 422,
       body: { detail: [{ loc: ['body', 'input', 'strength'], msg: '3 is out of range; expected a number between 0 and 1', type: 'value_error' }] },
       headers: {},
     });
-    expect(cogErrorBody(await refusal({}))).toEqual({
+    expect(cogAnswer(await refusal({}))).toEqual({
       status: 422,
       body: { detail: [{ loc: ['body', 'input', 'strength'], msg: 'Field required; expected a number between 0 and 1', type: 'value_error.missing' }] },
       headers: {},
@@ -102,18 +108,18 @@ describe('cogErrorBody', () => {
     ]);
     expect(error.code).toBe('AI_ERR_INVALID_INPUT');
     expect(error.message).toBe('body.id: prediction ID must match the ID supplied in the URL; body.input.image: Field required');
-    expect(cogErrorBody(error)).toEqual({ status: 422, body: { detail: error.detail }, headers: {} });
+    expect(cogAnswer(error)).toEqual({ status: 422, body: { detail: error.detail }, headers: {} });
     expect(new CogValidationError([{ loc: ['body', 'input', 'image'], msg: 'm', type: 't' }]).field).toBe('image');
   });
 
   test('every other error is {"detail": message} with the status of the error table, 501 for what is not supported, Retry-After for 429 and overload', () => {
-    expect(cogErrorBody(new AiIntegrationError('AI_ERR_QUEUE_FULL', 'the queue is full'))).toEqual({ status: 429, body: { detail: 'the queue is full' }, headers: { 'retry-after': '1' } });
-    expect(cogErrorBody(new AiIntegrationError('AI_ERR_OVERLOADED', 'busy')).headers).toEqual({ 'retry-after': '1' });
-    expect(cogErrorBody(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'not JSON'))).toEqual({ status: 400, body: { detail: 'not JSON' }, headers: {} });
-    expect(cogErrorBody(new AiIntegrationError('AI_ERR_NOT_FOUND', 'no route'))).toMatchObject({ status: 404, body: { detail: 'no route' } });
-    expect(cogErrorBody(new AiIntegrationError('AI_ERR_NOT_READY', 'restarting'))).toMatchObject({ status: 503 });
-    expect(cogErrorBody(new CogNotSupportedError('later'))).toEqual({ status: 501, body: { detail: 'later' }, headers: {} });
-    expect(cogErrorBody(new CogNotSupportedError('no streams', 406)).status).toBe(406);
-    expect(cogErrorBody(new TypeError('secret internals'))).toEqual({ status: 500, body: { detail: 'internal server error' }, headers: {} });
+    expect(cogAnswer(new AiIntegrationError('AI_ERR_QUEUE_FULL', 'the queue is full'))).toEqual({ status: 429, body: { detail: 'the queue is full' }, headers: { 'retry-after': '1' } });
+    expect(cogAnswer(new AiIntegrationError('AI_ERR_OVERLOADED', 'busy')).headers).toEqual({ 'retry-after': '1' });
+    expect(cogAnswer(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'not JSON'))).toEqual({ status: 400, body: { detail: 'not JSON' }, headers: {} });
+    expect(cogAnswer(new AiIntegrationError('AI_ERR_NOT_FOUND', 'no route'))).toMatchObject({ status: 404, body: { detail: 'no route' } });
+    expect(cogAnswer(new AiIntegrationError('AI_ERR_NOT_READY', 'restarting'))).toMatchObject({ status: 503 });
+    expect(cogAnswer(new CogNotSupportedError('later'))).toEqual({ status: 501, body: { detail: 'later' }, headers: {} });
+    expect(cogAnswer(new CogNotSupportedError('no streams', 406)).status).toBe(406);
+    expect(cogAnswer(new TypeError('secret internals'))).toEqual({ status: 500, body: { detail: 'internal server error' }, headers: {} });
   });
 });
