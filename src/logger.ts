@@ -1,7 +1,11 @@
 import type { Writable } from 'node:stream';
-import { pino } from 'pino';
+import type * as PinoModule from 'pino';
 import { readLogFormat, type LogFormat } from './settings-parts/access.js';
+import { requireOnFirstUse } from './require-on-first-use.js';
 import type { Logger } from './types.js';
+
+// Only LOG_FORMAT=json needs pino (30 ms to load): text lines are written here.
+const loadPino = requireOnFirstUse<typeof PinoModule>('pino');
 
 /**
  * The runtime's log on `stream` (stderr), so stdout stays for results: lines for humans, or,
@@ -32,14 +36,15 @@ function createTextLogger(stream: Writable): Logger {
   };
 }
 
-/** pino's options for every JSON line of this process: the level as a word, an ISO time, the pid (the access log writes the same shape itself, src/http/access-log.ts). */
-const jsonLineOptions = {
-  base: { pid: process.pid },
-  timestamp: pino.stdTimeFunctions.isoTime,
-  formatters: { level: (label: string) => ({ level: label }) },
-} as const;
-
 function createJsonLogger(stream: Writable): Logger {
+  const { pino } = loadPino();
+  // pino's options for every JSON line of this process: the level as a word, an ISO time, the pid
+  // (the access log writes the same shape itself, src/http/access-log.ts).
+  const jsonLineOptions = {
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
   // Written straight to the stream (synchronous for stderr on a pipe or file), so a line is out
   // before the process exits on an error.
   const logger = pino(jsonLineOptions, stream);

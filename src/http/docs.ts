@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
 import { tokenStorageKey } from './auth.js';
 
 // Interactive API docs from the package's own copy of Swagger UI: a container is often offline,
@@ -44,6 +43,8 @@ export function isDocsAsset(name: string): boolean {
 export async function sendDocsAsset(response: ServerResponse, name: string): Promise<void> {
   let body = cache.get(name);
   if (!body) {
+    // swagger-ui-dist is found by the first asset asked for, not at start-up.
+    const { default: getAbsoluteFSPath } = await import('swagger-ui-dist/absolute-path.js');
     body = await readFile(join(getAbsoluteFSPath(), name));
     cache.set(name, body);
   }

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -15,42 +15,52 @@ export function createMetrics(
   model: { name: string; version: string },
   workers: () => readonly { index: number; state: string }[] = () => [],
 ) {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  // The "info" pattern: a constant 1 whose labels say which model (and version) a series comes from.
-  new Gauge({ name: 'model_info', help: 'The model this service runs: its name and version, as a constant 1', labelNames: ['name', 'version'] as const, registers: [registry] }).set(
-    { name: model.name, version: model.version },
-    1,
-  );
-  new Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for an inference slot', registers: [registry], collect() { this.set(queueDepth()); } });
-  new Gauge({ name: 'inferences_in_flight', help: 'Inferences running now', registers: [registry], collect() { this.set(inFlight()); } });
-  new Counter({
-    name: 'model_restarts_total',
-    help: 'Restarts of the model worker by cause (threw, signal_SIGKILL, exit_1, ...); 0 without the supervisor',
-    labelNames: ['cause'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [cause, count] of Object.entries(restarts())) this.inc({ cause }, count);
-    },
-  });
-  new Gauge({
-    name: 'model_worker_ready',
-    help: 'Under the supervisor: 1 for each model worker that is ready, 0 for one starting or restarting, by worker index',
-    labelNames: ['worker'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const worker of workers()) this.set({ worker: String(worker.index) }, worker.state === 'ready' ? 1 : 0);
-    },
-  });
+  // prom-client (70 ms to load) and its registry come with the first scrape, not at start-up.
+  // Its process metrics read the process's totals (CPU, memory, handles) when scraped; only the
+  // event loop's delay and the GC's durations are observed from the first scrape on.
+  let queueCounts: (() => Promise<Record<string, number>>) | undefined;
+  let loaded: Promise<{ registry: Registry; Gauge: typeof Gauge }> | undefined;
+  const createRegistry = async () => {
+    const { collectDefaultMetrics, Counter, Gauge, Registry } = await import('prom-client');
+    const created = new Registry();
+    collectDefaultMetrics({ register: created });
+    // The "info" pattern: a constant 1 whose labels say which model (and version) a series comes from.
+    new Gauge({ name: 'model_info', help: 'The model this service runs: its name and version, as a constant 1', labelNames: ['name', 'version'] as const, registers: [created] }).set(
+      { name: model.name, version: model.version },
+      1,
+    );
+    new Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for an inference slot', registers: [created], collect() { this.set(queueDepth()); } });
+    new Gauge({ name: 'inferences_in_flight', help: 'Inferences running now', registers: [created], collect() { this.set(inFlight()); } });
+    new Counter({
+      name: 'model_restarts_total',
+      help: 'Restarts of the model worker by cause (threw, signal_SIGKILL, exit_1, ...); 0 without the supervisor',
+      labelNames: ['cause'] as const,
+      registers: [created],
+      collect() {
+        this.reset();
+        for (const [cause, count] of Object.entries(restarts())) this.inc({ cause }, count);
+      },
+    });
+    new Gauge({
+      name: 'model_worker_ready',
+      help: 'Under the supervisor: 1 for each model worker that is ready, 0 for one starting or restarting, by worker index',
+      labelNames: ['worker'] as const,
+      registers: [created],
+      collect() {
+        this.reset();
+        for (const worker of workers()) this.set({ worker: String(worker.index) }, worker.state === 'ready' ? 1 : 0);
+      },
+    });
+    return { registry: created, Gauge };
+  };
   const requests = new HotCounter('http_requests_total', 'HTTP requests by route, method and status');
   const requestDuration = new HotHistogram('http_request_duration_seconds', 'HTTP request latency by route', latencyBuckets);
   const inferences = new HotCounter('inferences_total', 'Inferences by outcome: success, failed (the model reported it), invalid (a malformed result), threw, timeout');
   const inferenceDuration = new HotHistogram('inference_duration_seconds', 'Time the inference function took', [...latencyBuckets, 300]);
   const batchSizes = new HotHistogram('inference_batch_size', 'Requests per call of a batch model', [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
   return {
-    registry,
+    /** What /metrics answers with (prom-client's Registry.PROMETHEUS_CONTENT_TYPE, known before prom-client is loaded). */
+    registry: { contentType: 'text/plain; version=0.0.4; charset=utf-8' },
     recordRequest(route: string, method: string, status: number, seconds: number) {
       requests.inc(`${route} ${method} ${status}`, () => ({ route, method, status: String(status) }));
       requestDuration.observe(route, () => ({ route }), seconds);
@@ -61,20 +71,7 @@ export function createMetrics(
     },
     /** MODE=queue: the queue's job counts by state (waiting, active, failed, ...), read at each scrape. */
     registerQueue(counts: () => Promise<Record<string, number>>) {
-      new Gauge({
-        name: 'queue_jobs',
-        help: "MODE=queue: the BullMQ queue's jobs by state (all workers of the queue together)",
-        labelNames: ['state'] as const,
-        registers: [registry],
-        async collect() {
-          this.reset();
-          try {
-            for (const [state, count] of Object.entries(await counts())) this.set({ state }, count);
-          } catch {
-            // Redis is away: readiness says so; the counts are left out of this scrape.
-          }
-        },
-      });
+      queueCounts = counts;
     },
     recordBatch(size: number) {
       batchSizes.observe('', () => ({}), size);
@@ -82,6 +79,24 @@ export function createMetrics(
     /** Everything, in the Prometheus text format. */
     async render(): Promise<string> {
       const hot = [requests, requestDuration, inferences, inferenceDuration, batchSizes].flatMap((family) => family.render());
+      const { registry, Gauge } = await (loaded ??= createRegistry());
+      if (queueCounts && !registry.getSingleMetric('queue_jobs')) {
+        const counts = queueCounts;
+        new Gauge({
+          name: 'queue_jobs',
+          help: "MODE=queue: the BullMQ queue's jobs by state (all workers of the queue together)",
+          labelNames: ['state'] as const,
+          registers: [registry],
+          async collect() {
+            this.reset();
+            try {
+              for (const [state, count] of Object.entries(await counts())) this.set({ state }, count);
+            } catch {
+              // Redis is away: readiness says so; the counts are left out of this scrape.
+            }
+          },
+        });
+      }
       return `${await registry.metrics()}\n${hot.join('\n')}\n`;
     },
   };

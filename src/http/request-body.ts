@@ -2,11 +2,15 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import busboy from 'busboy';
+import type busboyModule from 'busboy';
 import { AiIntegrationError, InvalidInputError } from '../errors.js';
 import { plural } from '../plural.js';
 import type { HttpSettings } from '../types.js';
 import type { BodyReservation } from './body-budget.js';
+import { requireOnFirstUse } from '../require-on-first-use.js';
+
+// Loaded by the first multipart body, synchronously: the parser must be listening before this turn of the event loop ends.
+const loadBusboy = requireOnFirstUse<typeof busboyModule>('busboy');
 
 /** The media type of a request body, lower-cased, without parameters ('' when there is none). */
 export function mediaTypeOf(request: IncomingMessage): string {
@@ -206,8 +210,9 @@ const beyondLatin1 = /[^\x00-\xff]/;
  */
 export function readMultipart(request: IncomingMessage, reading: BodyReading, settings: HttpSettings): Promise<FormValues> {
   const { limit, reservation } = reading;
+  const busboy = loadBusboy();
   return new Promise((resolve, reject) => {
-    let parser: busboy.Busboy;
+    let parser: busboyModule.Busboy;
     try {
       parser = busboy({
         headers: request.headers,

@@ -1,4 +1,8 @@
-import { imageSize } from 'image-size';
+import type * as ImageSizeModule from 'image-size';
+import { requireOnFirstUse } from '../require-on-first-use.js';
+
+// About 25 modules: loaded by the first image checked, so a mode that never sees one does not pay for them.
+const loadImageSize = requireOnFirstUse<typeof ImageSizeModule>('image-size');
 
 /** The formats an image input may be in: those sharp (the runtime's and most models' decoder) reads. */
 const decodableFormats: Readonly<Record<string, string>> = { jpg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', tiff: 'tiff', avif: 'avif', heif: 'heif' };
@@ -21,7 +25,7 @@ export function parseImageHeader(data: Uint8Array): ImageHeader | string {
   if (data.length === 0) return 'no bytes';
   let size;
   try {
-    size = imageSize(data);
+    size = loadImageSize().imageSize(data);
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import { AiIntegrationError } from '../errors.js';
 import type { Logger } from '../types.js';
 
@@ -72,7 +72,8 @@ interface Call {
  * own calls.
  */
 export class WebhookSender {
-  private readonly agent = new Agent({ connect: { timeout: webhookLimits.timeoutMs }, headersTimeout: webhookLimits.timeoutMs, bodyTimeout: webhookLimits.timeoutMs });
+  // undici (over 100 ms to load) comes with the first webhook: most services never send one.
+  private client: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
   private active = 0;
   private readonly waiting: Call[] = [];
 
@@ -132,9 +133,13 @@ export class WebhookSender {
   // undefined when delivered; otherwise why not, and whether a retry may help.
   private async post(call: Call): Promise<{ reason: string; retry: boolean } | undefined> {
     try {
+      const { agent, request } = await (this.client ??= import('undici').then(({ Agent, request }) => ({
+        agent: new Agent({ connect: { timeout: webhookLimits.timeoutMs }, headersTimeout: webhookLimits.timeoutMs, bodyTimeout: webhookLimits.timeoutMs }),
+        request,
+      })));
       const response = await request(call.url, {
         method: 'POST',
-        dispatcher: this.agent,
+        dispatcher: agent,
         headers: { 'content-type': 'application/json', ...(this.authToken ? { authorization: `Bearer ${this.authToken}` } : {}) },
         body: call.body,
         signal: AbortSignal.timeout(webhookLimits.timeoutMs * 2),
@@ -148,8 +153,9 @@ export class WebhookSender {
   }
 
   /** Closes idle connections (on shutdown). */
-  close(): Promise<void> {
-    return this.agent.close();
+  async close(): Promise<void> {
+    const client = await this.client?.catch(() => undefined);
+    await client?.agent.close();
   }
 }
 
