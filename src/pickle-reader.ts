@@ -18,6 +18,7 @@
  *   set, frozenset     -> Set
  */
 import { AiIntegrationError, type ErrorCode } from './errors.js';
+import { setOwn } from './inputs/safe-record.js';
 import { plural } from './plural.js';
 
 /** A pickle that cannot be read; `offset` is the byte where the offending opcode starts. */
@@ -327,9 +328,7 @@ class PickleReader {
     }
     const name = typeof key === 'string' ? key : this.dictKey(key);
     if (typeof value === 'object' && value !== null) this.noteChild(dict, value);
-    // Assigning a key named __proto__ would replace the prototype; defining it keeps it data.
-    if (name === '__proto__') Object.defineProperty(dict, name, { value, enumerable: true, writable: true, configurable: true });
-    else (dict as Record<string, unknown>)[name] = value;
+    setOwn(dict as Record<string, unknown>, name, value);
   }
 
 

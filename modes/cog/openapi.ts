@@ -1,5 +1,6 @@
 import type { ModelInfo } from '../../src/http/protocol.js';
 import { mustBeGiven } from '../../src/inputs/schema.js';
+import { setOwn } from '../../src/inputs/safe-record.js';
 import type { InputSpec, InputsSchema } from '../../src/types.js';
 
 // The components every document has; a choice input's enum component must not take their names.
@@ -71,7 +72,7 @@ function inputComponents(schema: InputsSchema): { input: Record<string, unknown>
     if ((spec.type === 'number' || spec.type === 'integer') && spec.min !== undefined) property.minimum = spec.min;
     if ((spec.type === 'number' || spec.type === 'integer') && spec.max !== undefined) property.maximum = spec.max;
     if (mustBeGiven(spec)) required.push(name);
-    Object.defineProperty(properties, name, { value: property, enumerable: true, writable: true, configurable: true });
+    setOwn(properties, name, property);
   });
   return { input: { title: 'Input', type: 'object', properties, ...(required.length > 0 ? { required } : {}) }, enums };
 }

@@ -1,5 +1,6 @@
 import { closest } from 'fastest-levenshtein';
 import { describeType, isBinaryType, mustBeGiven } from '../../src/inputs/schema.js';
+import { setOwn } from '../../src/inputs/safe-record.js';
 import type { InputsSchema } from '../../src/types.js';
 import { CogNotSupportedError, CogValidationError, inputDetail } from './errors.js';
 import { cogTimestamp, parseTimestamp } from './timestamp.js';
@@ -154,8 +155,7 @@ function checkInputs(raw: Record<string, unknown>, options: ParseRequestOptions,
       }
       continue;
     }
-    // Defined, not assigned: an input named __proto__ stays ordinary data.
-    Object.defineProperty(input, name, { value, enumerable: true, writable: true, configurable: true });
+    setOwn(input, name, value);
   }
   for (const [name, spec] of Object.entries(schema)) {
     const value = Object.hasOwn(input, name) ? input[name] : undefined;

@@ -8,6 +8,7 @@ import { inferAndCheck, resultError } from '../../src/result/infer-and-report.js
 import { ChunkPrinter } from '../../src/result/print-chunks.js';
 import { readAllBytes } from '../../src/inputs/read-input.js';
 import { isBinaryType, mustBeGiven } from '../../src/inputs/schema.js';
+import { setOwn } from '../../src/inputs/safe-record.js';
 import type { ResultReport } from '../../src/result/check-result.js';
 import type { InferenceResult, InputSpec, ModeContext } from '../../src/types.js';
 import { resultBytes, writeResult } from '../../src/result/write-result.js';
@@ -131,7 +132,7 @@ async function readOptionValues(context: ModeContext, options: Record<string, un
     const value = options[new Option(`--${name}`).attributeName()];
     if (value === undefined) continue;
     const converted = typeof value === 'string' ? await readOptionValue(context, name, spec, value) : value;
-    Object.defineProperty(raw, name, { value: converted, enumerable: true });
+    setOwn(raw, name, converted);
   }
   return raw;
 }

@@ -1,4 +1,5 @@
 import { sniffImageFormat } from '../../src/inputs/image.js';
+import { setOwn } from '../../src/inputs/safe-record.js';
 import type { InputsSchema } from '../../src/types.js';
 import { resultBytes } from '../../src/result/write-result.js';
 import { DataUrl } from '../../src/http/json-bytes.js';
@@ -22,7 +23,7 @@ export function legacyResponse(id: string, schema: InputsSchema, prediction: Pre
       const text = typeof value === 'string' ? value : JSON.stringify(value);
       entry = { is_img: false, url: new DataUrl('text/plain;charset=utf-8', Buffer.from(text, 'utf8')) };
     }
-    Object.defineProperty(inputs, name, { value: entry, enumerable: true });
+    setOwn(inputs, name, entry);
   }
   const isImage = prediction.mediaType.startsWith('image/');
   return {

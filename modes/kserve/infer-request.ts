@@ -2,7 +2,7 @@ import { decodeBinaryText } from '../../src/inputs/binary-value.js';
 import { describeType } from '../../src/inputs/schema.js';
 import type { InputSpec, InputsSchema } from '../../src/types.js';
 import { parseJsonBody } from './_json-body.js';
-import { isPlainObject, setData } from './_plain-data.js';
+import { isPlainObject, setOwn } from '../../src/inputs/safe-record.js';
 import { formatShape, plural } from './_text.js';
 import { readBytesElements, splitBody } from './binary-extension.js';
 import {
@@ -268,8 +268,8 @@ function batchItems(tensors: readonly DecodedTensor[], options: readonly [string
   const items: Record<string, unknown>[] = [];
   for (let item = 0; item < size; item++) {
     const inputs: Record<string, unknown> = {};
-    for (const [name, value] of options) setData(inputs, name, value);
-    for (const tensor of tensors) setData(inputs, tensor.name, tensor.spec ? tensor.values[item] : itemOf(tensor, item, size));
+    for (const [name, value] of options) setOwn(inputs, name, value);
+    for (const tensor of tensors) setOwn(inputs, tensor.name, tensor.spec ? tensor.values[item] : itemOf(tensor, item, size));
     items.push(inputs);
   }
   return items;

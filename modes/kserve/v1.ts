@@ -1,7 +1,7 @@
 import { decodeBinaryText } from '../../src/inputs/binary-value.js';
 import { describeType } from '../../src/inputs/schema.js';
 import type { InputsSchema } from '../../src/types.js';
-import { isPlainObject, setData } from './_plain-data.js';
+import { isPlainObject, setOwn } from '../../src/inputs/safe-record.js';
 import { OpenInferenceError } from './errors.js';
 import { resultValue } from '../../src/result/write-result.js';
 import type { ModelOutput } from './infer-response.js';
@@ -24,7 +24,7 @@ export function parseV1Request(body: unknown, schema: InputsSchema): Record<stri
   return instances.map((instance, index) => {
     if (isPlainObject(instance) && !isB64(instance)) {
       const inputs: Record<string, unknown> = {};
-      for (const [name, value] of Object.entries(instance)) setData(inputs, name, unwrap(value, `instances[${index}].${name}`, name));
+      for (const [name, value] of Object.entries(instance)) setOwn(inputs, name, unwrap(value, `instances[${index}].${name}`, name));
       return inputs;
     }
     const sole = soleInput(schema);

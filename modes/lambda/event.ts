@@ -7,6 +7,7 @@ import { AiIntegrationError } from '../../src/errors.js';
 import { isJsonType } from '../../src/media-type.js';
 import { readMultipart } from '../../src/http/request-body.js';
 import { describeType, isBinaryType } from '../../src/inputs/schema.js';
+import { isPlainObject, setOwn } from '../../src/inputs/safe-record.js';
 import type { InputsSchema, ModeContext } from '../../src/types.js';
 
 /** An HTTP request that reached the function through API Gateway or a function URL. */
@@ -29,16 +30,14 @@ export interface RawInputs {
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
-
 /**
  * Which kind of event this is: an HTTP API (2.0) or function URL event has `version: "2.0"` and
  * `requestContext.http`; a REST API (1.0) or ALB event has `httpMethod` and `requestContext`.
  * Anything else is a plain event: the inputs object itself.
  */
 export function proxyFormatOf(event: unknown): '1.0' | '2.0' | undefined {
-  if (!isObject(event) || !isObject(event.requestContext)) return undefined;
-  if (event.version === '2.0' && isObject(event.requestContext.http) && typeof event.requestContext.http.method === 'string') return '2.0';
+  if (!isPlainObject(event) || !isPlainObject(event.requestContext)) return undefined;
+  if (event.version === '2.0' && isPlainObject(event.requestContext.http) && typeof event.requestContext.http.method === 'string') return '2.0';
   if (typeof event.httpMethod === 'string') return '1.0';
   return undefined;
 }
@@ -52,14 +51,14 @@ export function readProxyRequest(event: Json, format: '1.0' | '2.0', maxInputByt
   const method = (format === '2.0' ? (context.http as Json).method : event.httpMethod) as string;
   const headers: Record<string, string> = {};
   // A 1.0 event may carry only multiValueHeaders (an ALB with multi-value headers on); the last value wins, as in `headers`.
-  if (isObject(event.multiValueHeaders)) {
+  if (isPlainObject(event.multiValueHeaders)) {
     for (const [name, values] of Object.entries(event.multiValueHeaders)) {
       if (Array.isArray(values) && values.length > 0) headers[name.toLowerCase()] = String(values.at(-1));
     }
   }
-  if (isObject(event.headers)) for (const [name, value] of Object.entries(event.headers)) if (typeof value === 'string') headers[name.toLowerCase()] = value;
+  if (isPlainObject(event.headers)) for (const [name, value] of Object.entries(event.headers)) if (typeof value === 'string') headers[name.toLowerCase()] = value;
   const query: Record<string, string> = {};
-  if (isObject(event.queryStringParameters)) for (const [name, value] of Object.entries(event.queryStringParameters)) if (typeof value === 'string') setData(query, name, value);
+  if (isPlainObject(event.queryStringParameters)) for (const [name, value] of Object.entries(event.queryStringParameters)) if (typeof value === 'string') setOwn(query, name, value);
   const text = typeof event.body === 'string' ? event.body : '';
   if (event.body !== undefined && event.body !== null && typeof event.body !== 'string') {
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the event's body must be a string (as API Gateway sends it), got ${describeType(event.body)}`);
@@ -76,7 +75,7 @@ const tooLarge = (limit: number) => new AiIntegrationError('AI_ERR_INPUT_TOO_LAR
 
 /** The inputs of a plain event: the inputs object itself, or `{"inputs": {...}}` as the native API takes it. */
 export function plainInputs(event: unknown, schema: InputsSchema): RawInputs {
-  if (!isObject(event)) {
+  if (!isPlainObject(event)) {
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the event must be an inputs object such as {"image": "<base64>"} (or {"inputs": {...}}), got ${describeType(event)}`);
   }
   return { raw: unwrapInputs(event, schema), origin: 'data' };
@@ -84,7 +83,7 @@ export function plainInputs(event: unknown, schema: InputsSchema): RawInputs {
 
 // The native API's envelope, {"inputs": {...}}, unless the model has an input called "inputs".
 function unwrapInputs(body: Json, schema: InputsSchema): Json {
-  return isObject(body.inputs) && !Object.hasOwn(schema, 'inputs') ? body.inputs : body;
+  return isPlainObject(body.inputs) && !Object.hasOwn(schema, 'inputs') ? body.inputs : body;
 }
 
 /**
@@ -108,7 +107,7 @@ export async function proxyInputs(request: ProxyRequest, context: ModeContext): 
   if (body.length === 0) throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the request body is empty; send the inputs as ${raw ? `the bytes of ${soleBinary}` : 'application/json or multipart/form-data'}`);
   if (raw) {
     const inputs: Json = { ...request.query };
-    setData(inputs, soleBinary!, body);
+    setOwn(inputs, soleBinary!, body);
     return { raw: inputs, origin: 'text' };
   }
   if (mediaType === 'multipart/form-data') {
@@ -147,12 +146,7 @@ function parseJsonObject(bytes: Buffer): Json {
   } catch (error) {
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the request body is not valid JSON (${(error as Error).message})`);
   }
-  if (!isObject(body)) throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `expected a JSON object of inputs (or {"inputs": {...}}), got ${describeType(body)}`);
+  if (!isPlainObject(body)) throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `expected a JSON object of inputs (or {"inputs": {...}}), got ${describeType(body)}`);
   return body;
 }
 
-// A name such as __proto__ stays data, as everywhere inputs are gathered.
-function setData(target: Record<string, unknown>, name: string, value: unknown): void {
-  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
-  else target[name] = value;
-}

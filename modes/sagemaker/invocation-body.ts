@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { AiIntegrationError } from '../../src/errors.js';
 import { describeType, isBinaryType } from '../../src/inputs/schema.js';
+import { isPlainObject } from '../../src/inputs/safe-record.js';
 import type { InputSpec, InputsSchema } from '../../src/types.js';
 
 /** The JSON Lines media types: one inputs object per line in, one result per line out. */
@@ -13,8 +14,6 @@ export const rawBinaryTypes: readonly string[] = ['application/octet-stream', 'a
 export const isRawBinaryType = (mediaType: string) => mediaType.startsWith('image/') || rawBinaryTypes.includes(mediaType);
 
 const malformed = (message: string) => new AiIntegrationError('AI_ERR_MALFORMED_INPUT', message);
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /**
  * The inputs object of an `application/json` body: the object itself, binary inputs as base64 or

@@ -4,6 +4,7 @@ import { makeGrayTestImage } from '../../src/inputs/image.js';
 import { inferAndCheck } from '../../src/result/infer-and-report.js';
 import { plural } from '../../src/plural.js';
 import { mustBeGiven } from '../../src/inputs/schema.js';
+import { setOwn } from '../../src/inputs/safe-record.js';
 import type { InputSpec, InputsSchema, ModeContext } from '../../src/types.js';
 import { resultBytes, writeResult } from '../../src/result/write-result.js';
 
@@ -49,7 +50,7 @@ export async function run(context: ModeContext): Promise<number> {
 function sampleInputs(schema: InputsSchema, grayImage: Buffer): Record<string, unknown> {
   const samples: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(schema)) {
-    if (mustBeGiven(spec)) Object.defineProperty(samples, name, { value: sampleFor(spec, grayImage), enumerable: true });
+    if (mustBeGiven(spec)) setOwn(samples, name, sampleFor(spec, grayImage));
   }
   return samples;
 }

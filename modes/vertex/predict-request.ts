@@ -1,6 +1,7 @@
 import { decodeBinaryText } from '../../src/inputs/binary-value.js';
 import { AiIntegrationError } from '../../src/errors.js';
 import { describeType, mustBeGiven } from '../../src/inputs/schema.js';
+import { isPlainObject, setOwn } from '../../src/inputs/safe-record.js';
 import type { InputsSchema } from '../../src/types.js';
 
 /** One instance of a predict request: its raw inputs, `parameters` merged in. */
@@ -33,7 +34,7 @@ export function parsePredictRequest(body: unknown, schema: InputsSchema): Vertex
     const fromParameters = new Set<string>();
     for (const [name, value] of shared) {
       if (Object.hasOwn(raw, name)) continue;
-      setData(raw, name, value);
+      setOwn(raw, name, value);
       fromParameters.add(name);
     }
     return { raw, fromParameters };
@@ -43,7 +44,7 @@ export function parsePredictRequest(body: unknown, schema: InputsSchema): Vertex
 function instanceInputs(instance: unknown, index: number, schema: InputsSchema): Record<string, unknown> {
   if (isPlainObject(instance) && !isB64(instance)) {
     const raw: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(instance)) setData(raw, name, unwrap(value, `instances[${index}].${name}`));
+    for (const [name, value] of Object.entries(instance)) setOwn(raw, name, unwrap(value, `instances[${index}].${name}`));
     return raw;
   }
   const sole = soleInput(schema);
@@ -54,7 +55,7 @@ function instanceInputs(instance: unknown, index: number, schema: InputsSchema):
     );
   }
   const raw: Record<string, unknown> = {};
-  setData(raw, sole, unwrap(instance, `instances[${index}]`));
+  setOwn(raw, sole, unwrap(instance, `instances[${index}]`));
   return raw;
 }
 
@@ -73,15 +74,6 @@ function unwrap(value: unknown, where: string): unknown {
 function isB64(value: Record<string, unknown>): value is { b64: string } {
   const keys = Object.keys(value);
   return keys.length === 1 && keys[0] === 'b64' && typeof value.b64 === 'string';
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-// An input named `__proto__` stays data: plain assignment would replace the object's prototype.
-function setData(target: Record<string, unknown>, name: string, value: unknown): void {
-  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function malformed(message: string): AiIntegrationError {

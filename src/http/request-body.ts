@@ -7,6 +7,7 @@ import { AiIntegrationError, InvalidInputError } from '../errors.js';
 import { plural } from '../plural.js';
 import type { HttpSettings } from '../types.js';
 import type { BodyReservation } from './body-budget.js';
+import { setOwn } from '../inputs/safe-record.js';
 import { requireOnFirstUse } from '../require-on-first-use.js';
 
 // Loaded by the first multipart body, synchronously: the parser must be listening before this turn of the event loop ends.
@@ -249,11 +250,6 @@ export function readMultipart(request: IncomingMessage, reading: BodyReading, se
       if (total > limit) finish(tooLarge(limit));
       else if (reservation !== undefined && !reservation.cover(total)) finish(reservation.refusal(total));
     };
-    // A field named __proto__ must stay data, not replace the prototype.
-    const store = (name: string, value: string | Buffer) => {
-      if (name === '__proto__') Object.defineProperty(values, name, { value, enumerable: true, writable: true, configurable: true });
-      else values[name] = value;
-    };
 
     parser.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];
@@ -265,7 +261,7 @@ export function readMultipart(request: IncomingMessage, reading: BodyReading, se
       stream.on('limit', () => finish(tooLarge(limit)));
       stream.on('end', () => {
         // A form's empty file picker sends a part with no file name and no bytes: not given.
-        if (!done && !(info.filename === undefined || (info.filename === '' && chunks.length === 0))) store(name, Buffer.concat(chunks));
+        if (!done && !(info.filename === undefined || (info.filename === '' && chunks.length === 0))) setOwn(values, name, Buffer.concat(chunks));
       });
     });
     parser.on('field', (name, value, info) => {
@@ -284,7 +280,7 @@ export function readMultipart(request: IncomingMessage, reading: BodyReading, se
         text = bytes.toString('utf8');
       }
       count(value.length);
-      if (!done) store(name, text);
+      if (!done) setOwn(values, name, text);
     });
     for (const [event, what] of [['filesLimit', `files (the limit is ${settings.maxFiles}, MAX_FILES)`], ['fieldsLimit', `fields (the limit is ${settings.maxFields}, MAX_FIELDS)`], ['partsLimit', `parts (the limit is ${settings.maxParts}, MAX_PARTS)`]] as const) {
       parser.on(event, () => finish(new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the multipart body has too many ${what}`)));

@@ -4,6 +4,7 @@ import { AiIntegrationError, InvalidInputError } from '../errors.js';
 import { sniffImageFormat } from './image.js';
 import { parseImageHeader } from './image-header.js';
 import { checkInputDepth } from './input-depth.js';
+import { setOwn } from './safe-record.js';
 import type { UrlInputSettings } from '../settings-parts/url-inputs.js';
 import { plural } from '../plural.js';
 import { describeBounds, describeType, isBinaryType } from './schema.js';
@@ -59,12 +60,12 @@ export async function convertInputs(
       throw new InvalidInputError(name, `is not an input of this model${hint}`);
     }
     checkInputDepth(name, raw[name], maxDepth);
-    setData(inputs, name, raw[name]);
+    setOwn(inputs, name, raw[name]);
   }
   for (const [name, spec] of Object.entries(schema)) {
     const value = Object.hasOwn(raw, name) ? raw[name] : undefined;
     if (isMissing(spec, value, options.origin)) {
-      if ('default' in spec && spec.default !== undefined) setData(inputs, name, structuredClone(spec.default));
+      if ('default' in spec && spec.default !== undefined) setOwn(inputs, name, structuredClone(spec.default));
       else if (spec.required !== false) throw new InvalidInputError(name, `is required; expected ${describeExpected(spec)}`);
       continue;
     }
@@ -74,7 +75,7 @@ export async function convertInputs(
     // Checked after conversion, so JSON parsed from text (argv, form fields) is measured too.
     checkInputDepth(name, converted, maxDepth);
     if (spec.type === 'image') checkImageHeader(name, converted as Buffer);
-    setData(inputs, name, converted);
+    setOwn(inputs, name, converted);
   }
   return inputs;
 }
@@ -84,13 +85,6 @@ async function fetchBinary(name: string, url: string, settings: UrlInputSettings
   if (settings?.enabled) return (await import('../url-inputs/fetch-url.js')).fetchUrlInput(name, url, settings);
   const why = settings ? 'URL inputs are turned off here (URL_INPUTS=false)' : 'this caller does not fetch URL inputs';
   throw new InvalidInputError(name, `is not valid base64: it is an http(s) URL, and ${why}; send the data itself as base64 or a data: URL`);
-}
-
-// Plain assignment of a key named `__proto__` would replace the object's prototype; defining the
-// property keeps every input name, whatever it is, as ordinary data.
-function setData(target: Record<string, unknown>, name: string, value: unknown): void {
-  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
-  else target[name] = value;
 }
 
 function isMissing(spec: InputSpec, value: unknown, origin: ValueOrigin): boolean {

@@ -1,4 +1,5 @@
 import { AiIntegrationError, errorTable, type ErrorCode } from '../errors.js';
+import { setOwn } from '../inputs/safe-record.js';
 import { mediaKind, parseMediaType } from '../media-type.js';
 import type { InferenceResult } from '../types.js';
 
@@ -6,7 +7,7 @@ import type { InferenceResult } from '../types.js';
 export function jobData(inputs: Record<string, unknown>): { inputs: Record<string, unknown> } {
   const json: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(inputs)) {
-    Object.defineProperty(json, name, { value: Buffer.isBuffer(value) ? value.toString('base64') : value, enumerable: true });
+    setOwn(json, name, Buffer.isBuffer(value) ? value.toString('base64') : value);
   }
   return { inputs: json };
 }

@@ -3,6 +3,7 @@
  * with the 'advanced' serialization (structured clone), so Buffers travel as bytes.
  */
 import type { ErrorCode } from '../errors.js';
+import { setOwn } from '../inputs/safe-record.js';
 import type { InferenceResult, InputsSchema, StartLoopOptions } from '../types.js';
 
 /** Set in the worker's environment by the supervisor. */
@@ -54,7 +55,7 @@ export type WorkerMessage =
 export function asBuffers<T extends Record<string, unknown>>(record: T): T {
   for (const [key, value] of Object.entries(record)) {
     if (value instanceof Uint8Array && !Buffer.isBuffer(value)) {
-      Object.defineProperty(record, key, { value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), enumerable: true, writable: true, configurable: true });
+      setOwn(record, key, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
     }
   }
   return record;
