@@ -44,10 +44,8 @@ export class ConnectionGuard {
   private regular = 0;
   private extra = 0;
   // Requests that arrived before the drain and whose response has not closed. A count and a mark
-  // on each response, not a Set of them: a Set that every request enters and leaves kept each
-  // request's objects alive through the young generation's collections, so every request was
-  // promoted to the old one, and mark-compacts ran every 150 ms (a third of the throughput of a
-  // model that answers in a later turn of the event loop; bench/http-throughput.mjs).
+  // on each response, not a Set of them: a Set every request enters and leaves would have every
+  // request promoted to the old generation (see PendingRequests).
   private inFlight = 0;
   private drainWaiters: (() => void)[] | undefined;
 

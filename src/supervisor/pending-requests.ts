@@ -2,11 +2,11 @@
  * The requests the supervisor has taken and not answered, by id: the part of a Map it uses, over
  * an array. A long-lived Map that every request enters and leaves keeps the requests it held in
  * the old copies of its table (each rehash leaves one behind, in the old generation, until the
- * next mark-compact); the young generation's collections take those copies for live, so every
- * request's objects were promoted and mark-compacts ran every 150 ms under load. An array that
- * only grows to the most requests held at once leaves nothing behind. The supervisor holds a few
- * dozen at most (what its workers run and the next round each), and answers come mostly in the
- * order the requests were sent, so the one looked for is near the front.
+ * next mark-compact), which young collections take for live: every request's objects would be
+ * promoted (bench/README.md, Notes). An array that only grows to the most requests held at once
+ * leaves nothing behind. The supervisor holds a few dozen at most (what its workers run and the
+ * next round each), and answers come mostly in the order the requests were sent, so the one looked
+ * for is near the front.
  */
 export class PendingRequests<T extends { readonly id: number }> {
   private readonly held: T[] = [];

@@ -116,12 +116,10 @@ export class SupervisedEngine implements Engine {
     const cancellation = Cancellation.of(options?.signal);
     if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
-      // The request object is made whole, and nothing that came after it is written into it:
-      // V8 may allocate it straight into the old generation (it pretenures allocation sites whose
-      // objects tend to survive), and a young closure written into an old object that then dies
-      // keeps everything it reaches alive through young-generation collections. Wrapping
-      // `resolve` after the fact made each request (its promise, the HTTP objects behind it)
-      // promoted: 1 KB per request and a mark-compact every few hundred milliseconds under load.
+      // The request object is made whole, and nothing that came after it is written into it: V8
+      // may make it in the old generation (see garbage-collection.ts), and a young closure written
+      // into an old object keeps the request's promise and HTTP objects alive through young
+      // collections.
       let stopListening: (() => void) | undefined;
       // Called only once `request` below exists.
       const settled = () => {
