@@ -8,7 +8,7 @@ export { json, image, file, text, failure, type JsonResult, type ImageResult, ty
 export { registerMode, listModes } from './registry.js';
 export { probeOnPort } from './probe-on-port.js';
 export { readPickle, PickleError, type ReadPickleOptions } from './pickle-reader.js';
-export { environmentVariables } from './settings.js';
+export { environmentVariables } from './environment-variables.js';
 export {
   AiIntegrationError,
   InvalidInputError,

@@ -1,6 +1,7 @@
 import { AiIntegrationError, InferenceThrewError } from './errors.js';
+import { engineAround } from './engine/engine-base.js';
 import { runMode } from './run-mode.js';
-import type { Engine, InferenceResult, Inputs, InputsSchema, StartLoopOptions, StrictSchema } from './types.js';
+import type { InferenceResult, Inputs, InputsSchema, StartLoopOptions, StrictSchema } from './types.js';
 
 /** One inference request of the pull-style API. */
 export interface InferenceRequest<I> {
@@ -58,15 +59,13 @@ export function inferenceRequests<const S extends InputsSchema>(
     current = undefined;
   };
 
-  const engine: Engine = {
-    infer(inputs) {
-      if (loopEnded) return Promise.reject(new InferenceThrewError(new Error('the inference request loop has ended')));
-      return new Promise((settle, fail) => {
-        queued.push({ inputs, settle, fail, responded: false });
-        wake();
-      });
-    },
-  };
+  const engine = engineAround((inputs) => {
+    if (loopEnded) return Promise.reject(new InferenceThrewError(new Error('the inference request loop has ended')));
+    return new Promise((settle, fail) => {
+      queued.push({ inputs, settle, fail, responded: false });
+      wake();
+    });
+  });
 
   void runMode(() => engine, inputsSchema, options, () => {
     modeDone = true;

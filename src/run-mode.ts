@@ -1,5 +1,7 @@
-import { AiIntegrationError, ExitCode, InferenceThrewError } from './errors.js';
+import { ExitCode } from './errors.js';
 import { createLogger } from './logger.js';
+import { modelFaults } from './model-faults.js';
+import { logThrow, reportError } from './report-error.js';
 import { validateOutputDescription } from './result/output-description.js';
 import { describeModel } from './package-metadata.js';
 import { listModes, loadMode, loadRegisteredModules, readModeName } from './registry.js';
@@ -7,7 +9,6 @@ import { validateSchema } from './inputs/schema.js';
 import { readSettings } from './settings.js';
 import type { Engine, InputsSchema, Logger, Mode, ModeContext, StartLoopOptions } from './types.js';
 import { isSupervisedWorker, serveAsWorker } from './supervisor/worker.js';
-import { supervisorEnvironmentVariable } from './supervisor/worker-protocol.js';
 
 /**
  * Selects the mode, runs it with `engine`, and ends the process with the mode's exit code. Every
@@ -44,13 +45,15 @@ export async function runMode(
     const settings = readSettings(options, env);
     // Under the supervisor, it has filled these in from the worker's shim; run directly, the shim is this script.
     const model = describeModel(options, process.argv[1]);
+    const engine = createEngine();
     const context: ModeContext = {
       modelName: env.MODEL_NAME?.trim() || model.name,
       modelVersion: env.MODEL_VERSION?.trim() || model.version,
       modelDescription: model.description,
       ...(output ? { output } : {}),
       ...(options.batch ? { batch: options.batch } : {}),
-      engine: createEngine(),
+      engine,
+      faults: modelFaults(engine, log),
       schema,
       settings,
       argv,
@@ -79,33 +82,6 @@ async function selectModeName(options: StartLoopOptions, env: Readonly<Record<st
   for (const mode of listModes()) log.info(`  ${mode.name.padEnd(24)} ${mode.hint}`);
   log.info('Running command_line.');
   return 'command_line';
-}
-
-/** Logs an error the way its kind deserves and returns the exit code. */
-export function reportError(error: unknown, log: Logger): number {
-  if (error instanceof InferenceThrewError) {
-    logThrow(error.cause, log);
-    return error.exitCode;
-  }
-  if (error instanceof AiIntegrationError) {
-    log.error(error.message);
-    return error.exitCode;
-  }
-  log.error(`internal error in ai-integration: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  return ExitCode.inferenceThrew;
-}
-
-function logThrow(thrown: unknown, log: Logger): void {
-  const detail = thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown);
-  log.error(`the inference function threw:\n${detail}`);
-  const advice =
-    process.env[supervisorEnvironmentVariable] === '1'
-      ? ''
-      : ' To restart the model in place without losing queued requests, run the shim under the supervisor: ai-integration shim.js';
-  log.error(
-    `The model may be in a bad state, so this process exits with code ${ExitCode.inferenceThrew} to be restarted ` +
-      `(by the container runtime, e.g. docker run --restart on-failure).${advice}`,
-  );
 }
 
 let strayErrorHandlerInstalled = false;

@@ -2,7 +2,6 @@ import { constants as bufferConstants } from 'node:buffer';
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { AiIntegrationError } from './errors.js';
-import { everyMode } from './registry.js';
 import { accessVariables } from './settings-parts/access.js';
 import { predictionsVariables } from './settings-parts/predictions.js';
 import { readUrlInputSettings, urlInputsVariables } from './settings-parts/url-inputs.js';
@@ -46,7 +45,7 @@ export function defaultBufferedBytes(maxInputBytes: number): number {
 }
 
 /** The environment variables the runtime itself reads (every mode's own are in its description), with what each sets. */
-const runtimeVariables = {
+export const runtimeVariables = {
   MODE: 'the mode to run (unset: list the modes, then run command_line)',
   SELF_TEST_RUNS: 'how many inferences test_model_integration runs (default 5)',
   MAX_INPUT_BYTES: `most bytes read from stdin, an input file or an HTTP request body (default 104857600, 100 MB; at most ${largestInputBytes})`,
@@ -80,12 +79,6 @@ const runtimeVariables = {
   ...accessVariables,
   ...predictionsVariables,
 } as const;
-
-/**
- * Every environment variable the runtime and its modes read, with what it sets; the README lists
- * the same. A mode's own (the cloud platforms', read through context.env) come from its description.
- */
-export const environmentVariables: Readonly<Record<string, string>> = Object.assign({}, runtimeVariables, ...everyMode().map((mode) => mode.variables ?? {}));
 
 /**
  * Reads the settings once, in this order: the option, then the environment, then the default.

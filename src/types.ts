@@ -3,6 +3,7 @@
  * it, the result object, and the shape of a mode. Implementation files only carry "why" comments;
  * the "what" lives here.
  */
+import type { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { Cancellation } from './engine/cancellation.js';
 import type { UrlInputSettings } from './settings-parts/url-inputs.js';
@@ -246,6 +247,62 @@ export interface InferOptions {
   onLog?: (text: string) => void;
 }
 
+/**
+ * What an engine can do, declared once: the admission queue, the modes and the worker read it
+ * instead of probing for optional methods.
+ */
+export interface EngineCapabilities {
+  /**
+   * A throw or a timeout does not leave this process's model in a bad state, so serving carries
+   * on: the supervisor replaces the model worker in place; a gateway's models run elsewhere.
+   */
+  readonly restartsInPlace: boolean;
+  /**
+   * It enforces INFERENCE_TIMEOUT_MS itself, so the admission queue does not: the supervisor
+   * (only it knows when a request starts running in a worker), a gateway (the wait for a worker counts).
+   */
+  readonly enforcesTimeout: boolean;
+  /** It takes every request at once and schedules them itself (a batch model gathers batches). */
+  readonly schedulesOwnWork: boolean;
+}
+
+/** The events of an engine, one name each. */
+export interface EngineEvents {
+  /** The engine failed for good (the supervisor gave up restarting the model); every request it held has been refused. */
+  failed: [error: Error];
+  /** A batch model ran a batch of `size` requests (the batch size histogram). */
+  batch: [size: number];
+}
+
+/** The limits a mode runs an engine with. */
+export interface EngineLimits {
+  /** Inferences (or batches) run at once. */
+  concurrency: number;
+  /** Longest inference; 0 for none. Honoured by an engine that `enforcesTimeout`. */
+  inferenceTimeoutMs: number;
+  /** How long a canceled inference may take to stop before its worker is replaced (the supervisor). */
+  cancelGraceMs?: number;
+  /** Requests that may wait (a gateway bounds the jobs waiting on its queue). */
+  maxQueue?: number;
+  /**
+   * What waits in the engine when the model throws: `refuse` it (run directly: the process is
+   * about to exit), or `keep` it unanswered (a supervised worker: the supervisor re-sends it).
+   */
+  afterThrow?: 'refuse' | 'keep';
+}
+
+/** One model worker as /info and the metrics show it (the supervisor's). */
+export interface WorkerStatus {
+  index: number;
+  state: 'starting' | 'ready' | 'backoff' | 'stopped';
+  pid: number | null;
+  /** Requests sent to it and not answered yet (running, or waiting in its queue). */
+  load: number;
+  restarts: number;
+  /** Its CUDA_VISIBLE_DEVICES, when GPUS assigned one. */
+  device?: string;
+}
+
 /** What a mode calls to run inference; in-process or, under a supervisor, in a worker process. */
 export interface Engine {
   /**
@@ -253,30 +310,31 @@ export interface Engine {
    * threw, and with `PredictionCanceledError` once `signal` aborted and the model stopped (or was stopped).
    */
   infer(inputs: Record<string, unknown>, options?: InferOptions): Promise<InferenceResult>;
-  /** True when a throw restarts the model in place (the supervisor): the mode carries on serving. */
-  readonly restartsInPlace?: boolean;
-  /** Each model worker's state, when there are workers (the supervisor), for /info and the metrics. */
-  workers?(): { index: number; state: string; pid: number | null; load: number; restarts: number; device?: string }[];
-  /** Registers a listener for each batch a batch model runs, with its size (the batch size histogram). */
-  onBatch?(listener: (size: number) => void): void;
-  /** Whether the model can take work now, and why not (the supervisor's worker may be restarting). */
-  readiness?(): { ready: boolean; reason?: string };
-  /** How often the model was restarted, by cause. */
-  restartCounts?(): Record<string, number>;
+  readonly capabilities: EngineCapabilities;
+  readonly events: EventEmitter<EngineEvents>;
   /**
    * Tells the engine the mode's limits. It answers how many more requests it wants handed to it
-   * beyond `concurrency` (the supervisor sends the next request ahead, so the worker never waits
-   * on the IPC round trip between two inferences), and whether it enforces `inferenceTimeoutMs`
-   * itself (the supervisor does: only it knows when a request starts running in the worker, and
-   * it replaces a worker that overruns).
+   * beyond `concurrency`: the supervisor sends the next requests ahead, so a worker never waits on
+   * the IPC round trip between two inferences; a batch model takes the next round of batches.
    */
-  configure?(limits: { concurrency: number; inferenceTimeoutMs: number; cancelGraceMs?: number; maxQueue?: number }): { prefetch: number; enforcesTimeout: boolean; stopsCanceled?: boolean };
-  /**
-   * Registers a listener for the engine failing for good (the supervisor gave up restarting the
-   * model). Every request waiting in the engine has been refused by then; the mode answers them
-   * and ends.
-   */
-  onFailure?(listener: (error: Error) => void): void;
+  configure(limits: EngineLimits): { prefetch: number };
+  /** Whether the model can take work now, and why not (the supervisor's worker may be restarting). */
+  readiness(): { ready: boolean; reason?: string };
+  /** How often the model was restarted, by cause. */
+  restartCounts(): Record<string, number>;
+  /** Each model worker's state, when there are workers (the supervisor); empty otherwise. */
+  workers(): WorkerStatus[];
+}
+
+/**
+ * What the process does when the model is in a bad state (it threw, or an inference ran past its
+ * timeout), chosen once at start-up; a mode only reports the fault and obeys the answer.
+ */
+export interface ModelFaults {
+  /** `restart-in-place`: the supervisor replaces the model and the mode carries on; `exit`: the process ends to be restarted by its runtime. */
+  readonly policy: 'restart-in-place' | 'exit';
+  /** Reports that a request faulted; under `exit` it logs why, and the mode ends with `exitCode` once the request is answered. */
+  report(error: unknown): { end: false } | { end: true; exitCode: number; reason: string };
 }
 
 /** A line-oriented logger for humans; it writes to stderr so stdout carries only results. */
@@ -351,6 +409,8 @@ export interface ModeContext {
   /** The model's batching, when it takes batches (the `batch` option). */
   batch?: BatchOptions;
   engine: Engine;
+  /** What a fault of the model means for this process (restart in place, or exit): report it here. */
+  faults: ModelFaults;
   schema: InputsSchema;
   settings: RuntimeSettings;
   argv: readonly string[];

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { listModes, probeTarget } from '../src/registry.js';
-import { environmentVariables } from '../src/settings.js';
+import { environmentVariables } from '../src/environment-variables.js';
 
 const text = (path: string) => readFileSync(new URL(`../deploy/${path}`, import.meta.url), 'utf8');
 const load = (path: string) => parse(text(path), { strict: true, uniqueKeys: true });

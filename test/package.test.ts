@@ -46,7 +46,7 @@ describe('the built package', () => {
 
   test('ai-integration/http exposes the HTTP core for a protocol mode of your own', async () => {
     const http = await import('ai-integration/http');
-    expect(Object.keys(http).filter((name) => name !== 'default').sort()).toEqual(['sendJson', 'sendText', 'serveHttp']);
+    expect(Object.keys(http).filter((name) => name !== 'default').sort()).toEqual(['sendJson', 'sendText', 'serveHttp', 'startHttpService']);
   });
 
   test('a CommonJS shim runs a mode end to end', () => {

@@ -14,7 +14,7 @@ import { cogRoutes } from './routes.js';
 export function run(context: ModeContext): Promise<number> {
   // The model was loaded before the service starts: the process's start is when loading began.
   const health = new CogHealth(performance.timeOrigin, Date.now());
-  context.engine.onFailure?.((error) => health.engineFailed(error, Date.now()));
+  context.engine.events.on('failed', (error) => health.engineFailed(error, Date.now()));
   return serveHttp(context, (control) => ({
     name: 'cog',
     defaultPort: cogPort,

@@ -154,7 +154,7 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
       method: 'GET',
       path: '/health-check',
       probe: true,
-      handler: ({ response }) => sendJson(response, 200, health.body({ readiness: core.readiness(), running: core.scheduler.inFlight, slots: core.settings.concurrency })),
+      handler: ({ response }) => sendJson(response, 200, health.body({ readiness: core.readiness(), running: core.status().inFlight, slots: core.settings.concurrency })),
     },
     { method: 'POST', path: '/predictions', handler: create },
     { method: 'PUT', path: '/predictions/{prediction_id}', handler: createIdempotent },

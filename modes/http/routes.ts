@@ -153,7 +153,8 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
           limits: { max_input_bytes: context.settings.maxInputBytes, max_input_depth: context.settings.maxInputDepth, strict_inputs: context.settings.strictInputs, ...snakeCase(core.settings) },
           runtime: { name: 'ai-integration', version: runtimeVersion, node: process.version },
           readiness: core.readiness(),
-          ...(context.engine.workers ? { workers: context.engine.workers() } : {}),
+          // Under the supervisor: each model worker's state.
+          ...(core.status().workers.length > 0 ? { workers: core.status().workers } : {}),
         }),
     },
   ];
@@ -163,7 +164,7 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
 // inference stuck past its timeout in this process means the model is not alive either.
 function sendLiveness(response: ServerResponse, core: HttpCore): void {
   if (core.live()) sendJson(response, 200, { status: 'alive' });
-  else sendJson(response, 503, { status: 'stuck', reason: `${plural(core.scheduler.stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned; the process is exiting to be restarted` });
+  else sendJson(response, 503, { status: 'stuck', reason: `${plural(core.status().stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned; the process is exiting to be restarted` });
 }
 
 function sendReadiness(response: ServerResponse, readiness: Readiness): void {

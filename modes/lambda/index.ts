@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AiIntegrationError, ExitCode } from '../../src/errors.js';
 import { readLambdaSettings, readRuntimeApi } from './settings.js';
-import { reportError } from '../../src/run-mode.js';
 import type { Engine, Logger, ModeContext } from '../../src/types.js';
 import { errorReport } from './answers.js';
 import { handleInvocation, type InvocationOutcome } from './invocation.js';
@@ -66,7 +65,7 @@ async function serve(context: ModeContext, api: RuntimeApi, deadlineMarginMs: nu
   let failure: Error | undefined;
   let waiting: AbortController | undefined;
   // The supervisor gave up restarting the model: the invocation that waited has had its error.
-  engine.onFailure?.((error) => {
+  engine.events.on('failed', (error) => {
     failure = error;
     waiting?.abort();
   });
@@ -101,12 +100,9 @@ async function serve(context: ModeContext, api: RuntimeApi, deadlineMarginMs: nu
       invoking = true;
       const outcome = await handleInvocation(context, api, invocation, deadlineMarginMs).finally(() => (invoking = false));
       checkPosted(outcome, invocation.requestId, log);
-      if (outcome.fault && !engine.restartsInPlace) {
-        // Run directly, the model is in a bad state: its answer is out, and the process ends to be restarted.
-        if (outcome.fault.kind === 'threw') return reportError(outcome.fault.error, log);
-        log.error(`${outcome.fault.error.message}: the model is stuck (run it under the supervisor, ai-integration shim.js, to replace the model in place)`);
-        return ExitCode.inferenceThrew;
-      }
+      // Run directly, the model is in a bad state: its answer is out, and the process ends to be restarted.
+      const verdict = outcome.fault && context.faults.report(outcome.fault.error);
+      if (verdict && verdict.end) return verdict.exitCode;
       // Under the supervisor, a model that threw, overran or died is being replaced: it loads again
       // before the next invocation is asked for, since once the runtime asks, Lambda may freeze
       // everything, the loading worker included.
@@ -141,7 +137,7 @@ function checkPosted(outcome: InvocationOutcome, requestId: string, log: Logger)
 }
 
 async function untilReady(engine: Engine, giveUp: () => boolean): Promise<void> {
-  while (engine.readiness && !engine.readiness().ready && !giveUp()) await sleep(10);
+  while (!engine.readiness().ready && !giveUp()) await sleep(10);
 }
 
 function describe(error: unknown): string {

@@ -132,10 +132,11 @@ async function runModel(context: ModeContext, inputs: Record<string, unknown>, b
     throw new DeadlineError(`no time was left to run the inference before ${budget.source}`, false);
   }
   const limit = Math.floor(budget.ms);
-  const stuck = () => new DeadlineError(`the inference did not finish within ${limit} ms, ${budget.source}; ${engine.restartsInPlace ? 'the model worker is being replaced' : 'the process exits to be restarted'}`, true);
+  const stuck = () => new DeadlineError(`the inference did not finish within ${limit} ms, ${budget.source}; ${context.faults.policy === 'restart-in-place' ? 'the model worker is being replaced' : 'the process exits to be restarted'}`, true);
   const started = performance.now();
   let result: InferenceResult;
-  const enforced = engine.configure?.({ concurrency: 1, inferenceTimeoutMs: limit }).enforcesTimeout ?? false;
+  engine.configure({ concurrency: 1, inferenceTimeoutMs: limit });
+  const enforced = engine.capabilities.enforcesTimeout;
   if (enforced || limit === 0) {
     try {
       result = await engine.infer(inputs);

@@ -44,7 +44,7 @@ export async function startConsumer(core: HttpCore, settings: QueueSettings): Pr
   const connection = tracked.redis;
 
   const batchSize = context.batch?.maxSize ?? 1;
-  const processes = context.engine.workers?.().length ?? 1;
+  const processes = Math.max(1, context.engine.workers().length);
   const concurrency = context.settings.http.concurrency * batchSize * processes + batchSize;
   const worker = new Worker<JobData, PredictionEnvelope>(settings.queueName, (job, token) => processJob(core, settings, job, token), {
     connection,

@@ -27,7 +27,7 @@ export function run(context: ModeContext): Promise<number> {
         handler: ({ response }) =>
           core.live()
             ? sendJson(response, 200, { status: 'alive' })
-            : sendJson(response, 503, { status: 'stuck', reason: `${plural(core.scheduler.stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned` }),
+            : sendJson(response, 503, { status: 'stuck', reason: `${plural(core.status().stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned` }),
       },
     ],
     openApi: (core) => ({

@@ -3,7 +3,8 @@ import { plural } from '../plural.js';
 import { describeType } from '../inputs/schema.js';
 import { Cancellation } from './cancellation.js';
 import { logModelLine } from './model-log.js';
-import type { BatchInferenceContext, BatchInferenceFunction, BatchOptions, Engine, InferOptions, InferenceResult } from '../types.js';
+import { EngineBase } from './engine-base.js';
+import type { BatchInferenceContext, BatchInferenceFunction, BatchOptions, EngineLimits, InferOptions, InferenceResult } from '../types.js';
 
 /** The largest batch a model may ask for; a batch is one call holding every item's inputs in memory. */
 export const largestBatchSize = 4096;
@@ -69,7 +70,9 @@ export function checkBatchOptions(batch: BatchOptions): Required<BatchOptions> {
  * full. With `maxWaitMs`, an idle model waits that long after the first request for a fuller batch.
  * Each result answers its own request; a throw fails the whole batch (and restarts the model).
  */
-export class BatchingEngine implements Engine {
+export class BatchingEngine extends EngineBase {
+  // It gathers requests into batches itself, so it takes every request at once.
+  readonly capabilities = { restartsInPlace: false, enforcesTimeout: false, schedulesOwnWork: true };
   private readonly waiting: Item[] = [];
   private running = 0;
   private concurrency = 1;
@@ -83,15 +86,15 @@ export class BatchingEngine implements Engine {
    * Run directly, requests still waiting when a batch throws are refused at once (the process is
    * about to exit); a supervised worker leaves them unanswered for the supervisor to re-send.
    */
-  refuseWaitingAfterThrow = true;
+  private afterThrow: 'refuse' | 'keep' = 'refuse';
   private timer: NodeJS.Timeout | undefined;
-  private readonly batchListeners: ((size: number) => void)[] = [];
   private readonly options: Required<BatchOptions>;
 
   constructor(
     private readonly batchFunction: BatchInferenceFunction<Record<string, unknown>>,
     options: BatchOptions,
   ) {
+    super();
     this.options = checkBatchOptions(options);
   }
 
@@ -107,14 +110,11 @@ export class BatchingEngine implements Engine {
   }
 
   /** CONCURRENCY is how many batches run at once; the mode may hand over two rounds of full batches. */
-  configure(limits: { concurrency: number }): { prefetch: number; enforcesTimeout: boolean } {
+  override configure(limits: EngineLimits): { prefetch: number } {
     this.concurrency = Math.max(1, limits.concurrency);
+    if (limits.afterThrow) this.afterThrow = limits.afterThrow;
     this.schedule();
-    return { prefetch: 2 * this.concurrency * this.options.maxSize - this.concurrency, enforcesTimeout: false };
-  }
-
-  onBatch(listener: (size: number) => void): void {
-    this.batchListeners.push(listener);
+    return { prefetch: 2 * this.concurrency * this.options.maxSize - this.concurrency };
   }
 
   private cancel(item: Item): void {
@@ -158,7 +158,7 @@ export class BatchingEngine implements Engine {
     this.running++;
     const batch: RunningBatch = { items, cancellation: new Cancellation() };
     for (const item of items) item.batch = batch;
-    for (const listener of this.batchListeners) listener(items.length);
+    this.events.emit('batch', items.length);
     let returned: InferenceResult[] | Promise<InferenceResult[]>;
     const settle = (outcome: { results: unknown } | { thrown: unknown }) => {
       this.running--;
@@ -189,7 +189,7 @@ export class BatchingEngine implements Engine {
       const error = batch.cancellation.aborted ? new PredictionCanceledError('the prediction was canceled; the model stopped') : new InferenceThrewError(outcome.thrown);
       if (error instanceof InferenceThrewError) {
         this.broken = true;
-        if (this.refuseWaitingAfterThrow) {
+        if (this.afterThrow === 'refuse') {
           const refusal = new AiIntegrationError('AI_ERR_NOT_READY', 'the model failed and the process is restarting; retry shortly');
           for (const waiting of this.waiting.splice(0)) waiting.reject(refusal);
         }

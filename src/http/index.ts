@@ -4,7 +4,8 @@
  * queue, readiness, metrics, auth, the access log, `/openapi.json`, `/docs` and the drain; the
  * protocol declares routes and maps its format.
  */
-export { serveHttp, type ServiceControl } from './lifecycle.js';
+export { serveHttp, startHttpService, type HttpServiceHandle, type ServiceControl } from './lifecycle.js';
+export type { ErrorAnswer } from '../errors.js';
 export { sendJson, sendText } from './respond.js';
 export type { HttpCore, HttpProtocol, ModelInfo, RawInputs, Readiness, RouteContext, RouteDefinition, RouteHandler } from './protocol.js';
 export type { Prediction } from './predict.js';

@@ -1,6 +1,5 @@
-import { AiIntegrationError, ExitCode, InferenceThrewError } from '../errors.js';
+import { AiIntegrationError, ExitCode, type InferenceThrewError } from '../errors.js';
 import { plural } from '../plural.js';
-import { reportError } from '../run-mode.js';
 import type { ModeContext } from '../types.js';
 import type { HttpProtocol, ModelInfo } from './protocol.js';
 import { createHttpService } from './server.js';
@@ -18,6 +17,25 @@ export interface ServiceControl {
  * carries on. Every HTTP-speaking mode is `serveHttp(context, itsProtocol)`.
  */
 export async function serveHttp(context: ModeContext, makeProtocol: (control: ServiceControl) => HttpProtocol): Promise<number> {
+  return (await startHttpService(context, makeProtocol)).finished;
+}
+
+/** A running HTTP service. */
+export interface HttpServiceHandle {
+  /** Where it listens (the port the system chose for port 0). */
+  readonly address: { host: string; port: number };
+  /** Drains as SIGTERM does; resolves with the exit code the service ended with. */
+  close(reason?: string): Promise<number>;
+  /** Resolves with the exit code once the service has ended, however it ended. */
+  readonly finished: Promise<number>;
+}
+
+/**
+ * `serveHttp`'s first half: the service, listening, and a handle to it, so that it can run inside
+ * a test's own process. `handleSignals: false` leaves SIGTERM and SIGINT to the caller.
+ * @example const service = await startHttpService(context, () => protocol, { handleSignals: false }); ...; await service.close();
+ */
+export async function startHttpService(context: ModeContext, makeProtocol: (control: ServiceControl) => HttpProtocol, options: { handleSignals?: boolean } = {}): Promise<HttpServiceHandle> {
   const { http } = context.settings;
   const model: ModelInfo = { name: context.modelName, version: context.modelVersion, description: context.modelDescription || `${context.modelName}, served by ai-integration` };
 
@@ -30,7 +48,7 @@ export async function serveHttp(context: ModeContext, makeProtocol: (control: Se
     shuttingDown = true;
     service.readiness.status = status;
     service.readiness.reason = reason;
-    const { scheduler } = service.core;
+    const { scheduler } = service;
     // Every request that has arrived gets its answer: an upload still being read when SIGTERM
     // came is served if it completes within the drain; requests arriving from now on get 503.
     // A model in a bad state takes no more work at all.
@@ -64,31 +82,27 @@ export async function serveHttp(context: ModeContext, makeProtocol: (control: Se
     return closed;
   };
 
-  // A throw or an inference past its timeout: the model is in a bad state.
+  // A throw or an inference past its timeout: the fault policy says whether the process ends.
   const onModelFault = (error: InferenceThrewError | AiIntegrationError) => {
-    // Under the supervisor the engine has logged it and is replacing the model: keep serving.
-    if (context.engine.restartsInPlace) return;
-    const timedOut = !(error instanceof InferenceThrewError);
-    if (timedOut) context.log.error(`${error.message}: the model is stuck, so this process exits to be restarted (run it under the supervisor, ai-integration shim.js, to replace the model in place)`);
-    else reportError(error, context.log);
+    const verdict = context.faults.report(error);
+    if (!verdict.end) return;
     // Nothing else may run on a model in a bad state: what waits is refused, then the process exits.
-    service.core.scheduler.rejectQueued(new AiIntegrationError('AI_ERR_NOT_READY', 'the model failed and the process is restarting; retry shortly'));
-    const reason = timedOut ? 'an inference ran past INFERENCE_TIMEOUT_MS; the process exits to be restarted' : 'the model threw; the process exits to be restarted';
+    service.scheduler.rejectQueued(new AiIntegrationError('AI_ERR_NOT_READY', 'the model failed and the process is restarting; retry shortly'));
     // Readiness says so now, before the failing request's answer is written: a probe that follows
     // that answer must never be told the model is ready.
     if (service.readiness.status === 'ready') {
       service.readiness.status = 'failed';
-      service.readiness.reason = reason;
+      service.readiness.reason = verdict.reason;
     }
     // Let the failing request's answer go out before the listener closes.
-    setImmediate(() => void shutdown(ExitCode.inferenceThrew, 'failed', reason));
+    setImmediate(() => void shutdown(verdict.exitCode, 'failed', verdict.reason));
   };
 
   const protocol = makeProtocol({ shutdown: (reason) => setImmediate(() => void shutdown(ExitCode.success, 'shutting_down', reason)) });
   const service = createHttpService(context, protocol, model, onModelFault);
   // The supervisor gave up restarting the model: every waiting request has its answer (503);
   // drain them out, then end with the error.
-  context.engine.onFailure?.((error) => {
+  context.engine.events.on('failed', (error) => {
     context.log.error(error.message);
     void shutdown(ExitCode.inferenceThrew, 'failed', error.message);
   });
@@ -108,10 +122,20 @@ export async function serveHttp(context: ModeContext, makeProtocol: (control: Se
     context.log.info(`${signal}: draining in-flight and queued work, then exiting`);
     void shutdown(ExitCode.success, 'shutting_down', `received ${signal}`);
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  const code = await finished;
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
-  return code;
+  if (options.handleSignals !== false) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    void finished.then(() => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    });
+  }
+  return {
+    address: { host: http.host, port: bound },
+    close: (reason = 'closed') => {
+      void shutdown(ExitCode.success, 'shutting_down', reason);
+      return finished;
+    },
+    finished,
+  };
 }

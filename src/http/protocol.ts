@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cancellation } from '../engine/cancellation.js';
 import type { ErrorAnswer } from '../errors.js';
 import type { ValueOrigin } from '../inputs/convert-inputs.js';
-import type { HttpSettings, ModeContext } from '../types.js';
+import type { HttpSettings, ModeContext, WorkerStatus } from '../types.js';
 import type { HttpMetrics } from './metrics.js';
 import type { Prediction } from './predict.js';
 import type { PredictionStore } from '../serving/predictions.js';
-import type { AdmissionQueue, SubmitOptions } from '../serving/admission-queue.js';
+import type { SubmitOptions } from '../serving/admission-queue.js';
 
 /** Whether the service takes work, and why not. */
 export interface Readiness {
@@ -64,7 +64,6 @@ export interface HttpCore {
   readonly context: ModeContext;
   readonly model: ModelInfo;
   readonly settings: HttpSettings;
-  readonly scheduler: AdmissionQueue;
   readonly metrics: HttpMetrics;
   /**
    * The predictions known by id (async ones, Cog's, any with a webhook), shared by every protocol:
@@ -75,6 +74,8 @@ export interface HttpCore {
   clientSignal(route: RouteContext): Cancellation;
   /** Whether the model can take work now: the service's state first, then the engine's (a restarting worker). */
   readiness(): Readiness;
+  /** The work in hand, for a protocol's health and info answers: a snapshot, read when asked. */
+  status(): ServiceStatus;
   /** Liveness: false once an inference has run past its timeout in this process (run directly). */
   live(): boolean;
   /**
@@ -105,6 +106,18 @@ export interface HttpCore {
    * native `/predict`'s id and status), since whatever a handler throws is answered by the core.
    */
   fail(response: ServerResponse, error: unknown, around?: Readonly<Record<string, unknown>>): void;
+}
+
+/** The work a service has in hand. */
+export interface ServiceStatus {
+  /** Inferences running (or sent ahead to a worker). */
+  inFlight: number;
+  /** Requests waiting for a slot. */
+  queued: number;
+  /** Inferences past INFERENCE_TIMEOUT_MS that have not returned (run directly: the process is ending). */
+  stuck: number;
+  /** Each model worker, under the supervisor; empty otherwise. */
+  workers: WorkerStatus[];
 }
 
 /** What a mode's background work gives the core: how to stop it, and whether it is ready. */

@@ -24,6 +24,8 @@ import { readPredictionSettings } from '../settings-parts/predictions.js';
 export interface HttpService {
   server: Server;
   core: HttpCore;
+  /** The admission queue: the drain waits for it, and a fault of the model refuses what waits in it. */
+  scheduler: AdmissionQueue;
   /** The service's own state; `core.readiness()` adds the engine's (a restarting worker). */
   readiness: Readiness;
   /** Open connections and the requests in flight on them; the drain on shutdown waits for these. */
@@ -47,7 +49,9 @@ export function createHttpService(
   const http = context.settings.http;
   // PREDICTION_TTL_SECONDS, MAX_PREDICTIONS, CANCEL_GRACE_MS, WEBHOOK_AUTH_TOKEN.
   const predictionSettings = readPredictionSettings(context.env);
-  const { prefetch, enforcesTimeout } = context.engine.configure?.({ concurrency: http.concurrency, inferenceTimeoutMs: http.inferenceTimeoutMs, cancelGraceMs: predictionSettings.cancelGraceMs, maxQueue: http.maxQueue }) ?? { prefetch: 0, enforcesTimeout: false };
+  const { engine } = context;
+  const { enforcesTimeout } = engine.capabilities;
+  const { prefetch } = engine.configure({ concurrency: http.concurrency, inferenceTimeoutMs: http.inferenceTimeoutMs, cancelGraceMs: predictionSettings.cancelGraceMs, maxQueue: http.maxQueue });
   const scheduler = new AdmissionQueue(context.engine, {
     ...http,
     concurrency: http.concurrency + prefetch,
@@ -56,8 +60,8 @@ export function createHttpService(
   // Run directly, only a thread of its own can see the model block the event loop (a busy loop):
   // the scheduler's timers stop with it.
   if (!enforcesTimeout && http.inferenceTimeoutMs > 0) startEventLoopWatchdog(http.inferenceTimeoutMs);
-  const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => context.engine.restartCounts?.() ?? {}, model, () => context.engine.workers?.() ?? []);
-  context.engine.onBatch?.((size) => metrics.recordBatch(size));
+  const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => engine.restartCounts(), model, () => engine.workers());
+  engine.events.on('batch', (size) => metrics.recordBatch(size));
   const readiness: Readiness = { status: 'ready' };
   const bodies = new BodyBudget(http.maxBufferedBytes, http.maxConcurrentUploads);
   // A platform's own request limit (SageMaker's 6 MB) when MAX_INPUT_BYTES is not given.
@@ -89,17 +93,17 @@ export function createHttpService(
     context,
     model,
     settings: http,
-    scheduler,
     metrics,
     // The service's own state first (shutting down, failed), then the engine's (a restarting worker).
     readiness() {
       if (readiness.status !== 'ready') return readiness;
-      const engine = context.engine.readiness?.();
-      if (engine && !engine.ready) return { status: 'restarting', reason: engine.reason ?? 'the model is restarting' };
+      const modelState = engine.readiness();
+      if (!modelState.ready) return { status: 'restarting', reason: modelState.reason ?? 'the model is restarting' };
       const work = service.background?.readiness?.();
       return work && !work.ready ? { status: 'not_ready', reason: work.reason ?? 'the background work is not ready' } : readiness;
     },
     live: () => scheduler.stuck === 0,
+    status: () => ({ inFlight: scheduler.inFlight, queued: scheduler.queueDepth, stuck: scheduler.stuck, workers: engine.workers() }),
     readBody(route, accepted = []) {
       const mediaType = mediaTypeOf(route.request);
       if (accepted.length > 0 && !accepted.includes(mediaType)) return Promise.reject(unsupportedType(route.request, accepted.join(' or ')));
@@ -224,7 +228,7 @@ export function createHttpService(
     context.log.info(auth ? 'auth: every route but the health probes needs the bearer token (AUTH_TOKEN)' : 'auth: none, every route is open to whoever reaches the port (set AUTH_TOKEN to require a bearer token)'),
   );
   const connections = new ConnectionGuard(server, http.maxConnections);
-  const service: HttpService = { server, core, readiness, connections, background: undefined };
+  const service: HttpService = { server, core, scheduler, readiness, connections, background: undefined };
   return service;
 }
 

@@ -2,7 +2,8 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Cancellation } from '../engine/cancellation.js';
 import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
-import type { Engine, InferOptions, InferenceResult, Logger } from '../types.js';
+import { EngineBase } from '../engine/engine-base.js';
+import type { EngineLimits, InferOptions, InferenceResult, Logger } from '../types.js';
 import { errorOfFailedJob, jobData, resultOfEnvelope } from './envelope.js';
 import { connectRedis, type TrackedRedis } from './redis-connection.js';
 
@@ -15,9 +16,10 @@ const workersCheckMs = 2000;
  * API (the page, /predict, async predictions, KServe, Cog...) serves a fleet. Past MAX_QUEUE
  * waiting jobs a new one is refused (429); readiness needs Redis and at least one worker.
  */
-export class QueueEngine implements Engine {
-  // Under this engine nothing a request does can break a model here: the mode keeps serving.
-  readonly restartsInPlace = true;
+export class QueueEngine extends EngineBase {
+  // Nothing a request does can break a model here (the models run in the workers), so the mode
+  // keeps serving; the timeout counts the wait for a worker, so it is this engine's to keep.
+  readonly capabilities = { restartsInPlace: true, enforcesTimeout: true, schedulesOwnWork: false };
   private workerCount = 0;
   private maxQueue = Number.POSITIVE_INFINITY;
   private timeoutMs = 0;
@@ -26,9 +28,10 @@ export class QueueEngine implements Engine {
   private constructor(
     private readonly connection: TrackedRedis,
     private readonly queue: Queue,
-    private readonly events: QueueEvents,
+    private readonly queueEvents: QueueEvents,
     readonly queueName: string,
   ) {
+    super();
     this.timer = setInterval(() => void this.checkWorkers(), workersCheckMs).unref();
   }
 
@@ -47,15 +50,15 @@ export class QueueEngine implements Engine {
     return this.connection.redis;
   }
 
-  configure(limits: { concurrency: number; inferenceTimeoutMs: number; maxQueue?: number }): { prefetch: number; enforcesTimeout: boolean } {
+  override configure(limits: EngineLimits): { prefetch: number } {
     // The queue is the queue: every request goes to Redis at once, and MAX_QUEUE bounds the jobs
     // waiting there; the timeout counts the wait for a worker too.
     if (limits.maxQueue !== undefined) this.maxQueue = limits.maxQueue;
     this.timeoutMs = limits.inferenceTimeoutMs;
-    return { prefetch: 1_000_000, enforcesTimeout: true };
+    return { prefetch: 1_000_000 };
   }
 
-  readiness(): { ready: boolean; reason?: string } {
+  override readiness(): { ready: boolean; reason?: string } {
     if (!this.connection.connected) return { ready: false, reason: `not connected to Redis (${this.connection.lastError})` };
     if (this.workerCount === 0) return { ready: false, reason: `no worker consumes the queue ${JSON.stringify(this.queueName)} (start containers with MODE=queue)` };
     return { ready: true };
@@ -77,7 +80,7 @@ export class QueueEngine implements Engine {
       void this.removeIfWaiting(job).then((wasWaiting) => wasWaiting && taken(new PredictionCanceledError('the prediction was canceled before a worker took its job')));
     });
     try {
-      const envelope: unknown = await Promise.race([job.waitUntilFinished(this.events, this.timeoutMs > 0 ? this.timeoutMs : undefined), removed]);
+      const envelope: unknown = await Promise.race([job.waitUntilFinished(this.queueEvents, this.timeoutMs > 0 ? this.timeoutMs : undefined), removed]);
       if (cancellation?.aborted) throw new PredictionCanceledError('the prediction was canceled; its job had already run');
       return resultOfEnvelope(envelope);
     } catch (error) {
@@ -124,7 +127,7 @@ export class QueueEngine implements Engine {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.events.close();
+    await this.queueEvents.close();
     await this.queue.close();
     this.connection.redis.disconnect();
   }

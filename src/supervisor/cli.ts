@@ -11,7 +11,8 @@ import { AiIntegrationError, ExitCode } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { Logger, WhileModelLoads } from '../types.js';
 import { describeModel } from '../package-metadata.js';
-import { reportError, runMode } from '../run-mode.js';
+import { reportError } from '../report-error.js';
+import { runMode } from '../run-mode.js';
 import { isServingMode, loadMode, loadRegisteredModules, modeTraits, readModeName, registerMode } from '../registry.js';
 import { readSupervisorLimits } from '../settings.js';
 import { supervisorEnvironmentVariable } from './worker-protocol.js';
@@ -97,10 +98,12 @@ async function main(): Promise<void> {
     const serving = isServingMode(name);
     engine.restartAfterThrow = serving;
     modeHandlesSignals = serving;
-    // A serving mode answers what waits, then ends with the error; without one, end here.
-    engine.onFatal = (error) => {
-      if (!engine!.failureIsHandled) process.exit(reportError(error, log));
-    };
+    // The workers can no longer be started: a mode that listens (a serving mode) answers what
+    // waits and ends with the error; without one, the supervisor ends here. This listener is the first.
+    const events = engine.events;
+    events.on('failed', (error) => {
+      if (events.listenerCount('failed') === 1) process.exit(reportError(error, log));
+    });
     // The model is the worker's shim, not this script: its package.json names it.
     const model = describeModel(options, resolve(shim));
     const running = engine;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from '../errors.js';
 import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
-import type { Engine, InferOptions, InferenceResult, InputsSchema, Logger } from '../types.js';
-import { WorkerSlot, type Pending, type Replacement, type WorkerStatus } from './worker-slot.js';
+import type { Engine, EngineEvents, EngineLimits, InferOptions, InferenceResult, InputsSchema, Logger, WorkerStatus } from '../types.js';
+import { WorkerSlot, type Pending, type Replacement } from './worker-slot.js';
 import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type ShimModes, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
 import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type ManyMessages } from './message-outbox.js';
@@ -45,6 +46,10 @@ const prefetchDepthShared = 4;
  * WORKER_START_TIMEOUT_MS to, is retried with capped exponential back-off, up to a limit.
  */
 export class SupervisedEngine implements Engine {
+  // A throw or a timeout replaces a worker, not this process; only here is it known when a
+  // request starts running in a worker, so the timeout is kept here too.
+  readonly capabilities = { restartsInPlace: true, enforcesTimeout: true, schedulesOwnWork: false };
+  readonly events = new EventEmitter<EngineEvents>();
   // Where a worker that stops on its shim's configuration error leaves the line it printed, so
   // that the error can name it too (Lambda's init/error gets it, not only the log).
   private readonly configurationErrorFile = join(tmpdir(), `ai-integration-${process.pid}-${randomUUID()}.error`);
@@ -59,8 +64,10 @@ export class SupervisedEngine implements Engine {
     }
   }
 
-  readonly restartsInPlace = true;
-  /** Restart the model after a throw (serving modes); in one-shot modes the throw ends the job. */
+  /**
+   * The supervisor's fault policy, chosen once the mode is known: a serving mode's model is
+   * replaced after a throw; in a one-shot mode the throw ends the job.
+   */
   restartAfterThrow = false;
   private readonly slots: WorkerSlot[];
   private readonly pending = new PendingRequests<Pending>();
@@ -83,8 +90,6 @@ export class SupervisedEngine implements Engine {
   // One sweep timer while requests run, instead of a timer per request (see the scheduler).
   private sweeper: NodeJS.Timeout | undefined;
   private failure: AiIntegrationError | undefined;
-  private readonly failureListeners: ((error: Error) => void)[] = [];
-  private readonly batchListeners: ((size: number) => void)[] = [];
 
   constructor(
     private readonly shim: string,
@@ -204,7 +209,7 @@ export class SupervisedEngine implements Engine {
     request.cancelTimer.unref();
   }
 
-  configure(limits: { concurrency: number; inferenceTimeoutMs: number; cancelGraceMs?: number }): { prefetch: number; enforcesTimeout: boolean; stopsCanceled: boolean } {
+  configure(limits: EngineLimits): { prefetch: number } {
     this.workerConcurrency = limits.concurrency;
     this.inferenceTimeoutMs = limits.inferenceTimeoutMs;
     if (limits.cancelGraceMs !== undefined) this.cancelGraceMs = limits.cancelGraceMs;
@@ -213,7 +218,7 @@ export class SupervisedEngine implements Engine {
     // in its queue; the mode may hand the engine that much for all workers together.
     this.perWorker = this.runningWindow + (this.batchSize > 1 ? this.batchSize : this.slots.length === 1 ? prefetchDepthAlone : prefetchDepthShared);
     this.dispatch();
-    return { prefetch: this.perWorker * this.slots.length - limits.concurrency, enforcesTimeout: true, stopsCanceled: true };
+    return { prefetch: this.perWorker * this.slots.length - limits.concurrency };
   }
 
   // The requests a worker runs at once: `workerConcurrency` inferences, or batches of up to `batchSize`.
@@ -234,19 +239,6 @@ export class SupervisedEngine implements Engine {
   /** Each worker's state, load and restarts, for /info and the metrics. */
   workers(): WorkerStatus[] {
     return this.slots.map((slot) => slot.status());
-  }
-
-  onFailure(listener: (error: Error) => void): void {
-    this.failureListeners.push(listener);
-  }
-
-  onBatch(listener: (size: number) => void): void {
-    this.batchListeners.push(listener);
-  }
-
-  /** Whether a mode listens for the engine failing for good (otherwise the supervisor exits itself). */
-  get failureIsHandled(): boolean {
-    return this.failureListeners.length > 0;
   }
 
   /**
@@ -401,7 +393,7 @@ export class SupervisedEngine implements Engine {
         return;
       }
       case 'batch': {
-        for (const listener of this.batchListeners) listener(message.size);
+        this.events.emit('batch', message.size);
         return;
       }
       case 'failed': {
@@ -566,8 +558,7 @@ export class SupervisedEngine implements Engine {
       this.pending.clear();
       this.waiting = [];
       if (this.firstReady) this.firstReady.reject(error);
-      for (const listener of this.failureListeners) listener(error);
-      this.onFatal?.(error);
+      this.events.emit('failed', error);
       return;
     }
     const delay = Math.min(this.settings.maxBackoffMs, this.settings.initialBackoffMs * 2 ** (slot.consecutiveStartFailures - 1));
@@ -578,9 +569,6 @@ export class SupervisedEngine implements Engine {
       if (!this.stopping && !this.failure) this.spawnWorker(slot);
     }, delay);
   }
-
-  /** Called when the workers can no longer be started after they once were, before the mode's listeners have answered. */
-  onFatal: ((error: AiIntegrationError) => void) | undefined;
 }
 
 // The worker's preload (dist/worker-preload.js) reports a shim that cannot be loaded in one line,

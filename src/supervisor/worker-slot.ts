@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { InferenceResult } from '../types.js';
+import type { InferenceResult, WorkerStatus } from '../types.js';
 import type { Outbox } from './message-outbox.js';
 import type { RequestEnvironment, SupervisorMessage } from './worker-protocol.js';
 
@@ -22,22 +22,11 @@ export interface Pending {
   onLog?: (text: string) => void;
 }
 
-export type WorkerState = 'starting' | 'ready' | 'backoff' | 'stopped';
+export type WorkerState = WorkerStatus['state'];
 
 /** Why the supervisor is taking a worker down, when it is. */
 export type Replacement = { cause: 'timeout'; reason: string } | { cause: 'start_timeout'; reason: string } | { cause: 'canceled'; reason: string };
 
-/** What /info and the metrics show of one worker. */
-export interface WorkerStatus {
-  index: number;
-  state: WorkerState;
-  pid: number | null;
-  /** Requests sent to it and not answered yet (running, or waiting in its queue). */
-  load: number;
-  restarts: number;
-  /** Its CUDA_VISIBLE_DEVICES, when GPUS assigned one. */
-  device?: string;
-}
 
 /**
  * One of the supervisor's worker processes and what it holds: the requests sent to it in order

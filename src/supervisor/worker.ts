@@ -1,5 +1,4 @@
 import { applyRequestEnvironment, asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
-import { BatchingEngine } from '../engine/batching-engine.js';
 import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type Delivery, type ManyMessages } from './message-outbox.js';
 import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from '../errors.js';
@@ -48,11 +47,10 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   // to know which requests a dead worker may have been running.
   // An engine that schedules its own work (a batch model's, which gathers requests into batches)
   // takes every request at once and the concurrency with it.
-  const engineSchedules = typeof engine.configure === 'function';
+  const engineSchedules = engine.capabilities.schedulesOwnWork;
   // What waits in a batch model when a batch throws is the supervisor's to re-send.
-  if (engine instanceof BatchingEngine) engine.refuseWaitingAfterThrow = false;
-  engine.configure?.({ concurrency: 1, inferenceTimeoutMs: 0 });
-  engine.onBatch?.((size) => void send({ type: 'batch', size }));
+  engine.configure({ concurrency: 1, inferenceTimeoutMs: 0, afterThrow: 'keep' });
+  engine.events.on('batch', (size) => void send({ type: 'batch', size }));
   let concurrency = engineSchedules ? Number.POSITIVE_INFINITY : 1;
   let running = 0;
   const waiting: Extract<SupervisorMessage, { type: 'infer' }>[] = [];
@@ -70,7 +68,7 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   });
   const receive = (message: SupervisorMessage) => {
     if (message?.type === 'configure') {
-      if (engineSchedules) engine.configure!({ concurrency: Math.max(1, message.concurrency), inferenceTimeoutMs: 0 });
+      if (engineSchedules) engine.configure({ concurrency: Math.max(1, message.concurrency), inferenceTimeoutMs: 0, afterThrow: 'keep' });
       else concurrency = Math.max(1, message.concurrency);
       pump();
     } else if (message?.type === 'infer') {

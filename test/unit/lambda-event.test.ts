@@ -2,7 +2,9 @@
 // read, and the shapes of the answers (envelope, proxy response, error report).
 import { describe, expect, test } from 'vitest';
 import { AiIntegrationError, InferenceThrewError, InvalidInputError } from '../../src/errors.js';
+import { engineAround } from '../../src/engine/engine-base.js';
 import { createLogger } from '../../src/logger.js';
+import { modelFaults } from '../../src/model-faults.js';
 import { readSettings } from '../../src/settings.js';
 import type { InputsSchema, ModeContext } from '../../src/types.js';
 import { envelope, errorReport, proxyError, proxySuccess } from '../../modes/lambda/answers.js';
@@ -12,11 +14,13 @@ import { makeJpeg } from '../helpers/images.js';
 const schema: InputsSchema = { image: { type: 'image' }, strength: { type: 'number', default: 0.5 } };
 
 function contextFor(inputs: InputsSchema, maxInputBytes = 1024 * 1024): ModeContext {
+  const engine = engineAround(() => Promise.reject(new Error('not used')));
   return {
     modelName: 'unit',
     modelVersion: '1',
     modelDescription: '',
-    engine: { infer: () => Promise.reject(new Error('not used')) },
+    engine,
+    faults: modelFaults(engine, createLogger(process.stderr)),
     schema: inputs,
     settings: readSettings({ maxInputBytes }, {}),
     argv: [],

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { AiIntegrationError, ExitCode, InvalidSchemaError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { readLambdaSettings, readRuntimeApi } from '../../modes/lambda/settings.js';
-import { environmentVariables } from '../../src/settings.js';
+import { environmentVariables } from '../../src/environment-variables.js';
 import { reportStartupError } from '../../modes/lambda/index.js';
 import { startRuntimeApi } from '../helpers/lambda-runtime-api.js';
 

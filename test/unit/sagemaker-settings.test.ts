@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { bodyLimit, executionParameters } from '../../modes/sagemaker/limits.js';
 import { AiIntegrationError } from '../../src/errors.js';
 import { readSageMakerSettings, sagemakerVariables } from '../../modes/sagemaker/settings.js';
-import { environmentVariables, readSettings } from '../../src/settings.js';
+import { environmentVariables } from '../../src/environment-variables.js';
+import { readSettings } from '../../src/settings.js';
 
 const MiB = 1024 * 1024;
 

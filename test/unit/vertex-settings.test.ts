@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { AiIntegrationError } from '../../src/errors.js';
 import { readVertexSettings, vertexVariables } from '../../modes/vertex/settings.js';
-import { environmentVariables } from '../../src/settings.js';
+import { environmentVariables } from '../../src/environment-variables.js';
 
 /** The error readVertexSettings throws for this environment: its code, exit code and message. */
 function refusal(env: Record<string, string>): { code: string; exitCode: number; message: string } {
