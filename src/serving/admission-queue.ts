@@ -1,6 +1,7 @@
 import { Cancellation } from '../engine/cancellation.js';
 import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
 import { plural } from '../plural.js';
+import { TimeoutSweep } from './timeout-sweep.js';
 import type { Engine, InferenceResult } from '../types.js';
 
 /** What one scheduled inference gives back, with where its time went. */
@@ -61,9 +62,7 @@ export class AdmissionQueue {
   // An array, not a Set: a long-lived Set every job enters and leaves keeps jobs in the old copies
   // of its table until the next mark-compact (see PendingRequests), so they would all be promoted.
   private readonly runningJobs: Job[] = [];
-  // One sweep timer while anything runs, instead of a timer per inference: arming and clearing a
-  // timer per request showed up in the HTTP profile. Timeouts fire within a tenth of their length.
-  private sweeper: NodeJS.Timeout | undefined;
+  private readonly sweeper = new TimeoutSweep(() => this.limits.inferenceTimeoutMs, () => this.sweep());
 
   constructor(
     private readonly engine: Engine,
@@ -166,7 +165,7 @@ export class AdmissionQueue {
     if (inferenceTimeoutMs > 0) {
       job.deadline = started + inferenceTimeoutMs;
       this.runningJobs.push(job);
-      this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, Math.min(50, inferenceTimeoutMs / 10))).unref();
+      this.sweeper.start();
     }
     job.onStart?.();
     this.engine.infer(job.inputs, job.cancellation || job.onChunk || job.onLog ? { signal: job.cancellation, onChunk: job.onChunk, onLog: job.onLog } : undefined).then(
@@ -182,10 +181,7 @@ export class AdmissionQueue {
       if (job.timedOut) this.stuckCount--;
       const index = this.runningJobs.indexOf(job);
       if (index !== -1) this.runningJobs.splice(index, 1);
-      if (this.runningJobs.length === 0 && this.sweeper) {
-        clearInterval(this.sweeper);
-        this.sweeper = undefined;
-      }
+      if (this.runningJobs.length === 0) this.sweeper.stop();
       this.running--;
       this.pump();
     });

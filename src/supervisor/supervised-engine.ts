@@ -15,6 +15,7 @@ import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type ManyMessages } from './message-outbox.js';
 import { stopProcess } from './stop-process.js';
 import { PendingRequests } from './pending-requests.js';
+import { TimeoutSweep } from '../serving/timeout-sweep.js';
 
 /** What the first ready worker's shim gave startLoop, and the modes it registered. */
 export interface ShimReady {
@@ -87,8 +88,7 @@ export class SupervisedEngine implements Engine {
   private readonly workerPids = new Set<number>();
   // Workers with equal load take turns, so that requests spread at low load too.
   private lastSlot = -1;
-  // One sweep timer while requests run, instead of a timer per request (see the scheduler).
-  private sweeper: NodeJS.Timeout | undefined;
+  private readonly sweeper = new TimeoutSweep(() => this.inferenceTimeoutMs, () => this.sweep());
   private failure: AiIntegrationError | undefined;
 
   constructor(
@@ -247,7 +247,7 @@ export class SupervisedEngine implements Engine {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.stopSweeping();
+    this.sweeper.stop();
     for (const request of this.pending.values()) request.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
     this.pending.clear();
     this.waiting = [];
@@ -456,13 +456,8 @@ export class SupervisedEngine implements Engine {
     const now = performance.now();
     const window = Math.min(this.runningWindow, slot.sentOrder.length);
     for (let index = 0; index < window; index++) slot.sentOrder[index]!.runningSince ??= now;
-    if (slot.sentOrder.length > 0) this.sweeper ??= setInterval(() => this.sweep(), Math.max(1, Math.min(50, this.inferenceTimeoutMs / 10))).unref();
-    else if (this.slots.every((other) => other.sentOrder.length === 0)) this.stopSweeping();
-  }
-
-  private stopSweeping(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = undefined;
+    if (slot.sentOrder.length > 0) this.sweeper.start();
+    else if (this.slots.every((other) => other.sentOrder.length === 0)) this.sweeper.stop();
   }
 
   private sweep(): void {
@@ -553,7 +548,7 @@ export class SupervisedEngine implements Engine {
         if (other.process) void stopProcess(other.process, this.settings.killGraceMs);
       }
       this.failure = error;
-      this.stopSweeping();
+      this.sweeper.stop();
       for (const request of this.pending.values()) request.reject(error);
       this.pending.clear();
       this.waiting = [];
