@@ -15,7 +15,7 @@ import type { BackgroundWork, HttpCore, HttpProtocol, ModelInfo, Readiness, Rout
 import { collectBody, mediaTypeOf, readJsonBody } from './request-body.js';
 import { nativeErrorBody, requestIdOf, sendJson, sendText } from './respond.js';
 import { Router } from './router.js';
-import { AdmissionQueue } from '../serving/admission-queue.js';
+import { AdmissionQueue, type SubmitOptions } from '../serving/admission-queue.js';
 import { PredictionStore } from '../serving/predictions.js';
 import { WebhookSender } from '../serving/webhooks.js';
 import { readPredictionSettings } from '../settings-parts/predictions.js';
@@ -57,11 +57,19 @@ export function createHttpService(
     concurrency: http.concurrency + prefetch,
     inferenceTimeoutMs: enforcesTimeout ? 0 : http.inferenceTimeoutMs,
   });
-  // Run directly, only a thread of its own can see the model block the event loop (a busy loop):
-  // the scheduler's timers stop with it.
-  if (!enforcesTimeout && http.inferenceTimeoutMs > 0) startEventLoopWatchdog(http.inferenceTimeoutMs);
   const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => engine.restartCounts(), model, () => engine.workers());
   engine.events.on('batch', (size) => metrics.recordBatch(size));
+  // Run directly, only a thread of its own can see the model block the event loop (a busy loop):
+  // the scheduler's timers stop with it. Only an inference can block it so, and the thread (a
+  // second Node instance) costs start-up time: it starts with the first inference.
+  let watchdogStarted = enforcesTimeout || http.inferenceTimeoutMs <= 0;
+  const run = (inputs: Record<string, unknown>, options: SubmitOptions) => {
+    if (!watchdogStarted) {
+      watchdogStarted = true;
+      startEventLoopWatchdog(http.inferenceTimeoutMs);
+    }
+    return runInference(scheduler, metrics, inputs, options, onModelFault);
+  };
   const readiness: Readiness = { status: 'ready' };
   const bodies = new BodyBudget(http.maxBufferedBytes, http.maxConcurrentUploads);
   // A platform's own request limit (SageMaker's 6 MB) when MAX_INPUT_BYTES is not given.
@@ -115,11 +123,11 @@ export function createHttpService(
     },
     readInputs: (route, accepted) => readRequestInputs(route.request, context, accepted, holding(route), maxInputBytes),
     convert: (raw, origin, options) => convertRequestInputs(context, raw, origin, options?.strict),
-    infer: (inputs, route) => runInference(scheduler, metrics, inputs, { signal: clientSignal(route) }, onModelFault),
-    run: (inputs, options = {}) => runInference(scheduler, metrics, inputs, options, onModelFault),
+    infer: (inputs, route) => run(inputs, { signal: clientSignal(route) }),
+    run: (inputs, options = {}) => run(inputs, options),
     predictions: new PredictionStore(
       predictionSettings,
-      (inputs, options) => runInference(scheduler, metrics, inputs, options, onModelFault),
+      run,
       () => scheduler.refusal(),
       new WebhookSender(predictionSettings.webhookAuthToken, context.log),
       context.log,

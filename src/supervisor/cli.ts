@@ -81,6 +81,8 @@ async function main(): Promise<void> {
     startOrphanReaper(engine.isOwnChild.bind(engine), log);
     // What the mode does while the model loads (Cog's health check says STARTING on its port).
     const selected = readModeName({}, process.env, args);
+    // The mode's code loads while the worker starts (on another core), rather than after it is ready.
+    if (selected !== undefined) void loadMode(selected).catch(() => {});
     whileLoading = selected === undefined ? undefined : await modeTraits(selected)?.whileModelLoads?.(process.env, log);
     const { schema, options, modes } = await engine.start();
     const env = { ...process.env, ...(await whileLoading?.end()) };
