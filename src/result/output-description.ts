@@ -1,7 +1,7 @@
-import contentType from 'content-type';
 import { closest } from 'fastest-levenshtein';
 import { AiIntegrationError } from '../errors.js';
 import { describeType } from '../inputs/schema.js';
+import { parseMediaType } from '../media-type.js';
 import type { OutputDescription } from '../types.js';
 
 const outputTypes = ['json', 'image', 'file', 'text'] as const;
@@ -76,12 +76,8 @@ export function outputMediaType(output: OutputDescription): string {
 function checkMediaType(type: Exclude<OutputDescription['type'], 'json'>, mediaType: unknown): string {
   const example = type === 'image' ? 'image/png' : type === 'text' ? 'text/csv' : 'audio/wav';
   if (typeof mediaType !== 'string') throw invalid('output.mediaType', `must be a media type such as '${example}', got ${describeType(mediaType)}`);
-  let parsed: string;
-  try {
-    parsed = contentType.parse(mediaType).type;
-  } catch {
-    throw invalid('output.mediaType', `${JSON.stringify(mediaType)} is not a media type such as '${example}'`);
-  }
+  const parsed = parseMediaType(mediaType);
+  if (parsed === undefined) throw invalid('output.mediaType', `${JSON.stringify(mediaType)} is not a media type such as '${example}'`);
   if (parsed.includes('*')) throw invalid('output.mediaType', `${JSON.stringify(mediaType)} is a range; name one media type such as '${example}', or leave mediaType out`);
   const topLevel = parsed.split('/')[0];
   if (type === 'image' && topLevel !== 'image') throw invalid('output.mediaType', `${JSON.stringify(mediaType)} is not an image type; use { type: 'file', mediaType: ${JSON.stringify(mediaType)} }, or an image type such as 'image/png'`);

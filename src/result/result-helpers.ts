@@ -1,6 +1,6 @@
-import contentType from 'content-type';
 import { sniffImageFormat } from '../inputs/image.js';
 import { describeType } from '../inputs/schema.js';
+import { parseMediaType } from '../media-type.js';
 
 /** A successful JSON result, as `json(value)` builds it. */
 export interface JsonResult {
@@ -108,12 +108,7 @@ export function failure(message: string | Error): FailureResult {
 
 function checkMediaType(call: string, type: unknown, example: string): string {
   if (typeof type === 'string') {
-    let parsed: string | undefined;
-    try {
-      parsed = contentType.parse(type).type;
-    } catch {
-      // reported below
-    }
+    const parsed = parseMediaType(type);
     if (parsed?.includes('*')) throw new TypeError(`${call}: ${JSON.stringify(type)} is a range; name the one media type of the data, such as '${example}'`);
     if (parsed !== undefined) return parsed;
   }
