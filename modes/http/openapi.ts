@@ -1,4 +1,5 @@
 import { formEncoding, inputsJsonSchema, jsonEncoding } from '../../src/http/inputs-json-schema.js';
+import { coreOpenApiPaths } from '../../src/http/core-openapi.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
 import { outputMediaType } from '../../src/result/output-description.js';
 import type { InputsSchema, OutputDescription } from '../../src/types.js';
@@ -134,8 +135,7 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
       },
       '/health/live': { get: { operationId: 'liveness', summary: 'Liveness', responses: { '200': { description: 'alive', content: json({ $ref: '#/components/schemas/Health' }) } } } },
       '/info': { get: { operationId: 'info', summary: 'The model, its schema, the limits and the runtime version', responses: { '200': { description: 'info', content: json({ type: 'object' }) } } } },
-      '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': {} } } } } },
-      '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
+      ...coreOpenApiPaths,
     },
     components: {
       schemas: {

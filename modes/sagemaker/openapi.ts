@@ -1,4 +1,5 @@
 import { formEncoding, inputsJsonSchema, jsonEncoding } from '../../src/http/inputs-json-schema.js';
+import { coreOpenApiPaths } from '../../src/http/core-openapi.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
 import type { InputsSchema } from '../../src/types.js';
 import type { ExecutionParameters } from './limits.js';
@@ -63,8 +64,7 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, paramete
           responses: { '200': { description: 'the parameters', content: json({ $ref: '#/components/schemas/ExecutionParameters' }) } },
         },
       },
-      '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': {} } } } } },
-      '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
+      ...coreOpenApiPaths,
     },
     components: {
       schemas: {

@@ -1,4 +1,5 @@
 import { inputsJsonSchema, type ValueEncoding } from '../../src/http/inputs-json-schema.js';
+import { coreOpenApiPaths } from '../../src/http/core-openapi.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
 import type { VertexSettings } from './settings.js';
 import type { InputsSchema } from '../../src/types.js';
@@ -75,8 +76,7 @@ export function vertexOpenApiDocument(schema: InputsSchema, model: ModelInfo, { 
           },
         },
       },
-      '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': {} } } } } },
-      '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } } },
+      ...coreOpenApiPaths,
     },
     components: {
       schemas: {
