@@ -45,7 +45,8 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
     predictions_cancel_url: '/predictions/{prediction_id}/cancel',
   };
 
-  const bodyOf = (tracked: TrackedPrediction) => trackedResponse(identities.get(tracked) ?? { id: tracked.id, input: tracked.input, createdAt: cogTimestamp(tracked.createdMs) }, tracked);
+  // Cog's own fields (the input as given, its created_at) stay here, beside the core's record.
+  const bodyOf = (tracked: TrackedPrediction) => trackedResponse(identities.get(tracked) ?? { id: tracked.id, input: {}, createdAt: cogTimestamp(tracked.createdMs) }, tracked);
 
   const readRequest = async (route: RouteContext): Promise<unknown> => {
     const { headers } = route.request;
@@ -68,11 +69,9 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
     const inputs = await core.convert(identity.input, 'data');
     const tracked = core.predictions.start(inputs, {
       id: identity.id,
-      input: identity.input,
-      createdAt: identity.createdAt,
       // A synchronous request's prediction ends with its client; an async one is on its own.
       ...(async ? {} : { signal: core.clientSignal(route) }),
-      ...(target ? { webhook: { target, render: bodyOf } } : {}),
+      ...(target ? { webhook: { target, render: (prediction: TrackedPrediction) => trackedResponse(identity, prediction) } } : {}),
       ...(onChunk ? { onChunk } : {}),
     });
     identities.set(tracked, identity);

@@ -14,10 +14,6 @@ export type PredictionStatus = 'starting' | 'processing' | 'succeeded' | 'failed
 export interface TrackedPrediction {
   readonly id: string;
   status: PredictionStatus;
-  /** The inputs as the request gave them (Cog echoes them back). */
-  readonly input: Record<string, unknown>;
-  /** The protocol's own `created_at` when the request gave one (Cog's body). */
-  readonly createdAt: string | undefined;
   readonly createdMs: number;
   startedMs: number | undefined;
   completedMs: number | undefined;
@@ -43,8 +39,6 @@ interface Entry extends TrackedPrediction {
 export interface StartOptions {
   /** Its id; a new UUID (without dashes, as Cog makes them) when not given. */
   id?: string;
-  input?: Record<string, unknown>;
-  createdAt?: string;
   /** The client's request: its disconnect cancels the prediction (a synchronous request). */
   signal?: Cancellation;
   webhook?: { target: WebhookTarget; render: (prediction: TrackedPrediction) => object };
@@ -113,8 +107,6 @@ export class PredictionStore {
     const entry: Entry = {
       id,
       status: 'starting',
-      input: options.input ?? {},
-      createdAt: options.createdAt,
       createdMs: Date.now(),
       startedMs: undefined,
       completedMs: undefined,
