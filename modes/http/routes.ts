@@ -6,7 +6,8 @@ import { notePredictionId } from '../../src/http/access-log.js';
 import { parseWebhookTarget } from '../../src/serving/webhooks.js';
 import { wantsEventStream } from '../../src/http/event-stream.js';
 import { streamPrediction } from '../../src/http/stream-prediction.js';
-import type { HttpCore, Readiness, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
+import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
+import { livenessProbe, readinessProbe } from '../../src/http/probes.js';
 import { sendJson, sendText } from '../../src/http/respond.js';
 import { plural } from '../../src/plural.js';
 import { runtimeVersion } from '../../src/version.js';
@@ -139,8 +140,8 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
         });
       },
     },
-    { method: 'GET', path: '/health', probe: true, handler: ({ response }) => sendReadiness(response, core.readiness()) },
-    { method: 'GET', path: '/health/live', probe: true, handler: ({ response }) => sendLiveness(response, core) },
+    { method: 'GET', path: '/health', probe: true, handler: readinessProbe(core) },
+    { method: 'GET', path: '/health/live', probe: true, handler: livenessProbe(core, (live) => liveness(live, core)) },
     {
       method: 'GET',
       path: '/info',
@@ -162,13 +163,9 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
 
 // Answering at all proves the event loop runs (a probe's timeout catches a blocked one); an
 // inference stuck past its timeout in this process means the model is not alive either.
-function sendLiveness(response: ServerResponse, core: HttpCore): void {
-  if (core.live()) sendJson(response, 200, { status: 'alive' });
-  else sendJson(response, 503, { status: 'stuck', reason: `${plural(core.status().stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned; the process is exiting to be restarted` });
-}
-
-function sendReadiness(response: ServerResponse, readiness: Readiness): void {
-  sendJson(response, readiness.status === 'ready' ? 200 : 503, readiness);
+function liveness(live: boolean, core: HttpCore): { status: 'alive' } | { status: 'stuck'; reason: string } {
+  if (live) return { status: 'alive' };
+  return { status: 'stuck', reason: `${plural(core.status().stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned; the process is exiting to be restarted` };
 }
 
 /** Whether a Prefer header (RFC 7240) asks for `respond-async`. */

@@ -1,6 +1,6 @@
-import type { ServerResponse } from 'node:http';
 import type { Prediction } from '../../src/http/predict.js';
-import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
+import type { HttpCore, Readiness, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
+import { livenessProbe, readinessProbe } from '../../src/http/probes.js';
 import { sendJson } from '../../src/http/respond.js';
 import { outputMediaType } from '../../src/result/output-description.js';
 import { runtimeVersion } from '../../src/version.js';
@@ -42,10 +42,14 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
     checkModel(route);
     sendJson(route.response, 200, metadata);
   };
+  // Health answers by its status code (200 true, 503 false), as the protocol says; the body repeats
+  // it, with the reason when false.
+  const live = livenessProbe(core, (isLive) => (isLive ? { live: true } : { live: false, reason: 'an inference ran past INFERENCE_TIMEOUT_MS; the process is exiting to be restarted' }));
+  const ready = readinessProbe(core, (readiness) => ({ ready: readiness.status === 'ready', ...reasonOf(readiness) }));
+  const modelReady = readinessProbe(core, (readiness) => ({ name: model.name, ready: readiness.status === 'ready', ...reasonOf(readiness) }));
   const modelReadyRoute = (route: RouteContext) => {
     checkModel(route);
-    const readiness = core.readiness();
-    sendJson(route.response, readiness.status === 'ready' ? 200 : 503, { name: model.name, ready: readiness.status === 'ready', ...reasonOf(readiness) });
+    return modelReady(route);
   };
   const inferRoute = async (route: RouteContext) => {
     checkModel(route);
@@ -71,8 +75,8 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
     { method: 'GET', path: '/v2', handler: ({ response }) => sendJson(response, 200, serverMetadata(runtimeVersion)) },
     // The official document's path for server metadata.
     { method: 'GET', path: '/v2/', handler: ({ response }) => sendJson(response, 200, serverMetadata(runtimeVersion)) },
-    { method: 'GET', path: '/v2/health/live', probe: true, handler: ({ response }) => sendHealth(response, 'live', core.live(), { reason: 'an inference ran past INFERENCE_TIMEOUT_MS; the process is exiting to be restarted' }) },
-    { method: 'GET', path: '/v2/health/ready', probe: true, handler: ({ response }) => sendHealth(response, 'ready', core.readiness().status === 'ready', core.readiness()) },
+    { method: 'GET', path: '/v2/health/live', probe: true, handler: live },
+    { method: 'GET', path: '/v2/health/ready', probe: true, handler: ready },
     { method: 'GET', path: '/v2/models/{name}', handler: modelMetadataRoute },
     { method: 'GET', path: '/v2/models/{name}/ready', probe: true, handler: modelReadyRoute },
     { method: 'POST', path: '/v2/models/{name}/infer', handler: inferRoute },
@@ -93,16 +97,9 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
   ];
 }
 
-// Health answers by its status code (200 true, 503 false), as the protocol says; the body repeats
-// it, with the reason when false.
-function sendHealth(response: ServerResponse, what: 'live' | 'ready', value: boolean, why: { reason?: string }): void {
-  sendJson(response, value ? 200 : 503, { [what]: value, ...(value ? {} : reasonOf(why)) });
-}
-
-function reasonOf(state: { status?: string; reason?: string }): { reason?: string } {
-  if (state.status === 'ready') return {};
-  const reason = state.reason ?? state.status;
-  return reason === undefined ? {} : { reason };
+function reasonOf(readiness: Readiness): { reason?: string } {
+  if (readiness.status === 'ready') return {};
+  return { reason: readiness.reason ?? readiness.status };
 }
 
 function modelOutput(prediction: Prediction): ModelOutput {

@@ -1,5 +1,5 @@
 import { serveHttp } from '../../src/http/lifecycle.js';
-import { sendJson } from '../../src/http/respond.js';
+import { livenessProbe, readinessProbe } from '../../src/http/probes.js';
 import { plural } from '../../src/plural.js';
 import { readQueueSettings } from '../../src/settings-parts/queue.js';
 import type { ModeContext } from '../../src/types.js';
@@ -19,15 +19,12 @@ export function run(context: ModeContext): Promise<number> {
     defaultPort: 5000,
     summary: `probes /health and /health/live, metrics /metrics; consuming the BullMQ queue ${JSON.stringify(settings.queueName)}`,
     routes: (core) => [
-      { method: 'GET', path: '/health', probe: true, handler: ({ response }) => { const readiness = core.readiness(); sendJson(response, readiness.status === 'ready' ? 200 : 503, { ...readiness, queue: settings.queueName }); } },
+      { method: 'GET', path: '/health', probe: true, handler: readinessProbe(core, (readiness) => ({ ...readiness, queue: settings.queueName })) },
       {
         method: 'GET',
         path: '/health/live',
         probe: true,
-        handler: ({ response }) =>
-          core.live()
-            ? sendJson(response, 200, { status: 'alive' })
-            : sendJson(response, 503, { status: 'stuck', reason: `${plural(core.status().stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned` }),
+        handler: livenessProbe(core, (live) => (live ? { status: 'alive' } : { status: 'stuck', reason: `${plural(core.status().stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned` })),
       },
     ],
     openApi: (core) => ({

@@ -4,6 +4,7 @@ import { closeGently } from '../../src/http/lingering-close.js';
 import { isJsonType } from '../../src/media-type.js';
 import type { HttpCore, RawInputs, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { mediaTypeOf } from '../../src/http/request-body.js';
+import { readinessProbe } from '../../src/http/probes.js';
 import { sendJson } from '../../src/http/respond.js';
 import { isBinaryType } from '../../src/inputs/schema.js';
 import { describeInputs, isRawBinaryType, jsonLinesTypes, parseJsonInputs, parseJsonLines, soleBinaryInput } from './invocation-body.js';
@@ -78,21 +79,8 @@ export function sageMakerRoutes(core: HttpCore, parameters: ExecutionParameters)
   };
 
   return [
-    {
-      method: 'GET',
-      path: '/ping',
-      probe: true,
-      handler: ({ response }) => {
-        const readiness = core.readiness();
-        // SageMaker waits for 200 with an empty body; the reason for a 503 helps whoever reads the logs.
-        if (readiness.status !== 'ready') {
-          sendJson(response, 503, readiness);
-          return;
-        }
-        response.writeHead(200, { 'content-length': 0 });
-        response.end();
-      },
-    },
+    // SageMaker waits for 200 with an empty body; the reason for a 503 helps whoever reads the logs.
+    { method: 'GET', path: '/ping', probe: true, handler: readinessProbe(core, (readiness) => (readiness.status === 'ready' ? undefined : readiness)) },
     { method: 'POST', path: '/invocations', handler: invoke },
     { method: 'GET', path: '/execution-parameters', handler: ({ response }) => sendJson(response, 200, parameters) },
   ];

@@ -1,5 +1,6 @@
 import { AiIntegrationError } from '../../src/errors.js';
 import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
+import { readinessProbe } from '../../src/http/probes.js';
 import { sendJson } from '../../src/http/respond.js';
 import type { VertexSettings } from './settings.js';
 import { convertInstances, runInstances } from './instances.js';
@@ -31,15 +32,7 @@ export function vertexRoutes(core: HttpCore, { healthRoute, predictRoute }: Pick
   };
 
   return [
-    {
-      method: 'GET',
-      path: healthRoute,
-      probe: true,
-      handler: ({ response }) => {
-        const readiness = core.readiness();
-        sendJson(response, readiness.status === 'ready' ? 200 : 503, readiness);
-      },
-    },
+    { method: 'GET', path: healthRoute, probe: true, handler: readinessProbe(core) },
     { method: 'POST', path: predictRoute, handler: predict },
   ];
 }
