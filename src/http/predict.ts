@@ -14,8 +14,6 @@ import type { HttpMetrics } from './metrics.js';
 import { checkDeclaredLength, contentEncodingOf, mediaTypeOf, readJsonBody, readMultipart, type BodyReading } from './request-body.js';
 import type { AdmissionQueue, SubmitOptions } from '../serving/admission-queue.js';
 
-export { isJsonType } from '../media-type.js';
-
 /** A checked, successful prediction with its timings. */
 export interface Prediction {
   inputs: Record<string, unknown>;
