@@ -1,5 +1,5 @@
 import { decodeBinaryText } from '../../src/inputs/binary-value.js';
-import { describeType } from '../../src/inputs/schema.js';
+import { describeType, soleInput } from '../../src/inputs/schema.js';
 import type { InputSpec, InputsSchema } from '../../src/types.js';
 import { parseJsonBody } from './_json-body.js';
 import { isPlainObject, setOwn } from '../../src/inputs/safe-record.js';
@@ -17,7 +17,6 @@ import {
 } from './datatypes.js';
 import { OpenInferenceError, tensorError } from './errors.js';
 import { outputTensor } from './metadata.js';
-import { soleInput } from './sole-input.js';
 
 /** An output the response carries, and whether as binary data (the binary tensor extension). */
 export interface RequestedOutput {
@@ -322,12 +321,12 @@ function requestedOutputs(outputs: unknown[] | undefined, binaryDefault: boolean
 // BYTES element as is (no length prefix, as Triton reads it), or fixed-size elements, one per
 // batch item. Every output comes back as binary data.
 function rawRequest(data: Buffer, schema: InputsSchema): InferRequest {
-  const sole = soleInput(schema);
-  if (!sole) {
+  const name = soleInput(schema);
+  if (name === undefined) {
     const names = Object.keys(schema);
     throw new OpenInferenceError(400, `a raw binary request (Inference-Header-Content-Length: 0) needs a model with one input, but this model's inputs are ${names.length > 0 ? names.join(', ') : 'none'}; send a JSON header naming the tensors`);
   }
-  const [name, spec] = sole;
+  const spec = schema[name]!;
   const datatype = datatypesFor(spec.type)[0]!;
   const outputs = [{ name: outputTensor, binary: true }];
   if (datatype === 'BYTES') return { id: undefined, items: [{ [name]: toInputValue(name, spec, data, 0) }], outputs };

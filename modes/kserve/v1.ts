@@ -1,11 +1,10 @@
-import { decodeBinaryText } from '../../src/inputs/binary-value.js';
-import { describeType } from '../../src/inputs/schema.js';
+import { decodeBinaryText, isB64 } from '../../src/inputs/binary-value.js';
+import { describeType, soleInput } from '../../src/inputs/schema.js';
 import type { InputsSchema } from '../../src/types.js';
 import { isPlainObject, setOwn } from '../../src/inputs/safe-record.js';
 import { OpenInferenceError } from './errors.js';
 import { resultValue } from '../../src/result/write-result.js';
 import type { ModelOutput } from './infer-response.js';
-import { soleInput } from './sole-input.js';
 
 /**
  * Decodes `POST /v1/models/{name}:predict`, `{"instances": [...]}`: one raw inputs object per
@@ -28,10 +27,10 @@ export function parseV1Request(body: unknown, schema: InputsSchema): Record<stri
       return inputs;
     }
     const sole = soleInput(schema);
-    if (!sole) {
+    if (sole === undefined) {
       throw new OpenInferenceError(400, `instances[${index}] is ${describeType(instance)}, but this model has several inputs (${Object.keys(schema).join(', ')}); send an object of input names to values`);
     }
-    return { [sole[0]]: unwrap(instance, `instances[${index}]`, sole[0]) };
+    return { [sole]: unwrap(instance, `instances[${index}]`, sole) };
   });
 }
 
@@ -45,11 +44,6 @@ export function encodeV1Response(results: readonly ModelOutput[]): { predictions
 
 function predictionOf(result: ModelOutput): unknown {
   return resultValue(result, result.mediaType, (bytes) => ({ b64: bytes.toString('base64') }), result);
-}
-
-function isB64(value: Record<string, unknown>): value is { b64: string } {
-  const keys = Object.keys(value);
-  return keys.length === 1 && keys[0] === 'b64' && typeof value.b64 === 'string';
 }
 
 function unwrap(value: unknown, where: string, field: string): unknown {

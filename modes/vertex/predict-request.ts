@@ -1,6 +1,6 @@
-import { decodeBinaryText } from '../../src/inputs/binary-value.js';
+import { decodeBinaryText, isB64 } from '../../src/inputs/binary-value.js';
 import { AiIntegrationError } from '../../src/errors.js';
-import { describeType, mustBeGiven } from '../../src/inputs/schema.js';
+import { describeType, soleInput } from '../../src/inputs/schema.js';
 import { isPlainObject, setOwn } from '../../src/inputs/safe-record.js';
 import type { InputsSchema } from '../../src/types.js';
 
@@ -59,21 +59,8 @@ function instanceInputs(instance: unknown, index: number, schema: InputsSchema):
   return raw;
 }
 
-/** The input a bare instance goes to: the schema's only input, or else its only input that must be given. */
-export function soleInput(schema: InputsSchema): string | undefined {
-  const names = Object.keys(schema);
-  if (names.length === 1) return names[0];
-  const given = names.filter((name) => mustBeGiven(schema[name]!));
-  return given.length === 1 ? given[0] : undefined;
-}
-
 function unwrap(value: unknown, where: string): unknown {
   return isPlainObject(value) && isB64(value) ? decodeBinaryText(`${where}.b64`, value.b64) : value;
-}
-
-function isB64(value: Record<string, unknown>): value is { b64: string } {
-  const keys = Object.keys(value);
-  return keys.length === 1 && keys[0] === 'b64' && typeof value.b64 === 'string';
 }
 
 function malformed(message: string): AiIntegrationError {

@@ -8,6 +8,12 @@ const notBase64Character = /[^A-Za-z0-9+/_-]/;
 const trailingPadding = /={1,2}$/;
 const whitespace = /\s+/g;
 
+/** Whether a JSON object is TensorFlow Serving's wrapper of binary data, `{"b64": "..."}` and nothing else. */
+export function isB64(value: Record<string, unknown>): value is { b64: string } {
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === 'b64' && typeof value.b64 === 'string';
+}
+
 /**
  * Decodes a binary input given as text: a `data:` URL (base64 or percent-encoded) or plain
  * base64 (standard or URL-safe alphabet). Anything else is an error naming the field.

@@ -61,6 +61,17 @@ export function mustBeGiven(spec: InputSpec): boolean {
 }
 
 /**
+ * The input a request that names none goes to (a bare instance, a raw binary body): the schema's
+ * only input, or else its only input that must be given; undefined when there is no such one.
+ */
+export function soleInput(schema: InputsSchema): string | undefined {
+  const names = Object.keys(schema);
+  if (names.length === 1) return names[0];
+  const given = names.filter((name) => mustBeGiven(schema[name]!));
+  return given.length === 1 ? given[0] : undefined;
+}
+
+/**
  * Checks an inputs schema and returns it unchanged; throws `InvalidSchemaError` naming the input.
  */
 export function validateSchema<S extends InputsSchema>(schema: S): S {

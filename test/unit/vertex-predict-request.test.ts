@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { AiIntegrationError, InvalidInputError } from '../../src/errors.js';
 import type { InputsSchema } from '../../src/types.js';
 import { convertInstances, locate, runInstances } from '../../modes/vertex/instances.js';
-import { parsePredictRequest, soleInput } from '../../modes/vertex/predict-request.js';
+import { parsePredictRequest } from '../../modes/vertex/predict-request.js';
+import { soleInput } from '../../src/inputs/schema.js';
 
 const schema: InputsSchema = {
   image: { type: 'image' },
