@@ -41,3 +41,17 @@ export function mediaKind(mediaType: string): MediaKind {
 export function isTextual(mediaType: string): boolean {
   return mediaKind(mediaType) !== 'binary';
 }
+
+/**
+ * Whether an Accept header names this exact media type (lower-cased) with a quality above 0; a
+ * wildcard does not count, so a client gets another form of answer only by asking for it.
+ * @example acceptsExactly('text/event-stream, application/json;q=0.9', 'text/event-stream') // true
+ */
+export function acceptsExactly(accept: string | undefined, mediaType: string): boolean {
+  if (!accept) return false;
+  return accept.split(',').some((range) => {
+    const [type, ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    const quality = parameters.find((parameter) => parameter.startsWith('q='));
+    return type === mediaType && (quality === undefined || Number(quality.slice(2)) > 0);
+  });
+}

@@ -1,3 +1,4 @@
+import { checkBatch } from '../../src/serving/batch.js';
 import { lineError } from './errors.js';
 
 /**
@@ -30,14 +31,6 @@ export async function runLines<I, R>(items: readonly I[], window: number, run: (
 }
 
 /** Converts every item before any runs (`check` throws for a bad one, which is named by its line), so a bad line costs the model no work. */
-export async function checkLines<I, C>(items: readonly I[], check: (item: I) => Promise<C>): Promise<C[]> {
-  const checked: C[] = [];
-  for (const [index, item] of items.entries()) {
-    try {
-      checked.push(await check(item));
-    } catch (error) {
-      throw lineError(error, index + 1);
-    }
-  }
-  return checked;
+export function checkLines<I, C>(items: readonly I[], check: (item: I) => Promise<C>): Promise<C[]> {
+  return checkBatch(items, check, (error, index) => lineError(error, index + 1));
 }

@@ -1,14 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { acceptsExactly } from '../media-type.js';
 
 /** Whether the client asks for server-sent events (`Accept: text/event-stream`, not through a wildcard). */
 export function wantsEventStream(request: IncomingMessage): boolean {
   const accept = request.headers.accept;
-  if (accept === undefined || !accept.includes('text/event-stream')) return false;
-  return accept.split(',').some((range) => {
-    const [type, ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
-    const quality = parameters.find((parameter) => parameter.startsWith('q='));
-    return type === 'text/event-stream' && (quality === undefined || Number(quality.slice(2)) > 0);
-  });
+  // Most requests do not ask: a look for the name comes before the parse.
+  return accept !== undefined && accept.includes('text/event-stream') && acceptsExactly(accept, 'text/event-stream');
 }
 
 // Proxies and load balancers close a connection idle for 30-60 s: a comment line keeps a stream

@@ -4,7 +4,7 @@ import { convertInputs, type ValueOrigin } from '../inputs/convert-inputs.js';
 import { AiIntegrationError, InferenceThrewError } from '../errors.js';
 import { resultError } from '../result/infer-and-report.js';
 import { describeType } from '../inputs/schema.js';
-import { isJsonType } from '../media-type.js';
+import { acceptsExactly, isJsonType } from '../media-type.js';
 import type { InferenceResult, ModeContext } from '../types.js';
 import { resultValue } from '../result/write-result.js';
 import type { BodyBudget } from './body-budget.js';
@@ -168,11 +168,5 @@ export function dataUrl(mediaType: string, bytes: Buffer): string {
 
 /** Whether the client's Accept header names this exact media type (not only through a wildcard). */
 export function acceptsRaw(request: IncomingMessage, mediaType: string): boolean {
-  const accept = request.headers.accept;
-  if (!accept || mediaType === 'application/json') return false;
-  return accept.split(',').some((range) => {
-    const [type, ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
-    const quality = parameters.find((parameter) => parameter.startsWith('q='));
-    return type === mediaType && (quality === undefined || Number(quality.slice(2)) > 0);
-  });
+  return mediaType !== 'application/json' && acceptsExactly(request.headers.accept, mediaType);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { isJsonType, isTextual, mediaKind, parseMediaType } from '../../src/media-type.js';
+import { acceptsExactly, isJsonType, isTextual, mediaKind, parseMediaType } from '../../src/media-type.js';
 
 describe('media types', () => {
   test('parseMediaType lower-cases and drops the parameters; undefined for what does not parse', () => {
@@ -26,5 +26,20 @@ describe('media types', () => {
     expect(mediaKind(mediaType)).toBe(kind);
     expect(isJsonType(mediaType)).toBe(kind === 'json');
     expect(isTextual(mediaType)).toBe(kind !== 'binary');
+  });
+});
+
+describe('acceptsExactly', () => {
+  test.each([
+    [undefined, false],
+    ['', false],
+    ['text/event-stream', true],
+    ['Text/Event-Stream', true],
+    ['application/json, text/event-stream;q=0.5', true],
+    ['text/event-stream;q=0', false],
+    ['text/*', false],
+    ['*/*', false],
+  ])('%j names text/event-stream: %s', (accept, named) => {
+    expect(acceptsExactly(accept, 'text/event-stream')).toBe(named);
   });
 });
