@@ -5,11 +5,12 @@
 // stdin mode (MODE=test_inputs_dict_json, a 5.5 KB JPEG as base64 in a JSON object piped in),
 // beside bench/bare-stdin-script.mjs. The model is bench/constant-model.mjs (no work). The
 // processes take turns, one at a time, over rounds (the order turns too), so machine noise hits
-// all alike; the figures are medians. Given other checkouts (built), their shims are measured in
-// the same turns: the figures before a change.
+// all alike; the figures are medians. Beside each, the CPU its processes used (a server's
+// including its stop), which a busy machine moves less than the times. Given other checkouts
+// (built), their shims are measured in the same turns: the figures before a change.
 // Usage: npm run bench:startup [-- rounds [other-checkout ...]]
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -47,6 +48,15 @@ const environment = (mode) => {
   return env;
 };
 
+// CPU milliseconds of this process's children that have ended (cutime + cstime in /proc/self/stat,
+// at 100 ticks a second): a supervisor reaps its worker before it exits, so the worker counts too.
+const endedChildrenCpuMs = () => {
+  if (!existsSync('/proc/self/stat')) return Number.NaN;
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+};
+
 const statusOf = (url) =>
   new Promise((done) => {
     get(url, { agent: false }, (response) => {
@@ -55,7 +65,7 @@ const statusOf = (url) =>
     }).on('error', () => done(0));
   });
 
-/** Milliseconds from spawn to the first 200 on /health; the server is stopped (and gone) before it returns. */
+/** Milliseconds from spawn to the first 200 on /health, and CPU; the server is stopped (and gone) before it returns. */
 async function toFirstHealthy(args) {
   const started = performance.now();
   const child = spawn(process.execPath, args, { cwd: here, env: environment('http'), stdio: ['ignore', 'ignore', 'pipe'] });
@@ -79,8 +89,15 @@ async function toFirstHealthy(args) {
   }
 }
 
-/** Milliseconds from spawn to exit of a stdin mode with `input` piped in; its answer is checked. */
+async function measureServer(args) {
+  const cpuBefore = endedChildrenCpuMs();
+  const ms = await toFirstHealthy(args);
+  return { ms, cpu: endedChildrenCpuMs() - cpuBefore };
+}
+
+/** Milliseconds from spawn to exit of a stdin mode with `input` piped in, and CPU; its answer is checked. */
 async function toExit(args) {
+  const cpuBefore = endedChildrenCpuMs();
   const started = performance.now();
   const child = spawn(process.execPath, args, { cwd: here, env: environment('test_inputs_dict_json'), stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
@@ -91,13 +108,13 @@ async function toExit(args) {
   const code = await new Promise((done) => child.once('close', done));
   const elapsed = performance.now() - started;
   if (code !== 0 || JSON.parse(stdout).label !== 'cat') throw new Error(`${args.join(' ')} exited ${code}:\n${stdout}\n${stderr}`);
-  return elapsed;
+  return { ms: elapsed, cpu: endedChildrenCpuMs() - cpuBefore };
 }
 
 const figures = new Map([...servers, ...scripts].map((scenario) => [scenario, []]));
 const inTurn = (list, round) => list.map((_, index) => list[(index + round) % list.length]);
 for (let round = 0; round < rounds; round++) {
-  for (const scenario of inTurn(servers, round)) figures.get(scenario).push(await toFirstHealthy(scenario.args));
+  for (const scenario of inTurn(servers, round)) figures.get(scenario).push(await measureServer(scenario.args));
   for (const scenario of inTurn(scripts, round)) figures.get(scenario).push(await toExit(scenario.args));
 }
 
@@ -105,11 +122,12 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const width = Math.max(...[...servers, ...scripts].map((scenario) => scenario.name.length));
 const print = (title, list, baselineName) => {
   console.log(title);
-  const baseline = median(figures.get(list[0]));
+  const baseline = median(figures.get(list[0]).map((run) => run.ms));
   for (const scenario of list) {
-    const figure = median(figures.get(scenario));
-    const versus = scenario.baseline ? '' : `   ${figure - baseline >= 0 ? '+' : ''}${(figure - baseline).toFixed(0)} ms over the ${baselineName} (goal: within ${scenario.goal} ms)`;
-    console.log(`  ${scenario.name.padEnd(width)} ${figure.toFixed(0).padStart(5)} ms${versus}`);
+    const figure = median(figures.get(scenario).map((run) => run.ms));
+    const cpu = median(figures.get(scenario).map((run) => run.cpu));
+    const versus = scenario.baseline ? '' : `${figure - baseline >= 0 ? '+' : ''}${(figure - baseline).toFixed(0)} ms over the ${baselineName} (goal: within ${scenario.goal} ms)`;
+    console.log(`  ${scenario.name.padEnd(width)} ${figure.toFixed(0).padStart(5)} ms   CPU ${cpu.toFixed(0).padStart(4)} ms   ${versus}`.trimEnd());
   }
 };
 console.log(`Start-up: medians of ${rounds} rounds, one process at a time, in turns (node ${process.version}, ${availableParallelism()} cores)`);
