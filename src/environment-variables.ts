@@ -1,5 +1,5 @@
 import { everyMode } from './registry.js';
-import { runtimeVariables } from './settings.js';
+import { runtimeVariables } from './settings-table.js';
 
 /**
  * Every environment variable the runtime and its built-in modes read, with what it sets; the

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type * as PinoModule from 'pino';
-import { readLogFormat, type LogFormat } from './settings-parts/access.js';
+import type { LogFormat } from './settings-parts/access.js';
+import { readSetting } from './settings-table.js';
 import { requireOnFirstUse } from './require-on-first-use.js';
 import type { Logger } from './types.js';
 
@@ -15,7 +16,7 @@ const loadPino = requireOnFirstUse<typeof PinoModule>('pino');
 export function createLogger(stream: Writable, env: Readonly<Record<string, string | undefined>> = process.env): Logger {
   let format: LogFormat;
   try {
-    format = readLogFormat(env);
+    format = readSetting(env, 'LOG_FORMAT');
   } catch (error) {
     // The logger must exist to say what is wrong; the settings reader refuses the value later.
     const logger = createTextLogger(stream);

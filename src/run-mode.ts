@@ -7,6 +7,7 @@ import { describeModel } from './package-metadata.js';
 import { listModes, loadMode, loadRegisteredModules, readModeName } from './registry.js';
 import { validateSchema } from './inputs/schema.js';
 import { readSettings } from './settings.js';
+import { readSetting } from './settings-table.js';
 import type { Engine, InputsSchema, Logger, Mode, ModeContext, StartLoopOptions } from './types.js';
 import { isSupervisedWorker, serveAsWorker } from './supervisor/worker.js';
 
@@ -47,8 +48,8 @@ export async function runMode(
     const model = describeModel(options, process.argv[1]);
     const engine = createEngine();
     const context: ModeContext = {
-      modelName: env.MODEL_NAME?.trim() || model.name,
-      modelVersion: env.MODEL_VERSION?.trim() || model.version,
+      modelName: readSetting(env, 'MODEL_NAME') ?? model.name,
+      modelVersion: readSetting(env, 'MODEL_VERSION') ?? model.version,
       modelDescription: model.description,
       ...(output ? { output } : {}),
       ...(options.batch ? { batch: options.batch } : {}),

@@ -6,6 +6,8 @@
 import type { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { Cancellation } from './engine/cancellation.js';
+import type { AccessSettings } from './settings-parts/access.js';
+import type { PredictionSettings } from './settings-parts/predictions.js';
 import type { UrlInputSettings } from './settings-parts/url-inputs.js';
 
 /** Every input type a schema may use. `image` and `text` are the Python library's. */
@@ -360,6 +362,10 @@ export interface RuntimeSettings {
   http: HttpSettings;
   /** How http(s) URLs given for binary inputs are fetched (URL_INPUTS, URL_FETCH_TIMEOUT_MS, ...). */
   urlInputs: UrlInputSettings;
+  /** Bearer auth and the access log of the HTTP-speaking modes (AUTH_TOKEN, ACCESS_LOG, LOG_FORMAT). */
+  access: AccessSettings;
+  /** Async predictions, cancel and webhooks (PREDICTION_TTL_SECONDS, MAX_PREDICTIONS, CANCEL_GRACE_MS, WEBHOOK_AUTH_TOKEN). */
+  predictions: PredictionSettings;
 }
 
 /** Where the HTTP mode listens and what it bounds; every field has an environment variable. */
@@ -417,7 +423,7 @@ export interface ModeContext {
   /**
    * The environment the runtime was started with (the `env` option, else process.env): where a
    * platform mode reads its platform's variables (AIP_HTTP_PORT, SAGEMAKER_BIND_TO_PORT, ...).
-   * Every variable a mode reads is listed in `environmentVariables` (src/settings.ts).
+   * Every variable a mode reads is listed in `environmentVariables` (src/environment-variables.ts).
    */
   env: Readonly<Record<string, string | undefined>>;
   stdin: Readable & { isTTY?: boolean };

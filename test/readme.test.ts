@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { ExitCode, errorTable, type ErrorEntry } from '../src/errors.js';
 import { environmentVariables } from '../src/environment-variables.js';
 import { listModes } from '../src/registry.js';
+import { settingsTable } from '../src/settings-table.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -33,5 +34,23 @@ describe('README', () => {
     const tableRows = readme.split('\n').filter((line) => line.startsWith('|'));
     for (const name of Object.keys(environmentVariables)) expect(tableRows.some((row) => row.includes(`\`${name}\``))).toBe(true);
     for (const mode of listModes()) expect(readme).toContain(`\`${mode.name}\``);
+  });
+
+  test('gives every setting of the table a row of its own, with the default the table has', () => {
+    // | `NAME` | default | meaning |, in every table whose columns are variable, default, ...
+    const rowsOf = (text: string) => {
+      const tables = text.split(/^\| variable \| default \|.*\n\|[-|]+\|\n/m).slice(1);
+      return tables.flatMap((table) => [...table.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]+) \| ([^|\n]*\S[^|\n]*) \|$/gm)]).map(([, name, defaultText]) => [name!, defaultText!] as const);
+    };
+    const expected = Object.fromEntries(Object.entries(settingsTable).map(([name, row]) => [name, row.defaultText]));
+    const environment = readme.slice(readme.indexOf('## Environment'), readme.indexOf('\n## ', readme.indexOf('## Environment') + 1));
+    // The environment table: every setting, with the table's default (when this fails, the
+    // expected rows' first two cells are in the diff: \`NAME\` | default).
+    const listed = Object.fromEntries(rowsOf(environment).filter(([name]) => name in settingsTable));
+    expect(listed).toEqual(expected);
+    // Any other table of the README that gives a setting's default gives the same one.
+    const elsewhere = rowsOf(readme.replace(environment, '')).filter(([name]) => name in settingsTable);
+    expect(elsewhere.length).toBeGreaterThan(10);
+    for (const [name, defaultText] of elsewhere) expect({ [name]: defaultText }).toEqual({ [name]: expected[name] });
   });
 });

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { integerSetting } from '../../src/settings-parts/env-values.js';
+import { readSetting } from '../../src/settings-table.js';
 import type { Logger } from '../../src/types.js';
 import { cogTimestamp } from './timestamp.js';
 import type { CogHealthCheck } from './types.js';
@@ -25,11 +25,11 @@ export interface LoadingHealthServer {
 export async function serveHealthWhileLoading(env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<LoadingHealthServer | undefined> {
   let port: number;
   try {
-    port = integerSetting(env, 'PORT', 0, 65535) ?? cogPort;
+    port = readSetting(env, 'PORT') ?? cogPort;
   } catch {
     return undefined;
   }
-  const host = env.HOST?.trim() || '0.0.0.0';
+  const host = readSetting(env, 'HOST');
   const startedAt = cogTimestamp(performance.timeOrigin);
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];

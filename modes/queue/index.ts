@@ -1,7 +1,7 @@
 import { serveHttp } from '../../src/http/lifecycle.js';
 import { livenessProbe, readinessProbe } from '../../src/http/probes.js';
 import { plural } from '../../src/plural.js';
-import { readQueueSettings } from '../../src/settings-parts/queue.js';
+import { readQueueSettings } from '../../src/settings.js';
 import type { ModeContext } from '../../src/types.js';
 import { startConsumer } from './consumer.js';
 

@@ -1,7 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { Cancellation } from '../engine/cancellation.js';
 import { AiIntegrationError, MethodNotAllowedError, errorAnswer, type InferenceThrewError } from '../errors.js';
-import { readAccessSettings } from '../settings-parts/access.js';
 import { createAccessLog } from './access-log.js';
 import { BearerAuth, metricsPath, withBearerScheme } from './auth.js';
 import type { ModeContext } from '../types.js';
@@ -19,7 +18,6 @@ import { Router } from './router.js';
 import { AdmissionQueue, type SubmitOptions } from '../serving/admission-queue.js';
 import { PredictionStore } from '../serving/predictions.js';
 import { WebhookSender } from '../serving/webhooks.js';
-import { readPredictionSettings } from '../settings-parts/predictions.js';
 
 /** The server of one protocol mode, with the state its lifecycle (lifecycle.ts) drives. */
 export interface HttpService {
@@ -48,8 +46,7 @@ export function createHttpService(
   onModelFault: (error: InferenceThrewError | AiIntegrationError) => void,
 ): HttpService {
   const http = context.settings.http;
-  // PREDICTION_TTL_SECONDS, MAX_PREDICTIONS, CANCEL_GRACE_MS, WEBHOOK_AUTH_TOKEN.
-  const predictionSettings = readPredictionSettings(context.env);
+  const predictionSettings = context.settings.predictions;
   const { engine } = context;
   const { enforcesTimeout } = engine.capabilities;
   const { prefetch } = engine.configure({ concurrency: http.concurrency, inferenceTimeoutMs: http.inferenceTimeoutMs, cancelGraceMs: predictionSettings.cancelGraceMs, maxQueue: http.maxQueue });
@@ -138,8 +135,7 @@ export function createHttpService(
     fail,
   };
 
-  // AUTH_TOKEN, ACCESS_LOG, LOG_FORMAT: read once; a bad value stops the service before it listens.
-  const access = readAccessSettings(context.env);
+  const { access } = context.settings;
   const auth = access.token === undefined ? undefined : new BearerAuth(access.token);
   const accessLog = access.accessLog ? createAccessLog(access.logFormat) : undefined;
   const protocolRoutes = protocol.routes(core);

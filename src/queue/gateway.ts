@@ -2,7 +2,8 @@ import { AiIntegrationError } from '../errors.js';
 import { describeModel } from '../package-metadata.js';
 import { everyMode, modeTraits, readModeName } from '../registry.js';
 import { runMode } from '../run-mode.js';
-import { checkRedisUrl, readQueueName } from '../settings-parts/queue.js';
+import { readQueueName } from '../settings.js';
+import { readSetting } from '../settings-table.js';
 import type { Logger } from '../types.js';
 import { modelRecordKey, type ModelRecord } from './model-record.js';
 import { QueueEngine } from './queue-engine.js';
@@ -14,7 +15,7 @@ import { QueueEngine } from './queue-engine.js';
  * an engine that turns every prediction into a job (QueueEngine).
  */
 export async function runGateway(shim: string | undefined, args: readonly string[], env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
-  const backend = checkRedisUrl('QUEUE_BACKEND', env.QUEUE_BACKEND!.trim());
+  const backend = readSetting(env, 'QUEUE_BACKEND')!;
   const modeName = readModeName({}, env, args) ?? 'http';
   if (modeTraits(modeName)?.serves !== 'http') {
     const apis = everyMode().filter((mode) => mode.serves === 'http').map((mode) => mode.name);

@@ -1,13 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AiIntegrationError } from '../errors.js';
-
-/** The environment variables of this area, with what each sets; the README's environment table lists them. */
-export const accessVariables = {
-  AUTH_TOKEN: 'the bearer token every HTTP route but the liveness and readiness probes requires (unset: the service is open)',
-  AUTH_TOKEN_FILE: 'a file holding the bearer token (a mounted secret), read once at start; instead of AUTH_TOKEN',
-  ACCESS_LOG: 'false: no access-log line per HTTP request on stderr (default true)',
-  LOG_FORMAT: 'text (default) or json: JSON lines for log collectors, for the access log and the rest of the log',
-} as const;
+import { choice, type Environment, type Parser } from './env-values.js';
 
 /** What the access-log and auth variables set. */
 export interface AccessSettings {
@@ -19,30 +12,13 @@ export interface AccessSettings {
 
 export type LogFormat = 'text' | 'json';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** Reads AUTH_TOKEN (or AUTH_TOKEN_FILE, once), ACCESS_LOG and LOG_FORMAT; a bad value stops the service. */
-export function readAccessSettings(env: Env): AccessSettings {
-  return { token: readToken(env), accessLog: readAccessLogFlag(env), logFormat: readLogFormat(env) };
-}
-
 /** LOG_FORMAT: `text` or `json`; anything else is refused. */
-export function readLogFormat(env: Env): LogFormat {
-  const text = env.LOG_FORMAT?.trim().toLowerCase();
-  if (text === undefined || text === '' || text === 'text') return 'text';
-  if (text === 'json') return 'json';
-  throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `LOG_FORMAT=${JSON.stringify(env.LOG_FORMAT)} is not text or json`);
-}
+export const logFormat = choice<LogFormat>(['text', 'json']);
 
-function readAccessLogFlag(env: Env): boolean {
-  const text = env.ACCESS_LOG?.trim().toLowerCase();
-  if (text === undefined || text === '') return true;
-  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
-  if (['0', 'false', 'no', 'off'].includes(text)) return false;
-  throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `ACCESS_LOG=${JSON.stringify(env.ACCESS_LOG)} is not true or false`);
-}
+/** AUTH_TOKEN, or the token in the file AUTH_TOKEN_FILE names (read once); empty, or both set, is refused. */
+export const bearerToken: Parser<string> = { read: (env) => readToken(env) };
 
-function readToken(env: Env): string | undefined {
+function readToken(env: Environment): string | undefined {
   const given = env.AUTH_TOKEN;
   const file = env.AUTH_TOKEN_FILE?.trim();
   if (given !== undefined && file) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', 'AUTH_TOKEN and AUTH_TOKEN_FILE are both set; set one');

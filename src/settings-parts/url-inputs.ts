@@ -1,15 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { AiIntegrationError } from '../errors.js';
-import { flagSetting, integerSetting } from './env-values.js';
-
-/** The environment variables of this area, with what each sets; the README's environment table lists them. */
-export const urlInputsVariables = {
-  URL_INPUTS: 'false: refuse http(s) URLs given for image and file inputs instead of fetching them (default true)',
-  URL_FETCH_TIMEOUT_MS: 'longest time fetching one URL input may take, redirects and body included (default 30000)',
-  URL_MAX_REDIRECTS: 'most redirects followed when fetching a URL input (default 5; 0 follows none)',
-  URL_INPUTS_ALLOW_PRIVATE: 'true: let URL inputs reach loopback, link-local, private and reserved addresses (default false: refused)',
-  URL_INPUTS_ALLOW_HOSTS: 'comma-separated hosts (host or host:port; [v6]:port) whose URLs may reach private addresses, e.g. models.internal,10.0.0.5:9000',
-} as const;
+import type { Parser } from './env-values.js';
 
 /** A host whose URLs may reach private addresses: its name or address as the URL writes it, and the port when the entry names one. */
 export interface AllowedHost {
@@ -17,7 +8,7 @@ export interface AllowedHost {
   port?: number;
 }
 
-/** How URL inputs are fetched; `startLoop` reads these once. */
+/** How URL inputs are fetched; `startLoop` reads these once (src/settings.ts). */
 export interface UrlInputSettings {
   /** Whether http(s) URLs given for binary inputs are fetched (URL_INPUTS). */
   enabled: boolean;
@@ -32,21 +23,13 @@ export interface UrlInputSettings {
   allowHosts: readonly AllowedHost[];
 }
 
-// Node's timers turn a delay past 2^31-1 ms into 1 ms (the same bound as src/settings.ts's durations).
-const longestDurationMs = 2 ** 31 - 1;
-const mostRedirects = 100;
-
-/** Reads the URL-input settings from the environment; a malformed value is a configuration error (exit 3) naming the variable. */
-export function readUrlInputSettings(env: Readonly<Record<string, string | undefined>>, maxInputBytes: number): UrlInputSettings {
-  return {
-    enabled: flagSetting(env, 'URL_INPUTS') ?? true,
-    maxBytes: maxInputBytes,
-    timeoutMs: integerSetting(env, 'URL_FETCH_TIMEOUT_MS', 1, longestDurationMs) ?? 30_000,
-    maxRedirects: integerSetting(env, 'URL_MAX_REDIRECTS', 0, mostRedirects) ?? 5,
-    allowPrivate: flagSetting(env, 'URL_INPUTS_ALLOW_PRIVATE') ?? false,
-    allowHosts: parseAllowedHosts(env.URL_INPUTS_ALLOW_HOSTS ?? ''),
-  };
-}
+/** URL_INPUTS_ALLOW_HOSTS: the hosts whose URLs may reach private addresses (parseAllowedHosts). */
+export const allowedHosts: Parser<readonly AllowedHost[]> = {
+  read(env, name) {
+    const text = env[name];
+    return text?.trim() ? parseAllowedHosts(text) : undefined;
+  },
+};
 
 /**
  * Parses URL_INPUTS_ALLOW_HOSTS: comma-separated `host` or `host:port` entries (an IPv6 address

@@ -1,11 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { AiIntegrationError } from '../errors.js';
-
-/** The variables of several model workers under the supervisor; the README lists the same. */
-export const workersVariables = {
-  WORKERS: 'under the supervisor: model worker processes, each loading the model once (default 1; auto: one per CPU)',
-  GPUS: 'under the supervisor: the GPU ids to spread workers over, round robin, by setting each one\'s CUDA_VISIBLE_DEVICES (e.g. 0,1; auto: the ids in CUDA_VISIBLE_DEVICES; default: leave CUDA_VISIBLE_DEVICES alone)',
-} as const;
+import type { Parser } from './env-values.js';
 
 /** The most workers one supervisor starts: far past any machine's cores, short of a fork bomb. */
 export const mostWorkers = 256;
@@ -16,26 +11,28 @@ export interface WorkerSettings {
   devices: readonly string[] | undefined;
 }
 
-/** WORKERS and GPUS, checked: a bad value stops the supervisor before any worker starts. */
-export function readWorkerSettings(env: Readonly<Record<string, string | undefined>>): WorkerSettings {
-  return { workers: readWorkers(env.WORKERS), devices: readDevices(env.GPUS, env.CUDA_VISIBLE_DEVICES) };
-}
+/** WORKERS: a number of workers from 1 to mostWorkers, or auto (one per CPU). */
+export const workerCount: Parser<number> = {
+  read(env, name) {
+    const text = env[name];
+    const value = text?.trim().toLowerCase();
+    if (value === undefined || value === '') return undefined;
+    if (value === 'auto') return Math.min(mostWorkers, availableParallelism());
+    const count = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(count) || count < 1 || count > mostWorkers) {
+      throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(text)} is not a number of workers from 1 to ${mostWorkers}, or auto (one per CPU)`);
+    }
+    return count;
+  },
+};
 
-function readWorkers(text: string | undefined): number {
-  const value = text?.trim().toLowerCase();
-  if (value === undefined || value === '') return 1;
-  if (value === 'auto') return Math.min(mostWorkers, availableParallelism());
-  const count = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(count) || count < 1 || count > mostWorkers) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `WORKERS=${JSON.stringify(text)} is not a number of workers from 1 to ${mostWorkers}, or auto (one per CPU)`);
-  }
-  return count;
-}
+/** GPUS: GPU ids (0,1), or auto: the ids in CUDA_VISIBLE_DEVICES; undefined leaves each worker's as it is. */
+export const gpuDevices: Parser<readonly string[]> = { read: (env, name) => readDevices(name, env[name], env.CUDA_VISIBLE_DEVICES) };
 
 // A device id is what CUDA_VISIBLE_DEVICES takes: an index, or a GPU-/MIG- UUID.
 const deviceId = /^[A-Za-z0-9][A-Za-z0-9:_./-]*$/;
 
-function readDevices(text: string | undefined, visible: string | undefined): readonly string[] | undefined {
+function readDevices(name: string, text: string | undefined, visible: string | undefined): readonly string[] | undefined {
   const value = text?.trim();
   if (value === undefined || value === '') return undefined;
   if (value.toLowerCase() === 'auto') {
@@ -46,7 +43,7 @@ function readDevices(text: string | undefined, visible: string | undefined): rea
   const devices = splitList(value);
   const bad = devices.find((device) => !deviceId.test(device));
   if (devices.length === 0 || bad !== undefined) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `GPUS=${JSON.stringify(text)} is not a comma-separated list of GPU ids (e.g. 0,1), or auto${bad === undefined ? '' : `: ${JSON.stringify(bad)} is not a device id`}`);
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(text)} is not a comma-separated list of GPU ids (e.g. 0,1), or auto${bad === undefined ? '' : `: ${JSON.stringify(bad)} is not a device id`}`);
   }
   return devices;
 }

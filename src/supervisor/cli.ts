@@ -15,6 +15,7 @@ import { reportError } from '../report-error.js';
 import { runMode } from '../run-mode.js';
 import { isServingMode, loadMode, loadRegisteredModules, modeTraits, readModeName, registerMode } from '../registry.js';
 import { readSupervisorLimits } from '../settings.js';
+import { describeSetting, readSetting, settingsTable } from '../settings-table.js';
 import { supervisorEnvironmentVariable } from './worker-protocol.js';
 import { splitArguments } from './arguments.js';
 import { startOrphanReaper } from './orphan-reaper.js';
@@ -27,14 +28,26 @@ const usage = `usage: ai-integration SHIM [ARGS...]
 
 Runs SHIM (a model's entrypoint that calls startLoop) under a supervisor that restarts the model
 in place when it throws, dies or hangs. MODE and the other environment variables work as without it.
-  AI_INTEGRATION_SHIM        the shim to run when the first argument is not a script (a container's
-                             own: docker run IMAGE --image photo.jpg, docker run IMAGE serve)
-  WORKER_MAX_START_FAILURES  consecutive failed starts before giving up (default 5)
-  WORKER_START_TIMEOUT_MS    longest model load before the worker is killed as a failed start (default 600000)
-  WORKER_KILL_GRACE_MS       time between SIGTERM and SIGKILL when a worker is stopped (default 3000)
-  WORKERS                    model worker processes, each loading the model (default 1; auto: one per CPU)
-  GPUS                       GPU ids to spread the workers over, round robin (0,1; auto: CUDA_VISIBLE_DEVICES's)
-`;
+${supervisorVariables()}`;
+
+// The supervisor's own rows of the settings table, each wrapped to 100 columns beside its name.
+function supervisorVariables(): string {
+  const rows = Object.entries(settingsTable).filter(([, row]) => row.scope === 'supervisor');
+  const width = Math.max(...rows.map(([name]) => name.length));
+  const indent = ' '.repeat(width + 4);
+  return rows.map(([name, row]) => `  ${name.padEnd(width)}  ${wrap(describeSetting(row), 100 - indent.length).join(`\n${indent}`)}\n`).join('');
+}
+
+// "(default: 3000)" stays on one line.
+function wrap(text: string, width: number): string[] {
+  const lines = [''];
+  for (const word of text.replace(/\(default: (\S+)/, '(default:\u00a0$1').split(' ').map((part) => part.replace('\u00a0', ' '))) {
+    const line = lines.at(-1)!;
+    if (line !== '' && line.length + 1 + word.length > width) lines.push(word);
+    else lines[lines.length - 1] = line === '' ? word : `${line} ${word}`;
+  }
+  return lines;
+}
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'init') {
@@ -43,7 +56,7 @@ async function main(): Promise<void> {
   }
   avoidPretenuring();
   const log = createLogger(process.stderr);
-  const { shim, args } = splitArguments(process.argv.slice(2), process.env.AI_INTEGRATION_SHIM?.trim() || undefined);
+  const { shim, args } = splitArguments(process.argv.slice(2), readSetting(process.env, 'AI_INTEGRATION_SHIM'));
   if (process.env.QUEUE_BACKEND?.trim()) {
     // A gateway runs no model: the workers of the queue do.
     const { runGateway } = await import('../queue/gateway.js');

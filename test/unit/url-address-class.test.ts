@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { classifyAddress } from '../../src/url-inputs/address-class.js';
-import { parseAllowedHosts, readUrlInputSettings } from '../../src/settings-parts/url-inputs.js';
+import { readUrlInputSettings } from '../../src/settings.js';
+import { parseAllowedHosts } from '../../src/settings-parts/url-inputs.js';
 
 describe('classifyAddress', () => {
   test.each([
