@@ -424,7 +424,10 @@ describe('MODE=queue: faults', () => {
     const redis = await redisServer();
     const name = queueName('workers');
     const calls = scratchFile('calls');
-    await startContainer({ redis, queueName: name, supervised: true, env: { WORKERS: '3', CALLS_FILE: calls } });
+    const container = await startContainer({ redis, queueName: name, supervised: true, env: { WORKERS: '3', CALLS_FILE: calls } });
+    // Every worker ready first: a job that comes while one still loads is sent ahead to a busy one.
+    const workersReady = async () => ((await (await request(`${container.url}/metrics`)).body.text()).match(/^model_worker_ready\{worker="\d"\} 1$/gm) ?? []).length === 3;
+    expect(await eventually(workersReady, 30_000)).toBe(true);
     const { queue } = await producer(redis, name);
     // Long enough that none ends while the test looks: a third start can only come from a third worker running beside the others.
     await queue.addBulk([0, 1, 2].map((index) => ({ name: 'predict', data: { inputs: { note: `long ${index}`, delay_ms: 60_000 } } })));
