@@ -145,7 +145,8 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
     {
       method: 'GET',
       path: '/info',
-      handler: ({ response }) =>
+      handler: ({ response }) => {
+        const { workers } = core.status();
         sendJson(response, 200, {
           model,
           mode: 'http',
@@ -155,8 +156,9 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
           runtime: { name: 'ai-integration', version: runtimeVersion, node: process.version },
           readiness: core.readiness(),
           // Under the supervisor: each model worker's state.
-          ...(core.status().workers.length > 0 ? { workers: core.status().workers } : {}),
-        }),
+          ...(workers.length > 0 ? { workers } : {}),
+        });
+      },
     },
   ];
 }
