@@ -1,4 +1,4 @@
-// A/B of two builds of this repository on every HTTP route of bench:http and bench:protocols: each
+// A/B of two builds of this repository on every HTTP route of the http and protocols benchmarks: each
 // root (a worktree with its own dist/, e.g. `git worktree add /tmp/ab-base <commit>` and
 // `npm run build` there) serves bench/constant-model.mjs from its own code, run directly
 // (MODE=http and each protocol mode) and under its supervisor (MODE=http), beside one bare
@@ -7,7 +7,7 @@
 // noise hits all alike; the figures are medians, and the per-round head/base pairs the two runs of
 // each round, seconds apart.
 // CPU per request is the server's (its process and its workers, from /proc).
-// Usage: node bench/ab.mjs BASE_ROOT HEAD_ROOT [seconds] [rounds]
+// Usage: npm run bench -- ab -- BASE_ROOT HEAD_ROOT [seconds] [rounds] (or node bench/ab.mjs ...)
 // (ROUTES=regex measures only the routes whose names match, e.g. ROUTES=supervised.)
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -20,7 +20,7 @@ const [baseRoot, headRoot] = process.argv.slice(2, 4).map((root) => root && reso
 const seconds = Number(process.argv[4] ?? 5);
 const rounds = Number(process.argv[5] ?? 5);
 if (!baseRoot || !headRoot || !(seconds > 0) || !(rounds > 0)) {
-  console.error('usage: node bench/ab.mjs BASE_ROOT HEAD_ROOT [seconds] [rounds]');
+  console.error('usage: npm run bench -- ab -- BASE_ROOT HEAD_ROOT [seconds] [rounds]');
   process.exit(2);
 }
 const commit = (root) => execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
@@ -35,8 +35,8 @@ async function serversOf(root) {
 const builds = { base: await serversOf(baseRoot), head: await serversOf(headRoot) };
 const bare = await startServer([fileURLToPath(new URL('./bare-http-server.mjs', import.meta.url))], { ANSWERS: JSON.stringify(await answersOf(builds.head.direct.url)) });
 
-// The routes: bench:http's two, direct (beside the bare server) and supervised, then bench:protocols'
-// adapters (its native POST /predict is bench:http's JSON route, the same bytes).
+// The routes: the http benchmark's two, direct (beside the bare server) and supervised, then protocols'
+// adapters (its native POST /predict is the http benchmark's JSON route, the same bytes).
 let routes = [];
 for (const scenario of httpScenarios) {
   routes.push({ ...scenario, name: `${scenario.name}, direct`, server: 'direct', bare: true });

@@ -4,7 +4,7 @@
 // JSON, with auth, and with the text log and auth together, measured with wrk, servers
 // alternating over rounds so that machine noise hits all alike. Each server's stderr is a pipe
 // this process reads and drops, as a container runtime's log driver does.
-// Usage: npm run bench:access [-- seconds rounds]
+// Usage: npm run bench -- access [-- seconds rounds]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

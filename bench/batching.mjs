@@ -3,7 +3,7 @@
 // and under the supervisor: throughput with 16 concurrent clients (goal: at least 4x), and the
 // median latency with one client (goal: batched within 1 ms of unbatched, since an idle model
 // never waits for a batch). wrk, alternating over rounds.
-// Usage: npm run bench:batching [-- seconds rounds]
+// Usage: npm run bench -- batching [-- seconds rounds]
 import { fileURLToPath } from 'node:url';
 import { median, milliseconds, startServer, wrk, wrkScript } from './wrk.mjs';
 

@@ -3,7 +3,7 @@
 // start), and the self-test's wall time inside the container (beside the same self-test on the
 // host). Medians of RUNS runs, interleaved so that the machine's noise hits both sides alike.
 // Builds the images first (docker/local-base-image.sh for the base unless BASE_IMAGE is given).
-// Usage: npm run bench:container [-- runs]
+// Usage: npm run bench -- container [-- runs]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

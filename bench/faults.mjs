@@ -8,7 +8,7 @@
 //   4. concurrent large uploads: peak RSS beside the body budget (MAX_BUFFERED_BYTES);
 //   5. slow clients (slowloris) holding every socket: connections the server keeps, and whether
 //      readiness is answered.
-// Usage: npm run bench:faults [-- seconds]
+// Usage: npm run bench -- faults [-- seconds]
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';

@@ -2,7 +2,7 @@
 // local MODE=queue worker, beside MODE=http direct with the same no-op model (wrk, 10
 // connections, alternating); (2) a CPU-bound model (about 20 ms of JavaScript per job) drained by
 // two MODE=queue worker containers against one.
-// Usage: npm run bench:gateway [-- seconds rounds jobs]
+// Usage: npm run bench -- gateway [-- seconds rounds jobs]
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { benchJpeg } from './bench-jpeg.mjs';

@@ -5,7 +5,7 @@
 // loopback a slower server also pays more per request in the kernel (each answer has to wake the
 // load generator, which had time to fall asleep), so a microsecond of work costs more than a
 // microsecond of throughput; this measures the real exchange rate instead of assuming one.
-// Usage: npm run bench:budget [-- seconds rounds]
+// Usage: npm run bench -- budget [-- seconds rounds]
 import { fileURLToPath } from 'node:url';
 import { answersOf, scenarios } from './http-scenarios.mjs';
 import { cpuSeconds, median, startServer, wrk } from './wrk.mjs';

@@ -6,7 +6,7 @@
 // rounds, so that machine noise hits all alike; the figures are medians. Beside each, the server's
 // CPU per request (its process and its workers, from /proc), which the load generator's share of
 // the two cores does not move.
-// Usage: npm run bench:http [-- seconds connections rounds]
+// Usage: npm run bench -- http [-- seconds connections rounds]
 import { fileURLToPath } from 'node:url';
 import { answersOf, jpeg, scenarios } from './http-scenarios.mjs';
 import { cpuSeconds, median, milliseconds, startServer, wrk } from './wrk.mjs';

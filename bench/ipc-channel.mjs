@@ -4,7 +4,7 @@
 // serialization (what the supervisor uses) beside the alternative the throughput issue named: a
 // plain pipe with length-prefixed frames of v8.serialize. Printed: messages per second and the CPU
 // each side spends per message, for batches of 1, 5 and 10; rounds alternate, medians.
-// Usage: node bench/ipc-channel.mjs [messages rounds]
+// Usage: npm run bench -- ipc [-- messages rounds]
 import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import { deserialize, serialize } from 'node:v8';

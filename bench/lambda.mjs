@@ -4,7 +4,7 @@
 // beside a baseline measured in the same run on the same server: a bare Node loop doing the same
 // next / parse / response calls with undici and no model. The processes take turns over rounds,
 // so machine noise hits all alike; every answer is checked before the load.
-// Usage: npm run build && node bench/lambda.mjs [seconds rounds]
+// Usage: npm run bench -- lambda [-- seconds rounds]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

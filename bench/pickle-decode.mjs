@@ -1,6 +1,6 @@
 // Pickle decoding, side by side in one run with CPython's C unpickler (pickle.loads) on the same
 // files: one 50 MB bytes value, and a dict of 100,000 small entries. Median of several decodes
-// each, the file already in memory on both sides. Usage: npm run bench:pickle [-- runs]
+// each, the file already in memory on both sides. Usage: npm run bench -- pickle [-- runs]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -5,7 +5,7 @@
 // with a bare node:http server doing the same I/O as the baseline, measured
 // with wrk (a C load generator: a Node one would take CPU from the server on 2 cores), servers
 // alternating over rounds so that machine noise hits all alike. Every answer is checked before
-// the load. Usage: npm run bench:protocols [-- seconds rounds]
+// the load. Usage: npm run bench -- protocols [-- seconds rounds]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

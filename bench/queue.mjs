@@ -2,7 +2,7 @@
 // same queue, at the same concurrency (MODE=queue with CONCURRENCY=c takes c + 1 jobs at once):
 // each round adds JOBS jobs in bulk to an idle consumer and times until all have completed.
 // Consumers alternate over rounds; Redis is this machine's redis-server on a free port.
-// Usage: npm run bench:queue [-- jobs rounds concurrency]
+// Usage: npm run bench -- queue [-- jobs rounds concurrency]
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { drain, startRedis } from './redis.mjs';

@@ -4,7 +4,7 @@
 // (1) the time from a throw to the next ready worker (median of 21 restarts), beside the shim's
 // own start-up (a worker spawned by hand until it reports ready); (2) HTTP throughput of the same
 // shim supervised and run directly, alternating.
-// Usage: npm run bench:restart [-- seconds]
+// Usage: npm run bench -- restart [-- seconds]
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';

@@ -1,6 +1,6 @@
 // Wall time of `MODE=test_model_integration node dist/shims/image-stats.js` (the whole process),
 // beside two baselines measured in the same run: bare `node` start-up, and a bare script doing
-// the same image work without the framework. Usage: npm run bench [-- runs]
+// the same image work without the framework. Usage: npm run bench -- self-test-wall-time [-- runs]
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

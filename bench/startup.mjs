@@ -8,7 +8,7 @@
 // all alike; the figures are medians. Beside each, the CPU its processes used (a server's
 // including its stop), which a busy machine moves less than the times. Given other checkouts
 // (built), their shims are measured in the same turns: the figures before a change.
-// Usage: npm run bench:startup [-- rounds [other-checkout ...]]
+// Usage: npm run bench -- startup [-- rounds [other-checkout ...]]
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';

@@ -1,7 +1,7 @@
 // Several workers on a CPU-bound model: a model doing about 20 ms of pure JavaScript per inference
 // (bench/cpu-model.mjs, the work calibrated in a worker), under the supervisor with WORKERS=1 and WORKERS=2, wrk with 8
 // connections, alternating over rounds. On a machine with two cores the goal is at least 1.7x.
-// Usage: npm run bench:workers [-- seconds rounds]
+// Usage: npm run bench -- workers [-- seconds rounds]
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer, wrk, wrkScript, median } from './wrk.mjs';
