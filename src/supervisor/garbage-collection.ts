@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
  * allocation sites look long-lived, and V8 then makes those objects in the old generation; an old
  * object that dies still holds its young referents through the next young collections, so every
  * request was promoted. The supervisor holds nothing long-lived enough for pretenuring to pay.
- * The measurements: bench/README.md, Notes.
+ * The measurements: docs/explanation/performance.md, Garbage collection.
  */
 export function avoidPretenuring(): void {
   setFlagsFromString('--no-allocation-site-pretenuring');

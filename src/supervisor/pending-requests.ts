@@ -3,10 +3,10 @@
  * an array. A long-lived Map that every request enters and leaves keeps the requests it held in
  * the old copies of its table (each rehash leaves one behind, in the old generation, until the
  * next mark-compact), which young collections take for live: every request's objects would be
- * promoted (bench/README.md, Notes). An array that only grows to the most requests held at once
- * leaves nothing behind. The supervisor holds a few dozen at most (what its workers run and the
- * next round each), and answers come mostly in the order the requests were sent, so the one looked
- * for is near the front.
+ * promoted (docs/explanation/performance.md, Garbage collection). An array that only grows to the
+ * most requests held at once leaves nothing behind. The supervisor holds a few dozen at most (what
+ * its workers run and the next round each), and answers come mostly in the order the requests were
+ * sent, so the one looked for is near the front.
  */
 export class PendingRequests<T extends { readonly id: number }> {
   private readonly held: T[] = [];
