@@ -1,6 +1,6 @@
 /**
  * Errors are an API: each has a stable `code` that users match on, and each code maps to one exit
- * code and one HTTP status in the table below (the README documents it).
+ * code and one HTTP status in the table below (docs/reference/errors.md documents it).
  */
 
 /** Process exit codes. */

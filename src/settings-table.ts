@@ -28,7 +28,7 @@ export interface Setting<T, D extends T | undefined = T | undefined> {
   readonly parser: Parser<T>;
   /** The value when the variable is unset; undefined when it stays unset or a reader computes it from other settings. */
   readonly default: D;
-  /** The default as the README and `--help` give it; where it is computed, how. */
+  /** The default as docs/reference/environment.md and `--help` give it; where it is computed, how. */
   readonly defaultText: string;
   /** What it sets, in one line. */
   readonly description: string;
@@ -48,7 +48,7 @@ function setting<T, const D extends T | undefined = undefined>(
 /**
  * Every environment variable the runtime itself reads (each mode's own are in its description).
  * The readers (src/settings.ts) take an option first, then the variable, then the default; the
- * supervisor's `--help` and the README's environment table are checked against this.
+ * supervisor's `--help` and docs/reference/environment.md are checked against this.
  */
 export const settingsTable = {
   MODE: setting(text, { defaultText: 'unset, which lists the modes and runs `command_line`', description: 'the mode to run', scope: 'all' }),

@@ -115,7 +115,7 @@ function checkCreatedAt(value: unknown, detail: CogValidationDetail[]): string |
 }
 
 // Cog hands `context` to the predictor; a shim's inference function has nowhere to receive it,
-// so it is checked and not passed on (README).
+// so it is checked and not passed on (docs/how-to/cog.md).
 function checkContext(value: unknown, detail: CogValidationDetail[]): void {
   if (value === undefined || value === null) return;
   if (typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((entry) => typeof entry !== 'string')) {

@@ -1,6 +1,6 @@
 import { AiIntegrationError } from '../../src/errors.js';
 
-/** The environment variables MODE=lambda reads, with what each sets; the README's environment table lists them. */
+/** The environment variables MODE=lambda reads, with what each sets; docs/reference/environment.md lists them. */
 export const lambdaVariables = {
   AWS_LAMBDA_RUNTIME_API:
     'MODE=lambda: host:port of the Lambda runtime API, which Lambda (or the runtime interface emulator, aws-lambda-rie) sets; without it MODE=lambda stops with exit code 3',

@@ -1,6 +1,6 @@
 import { AiIntegrationError } from '../../src/errors.js';
 
-/** The environment variables MODE=sagemaker reads, with what each sets; the README's environment table lists them. */
+/** The environment variables MODE=sagemaker reads, with what each sets; docs/reference/environment.md lists them. */
 export const sagemakerVariables = {
   SAGEMAKER_BIND_TO_PORT:
     'MODE=sagemaker: the port SageMaker tells the container to listen on (inference pipelines); it wins over PORT, and SageMaker sets it only for an image labelled com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true (default 8080)',

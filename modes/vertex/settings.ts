@@ -1,6 +1,6 @@
 import { AiIntegrationError } from '../../src/errors.js';
 
-/** The environment variables MODE=vertex reads, with what each sets; the README's environment table lists them. */
+/** The environment variables MODE=vertex reads, with what each sets; docs/reference/environment.md lists them. */
 export const vertexVariables = {
   AIP_HTTP_PORT: 'MODE=vertex: the port Vertex AI sends health checks and predictions to (Vertex sets it from --container-ports; wins over PORT; default PORT, else 8080)',
   AIP_HEALTH_ROUTE: 'MODE=vertex: the path of the health check, 200 when ready, 503 otherwise (Vertex sets it from --container-health-route; default /health)',

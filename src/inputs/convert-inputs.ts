@@ -161,7 +161,7 @@ function convertBinary(name: string, spec: InputSpec, value: unknown): Buffer {
 }
 
 // A signature is four bytes anyone can type; a header that parses whole, with a size, is what
-// the README promises, at the cost of a header, not of decoding the pixels.
+// docs/reference/schema.md promises, at the cost of a header, not of decoding the pixels.
 function checkImageHeader(name: string, data: Buffer): void {
   const header = parseImageHeader(data);
   if (typeof header !== 'string') return;

@@ -6,7 +6,7 @@ import { parseImageHeader } from './image-header.js';
 import { plural } from '../plural.js';
 import type { InputSpec, InputsSchema, InputType, StrictSchema } from '../types.js';
 
-/** Every input type, in the order the README lists them. */
+/** Every input type, in the order docs/reference/schema.md lists them. */
 export const inputTypes: readonly InputType[] = ['image', 'text', 'number', 'integer', 'boolean', 'choice', 'json', 'file'];
 
 const binaryTypes: ReadonlySet<InputType> = new Set(['image', 'file']);

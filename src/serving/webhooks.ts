@@ -13,7 +13,7 @@ export interface WebhookTarget {
 }
 
 /**
- * The figures of webhook delivery (the README states them). `completed` is retried on 429, 5xx
+ * The figures of webhook delivery (docs/how-to/async-and-webhooks.md states them). `completed` is retried on 429, 5xx
  * and connection errors: at most `completedTries` tries, waiting 0.5 s, then twice as long each
  * time (at most 8 s), and never past `completedTotalMs` after the first try. Intermediate events
  * are sent once, at most one per `throttleMs` per prediction (the latest state wins).

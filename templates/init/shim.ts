@@ -1,5 +1,5 @@
 // The model's entrypoint (the shim): load the model once, then hand the inference function and
-// its inputs schema to startLoop. MODE picks how it runs (npx ai-integration --help, the README).
+// its inputs schema to startLoop. MODE picks how it runs (npx ai-integration --help; the modes table of ai-integration's README).
 // This example computes image statistics with sharp: replace them with your model.
 // `npm run build` compiles it to shim.js, which the container runs.
 import sharp from 'sharp';
