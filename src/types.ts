@@ -463,7 +463,7 @@ export interface ModeTraits {
   serves?: 'http' | 'jobs' | 'events';
   /** Where it answers readiness for the container's HEALTHCHECK, in this environment; undefined without a listener. */
   probe?(env: Readonly<Record<string, string | undefined>>): ProbeTarget | undefined;
-  /** The environment variables only this mode reads, with what each sets (the README's table, `--help`). */
+  /** The environment variables only this mode reads, with what each sets (docs/reference/environment.md, `--help`). */
   variables?: Readonly<Record<string, string>>;
   /** Container arguments that select this mode when MODE is unset (SageMaker starts containers with `serve`). */
   selectedBy?: readonly string[];
