@@ -1,5 +1,5 @@
 // Input values nested past MAX_INPUT_DEPTH are refused "with a 422 naming the field, the same limit
-// in every mode" (README, Reliability): input-depth.test.ts covers the native HTTP API, stdin, argv,
+// in every mode" (docs/reference/reliability.md): input-depth.test.ts covers the native HTTP API, stdin, argv,
 // multipart and pickle; here the protocol modes that share the HTTP core, each through its own
 // request shape, with its own client-error status and error body (KServe answers the native 422
 // as 400, as the Open Inference Protocol does; Cog answers 422 in its `detail` list; SageMaker

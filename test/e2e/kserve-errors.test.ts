@@ -140,7 +140,7 @@ describe('MODE=kserve: an inference past INFERENCE_TIMEOUT_MS', () => {
     expect(server.stderr()).toContain('the model is stuck, so this process exits to be restarted');
   });
 
-  // The README: run directly, an inference past INFERENCE_TIMEOUT_MS "gets 504, readiness and
+  // docs/explanation/supervisor.md: run directly, an inference past INFERENCE_TIMEOUT_MS "gets 504, readiness and
   // /health/live turn 503 at once". So a probe a client sends as soon as the 504 reaches it must
   // never find the server still ready. Each round is a fresh process (run directly, the process
   // exits 70). A probe that came too early could only be read in the same turn of the server's
