@@ -65,6 +65,13 @@ describe('docs/reference/environment.md', () => {
   });
 });
 
+describe('docs/README.md', () => {
+  test('lists every page of docs/', () => {
+    const listed = new Set(linksOf(read('docs/README.md')).map(({ target }) => join('docs', target.split('#')[0]!)));
+    expect(pages.filter((page) => page.startsWith('docs/') && page !== 'docs/README.md' && !listed.has(page))).toEqual([]);
+  });
+});
+
 describe('links', () => {
   const anchorCache = new Map<string, Set<string>>();
   const anchorsIn = (path: string) => {
