@@ -1,7 +1,32 @@
 import { readFileSync } from 'node:fs';
+import { buildSync } from 'esbuild';
 import { defineConfig } from 'tsup';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+
+// The web page's browser code (modes/http/page/browser/) as the one classic script the page
+// inlines (modes/http/page.ts reads it from this define): a string constant in the http mode's
+// chunk, loaded with the mode as the hand-written script was. Not minified: the page is fetched
+// once per visit (25 KB against 14 KB minified), and a model author who opens the page's source or
+// a stack trace in the browser reads the code's own names (esbuild keeps them, and drops comments).
+function pageScript(): string {
+  const { outputFiles } = buildSync({
+    entryPoints: ['modes/http/page/browser/main.ts'],
+    tsconfig: 'modes/http/page/browser/tsconfig.json',
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2020',
+    charset: 'utf8',
+    legalComments: 'none',
+    write: false,
+  });
+  const code = outputFiles[0]!.text;
+  // Inside <script>, HTML would end the element at `</script` and changes how it reads after `<!--`.
+  if (/<\/script|<!--/i.test(code)) throw new Error('the page script says </script or <!--, which cannot be inlined in HTML');
+  return code;
+}
+const define = { __AI_INTEGRATION_VERSION__: JSON.stringify(version), __AI_INTEGRATION_PAGE_SCRIPT__: JSON.stringify(pageScript()) };
 
 export default defineConfig([
   {
@@ -18,7 +43,7 @@ export default defineConfig([
     clean: false, // the build script empties dist/ once; three configs run at the same time
     target: 'node20',
     outDir: 'dist',
-    define: { __AI_INTEGRATION_VERSION__: JSON.stringify(version) },
+    define,
   },
   {
     // The package's bin (which imports the supervisor from the library's build), the container's
@@ -28,7 +53,7 @@ export default defineConfig([
     outDir: 'dist',
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
-    define: { __AI_INTEGRATION_VERSION__: JSON.stringify(version) },
+    define,
     clean: false,
   },
   {

@@ -2,9 +2,16 @@ import type { ModelInfo } from '../../src/http/protocol.js';
 import { isBinaryType } from '../../src/inputs/schema.js';
 import { outputMediaType } from '../../src/result/output-description.js';
 import type { InputsSchema, OutputDescription } from '../../src/types.js';
+import type { InputType, PageData } from './page/browser/page-data.js';
 import { escapeHtml, exampleOf, field, inlineJson } from './page/markup.js';
-import { script } from './page/script.js';
 import { style } from './page/style.js';
+
+declare const __AI_INTEGRATION_PAGE_SCRIPT__: string | undefined;
+
+// The page's browser code (page/browser/, checked with DOM types), bundled by the build into one
+// classic script and written in here by tsup's `define` (tsup.config.ts). Run from source, as unit
+// tests do, the page has no script; the browser tests run the build.
+const script = typeof __AI_INTEGRATION_PAGE_SCRIPT__ === 'string' ? __AI_INTEGRATION_PAGE_SCRIPT__ : '';
 
 /**
  * The web page: the model's name, version and description, a form built from the schema (drop,
@@ -14,7 +21,7 @@ import { style } from './page/style.js';
 export function renderPage(schema: InputsSchema, model: ModelInfo, output?: OutputDescription): string {
   const multipart = Object.values(schema).some((spec) => isBinaryType(spec.type));
   const examples: Record<string, unknown> = {};
-  const types: Record<string, string> = {};
+  const types: Record<string, InputType> = {};
   for (const [name, spec] of Object.entries(schema)) {
     types[name] = spec.type;
     const example = exampleOf(spec);
@@ -51,7 +58,7 @@ ${output ? `<p class="output-kind">${escapeHtml(describeOutput(output))}</p>` : 
 <div id="result" aria-live="polite"><p class="placeholder">The result appears here.</p></div>
 </section>
 </main>
-<script type="application/json" id="page-data">${inlineJson({ model: model.name, examples, types })}</script>
+<script type="application/json" id="page-data">${inlineJson({ model: model.name, examples, types } satisfies PageData)}</script>
 <script>${script}</script>
 </body>
 </html>
