@@ -5,11 +5,13 @@
  * const client = queueClient({ redisUrl: 'redis://localhost:6379', queueName: 'image-stats', schema });
  * const { output } = await client.predict({ image: jpegBuffer });
  */
-import { Job, Queue, QueueEvents } from 'bullmq';
+import { Job, Queue, type QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
 import { AiIntegrationError } from '../errors.js';
 import type { PredictionEnvelope } from '../http/predict.js';
 import type { Inputs, InputsSchema } from '../types.js';
 import { errorOfFailedJob, jobData } from './envelope.js';
+import { queueEventsFromNow } from './queue-events.js';
 
 /** A finished job's answer: the native API's envelope. */
 export type QueueResult = PredictionEnvelope;
@@ -37,16 +39,10 @@ export interface QueueClient<S extends InputsSchema> {
 
 /** A client for the queue `queueName` on `redisUrl`; binary inputs (Buffers) travel as base64. */
 export function queueClient<S extends InputsSchema = InputsSchema>(options: QueueClientOptions<S>): QueueClient<S> {
-  const connection = { url: options.redisUrl, maxRetriesPerRequest: null };
-  const queue = new Queue(options.queueName, { connection });
-  let events: QueueEvents | undefined;
-  const listening = async () => {
-    if (!events) {
-      events = new QueueEvents(options.queueName, { connection });
-      await events.waitUntilReady();
-    }
-    return events;
-  };
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue(options.queueName, { connection: redis });
+  let events: Promise<QueueEvents> | undefined;
+  const listening = () => (events ??= queueEventsFromNow(queue, redis));
 
   const submit = async (inputs: Inputs<S>) => {
     const job = await queue.add('predict', jobData(inputs as Record<string, unknown>), {
@@ -79,8 +75,9 @@ export function queueClient<S extends InputsSchema = InputsSchema>(options: Queu
       return result(await submit(inputs), wait);
     },
     close: async () => {
-      await events?.close();
+      await (await events?.catch(() => undefined))?.close();
       await queue.close();
+      redis.disconnect();
     },
   };
 }

@@ -1,10 +1,11 @@
-import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Queue, type QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Cancellation } from '../engine/cancellation.js';
 import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
 import { EngineBase } from '../engine/engine-base.js';
 import type { EngineLimits, InferOptions, InferenceResult, Logger } from '../types.js';
 import { errorOfFailedJob, jobData, resultOfEnvelope } from './envelope.js';
+import { queueEventsFromNow } from './queue-events.js';
 import { connectRedis, type TrackedRedis } from './redis-connection.js';
 
 // How often the gateway reads how many workers consume the queue (for readiness).
@@ -39,9 +40,8 @@ export class QueueEngine extends EngineBase {
     let engine: QueueEngine | undefined;
     const connection = connectRedis(redisUrl, log, () => void engine?.checkWorkers());
     const queue = new Queue(queueName, { connection: connection.redis });
-    const events = new QueueEvents(queueName, { connection: connection.redis.duplicate() });
-    engine = new QueueEngine(connection, queue, events, queueName);
-    await events.waitUntilReady();
+    engine = new QueueEngine(connection, queue, await queueEventsFromNow(queue, connection.redis), queueName);
+    void engine.checkWorkers(); // Redis may have connected while the events were opened
     return engine;
   }
 

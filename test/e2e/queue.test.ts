@@ -96,7 +96,10 @@ function orchestrate(options: ContainerOptions): { current: () => RunningServer 
 async function producer(redis: RunningRedis, queueName: string): Promise<{ queue: Queue; events: QueueEvents }> {
   const connection = { host: redis.host, port: redis.port };
   const queue = new Queue(queueName, { connection });
-  const events = new QueueEvents(queueName, { connection });
+  // From the stream's first entry (each test's queue is new), not BullMQ's default '$': that
+  // counts from the first XREAD, which goes out after waitUntilReady() resolves, so a job that
+  // failed in a few milliseconds (bad inputs) could end before it, and its wait ran out.
+  const events = new QueueEvents(queueName, { connection, lastEventId: '0-0' });
   producers.push(events, queue);
   // Each job.waitUntilFinished listens for the queue's closing: many at once are expected here.
   queue.setMaxListeners(0);
