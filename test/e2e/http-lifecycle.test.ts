@@ -1,22 +1,35 @@
 import { request } from 'undici';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
+import { modelSignals } from '../helpers/gates.js';
 import { startServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
+import { eventually } from '../helpers/supervisor.js';
 
 const model = fixture('http-model.mjs');
 const predict = (url: string, inputs: Record<string, unknown>) =>
   request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }) });
 
+const signals = modelSignals();
+afterAll(() => signals.remove());
+
+// Whether a request waits in the queue: no event says so but the metrics (polled, bounded).
+const queueDepth = async (url: string) => Number(/^inference_queue_depth (\d+)$/m.exec(await (await request(`${url}/metrics`)).body.text())?.[1]);
+
 describe('HTTP lifecycle', () => {
   test.each(['SIGTERM', 'SIGINT'] as const)('%s: stops accepting, finishes in-flight and queued work, exits 0', async (signal) => {
-    const server = await startServer(model, { CONCURRENCY: '1' });
-    const inFlight = predict(server.url, { delay_ms: 800, note: 'in flight' });
-    const queued = predict(server.url, { delay_ms: 100, note: 'queued' });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const server = await startServer(model, { CONCURRENCY: '1', ...signals.env });
+    // The first is held in the model until the drain has begun, the second waits behind it.
+    signals.hold(`in flight ${signal}`);
+    const inFlight = predict(server.url, { note: `in flight ${signal}` });
+    expect(await signals.started(`in flight ${signal}`)).toBe(true);
+    const queued = predict(server.url, { note: 'queued' });
+    expect(await eventually(async () => (await queueDepth(server.url)) === 1, 20_000)).toBe(true);
     server.child.kill(signal);
+    expect(await eventually(() => server.stderr().includes(`${signal}: draining`), 20_000)).toBe(true);
+    signals.release(`in flight ${signal}`);
     const [first, second] = await Promise.all([inFlight, queued]);
     expect(first.statusCode).toBe(200);
-    expect(((await first.body.json()) as { output: { received: { note: string } } }).output.received.note).toBe('in flight');
+    expect(((await first.body.json()) as { output: { received: { note: string } } }).output.received.note).toBe(`in flight ${signal}`);
     expect(second.statusCode).toBe(200);
     expect(((await second.body.json()) as { output: { received: { note: string } } }).output.received.note).toBe('queued');
     const late = await predict(server.url, {}).then((response) => response.statusCode, (error: Error) => error.message);
@@ -39,10 +52,14 @@ describe('HTTP lifecycle', () => {
   });
 
   test('a throw refuses the queued requests with 503 instead of running them on a broken model', async () => {
-    const server = await startServer(model, { CONCURRENCY: '1' });
-    const thrower = predict(server.url, { action: 'throw', delay_ms: 300 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const server = await startServer(model, { CONCURRENCY: '1', ...signals.env });
+    // The throw is held in the model until the second request waits behind it.
+    signals.hold('thrower');
+    const thrower = predict(server.url, { action: 'throw', note: 'thrower' });
+    expect(await signals.started('thrower')).toBe(true);
     const queued = predict(server.url, { note: 'queued behind the throw' });
+    expect(await eventually(async () => (await queueDepth(server.url)) === 1, 20_000)).toBe(true);
+    signals.release('thrower');
     expect((await thrower).statusCode).toBe(500);
     const answer = await queued;
     expect(answer.statusCode).toBe(503);

@@ -1,5 +1,6 @@
 import { request } from 'undici';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { modelSignals } from '../helpers/gates.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
 
@@ -8,6 +9,8 @@ const servers: RunningServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.stop()));
 });
+const signals = modelSignals();
+afterAll(() => signals.remove());
 
 async function answer(url: string, inputs: Record<string, unknown>): Promise<{ status: number; body: any }> {
   const response = await request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }) });
@@ -18,14 +21,18 @@ const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(reso
 
 describe('an inference past INFERENCE_TIMEOUT_MS, run directly (no supervisor)', () => {
   test('504 for it; readiness and liveness 503 at once; the queued request 503; the other running one served; then exit 70', async () => {
-    const server = await startServer(model, { INFERENCE_TIMEOUT_MS: '3000', CONCURRENCY: '2' });
+    const server = await startServer(model, { INFERENCE_TIMEOUT_MS: '3000', CONCURRENCY: '2', ...signals.env });
     servers.push(server);
-    // The stuck inference times out at 3 s; the slow one, started at 2 s, ends at 4.5 s, within its
-    // own timeout: it runs on while the process drains.
-    const stuck = answer(server.url, { action: 'hang' });
-    await pause(2000);
-    const slow = answer(server.url, { delay_ms: 2500, note: 'slow' });
-    await pause(200);
+    // The stuck inference times out 3 s after it started; the slow one, started 1.5 s after it, is
+    // held in the model until the test has looked, 1.5 s before its own timeout: it runs on while
+    // the process drains. The pause is the point (the two timeouts 1.5 s apart), not a wait.
+    const stuck = answer(server.url, { action: 'hang', note: 'stuck' });
+    expect(await signals.started('stuck')).toBe(true);
+    await pause(1500);
+    signals.hold('slow');
+    const slow = answer(server.url, { note: 'slow' });
+    expect(await signals.started('slow')).toBe(true);
+    // Refused whether it waits in the queue when the timeout comes or arrives after it.
     const queued = answer(server.url, { note: 'queued' });
 
     const timedOut = await stuck;
@@ -42,6 +49,7 @@ describe('an inference past INFERENCE_TIMEOUT_MS, run directly (no supervisor)',
     expect(ready.statusCode).toBe(503);
     expect(((await ready.body.json()) as { reason: string }).reason).toBe('an inference ran past INFERENCE_TIMEOUT_MS; the process exits to be restarted');
 
+    signals.release('slow');
     const served = await slow;
     expect(served.status).toBe(200);
     expect(served.body.output.received.note).toBe('slow');

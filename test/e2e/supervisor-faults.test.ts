@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { modelSignals } from '../helpers/gates.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture, repoRoot } from '../helpers/run-process.js';
 import { childPids, eventually, processState, supervisorBin } from '../helpers/supervisor.js';
@@ -18,6 +19,8 @@ async function supervise(env: Record<string, string> = {}): Promise<RunningServe
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.stop()));
 });
+const signals = modelSignals();
+afterAll(() => signals.remove());
 
 const predict = (url: string, inputs: Record<string, unknown>) =>
   request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }) });
@@ -27,16 +30,15 @@ async function answer(url: string, inputs: Record<string, unknown>): Promise<{ s
   return { status: response.statusCode, body: await response.body.json() };
 }
 
-const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 describe('the supervisor replaces a model that hangs', () => {
   for (const action of ['hang', 'spin'] as const) {
     test(`an inference that ${action === 'hang' ? 'never returns' : 'spins in a busy loop'}: 504 for it, the worker replaced, and the requests sent ahead to it served by the next one`, async () => {
-      const server = await supervise({ INFERENCE_TIMEOUT_MS: '1000', CONCURRENCY: '1', WORKER_KILL_GRACE_MS: '500' });
+      const server = await supervise({ INFERENCE_TIMEOUT_MS: '1000', CONCURRENCY: '1', WORKER_KILL_GRACE_MS: '500', ...signals.env });
       const [worker] = childPids(server.pid);
       expect(worker).toBeGreaterThan(0);
-      const stuck = answer(server.url, { action });
-      await pause(200);
+      const stuck = answer(server.url, { action, note: `stuck ${action}` });
+      expect(await signals.started(`stuck ${action}`)).toBe(true);
       // These go ahead into the worker's queue, behind the stuck inference, and never start there.
       const behind = [1, 2, 3].map((index) => answer(server.url, { note: `behind ${index}` }));
 
@@ -88,10 +90,10 @@ describe('the supervisor replaces a model that hangs', () => {
 
 describe('the supervisor leaves no worker behind', () => {
   test('SIGTERM while the worker spins: the supervisor drains, kills the worker and exits', async () => {
-    const server = await supervise({ INFERENCE_TIMEOUT_MS: '0', SHUTDOWN_TIMEOUT_MS: '500', WORKER_KILL_GRACE_MS: '500' });
+    const server = await supervise({ INFERENCE_TIMEOUT_MS: '0', SHUTDOWN_TIMEOUT_MS: '500', WORKER_KILL_GRACE_MS: '500', ...signals.env });
     const [worker] = childPids(server.pid);
-    const spinning = predict(server.url, { action: 'spin' }).catch((error: Error) => error);
-    await pause(300);
+    const spinning = predict(server.url, { action: 'spin', note: 'spinning at SIGTERM' }).catch((error: Error) => error);
+    expect(await signals.started('spinning at SIGTERM')).toBe(true);
     server.child.kill('SIGTERM');
     const exit = await server.exited;
     expect(exit.code).toBe(0);
@@ -123,6 +125,8 @@ describe('a request the IPC channel cannot carry', () => {
     const log = { info: (line: string) => lines.push(line), warn: (line: string) => lines.push(line), error: (line: string) => lines.push(line) };
     const engine = new SupervisedEngine(model, [], { maxStartFailures: 3, startTimeoutMs: 20_000, killGraceMs: 500, initialBackoffMs: 100, maxBackoffMs: 1000 }, log);
     engine.restartAfterThrow = true;
+    // The worker takes its environment from this process: the model's signals reach it that way.
+    process.env.SIGNAL_DIR = signals.env.SIGNAL_DIR;
     try {
       await engine.start();
       engine.configure({ concurrency: 1, inferenceTimeoutMs: 0 });
@@ -132,8 +136,9 @@ describe('a request the IPC channel cannot carry', () => {
       for (let level = 0; level < 100_000; level++) deep = [deep];
       await expect(engine.infer({ note: 'too deep', deep })).rejects.toMatchObject({ code: 'AI_ERR_INVALID_INPUT', message: expect.stringContaining('the inputs cannot be sent to the model worker') });
 
-      const inFlight = engine.infer({ note: 'in flight', delay_ms: 2000 });
-      await pause(300);
+      signals.hold('in flight');
+      const inFlight = engine.infer({ note: 'in flight' });
+      expect(await signals.started('in flight')).toBe(true);
       const [worker] = childPids(process.pid).filter((pid) => engine.isOwnChild(pid));
       process.kill(worker!, 'SIGKILL');
       // The request that was running is the one blamed, not the one that never left.
@@ -141,6 +146,8 @@ describe('a request the IPC channel cannot carry', () => {
       const result = await engine.infer({ note: 'after the restart' });
       expect(JSON.parse(String(result.data))).toMatchObject({ received: { note: 'after the restart' } });
     } finally {
+      delete process.env.SIGNAL_DIR;
+      signals.release('in flight');
       await engine.stop();
     }
   });

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { modelSignals } from '../helpers/gates.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture, runScript, stdoutJson } from '../helpers/run-process.js';
 import { expectNothingLost, loadWithThrows } from '../helpers/load-with-throws.js';
@@ -18,6 +19,8 @@ async function supervise(env: Record<string, string> = {}): Promise<RunningServe
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.stop()));
 });
+const signals = modelSignals();
+afterAll(() => signals.remove());
 
 const predict = (url: string, inputs: Record<string, unknown>, dispatcher?: Agent) =>
   request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }), dispatcher });
@@ -32,13 +35,13 @@ describe('the supervisor (ai-integration SHIM)', () => {
   });
 
   test('a worker killed with SIGKILL mid-inference: that request gets a 500 saying how; the queue is then served', async () => {
-    const server = await supervise();
+    const server = await supervise(signals.env);
     const info = (await (await request(`${server.url}/info`)).body.json()) as { model: { name: string } };
     expect(info.model.name).toBe('http-model'); // the shim's name, not the supervisor's
     const [worker] = childPids(server.pid);
     expect(worker).toBeGreaterThan(0);
-    const inFlight = predict(server.url, { delay_ms: 3000, note: 'killed' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const inFlight = predict(server.url, { action: 'hang', note: 'killed' });
+    expect(await signals.started('killed')).toBe(true);
     const queued = predict(server.url, { note: 'queued behind it' });
     process.kill(worker!, 'SIGKILL');
     const killed = await inFlight;

@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from './supervisor.js';
 
 /**
  * Gate files for models that wait for one (the stream fixture's `gate` input): `gate()` names a
@@ -23,6 +24,34 @@ export function gateFiles(prefix: string) {
     },
     remove(): void {
       rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The signals of test/fixtures/http-model.mjs started with `env` (SIGNAL_DIR): `hold(key)` before
+ * the request makes the inference whose note (or action) is `key` wait in the model until
+ * `release(key)`; `started(key)` resolves once that inference has reached the model (false after
+ * `limitMs`). A test waits for these events instead of sleeping for them.
+ * @example const signals = modelSignals(); signals.hold('slow'); ...; expect(await signals.started('slow')).toBe(true);
+ */
+export function modelSignals(prefix = 'model-signals-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    env: { SIGNAL_DIR: dir },
+    hold(key: string): void {
+      writeFileSync(join(dir, `hold-${key}`), '');
+    },
+    release(key: string): void {
+      rmSync(join(dir, `hold-${key}`), { force: true });
+    },
+    /** Polls for the model's file (a file is the one signal a model worker can give every kind of test). */
+    started(key: string, limitMs = 20_000): Promise<boolean> {
+      return eventually(() => existsSync(join(dir, `started-${key}`)), limitMs);
+    },
+    /** Lets every held inference go on and deletes the folder. */
+    remove(): void {
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
