@@ -63,6 +63,19 @@ describe('docs/reference/environment.md', () => {
       }
     }
   });
+
+  test('a default given in prose, `NAME` (default X) or `NAME`, default X, is the table\'s', () => {
+    const wrong: string[] = [];
+    for (const page of pages) {
+      for (const [, name, given] of read(page).matchAll(/`([A-Z][A-Z0-9_]+)`(?:,| \()\s*default:? `?([^\s,;)`]+)/g)) {
+        const row = (settingsTable as Record<string, { default: unknown }>)[name!];
+        // A setting without a fixed default (PORT, per mode) may be given per mode.
+        if (row === undefined || row.default === undefined || Array.isArray(row.default)) continue;
+        if (given !== String(row.default)) wrong.push(`${page}: ${name} default ${given}, the table says ${String(row.default)}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe('docs/README.md', () => {
