@@ -1,10 +1,53 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// Three tiers, each a project, each runnable alone (`vitest run --project <name>`, or the
+// `test:<name>` scripts); `vitest run` runs all three.
+//
+// unit: pure code and in-process services, imported from src/ and modes/: no build, no process
+// of the runtime's own. A unit file may run python3 once to write its pickles, nothing else.
+const unitFiles = ['test/unit/**/*.test.ts', 'test/pickle/**/*.test.ts', 'test/readme.test.ts', 'test/docs.test.ts', 'test/deploy-files.test.ts'];
+// container: podman builds docker/Dockerfile and runs the image.
+const containerFiles = ['test/container/**/*.test.ts'];
+// process: everything else: real processes of the built package (dist/), signals, the supervisor,
+// stdin modes, the browser, Redis. A new test file outside the two lists above lands here, so no
+// file is ever left out of `npm test`.
+const processFiles = ['test/**/*.test.ts'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // End-to-end tests spawn real processes; give a slow shared machine room, never a hang.
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // The full run's concurrency (maxWorkers, fileParallelism) goes here, for every tier at once,
+    // or in a tier's own block below when one needs another figure.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: unitFiles,
+          // Nothing here waits on a process or the clock: a hang shows in seconds.
+          testTimeout: 10_000,
+          hookTimeout: 10_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'process',
+          include: processFiles,
+          exclude: [...configDefaults.exclude, ...unitFiles, ...containerFiles],
+          // Real processes on a slow shared machine: room, never a hang.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'container',
+          include: containerFiles,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
   },
 });

@@ -14,17 +14,35 @@ export interface CorpusCase {
   pickles: Buffer[];
 }
 
-export async function makeCorpus(): Promise<CorpusCase[]> {
+export interface Corpus {
+  cases: CorpusCase[];
+  /** What CPython read from each of `alsoRead`, in the tagged encoding. */
+  read: unknown[];
+}
+
+/**
+ * Writes the corpus with one python3 call, which also reads each pickle of `alsoRead` as CPython
+ * reads a Python 2 pickle (`encoding='bytes'`).
+ */
+export async function makeCorpus(alsoRead: Buffer[] = []): Promise<Corpus> {
   const dir = mkdtempSync(join(tmpdir(), 'pickle-corpus-'));
   const imagePath = join(dir, 'photo.jpg');
   writeFileSync(imagePath, await makeJpeg(32, 24));
-  execFileSync('python3', [fileURLToPath(new URL('./make-corpus.py', import.meta.url)), dir, imagePath]);
-  const names = readdirSync(dir).filter((file) => file.endsWith('.json')).map((file) => file.slice(0, -5));
-  return names.map((name) => ({
-    name,
-    expected: JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')),
-    pickles: [0, 1, 2, 3, 4, 5].map((protocol) => readFileSync(join(dir, `${name}-${protocol}.pkl`))),
-  }));
+  const readPaths = alsoRead.map((data, index) => {
+    const path = join(dir, `read-${index}.pickle`);
+    writeFileSync(path, data);
+    return path;
+  });
+  execFileSync('python3', [fileURLToPath(new URL('./make-corpus.py', import.meta.url)), dir, imagePath, ...readPaths]);
+  const names = readdirSync(dir).filter((file) => file.endsWith('.json') && !file.startsWith('read-')).map((file) => file.slice(0, -5));
+  return {
+    cases: names.map((name) => ({
+      name,
+      expected: JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')),
+      pickles: [0, 1, 2, 3, 4, 5].map((protocol) => readFileSync(join(dir, `${name}-${protocol}.pkl`))),
+    })),
+    read: readPaths.map((path) => JSON.parse(readFileSync(`${path}.json`, 'utf8'))),
+  };
 }
 
 /** The same tagged encoding as make-corpus.py writes. */

@@ -7,8 +7,8 @@ import { makeCorpus } from './corpus.js';
 
 let seeds: Buffer[];
 beforeAll(async () => {
-  const corpus = await makeCorpus();
-  seeds = corpus.filter((entry) => entry.name !== 'batches').flatMap((entry) => entry.pickles);
+  const { cases } = await makeCorpus();
+  seeds = cases.filter((entry) => entry.name !== 'batches').flatMap((entry) => entry.pickles);
 });
 
 function xorshift(seed: number): () => number {

@@ -1,8 +1,10 @@
 """Writes the pickle corpus for the reader's tests: every case in every protocol 0 to 5, with the
 value it holds in a tagged JSON encoding (bytes, big ints, special floats and sets tagged), so the
-test can compare what the reader returns with what Python wrote.
+test can compare what the reader returns with what Python wrote. Each PICKLE_FILE given after
+them is read as CPython reads a Python 2 pickle (encoding='bytes'), and what it holds is written,
+tagged, to PICKLE_FILE.json: the tests compare the reader with CPython in the same python3 call.
 
-Usage: python3 make-corpus.py OUT_DIR IMAGE_FILE
+Usage: python3 make-corpus.py OUT_DIR IMAGE_FILE [PICKLE_FILE ...]
 """
 import collections
 import json
@@ -11,7 +13,7 @@ import os
 import pickle
 import sys
 
-out_dir, image_file = sys.argv[1], sys.argv[2]
+out_dir, image_file, read_files = sys.argv[1], sys.argv[2], sys.argv[3:]
 with open(image_file, 'rb') as handle:
     image = handle.read()
 
@@ -22,6 +24,8 @@ def key_text(key):
     # The reader's documented rule for non-string dict keys: the text JSON would give them.
     if isinstance(key, str):
         return key
+    if isinstance(key, bytes):
+        return key.decode('utf-8')  # a Python 2 str, which the reader reads as UTF-8 text
     if key is None:
         return 'null'
     if isinstance(key, bool):
@@ -87,4 +91,10 @@ for name, value in cases.items():
         with open(os.path.join(out_dir, '%s-%d.pkl' % (name, protocol)), 'wb') as handle:
             pickle.dump(value, handle, protocol=protocol)
     with open(os.path.join(out_dir, '%s.json' % name), 'w') as handle:
+        json.dump(tag(value), handle)
+
+for path in read_files:
+    with open(path, 'rb') as handle:
+        value = pickle.load(handle, encoding='bytes')
+    with open(path + '.json', 'w') as handle:
         json.dump(tag(value), handle)

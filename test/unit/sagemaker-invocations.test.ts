@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { negotiate } from '../../modes/sagemaker/accept.js';
 import { NotAcceptableError } from '../../modes/sagemaker/errors.js';
 import { describeInputs, isRawBinaryType, parseJsonInputs, parseJsonLines, soleBinaryInput } from '../../modes/sagemaker/invocation-body.js';
@@ -149,16 +149,27 @@ describe('encoding a result', () => {
 
 describe('running lines', () => {
   test('results in order, never more than the window at once', async () => {
-    let running = 0;
-    let most = 0;
-    const results = await runLines([30, 5, 20, 1, 10], 2, async (delay, index) => {
-      most = Math.max(most, ++running);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      running--;
-      return index * 10;
-    });
-    expect(results).toEqual([0, 10, 20, 30, 40]);
-    expect(most).toBe(2);
+    vi.useFakeTimers();
+    try {
+      let running = 0;
+      let most = 0;
+      const finished: number[] = [];
+      const results = runLines([30, 5, 20, 1, 10], 2, async (delay, index) => {
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        running--;
+        finished.push(index);
+        return index * 10;
+      });
+      await vi.runAllTimersAsync();
+      expect(await results).toEqual([0, 10, 20, 30, 40]);
+      expect(most).toBe(2);
+      // A lane takes the next line as soon as its own is done: while line 0 takes 30 ms, the other
+      // lane runs lines 1, 2 and 3 (5 + 20 + 1 ms).
+      expect(finished).toEqual([1, 2, 3, 0, 4]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('after a failure nothing more starts; the earliest failing line is named, its code kept', async () => {

@@ -1,7 +1,8 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildConnector } from 'undici';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { convertInputs } from '../../src/inputs/convert-inputs.js';
 import type { UrlInputSettings } from '../../src/settings-parts/url-inputs.js';
 import { UrlFetcher } from '../../src/url-inputs/fetch-url.js';
@@ -207,15 +208,47 @@ describe('fetching from a local server', () => {
   });
 
   test('a server that never answers is given up on after URL_FETCH_TIMEOUT_MS; one that stalls mid-body too', async () => {
+    const arrived = new Map<string, () => void>();
     const site = await listen((request, response) => {
       if (request.url === '/stall') response.writeHead(200).write('partial');
       // otherwise: never answers
+      arrived.get(request.url ?? '')?.();
     });
-    const fetcher = new UrlFetcher(settings({ allowPrivate: true, timeoutMs: 300 }));
+    // The fetcher's clock is a fake one, moved by hand once the request is where the test wants it.
+    // undici's own timeouts (the same 5 s, on its own timer wheel) stay real, so they never come first.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const fetcher = new UrlFetcher(settings({ allowPrivate: true, timeoutMs: 5_000 }));
+    /** Fetches `path`; resolves once the request is where `at` says, with the refusal to come. */
+    const fetchUntil = async (path: string, at: Promise<unknown>) => {
+      let settled = false;
+      const refused = refusal(fetcher.fetch('image', `${site.url}${path}`)).finally(() => (settled = true));
+      await at;
+      return { refused, settled: () => settled };
+    };
+    const headersOf = (path: string) =>
+      new Promise<void>((resolve) => {
+        const onHeaders = (message: unknown) => {
+          if ((message as { request: { path: string } }).request.path !== path) return;
+          diagnosticsChannel.unsubscribe('undici:request:headers', onHeaders);
+          resolve();
+        };
+        diagnosticsChannel.subscribe('undici:request:headers', onHeaders);
+      });
     try {
-      expect((await refusal(fetcher.fetch('image', `${site.url}/never`))).message).toBe(`image: fetching http://127.0.0.1:${site.port}/never took longer than 300 ms (URL_FETCH_TIMEOUT_MS)`);
-      expect((await refusal(fetcher.fetch('image', `${site.url}/stall`))).message).toContain('took longer than 300 ms (URL_FETCH_TIMEOUT_MS)');
+      // Never: the request has reached the server, which says nothing.
+      const never = await fetchUntil('/never', new Promise<void>((resolve) => arrived.set('/never', resolve)));
+      await vi.advanceTimersByTimeAsync(4_999);
+      expect(never.settled()).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect((await never.refused).message).toBe(`image: fetching http://127.0.0.1:${site.port}/never took longer than 5000 ms (URL_FETCH_TIMEOUT_MS)`);
+      // Stalls mid-body: the answer's headers have come, then part of the body, then nothing.
+      const stall = await fetchUntil('/stall', headersOf('/stall'));
+      await vi.advanceTimersByTimeAsync(4_999);
+      expect(stall.settled()).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect((await stall.refused).message).toBe(`image: fetching http://127.0.0.1:${site.port}/stall took longer than 5000 ms (URL_FETCH_TIMEOUT_MS)`);
     } finally {
+      vi.useRealTimers();
       await fetcher.close();
       await site.close();
     }

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { AiIntegrationError, InvalidInputError } from '../../src/errors.js';
 import type { InputsSchema } from '../../src/types.js';
 import { convertInstances, locate, runInstances } from '../../modes/vertex/instances.js';
@@ -111,16 +111,31 @@ describe('MODE=vertex instances: converted whole first, run together, failing wh
   });
 
   test('every instance runs, results in order; one failure fails the request with the first failing index, after all settled', async () => {
-    const finished: number[] = [];
-    const run = async (n: number) => {
-      await new Promise((resolve) => setTimeout(resolve, (3 - n) * 5));
-      finished.push(n);
-      if (n === 1 || n === 2) throw new AiIntegrationError('AI_ERR_MODEL_FAILED', `failed ${n}`);
-      return n * 10;
-    };
-    expect(await runInstances([0, 3], run)).toEqual([0, 30]);
-    finished.length = 0;
-    await expect(runInstances([0, 1, 2, 3], run)).rejects.toThrow('instances[1]: failed 1');
-    expect(finished.sort()).toEqual([0, 1, 2, 3]);
+    vi.useFakeTimers();
+    try {
+      const finished: number[] = [];
+      const run = async (n: number) => {
+        await new Promise((resolve) => setTimeout(resolve, (3 - n) * 5));
+        finished.push(n);
+        if (n === 1 || n === 2) throw new AiIntegrationError('AI_ERR_MODEL_FAILED', `failed ${n}`);
+        return n * 10;
+      };
+      const succeeding = runInstances([0, 3], run);
+      await vi.runAllTimersAsync();
+      expect(await succeeding).toEqual([0, 30]);
+      expect(finished).toEqual([3, 0]);
+      finished.length = 0;
+      let finishedWhenItFailed: number[] = [];
+      const failing = runInstances([0, 1, 2, 3], run).catch((caught: unknown) => {
+        finishedWhenItFailed = [...finished];
+        throw caught;
+      });
+      const failed = expect(failing).rejects.toThrow('instances[1]: failed 1');
+      await vi.runAllTimersAsync();
+      await failed;
+      expect(finishedWhenItFailed.sort()).toEqual([0, 1, 2, 3]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
