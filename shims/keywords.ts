@@ -23,7 +23,7 @@ startLoop(
       .sort((first, second) => second.count - first.count || (first.word < second.word ? -1 : 1)) // code point order: the same on every machine
       .slice(0, inputs.top);
     if (inputs.format === 'text') {
-      return text(keywords.map((keyword) => `${keyword.word}\t${keyword.count}`).join('\n') + '\n');
+      return text(`${keywords.map((keyword) => `${keyword.word}\t${keyword.count}`).join('\n')}\n`);
     }
     return json({ words: words.length, keywords });
   },

@@ -440,9 +440,9 @@ function pythonStringLiteral(reader: PickleReader, text: string): Buffer {
 // UNICODE's argument is raw-unicode-escape: latin-1 bytes, with \uXXXX and \UXXXXXXXX escapes
 // (an escape only after an odd run of backslashes, as CPython decodes it).
 function rawUnicodeEscape(reader: PickleReader, text: string): string {
-  return text.replace(/(\\+)(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})?/g, (match, slashes: string, escape: string | undefined) => {
-    if (!escape || slashes.length % 2 === 0) return match;
-    const codePoint = Number.parseInt(escape.slice(1), 16);
+  return text.replace(/(\\+)(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})?/g, (match, slashes: string, sequence: string | undefined) => {
+    if (!sequence || slashes.length % 2 === 0) return match;
+    const codePoint = Number.parseInt(sequence.slice(1), 16);
     if (codePoint > 0x10ffff) throw reader.malformed('UNICODE argument has an escape beyond U+10FFFF');
     return slashes.slice(1) + String.fromCodePoint(codePoint);
   });

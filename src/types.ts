@@ -187,6 +187,7 @@ export interface InferenceContext {
  * A chunk that reports a failure (`failure(message)`) ends the stream as that failure.
  * @example async function* (inputs) { for (const word of words) yield text(word); }
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: an async generator without a return statement returns void
 export type InferenceStream = AsyncIterable<InferenceResult, InferenceResult | void | undefined>;
 
 /**

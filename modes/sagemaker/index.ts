@@ -14,7 +14,7 @@ import { sageMakerErrorBody } from './errors.js';
  */
 export function run(context: ModeContext): Promise<number> {
   const sagemaker = readSageMakerSettings(context.env);
-  const limit = bodyLimit(context.env, context.settings, sagemaker);
+  const limit = bodyLimit(context.settings, sagemaker);
   const parameters = executionParameters(context.settings.http.concurrency, sagemaker, limit.bytes);
   const { http } = context.settings;
   if (sagemaker.bindToPort !== undefined && http.port !== undefined && http.port !== sagemaker.bindToPort) {

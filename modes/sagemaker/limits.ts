@@ -23,7 +23,7 @@ export interface BodyLimit {
  * so MAX_INPUT_BYTES's default); otherwise SageMaker's 6 MB. A MB is 2^20 bytes here: if SageMaker
  * counts 10^6, this limit is the looser one, so a body SageMaker lets through is never refused.
  */
-export function bodyLimit(env: Readonly<Record<string, string | undefined>>, settings: RuntimeSettings, sagemaker: SageMakerSettings): BodyLimit {
+export function bodyLimit(settings: RuntimeSettings, sagemaker: SageMakerSettings): BodyLimit {
   const given = settings.maxInputBytesGiven;
   let limit: BodyLimit;
   if (given) limit = { bytes: settings.maxInputBytes, source: 'MAX_INPUT_BYTES' };

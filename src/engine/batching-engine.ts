@@ -204,6 +204,9 @@ export class BatchingEngine extends EngineBase {
       for (const item of items) (canceled(item) ? item.reject(new PredictionCanceledError('the prediction was canceled; the model stopped')) : item.reject(error));
       return;
     }
-    items.forEach((item, index) => (canceled(item) ? item.reject(new PredictionCanceledError('the prediction was canceled; the model stopped')) : item.resolve(results[index] as InferenceResult)));
+    for (const [index, item] of items.entries()) {
+      if (canceled(item)) item.reject(new PredictionCanceledError('the prediction was canceled; the model stopped'));
+      else item.resolve(results[index] as InferenceResult);
+    }
   }
 }

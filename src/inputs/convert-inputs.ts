@@ -134,7 +134,7 @@ function convertValue(name: string, spec: InputSpec, raw: unknown, rawOrigin: Va
     case 'integer':
       return convertNumber(name, spec, value);
     case 'boolean':
-      return convertBoolean(name, spec, value);
+      return convertBoolean(name, value);
     case 'choice':
       return convertChoice(name, spec, value);
     case 'json':
@@ -205,7 +205,7 @@ function convertNumber(name: string, spec: InputSpec & { type: 'number' | 'integ
 const trueWords = new Set(['true', 'yes', 'on', '1']);
 const falseWords = new Set(['false', 'no', 'off', '0']);
 
-function convertBoolean(name: string, spec: InputSpec, value: unknown): boolean {
+function convertBoolean(name: string, value: unknown): boolean {
   if (typeof value === 'boolean') return value;
   if (value === 0 || value === 1) return value === 1;
   if (typeof value === 'string') {

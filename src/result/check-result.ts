@@ -2,7 +2,6 @@ import { readImageFacts } from '../inputs/image.js';
 import { plural } from '../plural.js';
 import { describeType } from '../inputs/schema.js';
 import { isJsonType, parseMediaType } from '../media-type.js';
-import type { InferenceResult } from '../types.js';
 
 /** What the checker found: `ok` only when there is no problem. */
 export interface ResultReport {

@@ -98,7 +98,7 @@ function checkJsonSchema(value: unknown, path: string, ancestors: Set<object>, i
   if (ancestors.size >= maxSchemaDepth) throw invalid(path, `nests deeper than ${maxSchemaDepth} levels`);
   if (Array.isArray(value)) {
     ancestors.add(value);
-    value.forEach((item, index) => checkJsonSchema(item, `${path}[${index}]`, ancestors, isData));
+    for (const [index, item] of value.entries()) checkJsonSchema(item, `${path}[${index}]`, ancestors, isData);
     ancestors.delete(value);
     return;
   }

@@ -10,7 +10,7 @@ import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
 import type { Engine, EngineEvents, EngineLimits, InferOptions, InferenceResult, InputsSchema, Logger, WorkerStatus } from '../types.js';
 import { WorkerSlot, type Pending, type Replacement } from './worker-slot.js';
-import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type RequestEnvironment, type ShimModes, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
+import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type ShimModes, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
 import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type ManyMessages } from './message-outbox.js';
 import { stopProcess } from './stop-process.js';

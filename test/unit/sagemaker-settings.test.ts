@@ -23,7 +23,7 @@ function configError(run: () => unknown): AiIntegrationError {
 function limitsFor(env: Record<string, string>, options = {}) {
   const settings = readSettings(options, env);
   const sagemaker = readSageMakerSettings(env);
-  const limit = bodyLimit(env, settings, sagemaker);
+  const limit = bodyLimit(settings, sagemaker);
   return { limit, parameters: executionParameters(settings.http.concurrency, sagemaker, limit.bytes) };
 }
 
