@@ -1,14 +1,9 @@
 import { ExitCode } from './errors.js';
 import { createLogger } from './logger.js';
-import { modelFaults } from './model-faults.js';
+import { createModeContext } from './mode-context.js';
 import { logThrow, reportError } from './report-error.js';
-import { validateOutputDescription } from './result/output-description.js';
-import { describeModel } from './package-metadata.js';
 import { listModes, loadMode, loadRegisteredModules, readModeName } from './registry.js';
-import { validateSchema } from './inputs/schema.js';
-import { readSettings } from './settings.js';
-import { readSetting } from './settings-table.js';
-import type { Engine, InputsSchema, Logger, Mode, ModeContext, StartLoopOptions } from './types.js';
+import type { Engine, InputsSchema, Logger, Mode, StartLoopOptions } from './types.js';
 import { isSupervisedWorker, serveAsWorker } from './supervisor/worker.js';
 
 /**
@@ -41,28 +36,8 @@ export async function runMode(
     // The mode first, so that an error before it runs (a bad schema or setting) can be reported
     // where the platform looks (Lambda's init/error), as well as in the log.
     mode = await loadMode(await selectModeName(options, env, argv, log));
-    validateSchema(schema);
-    const output = validateOutputDescription(options.output);
-    const settings = readSettings(options, env);
-    // Under the supervisor, it has filled these in from the worker's shim; run directly, the shim is this script.
-    const model = describeModel(options, process.argv[1]);
-    const engine = createEngine();
-    const context: ModeContext = {
-      modelName: readSetting(env, 'MODEL_NAME') ?? model.name,
-      modelVersion: readSetting(env, 'MODEL_VERSION') ?? model.version,
-      modelDescription: model.description,
-      ...(output ? { output } : {}),
-      ...(options.batch ? { batch: options.batch } : {}),
-      engine,
-      faults: modelFaults(engine, log),
-      schema,
-      settings,
-      argv,
-      env,
-      stdin: options.stdin ?? process.stdin,
-      stdout,
-      log,
-    };
+    // Under the supervisor, it has filled the model's name, version and description in from the worker's shim; run directly, the shim is this script.
+    const context = createModeContext(createEngine, schema, options, env, argv, log, process.argv[1]);
     code = await mode.run(context);
   } catch (error) {
     code = reportError(error, log);

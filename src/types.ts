@@ -6,6 +6,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { Cancellation } from './engine/cancellation.js';
+import type { HttpServiceHandle } from './http/lifecycle.js';
 import type { AccessSettings } from './settings-parts/access.js';
 import type { PredictionSettings } from './settings-parts/predictions.js';
 import type { UrlInputSettings } from './settings-parts/url-inputs.js';
@@ -430,6 +431,12 @@ export interface ModeContext {
   stdin: Readable & { isTTY?: boolean };
   stdout: Writable & { isTTY?: boolean };
   log: Logger;
+  /**
+   * Set when the mode runs inside a process that owns it (a test, an embedding): an HTTP-serving
+   * mode hands over its running service, leaves SIGTERM and SIGINT to that process, and ends
+   * when it calls `close()`.
+   */
+  embedded?: { started(service: HttpServiceHandle): void };
 }
 
 /** Where a serving mode answers its readiness, and how to read the answer (the container's HEALTHCHECK). */

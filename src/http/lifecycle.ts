@@ -14,10 +14,13 @@ export interface ServiceControl {
  * Serves a protocol until SIGTERM or SIGINT (exit 0 after draining). When the model throws,
  * the throwing request gets its error; then, run directly, the process exits with the "threw"
  * code to be restarted, or, under the supervisor, the model restarts in place and the service
- * carries on. Every HTTP-speaking mode is `serveHttp(context, itsProtocol)`.
+ * carries on. Every HTTP-speaking mode is `serveHttp(context, itsProtocol)`. Embedded
+ * (`context.embedded`), it hands the running service over instead of handling the signals.
  */
 export async function serveHttp(context: ModeContext, makeProtocol: (control: ServiceControl) => HttpProtocol): Promise<number> {
-  return (await startHttpService(context, makeProtocol)).finished;
+  const service = await startHttpService(context, makeProtocol, { handleSignals: context.embedded === undefined });
+  context.embedded?.started(service);
+  return service.finished;
 }
 
 /** A running HTTP service. */
