@@ -6,11 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { startServer, stopOrKill, type RunningServer } from '../helpers/http-server.js';
-import { RawConnection } from '../helpers/raw-connection.js';
+import { everythingSentIsRead, RawConnection } from '../helpers/raw-connection.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
@@ -189,7 +188,8 @@ describe('MODE=cog: SIGTERM while a prediction is in flight', () => {
     expect((await probe.jsonResponse()).status).toBe(200);
     keptAlive.write('POST /predictions HTTP/1.1\r\nhost: x\r\n');
     probe.write('GET /health-check HTTP/1.1\r\nhost: x\r\n');
-    await sleep(300); // time for the server to read them: a connection with nothing begun is closed at once
+    // The server must have read them: a connection with nothing begun is closed at once.
+    await everythingSentIsRead(server.url, '/health-check');
 
     server.child.kill('SIGTERM');
     expect(await eventually(() => server.stderr().includes('SIGTERM: draining'), 10_000)).toBe(true);

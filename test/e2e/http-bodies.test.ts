@@ -7,9 +7,11 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { FormData, request } from 'undici';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { modelSignals } from '../helpers/gates.js';
 import { makePng } from '../helpers/images.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { everythingSentIsRead } from '../helpers/raw-connection.js';
 import { fixture } from '../helpers/run-process.js';
 
 const model = fixture('http-model.mjs');
@@ -20,6 +22,8 @@ async function serve(env: Record<string, string> = {}): Promise<RunningServer> {
   return server;
 }
 const sockets: Socket[] = [];
+const signals = modelSignals();
+afterAll(() => signals.remove());
 afterEach(async () => {
   for (const socket of sockets.splice(0)) socket.destroy();
   await Promise.all(servers.splice(0).map((server) => server.stop()));
@@ -37,13 +41,22 @@ async function post(server: RunningServer, body: Buffer | string | FormData | Re
   return { status: response.statusCode, headers: response.headers, body: (await response.body.json()) as Answer['body'] };
 }
 
-/** The status of a POST, asked again while the server answers 503 (a client it has not yet seen go). */
+/**
+ * The status of a POST, asked again while the server answers 503 (a client it has not yet seen
+ * go): polled, within 20 s, since nothing outside the server tells when it has seen the close.
+ */
 async function statusOnceFree(server: RunningServer, body: Buffer): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
+  for (const deadline = Date.now() + 20_000; ; ) {
     const answer = await post(server, body);
-    if (answer.status !== 503 || attempt === 20) return answer.status;
+    if (answer.status !== 503 || Date.now() > deadline) return answer.status;
     await sleep(100);
   }
+}
+
+/** Resolves once the server has read everything written to `socket` so far. */
+async function serverHasRead(server: RunningServer, socket: Socket): Promise<void> {
+  await new Promise<void>((resolve, reject) => socket.write('', (error) => (error ? reject(error) : resolve())));
+  await everythingSentIsRead(server.url, '/health/live');
 }
 
 const json = (inputs: Record<string, unknown>) => Buffer.from(JSON.stringify({ inputs }));
@@ -52,12 +65,19 @@ const json = (inputs: Record<string, unknown>) => Buffer.from(JSON.stringify({ i
 class RawClient {
   received = Buffer.alloc(0);
   readonly closed: Promise<void>;
+  private arrived: (() => void) | undefined;
 
   private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => (this.received = Buffer.concat([this.received, chunk])));
+    socket.on('data', (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk]);
+      this.arrived?.();
+    });
     socket.on('error', () => {}); // a reset is a close, which the tests look at
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    void this.closed.then(() => (this.isClosed = true));
   }
+
+  private isClosed = false;
 
   static async open(server: RunningServer): Promise<RawClient> {
     const { hostname, port } = new URL(server.url);
@@ -76,8 +96,12 @@ class RawClient {
   async head(limitMs = 10_000): Promise<{ status: number; headers: Record<string, string>; text: string }> {
     const deadline = Date.now() + limitMs;
     while (this.received.indexOf('\r\n\r\n') === -1) {
-      if (Date.now() > deadline) throw new Error(`no answer within ${limitMs} ms: ${JSON.stringify(this.received.toString('latin1'))}`);
-      await sleep(20);
+      const left = deadline - Date.now();
+      if (left <= 0 || this.isClosed) throw new Error(`no answer ${this.isClosed ? 'before the server closed the connection' : `within ${limitMs} ms`}: ${JSON.stringify(this.received.toString('latin1'))}`);
+      const more = new Promise<void>((resolve) => (this.arrived = resolve));
+      const timeout = new AbortController();
+      await Promise.race([more, this.closed, sleep(left, undefined, { signal: timeout.signal }).catch(() => {})]);
+      timeout.abort();
     }
     const text = this.received.toString('utf8');
     const [statusLine, ...lines] = text.slice(0, text.indexOf('\r\n\r\n')).split('\r\n');
@@ -140,7 +164,7 @@ describe('the body budget', () => {
     // Holds 600 KB of the budget: it declares them and sends only the start.
     const holder = await startUpload(server, { 'content-type': 'application/json', 'content-length': '600000' });
     holder.socket.write('{"inputs": {"note": "');
-    await sleep(200);
+    await serverHasRead(server, holder.socket);
     const refused = await post(server, json({ note: 'x'.repeat(599_000) }));
     expect(refused.status).toBe(503);
     expect(refused.headers).toMatchObject({ 'retry-after': '1', connection: 'close' });
@@ -151,7 +175,7 @@ describe('the body budget', () => {
     // A chunked body may stream while it fits in what is left, and is refused once it passes it.
     const streaming = await startUpload(server, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     streaming.socket.write(Buffer.concat([chunk('{"inputs": {"note": "'), chunk('y'.repeat(300_000))]));
-    await sleep(200);
+    await serverHasRead(server, streaming.socket);
     expect(streaming.received.length).toBe(0);
     streaming.socket.write(chunk('y'.repeat(200_000)));
     const answer = await streaming.head();
@@ -166,24 +190,28 @@ describe('the body budget', () => {
   });
 
   test('MAX_CONCURRENT_UPLOADS bounds the bodies read at once; a slot is free as soon as its body is read', async () => {
-    const server = await serve({ MAX_CONCURRENT_UPLOADS: '2' });
-    const body = JSON.stringify({ inputs: { note: 'slow', delay_ms: 1500 } });
+    const server = await serve({ MAX_CONCURRENT_UPLOADS: '2', CONCURRENCY: '2', ...signals.env });
+    // The first slow body's inference is held in the model until the fourth request is answered.
+    signals.hold('slow upload');
+    const body = JSON.stringify({ inputs: { note: 'slow upload' } });
     const slow = [
       await startUpload(server, { 'content-type': 'application/json', 'content-length': String(body.length) }),
       await startUpload(server, { 'content-type': 'application/json', 'content-length': String(body.length) }),
     ];
     for (const client of slow) client.socket.write(body.slice(0, 10));
-    await sleep(200);
+    for (const client of slow) await serverHasRead(server, client.socket);
     const third = await post(server, json({ note: 'third' }));
     expect(third.status).toBe(503);
     expect(third.headers).toMatchObject({ 'retry-after': '1', connection: 'close' });
     expect(third.body.error).toEqual({ code: 'AI_ERR_OVERLOADED', message: 'too many request bodies are being read at once (MAX_CONCURRENT_UPLOADS is 2); retry later' });
-    // The first slow body completes: its inference runs for 1.5 s, but its upload slot is free.
+    // The first slow body completes: its inference is held, but its upload slot is free.
     slow[0]!.socket.write(body.slice(10));
-    await sleep(200);
+    expect(await signals.started('slow upload')).toBe(true);
     const fourth = await post(server, json({ note: 'fourth' }));
     expect(fourth.status).toBe(200);
     expect(fourth.body.output).toEqual({ received: expect.objectContaining({ note: 'fourth' }) });
+    expect(slow[0]!.received.length).toBe(0);
+    signals.release('slow upload');
     expect((await slow[0]!.head()).status).toBe(200);
   });
 
@@ -202,7 +230,7 @@ describe('the body budget', () => {
       const data = Buffer.concat([Buffer.from(start), Buffer.alloc(400_000, 0x61)]);
       const encoded = headers['content-encoding'] ? gzipSync(data) : data;
       client.socket.write(headers['transfer-encoding'] ? chunk(encoded) : encoded);
-      await sleep(50);
+      await serverHasRead(server, client.socket);
       client.socket.destroy();
     }
     // Refusals of every kind, each with its status.

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
-import { RawConnection, type RawResponse } from '../helpers/raw-connection.js';
+import { everythingSentIsRead, RawConnection, type RawResponse } from '../helpers/raw-connection.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually } from '../helpers/supervisor.js';
 
@@ -227,7 +227,8 @@ describe('HTTP connections: SIGTERM during an upload', () => {
     upload.write(`POST /predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
     // The next request has begun (so the connection is not idle) but not arrived when SIGTERM comes.
     keptAlive.write('POST /predict HTTP/1.1\r\nhost: x\r\n');
-    await sleep(300); // time for the server to read it: a connection with nothing begun is closed at once
+    // The server must have read it: a connection with nothing begun is closed at once.
+    await everythingSentIsRead(server.url, '/health/live');
     server.child.kill('SIGTERM');
     expect(await eventually(() => server.stderr().includes('SIGTERM: draining'), 10_000)).toBe(true);
     const late = predictJson('late');

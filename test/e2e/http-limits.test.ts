@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { FormData, request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { everythingSentIsRead } from '../helpers/raw-connection.js';
 import { fixture } from '../helpers/run-process.js';
 
 const model = fixture('http-model.mjs');
@@ -101,7 +102,8 @@ describe('HTTP limits', () => {
 
   test('an inference past INFERENCE_TIMEOUT_MS is 504', async () => {
     const server = await serve({ INFERENCE_TIMEOUT_MS: '200' });
-    const response = await predict(server, { delay_ms: 1500 });
+    // An inference that never returns: the timeout, not a race with the model's speed.
+    const response = await predict(server, { action: 'hang' });
     expect(response.statusCode).toBe(504);
     expect(((await response.body.json()) as { error: unknown }).error).toEqual({ code: 'AI_ERR_TIMEOUT', message: 'inference took longer than 200 ms (INFERENCE_TIMEOUT_MS)' });
   });
@@ -131,8 +133,10 @@ describe('HTTP limits', () => {
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.write(`POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 10000000\r\n\r\n--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n`);
     socket.write(Buffer.alloc(500_000));
+    await new Promise<void>((resolve, reject) => socket.write('', (error) => (error ? reject(error) : resolve())));
     socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The server has read the upload's bytes and seen the connection go.
+    await everythingSentIsRead(server.url, '/health/live');
     const after = await predict(server, { note: 'still here' });
     expect(after.statusCode).toBe(200);
     await after.body.dump();

@@ -4,12 +4,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { startServer, stopOrKill, type RunningServer } from '../helpers/http-server.js';
 import { expectValid } from '../helpers/open-inference.js';
-import { RawConnection } from '../helpers/raw-connection.js';
+import { everythingSentIsRead, RawConnection } from '../helpers/raw-connection.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
@@ -149,7 +148,8 @@ describe('MODE=kserve: an inference past INFERENCE_TIMEOUT_MS', () => {
   test('run directly: a readiness probe sent as soon as the 504 arrives already gets 503 ("at once"), and liveness too', async () => {
     const seen: { ready: number; live: number }[] = [];
     for (let round = 0; round < 6; round++) {
-      const server = await serveKserve(httpModel, { INFERENCE_TIMEOUT_MS: '1000' });
+      // 3 s: time for the 30 requests below to be queued before the timeout, on a loaded machine too.
+      const server = await serveKserve(httpModel, { INFERENCE_TIMEOUT_MS: '3000' });
       // An upload in flight keeps the process (and the probe connections) open after the fault.
       const upload = await openConnection(server.url);
       upload.write('POST /v2/models/http-model/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{');
@@ -169,8 +169,11 @@ describe('MODE=kserve: an inference past INFERENCE_TIMEOUT_MS', () => {
       client.write(`POST /v2/models/http-model/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       expect(await eventually(async () => (await pending(server.url)) === 1, 10_000)).toBe(true);
       // Requests waiting behind the stuck one: the server answers them (503) as it answers the 504.
+      // They must be queued before the timeout: one still connecting then is closed unanswered, as
+      // the drain closes every connection with no request begun (it did once, with 1 s, under load).
       const waiting = Array.from({ length: 30 }, (_, index) => infer(server.url, 'http-model', { note: `waiting ${index}` }));
-      expectError(await client.jsonResponse(), 504, 'inference took longer than 1000 ms (INFERENCE_TIMEOUT_MS)');
+      expect(await eventually(async () => (await pending(server.url)) === 31, 10_000)).toBe(true);
+      expectError(await client.jsonResponse(), 504, 'inference took longer than 3000 ms (INFERENCE_TIMEOUT_MS)');
       seen.push({ ready: (await readyProbe.jsonResponse()).status, live: (await liveProbe.jsonResponse()).status });
       for (const answer of await Promise.all(waiting)) expect(answer.status).toBe(503);
       upload.socket.destroy();
@@ -214,7 +217,8 @@ describe('MODE=kserve: SIGTERM while an inference is in flight', () => {
     expect((await probe.jsonResponse()).body).toEqual({ ready: true });
     keptAlive.write('POST /v2/models/cog-model/infer HTTP/1.1\r\nhost: x\r\n');
     probe.write('GET /v2/health/ready HTTP/1.1\r\nhost: x\r\n');
-    await sleep(300); // time for the server to read them: a connection with nothing begun is closed at once
+    // The server must have read them: a connection with nothing begun is closed at once.
+    await everythingSentIsRead(server.url, '/v2/health/live');
 
     server.child.kill('SIGTERM');
     expect(await eventually(() => server.stderr().includes('SIGTERM: draining'), 10_000)).toBe(true);

@@ -4,10 +4,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { modelSignals } from '../helpers/gates.js';
 import { makeJpeg } from '../helpers/images.js';
 import { startRuntimeApi, type LambdaRuntimeApi, type Posted } from '../helpers/lambda-runtime-api.js';
 import { fixture, repoRoot } from '../helpers/run-process.js';
-import { processState, supervisorBin } from '../helpers/supervisor.js';
+import { eventually, processState, supervisorBin } from '../helpers/supervisor.js';
 
 const model = fixture('lambda-model.mjs');
 const thrown = 'the inference function threw: CUDA error: device-side assert triggered';
@@ -386,21 +387,29 @@ describe('MODE=lambda, run directly: faults and startup', () => {
   });
 
   test('SIGTERM during an invocation: it is answered, then the process exits 0', async () => {
-    const { api, fn } = await start();
-    const answered = api.invoke({ note: 'slow', delay_ms: 1000 }, { requestId: 'in-progress' });
-    for (let waited = 0; api.handedOut.length === 0 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-    fn.child.kill('SIGTERM');
-    const posted = await answered;
-    expect(posted.kind).toBe('response');
-    expect(posted.json().output.note).toBe('slow');
-    expect((await fn.exited).code).toBe(0);
-    expect(fn.stderr()).toContain('SIGTERM: exiting once the invocation in progress is answered');
+    const signals = modelSignals();
+    try {
+      const { api, fn } = await start(signals.env);
+      // Held in the model until SIGTERM has been received.
+      signals.hold('slow');
+      const answered = api.invoke({ note: 'slow' }, { requestId: 'in-progress' });
+      expect(await signals.started('slow')).toBe(true);
+      fn.child.kill('SIGTERM');
+      expect(await eventually(() => fn.stderr().includes('SIGTERM: exiting once the invocation in progress is answered'), 20_000)).toBe(true);
+      signals.release('slow');
+      const posted = await answered;
+      expect(posted.kind).toBe('response');
+      expect(posted.json().output.note).toBe('slow');
+      expect((await fn.exited).code).toBe(0);
+    } finally {
+      signals.remove();
+    }
   });
 
   test('SIGTERM while waiting for an invocation ends the process with exit 0', async () => {
     const { api, fn } = await start();
     await api.invoke({ note: 'one' });
-    for (let waited = 0; api.waitingNext() === 0 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    await api.nextWaiting();
     expect(api.waitingNext()).toBe(1);
     expect((await fn.stop()).code).toBe(0);
   });
@@ -464,7 +473,7 @@ describe('MODE=lambda under the supervisor (node dist/cli.js shim)', () => {
 
   test('SIGTERM while waiting for an invocation: the supervisor stops its worker and exits 0', async () => {
     const worker = (await api.invoke({ note: 'last' })).json().output.pid as number;
-    for (let waited = 0; api.waitingNext() === 0 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    await api.nextWaiting();
     expect((await fn.stop()).code).toBe(0);
     expect(processState(worker)).toBeUndefined();
   });

@@ -59,6 +59,8 @@ export interface LambdaRuntimeApi {
   handedOut: HandedOut[];
   /** How many `next` requests are waiting for an event now. */
   waitingNext(): number;
+  /** Resolves once a `next` request waits for an event (at once if one does). */
+  nextWaiting(): Promise<void>;
   /** The largest response accepted; a larger one gets 413 (default 6 MiB + 100 bytes, Lambda's). */
   maxResponseBytes: number;
   close(): Promise<void>;
@@ -83,6 +85,7 @@ export async function startRuntimeApi(): Promise<LambdaRuntimeApi> {
   const posted: Posted[] = [];
   const handedOut: HandedOut[] = [];
   const initWaiters: ((posted: Posted) => void)[] = [];
+  const nextWaiters: (() => void)[] = [];
   let initialized = false;
 
   const sendJson = (response: ServerResponse, status: number, body: unknown) => {
@@ -130,6 +133,7 @@ export async function startRuntimeApi(): Promise<LambdaRuntimeApi> {
       if (request.method === 'GET' && path === `${prefix}/invocation/next`) {
         initialized = true;
         parked.push(response);
+        for (const waiter of nextWaiters.splice(0)) waiter();
         // A function that goes away while it waits takes no event.
         response.on('close', () => {
           const index = parked.indexOf(response);
@@ -198,6 +202,7 @@ export async function startRuntimeApi(): Promise<LambdaRuntimeApi> {
     posted,
     handedOut,
     waitingNext: () => parked.length,
+    nextWaiting: () => (parked.length > 0 ? Promise.resolve() : new Promise((resolve) => nextWaiters.push(resolve))),
     maxResponseBytes: 6 * 1024 * 1024 + 100,
     close: async () => {
       const gone = new Error('the runtime API closed');

@@ -91,3 +91,20 @@ export class RawConnection {
     this.socket.destroy();
   }
 }
+
+/**
+ * Resolves once the server has read every byte sent to it before the call (a partial request
+ * head, which gives no answer to wait for): it answers `GET path` on a new connection. The bytes
+ * were in its socket buffers before that request was sent, and it reads every socket the kernel
+ * reports ready in the same turn of its event loop, so none is left unread when it answers.
+ * @example keptAlive.write('POST /predict HTTP/1.1\r\nhost: x\r\n'); await everythingSentIsRead(url, '/health/live');
+ */
+export async function everythingSentIsRead(url: string, path: string): Promise<void> {
+  const connection = await RawConnection.open(url);
+  try {
+    connection.write(`GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+    await connection.response();
+  } finally {
+    connection.destroy();
+  }
+}
