@@ -1,7 +1,7 @@
 /**
  * The tutorials of docs/tutorials/, run as a reader follows them: `init` from the packed package
  * (npx --package=<tgz>), npm install, the self-test, the tutorial's model written into the folder,
- * the command line and the stdin modes, each answer checked against what the page shows (the
+ * the command line, the stdin modes and the HTTP mode, each answer checked against what the page shows (the
  * blocks the page marks with `<!-- docs-test: ... -->`, see test/helpers/docs-tutorial.ts). Then
  * the short README's shim, when it has one, in the TypeScript tutorial's folder.
  */
@@ -33,7 +33,9 @@ async function modelFolder(language: string): Promise<{ folder: string; tarball:
   mkdirSync(folder, { recursive: true });
   const tarball = join(parent, basename(packed));
   copyFileSync(packed, tarball);
-  await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 30, g: 120, b: 200 } } }).jpeg().toFile(join(folder, 'photo.jpg'));
+  await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 30, g: 120, b: 200 } } })
+    .jpeg()
+    .toFile(join(folder, 'photo.jpg'));
   return { folder, tarball };
 }
 
@@ -79,6 +81,8 @@ describe.each([
       expect(run, `the page runs MODE=${mode}`).toBeDefined();
       expect(printedJson(run!.outcome)).toMatchObject({ colour: 'blue', dominant: { r: 24, g: 120, b: 200 } });
     }
+    // The HTTP mode the page starts answered its curl commands (on a free port in place of 5000).
+    expect(commandsWith(ran, '/predict').map(({ outcome }) => (printedJson(outcome) as { status: string }).status)).toEqual(['succeeded', 'succeeded']);
     if (language === 'typescript') expect(readdirSync(folder)).toContain('shim.js'); // what the container runs
   }, 600_000);
 });
@@ -87,17 +91,22 @@ describe("the README's shim", () => {
   const readme = existsSync(join(repoRoot, 'README.md')) ? readFileSync(join(repoRoot, 'README.md'), 'utf8') : '';
   // The marked shim if the README marks one, else its first TypeScript or JavaScript block that calls startLoop.
   const blocks = [...readme.matchAll(/^(<!-- docs-test: file shim\.\w+ -->\n)?```(?:ts|js|typescript|javascript)\n([\s\S]*?)^```$/gm)];
-  const block = blocks.find((match) => match[1] !== undefined) ?? blocks.find((match) => /startLoop\(/.test(match[2]!) && /from 'ai-integration'/.test(match[2]!));
+  const block =
+    blocks.find((match) => match[1] !== undefined) ?? blocks.find((match) => /startLoop\(/.test(match[2]!) && /from 'ai-integration'/.test(match[2]!));
 
-  test.skipIf(block === undefined)('compiles in the TypeScript tutorial\'s folder, passes the self-test and runs on the command line', async () => {
-    const folder = folders.typescript;
-    expect(folder, 'the TypeScript tutorial ran first').toBeDefined();
-    writeFileSync(join(folder!, 'shim.ts'), block![2]!);
-    const selfTest = expectSuccess(await runIn(folder!, 'npm', ['test']), "npm test of the README's shim");
-    expect(selfTest.stderr).toContain('Self-test passed: 5/5');
-    if (/\bimage: \{ type: 'image'/.test(block![2]!)) {
-      const run = expectSuccess(await runIn(folder!, 'npx', ['ai-integration', 'shim.js', '--image', 'photo.jpg']), "the README's shim on the command line");
-      expect(run.stdout.length).toBeGreaterThan(0);
-    }
-  }, 300_000);
+  test.skipIf(block === undefined)(
+    "compiles in the TypeScript tutorial's folder, passes the self-test and runs on the command line",
+    async () => {
+      const folder = folders.typescript;
+      expect(folder, 'the TypeScript tutorial ran first').toBeDefined();
+      writeFileSync(join(folder!, 'shim.ts'), block![2]!);
+      const selfTest = expectSuccess(await runIn(folder!, 'npm', ['test']), "npm test of the README's shim");
+      expect(selfTest.stderr).toContain('Self-test passed: 5/5');
+      if (/\bimage: \{ type: 'image'/.test(block![2]!)) {
+        const run = expectSuccess(await runIn(folder!, 'npx', ['ai-integration', 'shim.js', '--image', 'photo.jpg']), "the README's shim on the command line");
+        expect(run.stdout.length).toBeGreaterThan(0);
+      }
+    },
+    300_000,
+  );
 });
