@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
+import { modelSignals } from '../helpers/gates.js';
 import { startServer, stopOrKill, type RunningServer } from '../helpers/http-server.js';
 import { loadWithThrows, nativeLoad, type LoadProtocol } from '../helpers/load-with-throws.js';
 import { fixture, runScript } from '../helpers/run-process.js';
@@ -13,14 +14,14 @@ const model = fixture('worker-model.mjs');
 const scratch = mkdtempSync(join(tmpdir(), 'ai-workers-'));
 let files = 0;
 
-// The worker model behind a start-up that takes SLOW_START_MS once SLOW_START_FILE exists: the
-// first workers load at once, and a replacement started after the test creates the file is seen
-// restarting for that long, whatever the machine's speed.
+// The worker model behind a start-up that waits while SLOW_START_FILE exists: the first workers
+// load at once, and a replacement started after the test creates the file is seen restarting
+// until the test deletes it, whatever the machine's speed.
 const slowStartModel = join(scratch, 'slow-start-model.mjs');
 writeFileSync(
   slowStartModel,
   `import { existsSync } from 'node:fs';
-if (existsSync(process.env.SLOW_START_FILE)) await new Promise((resolve) => setTimeout(resolve, Number(process.env.SLOW_START_MS)));
+while (existsSync(process.env.SLOW_START_FILE)) await new Promise((resolve) => setTimeout(resolve, 20));
 await import(${JSON.stringify(pathToFileURL(model).href)});
 `,
 );
@@ -161,18 +162,22 @@ describe('WORKERS=N under the supervisor', () => {
 
   test('a throw restarts its own worker alone: the other serves meanwhile, with the same process, and takes the requests queued behind the throw', async () => {
     const slowFlag = join(scratch, `slow-${++files}`);
-    const { server, calls } = await supervise({ WORKERS: '2', SLOW_START_FILE: slowFlag, SLOW_START_MS: '4000' }, slowStartModel);
+    const signals = modelSignals();
+    const { server, calls } = await supervise({ WORKERS: '2', SLOW_START_FILE: slowFlag, ...signals.env }, slowStartModel);
     expect(await allReady(server.url, 2)).toBe(true);
     const before = await workers(server.url);
     writeFileSync(slowFlag, 'replacements load slowly from now on');
 
-    const boom = predict(server.url, { note: 'boom', action: 'throw', delay_ms: 800 });
+    // Held in the model until requests wait behind it.
+    signals.hold('boom');
+    const boom = predict(server.url, { note: 'boom', action: 'throw' });
     const thrower = await startedOn(calls, 'boom');
     const other = 1 - thrower;
     // Both workers busy: the least busy takes each next one, ties in turn, so the thrower's queue
     // holds some of these behind the throw; they never start there.
     const queued = ['q0', 'q1', 'q2', 'q3'].map((note) => predict(server.url, { note, delay_ms: 300 }));
     expect(await eventually(async () => (await workers(server.url))[thrower]!.load > 1, 10_000)).toBe(true);
+    signals.remove();
 
     const thrown = await boom;
     expect(thrown.status).toBe(500);
@@ -192,6 +197,7 @@ describe('WORKERS=N under the supervisor', () => {
       expect(answer.body.output).toMatchObject({ note: `meanwhile ${index}`, worker: String(other), pid: before[other]!.pid });
     }
 
+    rmSync(slowFlag);
     expect(await allReady(server.url, 2)).toBe(true);
     const after = await workers(server.url);
     expect(after[thrower]).toMatchObject({ index: thrower, state: 'ready', restarts: 1 });
@@ -269,7 +275,7 @@ describe('WORKERS=N under the supervisor', () => {
 
   test('readiness stays 200 while one worker restarts and the other is ready; /info and the metrics show the one restarting', async () => {
     const slowFlag = join(scratch, `slow-${++files}`);
-    const { server } = await supervise({ WORKERS: '2', SLOW_START_FILE: slowFlag, SLOW_START_MS: '4000' }, slowStartModel);
+    const { server } = await supervise({ WORKERS: '2', SLOW_START_FILE: slowFlag }, slowStartModel);
     expect(await allReady(server.url, 2)).toBe(true);
     const before = await workers(server.url);
     writeFileSync(slowFlag, 'replacements load slowly from now on');
@@ -287,6 +293,8 @@ describe('WORKERS=N under the supervisor', () => {
         // Restarting throughout the observation, not only at one end of it.
         const restarting = first!.state !== 'ready' && still!.state !== 'ready';
         observations.push({ restarting, health: health.statusCode, readyMetric, served: answer.status, servedBy: answer.body.output?.worker });
+        // Seen restarting: its replacement may now load.
+        if (restarting) rmSync(slowFlag, { force: true });
         return still!.state === 'ready' && still!.restarts === 1;
       }, 30_000),
     ).toBe(true);
