@@ -3,7 +3,8 @@
 // directly and under the supervisor (the lines cross from the worker).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { modelSignals } from '../helpers/gates.js';
 import { callJson, startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
@@ -18,6 +19,9 @@ afterEach(async () => {
     receiver.close();
   }
 });
+
+const signals = modelSignals();
+afterAll(() => signals.remove());
 
 async function start(supervised: boolean, env: Record<string, string> = {}): Promise<RunningServer> {
   const server = supervised ? await startServer(supervisorBin, env, [model]) : await startServer(model, env);
@@ -46,11 +50,14 @@ describe.each([
 ])('model logs, %s', (_label, supervised) => {
   test('native API: GET /predictions/{id} and the logs webhook events carry the lines as they come', async () => {
     const hook = await hookReceiver();
-    const server = await start(supervised);
+    const server = await start(supervised, signals.env);
+    // Held after its first line until the test has seen it alone.
+    signals.hold('a');
     const accepted = await callJson(server.url, 'POST', '/predict', { inputs: { action: 'logged', note: 'a' } }, { prefer: 'respond-async', webhook: hook.url, 'webhook-events-filter': 'logs,completed' });
     expect(accepted.status).toBe(202);
     // While it runs, the first line is there and the second is not yet.
-    expect(await eventually(async () => (await callJson(server.url, 'GET', `/predictions/${accepted.body.id}`)).body.logs === 'step 1 a\n', 5000)).toBe(true);
+    expect(await eventually(async () => (await callJson(server.url, 'GET', `/predictions/${accepted.body.id}`)).body.logs === 'step 1 a\n', 20_000)).toBe(true);
+    signals.release('a');
     expect(await eventually(() => hook.bodies.some((body) => body.status === 'succeeded'), 10_000)).toBe(true);
     const logsEvents = hook.bodies.filter((body) => body.status === 'processing');
     // Two lines 700 ms apart: a logs event for each (the throttle allows one per 500 ms; a machine
