@@ -1,12 +1,14 @@
-// A tutorial of docs/tutorials/ run as its reader would: the code blocks it marks with a
-// `<!-- docs-test: ... -->` comment, in order, in a model folder of their own.
+// A page of docs/ run as its reader would: the code blocks it marks with a
+// `<!-- docs-test: ... -->` comment, in order, in a model folder.
 //   file NAME    the block is the file NAME
 //   append NAME  the block is added to the end of NAME
-//   run          each line is a command, run with sh in the folder; it must exit 0
-//   serve        the one command of the block starts a service (MODE=http), kept running in the
-//                background on a free port until the tutorial ends; `localhost:5000` in the
-//                commands after it is that port
-//   stdout       the JSON the last command of the run block before printed on stdout
+//   run          each command is run with sh in the folder, and must exit 0 (a command is a line,
+//                with the next ones while it ends with \ or |)
+//   script       the whole block is one sh script (its variables carry from line to line)
+//   serve [PATH] the one command of the block starts a service, kept running in the background
+//                on a free port until the page ends, once GET PATH (default /health) answers 200;
+//                `localhost:5000` and `localhost:8080` in the commands after it are that port
+//   stdout       the JSON the last command before printed on stdout
 //   stdout KEYS  the same, for the comma-separated keys only (an answer with ids and timings)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,8 +20,8 @@ import { cleanEnvironment, runIn } from './model-folder.js';
 import type { ProcessOutcome } from './run-process.js';
 
 export interface MarkedBlock {
-  kind: 'file' | 'append' | 'run' | 'serve' | 'stdout';
-  /** The file a `file` or `append` block is; the keys a `stdout` block compares. */
+  kind: 'file' | 'append' | 'run' | 'script' | 'serve' | 'stdout';
+  /** The file a `file` or `append` block is; the keys a `stdout` block compares; the path a `serve` block waits for. */
   name: string | undefined;
   body: string;
   /** The block's line in the markdown, for messages. */
@@ -35,9 +37,9 @@ export function markedBlocks(markdown: string): MarkedBlock[] {
   if (markers !== matches.length) throw new Error(`${markers - matches.length} docs-test comment(s) not followed at once by a code block`);
   return matches.map((match) => {
     const kind = match[1] as MarkedBlock['kind'];
-    if (!['file', 'append', 'run', 'serve', 'stdout'].includes(kind)) throw new Error(`unknown docs-test block "${kind}"`);
+    if (!['file', 'append', 'run', 'script', 'serve', 'stdout'].includes(kind)) throw new Error(`unknown docs-test block "${kind}"`);
     if ((kind === 'file' || kind === 'append') && match[2] === undefined) throw new Error(`docs-test: ${kind}: name the file`);
-    if ((kind === 'run' || kind === 'serve') && match[2] !== undefined) throw new Error(`docs-test: ${kind} ${match[2]}: takes no argument`);
+    if ((kind === 'run' || kind === 'script') && match[2] !== undefined) throw new Error(`docs-test: ${kind} ${match[2]}: takes no argument`);
     return { kind, name: match[2], body: match[3]!, line: markdown.slice(0, match.index).split('\n').length };
   });
 }
@@ -50,18 +52,23 @@ export function printedJson(outcome: ProcessOutcome): unknown {
   return JSON.parse(text.slice(start));
 }
 
-/** What a command run from a tutorial printed, with the command. */
+/** What a command run from a page printed, with the command. */
 export interface RanCommand {
   command: string;
   outcome: ProcessOutcome;
 }
 
+export interface RunOptions {
+  /** `curl` runs with --fail-with-body, so an HTTP error fails the command (pages show curl as a user types it). */
+  curlFails?: boolean;
+}
+
 /**
- * Runs a tutorial's marked blocks in `folder`. `tarball` is the packed package, put beside the
- * folder (where the tutorial's `../ai-integration-X.Y.Z.tgz` points): its name replaces the
- * tutorial's, so the version in the text need not match. npm reads its cache first.
+ * Runs a page's marked blocks in `folder`. `tarball` is the packed package, put beside the
+ * folder (where a tutorial's `../ai-integration-X.Y.Z.tgz` points): its name replaces the
+ * page's, so the version in the text need not match. npm reads its cache first.
  */
-export async function runTutorial(path: string, folder: string, tarball: string): Promise<RanCommand[]> {
+export async function runTutorial(path: string, folder: string, tarball: string, options: RunOptions = {}): Promise<RanCommand[]> {
   const blocks = markedBlocks(readFileSync(path, 'utf8'));
   expect(blocks.length, `${path} has no docs-test blocks`).toBeGreaterThan(0);
   const tarballName = tarball.slice(tarball.lastIndexOf('/') + 1);
@@ -69,30 +76,47 @@ export async function runTutorial(path: string, folder: string, tarball: string)
   const services: ChildProcess[] = [];
   let port: number | undefined;
   const env = { npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
-  const commandsOf = (body: string) =>
-    body
-      .split('\n')
-      .filter((line) => line.trim() !== '' && !line.trim().startsWith('#'))
-      .map((line) => {
-        const command = line.replaceAll(/ai-integration-\d+\.\d+\.\d+[\w.-]*\.tgz/g, tarballName);
-        return port === undefined ? command : command.replaceAll('localhost:5000', `localhost:${port}`);
-      });
+  const adapt = (command: string) => {
+    let adapted = command.replaceAll(/ai-integration-\d+\.\d+\.\d+[\w.-]*\.tgz/g, tarballName);
+    if (port !== undefined) adapted = adapted.replaceAll(/localhost:(5000|8080)\b/g, `localhost:${port}`);
+    if (options.curlFails) adapted = adapted.replaceAll(/(^|[|;&(]\s*)curl /gm, '$1curl --fail-with-body ');
+    return adapted;
+  };
+  const commandsOf = (body: string) => {
+    const commands: string[] = [];
+    let pending = '';
+    for (const line of body.split('\n')) {
+      if (pending === '' && (line.trim() === '' || line.trim().startsWith('#'))) continue;
+      pending = pending === '' ? line : `${pending}\n${line}`;
+      if (!/(\\|\|)\s*$/.test(line)) {
+        commands.push(adapt(pending));
+        pending = '';
+      }
+    }
+    if (pending !== '') commands.push(adapt(pending));
+    return commands;
+  };
+  const run = async (command: string, where: string) => {
+    const outcome = await runIn(folder, 'sh', ['-c', command], { env, timeoutMs: 300_000 });
+    expect(outcome.code, `${where}: ${command}\nstdout: ${outcome.stdout.toString('utf8')}\nstderr: ${outcome.stderr}`).toBe(0);
+    ran.push({ command, outcome });
+  };
   try {
     for (const block of blocks) {
       const where = `${path}:${block.line}`;
       if (block.kind === 'file') writeFileSync(join(folder, block.name!), block.body);
       else if (block.kind === 'append') appendFileSync(join(folder, block.name!), block.body);
       else if (block.kind === 'run') {
-        for (const command of commandsOf(block.body)) {
-          const outcome = await runIn(folder, 'sh', ['-c', command], { env, timeoutMs: 300_000 });
-          expect(outcome.code, `${where}: ${command}\nstdout: ${outcome.stdout.toString('utf8')}\nstderr: ${outcome.stderr}`).toBe(0);
-          ran.push({ command, outcome });
-        }
+        for (const command of commandsOf(block.body)) await run(command, where);
+      } else if (block.kind === 'script') {
+        await run(`set -e\n${adapt(block.body)}`, where);
       } else if (block.kind === 'serve') {
+        for (const service of services.splice(0)) await stopService(service);
+        port = undefined;
         const [command, ...more] = commandsOf(block.body);
         if (command === undefined || more.length > 0) throw new Error(`${where}: a serve block holds one command`);
         port = await freePort();
-        services.push(await startService(folder, command, { ...env, PORT: String(port) }, port, where));
+        services.push(await startService(folder, command, { ...env, PORT: String(port) }, port, block.name ?? '/health', where));
       } else {
         const last = ran.at(-1);
         if (!last) throw new Error(`${where}: a stdout block before any command`);
@@ -112,14 +136,14 @@ export async function runTutorial(path: string, folder: string, tarball: string)
   return ran;
 }
 
-/** Starts `command` in its own process group; resolves once GET /health on `port` answers 200. */
-async function startService(folder: string, command: string, env: Record<string, string>, port: number, where: string): Promise<ChildProcess> {
+/** Starts `command` in its own process group; resolves once GET `path` on `port` answers 200. */
+async function startService(folder: string, command: string, env: Record<string, string>, port: number, path: string, where: string): Promise<ChildProcess> {
   const child = spawn('sh', ['-c', command], { cwd: folder, env: cleanEnvironment(env), detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline && child.exitCode === null) {
-    const ready = await request(`http://127.0.0.1:${port}/health`).then(
+    const ready = await request(`http://127.0.0.1:${port}${path}`).then(
       async (response) => {
         await response.body.dump();
         return response.statusCode === 200;
