@@ -6,13 +6,13 @@
 //                with the next ones while it ends with \ or |)
 //   script       the whole block is one sh script (its variables carry from line to line)
 //   serve [PATH] the one command of the block starts a service, kept running in the background
-//                on a free port until the page ends, once GET PATH (default /health) answers 200;
-//                `localhost:5000` and `localhost:8080` in the commands after it are that port
+//                on a free port (its PORT) until the page ends, once GET PATH (default /health)
+//                answers 200; `localhost:<port>` in the commands after it is that port
 //   stdout       the JSON the last command before printed on stdout
 //   stdout KEYS  the same, for the comma-separated keys only (an answer with ids and timings)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { request } from 'undici';
 import { expect } from 'vitest';
 import { freePort } from './free-port.js';
@@ -78,7 +78,7 @@ export async function runTutorial(path: string, folder: string, tarball: string,
   const env = { npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
   const adapt = (command: string) => {
     let adapted = command.replaceAll(/ai-integration-\d+\.\d+\.\d+[\w.-]*\.tgz/g, tarballName);
-    if (port !== undefined) adapted = adapted.replaceAll(/localhost:(5000|8080)\b/g, `localhost:${port}`);
+    if (port !== undefined) adapted = adapted.replaceAll(/localhost:\d{4,5}\b/g, `localhost:${port}`);
     if (options.curlFails) adapted = adapted.replaceAll(/(^|[|;&(]\s*)curl /gm, '$1curl --fail-with-body ');
     return adapted;
   };
@@ -104,8 +104,10 @@ export async function runTutorial(path: string, folder: string, tarball: string,
   try {
     for (const block of blocks) {
       const where = `${path}:${block.line}`;
-      if (block.kind === 'file') writeFileSync(join(folder, block.name!), block.body);
-      else if (block.kind === 'append') appendFileSync(join(folder, block.name!), block.body);
+      if (block.kind === 'file') {
+        mkdirSync(dirname(join(folder, block.name!)), { recursive: true });
+        writeFileSync(join(folder, block.name!), block.body);
+      } else if (block.kind === 'append') appendFileSync(join(folder, block.name!), block.body);
       else if (block.kind === 'run') {
         for (const command of commandsOf(block.body)) await run(command, where);
       } else if (block.kind === 'script') {
