@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -61,13 +61,18 @@ describe('the supervisor replaces a model that hangs', () => {
   }
 
   test('readiness says the model is restarting while a hung worker is replaced', async () => {
-    const server = await supervise({ INFERENCE_TIMEOUT_MS: '800', START_DELAY_MS: '1500' });
+    // The replacement loads once the test has seen readiness say so (the first worker loads at once).
+    const hangFlag = join(mkdtempSync(join(tmpdir(), 'supervisor-')), 'hang');
+    const server = await supervise({ INFERENCE_TIMEOUT_MS: '800', HANG_START_FILE: hangFlag });
+    expect(await eventually(async () => (await request(`${server.url}/health`)).statusCode === 200, 20_000)).toBe(true);
+    writeFileSync(hangFlag, 'replacements load when the test has looked');
     const stuck = answer(server.url, { action: 'hang' });
     expect(await eventually(async () => (await request(`${server.url}/health`)).statusCode === 503, 10_000)).toBe(true);
     const health = await request(`${server.url}/health`);
     expect(health.statusCode).toBe(503);
     expect(((await health.body.json()) as { status: string; reason: string }).reason).toContain('INFERENCE_TIMEOUT_MS');
     expect((await stuck).status).toBe(504);
+    rmSync(hangFlag);
     expect(await eventually(async () => (await request(`${server.url}/health`)).statusCode === 200, 15_000)).toBe(true);
   });
 
