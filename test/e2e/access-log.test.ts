@@ -3,7 +3,7 @@
 // runtime's log follows too; ACCESS_LOG=false turns it off.
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { startServer, stderrLine, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
 
 const model = fixture('http-model.mjs');
@@ -26,13 +26,7 @@ async function send(url: string, id: string, path: string, inputs?: Record<strin
 }
 
 // The access log is written asynchronously: wait for the line, never for a time.
-async function lineWith(server: RunningServer, text: string): Promise<string> {
-  for (;;) {
-    const line = server.stderr().split('\n').find((candidate) => candidate.includes(text));
-    if (line) return line;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const lineWith = (server: RunningServer, text: string) => stderrLine(server, text);
 
 // One request of each kind: a success, a 422, a 5xx (the model reports a failure), a 404 with a query.
 async function sendEachKind(url: string, prefix: string) {

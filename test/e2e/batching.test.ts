@@ -169,9 +169,11 @@ describe.each([
   });
 
   test('maxWaitMs: at idle, the model waits that long after the first request for a fuller batch', async () => {
-    const served = await serve(supervised, { BATCH_MAX_WAIT_MS: '200' });
+    // The second comes 100 ms after the first (the gap the wait must cover: the point, not a wait
+    // for an event), well within the 1 s wait even on a slow machine (it was 10 ms in 200).
+    const served = await serve(supervised, { BATCH_MAX_WAIT_MS: '1000' });
     const first = predict(served.server.url, { note: 'w1' });
-    await pause(10);
+    await pause(100);
     const second = predict(served.server.url, { note: 'w2' });
     const answers = await Promise.all([first, second]);
     expect(answers.map((answer) => answer.body.output)).toEqual([expect.objectContaining({ note: 'w1', batch: 2 }), expect.objectContaining({ note: 'w2', batch: 2 })]);

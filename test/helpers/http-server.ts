@@ -69,6 +69,38 @@ export async function callJson(url: string, method: 'GET' | 'POST' | 'PUT', path
   return { status: response.statusCode, headers: response.headers, body: (await response.body.json()) as Record<string, any> };
 }
 
+/**
+ * The first line of the server's stderr that contains `text`, as soon as it is written (waits on
+ * the pipe's data events); rejects after `limitMs`, or if the process exits without writing it.
+ * @example const line = await stderrLine(server, 'request-id=abc');
+ */
+export function stderrLine(server: RunningServer, text: string, limitMs = 20_000): Promise<string> {
+  // Whole lines only: a chunk may end in the middle of one.
+  const find = () => server.stderr().split('\n').slice(0, -1).find((line) => line.includes(text));
+  const found = find();
+  if (found !== undefined) return Promise.resolve(found);
+  return new Promise((resolve, reject) => {
+    const stream = server.child.stderr!;
+    const finish = (error?: Error, line?: string) => {
+      clearTimeout(timer);
+      stream.off('data', onData);
+      if (error) reject(error);
+      else resolve(line!);
+    };
+    // Registered after startServer's own listener, so stderr() already holds the chunk.
+    const onData = () => {
+      const line = find();
+      if (line !== undefined) finish(undefined, line);
+    };
+    const timer = setTimeout(() => finish(new Error(`no stderr line with ${JSON.stringify(text)} within ${limitMs} ms:\n${server.stderr()}`)), limitMs);
+    stream.on('data', onData);
+    void server.exited.then(() => {
+      const line = server.stderr().split('\n').find((candidate) => candidate.includes(text));
+      finish(line === undefined ? new Error(`the server exited without a stderr line with ${JSON.stringify(text)}:\n${server.stderr()}`) : undefined, line);
+    });
+  });
+}
+
 /** Stops a server, or kills it when it has not stopped within 20 s (a supervisor whose event loop is stuck cannot handle SIGTERM). */
 export async function stopOrKill(server: RunningServer): Promise<void> {
   const timer = setTimeout(() => server.child.kill('SIGKILL'), 20_000);

@@ -22,6 +22,8 @@ export interface LoadProtocol {
   healthPath: string;
   /** Reads readiness from a body (Cog's health-check is always 200); by default the status code is the readiness. */
   health?(status: number, body: unknown): string;
+  /** The readiness that means ready: by default 200, or Cog's "READY" when `health` reads it. */
+  ready?: number | string;
   /** The request for these inputs of the model (`note`, `delay_ms`, or `action: 'throw'`), the load's `index`-th. */
   request(inputs: Record<string, unknown>, index: number): { path: string; method?: 'POST' | 'PUT'; headers: Record<string, string>; body: string };
   /** The note the model echoed in a success, or the error message of a failure. */
@@ -48,9 +50,14 @@ export async function loadWithThrows(url: string, total: number, loops: number, 
   const outcomes: LoadOutcome[] = [];
   const readiness: (number | string)[] = [];
   let connectionErrors = 0;
-  let polling = true;
+  // Once the load has ended, polling goes on until a probe sent after it finds the service ready
+  // (after the last restart), within 20 s: nothing else tells when that restart is over.
+  let loadEnded = false;
+  let settleBy = Number.POSITIVE_INFINITY;
+  const ready = protocol.ready ?? (protocol.health ? 'READY' : 200);
   const poller = (async () => {
-    while (polling) {
+    for (;;) {
+      const sentAfterLoad = loadEnded;
       const health = await request(`${url}${protocol.healthPath}`, { dispatcher: agent }).catch(() => undefined);
       if (health) {
         if (protocol.health) readiness.push(protocol.health(health.statusCode, await health.body.json()));
@@ -58,7 +65,10 @@ export async function loadWithThrows(url: string, total: number, loops: number, 
           readiness.push(health.statusCode);
           await health.body.dump();
         }
+        if (sentAfterLoad && readiness.at(-1) === ready) return;
       }
+      if (Date.now() > settleBy) return;
+      // The sampling interval of readiness during the load (a poll, which is what is measured).
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })();
@@ -80,8 +90,8 @@ export async function loadWithThrows(url: string, total: number, loops: number, 
       }
     }),
   );
-  await new Promise((resolve) => setTimeout(resolve, 500)); // readiness after the last restart
-  polling = false;
+  loadEnded = true;
+  settleBy = Date.now() + 20_000;
   await poller;
   await agent.close();
   return { connectionErrors, outcomes, readiness };
