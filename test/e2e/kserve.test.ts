@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { expectValid, type OpenInferenceSchema } from '../helpers/open-inference.js';
 import { expectNothingLost, loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
+import { modelLoadHold } from '../helpers/model-load-hold.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
@@ -40,7 +41,14 @@ function expectError(answer: Answer, status: number, message: string | RegExp, s
 
 describe('MODE=kserve: a throw, run directly and under the supervisor', () => {
   const servers: RunningServer[] = [];
+  const holds: ReturnType<typeof modelLoadHold>[] = [];
+  const loadHold = () => {
+    const hold = modelLoadHold();
+    holds.push(hold);
+    return hold;
+  };
   afterEach(async () => {
+    for (const hold of holds.splice(0)) hold.remove();
     await Promise.all(servers.splice(0).map((server) => server.stop()));
   });
   const serve = async (script: string, env: Record<string, string> = {}, args: string[] = []) => {
@@ -60,7 +68,9 @@ describe('MODE=kserve: a throw, run directly and under the supervisor', () => {
   });
 
   test('under the supervisor, readiness is 503 while the model restarts after a throw, and a request sent meanwhile waits and is served', async () => {
-    const server = await serve(supervisorBin, { START_DELAY_MS: '3000' }, [httpModel]);
+    const load = loadHold();
+    const server = await serve(supervisorBin, load.env, [httpModel]);
+    load.hold(); // the restart's load waits until the test has seen it
     const infer = `${server.url}/v2/models/http-model/infer`;
     expectError(await postJson(infer, { inputs: [{ name: 'action', shape: [1], datatype: 'BYTES', data: ['throw'] }] }), 500, 'the inference function threw: CUDA error: device-side assert triggered');
     expect(await eventually(async () => (await get(`${server.url}/v2/health/ready`)).status === 503, 10_000)).toBe(true);
@@ -68,6 +78,7 @@ describe('MODE=kserve: a throw, run directly and under the supervisor', () => {
     const ready = await get(`${server.url}/v2/health/ready`);
     const modelReady = await get(`${server.url}/v2/models/http-model/ready`);
     const v1Ready = await get(`${server.url}/v1/models/http-model`);
+    load.release();
     const answer = await waiting;
     expect(ready.status).toBe(503);
     expect(ready.body).toMatchObject({ ready: false, reason: expect.any(String) });

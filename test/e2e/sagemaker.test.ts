@@ -1,12 +1,13 @@
 // MODE=sagemaker where a process of its own is needed: exit codes, the container argument serve,
 // the supervisor's restart in place. The protocol's shapes are tested in the test's process:
 // test/unit/sagemaker-protocol.test.ts.
-import { Readable } from 'node:stream';
-import { FormData, request } from 'undici';
+import type { Readable } from 'node:stream';
+import { type FormData, request } from 'undici';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { makeJpeg } from '../helpers/images.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { expectNothingLost, loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
+import { modelLoadHold } from '../helpers/model-load-hold.js';
 import { fixture, runScript } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 import { freePort } from '../helpers/free-port.js';
@@ -112,7 +113,14 @@ describe('the argument serve (how SageMaker starts a container), no MODE set', (
 
 describe('MODE=sagemaker under the supervisor', () => {
   const servers: RunningServer[] = [];
+  const holds: ReturnType<typeof modelLoadHold>[] = [];
+  const loadHold = () => {
+    const hold = modelLoadHold();
+    holds.push(hold);
+    return hold;
+  };
   afterEach(async () => {
+    for (const hold of holds.splice(0)) hold.remove();
     await Promise.all(servers.splice(0).map((server) => server.stop()));
   });
   const serve = async (env: Record<string, string>) => {
@@ -122,13 +130,16 @@ describe('MODE=sagemaker under the supervisor', () => {
   };
 
   test('/ping is 503 while the model restarts after a throw; a request sent meanwhile waits and is served', async () => {
-    const server = await serve({ START_DELAY_MS: '3000' });
+    const load = loadHold();
+    const server = await serve(load.env);
+    load.hold(); // the restart's load waits until the test has seen it
     expectError(await invokeJson(server.url, { action: 'throw' }), 500, 'the inference function threw: CUDA error: device-side assert triggered', 'AI_ERR_INFERENCE_THREW');
     expect(await eventually(async () => (await get(`${server.url}/ping`)).status === 503, 10_000)).toBe(true);
     const waiting = invokeJson(server.url, { note: 'meanwhile' });
     const ping = await get(`${server.url}/ping`);
     expect(ping.status).toBe(503);
     expect(ping.body).toMatchObject({ status: 'restarting', reason: expect.any(String) });
+    load.release();
     const answer = await waiting;
     expect(answer.status).toBe(200);
     expect(answer.body.received.note).toBe('meanwhile');

@@ -5,6 +5,7 @@ import { request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { expectNothingLost, loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
+import { modelLoadHold } from '../helpers/model-load-hold.js';
 import { fixture, runScript } from '../helpers/run-process.js';
 import { childPids, eventually, supervisorBin } from '../helpers/supervisor.js';
 
@@ -63,7 +64,14 @@ describe('MODE=vertex: the port and routes Vertex AI sets', () => {
 
 describe('MODE=vertex: a throw, the supervisor, and AIP_STORAGE_URI', () => {
   const servers: RunningServer[] = [];
+  const holds: ReturnType<typeof modelLoadHold>[] = [];
+  const loadHold = () => {
+    const hold = modelLoadHold();
+    holds.push(hold);
+    return hold;
+  };
   afterEach(async () => {
+    for (const hold of holds.splice(0)) hold.remove();
     await Promise.all(servers.splice(0).map((server) => server.stop()));
   });
   const serve = async (script: string, env: Record<string, string> = {}, args: string[] = []) => {
@@ -79,13 +87,16 @@ describe('MODE=vertex: a throw, the supervisor, and AIP_STORAGE_URI', () => {
   });
 
   test('under the supervisor, the health route is 503 while the model restarts after a throw, and a request sent meanwhile waits and is served', async () => {
-    const server = await serve(supervisorBin, { START_DELAY_MS: '3000', AIP_HEALTH_ROUTE: vertexHealth, AIP_PREDICT_ROUTE: vertexPredict }, [httpModel]);
+    const load = loadHold();
+    const server = await serve(supervisorBin, { ...load.env, AIP_HEALTH_ROUTE: vertexHealth, AIP_PREDICT_ROUTE: vertexPredict }, [httpModel]);
+    load.hold(); // the restart's load waits until the test has seen it
     const predict = `${server.url}${vertexPredict}`;
     expectError(await postJson(predict, { instances: [{ action: 'throw' }] }), 500, 'instances[0]: the inference function threw: CUDA error: device-side assert triggered');
     expect(await eventually(async () => (await get(`${server.url}${vertexHealth}`)).status === 503, 10_000)).toBe(true);
     const waiting = postJson(predict, { instances: [{ note: 'meanwhile' }] });
     const health = await get(`${server.url}${vertexHealth}`);
     expect(health).toMatchObject({ status: 503, body: { status: 'restarting', reason: expect.any(String) } });
+    load.release();
     const answer = await waiting;
     expect(answer.status).toBe(200);
     expect(answer.body.predictions[0].received.note).toBe('meanwhile');

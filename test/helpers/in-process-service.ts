@@ -78,7 +78,13 @@ export async function startInProcess({ mode: name, model, env: given = {}, optio
   const env = { PORT: '0', HOST: '127.0.0.1', ACCESS_LOG: 'false', ...given, MODE: name };
   const { inference, schema, shim } = typeof model === 'string' ? await fixtureModel(model, env) : { ...model, shim: undefined };
   let logged = '';
-  const log = createLogger(new Writable({ write: (chunk, _encoding, done) => ((logged += String(chunk)), done()) }), env);
+  const stderr = new Writable({
+    write(chunk, _encoding, done) {
+      logged += String(chunk);
+      done();
+    },
+  });
+  const log = createLogger(stderr, env);
   // The test's own stdin and stdout are not the mode's.
   const stdout = new Writable({ write: (_chunk, _encoding, done) => done() });
   const mode = await loadMode(name);
@@ -135,6 +141,6 @@ export async function inject({ method = 'GET', url, headers = {}, body }: Inject
 
 function isPlainJson(body: object | string): body is object {
   if (typeof body !== 'object' || body === null) return false;
-  if (Buffer.isBuffer(body) || body instanceof Uint8Array || body instanceof FormData || globalThis.FormData?.prototype.isPrototypeOf(body)) return false;
+  if (body instanceof Uint8Array || body instanceof FormData || body instanceof globalThis.FormData) return false;
   return typeof (body as { pipe?: unknown }).pipe !== 'function' && !(Symbol.asyncIterator in body);
 }

@@ -217,7 +217,7 @@ describe('MODE=kserve: V2 inference with real JPEGs', () => {
   test('the same batch through the binary tensor extension: BYTES images, an FP64 and a BOOL tensor in binary, a JSON tensor between them', async () => {
     const images = bytesTensor(...photos);
     const strength = Buffer.alloc(24);
-    [0.1, 0.2, 0.3].forEach((value, index) => strength.writeDoubleLE(value, index * 8));
+    for (const [index, value] of [0.1, 0.2, 0.3].entries()) strength.writeDoubleLE(value, index * 8);
     const { body, headers } = binaryBody(
       {
         id: 'batch-binary',
