@@ -157,7 +157,9 @@ describe('the example image, MODE=http', () => {
   test('podman stop: the in-flight request is answered and the container exits 0 by itself within the 2 s grace', async () => {
     const { url, name } = await serve(['http-model.mjs']);
     const inFlight = request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { delay_ms: 800, note: 'in flight' } }) });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // In flight before the stop: the metrics say so (polled: the model's files are in the container).
+    const running = async () => /^inferences_in_flight 1$/m.test(await (await request(`${url}/metrics`)).body.text());
+    expect(await eventually(running, 20_000)).toBe(true);
     // -t 2: podman sends SIGTERM, then SIGKILL after 2 s, which would make the exit code 137.
     const stop = podman(['stop', '-t', '2', name]);
     const answer = await inFlight;

@@ -69,10 +69,13 @@ export class RawConnection {
       }
       if (this.closed) throw new Error(`the connection closed without a whole response; received ${JSON.stringify(this.received.toString('latin1'))}`);
       if (Date.now() > deadline) throw new Error(`no whole response within ${limitMs} ms; received ${JSON.stringify(this.received.toString('latin1'))}`);
+      // Woken by the next bytes or the close, or at the deadline.
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.waiting = resolve;
-        setTimeout(resolve, 100);
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()) + 1);
       });
+      clearTimeout(timer);
     }
   }
 

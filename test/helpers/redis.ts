@@ -81,20 +81,28 @@ export async function startRedis(options: RedisOptions = {}): Promise<RunningRed
 
   const launch = async (): Promise<boolean> => {
     output = '';
-    const process_ = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', ...persistence, '--protected-mode', 'yes', '--loglevel', 'warning'], {
+    const process_ = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', ...persistence, '--protected-mode', 'yes', '--loglevel', 'notice'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = process_;
     let gone = false;
     exited = new Promise((resolve) => process_.once('exit', () => resolve()));
     void exited.then(() => (gone = true));
-    process_.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    process_.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
-      if (gone) return false;
-      if (await answersPing(port)) return true;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    // Its log says when it listens (after loading the append-only file, when there is one).
+    const listening = new Promise<boolean>((resolve) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        if (output.includes('Ready to accept connections')) resolve(true);
+      };
+      process_.stdout!.on('data', onData);
+      process_.stderr!.on('data', onData);
+      void exited.then(() => resolve(false));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([listening, new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 10_000)))]);
+    clearTimeout(timer);
+    if (outcome === false || gone) return false;
+    if (outcome === true && (await answersPing(port))) return true;
     process_.kill('SIGKILL');
     await exited;
     throw new Error(`redis-server did not answer PING on 127.0.0.1:${port} within 10 s:\n${output}`);
