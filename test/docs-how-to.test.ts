@@ -46,6 +46,7 @@ const pageOutputs: Record<string, RegExp[]> = {
   'streaming.md': [/event: output\nid: 0\ndata: "Hello"\n/, /data: " world"\n/, /event: done\n/],
   'own-mode.md': [/^YOU SAID HELLO THERE!$/m, /\{"echo":"HI"\}/],
   'pull-style-api.md': [/^HELLO$/m, /"output":"HELLO"/],
+  'workers-and-batching.md': [/"width":64/, /"workers":\[\{"index":0,[^\]]*\{"index":1,/],
 };
 
 describe('docs/how-to', () => {
@@ -61,6 +62,7 @@ describe('docs/how-to', () => {
       'sagemaker.md',
       'streaming.md',
       'vertex.md',
+      'workers-and-batching.md',
     ]);
   });
 
