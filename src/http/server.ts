@@ -237,10 +237,17 @@ export function createHttpService(
   return service;
 }
 
-/** Cancels when the client goes away before its answer is written: its prediction is canceled, queued or running. */
+// One per response: a request of many items (a JSON Lines body, a KServe batch, Vertex instances)
+// shares it, so the response gets one `close` listener, not one an item.
+const clientSignals = new WeakMap<RouteContext['response'], Cancellation>();
+
+/** Cancels when the client goes away before its answer is written: its predictions are canceled, queued or running. */
 function clientSignal(route: RouteContext): Cancellation {
-  const cancellation = new Cancellation();
   const { response } = route;
+  const known = clientSignals.get(response);
+  if (known) return known;
+  const cancellation = new Cancellation();
+  clientSignals.set(response, cancellation);
   response.once('close', () => {
     if (!response.writableFinished) cancellation.cancel();
   });

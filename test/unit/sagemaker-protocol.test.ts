@@ -169,6 +169,23 @@ describe('MODE=sagemaker: /ping, /invocations and /execution-parameters', () => 
     expectError(await invoke(server.url, body, 'application/jsonlines', { accept: 'text/csv' }), 406, /^a JSON Lines request is answered as application\/jsonlines, /);
   });
 
+  test('JSON Lines of many lines: the response gets one close listener for all of them (no MaxListenersExceededWarning)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const body = Array.from({ length: 30 }, (_, index) => `{"note": "${index}"}`).join('\n');
+      const answer = await invoke(server.url, body, 'application/jsonlines');
+      expect(answer.status, answer.bytes.toString()).toBe(200);
+      expect(answer.bytes.toString().split('\n')).toHaveLength(30);
+      // A warning is emitted on the next tick: let it come before looking.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   test('JSON Lines: a bad line is 400 naming it; an invalid input 422 naming line and field, before any line runs; a model failure 500 naming the line', async () => {
     expectError(await invoke(server.url, '{"note": "one"}\n{"note": \n', 'application/jsonlines'), 400, /^line 2 is not valid JSON \(/, 'AI_ERR_MALFORMED_INPUT');
     expectError(await invoke(server.url, '{"note": "one"}\n\n{"note": "three"}', 'application/jsonlines'), 400, 'line 2 is empty; send one inputs object per line (only blank lines at the end are ignored)');
