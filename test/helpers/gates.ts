@@ -29,7 +29,8 @@ export function gateFiles(prefix: string) {
 }
 
 /**
- * The signals of test/fixtures/http-model.mjs started with `env` (SIGNAL_DIR): `hold(key)` before
+ * The signals of a fixture model started with `env` (SIGNAL_DIR): http-model.mjs and
+ * lambda-model.mjs; worker-model.mjs and cancel-model.mjs's "logged" hold only. `hold(key)` before
  * the request makes the inference whose note (or action) is `key` wait in the model until
  * `release(key)`; `started(key)` resolves once that inference has reached the model (false after
  * `limitMs`). A test waits for these events instead of sleeping for them.
