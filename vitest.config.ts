@@ -15,8 +15,12 @@ const processFiles = ['test/**/*.test.ts'];
 
 export default defineConfig({
   test: {
-    // The full run's concurrency (maxWorkers, fileParallelism) goes here, for every tier at once,
-    // or in a tier's own block below when one needs another figure.
+    // The full run's concurrency (maxWorkers, fileParallelism) goes here, for every tier at once.
+    // Tiers run side by side may not differ in maxWorkers (vitest refuses it unless each has its
+    // own sequence.groupOrder). Unset, vitest takes cores - 1: one worker on the 2-core machine,
+    // one file at a time. The unit tier alone waits on python3, sockets and the thread pool, so
+    // two at a time halves it: 39 s with one worker, 19 s with two, 21 s with three (quiet
+    // machine); `npm run test:unit` asks for two.
     projects: [
       {
         extends: true,
