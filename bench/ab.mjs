@@ -33,7 +33,9 @@ async function serversOf(root) {
   return servers;
 }
 const builds = { base: await serversOf(baseRoot), head: await serversOf(headRoot) };
-const bare = await startServer([fileURLToPath(new URL('./bare-http-server.mjs', import.meta.url))], { ANSWERS: JSON.stringify(await answersOf(builds.head.direct.url)) });
+const bare = await startServer([fileURLToPath(new URL('./bare-http-server.mjs', import.meta.url))], {
+  ANSWERS: JSON.stringify(await answersOf(builds.head.direct.url)),
+});
 
 // The routes: the http benchmark's two, direct (beside the bare server) and supervised, then protocols'
 // adapters (its native POST /predict is the http benchmark's JSON route, the same bytes).
@@ -57,12 +59,14 @@ for (const route of routes) {
     answers[build] = await response.text();
     if (response.status !== 200) throw new Error(`${route.name} on ${build}: ${response.status} ${answers[build]}`);
   }
-  if (comparable(answers.base) !== comparable(answers.head)) console.log(`note: ${route.name} answers differently\n  base ${answers.base}\n  head ${answers.head}`);
+  if (comparable(answers.base) !== comparable(answers.head))
+    console.log(`note: ${route.name} answers differently\n  base ${answers.base}\n  head ${answers.head}`);
 }
 
 // One second of load on each server and route first, so that no round measures the JIT's warm-up.
 for (const route of routes) {
-  for (const server of [builds.base[route.server], builds.head[route.server], ...(route.bare ? [bare] : [])]) wrk(`${server.url}${route.path}`, route.script, { seconds: 1 });
+  for (const server of [builds.base[route.server], builds.head[route.server], ...(route.bare ? [bare] : [])])
+    wrk(`${server.url}${route.path}`, route.script, { seconds: 1 });
 }
 
 const figures = routes.map(() => ({ base: [], head: [], bare: [] }));
@@ -84,17 +88,26 @@ for (let round = 0; round < rounds; round++) {
 const rps = (runs) => median(runs.map((figure) => figure.rps));
 const cpu = (runs) => median(runs.map((figure) => figure.cpu));
 const percent = (ratio) => `${(ratio * 100).toFixed(0)}%`;
-console.log(`\nA/B: base ${commit(baseRoot)} (${baseRoot}) vs head ${commit(headRoot)} (${headRoot}): wrk, 10 connections, ${seconds} s x ${rounds} rounds, ${jpeg.length}-byte JPEG, no-op model (node ${process.version})\n`);
+console.log(
+  `\nA/B: base ${commit(baseRoot)} (${baseRoot}) vs head ${commit(headRoot)} (${headRoot}): wrk, 10 connections, ${seconds} s x ${rounds} rounds, ${jpeg.length}-byte JPEG, no-op model (node ${process.version})\n`,
+);
 console.log('| route | base req/s | head req/s | head/base | per-round head/base: median (range) | base µs CPU/req | head µs CPU/req |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const [index, route] of routes.entries()) {
   const { base, head } = figures[index];
   const pairs = base.map((figure, round) => head[round].rps / figure.rps);
   const range = `${median(pairs).toFixed(2)} (${Math.min(...pairs).toFixed(2)}–${Math.max(...pairs).toFixed(2)})`;
-  console.log(`| ${route.name} | ${rps(base).toFixed(0)} | ${rps(head).toFixed(0)} | ${(rps(head) / rps(base)).toFixed(2)} | ${range} | ${cpu(base).toFixed(0)} | ${cpu(head).toFixed(0)} |`);
+  console.log(
+    `| ${route.name} | ${rps(base).toFixed(0)} | ${rps(head).toFixed(0)} | ${(rps(head) / rps(base)).toFixed(2)} | ${range} | ${cpu(base).toFixed(0)} | ${cpu(head).toFixed(0)} |`,
+  );
 }
-const native = httpScenarios.filter((scenario) => ['direct', 'supervised'].every((server) => routes.some((route) => route.name === `${scenario.name}, ${server}`)));
-if (native.length > 0) console.log('\n| native route | bare req/s | base direct/bare | head direct/bare | base supervised/direct | head supervised/direct |\n|---|---:|---:|---:|---:|---:|');
+const native = httpScenarios.filter((scenario) =>
+  ['direct', 'supervised'].every((server) => routes.some((route) => route.name === `${scenario.name}, ${server}`)),
+);
+if (native.length > 0)
+  console.log(
+    '\n| native route | bare req/s | base direct/bare | head direct/bare | base supervised/direct | head supervised/direct |\n|---|---:|---:|---:|---:|---:|',
+  );
 for (const scenario of native) {
   const direct = figures[routes.findIndex((route) => route.name === `${scenario.name}, direct`)];
   const supervised = figures[routes.findIndex((route) => route.name === `${scenario.name}, supervised`)];

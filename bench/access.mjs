@@ -65,8 +65,13 @@ const bodyFile = join(scratch, 'body.json');
 writeFileSync(bodyFile, body);
 function wrkScript(headers) {
   const script = join(scratch, `script-${Object.keys(headers).length}.lua`);
-  const lines = Object.entries({ 'content-type': 'application/json', ...headers }).map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`);
-  writeFileSync(script, ['wrk.method = "POST"', ...lines, `local f = io.open(${JSON.stringify(bodyFile)}, "rb")`, 'wrk.body = f:read("*a")', 'f:close()', ''].join('\n'));
+  const lines = Object.entries({ 'content-type': 'application/json', ...headers }).map(
+    ([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`,
+  );
+  writeFileSync(
+    script,
+    ['wrk.method = "POST"', ...lines, `local f = io.open(${JSON.stringify(bodyFile)}, "rb")`, 'wrk.body = f:read("*a")', 'f:close()', ''].join('\n'),
+  );
   return script;
 }
 
@@ -103,18 +108,23 @@ for (let round = 0; round < rounds; round++) {
     // The log must have kept up: one line per request (written asynchronously, so wait for the last).
     if (scenario.env.ACCESS_LOG !== 'false') {
       for (let waited = 0; scenario.server.lines.count - before < requests && waited < 100; waited++) await new Promise((resolve) => setTimeout(resolve, 20));
-      if (scenario.server.lines.count - before < requests) throw new Error(`${scenario.name}: ${scenario.server.lines.count - before} access lines for ${requests} requests`);
+      if (scenario.server.lines.count - before < requests)
+        throw new Error(`${scenario.name}: ${scenario.server.lines.count - before} access lines for ${requests} requests`);
     }
   }
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const baseline = median(scenarios[0].figures);
-console.log(`access log and auth on the native POST /predict: wrk, 10 connections, ${seconds} s x ${rounds} rounds, ${jpeg.length}-byte JPEG, no-op model (node ${process.version})`);
+console.log(
+  `access log and auth on the native POST /predict: wrk, 10 connections, ${seconds} s x ${rounds} rounds, ${jpeg.length}-byte JPEG, no-op model (node ${process.version})`,
+);
 for (const scenario of scenarios) {
   const rps = median(scenario.figures);
   const cost = scenario === scenarios[0] ? '' : `   cost ${((1 - rps / baseline) * 100).toFixed(1)}% vs baseline`;
-  console.log(`  ${scenario.name.padEnd(34)} ${rps.toFixed(0).padStart(6)} req/s (median; runs ${scenario.figures.map((value) => value.toFixed(0)).join(', ')})${cost}`);
+  console.log(
+    `  ${scenario.name.padEnd(34)} ${rps.toFixed(0).padStart(6)} req/s (median; runs ${scenario.figures.map((value) => value.toFixed(0)).join(', ')})${cost}`,
+  );
 }
 
 for (const scenario of scenarios) scenario.server.child.kill('SIGTERM');

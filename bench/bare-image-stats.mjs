@@ -3,7 +3,9 @@
 // with no framework around it.
 import sharp from 'sharp';
 
-const gray = await sharp({ create: { width: 600, height: 400, channels: 3, background: { r: 200, g: 200, b: 200 } } }).jpeg().toBuffer();
+const gray = await sharp({ create: { width: 600, height: 400, channels: 3, background: { r: 200, g: 200, b: 200 } } })
+  .jpeg()
+  .toBuffer();
 let output;
 for (let run = 0; run < 5; run++) {
   const image = sharp(gray);

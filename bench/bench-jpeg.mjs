@@ -9,4 +9,6 @@ for (let index = 0, state = 1; index < noise.length; index++) {
   noise[index] = state >>> 24;
 }
 
-export const benchJpeg = await sharp(noise, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+export const benchJpeg = await sharp(noise, { raw: { width: side, height: side, channels: 3 } })
+  .jpeg({ quality: 90 })
+  .toBuffer();

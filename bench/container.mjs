@@ -18,7 +18,10 @@ const megabytes = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 if (!process.env.BASE_IMAGE) execFileSync(`${repo}docker/local-base-image.sh`, [baseImage], { env, stdio: 'inherit' });
-execFileSync(`${repo}docker/example.sh`, ['build'], { env: { ...env, ENGINE: 'podman', IMAGE: image, BASE_IMAGE: baseImage }, stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(`${repo}docker/example.sh`, ['build'], {
+  env: { ...env, ENGINE: 'podman', IMAGE: image, BASE_IMAGE: baseImage },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 
 const sizeOf = (name) => Number(podman(['image', 'inspect', '--format', '{{.Size}}', name]));
 
@@ -33,7 +36,10 @@ async function coldStart(port) {
   const started = performance.now();
   const name = podman(['run', '-d', '--rm', '--no-healthcheck', '-p', `127.0.0.1:${port}:5000`, '-e', 'MODE=http', image]);
   for (;;) {
-    const status = await fetch(`http://127.0.0.1:${port}/health`).then((response) => response.status, () => 0);
+    const status = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (response) => response.status,
+      () => 0,
+    );
     if (status === 200) break;
     await sleep(10);
   }

@@ -60,7 +60,14 @@ const footprint = (pid) => {
 };
 
 const predict = (url, inputs, dispatcher) =>
-  request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }), dispatcher, headersTimeout: 60_000, bodyTimeout: 60_000 });
+  request(`${url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs }),
+    dispatcher,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  });
 
 /** `loops` keep-alive clients sending requests back to back until `until()`; every answer is counted by status. */
 async function load(url, loops, until, inputs = () => ({})) {
@@ -101,7 +108,9 @@ console.log(`fault benchmark (node ${process.version}, ${seconds} s per load)`);
   await pause(500);
   const after = footprint(server.child.pid);
   console.log('1. sustained load, 16 connections');
-  console.log(`   requests ${tally.sent}, answered 200: ${tally.byStatus[200] ?? 0}, other statuses: ${JSON.stringify(Object.fromEntries(Object.entries(tally.byStatus).filter(([code]) => code !== '200')))}, connection errors ${tally.connectionErrors}, wrong answers ${tally.wrong}, lost ${tally.lost}`);
+  console.log(
+    `   requests ${tally.sent}, answered 200: ${tally.byStatus[200] ?? 0}, other statuses: ${JSON.stringify(Object.fromEntries(Object.entries(tally.byStatus).filter(([code]) => code !== '200')))}, connection errors ${tally.connectionErrors}, wrong answers ${tally.wrong}, lost ${tally.lost}`,
+  );
   console.log(`   RSS (supervisor + worker)  before ${mb(before.rss)}   after ${mb(after.rss)}`);
   console.log(`   open files                 before ${before.files}   after ${after.files}`);
   await stop(server);
@@ -119,10 +128,17 @@ console.log(`fault benchmark (node ${process.version}, ${seconds} s per load)`);
       kills++;
     }
   }, 2000);
-  const tally = await load(server.url, 8, () => Date.now() > deadline, () => ({ delay_ms: 5 }));
+  const tally = await load(
+    server.url,
+    8,
+    () => Date.now() > deadline,
+    () => ({ delay_ms: 5 }),
+  );
   clearInterval(killer);
   console.log(`2. the worker SIGKILLed every 2 s under load (8 connections, 5 ms inferences): ${kills} kills`);
-  console.log(`   sent ${tally.sent}, answered ${tally.answered} (200: ${tally.byStatus[200] ?? 0}, 500 worker died: ${tally.byStatus[500] ?? 0}, other: ${tally.answered - (tally.byStatus[200] ?? 0) - (tally.byStatus[500] ?? 0)}), connection errors ${tally.connectionErrors}, wrong ${tally.wrong}, lost ${tally.lost}`);
+  console.log(
+    `   sent ${tally.sent}, answered ${tally.answered} (200: ${tally.byStatus[200] ?? 0}, 500 worker died: ${tally.byStatus[500] ?? 0}, other: ${tally.answered - (tally.byStatus[200] ?? 0) - (tally.byStatus[500] ?? 0)}), connection errors ${tally.connectionErrors}, wrong ${tally.wrong}, lost ${tally.lost}`,
+  );
   await stop(server);
 }
 
@@ -162,7 +178,9 @@ console.log(`fault benchmark (node ${process.version}, ${seconds} s per load)`);
   }
   const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   console.log('3. a hung model (INFERENCE_TIMEOUT_MS=1000), 5 rounds, 4 requests queued behind it each time');
-  console.log(`   504 to the next ready worker: median ${median(replacements).toFixed(0)} ms   (baseline: a SIGKILLed worker to the next ready one, median ${median(restarts).toFixed(0)} ms)`);
+  console.log(
+    `   504 to the next ready worker: median ${median(replacements).toFixed(0)} ms   (baseline: a SIGKILLed worker to the next ready one, median ${median(restarts).toFixed(0)} ms)`,
+  );
   console.log(`   requests queued behind the hung one: ${queued}, not served: ${lost}`);
   await stop(server);
 }
@@ -175,7 +193,9 @@ console.log(`fault benchmark (node ${process.version}, ${seconds} s per load)`);
   const before = status(server.child.pid, 'VmRSS');
   const size = 95 * 1024 * 1024;
   const boundary = 'faultsbenchboundary';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="upload"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="upload"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
   const tail = Buffer.from(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="delay_ms"\r\n\r\n1500\r\n--${boundary}--\r\n`);
   const payload = Buffer.alloc(size, 0x61);
   const uploads = 24;
@@ -204,7 +224,9 @@ console.log(`fault benchmark (node ${process.version}, ${seconds} s per load)`);
   const peak = status(server.child.pid, 'VmHWM');
   console.log(`4. ${uploads} concurrent ${mb(size)} uploads, MAX_BUFFERED_BYTES ${mb(budget)}`);
   console.log(`   answers ${JSON.stringify(statuses)}, connection errors ${errors}`);
-  console.log(`   supervisor RSS before ${mb(before)}, peak ${mb(peak)}: ${mb(peak - before)} above the baseline, for a budget of ${mb(budget)} (${uploads} x ${mb(size)} = ${mb(uploads * size)} offered)`);
+  console.log(
+    `   supervisor RSS before ${mb(before)}, peak ${mb(peak)}: ${mb(peak - before)} above the baseline, for a budget of ${mb(budget)} (${uploads} x ${mb(size)} = ${mb(uploads * size)} offered)`,
+  );
   await stop(server);
 }
 

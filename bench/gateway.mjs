@@ -19,7 +19,12 @@ const redis = await startRedis();
 console.log(`the gateway and the fleet (node ${process.version})`);
 const script = wrkScript({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { image: benchJpeg.toString('base64') } }) });
 const direct = await startServer([file('./constant-model.mjs')], { ACCESS_LOG: 'false' });
-const queueWorker = await startServer([cli, file('./constant-model.mjs')], { MODE: 'queue', REDIS_URL: redis.url, QUEUE_NAME: 'gateway-bench', ACCESS_LOG: 'false' });
+const queueWorker = await startServer([cli, file('./constant-model.mjs')], {
+  MODE: 'queue',
+  REDIS_URL: redis.url,
+  QUEUE_NAME: 'gateway-bench',
+  ACCESS_LOG: 'false',
+});
 const gateway = await startServer([cli], { MODE: 'http', QUEUE_BACKEND: redis.url, QUEUE_NAME: 'gateway-bench', ACCESS_LOG: 'false' });
 for (;;) {
   if ((await fetch(`${gateway.url}/health`)).status === 200) break;
@@ -32,7 +37,9 @@ for (let round = 0; round < rounds; round++) {
 }
 await Promise.all([direct.stop(), queueWorker.stop(), gateway.stop()]);
 console.log(`  POST /predict, MODE=http direct                   ${median(figures.direct).toFixed(0).padStart(6)} req/s`);
-console.log(`  POST /predict, gateway + one local queue worker    ${median(figures.gateway).toFixed(0).padStart(6)} req/s   ${((median(figures.gateway) / median(figures.direct)) * 100).toFixed(0)}% of direct`);
+console.log(
+  `  POST /predict, gateway + one local queue worker    ${median(figures.gateway).toFixed(0).padStart(6)} req/s   ${((median(figures.gateway) / median(figures.direct)) * 100).toFixed(0)}% of direct`,
+);
 
 // A CPU-bound model: one container (one model process) against two, on the same queue.
 const iterations = String(process.env.CPU_ITERATIONS ?? 2_600_000);
@@ -41,7 +48,16 @@ for (let round = 0; round < rounds; round++) {
   for (const count of [1, 2]) {
     const name = `cpu-${round}-${count}`;
     const workers = [];
-    for (let index = 0; index < count; index++) workers.push(await startServer([cli, file('./cpu-model.mjs')], { MODE: 'queue', REDIS_URL: redis.url, QUEUE_NAME: name, CPU_ITERATIONS: iterations, ACCESS_LOG: 'false' }));
+    for (let index = 0; index < count; index++)
+      workers.push(
+        await startServer([cli, file('./cpu-model.mjs')], {
+          MODE: 'queue',
+          REDIS_URL: redis.url,
+          QUEUE_NAME: name,
+          CPU_ITERATIONS: iterations,
+          ACCESS_LOG: 'false',
+        }),
+      );
     const queue = new Queue(name, { connection: redis.connection });
     await new Promise((resolve) => setTimeout(resolve, 500));
     scaling[count].push(await drain(queue, jobs, (index) => ({ inputs: { note: `job ${index}` } })));

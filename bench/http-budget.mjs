@@ -18,7 +18,8 @@ const file = (path) => fileURLToPath(new URL(path, import.meta.url));
 const direct = await startServer([file('./constant-model.mjs')]);
 const answers = JSON.stringify(await answersOf(direct.url));
 const servers = { direct };
-for (const microseconds of extraWork) servers[`bare+${microseconds}`] = await startServer([file('./bare-http-server.mjs')], { ANSWERS: answers, EXTRA_WORK_US: String(microseconds) });
+for (const microseconds of extraWork)
+  servers[`bare+${microseconds}`] = await startServer([file('./bare-http-server.mjs')], { ANSWERS: answers, EXTRA_WORK_US: String(microseconds) });
 
 console.log(`HTTP budget: wrk, 10 connections, ${seconds} s x ${rounds} rounds (node ${process.version})`);
 for (const scenario of scenarios) {
@@ -32,9 +33,11 @@ for (const scenario of scenarios) {
   }
   const rps = (name) => median(figures[name].map((figure) => figure.rps));
   const cpu = (name) => median(figures[name].map((figure) => figure.cpu));
-  const line = (label, name) => `    ${label.padEnd(40)} ${rps(name).toFixed(0).padStart(6)} req/s ${`${((rps(name) / rps('bare+0')) * 100).toFixed(0)}%`.padStart(5)} of bare   ${cpu(name).toFixed(1).padStart(5)} µs CPU/req`;
+  const line = (label, name) =>
+    `    ${label.padEnd(40)} ${rps(name).toFixed(0).padStart(6)} req/s ${`${((rps(name) / rps('bare+0')) * 100).toFixed(0)}%`.padStart(5)} of bare   ${cpu(name).toFixed(1).padStart(5)} µs CPU/req`;
   console.log(`  ${scenario.name}`);
-  for (const microseconds of extraWork) console.log(line(microseconds === 0 ? 'bare node:http + busboy' : `bare + ${microseconds} µs of JavaScript per request`, `bare+${microseconds}`));
+  for (const microseconds of extraWork)
+    console.log(line(microseconds === 0 ? 'bare node:http + busboy' : `bare + ${microseconds} µs of JavaScript per request`, `bare+${microseconds}`));
   // Where direct falls on the bare server's curve: the work per request it amounts to.
   const ratio = rps('direct') / rps('bare+0');
   const points = extraWork.map((microseconds) => ({ microseconds, ratio: rps(`bare+${microseconds}`) / rps('bare+0') }));

@@ -26,7 +26,9 @@ const servers = {
   supervised: await startServer([file('../dist/cli.js'), model]),
 };
 
-console.log(`HTTP throughput: wrk, ${connections} connections, ${seconds} s x ${rounds} rounds, ${jpeg.length}-byte JPEG, default settings (node ${process.version})`);
+console.log(
+  `HTTP throughput: wrk, ${connections} connections, ${seconds} s x ${rounds} rounds, ${jpeg.length}-byte JPEG, default settings (node ${process.version})`,
+);
 for (const scenario of scenarios) {
   const figures = { bare: [], direct: [], supervised: [] };
   for (let round = 0; round < rounds; round++) {
@@ -40,7 +42,8 @@ for (const scenario of scenarios) {
   const rps = (name) => median(figures[name].map((figure) => figure.rps));
   const p50 = (name) => `${median(figures[name].map((figure) => milliseconds(figure.p50))).toFixed(2)} ms`;
   const cpu = (name) => `${median(figures[name].map((figure) => figure.cpuPerRequest)).toFixed(0)} µs CPU/req`;
-  const line = (label, name) => `    ${label.padEnd(34)} ${rps(name).toFixed(0).padStart(6)} req/s   p50 ${String(p50(name)).padStart(8)}   ${cpu(name).padStart(15)}`;
+  const line = (label, name) =>
+    `    ${label.padEnd(34)} ${rps(name).toFixed(0).padStart(6)} req/s   p50 ${String(p50(name)).padStart(8)}   ${cpu(name).padStart(15)}`;
   console.log(`  ${scenario.name}`);
   console.log(line('bare node:http + busboy', 'bare'));
   console.log(`${line('MODE=http, node shim.js', 'direct')}   ${((rps('direct') / rps('bare')) * 100).toFixed(0)}% of the bare server`);

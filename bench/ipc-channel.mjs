@@ -52,7 +52,13 @@ if (role === 'child') {
 
   const run = (kind, size) =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [process.argv[1], 'child', kind], kind === 'ipc' ? { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' } : { stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [process.argv[1], 'child', kind],
+        kind === 'ipc'
+          ? { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' }
+          : { stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'] },
+      );
       let sent = 0;
       let answered = 0;
       let send;
@@ -60,11 +66,18 @@ if (role === 'child') {
       let started;
       // The wire shape of src/message-outbox.ts (a `many` message per batch), written here
       // because the Outbox is internal to the package's bundle.
-      const batch = () => ({ type: 'many', messages: Array.from({ length: Math.min(size, messages - sent) }, () => ({ type: 'infer', id: sent++, inputs: { image } })) });
+      const batch = () => ({
+        type: 'many',
+        messages: Array.from({ length: Math.min(size, messages - sent) }, () => ({ type: 'infer', id: sent++, inputs: { image } })),
+      });
       const finish = () => {
         const seconds = (performance.now() - started) / 1000;
         const parentCpu = process.cpuUsage(cpuBefore[0]);
-        resolve({ rate: messages / seconds, parent: (parentCpu.user + parentCpu.system) / messages, child: ((cpuSeconds(child.pid) - cpuBefore[1]) * 1e6) / messages });
+        resolve({
+          rate: messages / seconds,
+          parent: (parentCpu.user + parentCpu.system) / messages,
+          child: ((cpuSeconds(child.pid) - cpuBefore[1]) * 1e6) / messages,
+        });
         child.kill();
       };
       const onResults = (results) => {
@@ -86,13 +99,21 @@ if (role === 'child') {
       }, 300);
     });
 
-  console.log(`the supervisor's channel alone: ${messages} infer messages (5542-byte image) and their results, 2 batches in flight, ${rounds} rounds (node ${process.version})`);
+  console.log(
+    `the supervisor's channel alone: ${messages} infer messages (5542-byte image) and their results, 2 batches in flight, ${rounds} rounds (node ${process.version})`,
+  );
   for (const size of [1, 5, 10]) {
     const figures = { ipc: [], pipe: [] };
     for (let round = 0; round < rounds; round++) for (const kind of ['ipc', 'pipe']) figures[kind].push(await run(kind, size));
     const line = (label, kind) => {
       const rows = figures[kind];
-      return `    ${label.padEnd(46)} ${median(rows.map((row) => row.rate)).toFixed(0).padStart(6)} msg/s   CPU/message: parent ${median(rows.map((row) => row.parent)).toFixed(1).padStart(5)} µs, child ${median(rows.map((row) => row.child)).toFixed(1).padStart(5)} µs`;
+      return `    ${label.padEnd(46)} ${median(rows.map((row) => row.rate))
+        .toFixed(0)
+        .padStart(6)} msg/s   CPU/message: parent ${median(rows.map((row) => row.parent))
+        .toFixed(1)
+        .padStart(5)} µs, child ${median(rows.map((row) => row.child))
+        .toFixed(1)
+        .padStart(5)} µs`;
     };
     console.log(`  batches of ${size}`);
     console.log(line("Node IPC, 'advanced' (the supervisor's)", 'ipc'));

@@ -20,7 +20,14 @@ const scratch = mkdtempSync(join(tmpdir(), 'bench-lambda-'));
 
 // The runtime API the tests use, as JavaScript.
 const helper = join(scratch, 'lambda-runtime-api.mjs');
-await build({ entryPoints: [file('../test/helpers/lambda-runtime-api.ts')], outfile: helper, format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
+await build({
+  entryPoints: [file('../test/helpers/lambda-runtime-api.ts')],
+  outfile: helper,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'error',
+});
 const { startRuntimeApi } = await import(pathToFileURL(helper).href);
 
 const jpeg = benchJpeg;
@@ -52,8 +59,16 @@ await client.close();
 
 const scenarios = [
   { name: 'bare Node loop (next, parse, response)', command: ['--input-type=module', '-e', bareLoop], check: (output) => output.output.label === 'cat' },
-  { name: 'MODE=lambda, node shim.js', command: [file('./constant-model.mjs')], check: (output) => output.output.label === 'cat' && output.status === 'succeeded' },
-  { name: 'MODE=lambda, ai-integration shim.js', command: [file('../dist/cli.js'), file('./constant-model.mjs')], check: (output) => output.output.label === 'cat' && output.status === 'succeeded' },
+  {
+    name: 'MODE=lambda, node shim.js',
+    command: [file('./constant-model.mjs')],
+    check: (output) => output.output.label === 'cat' && output.status === 'succeeded',
+  },
+  {
+    name: 'MODE=lambda, ai-integration shim.js',
+    command: [file('../dist/cli.js'), file('./constant-model.mjs')],
+    check: (output) => output.output.label === 'cat' && output.status === 'succeeded',
+  },
 ];
 
 const api = await startRuntimeApi();
@@ -100,7 +115,9 @@ rmSync(scratch, { recursive: true, force: true });
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const baseline = median(figures.get(scenarios[0].name));
-console.log(`Lambda runtime API loop: ${seconds} s x ${rounds} rounds, one invocation at a time (as Lambda runs them), a ${jpeg.length}-byte JPEG as base64 in the event, no-op model (node ${process.version})`);
+console.log(
+  `Lambda runtime API loop: ${seconds} s x ${rounds} rounds, one invocation at a time (as Lambda runs them), a ${jpeg.length}-byte JPEG as base64 in the event, no-op model (node ${process.version})`,
+);
 for (const [name, values] of figures) {
   const rate = median(values);
   const share = name === scenarios[0].name ? '' : `   ${((rate / baseline) * 100).toFixed(0)}% of the bare loop`;

@@ -44,7 +44,8 @@ function timeNode(file, copy = false) {
 }
 
 function timePython(file) {
-  return Number(python(`
+  return Number(
+    python(`
 import pickle, statistics, time
 data = open(${JSON.stringify(file)}, 'rb').read()
 pickle.loads(data)
@@ -54,18 +55,26 @@ for _ in range(${runs}):
     pickle.loads(data)
     samples.append((time.perf_counter() - started) * 1000)
 print(statistics.median(samples))
-`));
+`),
+  );
 }
 
 console.log(`pickle decode, median of ${runs} runs each, file in memory (node ${process.version})`);
-for (const [label, file] of [['50 MB bytes value', 'bulk.pkl'], ['dict of 100,000 small entries', 'small.pkl']]) {
+for (const [label, file] of [
+  ['50 MB bytes value', 'bulk.pkl'],
+  ['dict of 100,000 small entries', 'small.pkl'],
+]) {
   const path = join(dir, file);
   const size = (readFileSync(path).length / 1024 / 1024).toFixed(1);
   const nodeMs = timeNode(path);
   const pythonMs = timePython(path);
-  console.log(`  ${label.padEnd(32)} (${size} MB)  readPickle ${nodeMs.toFixed(2).padStart(8)} ms   CPython pickle.loads ${pythonMs.toFixed(2).padStart(8)} ms   ratio ${(nodeMs / pythonMs).toFixed(2)}x`);
+  console.log(
+    `  ${label.padEnd(32)} (${size} MB)  readPickle ${nodeMs.toFixed(2).padStart(8)} ms   CPython pickle.loads ${pythonMs.toFixed(2).padStart(8)} ms   ratio ${(nodeMs / pythonMs).toFixed(2)}x`,
+  );
   if (file === 'bulk.pkl') {
     const copiedMs = timeNode(path, true);
-    console.log(`  ${'  the same, bytes copied out'.padEnd(32)}           readPickle ${copiedMs.toFixed(2).padStart(8)} ms   CPython pickle.loads ${pythonMs.toFixed(2).padStart(8)} ms   ratio ${(copiedMs / pythonMs).toFixed(2)}x`);
+    console.log(
+      `  ${'  the same, bytes copied out'.padEnd(32)}           readPickle ${copiedMs.toFixed(2).padStart(8)} ms   CPython pickle.loads ${pythonMs.toFixed(2).padStart(8)} ms   ratio ${(copiedMs / pythonMs).toFixed(2)}x`,
+    );
   }
 }

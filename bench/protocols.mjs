@@ -37,7 +37,10 @@ function wrkScript(scenario, index) {
   writeFileSync(bodyFile, scenario.body);
   const headers = Object.entries(scenario.headers).map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`);
   const script = join(scratch, `script-${index}.lua`);
-  writeFileSync(script, ['wrk.method = "POST"', ...headers, `local f = io.open(${JSON.stringify(bodyFile)}, "rb")`, 'wrk.body = f:read("*a")', 'f:close()', ''].join('\n'));
+  writeFileSync(
+    script,
+    ['wrk.method = "POST"', ...headers, `local f = io.open(${JSON.stringify(bodyFile)}, "rb")`, 'wrk.body = f:read("*a")', 'f:close()', ''].join('\n'),
+  );
   return script;
 }
 
@@ -73,7 +76,9 @@ for (let round = 0; round < rounds; round++) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const native = median(figures.get(scenarios[0].name));
-console.log(`protocol adapters on the shared core: wrk, 10 connections, ${seconds} s x ${rounds} rounds, ${jpeg.length}-byte JPEG, no-op model (node ${process.version})`);
+console.log(
+  `protocol adapters on the shared core: wrk, 10 connections, ${seconds} s x ${rounds} rounds, ${jpeg.length}-byte JPEG, no-op model (node ${process.version})`,
+);
 for (const [name, values] of figures) {
   const rps = median(values);
   const cost = name === bareScenario.name || name === scenarios[0].name ? '' : `   adapter cost ${((1 - rps / native) * 100).toFixed(0)}% vs native`;

@@ -18,11 +18,23 @@ const { connection, url: redisUrl } = redis;
 
 const consumers = [
   { name: 'bare BullMQ worker, no-op processor', args: [file('./bare-bullmq-worker.mjs')], env: { BULLMQ_CONCURRENCY: String(concurrency + 1) }, figures: [] },
-  { name: 'MODE=queue, node shim.js', args: [file('./noop-queue-model.mjs')], env: { MODE: 'queue', CONCURRENCY: String(concurrency), ACCESS_LOG: 'false' }, figures: [] },
-  { name: 'MODE=queue, under the supervisor', args: [file('../dist/cli.js'), file('./noop-queue-model.mjs')], env: { MODE: 'queue', CONCURRENCY: String(concurrency), ACCESS_LOG: 'false' }, figures: [] },
+  {
+    name: 'MODE=queue, node shim.js',
+    args: [file('./noop-queue-model.mjs')],
+    env: { MODE: 'queue', CONCURRENCY: String(concurrency), ACCESS_LOG: 'false' },
+    figures: [],
+  },
+  {
+    name: 'MODE=queue, under the supervisor',
+    args: [file('../dist/cli.js'), file('./noop-queue-model.mjs')],
+    env: { MODE: 'queue', CONCURRENCY: String(concurrency), ACCESS_LOG: 'false' },
+    figures: [],
+  },
 ];
 
-console.log(`queue throughput: ${jobs} jobs added in bulk to an idle consumer, BullMQ concurrency ${concurrency + 1}, ${rounds} rounds (node ${process.version})`);
+console.log(
+  `queue throughput: ${jobs} jobs added in bulk to an idle consumer, BullMQ concurrency ${concurrency + 1}, ${rounds} rounds (node ${process.version})`,
+);
 for (let round = 0; round < rounds; round++) {
   for (const consumer of consumers) {
     const queueName = `bench-${round}-${consumers.indexOf(consumer)}`;
@@ -40,6 +52,8 @@ const bare = median(consumers[0].figures);
 for (const consumer of consumers) {
   const rate = median(consumer.figures);
   const ratio = consumer === consumers[0] ? '' : `   ${((rate / bare) * 100).toFixed(0)}% of the bare worker`;
-  console.log(`  ${consumer.name.padEnd(38)} ${rate.toFixed(0).padStart(6)} jobs/s   (rounds: ${consumer.figures.map((value) => value.toFixed(0)).join(' | ')})${ratio}`);
+  console.log(
+    `  ${consumer.name.padEnd(38)} ${rate.toFixed(0).padStart(6)} jobs/s   (rounds: ${consumer.figures.map((value) => value.toFixed(0)).join(' | ')})${ratio}`,
+  );
 }
 redis.stop();

@@ -13,7 +13,9 @@ import sharp from 'sharp';
 const seconds = Number(process.argv[2] ?? 8);
 const file = (path) => fileURLToPath(new URL(path, import.meta.url));
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#3366cc' } }).jpeg().toBuffer();
+const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#3366cc' } })
+  .jpeg()
+  .toBuffer();
 
 const shims = [
   {
@@ -32,7 +34,10 @@ const shims = [
 ];
 
 function start(args, env) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let stderr = '';
     child.stderr.on('data', (chunk) => {
@@ -47,7 +52,11 @@ function start(args, env) {
 // The shim's own start-up: spawn it as the supervisor does and wait for its 'ready' message.
 async function shimStartup(path) {
   const started = performance.now();
-  const child = spawn(process.execPath, [path], { env: { ...process.env, AI_INTEGRATION_WORKER: '1' }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
+  const child = spawn(process.execPath, [path], {
+    env: { ...process.env, AI_INTEGRATION_WORKER: '1' },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
   await new Promise((resolve) => child.once('message', resolve));
   const elapsed = performance.now() - started;
   child.disconnect(); // a worker exits when the supervisor goes away
@@ -67,7 +76,14 @@ async function restartTime(url, body) {
 }
 
 async function throughput(url, body) {
-  const result = await autocannon({ url: `${url}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 10, duration: seconds });
+  const result = await autocannon({
+    url: `${url}/predict`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: 10,
+    duration: seconds,
+  });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
   return result.requests.average;
 }
@@ -90,5 +106,7 @@ for (const shim of shims) {
   console.log(`  throw to next ready worker (median of 21 restarts)   ${median(restarts).toFixed(0)} ms`);
   console.log(`  restart cost beyond the shim's own start-up          ${(median(restarts) - median(startups)).toFixed(0)} ms`);
   console.log(`  HTTP POST /predict, direct                           ${directRps.toFixed(0)} req/s`);
-  console.log(`  HTTP POST /predict, supervised                       ${supervisedRps.toFixed(0)} req/s   ${((supervisedRps / directRps) * 100).toFixed(0)}% of direct`);
+  console.log(
+    `  HTTP POST /predict, supervised                       ${supervisedRps.toFixed(0)} req/s   ${((supervisedRps / directRps) * 100).toFixed(0)}% of direct`,
+  );
 }

@@ -20,23 +20,78 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 // podman, redis-server, ...). build: false for a benchmark that does not load this checkout's
 // dist/. byNameOnly: left out of the default run.
 const benchmarks = {
-  'self-test-wall-time': { args: '[runs]', file: 'self-test-wall-time.mjs', about: 'whole-process time of MODE=test_model_integration beside bare node and a bare sharp script' },
-  startup: { args: '[rounds [other-checkout ...]]', file: 'startup.mjs', about: 'spawn to the first 200 on /health (direct, supervised) and a stdin mode, beside bare node' },
+  'self-test-wall-time': {
+    args: '[runs]',
+    file: 'self-test-wall-time.mjs',
+    about: 'whole-process time of MODE=test_model_integration beside bare node and a bare sharp script',
+  },
+  startup: {
+    args: '[rounds [other-checkout ...]]',
+    file: 'startup.mjs',
+    about: 'spawn to the first 200 on /health (direct, supervised) and a stdin mode, beside bare node',
+  },
   pickle: { args: '[runs]', file: 'pickle-decode.mjs', needs: 'system', about: "readPickle beside CPython's C unpickler on the same files" },
-  http: { args: '[seconds connections rounds]', file: 'http-throughput.mjs', needs: 'wrk', about: 'MODE=http req/s, direct and supervised, beside a bare node:http + busboy server' },
-  budget: { args: '[seconds rounds]', file: 'http-budget.mjs', needs: 'wrk', about: 'the bare server with N µs of JavaScript added per request, beside MODE=http' },
+  http: {
+    args: '[seconds connections rounds]',
+    file: 'http-throughput.mjs',
+    needs: 'wrk',
+    about: 'MODE=http req/s, direct and supervised, beside a bare node:http + busboy server',
+  },
+  budget: {
+    args: '[seconds rounds]',
+    file: 'http-budget.mjs',
+    needs: 'wrk',
+    about: 'the bare server with N µs of JavaScript added per request, beside MODE=http',
+  },
   restart: { args: '[seconds]', file: 'restart.mjs', about: "a throw to the next ready worker beside the shim's own start-up, and supervised vs direct req/s" },
-  container: { args: '[runs]', file: 'container.mjs', needs: 'system', about: 'the example image: size, cold start and self-test with podman, beside the base image' },
+  container: {
+    args: '[runs]',
+    file: 'container.mjs',
+    needs: 'system',
+    about: 'the example image: size, cold start and self-test with podman, beside the base image',
+  },
   faults: { args: '[seconds]', file: 'faults.mjs', about: 'the supervised service under load, killed workers, a hung model, big uploads, slowloris' },
-  protocols: { args: '[seconds rounds]', file: 'protocols.mjs', needs: 'wrk', about: 'req/s through each protocol adapter beside the native route and a bare server' },
+  protocols: {
+    args: '[seconds rounds]',
+    file: 'protocols.mjs',
+    needs: 'wrk',
+    about: 'req/s through each protocol adapter beside the native route and a bare server',
+  },
   lambda: { args: '[seconds rounds]', file: 'lambda.mjs', about: 'MODE=lambda invocations/s, direct and supervised, beside a bare runtime-API loop' },
   access: { args: '[seconds rounds]', file: 'access.mjs', needs: 'wrk', about: 'what the access log (text, JSON) and bearer auth cost on POST /predict' },
   workers: { args: '[seconds rounds]', file: 'workers.mjs', needs: 'wrk', about: 'WORKERS=2 against WORKERS=1 on a CPU-bound model' },
-  batching: { args: '[seconds rounds]', file: 'batching.mjs', needs: 'wrk', about: 'a batched model against the same model unbatched: req/s at 16 clients, p50 at 1' },
-  ipc: { args: '[messages rounds]', file: 'ipc-channel.mjs', build: false, about: "the supervisor's IPC channel by itself beside a pipe of length-prefixed v8.serialize" },
-  queue: { args: '[jobs rounds concurrency]', file: 'queue.mjs', needs: 'system', about: 'MODE=queue jobs/s, direct and supervised, beside a bare BullMQ worker' },
-  gateway: { args: '[seconds rounds jobs]', file: 'gateway.mjs', needs: 'wrk', about: 'POST /predict through a gateway and a queue worker beside MODE=http; 2 workers vs 1' },
-  ab: { args: 'BASE_ROOT HEAD_ROOT [seconds rounds]', file: 'ab.mjs', needs: 'wrk', build: false, byNameOnly: true, about: 'A/B of two built checkouts on every HTTP route, base and head alternating; only by name' },
+  batching: {
+    args: '[seconds rounds]',
+    file: 'batching.mjs',
+    needs: 'wrk',
+    about: 'a batched model against the same model unbatched: req/s at 16 clients, p50 at 1',
+  },
+  ipc: {
+    args: '[messages rounds]',
+    file: 'ipc-channel.mjs',
+    build: false,
+    about: "the supervisor's IPC channel by itself beside a pipe of length-prefixed v8.serialize",
+  },
+  queue: {
+    args: '[jobs rounds concurrency]',
+    file: 'queue.mjs',
+    needs: 'system',
+    about: 'MODE=queue jobs/s, direct and supervised, beside a bare BullMQ worker',
+  },
+  gateway: {
+    args: '[seconds rounds jobs]',
+    file: 'gateway.mjs',
+    needs: 'wrk',
+    about: 'POST /predict through a gateway and a queue worker beside MODE=http; 2 workers vs 1',
+  },
+  ab: {
+    args: 'BASE_ROOT HEAD_ROOT [seconds rounds]',
+    file: 'ab.mjs',
+    needs: 'wrk',
+    build: false,
+    byNameOnly: true,
+    about: 'A/B of two built checkouts on every HTTP route, base and head alternating; only by name',
+  },
 };
 
 /** Prints the message and exits: every early exit goes through here. */
@@ -54,8 +109,14 @@ function run(what, command, args) {
 
 function suggestion(word) {
   // A file's name is a likely slip too (http-throughput for http), so it is matched as well.
-  const candidates = Object.entries(benchmarks).flatMap(([name, { file }]) => [[name, name], [file.replace(/\.mjs$/, ''), name]]);
-  const near = closest(word, candidates.map(([candidate]) => candidate));
+  const candidates = Object.entries(benchmarks).flatMap(([name, { file }]) => [
+    [name, name],
+    [file.replace(/\.mjs$/, ''), name],
+  ]);
+  const near = closest(
+    word,
+    candidates.map(([candidate]) => candidate),
+  );
   if (distance(word, near) > Math.max(2, near.length / 3)) return '';
   return `; did you mean ${candidates.find(([candidate]) => candidate === near)[1]}?`;
 }
@@ -68,7 +129,8 @@ const options = new Set(words.filter((word) => word.startsWith('-')));
 const names = words.filter((word) => !word.startsWith('-'));
 
 for (const option of options) {
-  if (!['--list', '--no-build', '--help', '-h'].includes(option)) fail(`unknown option ${option} (options: --list, --no-build; a benchmark's own arguments go after --)`);
+  if (!['--list', '--no-build', '--help', '-h'].includes(option))
+    fail(`unknown option ${option} (options: --list, --no-build; a benchmark's own arguments go after --)`);
 }
 if (options.has('--help') || options.has('-h')) {
   console.log('usage: npm run bench [-- [--no-build] [name ...] [-- arguments of the one benchmark named]]\n       npm run bench -- --list');

@@ -30,7 +30,9 @@ const median = (values) => {
 // Interleave the subjects so that machine noise hits all of them alike.
 const samples = subjects.map(() => []);
 for (const subject of subjects) timeOnce(subject); // warm the file cache
-for (let run = 0; run < runs; run++) subjects.forEach((subject, index) => samples[index].push(timeOnce(subject)));
+for (let run = 0; run < runs; run++) {
+  for (const [index, subject] of subjects.entries()) samples[index].push(timeOnce(subject));
+}
 
 const medians = samples.map(median);
 const bare = medians[1];

@@ -20,7 +20,9 @@ import { benchJpeg } from './bench-jpeg.mjs';
 const rounds = Number(process.argv[2] ?? 15);
 const others = process.argv.slice(3).map((path) => resolve(path));
 if (!Number.isInteger(rounds) || rounds < 1 || others.some((other) => !existsSync(join(other, 'dist/cli.js')))) {
-  console.error(`usage: node bench/startup.mjs [rounds [other-checkout ...]]: rounds a whole number above 0, each other checkout built (npm run build) (given ${JSON.stringify(process.argv.slice(2))})`);
+  console.error(
+    `usage: node bench/startup.mjs [rounds [other-checkout ...]]: rounds a whole number above 0, each other checkout built (npm run build) (given ${JSON.stringify(process.argv.slice(2))})`,
+  );
   process.exit(2);
 }
 const here = fileURLToPath(new URL('..', import.meta.url));
@@ -38,7 +40,11 @@ const servers = [
 ];
 const scripts = [
   { name: 'bare node script (stdin to stdout)', args: [bench('bare-stdin-script.mjs')], baseline: true },
-  ...checkouts.map(({ label, root }) => ({ name: `MODE=test_inputs_dict_json, node shim.js${label}`, args: [join(root, 'bench/constant-model.mjs')], goal: goals.stdin })),
+  ...checkouts.map(({ label, root }) => ({
+    name: `MODE=test_inputs_dict_json, node shim.js${label}`,
+    args: [join(root, 'bench/constant-model.mjs')],
+    goal: goals.stdin,
+  })),
 ];
 
 // Every variable that could change what is measured is set here; the rest of the environment is kept.
@@ -126,7 +132,9 @@ const print = (title, list, baselineName) => {
   for (const scenario of list) {
     const figure = median(figures.get(scenario).map((run) => run.ms));
     const cpu = median(figures.get(scenario).map((run) => run.cpu));
-    const versus = scenario.baseline ? '' : `${figure - baseline >= 0 ? '+' : ''}${(figure - baseline).toFixed(0)} ms over the ${baselineName} (goal: within ${scenario.goal} ms)`;
+    const versus = scenario.baseline
+      ? ''
+      : `${figure - baseline >= 0 ? '+' : ''}${(figure - baseline).toFixed(0)} ms over the ${baselineName} (goal: within ${scenario.goal} ms)`;
     console.log(`  ${scenario.name.padEnd(width)} ${figure.toFixed(0).padStart(5)} ms   CPU ${cpu.toFixed(0).padStart(4)} ms   ${versus}`.trimEnd());
   }
 };

@@ -19,7 +19,9 @@ async function aloneMs(url) {
   // Warmed up first: the first calls run before V8 has optimised the loop.
   const times = [];
   for (let call = 0; call < 17; call++) {
-    const answer = await (await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { note: 'alone' } }) })).json();
+    const answer = await (
+      await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { note: 'alone' } }) })
+    ).json();
     if (call >= 10) times.push(answer.metrics.predict_time_ms);
   }
   return median(times);
@@ -34,7 +36,9 @@ for (let tries = 0; tries < 3; tries++) {
 
 const script = wrkScript({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { note: 'bench' } }) });
 const configurations = [1, 2].map((workers) => ({ workers, figures: [] }));
-console.log(`several workers: a CPU-bound model (${iterations} steps), wrk 8 connections, ${seconds} s x ${rounds} rounds, ${availableParallelism()} CPUs (node ${process.version})`);
+console.log(
+  `several workers: a CPU-bound model (${iterations} steps), wrk 8 connections, ${seconds} s x ${rounds} rounds, ${availableParallelism()} CPUs (node ${process.version})`,
+);
 for (let round = 0; round < rounds; round++) {
   for (const configuration of configurations) {
     const server = await supervised(configuration.workers, iterations);
@@ -52,4 +56,6 @@ for (let round = 0; round < rounds; round++) {
 const [one, two] = configurations.map(({ figures }) => median(figures));
 console.log(`  one inference alone, in a worker: ${configurations[0].alone.toFixed(1)} ms (WORKERS=1) | ${configurations[1].alone.toFixed(1)} ms (WORKERS=2)`);
 console.log(`  WORKERS=1   ${one.toFixed(1).padStart(7)} req/s   (rounds: ${configurations[0].figures.map((rps) => rps.toFixed(1)).join(' | ')})`);
-console.log(`  WORKERS=2   ${two.toFixed(1).padStart(7)} req/s   (rounds: ${configurations[1].figures.map((rps) => rps.toFixed(1)).join(' | ')})   ${(two / one).toFixed(2)}x WORKERS=1`);
+console.log(
+  `  WORKERS=2   ${two.toFixed(1).padStart(7)} req/s   (rounds: ${configurations[1].figures.map((rps) => rps.toFixed(1)).join(' | ')})   ${(two / one).toFixed(2)}x WORKERS=1`,
+);

@@ -14,7 +14,10 @@ process.once('exit', () => {
 
 /** Starts `node ...args` with MODE, PORT 0 and HOST 127.0.0.1 unless `env` says; resolves once it listens. */
 export function startServer(args, env = {}) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   started.add(child);
   child.once('exit', () => started.delete(child));
   return new Promise((resolve, reject) => {
@@ -26,7 +29,15 @@ export function startServer(args, env = {}) {
       const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(head);
       if (match) {
         head = undefined;
-        resolve({ url: match[1].replace('0.0.0.0', '127.0.0.1'), child, stop: () => new Promise((done) => (child.once('exit', done), child.kill('SIGTERM'))) });
+        resolve({
+          url: match[1].replace('0.0.0.0', '127.0.0.1'),
+          child,
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', done);
+              child.kill('SIGTERM');
+            }),
+        });
       }
     });
     child.on('exit', (code) => head !== undefined && reject(new Error(`exited ${code}: ${head}`)));
@@ -39,7 +50,10 @@ let scripts = 0;
 /** A wrk script that sends `body` (a string or Buffer) with `headers`, POST by default. */
 export function wrkScript({ method = 'POST', headers = {}, body }) {
   const index = ++scripts;
-  const lines = [`wrk.method = ${JSON.stringify(method)}`, ...Object.entries(headers).map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`)];
+  const lines = [
+    `wrk.method = ${JSON.stringify(method)}`,
+    ...Object.entries(headers).map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`),
+  ];
   if (body !== undefined) {
     const bodyFile = join(scratch, `body-${index}`);
     writeFileSync(bodyFile, body);
@@ -82,7 +96,11 @@ export function cpuSeconds(pid) {
   };
   let children = [];
   try {
-    children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     // no children
   }

@@ -17,11 +17,15 @@ const compiler = process.env.CC ?? 'cc';
 if (process.platform !== 'linux') {
   console.log(`native/build.mjs: skipped on ${process.platform}: orphan reaping is for Linux containers`);
 } else if (!headers) {
-  console.warn('native/build.mjs: WARNING: Node\'s headers (node_api.h) were not found; the supervisor will not reap orphaned processes');
+  console.warn("native/build.mjs: WARNING: Node's headers (node_api.h) were not found; the supervisor will not reap orphaned processes");
 } else {
   mkdirSync(new URL('../dist/native/', import.meta.url), { recursive: true });
   try {
-    execFileSync(compiler, ['-O2', '-Wall', '-Werror', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=reaper', '-DNAPI_VERSION=1', `-I${headers}`, source, '-o', target], { stdio: 'inherit' });
+    execFileSync(
+      compiler,
+      ['-O2', '-Wall', '-Werror', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=reaper', '-DNAPI_VERSION=1', `-I${headers}`, source, '-o', target],
+      { stdio: 'inherit' },
+    );
   } catch (error) {
     console.warn(`native/build.mjs: WARNING: ${compiler} failed (${error.message}); the supervisor will not reap orphaned processes`);
   }

@@ -23,7 +23,9 @@ startLoop(
     const scale = (255 * inputs.gain) / (4 * Math.SQRT2);
     const pixels = new Uint8ClampedArray(magnitudes.length); // clamps to 255 as it stores
     for (let index = 0; index < magnitudes.length; index++) pixels[index] = Math.round(magnitudes[index]! * scale);
-    const png = await sharp(pixels, { raw: { width: info.width, height: info.height, channels: 1 } }).png().toBuffer();
+    const png = await sharp(pixels, { raw: { width: info.width, height: info.height, channels: 1 } })
+      .png()
+      .toBuffer();
     return image(png);
   },
   {

@@ -17,8 +17,11 @@ startLoop(
     const [red, green, blue] = stats.channels;
     const grayscale =
       stats.channels.length < 3 ||
-      (red !== undefined && green !== undefined && blue !== undefined &&
-        Math.abs(red.mean - green.mean) <= grayscaleTolerance && Math.abs(green.mean - blue.mean) <= grayscaleTolerance);
+      (red !== undefined &&
+        green !== undefined &&
+        blue !== undefined &&
+        Math.abs(red.mean - green.mean) <= grayscaleTolerance &&
+        Math.abs(green.mean - blue.mean) <= grayscaleTolerance);
     const channelNames = stats.channels.length >= 3 ? ['red', 'green', 'blue', 'alpha'] : ['gray', 'alpha'];
     return json({
       width: metadata.width,

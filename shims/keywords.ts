@@ -7,7 +7,9 @@ import { json, startLoop, text } from 'ai-integration';
 
 // A real model would load its vocabulary or weights here, once, before startLoop.
 const stopWords = new Set(
-  'a an and are as at be but by for from has have he her his i in is it its of on or she that the their them they this to was were will with you your'.split(' '),
+  'a an and are as at be but by for from has have he her his i in is it its of on or she that the their them they this to was were will with you your'.split(
+    ' ',
+  ),
 );
 
 startLoop(

@@ -8,7 +8,7 @@ import { image, inferenceRequests } from 'ai-integration';
 const schema = {
   image: { type: 'image', description: 'the picture to shrink' },
   size: { type: 'integer', min: 8, max: 1024, default: 128, description: 'the longer side of the thumbnail, in pixels' },
-  format: { type: 'choice', choices: ['png', 'jpeg', 'webp'], default: 'png', description: 'the thumbnail\'s file format' },
+  format: { type: 'choice', choices: ['png', 'jpeg', 'webp'], default: 'png', description: "the thumbnail's file format" },
 } as const;
 
 const about = { name: 'thumbnail', description: 'Shrinks a picture to a thumbnail in PNG, JPEG or WebP.', output: { type: 'image' } } as const;

@@ -160,7 +160,8 @@ export interface ErrorAnswer {
  * @example errorAnswer(new AiIntegrationError('AI_ERR_QUEUE_FULL', 'the queue is full')) // { status: 429, headers: { 'retry-after': '1' }, ... }
  */
 export function errorAnswer(error: unknown, statuses: Readonly<Record<number, number>> = {}): ErrorAnswer {
-  if (!(error instanceof AiIntegrationError)) return { status: errorTable.AI_ERR_INTERNAL.httpStatus, headers: {}, code: 'AI_ERR_INTERNAL', message: 'internal server error' };
+  if (!(error instanceof AiIntegrationError))
+    return { status: errorTable.AI_ERR_INTERNAL.httpStatus, headers: {}, code: 'AI_ERR_INTERNAL', message: 'internal server error' };
   const answer: ErrorAnswer = { status: statuses[error.httpStatus] ?? error.httpStatus, headers: error.httpHeaders, code: error.code, message: error.message };
   if (error.field !== undefined) answer.field = error.field;
   return answer;

@@ -4,7 +4,18 @@ export { inferenceRequests, type InferenceRequest } from './inference-requests.j
 export { defineSchema, validateSchema, inputTypes } from './inputs/schema.js';
 export { convertInputs, type ConvertOptions, type ValueOrigin } from './inputs/convert-inputs.js';
 export { checkResult, type ResultReport } from './result/check-result.js';
-export { json, image, file, text, failure, type JsonResult, type ImageResult, type FileResult, type TextResult, type FailureResult } from './result/result-helpers.js';
+export {
+  json,
+  image,
+  file,
+  text,
+  failure,
+  type JsonResult,
+  type ImageResult,
+  type FileResult,
+  type TextResult,
+  type FailureResult,
+} from './result/result-helpers.js';
 export { registerMode, listModes } from './registry.js';
 export { probeOnPort } from './probe-on-port.js';
 export { readPickle, PickleError, type ReadPickleOptions } from './pickle-reader.js';

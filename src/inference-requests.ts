@@ -67,10 +67,15 @@ export function inferenceRequests<const S extends InputsSchema>(
     });
   });
 
-  void runMode(() => engine, inputsSchema, options, () => {
-    modeDone = true;
-    wake();
-  });
+  void runMode(
+    () => engine,
+    inputsSchema,
+    options,
+    () => {
+      modeDone = true;
+      wake();
+    },
+  );
 
   const toRequest = (pending: PendingRequest): InferenceRequest<Inputs<S>> => ({
     inputs: pending.inputs as Inputs<S>,

@@ -18,7 +18,9 @@ export function modelFaults(engine: Engine, log: Logger): ModelFaults {
         return { end: true, exitCode: error.exitCode, reason: 'the model threw; the process exits to be restarted' };
       }
       const message = error instanceof Error ? error.message : String(error);
-      log.error(`${message}: the model is stuck, so this process exits to be restarted (run it under the supervisor, ai-integration shim.js, to replace the model in place)`);
+      log.error(
+        `${message}: the model is stuck, so this process exits to be restarted (run it under the supervisor, ai-integration shim.js, to replace the model in place)`,
+      );
       return { end: true, exitCode: ExitCode.inferenceThrew, reason: 'an inference ran past INFERENCE_TIMEOUT_MS; the process exits to be restarted' };
     },
   };

@@ -88,5 +88,8 @@ function readManifest(path: string): Record<string, unknown> | undefined {
 }
 
 function metadataError(path: string, reason: string): AiIntegrationError {
-  return new AiIntegrationError('AI_ERR_INVALID_OPTION', `cannot read the model's name and version from ${path}: ${reason}; fix it, or pass name, version and description to startLoop`);
+  return new AiIntegrationError(
+    'AI_ERR_INVALID_OPTION',
+    `cannot read the model's name and version from ${path}: ${reason}; fix it, or pass name, version and description to startLoop`,
+  );
 }

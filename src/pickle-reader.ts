@@ -221,7 +221,9 @@ class PickleReader {
     else length = Number(this.data.readBigUInt64LE(this.need(8))); // beyond 2**53 only the message is approximate
     if (length < 0) throw this.malformed(`negative length ${length}`);
     if (length > this.data.length - this.position) {
-      throw this.malformed(`${opcodeNames[this.data[this.opcodeStart]!]} declares ${plural(length, 'byte')} but only ${this.data.length - this.position} remain`);
+      throw this.malformed(
+        `${opcodeNames[this.data[this.opcodeStart]!]} declares ${plural(length, 'byte')} but only ${this.data.length - this.position} remain`,
+      );
     }
     return length;
   }
@@ -331,7 +333,6 @@ class PickleReader {
     setOwn(dict as Record<string, unknown>, name, value);
   }
 
-
   /**
    * Object keys are strings. Other Python keys become the text JSON would give them
    * (1 -> "1", 2.5 -> "2.5", True -> "true", None -> "null"); bytes keys (Python 2 str) are
@@ -349,7 +350,9 @@ class PickleReader {
         throw this.malformed('a dict key of bytes that are not UTF-8 text');
       }
     }
-    throw this.unsupported(`a dict key of type ${Array.isArray(key) ? 'tuple' : key instanceof Set ? 'frozenset' : typeof key}; only strings, bytes, numbers, booleans and None can be keys`);
+    throw this.unsupported(
+      `a dict key of type ${Array.isArray(key) ? 'tuple' : key instanceof Set ? 'frozenset' : typeof key}; only strings, bytes, numbers, booleans and None can be keys`,
+    );
   }
 
   integer(value: bigint): number | bigint {
@@ -453,7 +456,8 @@ function parseFloatText(reader: PickleReader, text: string): number {
   if (lower === 'nan' || lower === '-nan' || lower === '+nan') return Number.NaN;
   if (lower === 'inf' || lower === '+inf' || lower === 'infinity') return Number.POSITIVE_INFINITY;
   if (lower === '-inf' || lower === '-infinity') return Number.NEGATIVE_INFINITY;
-  if (lower.length > 400 || !/^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/.test(lower)) throw reader.malformed(`FLOAT argument ${JSON.stringify(text.slice(0, 40))} is not a number`);
+  if (lower.length > 400 || !/^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/.test(lower))
+    throw reader.malformed(`FLOAT argument ${JSON.stringify(text.slice(0, 40))} is not a number`);
   return Number(lower);
 }
 
@@ -485,7 +489,8 @@ op('.', 'STOP', (r) => {
   r.stopped = true;
 });
 op('0', 'POP', (r) => {
-  if (r.marks.length > 0 && r.stack.length === r.marks[r.marks.length - 1]) r.marks.pop(); // CPython: POP of a bare MARK
+  if (r.marks.length > 0 && r.stack.length === r.marks[r.marks.length - 1])
+    r.marks.pop(); // CPython: POP of a bare MARK
   else r.pop();
 });
 op('1', 'POP_MARK', (r) => void r.popMark());
@@ -493,7 +498,8 @@ op('2', 'DUP', (r) => r.push(r.top()));
 
 op('I', 'INT', (r) => {
   const text = r.line();
-  if (text === '01') r.push(true); // Python 2's protocol 0 booleans
+  if (text === '01')
+    r.push(true); // Python 2's protocol 0 booleans
   else if (text === '00') r.push(false);
   else r.push(r.decimal(text, 'INT'));
 });
@@ -626,17 +632,29 @@ op('i', 'INST', (r) => {
   r.resolveGlobal(module, r.line());
   throw r.unsupported('INST (making a class instance) is not supported');
 });
-for (const [code, name] of [['o', 'OBJ'], [0x81, 'NEWOBJ'], [0x92, 'NEWOBJ_EX'], ['b', 'BUILD']] as const) {
+for (const [code, name] of [
+  ['o', 'OBJ'],
+  [0x81, 'NEWOBJ'],
+  [0x92, 'NEWOBJ_EX'],
+  ['b', 'BUILD'],
+] as const) {
   op(code, name, (r) => {
     throw r.unsupported(`${name} (making or changing a class instance) is not supported; only plain data is read`);
   });
 }
-for (const [code, name] of [['P', 'PERSID'], ['Q', 'BINPERSID']] as const) {
+for (const [code, name] of [
+  ['P', 'PERSID'],
+  ['Q', 'BINPERSID'],
+] as const) {
   op(code, name, (r) => {
     throw r.unsupported(`persistent ids (${name}) are not supported`);
   });
 }
-for (const [code, name] of [[0x82, 'EXT1'], [0x83, 'EXT2'], [0x84, 'EXT4']] as const) {
+for (const [code, name] of [
+  [0x82, 'EXT1'],
+  [0x83, 'EXT2'],
+  [0x84, 'EXT4'],
+] as const) {
   op(code, name, (r) => {
     throw r.unsupported(`extension codes (${name}) are not supported`);
   });
@@ -686,7 +704,8 @@ function checkPlainData(root: unknown, reader: PickleReader, maxDepth: number): 
       for (const child of children(frame.node)) {
         refuseGlobal(child);
         if (!isContainer(child) || depthOf.has(child)) continue;
-        if (onPath.has(child)) throw new PickleError('AI_ERR_PICKLE_UNSUPPORTED', 'a reference cycle (a container that holds itself) is not plain data', offsets.get(child) ?? 0);
+        if (onPath.has(child))
+          throw new PickleError('AI_ERR_PICKLE_UNSUPPORTED', 'a reference cycle (a container that holds itself) is not plain data', offsets.get(child) ?? 0);
         work.push({ node: child, pathLength: frame.pathLength + 1, expanded: false });
       }
       continue;

@@ -6,6 +6,10 @@ import type { ProbeTarget } from './types.js';
  * at `path`: what most serving modes' descriptions say.
  * @example probe: probeOnPort(5000, '/health')
  */
-export function probeOnPort(defaultPort: number, path: string, ready?: ProbeTarget['ready']): (env: Readonly<Record<string, string | undefined>>) => ProbeTarget {
+export function probeOnPort(
+  defaultPort: number,
+  path: string,
+  ready?: ProbeTarget['ready'],
+): (env: Readonly<Record<string, string | undefined>>) => ProbeTarget {
   return (env) => ({ port: portSetting(env) ?? defaultPort, path, ...(ready ? { ready } : {}) });
 }

@@ -43,7 +43,10 @@ function add(mode: Mode | LazyMode): void {
     throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `mode ${mode.name} has neither run(context) nor load()`);
   }
   if (modes.has(mode.name)) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `mode ${mode.name} is ${builtInNames.has(mode.name) ? 'built in and cannot be replaced' : 'registered already'}`);
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `mode ${mode.name} is ${builtInNames.has(mode.name) ? 'built in and cannot be replaced' : 'registered already'}`,
+    );
   }
   modes.set(mode.name, { ...mode, load: load ?? (async () => mode as ModeModule) });
 }
@@ -61,7 +64,10 @@ export async function loadRegisteredModules(): Promise<void> {
     try {
       exported = ((await import(url)) as { default?: unknown }).default;
     } catch (error) {
-      throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `the mode module ${url} cannot be imported: ${error instanceof Error ? error.message : String(error)}`);
+      throw new AiIntegrationError(
+        'AI_ERR_INVALID_OPTION',
+        `the mode module ${url} cannot be imported: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     if (typeof exported !== 'object' || exported === null) {
       throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `the mode module ${url} has no default export describing a mode ({ name, hint, run or load })`);
@@ -104,7 +110,11 @@ export function isServingMode(name: string): boolean {
  * The mode name: the option, then `MODE`, then a mode that the container's single argument
  * selects (SageMaker's `serve`); undefined when none says.
  */
-export function readModeName(options: Pick<StartLoopOptions, 'mode'>, env: Readonly<Record<string, string | undefined>>, argv: readonly string[] = []): string | undefined {
+export function readModeName(
+  options: Pick<StartLoopOptions, 'mode'>,
+  env: Readonly<Record<string, string | undefined>>,
+  argv: readonly string[] = [],
+): string | undefined {
   const name = options.mode ?? env.MODE?.trim();
   if (name !== undefined && name !== '') return name;
   if (argv.length !== 1) return undefined;

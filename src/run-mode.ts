@@ -49,7 +49,12 @@ export async function runMode(
   exit(code);
 }
 
-async function selectModeName(options: StartLoopOptions, env: Readonly<Record<string, string | undefined>>, argv: readonly string[], log: Logger): Promise<string> {
+async function selectModeName(
+  options: StartLoopOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  argv: readonly string[],
+  log: Logger,
+): Promise<string> {
   const name = readModeName(options, env, argv);
   if (name !== undefined) return name;
   // The Python library's behaviour: show what can be selected, then fall back to the command line.

@@ -53,58 +53,215 @@ function setting<T, const D extends T | undefined = undefined>(
 export const settingsTable = {
   MODE: setting(text, { defaultText: 'unset, which lists the modes and runs `command_line`', description: 'the mode to run', scope: 'all' }),
   SELF_TEST_RUNS: setting(integer(1), { default: 5, option: 'selfTestRuns', description: 'how many inferences test_model_integration runs', scope: 'all' }),
-  MAX_INPUT_BYTES: setting(integer(1, largestInputBytes), { default: 100 * 1024 * 1024, defaultText: '104857600 (100 MB)', option: 'maxInputBytes', description: `most bytes read from stdin, an input file, an HTTP request body or a URL input (at most ${largestInputBytes}; unset, a platform mode applies its own)`, scope: 'all' }),
-  MAX_INPUT_DEPTH: setting(integer(1, deepestInputDepth), { default: 128, option: 'maxInputDepth', description: `deepest nesting of arrays and objects in one input value (at most ${deepestInputDepth})`, scope: 'all' }),
-  STRICT_INPUTS: setting(flag, { default: false, option: 'strictInputs', description: 'true: reject inputs the schema does not list (false: pass them through)', scope: 'all' }),
-  MODEL_NAME: setting(text, { defaultText: "the `name` option, the package.json's `name` or the shim's file name", description: "the model's name in every protocol", scope: 'all' }),
-  MODEL_VERSION: setting(text, { defaultText: "the `version` option, the package.json's `version` or 1", description: "the model's version in every protocol", scope: 'all' }),
+  MAX_INPUT_BYTES: setting(integer(1, largestInputBytes), {
+    default: 100 * 1024 * 1024,
+    defaultText: '104857600 (100 MB)',
+    option: 'maxInputBytes',
+    description: `most bytes read from stdin, an input file, an HTTP request body or a URL input (at most ${largestInputBytes}; unset, a platform mode applies its own)`,
+    scope: 'all',
+  }),
+  MAX_INPUT_DEPTH: setting(integer(1, deepestInputDepth), {
+    default: 128,
+    option: 'maxInputDepth',
+    description: `deepest nesting of arrays and objects in one input value (at most ${deepestInputDepth})`,
+    scope: 'all',
+  }),
+  STRICT_INPUTS: setting(flag, {
+    default: false,
+    option: 'strictInputs',
+    description: 'true: reject inputs the schema does not list (false: pass them through)',
+    scope: 'all',
+  }),
+  MODEL_NAME: setting(text, {
+    defaultText: "the `name` option, the package.json's `name` or the shim's file name",
+    description: "the model's name in every protocol",
+    scope: 'all',
+  }),
+  MODEL_VERSION: setting(text, {
+    defaultText: "the `version` option, the package.json's `version` or 1",
+    description: "the model's version in every protocol",
+    scope: 'all',
+  }),
 
-  PORT: setting(port, { defaultText: "the mode's port (5000; 8080 for `kserve`, `sagemaker` and `vertex`)", option: 'http.port', description: 'the HTTP port', scope: 'http' }),
+  PORT: setting(port, {
+    defaultText: "the mode's port (5000; 8080 for `kserve`, `sagemaker` and `vertex`)",
+    option: 'http.port',
+    description: 'the HTTP port',
+    scope: 'http',
+  }),
   HOST: setting(text, { default: '0.0.0.0', option: 'http.host', description: 'the HTTP address to listen on', scope: 'http' }),
   CONCURRENCY: setting(integer(1), { default: 1, option: 'http.concurrency', description: 'inferences the HTTP mode runs at once', scope: 'http' }),
-  MAX_QUEUE: setting(integer(0), { default: 64, option: 'http.maxQueue', description: 'HTTP requests that may wait for a free inference slot; more get 429', scope: 'http' }),
-  INFERENCE_TIMEOUT_MS: setting(duration(0), { default: 300_000, option: 'http.inferenceTimeoutMs', description: 'longest inference before the HTTP request gets 504 and the model is replaced; 0 for none', scope: 'http' }),
-  SHUTDOWN_TIMEOUT_MS: setting(duration(0), { default: 8000, option: 'http.shutdownTimeoutMs', description: 'how long SIGTERM waits for in-flight and queued HTTP work', scope: 'http' }),
+  MAX_QUEUE: setting(integer(0), {
+    default: 64,
+    option: 'http.maxQueue',
+    description: 'HTTP requests that may wait for a free inference slot; more get 429',
+    scope: 'http',
+  }),
+  INFERENCE_TIMEOUT_MS: setting(duration(0), {
+    default: 300_000,
+    option: 'http.inferenceTimeoutMs',
+    description: 'longest inference before the HTTP request gets 504 and the model is replaced; 0 for none',
+    scope: 'http',
+  }),
+  SHUTDOWN_TIMEOUT_MS: setting(duration(0), {
+    default: 8000,
+    option: 'http.shutdownTimeoutMs',
+    description: 'how long SIGTERM waits for in-flight and queued HTTP work',
+    scope: 'http',
+  }),
   MAX_FILES: setting(integer(1), { default: 16, option: 'http.maxFiles', description: 'most files in one multipart body', scope: 'http' }),
   MAX_FIELDS: setting(integer(1), { default: 256, option: 'http.maxFields', description: 'most non-file fields in one multipart body', scope: 'http' }),
   MAX_PARTS: setting(integer(1), { default: 512, option: 'http.maxParts', description: 'most parts in one multipart body', scope: 'http' }),
   // Computed by defaultBufferedBytes (src/settings.ts).
-  MAX_BUFFERED_BYTES: setting(integer(1), { defaultText: "a quarter of the usable memory (the container's limit, the machine's memory or the V8 heap limit, the least), never below `MAX_INPUT_BYTES`", option: 'http.maxBufferedBytes', description: 'bytes of HTTP request bodies held in memory at once; past it, 503 with Retry-After', scope: 'http' }),
-  MAX_CONCURRENT_UPLOADS: setting(integer(1), { default: 32, option: 'http.maxConcurrentUploads', description: 'HTTP request bodies read at once; past it, 503 with Retry-After', scope: 'http' }),
-  MAX_CONNECTIONS: setting(integer(1), { default: 1024, option: 'http.maxConnections', description: 'open HTTP connections; 8 more are kept for health probes and metrics', scope: 'http' }),
-  HEADERS_TIMEOUT_MS: setting(duration(1), { default: 20_000, option: 'http.headersTimeoutMs', description: 'longest time a client may take to send its request headers', scope: 'http' }),
-  REQUEST_TIMEOUT_MS: setting(duration(1), { default: 300_000, option: 'http.requestTimeoutMs', description: 'longest time a client may take to send a whole request, body included', scope: 'http' }),
-  KEEP_ALIVE_TIMEOUT_MS: setting(duration(1), { default: 5000, option: 'http.keepAliveTimeoutMs', description: 'how long an idle keep-alive connection stays open', scope: 'http' }),
+  MAX_BUFFERED_BYTES: setting(integer(1), {
+    defaultText: "a quarter of the usable memory (the container's limit, the machine's memory or the V8 heap limit, the least), never below `MAX_INPUT_BYTES`",
+    option: 'http.maxBufferedBytes',
+    description: 'bytes of HTTP request bodies held in memory at once; past it, 503 with Retry-After',
+    scope: 'http',
+  }),
+  MAX_CONCURRENT_UPLOADS: setting(integer(1), {
+    default: 32,
+    option: 'http.maxConcurrentUploads',
+    description: 'HTTP request bodies read at once; past it, 503 with Retry-After',
+    scope: 'http',
+  }),
+  MAX_CONNECTIONS: setting(integer(1), {
+    default: 1024,
+    option: 'http.maxConnections',
+    description: 'open HTTP connections; 8 more are kept for health probes and metrics',
+    scope: 'http',
+  }),
+  HEADERS_TIMEOUT_MS: setting(duration(1), {
+    default: 20_000,
+    option: 'http.headersTimeoutMs',
+    description: 'longest time a client may take to send its request headers',
+    scope: 'http',
+  }),
+  REQUEST_TIMEOUT_MS: setting(duration(1), {
+    default: 300_000,
+    option: 'http.requestTimeoutMs',
+    description: 'longest time a client may take to send a whole request, body included',
+    scope: 'http',
+  }),
+  KEEP_ALIVE_TIMEOUT_MS: setting(duration(1), {
+    default: 5000,
+    option: 'http.keepAliveTimeoutMs',
+    description: 'how long an idle keep-alive connection stays open',
+    scope: 'http',
+  }),
 
-  URL_INPUTS: setting(flag, { default: true, description: 'false: refuse http(s) URLs given for image and file inputs instead of fetching them', scope: 'url-inputs' }),
-  URL_FETCH_TIMEOUT_MS: setting(duration(1), { default: 30_000, description: 'longest time fetching one URL input may take, redirects and body included', scope: 'url-inputs' }),
-  URL_MAX_REDIRECTS: setting(integer(0, 100), { default: 5, description: 'most redirects followed when fetching a URL input (0 follows none; at most 100)', scope: 'url-inputs' }),
-  URL_INPUTS_ALLOW_PRIVATE: setting(flag, { default: false, description: 'true: let URL inputs reach loopback, link-local, private and reserved addresses', scope: 'url-inputs' }),
-  URL_INPUTS_ALLOW_HOSTS: setting(allowedHosts, { default: [], defaultText: 'unset', description: 'comma-separated hosts (host or host:port; [v6]:port) whose URLs may reach private addresses, e.g. models.internal,10.0.0.5:9000', scope: 'url-inputs' }),
+  URL_INPUTS: setting(flag, {
+    default: true,
+    description: 'false: refuse http(s) URLs given for image and file inputs instead of fetching them',
+    scope: 'url-inputs',
+  }),
+  URL_FETCH_TIMEOUT_MS: setting(duration(1), {
+    default: 30_000,
+    description: 'longest time fetching one URL input may take, redirects and body included',
+    scope: 'url-inputs',
+  }),
+  URL_MAX_REDIRECTS: setting(integer(0, 100), {
+    default: 5,
+    description: 'most redirects followed when fetching a URL input (0 follows none; at most 100)',
+    scope: 'url-inputs',
+  }),
+  URL_INPUTS_ALLOW_PRIVATE: setting(flag, {
+    default: false,
+    description: 'true: let URL inputs reach loopback, link-local, private and reserved addresses',
+    scope: 'url-inputs',
+  }),
+  URL_INPUTS_ALLOW_HOSTS: setting(allowedHosts, {
+    default: [],
+    defaultText: 'unset',
+    description: 'comma-separated hosts (host or host:port; [v6]:port) whose URLs may reach private addresses, e.g. models.internal,10.0.0.5:9000',
+    scope: 'url-inputs',
+  }),
 
-  AUTH_TOKEN: setting(bearerToken, { defaultText: 'unset, no auth (said at start-up)', description: 'the bearer token every HTTP route but the liveness and readiness probes requires', scope: 'access' }),
-  AUTH_TOKEN_FILE: setting(text, { description: 'a file holding the bearer token (a mounted secret), read once at start; instead of AUTH_TOKEN', scope: 'access' }),
+  AUTH_TOKEN: setting(bearerToken, {
+    defaultText: 'unset, no auth (said at start-up)',
+    description: 'the bearer token every HTTP route but the liveness and readiness probes requires',
+    scope: 'access',
+  }),
+  AUTH_TOKEN_FILE: setting(text, {
+    description: 'a file holding the bearer token (a mounted secret), read once at start; instead of AUTH_TOKEN',
+    scope: 'access',
+  }),
   ACCESS_LOG: setting(flag, { default: true, description: 'false: no access-log line per HTTP request on stderr', scope: 'access' }),
-  LOG_FORMAT: setting(logFormat, { default: 'text', description: 'json: JSON lines for log collectors, for the access log and the rest of the log', scope: 'access' }),
+  LOG_FORMAT: setting(logFormat, {
+    default: 'text',
+    description: 'json: JSON lines for log collectors, for the access log and the rest of the log',
+    scope: 'access',
+  }),
 
-  PREDICTION_TTL_SECONDS: setting(integer(0, 2_147_483), { default: 600, description: 'how long a finished prediction stays readable at GET /predictions/{id}', scope: 'predictions' }),
-  MAX_PREDICTIONS: setting(integer(1, 10_000_000), { default: 1000, description: 'most predictions the server keeps by id (running and finished); past it the oldest finished goes first, and when all are running a new one gets 429', scope: 'predictions' }),
-  CANCEL_GRACE_MS: setting(duration(0), { default: 5000, description: 'how long a canceled inference has to honour its AbortSignal before its worker is restarted (under the supervisor) or the cancel is reported as not stopped', scope: 'predictions' }),
+  PREDICTION_TTL_SECONDS: setting(integer(0, 2_147_483), {
+    default: 600,
+    description: 'how long a finished prediction stays readable at GET /predictions/{id}',
+    scope: 'predictions',
+  }),
+  MAX_PREDICTIONS: setting(integer(1, 10_000_000), {
+    default: 1000,
+    description:
+      'most predictions the server keeps by id (running and finished); past it the oldest finished goes first, and when all are running a new one gets 429',
+    scope: 'predictions',
+  }),
+  CANCEL_GRACE_MS: setting(duration(0), {
+    default: 5000,
+    description:
+      'how long a canceled inference has to honour its AbortSignal before its worker is restarted (under the supervisor) or the cancel is reported as not stopped',
+    scope: 'predictions',
+  }),
   WEBHOOK_AUTH_TOKEN: setting(text, { description: 'sent as `Authorization: Bearer <token>` with every webhook call', scope: 'predictions' }),
 
-  AI_INTEGRATION_SHIM: setting(text, { defaultText: 'unset; shim.js in the container template', description: 'the shim to run when the first argument is not a script (a container\'s own: docker run IMAGE --image photo.jpg, docker run IMAGE serve)', scope: 'supervisor' }),
-  WORKER_MAX_START_FAILURES: setting(integer(1), { default: 5, description: 'failed starts of the model worker in a row before the supervisor gives up (exit 70)', scope: 'supervisor' }),
-  WORKER_START_TIMEOUT_MS: setting(duration(1), { default: 600_000, description: 'longest model load before the worker is killed and counted as a failed start', scope: 'supervisor' }),
+  AI_INTEGRATION_SHIM: setting(text, {
+    defaultText: 'unset; shim.js in the container template',
+    description: "the shim to run when the first argument is not a script (a container's own: docker run IMAGE --image photo.jpg, docker run IMAGE serve)",
+    scope: 'supervisor',
+  }),
+  WORKER_MAX_START_FAILURES: setting(integer(1), {
+    default: 5,
+    description: 'failed starts of the model worker in a row before the supervisor gives up (exit 70)',
+    scope: 'supervisor',
+  }),
+  WORKER_START_TIMEOUT_MS: setting(duration(1), {
+    default: 600_000,
+    description: 'longest model load before the worker is killed and counted as a failed start',
+    scope: 'supervisor',
+  }),
   WORKER_KILL_GRACE_MS: setting(duration(0), { default: 3000, description: 'time between SIGTERM and SIGKILL when a worker is stopped', scope: 'supervisor' }),
   WORKERS: setting(workerCount, { default: 1, description: 'model worker processes, each loading the model once (auto: one per CPU)', scope: 'supervisor' }),
-  GPUS: setting(gpuDevices, { defaultText: 'unset, each worker keeps CUDA_VISIBLE_DEVICES as it is', description: "GPU ids to spread the workers over, round robin, through each one's CUDA_VISIBLE_DEVICES (0,1; auto: the ids in CUDA_VISIBLE_DEVICES)", scope: 'supervisor' }),
+  GPUS: setting(gpuDevices, {
+    defaultText: 'unset, each worker keeps CUDA_VISIBLE_DEVICES as it is',
+    description: "GPU ids to spread the workers over, round robin, through each one's CUDA_VISIBLE_DEVICES (0,1; auto: the ids in CUDA_VISIBLE_DEVICES)",
+    scope: 'supervisor',
+  }),
 
-  QUEUE_BACKEND: setting(redisUrl, { defaultText: 'unset, no gateway', description: 'a gateway: the Redis of a BullMQ queue whose MODE=queue workers run the model; the HTTP-speaking modes then run no model and send every prediction there (redis://host:port)', scope: 'queue' }),
-  REDIS_URL: setting(redisUrl, { defaultText: 'unset; required in `MODE=queue`', description: 'MODE=queue: the Redis that holds the BullMQ queue (redis://[user:password@]host:port[/db], rediss:// for TLS)', scope: 'queue' }),
+  QUEUE_BACKEND: setting(redisUrl, {
+    defaultText: 'unset, no gateway',
+    description:
+      'a gateway: the Redis of a BullMQ queue whose MODE=queue workers run the model; the HTTP-speaking modes then run no model and send every prediction there (redis://host:port)',
+    scope: 'queue',
+  }),
+  REDIS_URL: setting(redisUrl, {
+    defaultText: 'unset; required in `MODE=queue`',
+    description: 'MODE=queue: the Redis that holds the BullMQ queue (redis://[user:password@]host:port[/db], rediss:// for TLS)',
+    scope: 'queue',
+  }),
   QUEUE_NAME: setting(text, { defaultText: "the model's name", description: "MODE=queue: the BullMQ queue's name (no ':')", scope: 'queue' }),
-  QUEUE_ATTEMPTS: setting(integer(1, 1000), { default: 1, description: 'MODE=queue: most tries of a job whose inference threw, died or timed out, within the attempts its producer gave it (1: not retried)', scope: 'queue' }),
-  QUEUE_MAX_STALLED: setting(integer(0, 1000), { default: 1, description: "MODE=queue: how often a job whose worker died (its lock expired) goes back to the queue before it fails (BullMQ's maxStalledCount)", scope: 'queue' }),
-  QUEUE_LOCK_MS: setting(integer(1000, longestDurationMs), { default: 30_000, description: "MODE=queue: a job's lock, renewed while it runs; a worker silent this long has died and its job stalls (BullMQ's lockDuration)", scope: 'queue' }),
+  QUEUE_ATTEMPTS: setting(integer(1, 1000), {
+    default: 1,
+    description: 'MODE=queue: most tries of a job whose inference threw, died or timed out, within the attempts its producer gave it (1: not retried)',
+    scope: 'queue',
+  }),
+  QUEUE_MAX_STALLED: setting(integer(0, 1000), {
+    default: 1,
+    description: "MODE=queue: how often a job whose worker died (its lock expired) goes back to the queue before it fails (BullMQ's maxStalledCount)",
+    scope: 'queue',
+  }),
+  QUEUE_LOCK_MS: setting(integer(1000, longestDurationMs), {
+    default: 30_000,
+    description: "MODE=queue: a job's lock, renewed while it runs; a worker silent this long has died and its job stalls (BullMQ's lockDuration)",
+    scope: 'queue',
+  }),
 };
 
 export type SettingName = keyof typeof settingsTable;
@@ -132,4 +289,6 @@ export function readSetting<N extends SettingName>(env: Environment, name: N, op
 export const describeSetting = (row: Setting<unknown>) => `${row.description} (default: ${row.defaultText})`;
 
 /** The environment variables the runtime itself reads, with what each sets and its default. */
-export const runtimeVariables = Object.fromEntries(Object.entries(settingsTable).map(([name, row]: [string, Setting<unknown>]) => [name, describeSetting(row)])) as Record<SettingName, string>;
+export const runtimeVariables = Object.fromEntries(
+  Object.entries(settingsTable).map(([name, row]: [string, Setting<unknown>]) => [name, describeSetting(row)]),
+) as Record<SettingName, string>;

@@ -128,7 +128,8 @@ export function readSupervisorLimits(env: Environment): SupervisorLimits {
 /** MODE=queue's settings: a missing REDIS_URL or a bad value stops the worker (exit 3) before it connects. */
 export function readQueueSettings(env: Environment, modelName: string): QueueSettings {
   const redisUrl = readSetting(env, 'REDIS_URL');
-  if (redisUrl === undefined) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', 'MODE=queue needs REDIS_URL, the Redis of the BullMQ queue (e.g. REDIS_URL=redis://redis:6379)');
+  if (redisUrl === undefined)
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', 'MODE=queue needs REDIS_URL, the Redis of the BullMQ queue (e.g. REDIS_URL=redis://redis:6379)');
   return {
     redisUrl,
     queueName: readQueueName(env, modelName),

@@ -147,9 +147,9 @@ type Simplify<T> = { [K in keyof T]: T[K] } & {};
  * have a default are always present; other optional inputs may be missing. Inputs the schema does
  * not list pass through as `unknown` (model options travel that way, as in the Python library).
  */
-export type Inputs<S extends InputsSchema> = Simplify<
-  { [K in PresentKeys<S>]: InputValue<S[K]> } & { [K in OptionalKeys<S>]?: InputValue<S[K]> }
-> & { readonly [extra: string]: unknown };
+export type Inputs<S extends InputsSchema> = Simplify<{ [K in PresentKeys<S>]: InputValue<S[K]> } & { [K in OptionalKeys<S>]?: InputValue<S[K]> }> & {
+  readonly [extra: string]: unknown;
+};
 
 /**
  * The result object of the Python library, unchanged.
@@ -195,7 +195,10 @@ export type InferenceStream = AsyncIterable<InferenceResult, InferenceResult | v
  * The model: takes the inputs object, returns (or resolves to) a result, or streams chunks as an
  * async iterable (`async function*`). Throwing means "restart me".
  */
-export type InferenceFunction<I = Record<string, unknown>> = (inputs: I, context: InferenceContext) => InferenceResult | Promise<InferenceResult> | InferenceStream;
+export type InferenceFunction<I = Record<string, unknown>> = (
+  inputs: I,
+  context: InferenceContext,
+) => InferenceResult | Promise<InferenceResult> | InferenceStream;
 
 /**
  * What the model returns, described for the API docs, the web page and the protocols' metadata
@@ -533,7 +536,10 @@ export interface BatchInferenceContext {
  * results, in the same order; each result answers its own request, so one failed item
  * (`failure(...)`) fails only itself. Throwing fails the whole batch and restarts the model.
  */
-export type BatchInferenceFunction<I = Record<string, unknown>> = (inputs: I[], context: BatchInferenceContext) => InferenceResult[] | Promise<InferenceResult[]>;
+export type BatchInferenceFunction<I = Record<string, unknown>> = (
+  inputs: I[],
+  context: BatchInferenceContext,
+) => InferenceResult[] | Promise<InferenceResult[]>;
 
 /** Options of `startLoop`; every field falls back to the environment, then a default. */
 export interface StartLoopOptions {

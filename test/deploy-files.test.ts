@@ -18,11 +18,14 @@ const composeEnv: Record<string, string> = compose.services.worker.environment;
 const gatewayEnv: Record<string, string> = compose.services.gateway.environment;
 const [gatewayDeployment, gatewayService] = loadAll('kubernetes/gateway.yaml');
 const gatewayContainer = gatewayDeployment.spec.template.spec.containers[0];
-const gatewayK8sEnv: Record<string, string> = Object.fromEntries(gatewayContainer.env.map((entry: { name: string; value: string }) => [entry.name, entry.value]));
+const gatewayK8sEnv: Record<string, string> = Object.fromEntries(
+  gatewayContainer.env.map((entry: { name: string; value: string }) => [entry.name, entry.value]),
+);
 
 describe('deploy/', () => {
   test('every variable the files set is one the runtime reads, and the mode is one it has', () => {
-    for (const name of [...Object.keys(workerEnv), ...Object.keys(composeEnv), ...Object.keys(gatewayEnv), ...Object.keys(gatewayK8sEnv)]) expect(Object.keys(environmentVariables)).toContain(name);
+    for (const name of [...Object.keys(workerEnv), ...Object.keys(composeEnv), ...Object.keys(gatewayEnv), ...Object.keys(gatewayK8sEnv)])
+      expect(Object.keys(environmentVariables)).toContain(name);
     const modes = listModes().map((mode) => mode.name);
     expect(modes).toContain(workerEnv.MODE);
     expect(modes).toContain(composeEnv.MODE);
@@ -31,7 +34,7 @@ describe('deploy/', () => {
     expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['redis', 'gateway', 'worker']));
   });
 
-  test('the gateways (compose and Kubernetes) send to the queue the workers consume, and their probes are the HTTP mode\'s', () => {
+  test("the gateways (compose and Kubernetes) send to the queue the workers consume, and their probes are the HTTP mode's", () => {
     for (const env of [gatewayEnv, gatewayK8sEnv]) {
       expect(env.MODE).toBe('http');
       expect(env.QUEUE_BACKEND).toBe(composeEnv.REDIS_URL);

@@ -27,8 +27,18 @@ describe('docs/reference/errors.md', () => {
   test('documents every error code, and only those, with its exit code, HTTP status and Retry-After', () => {
     // | `AI_ERR_...` | exit | HTTP | Retry-After seconds, or - | when |
     const rows = [...errorsPage.matchAll(/^\| `(AI_ERR_[A-Z_]+)` \| (\d+) \| (\d+) \| (\d+|-) \|/gm)];
-    const documented = rows.map(([, code, exitCode, httpStatus, retryAfter]) => ({ code, exitCode: Number(exitCode), httpStatus: Number(httpStatus), retryAfterSeconds: retryAfter === '-' ? undefined : Number(retryAfter) }));
-    const table = Object.entries(errorTable).map(([code, entry]: [string, ErrorEntry]) => ({ code, exitCode: entry.exitCode, httpStatus: entry.httpStatus, retryAfterSeconds: entry.retryAfterSeconds }));
+    const documented = rows.map(([, code, exitCode, httpStatus, retryAfter]) => ({
+      code,
+      exitCode: Number(exitCode),
+      httpStatus: Number(httpStatus),
+      retryAfterSeconds: retryAfter === '-' ? undefined : Number(retryAfter),
+    }));
+    const table = Object.entries(errorTable).map(([code, entry]: [string, ErrorEntry]) => ({
+      code,
+      exitCode: entry.exitCode,
+      httpStatus: entry.httpStatus,
+      retryAfterSeconds: entry.retryAfterSeconds,
+    }));
     const byCode = (a: { code?: string }, b: { code?: string }) => (a.code ?? '').localeCompare(b.code ?? '');
     expect(documented.sort(byCode)).toEqual(table.sort(byCode));
   });
@@ -49,7 +59,9 @@ describe('docs/reference/environment.md', () => {
     // | `NAME` | default | meaning |, in every table whose columns are variable, default, ...
     const rowsOf = (text: string) => {
       const tables = text.split(/^\| variable \| default \|.*\n\|[-|]+\|\n/m).slice(1);
-      return tables.flatMap((table) => [...table.split(/\n(?!\|)/)[0]!.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]+) \| ([^|\n]*\S[^|\n]*) \|$/gm)]).map(([, name, defaultText]) => [name!, defaultText!] as const);
+      return tables
+        .flatMap((table) => [...table.split(/\n(?!\|)/)[0]!.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]+) \| ([^|\n]*\S[^|\n]*) \|$/gm)])
+        .map(([, name, defaultText]) => [name!, defaultText!] as const);
     };
     const expected = Object.fromEntries(Object.entries(settingsTable).map(([name, row]) => [name, row.defaultText]));
     // The environment page: every setting, with the table's default (when this fails, the
@@ -64,7 +76,7 @@ describe('docs/reference/environment.md', () => {
     }
   });
 
-  test('a default given in prose, `NAME` (default X) or `NAME`, default X, is the table\'s', () => {
+  test("a default given in prose, `NAME` (default X) or `NAME`, default X, is the table's", () => {
     const wrong: string[] = [];
     for (const page of pages) {
       for (const [, name, given] of read(page).matchAll(/`([A-Z][A-Z0-9_]+)`(?:,| \()\s*default:? `?([^\s,;)`]+)/g)) {
@@ -97,13 +109,19 @@ describe('links', () => {
     for (const { target, line } of linksOf(read(page))) {
       if (target === '' || isExternal(target)) continue;
       const [pathPart = '', anchor] = target.split('#', 2);
-      const file = pathPart === '' ? join(root, page) : pathPart.startsWith('/') ? join(root, decodeURI(pathPart)) : resolve(dirname(join(root, page)), decodeURI(pathPart));
+      const file =
+        pathPart === ''
+          ? join(root, page)
+          : pathPart.startsWith('/')
+            ? join(root, decodeURI(pathPart))
+            : resolve(dirname(join(root, page)), decodeURI(pathPart));
       if (!existsSync(file)) {
         broken.push(`${page}:${line}: ${target} (no ${relative(root, file)})`);
         continue;
       }
       if (anchor === undefined || !file.endsWith('.md') || statSync(file).isDirectory()) continue;
-      if (!anchorsIn(file).has(decodeURIComponent(anchor))) broken.push(`${page}:${line}: ${target} (no heading or <a id> "${anchor}" in ${relative(root, file)})`);
+      if (!anchorsIn(file).has(decodeURIComponent(anchor)))
+        broken.push(`${page}:${line}: ${target} (no heading or <a id> "${anchor}" in ${relative(root, file)})`);
     }
     expect(broken).toEqual([]);
   });

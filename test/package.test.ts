@@ -10,7 +10,9 @@ describe('the built package', () => {
   test('import and require expose the same public API, and it only changes on purpose', async () => {
     const esm = await import('ai-integration');
     const cjs = require('ai-integration') as Record<string, unknown>;
-    const esmNames = Object.keys(esm).filter((name) => name !== 'default').sort();
+    const esmNames = Object.keys(esm)
+      .filter((name) => name !== 'default')
+      .sort();
     expect(Object.keys(cjs).sort()).toEqual(esmNames);
     expect(esmNames).toMatchInlineSnapshot(`
       [
@@ -46,7 +48,11 @@ describe('the built package', () => {
 
   test('ai-integration/http exposes the HTTP core for a protocol mode of your own', async () => {
     const http = await import('ai-integration/http');
-    expect(Object.keys(http).filter((name) => name !== 'default').sort()).toEqual(['sendJson', 'sendText', 'serveHttp', 'startHttpService']);
+    expect(
+      Object.keys(http)
+        .filter((name) => name !== 'default')
+        .sort(),
+    ).toEqual(['sendJson', 'sendText', 'serveHttp', 'startHttpService']);
   });
 
   test('a CommonJS shim runs a mode end to end', () => {

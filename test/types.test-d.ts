@@ -112,8 +112,11 @@ void startLoop(async (batch) => ok(`${batch.length}`), { image: { type: 'image' 
 void startLoop((inputs) => inputs.map(() => ok('')), { image: { type: 'image' } });
 
 // A streaming model: an async generator of results.
-void startLoop(async function* (inputs) {
-  expectTypeOf(inputs.prompt).toEqualTypeOf<string>();
-  yield ok('a');
-  yield ok('b');
-}, { prompt: { type: 'text' } });
+void startLoop(
+  async function* (inputs) {
+    expectTypeOf(inputs.prompt).toEqualTypeOf<string>();
+    yield ok('a');
+    yield ok('b');
+  },
+  { prompt: { type: 'text' } },
+);

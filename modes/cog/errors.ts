@@ -56,5 +56,7 @@ export function cogErrorBody(answer: ErrorAnswer, error: unknown): { detail: str
 function invalidInputDetail(field: string, message: string): CogValidationDetail {
   const prefix = `${field}: `;
   const msg = message.startsWith(prefix) ? message.slice(prefix.length) : message;
-  return msg.startsWith('is required') ? inputDetail(field, `Field required${msg.slice('is required'.length)}`, 'value_error.missing') : inputDetail(field, msg);
+  return msg.startsWith('is required')
+    ? inputDetail(field, `Field required${msg.slice('is required'.length)}`, 'value_error.missing')
+    : inputDetail(field, msg);
 }

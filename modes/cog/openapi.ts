@@ -4,7 +4,17 @@ import { setOwn } from '../../src/inputs/safe-record.js';
 import type { InputSpec, InputsSchema } from '../../src/types.js';
 
 // The components every document has; a choice input's enum component must not take their names.
-const fixedComponents = ['Input', 'Output', 'PredictionRequest', 'PredictionResponse', 'Status', 'WebhookEvent', 'HTTPValidationError', 'ValidationError', 'Error'];
+const fixedComponents = [
+  'Input',
+  'Output',
+  'PredictionRequest',
+  'PredictionResponse',
+  'Status',
+  'WebhookEvent',
+  'HTTPValidationError',
+  'ValidationError',
+  'Error',
+];
 
 /** Cog's title for an input: `guidance_scale` is "Guidance Scale". */
 export function cogTitle(name: string): string {
@@ -93,13 +103,18 @@ const predictionErrors = {
   '503': errorResponse('the model is not ready, or the server is shutting down'),
 };
 
-const predictionIdParameter = { required: true, schema: { title: 'Prediction ID', type: 'string', minLength: 1, maxLength: 256 }, name: 'prediction_id', in: 'path' };
+const predictionIdParameter = {
+  required: true,
+  schema: { title: 'Prediction ID', type: 'string', minLength: 1, maxLength: 256 },
+  name: 'prediction_id',
+  in: 'path',
+};
 const preferParameter = {
   required: false,
   schema: { title: 'Prefer', type: 'string' },
   name: 'prefer',
   in: 'header',
-  description: 'respond-async: answer 202 at once with the prediction\'s state; follow it at GET /predictions/{prediction_id} or with a webhook',
+  description: "respond-async: answer 202 at once with the prediction's state; follow it at GET /predictions/{prediction_id} or with a webhook",
 };
 
 /**
@@ -113,7 +128,8 @@ export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Reco
   const predictionResponse = { description: 'Successful Response', content: jsonContent(ref('PredictionResponse')) };
   // With Accept: text/event-stream, server-sent events as Replicate's streams send them.
   const streamingPredictionResponse = {
-    description: 'Successful Response (with Accept: text/event-stream, server-sent events: `output` per chunk, `error` on a failure, then `done` with the prediction)',
+    description:
+      'Successful Response (with Accept: text/event-stream, server-sent events: `output` per chunk, `error` on a failure, then `done` with the prediction)',
     content: { ...jsonContent(ref('PredictionResponse')), 'text/event-stream': { schema: { type: 'string' } } },
   };
   return {
@@ -163,7 +179,10 @@ export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Reco
     components: {
       schemas: {
         Input: input,
-        Output: { title: 'Output', description: "JSON results as JSON, text results as a string, binary results as data: URLs (the model's content type decides)" },
+        Output: {
+          title: 'Output',
+          description: "JSON results as JSON, text results as a string, binary results as data: URLs (the model's content type decides)",
+        },
         ...Object.fromEntries(enums),
         PredictionRequest: {
           title: 'PredictionRequest',
@@ -173,7 +192,14 @@ export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Reco
             id: { title: 'Id', type: 'string' },
             created_at: { title: 'Created At', type: 'string', format: 'date-time' },
             context: { title: 'Context', type: 'object', additionalProperties: { type: 'string' }, description: 'checked, not passed to the model' },
-            webhook: { title: 'Webhook', type: 'string', format: 'uri', maxLength: 65536, minLength: 1, description: 'an http(s) URL that gets the prediction\'s state on the events of webhook_events_filter' },
+            webhook: {
+              title: 'Webhook',
+              type: 'string',
+              format: 'uri',
+              maxLength: 65536,
+              minLength: 1,
+              description: "an http(s) URL that gets the prediction's state on the events of webhook_events_filter",
+            },
             webhook_events_filter: { type: 'array', items: ref('WebhookEvent'), default: ['start', 'output', 'logs', 'completed'] },
             output_file_prefix: { title: 'Output File Prefix', type: 'string', description: 'not supported: refused with 501' },
           },
@@ -196,7 +222,11 @@ export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Reco
         },
         Status: { title: 'Status', description: 'An enumeration.', enum: ['starting', 'processing', 'succeeded', 'canceled', 'failed'], type: 'string' },
         WebhookEvent: { title: 'WebhookEvent', description: 'An enumeration.', enum: ['start', 'output', 'logs', 'completed'], type: 'string' },
-        HTTPValidationError: { title: 'HTTPValidationError', type: 'object', properties: { detail: { title: 'Detail', type: 'array', items: ref('ValidationError') } } },
+        HTTPValidationError: {
+          title: 'HTTPValidationError',
+          type: 'object',
+          properties: { detail: { title: 'Detail', type: 'array', items: ref('ValidationError') } },
+        },
         ValidationError: {
           title: 'ValidationError',
           required: ['loc', 'msg', 'type'],

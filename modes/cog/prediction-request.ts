@@ -56,7 +56,8 @@ export function parsePredictionRequest(body: unknown, options: ParseRequestOptio
     ({ input, dropped } = checkInputs(raw as Record<string, unknown>, options, detail));
   }
   const webhook = fields.webhook === undefined || fields.webhook === null ? undefined : fields.webhook;
-  if (webhook !== undefined && typeof webhook !== 'string') detail.push({ loc: ['body', 'webhook'], msg: `expected a URL, got ${describeType(webhook)}`, type: 'type_error.str' });
+  if (webhook !== undefined && typeof webhook !== 'string')
+    detail.push({ loc: ['body', 'webhook'], msg: `expected a URL, got ${describeType(webhook)}`, type: 'type_error.str' });
   if (detail.length > 0) throw new CogValidationError(detail);
   return { id, input, dropped, createdAt, webhookEventsFilter, ...(typeof webhook === 'string' ? { webhook } : {}) };
 }
@@ -73,15 +74,23 @@ export function prefersAsync(prefer: string | string[] | undefined): boolean {
  * JSON instead would leave a client that waits for events waiting forever.
  */
 export function refuseStreamOnPut(accept: string | undefined): void {
-  const ranges = (accept ?? '').split(',').map((range) => range.split(';')[0]!.trim().toLowerCase()).filter(Boolean);
+  const ranges = (accept ?? '')
+    .split(',')
+    .map((range) => range.split(';')[0]!.trim().toLowerCase())
+    .filter(Boolean);
   if (ranges.length > 0 && ranges.every((range) => range === 'text/event-stream')) {
-    throw new CogNotSupportedError('PUT /predictions/{prediction_id} does not stream (it may join a prediction already running); stream with POST /predictions, or ask PUT for application/json', 406);
+    throw new CogNotSupportedError(
+      'PUT /predictions/{prediction_id} does not stream (it may join a prediction already running); stream with POST /predictions, or ask PUT for application/json',
+      406,
+    );
   }
 }
 
 function refuseUnsupported(fields: Record<string, unknown>): void {
   if (fields.output_file_prefix !== undefined && fields.output_file_prefix !== null) {
-    throw new CogNotSupportedError('"output_file_prefix" (uploading output files) is not supported; send the request without it and files come back in "output" as data: URLs');
+    throw new CogNotSupportedError(
+      '"output_file_prefix" (uploading output files) is not supported; send the request without it and files come back in "output" as data: URLs',
+    );
   }
 }
 
@@ -108,7 +117,11 @@ function checkCreatedAt(value: unknown, detail: CogValidationDetail[]): string |
   if (value === undefined || value === null) return undefined;
   const epoch = typeof value === 'string' ? parseTimestamp(value) : undefined;
   if (epoch === undefined) {
-    detail.push({ loc: ['body', 'created_at'], msg: `expected an RFC 3339 date-time such as 2024-05-01T10:20:30Z, got ${describeType(value)}`, type: 'value_error.datetime' });
+    detail.push({
+      loc: ['body', 'created_at'],
+      msg: `expected an RFC 3339 date-time such as 2024-05-01T10:20:30Z, got ${describeType(value)}`,
+      type: 'value_error.datetime',
+    });
     return undefined;
   }
   return cogTimestamp(epoch);
@@ -126,7 +139,11 @@ function checkContext(value: unknown, detail: CogValidationDetail[]): void {
 function checkEventsFilter(value: unknown, detail: CogValidationDetail[]): CogWebhookEvent[] {
   if (value === undefined || value === null) return [...webhookEvents];
   if (!Array.isArray(value)) {
-    detail.push({ loc: ['body', 'webhook_events_filter'], msg: `expected a list of ${webhookEvents.join(', ')}, got ${describeType(value)}`, type: 'type_error.list' });
+    detail.push({
+      loc: ['body', 'webhook_events_filter'],
+      msg: `expected a list of ${webhookEvents.join(', ')}, got ${describeType(value)}`,
+      type: 'type_error.list',
+    });
     return [...webhookEvents];
   }
   const events: CogWebhookEvent[] = [];
@@ -134,13 +151,21 @@ function checkEventsFilter(value: unknown, detail: CogValidationDetail[]): CogWe
     if (typeof event === 'string' && (webhookEvents as readonly string[]).includes(event)) {
       if (!events.includes(event as CogWebhookEvent)) events.push(event as CogWebhookEvent);
     } else {
-      detail.push({ loc: ['body', 'webhook_events_filter', index], msg: `expected one of ${webhookEvents.join(', ')}, got ${describeType(event)}`, type: 'type_error.enum' });
+      detail.push({
+        loc: ['body', 'webhook_events_filter', index],
+        msg: `expected one of ${webhookEvents.join(', ')}, got ${describeType(event)}`,
+        type: 'type_error.enum',
+      });
     }
   });
   return events;
 }
 
-function checkInputs(raw: Record<string, unknown>, options: ParseRequestOptions, detail: CogValidationDetail[]): { input: Record<string, unknown>; dropped: string[] } {
+function checkInputs(
+  raw: Record<string, unknown>,
+  options: ParseRequestOptions,
+  detail: CogValidationDetail[],
+): { input: Record<string, unknown>; dropped: string[] } {
   const { schema } = options;
   const names = Object.keys(schema);
   const input: Record<string, unknown> = {};
@@ -148,7 +173,8 @@ function checkInputs(raw: Record<string, unknown>, options: ParseRequestOptions,
   for (const [name, value] of Object.entries(raw)) {
     if (!Object.hasOwn(schema, name)) {
       if (options.strictInputs) {
-        const hint = names.length > 0 ? `; this model's inputs are ${names.join(', ')} (did you mean '${closest(name, names)}'?)` : '; this model takes no inputs';
+        const hint =
+          names.length > 0 ? `; this model's inputs are ${names.join(', ')} (did you mean '${closest(name, names)}'?)` : '; this model takes no inputs';
         detail.push(inputDetail(name, `is not an input of this model${hint}`, 'value_error.extra'));
       } else {
         dropped.push(name);
@@ -173,8 +199,12 @@ function checkInputs(raw: Record<string, unknown>, options: ParseRequestOptions,
 // URL_INPUTS=false).
 function checkFileUri(name: string, value: unknown, detail: CogValidationDetail[]): void {
   if (typeof value !== 'string') {
-    detail.push(inputDetail(name, `expected a URI (a data: URL such as data:image/jpeg;base64,... or an http(s) URL), got ${describeType(value)}`, 'type_error.str'));
+    detail.push(
+      inputDetail(name, `expected a URI (a data: URL such as data:image/jpeg;base64,... or an http(s) URL), got ${describeType(value)}`, 'type_error.str'),
+    );
   } else if (!/^(?:data:|https?:\/\/)/i.test(value)) {
-    detail.push(inputDetail(name, `expected a URI: a data: URL (data:<media type>;base64,<data>) or an http(s) URL, got ${describeType(value)}`, 'value_error.url'));
+    detail.push(
+      inputDetail(name, `expected a URI: a data: URL (data:<media type>;base64,<data>) or an http(s) URL, got ${describeType(value)}`, 'value_error.url'),
+    );
   }
 }

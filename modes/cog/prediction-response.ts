@@ -54,7 +54,13 @@ export function predictionResponse(identity: PredictionIdentity, outcome: Predic
 // Errors that end a prediction the model was given: Cog answers these as data (HTTP 200,
 // status "failed"), not as HTTP errors. Everything else (a refused or unreadable request, a full
 // queue, a server that is not ready) never became a prediction and gets its HTTP status.
-const predictionFailures: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['AI_ERR_MODEL_FAILED', 'AI_ERR_INVALID_RESULT', 'AI_ERR_INFERENCE_THREW', 'AI_ERR_WORKER_DIED', 'AI_ERR_TIMEOUT']);
+const predictionFailures: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'AI_ERR_MODEL_FAILED',
+  'AI_ERR_INVALID_RESULT',
+  'AI_ERR_INFERENCE_THREW',
+  'AI_ERR_WORKER_DIED',
+  'AI_ERR_TIMEOUT',
+]);
 
 /** Whether an error from the core's `predict` is the prediction failing (200, "failed") rather than an HTTP error. */
 export function isPredictionFailure(error: unknown): error is AiIntegrationError {
@@ -69,9 +75,19 @@ export function trackedResponse(identity: PredictionIdentity, tracked: TrackedPr
   const { prediction, error, completedMs, startedMs } = tracked;
   let response: CogPredictionResponse;
   if (tracked.status === 'succeeded' && prediction) {
-    response = predictionResponse(identity, { status: 'succeeded', output: outputValue(prediction), completedMs: completedMs!, predictMs: prediction.predictMs });
+    response = predictionResponse(identity, {
+      status: 'succeeded',
+      output: outputValue(prediction),
+      completedMs: completedMs!,
+      predictMs: prediction.predictMs,
+    });
   } else if (tracked.status === 'failed' || tracked.status === 'canceled') {
-    response = predictionResponse(identity, { status: 'failed', error: error?.message ?? tracked.status, completedMs: completedMs!, ...(startedMs === undefined ? {} : { predictMs: completedMs! - startedMs }) });
+    response = predictionResponse(identity, {
+      status: 'failed',
+      error: error?.message ?? tracked.status,
+      completedMs: completedMs!,
+      ...(startedMs === undefined ? {} : { predictMs: completedMs! - startedMs }),
+    });
     response.status = tracked.status;
     response.output = outputSoFar(tracked.chunks);
   } else {

@@ -46,7 +46,8 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
   };
 
   // Cog's own fields (the input as given, its created_at) stay here, beside the core's record.
-  const bodyOf = (tracked: TrackedPrediction) => trackedResponse(identities.get(tracked) ?? { id: tracked.id, input: {}, createdAt: cogTimestamp(tracked.createdMs) }, tracked);
+  const bodyOf = (tracked: TrackedPrediction) =>
+    trackedResponse(identities.get(tracked) ?? { id: tracked.id, input: {}, createdAt: cogTimestamp(tracked.createdMs) }, tracked);
 
   const readRequest = async (route: RouteContext): Promise<unknown> => {
     const { headers } = route.request;
@@ -57,15 +58,30 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
 
   // `received`: when the request arrived, Cog's `created_at` unless the body gives its own.
   const parse = (body: unknown, received: number, pathId?: string): { identity: PredictionIdentity; request: CogPredictionRequest } => {
-    const request = parsePredictionRequest(body, { schema: context.schema, strictInputs: context.settings.strictInputs, ...(pathId === undefined ? {} : { pathId }) });
-    return { request, identity: { id: request.id ?? randomUUID().replaceAll('-', ''), input: request.input, createdAt: request.createdAt ?? cogTimestamp(received) } };
+    const request = parsePredictionRequest(body, {
+      schema: context.schema,
+      strictInputs: context.settings.strictInputs,
+      ...(pathId === undefined ? {} : { pathId }),
+    });
+    return {
+      request,
+      identity: { id: request.id ?? randomUUID().replaceAll('-', ''), input: request.input, createdAt: request.createdAt ?? cogTimestamp(received) },
+    };
   };
 
   // Converts and queues: 422 and 429 are HTTP answers, before anything is held.
   // `onChunk`: the event stream's listener, when the client asked for one.
-  const start = async (route: RouteContext, parsed: { identity: PredictionIdentity; request: CogPredictionRequest }, async: boolean, onChunk?: (chunk: ChunkOutput) => void): Promise<TrackedPrediction> => {
+  const start = async (
+    route: RouteContext,
+    parsed: { identity: PredictionIdentity; request: CogPredictionRequest },
+    async: boolean,
+    onChunk?: (chunk: ChunkOutput) => void,
+  ): Promise<TrackedPrediction> => {
     const { identity, request } = parsed;
-    const target = request.webhook === undefined ? undefined : parseWebhookTarget(request.webhook, request.webhookEventsFilter, { url: 'webhook', filter: 'webhook_events_filter' });
+    const target =
+      request.webhook === undefined
+        ? undefined
+        : parseWebhookTarget(request.webhook, request.webhookEventsFilter, { url: 'webhook', filter: 'webhook_events_filter' });
     const inputs = await core.convert(identity.input, 'data');
     const tracked = core.predictions.start(inputs, {
       id: identity.id,
@@ -133,7 +149,11 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
 
   const get = ({ response, params }: RouteContext) => {
     const tracked = core.predictions.get(checkedId(params.prediction_id!));
-    if (!tracked) throw new AiIntegrationError('AI_ERR_NOT_FOUND', `no prediction has the ID ${JSON.stringify(params.prediction_id)} (unknown, or finished more than PREDICTION_TTL_SECONDS ago)`);
+    if (!tracked)
+      throw new AiIntegrationError(
+        'AI_ERR_NOT_FOUND',
+        `no prediction has the ID ${JSON.stringify(params.prediction_id)} (unknown, or finished more than PREDICTION_TTL_SECONDS ago)`,
+      );
     sendJson(response, 200, bodyOf(tracked));
   };
 
@@ -144,7 +164,11 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
     if (!held || held.done) throw new AiIntegrationError('AI_ERR_NOT_FOUND', `no running prediction has the ID ${JSON.stringify(id)}`);
     const outcome = await core.predictions.cancel(id);
     if (!outcome || outcome.stopped) sendJson(response, 200, {});
-    else sendJson(response, 202, { detail: 'canceled, but the model did not stop within CANCEL_GRACE_MS: it ignores its AbortSignal, and only the supervisor (the ai-integration command) can restart it; the prediction ends when the model returns' });
+    else
+      sendJson(response, 202, {
+        detail:
+          'canceled, but the model did not stop within CANCEL_GRACE_MS: it ignores its AbortSignal, and only the supervisor (the ai-integration command) can restart it; the prediction ends when the model returns',
+      });
   };
 
   return [
@@ -153,7 +177,8 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
       method: 'GET',
       path: '/health-check',
       probe: true,
-      handler: ({ response }) => sendJson(response, 200, health.body({ readiness: core.readiness(), running: core.status().inFlight, slots: core.settings.concurrency })),
+      handler: ({ response }) =>
+        sendJson(response, 200, health.body({ readiness: core.readiness(), running: core.status().inFlight, slots: core.settings.concurrency })),
     },
     { method: 'POST', path: '/predictions', handler: create },
     { method: 'PUT', path: '/predictions/{prediction_id}', handler: createIdempotent },

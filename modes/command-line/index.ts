@@ -35,7 +35,12 @@ export async function run(context: ModeContext): Promise<number> {
   }
   const options = program.opts<Record<string, unknown>>();
   const raw = await readOptionValues(context, options);
-  const inputs = await convertInputs(context.schema, raw, { origin: 'text', strict: true, maxDepth: context.settings.maxInputDepth, urlInputs: context.settings.urlInputs });
+  const inputs = await convertInputs(context.schema, raw, {
+    origin: 'text',
+    strict: true,
+    maxDepth: context.settings.maxInputDepth,
+    urlInputs: context.settings.urlInputs,
+  });
   return runInferences(context, inputs, {
     output: options.output as string | undefined,
     loop: options.loop === true || options.count !== undefined,
@@ -60,7 +65,7 @@ function buildProgram(context: ModeContext): Command {
   }
   program
     .option('-o, --output <path>', 'write the result data to this file instead of stdout')
-    .option('--loop', 'repeat inference, printing each run\'s time, the running average and QPS')
+    .option('--loop', "repeat inference, printing each run's time, the running average and QPS")
     .addOption(new Option('--count <n>', 'stop after n runs (implies --loop)').argParser(parsePositiveInteger));
   return program;
 }
@@ -94,7 +99,10 @@ function describeUnknownOption(program: Command, flag: string): string {
   const known = program.options.flatMap((option) => (option.long ? [option.long] : []));
   if (!known.includes('--help')) known.push('--help');
   const name = flag.slice(2).toLowerCase();
-  const best = closest(name, known.map((long) => long.slice(2)));
+  const best = closest(
+    name,
+    known.map((long) => long.slice(2)),
+  );
   return distance(name, best) <= Math.max(1, Math.floor(best.length / 3)) ? `${message}; did you mean '--${best}'?` : message;
 }
 

@@ -20,7 +20,10 @@ const errorResponses = {
 
 function errors(): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(errorResponses).map(([status, description]) => [status, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),
+    Object.entries(errorResponses).map(([status, description]) => [
+      status,
+      { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+    ]),
   );
 }
 
@@ -50,7 +53,10 @@ function outputSchema(output: OutputDescription | undefined): Record<string, unk
  */
 // Server-sent events: OpenAPI 3.1 has no schema for a stream, so the format is described in words.
 const eventStreamContent = {
-  schema: { type: 'string', description: 'server-sent events: `output` (one chunk, JSON), `error` ({code, message}), then `done` (the prediction state, JSON)' },
+  schema: {
+    type: 'string',
+    description: 'server-sent events: `output` (one chunk, JSON), `error` ({code, message}), then `done` (the prediction state, JSON)',
+  },
 };
 
 function predictionContent(output: OutputDescription | undefined): Record<string, unknown> {
@@ -68,7 +74,10 @@ function outputComponent(schema: Readonly<Record<string, unknown>>, description:
     if (Array.isArray(value)) return value.map(rebase);
     if (value === null || typeof value !== 'object') return value;
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, key === '$ref' && typeof item === 'string' && item.startsWith('#') ? `#/components/schemas/Output${item.slice(1)}` : rebase(item)]),
+      Object.entries(value).map(([key, item]) => [
+        key,
+        key === '$ref' && typeof item === 'string' && item.startsWith('#') ? `#/components/schemas/Output${item.slice(1)}` : rebase(item),
+      ]),
     );
   };
   return { ...described, ...(rebase(schema) as Record<string, unknown>) };
@@ -76,7 +85,10 @@ function outputComponent(schema: Readonly<Record<string, unknown>>, description:
 
 /** The OpenAPI 3.1 document of the HTTP mode, generated from the inputs schema and, when given, the output description. */
 export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?: OutputDescription): Record<string, unknown> {
-  const raw = output && output.type !== 'json' ? `; with Accept: ${outputMediaType(output)}, the result's bytes alone (timings in X-Predict-Time-Ms and X-Queue-Time-Ms)` : '';
+  const raw =
+    output && output.type !== 'json'
+      ? `; with Accept: ${outputMediaType(output)}, the result's bytes alone (timings in X-Predict-Time-Ms and X-Queue-Time-Ms)`
+      : '';
   return {
     openapi: '3.1.0',
     info: { title: model.name, version: model.version, description: model.description },
@@ -91,9 +103,27 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
             'Send Accept: text/event-stream for server-sent events: an `output` event per chunk of a streaming model (data: the chunk as JSON), `error` on a failure, then `done` with the whole prediction state.',
           parameters: [
             { name: 'X-Request-Id', in: 'header', required: false, schema: { type: 'string' }, description: 'echoed back; made up when absent' },
-            { name: 'Prefer', in: 'header', required: false, schema: { type: 'string' }, description: 'respond-async: 202 at once with the prediction\'s state and a Location (GET /predictions/{id})' },
-            { name: 'Webhook', in: 'header', required: false, schema: { type: 'string', format: 'uri' }, description: "an http(s) URL that gets the prediction's state on its events (POST, JSON)" },
-            { name: 'Webhook-Events-Filter', in: 'header', required: false, schema: { type: 'string' }, description: 'comma-separated: start, output, logs, completed (default all)' },
+            {
+              name: 'Prefer',
+              in: 'header',
+              required: false,
+              schema: { type: 'string' },
+              description: "respond-async: 202 at once with the prediction's state and a Location (GET /predictions/{id})",
+            },
+            {
+              name: 'Webhook',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', format: 'uri' },
+              description: "an http(s) URL that gets the prediction's state on its events (POST, JSON)",
+            },
+            {
+              name: 'Webhook-Events-Filter',
+              in: 'header',
+              required: false,
+              schema: { type: 'string' },
+              description: 'comma-separated: start, output, logs, completed (default all)',
+            },
           ],
           requestBody: {
             required: true,
@@ -102,7 +132,10 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
               'application/json': { schema: { type: 'object', properties: { inputs: inputsSchema(schema, false) }, required: ['inputs'] } },
             },
           },
-          responses: { '200': { description: `the prediction${raw}`, content: { ...predictionContent(output), 'text/event-stream': eventStreamContent } }, ...errors() },
+          responses: {
+            '200': { description: `the prediction${raw}`, content: { ...predictionContent(output), 'text/event-stream': eventStreamContent } },
+            ...errors(),
+          },
         },
       },
       '/predictions/{id}': {
@@ -118,11 +151,19 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
           operationId: 'cancelPrediction',
           summary: 'Cancel a prediction: 200 with its state once stopped; 202 when a model run directly did not stop within CANCEL_GRACE_MS',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '200': { description: 'the state', content: json({ type: 'object' }) }, '202': { description: 'not stopped', content: json({ type: 'object' }) }, ...errors() },
+          responses: {
+            '200': { description: 'the state', content: json({ type: 'object' }) },
+            '202': { description: 'not stopped', content: json({ type: 'object' }) },
+            ...errors(),
+          },
         },
       },
       '/': {
-        get: { operationId: 'page', summary: 'The web page: a form built from the schema', responses: { '200': { description: 'HTML', content: { 'text/html': {} } } } },
+        get: {
+          operationId: 'page',
+          summary: 'The web page: a form built from the schema',
+          responses: { '200': { description: 'HTML', content: { 'text/html': {} } } },
+        },
         post: {
           operationId: 'legacyPredict',
           summary: 'The ai_integration (Python) multipart endpoint and its response shape',
@@ -131,10 +172,29 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
         },
       },
       '/health': {
-        get: { operationId: 'readiness', summary: 'Readiness: 200 when the model can take work', responses: { '200': { description: 'ready', content: json({ $ref: '#/components/schemas/Health' }) }, '503': { description: 'not ready, with the reason', content: json({ $ref: '#/components/schemas/Health' }) } } },
+        get: {
+          operationId: 'readiness',
+          summary: 'Readiness: 200 when the model can take work',
+          responses: {
+            '200': { description: 'ready', content: json({ $ref: '#/components/schemas/Health' }) },
+            '503': { description: 'not ready, with the reason', content: json({ $ref: '#/components/schemas/Health' }) },
+          },
+        },
       },
-      '/health/live': { get: { operationId: 'liveness', summary: 'Liveness', responses: { '200': { description: 'alive', content: json({ $ref: '#/components/schemas/Health' }) } } } },
-      '/info': { get: { operationId: 'info', summary: 'The model, its schema, the limits and the runtime version', responses: { '200': { description: 'info', content: json({ type: 'object' }) } } } },
+      '/health/live': {
+        get: {
+          operationId: 'liveness',
+          summary: 'Liveness',
+          responses: { '200': { description: 'alive', content: json({ $ref: '#/components/schemas/Health' }) } },
+        },
+      },
+      '/info': {
+        get: {
+          operationId: 'info',
+          summary: 'The model, its schema, the limits and the runtime version',
+          responses: { '200': { description: 'info', content: json({ type: 'object' }) } },
+        },
+      },
       ...coreOpenApiPaths,
     },
     components: {

@@ -48,7 +48,9 @@ ${model.description ? `<p class="description">${escapeHtml(model.description)}</
 <main class="layout">
 <form id="form" class="panel" method="post" action="predict" novalidate${multipart ? ' enctype="multipart/form-data"' : ''} aria-labelledby="inputs-title">
 <div class="panel-head"><h2 id="inputs-title">Inputs</h2>${exampleCount > 1 ? '<button type="button" class="secondary" id="use-all-examples">Use all examples</button>' : ''}</div>
-${Object.entries(schema).map(([name, spec]) => field(name, spec)).join('\n')}
+${Object.entries(schema)
+  .map(([name, spec]) => field(name, spec))
+  .join('\n')}
 <div class="actions"><button type="submit" id="run">Run</button> <span class="shortcut">or Ctrl+Enter</span></div>
 </form>
 <section class="panel output" aria-labelledby="output-title">
@@ -69,7 +71,10 @@ ${output ? `<p class="output-kind">${escapeHtml(describeOutput(output))}</p>` : 
 export function describeOutput(output: OutputDescription): string {
   const kind = { json: 'JSON', image: 'an image', file: 'a file', text: 'text' }[output.type];
   const mediaType = output.type === 'json' ? '' : ` (${outputMediaType(output)})`;
-  const properties = output.type === 'json' && output.schema && typeof output.schema.properties === 'object' && output.schema.properties !== null ? Object.keys(output.schema.properties) : [];
+  const properties =
+    output.type === 'json' && output.schema && typeof output.schema.properties === 'object' && output.schema.properties !== null
+      ? Object.keys(output.schema.properties)
+      : [];
   const fields = properties.length > 0 ? ` with ${properties.join(', ')}` : '';
   return `Returns ${kind}${mediaType}${fields}${output.description ? `: ${output.description}` : ''}`;
 }

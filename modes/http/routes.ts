@@ -34,7 +34,10 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
   // gets the prediction's state on its events. Either way the prediction is held by id.
   const trackedPrediction = async (route: RouteContext, async: boolean, webhookUrl: string | undefined): Promise<TrackedPrediction> => {
     const { headers } = route.request;
-    const target = webhookUrl === undefined ? undefined : parseWebhookTarget(webhookUrl, headers['webhook-events-filter'], { url: 'Webhook header', filter: 'Webhook-Events-Filter header' });
+    const target =
+      webhookUrl === undefined
+        ? undefined
+        : parseWebhookTarget(webhookUrl, headers['webhook-events-filter'], { url: 'Webhook header', filter: 'Webhook-Events-Filter header' });
     const { raw, origin } = await core.readInputs(route, ['multipart', 'json']);
     const inputs = await core.convert(raw, origin);
     const tracked = core.predictions.start(inputs, {
@@ -48,11 +51,17 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
 
   // `Accept: text/event-stream`: chunks as events as the model yields them, then the whole prediction.
   const streamedPrediction = async (route: RouteContext, webhookUrl: string | undefined) => {
-    const target = webhookUrl === undefined ? undefined : parseWebhookTarget(webhookUrl, route.request.headers['webhook-events-filter'], { url: 'Webhook header', filter: 'Webhook-Events-Filter header' });
+    const target =
+      webhookUrl === undefined
+        ? undefined
+        : parseWebhookTarget(webhookUrl, route.request.headers['webhook-events-filter'], { url: 'Webhook header', filter: 'Webhook-Events-Filter header' });
     const { raw, origin } = await core.readInputs(route, ['multipart', 'json']);
     const inputs = await core.convert(raw, origin);
     const webhook = target ? { webhook: { target, render: stateOf } } : {};
-    await streamPrediction(route, (onChunk) => core.predictions.start(inputs, { signal: core.clientSignal(route), onChunk, ...webhook }), { chunk: (chunk) => chunk.value, done: stateOf });
+    await streamPrediction(route, (onChunk) => core.predictions.start(inputs, { signal: core.clientSignal(route), onChunk, ...webhook }), {
+      chunk: (chunk) => chunk.value,
+      done: stateOf,
+    });
   };
 
   const sendPrediction = (route: RouteContext, prediction: Prediction) => {
@@ -75,7 +84,11 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
   const known = (id: string, response?: ServerResponse): TrackedPrediction => {
     const tracked = core.predictions.get(id);
     if (tracked && response) notePredictionId(response, tracked.id);
-    if (!tracked) throw new AiIntegrationError('AI_ERR_NOT_FOUND', `no prediction has the ID ${JSON.stringify(id)} (unknown, or finished more than PREDICTION_TTL_SECONDS ago)`);
+    if (!tracked)
+      throw new AiIntegrationError(
+        'AI_ERR_NOT_FOUND',
+        `no prediction has the ID ${JSON.stringify(id)} (unknown, or finished more than PREDICTION_TTL_SECONDS ago)`,
+      );
     return tracked;
   };
 
@@ -136,7 +149,8 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
         // the prediction ends when the model returns.
         sendJson(response, 202, {
           ...stateOf(outcome.prediction),
-          cancel: 'requested, but the model did not stop within CANCEL_GRACE_MS; it ignores its AbortSignal, and only the supervisor (the ai-integration command) can restart it',
+          cancel:
+            'requested, but the model did not stop within CANCEL_GRACE_MS; it ignores its AbortSignal, and only the supervisor (the ai-integration command) can restart it',
         });
       },
     },
@@ -152,7 +166,12 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
           mode: 'http',
           schema: context.schema,
           ...(context.output ? { output: context.output } : {}),
-          limits: { max_input_bytes: context.settings.maxInputBytes, max_input_depth: context.settings.maxInputDepth, strict_inputs: context.settings.strictInputs, ...snakeCase(core.settings) },
+          limits: {
+            max_input_bytes: context.settings.maxInputBytes,
+            max_input_depth: context.settings.maxInputDepth,
+            strict_inputs: context.settings.strictInputs,
+            ...snakeCase(core.settings),
+          },
           runtime: { name: 'ai-integration', version: runtimeVersion, node: process.version },
           readiness: core.readiness(),
           // Under the supervisor: each model worker's state.
@@ -167,14 +186,16 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
 // inference stuck past its timeout in this process means the model is not alive either.
 function liveness(live: boolean, core: HttpCore): { status: 'alive' } | { status: 'stuck'; reason: string } {
   if (live) return { status: 'alive' };
-  return { status: 'stuck', reason: `${plural(core.status().stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned; the process is exiting to be restarted` };
+  return {
+    status: 'stuck',
+    reason: `${plural(core.status().stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned; the process is exiting to be restarted`,
+  };
 }
 
 /** Whether a Prefer header (RFC 7240) asks for `respond-async`. */
 function preferAsync(prefer: string | undefined): boolean {
   return prefer !== undefined && prefer.split(',').some((preference) => preference.split(';')[0]!.trim().toLowerCase() === 'respond-async');
 }
-
 
 function snakeCase(record: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), value]));

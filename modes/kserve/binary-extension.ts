@@ -21,7 +21,10 @@ export function splitBody(body: Buffer, headerValue: string | string[] | undefin
   if (headerValue === undefined) return { header: body, binary: undefined, raw: false };
   const text = Array.isArray(headerValue) ? headerValue.join(',') : headerValue;
   if (!/^\s*\d{1,15}\s*$/.test(text)) {
-    throw new OpenInferenceError(400, `Inference-Header-Content-Length must be the byte length of the JSON header (a non-negative integer), got ${JSON.stringify(text)}`);
+    throw new OpenInferenceError(
+      400,
+      `Inference-Header-Content-Length must be the byte length of the JSON header (a non-negative integer), got ${JSON.stringify(text)}`,
+    );
   }
   const length = Number(text);
   if (length > body.length) {
@@ -39,18 +42,30 @@ export function readBytesElements(tensor: string, data: Buffer, count: number): 
   let offset = 0;
   for (let index = 0; index < count; index++) {
     if (offset + 4 > data.length) {
-      throw tensorError('input', tensor, `its binary data ends inside the length prefix of element ${index} (BYTES elements are a 4-byte little-endian length, then the bytes); ${plural(data.length, 'byte')} hold fewer than the ${plural(count, 'element')} its shape says`);
+      throw tensorError(
+        'input',
+        tensor,
+        `its binary data ends inside the length prefix of element ${index} (BYTES elements are a 4-byte little-endian length, then the bytes); ${plural(data.length, 'byte')} hold fewer than the ${plural(count, 'element')} its shape says`,
+      );
     }
     const length = data.readUInt32LE(offset);
     offset += 4;
     if (offset + length > data.length) {
-      throw tensorError('input', tensor, `element ${index} says it has ${plural(length, 'byte')}, but only ${data.length - offset} of the tensor's binary_data_size remain`);
+      throw tensorError(
+        'input',
+        tensor,
+        `element ${index} says it has ${plural(length, 'byte')}, but only ${data.length - offset} of the tensor's binary_data_size remain`,
+      );
     }
     elements.push(data.subarray(offset, offset + length));
     offset += length;
   }
   if (offset !== data.length) {
-    throw tensorError('input', tensor, `${plural(data.length - offset, 'byte')} of its binary_data_size ${data.length - offset === 1 ? 'is' : 'are'} left after the ${plural(count, 'element')} its shape says`);
+    throw tensorError(
+      'input',
+      tensor,
+      `${plural(data.length - offset, 'byte')} of its binary_data_size ${data.length - offset === 1 ? 'is' : 'are'} left after the ${plural(count, 'element')} its shape says`,
+    );
   }
   return elements;
 }

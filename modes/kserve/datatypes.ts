@@ -1,7 +1,22 @@
 import type { InputType } from '../../src/types.js';
 
 /** The protocol's tensor data types (with Triton's BF16). */
-export const tensorDatatypes = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BF16', 'BYTES'] as const;
+export const tensorDatatypes = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BF16',
+  'BYTES',
+] as const;
 
 export type TensorDatatype = (typeof tensorDatatypes)[number];
 

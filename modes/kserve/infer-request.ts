@@ -67,7 +67,10 @@ export function parseInferRequest(body: Buffer, headerLength: string | string[] 
     tensors.push(tensor);
   }
   if (binary.data && binary.offset !== binary.data.length) {
-    throw new OpenInferenceError(400, `${plural(binary.data.length - binary.offset, 'byte')} of binary data follow the last tensor's binary_data_size; the binary_data_size of the input tensors must add up to the body's length after the JSON header (Inference-Header-Content-Length)`);
+    throw new OpenInferenceError(
+      400,
+      `${plural(binary.data.length - binary.offset, 'byte')} of binary data follow the last tensor's binary_data_size; the binary_data_size of the input tensors must add up to the body's length after the JSON header (Inference-Header-Content-Length)`,
+    );
   }
   const options = modelOptions(parameters, seen);
   return {
@@ -90,18 +93,27 @@ function parseHeader(header: Buffer, hasBinary: boolean): RequestHeader {
   if (!isPlainObject(request)) throw new OpenInferenceError(400, `expected an inference request {"inputs": [...]}, got ${describeType(request)}`);
   const { id, parameters, inputs, outputs } = request;
   if (id !== undefined && typeof id !== 'string') throw new OpenInferenceError(400, `"id" must be a string, got ${describeType(id)}`);
-  if (parameters !== undefined && !isPlainObject(parameters)) throw new OpenInferenceError(400, `"parameters" must be an object, got ${describeType(parameters)}`);
-  if (!Array.isArray(inputs)) throw new OpenInferenceError(400, `"inputs" must be an array of input tensors, got ${inputs === undefined ? 'nothing' : describeType(inputs)}`);
-  if (outputs !== undefined && !Array.isArray(outputs)) throw new OpenInferenceError(400, `"outputs" must be an array of requested outputs, got ${describeType(outputs)}`);
+  if (parameters !== undefined && !isPlainObject(parameters))
+    throw new OpenInferenceError(400, `"parameters" must be an object, got ${describeType(parameters)}`);
+  if (!Array.isArray(inputs))
+    throw new OpenInferenceError(400, `"inputs" must be an array of input tensors, got ${inputs === undefined ? 'nothing' : describeType(inputs)}`);
+  if (outputs !== undefined && !Array.isArray(outputs))
+    throw new OpenInferenceError(400, `"outputs" must be an array of requested outputs, got ${describeType(outputs)}`);
   return { id, parameters: parameters ?? {}, inputs, outputs };
 }
 
 function decodeTensor(input: unknown, index: number, schema: InputsSchema, binary: { data: Buffer | undefined; offset: number }): DecodedTensor {
-  if (!isPlainObject(input)) throw new OpenInferenceError(400, `inputs[${index}] must be an input tensor {name, shape, datatype, data}, got ${describeType(input)}`);
+  if (!isPlainObject(input))
+    throw new OpenInferenceError(400, `inputs[${index}] must be an input tensor {name, shape, datatype, data}, got ${describeType(input)}`);
   const { name, shape, datatype, parameters, data } = input;
-  if (typeof name !== 'string' || name === '') throw new OpenInferenceError(400, `inputs[${index}] needs a "name" (a non-empty string), got ${describeType(name)}`);
+  if (typeof name !== 'string' || name === '')
+    throw new OpenInferenceError(400, `inputs[${index}] needs a "name" (a non-empty string), got ${describeType(name)}`);
   if (!isTensorDatatype(datatype)) {
-    throw tensorError('input', name, `"datatype" must be one of ${tensorDatatypes.join(', ')}, got ${datatype === undefined ? 'nothing' : describeType(datatype)}`);
+    throw tensorError(
+      'input',
+      name,
+      `"datatype" must be one of ${tensorDatatypes.join(', ')}, got ${datatype === undefined ? 'nothing' : describeType(datatype)}`,
+    );
   }
   const count = checkShape(name, shape);
   const dims = shape as number[];
@@ -109,18 +121,29 @@ function decodeTensor(input: unknown, index: number, schema: InputsSchema, binar
   if (spec) {
     const accepted = datatypesFor(spec.type);
     if (!accepted.includes(datatype)) {
-      throw tensorError('input', name, `datatype ${datatype} does not fit the model's ${spec.type} input; send ${accepted.length === 1 ? accepted[0] : `${accepted[0]} (or ${accepted.slice(1).join(', ')})`}`);
+      throw tensorError(
+        'input',
+        name,
+        `datatype ${datatype} does not fit the model's ${spec.type} input; send ${accepted.length === 1 ? accepted[0] : `${accepted[0]} (or ${accepted.slice(1).join(', ')})`}`,
+      );
     }
   }
-  if (parameters !== undefined && !isPlainObject(parameters)) throw tensorError('input', name, `"parameters" must be an object, got ${describeType(parameters)}`);
-  if (parameters && 'shared_memory_region' in parameters) throw tensorError('input', name, 'shared memory (shared_memory_region) is not supported; send "data" or binary data');
+  if (parameters !== undefined && !isPlainObject(parameters))
+    throw tensorError('input', name, `"parameters" must be an object, got ${describeType(parameters)}`);
+  if (parameters && 'shared_memory_region' in parameters)
+    throw tensorError('input', name, 'shared memory (shared_memory_region) is not supported; send "data" or binary data');
   const binarySize = parameters?.binary_data_size;
   let values: unknown[];
   if (binarySize !== undefined) {
     if (data !== undefined) throw tensorError('input', name, 'has both "data" and parameters.binary_data_size; send one');
     values = readBinaryTensor(name, datatype, count, binarySize, binary);
   } else {
-    if (!Array.isArray(data)) throw tensorError('input', name, `"data" must be an array of its elements, got ${data === undefined ? 'nothing (nor parameters.binary_data_size)' : describeType(data)}`);
+    if (!Array.isArray(data))
+      throw tensorError(
+        'input',
+        name,
+        `"data" must be an array of its elements, got ${data === undefined ? 'nothing (nor parameters.binary_data_size)' : describeType(data)}`,
+      );
     values = readJsonTensor(name, datatype, dims, count, data);
   }
   return { name, shape: dims, values: spec ? values.map((value, element) => toInputValue(name, spec, value, element)) : values, spec };
@@ -129,32 +152,56 @@ function decodeTensor(input: unknown, index: number, schema: InputsSchema, binar
 // Returns the element count, once the shape is a list of non-negative integers.
 function checkShape(name: string, shape: unknown): number {
   if (!Array.isArray(shape) || !shape.every((dimension) => Number.isSafeInteger(dimension) && (dimension as number) >= 0)) {
-    throw tensorError('input', name, `"shape" must be an array of non-negative integers, got ${shape === undefined ? 'nothing' : JSON.stringify(shape).slice(0, 100)}`);
+    throw tensorError(
+      'input',
+      name,
+      `"shape" must be an array of non-negative integers, got ${shape === undefined ? 'nothing' : JSON.stringify(shape).slice(0, 100)}`,
+    );
   }
   if (shape.length > maxRank) throw tensorError('input', name, `its shape has ${shape.length} dimensions; at most ${maxRank} are accepted`);
   let count = 1;
   for (const dimension of shape as number[]) {
     count *= dimension;
-    if (count > Number.MAX_SAFE_INTEGER) throw tensorError('input', name, `its shape ${formatShape(shape as number[])} has more elements than any request can carry`);
+    if (count > Number.MAX_SAFE_INTEGER)
+      throw tensorError('input', name, `its shape ${formatShape(shape as number[])} has more elements than any request can carry`);
   }
   return count;
 }
 
-function readBinaryTensor(name: string, datatype: TensorDatatype, count: number, size: unknown, binary: { data: Buffer | undefined; offset: number }): unknown[] {
-  if (!Number.isSafeInteger(size) || (size as number) < 0) throw tensorError('input', name, `parameters.binary_data_size must be a non-negative integer, got ${describeType(size)}`);
+function readBinaryTensor(
+  name: string,
+  datatype: TensorDatatype,
+  count: number,
+  size: unknown,
+  binary: { data: Buffer | undefined; offset: number },
+): unknown[] {
+  if (!Number.isSafeInteger(size) || (size as number) < 0)
+    throw tensorError('input', name, `parameters.binary_data_size must be a non-negative integer, got ${describeType(size)}`);
   if (!binary.data) {
-    throw tensorError('input', name, 'gives parameters.binary_data_size, but the request has no Inference-Header-Content-Length header saying where the JSON ends and the binary data begins');
+    throw tensorError(
+      'input',
+      name,
+      'gives parameters.binary_data_size, but the request has no Inference-Header-Content-Length header saying where the JSON ends and the binary data begins',
+    );
   }
   const left = binary.data.length - binary.offset;
   if ((size as number) > left) {
-    throw tensorError('input', name, `its binary_data_size is ${plural(size as number, 'byte')}, but only ${plural(left, 'byte')} of binary data ${left === 1 ? 'is' : 'are'} left after the tensors before it`);
+    throw tensorError(
+      'input',
+      name,
+      `its binary_data_size is ${plural(size as number, 'byte')}, but only ${plural(left, 'byte')} of binary data ${left === 1 ? 'is' : 'are'} left after the tensors before it`,
+    );
   }
   const data = binary.data.subarray(binary.offset, binary.offset + (size as number));
   binary.offset += size as number;
   if (datatype === 'BYTES') return readBytesElements(name, data, count);
   const expected = count * elementSize(datatype);
   if (data.length !== expected) {
-    throw tensorError('input', name, `its binary_data_size is ${plural(data.length, 'byte')}, but its shape calls for ${plural(count, `${datatype} element`)} of ${plural(elementSize(datatype), 'byte')}, ${plural(expected, 'byte')} in all`);
+    throw tensorError(
+      'input',
+      name,
+      `its binary_data_size is ${plural(data.length, 'byte')}, but its shape calls for ${plural(count, `${datatype} element`)} of ${plural(elementSize(datatype), 'byte')}, ${plural(expected, 'byte')} in all`,
+    );
   }
   const values = readFixedElements(datatype, data, count);
   if ('problem' in values) throw tensorError('input', name, values.problem);
@@ -186,7 +233,8 @@ function flatten(name: string, data: unknown[], shape: number[]): unknown[] {
     }
     const item = top.items[top.next++];
     if (Array.isArray(item)) {
-      if (stack.length >= Math.max(shape.length, 1)) throw tensorError('input', name, `"data" nests arrays deeper than its shape ${formatShape(shape)} has dimensions`);
+      if (stack.length >= Math.max(shape.length, 1))
+        throw tensorError('input', name, `"data" nests arrays deeper than its shape ${formatShape(shape)} has dimensions`);
       stack.push({ items: item, next: 0 });
     } else {
       out.push(item);
@@ -254,11 +302,19 @@ function batchItems(tensors: readonly DecodedTensor[], options: readonly [string
     }
     const size = tensor.shape[0]!;
     if (tensor.spec && tensor.values.length !== size) {
-      throw tensorError('input', tensor.name, `its shape ${formatShape(tensor.shape)} gives ${plural(tensor.values.length / size, 'element')} per batch item; each input takes one value per item (shape [N] or [N, 1])`);
+      throw tensorError(
+        'input',
+        tensor.name,
+        `its shape ${formatShape(tensor.shape)} gives ${plural(tensor.values.length / size, 'element')} per batch item; each input takes one value per item (shape [N] or [N, 1])`,
+      );
     }
     if (batch && batch.size !== size) {
       const sizes = tensors.map((each) => `'${each.name}' has ${each.shape[0] ?? 'none'}`).join(', ');
-      throw new OpenInferenceError(400, `input tensors '${batch.tensor}' and '${tensor.name}' disagree on the batch size, the first dimension of their shapes (${sizes}); every input tensor needs the same`, tensor.name);
+      throw new OpenInferenceError(
+        400,
+        `input tensors '${batch.tensor}' and '${tensor.name}' disagree on the batch size, the first dimension of their shapes (${sizes}); every input tensor needs the same`,
+        tensor.name,
+      );
     }
     batch ??= { size, tensor: tensor.name };
   }
@@ -292,7 +348,8 @@ function nest(values: unknown[], shape: readonly number[]): unknown[] {
 
 function binaryOutputDefault(parameters: Record<string, unknown>): boolean {
   const value = parameters.binary_data_output;
-  if (value !== undefined && typeof value !== 'boolean') throw new OpenInferenceError(400, `parameters.binary_data_output must be true or false, got ${describeType(value)}`);
+  if (value !== undefined && typeof value !== 'boolean')
+    throw new OpenInferenceError(400, `parameters.binary_data_output must be true or false, got ${describeType(value)}`);
   return value ?? false;
 }
 
@@ -306,12 +363,14 @@ function requestedOutputs(outputs: unknown[] | undefined, binaryDefault: boolean
     const { name, parameters } = output;
     if (name !== outputTensor) throw tensorError('output', name, `is not an output of this model; its one output is '${outputTensor}'`);
     if (requested.some((each) => each.name === name)) throw tensorError('output', name, 'is requested twice');
-    if (parameters !== undefined && !isPlainObject(parameters)) throw tensorError('output', name, `"parameters" must be an object, got ${describeType(parameters)}`);
+    if (parameters !== undefined && !isPlainObject(parameters))
+      throw tensorError('output', name, `"parameters" must be an object, got ${describeType(parameters)}`);
     for (const unsupported of ['shared_memory_region', 'classification']) {
       if (parameters && unsupported in parameters) throw tensorError('output', name, `parameters.${unsupported} is not supported`);
     }
     const binary = parameters?.binary_data;
-    if (binary !== undefined && typeof binary !== 'boolean') throw tensorError('output', name, `parameters.binary_data must be true or false, got ${describeType(binary)}`);
+    if (binary !== undefined && typeof binary !== 'boolean')
+      throw tensorError('output', name, `parameters.binary_data must be true or false, got ${describeType(binary)}`);
     requested.push({ name, binary: binary ?? binaryDefault });
   }
   return requested;
@@ -324,7 +383,10 @@ function rawRequest(data: Buffer, schema: InputsSchema): InferRequest {
   const name = soleInput(schema);
   if (name === undefined) {
     const names = Object.keys(schema);
-    throw new OpenInferenceError(400, `a raw binary request (Inference-Header-Content-Length: 0) needs a model with one input, but this model's inputs are ${names.length > 0 ? names.join(', ') : 'none'}; send a JSON header naming the tensors`);
+    throw new OpenInferenceError(
+      400,
+      `a raw binary request (Inference-Header-Content-Length: 0) needs a model with one input, but this model's inputs are ${names.length > 0 ? names.join(', ') : 'none'}; send a JSON header naming the tensors`,
+    );
   }
   const spec = schema[name]!;
   const datatype = datatypesFor(spec.type)[0]!;
@@ -332,7 +394,11 @@ function rawRequest(data: Buffer, schema: InputsSchema): InferRequest {
   if (datatype === 'BYTES') return { id: undefined, items: [{ [name]: toInputValue(name, spec, data, 0) }], outputs };
   const size = elementSize(datatype as FixedDatatype);
   if (data.length === 0 || data.length % size !== 0) {
-    throw tensorError('input', name, `a raw binary request holds its ${datatype} elements, ${plural(size, 'byte')} each, but the body has ${plural(data.length, 'byte')}`);
+    throw tensorError(
+      'input',
+      name,
+      `a raw binary request holds its ${datatype} elements, ${plural(size, 'byte')} each, but the body has ${plural(data.length, 'byte')}`,
+    );
   }
   const values = readFixedElements(datatype as FixedDatatype, data, data.length / size);
   if ('problem' in values) throw tensorError('input', name, values.problem);

@@ -29,9 +29,7 @@ export interface InferResponse {
 }
 
 /** The response to write: JSON, or a JSON header followed by binary tensor data. */
-export type EncodedResponse =
-  | { binary: false; json: InferResponse }
-  | { binary: true; json: InferResponse; body: Buffer; headerLength: number };
+export type EncodedResponse = { binary: false; json: InferResponse } | { binary: true; json: InferResponse; body: Buffer; headerLength: number };
 
 /**
  * Encodes the results of a batch, one BYTES element per item in order. In JSON an element is the

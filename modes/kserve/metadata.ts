@@ -44,7 +44,11 @@ export function serverMetadata(version: string): ServerMetadata {
  * `GET /v2/models/{name}`: one input tensor per schema input (shape [-1]: a batch of one value
  * each) and the one output tensor, `BYTES` unless told otherwise, with its content type when known.
  */
-export function modelMetadata(model: { name: string; version: string }, schema: InputsSchema, output: { datatype?: TensorDatatype; contentType?: string } = {}): ModelMetadata {
+export function modelMetadata(
+  model: { name: string; version: string },
+  schema: InputsSchema,
+  output: { datatype?: TensorDatatype; contentType?: string } = {},
+): ModelMetadata {
   const outputTensorMetadata: MetadataTensor = { name: outputTensor, datatype: output.datatype ?? 'BYTES', shape: [-1] };
   if (output.contentType !== undefined) outputTensorMetadata.parameters = { content_type: output.contentType };
   return {

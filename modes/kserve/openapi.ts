@@ -34,22 +34,44 @@ const officialSchemas = {
   tensor_data: { type: 'array', items: { anyOf: [ref('tensor_data'), { type: 'number' }, { type: 'string' }, { type: 'boolean' }] } },
   request_input: {
     type: 'object',
-    properties: { name: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } }, datatype: { type: 'string' }, parameters: ref('parameters'), data: ref('tensor_data') },
+    properties: {
+      name: { type: 'string' },
+      shape: { type: 'array', items: { type: 'integer' } },
+      datatype: { type: 'string' },
+      parameters: ref('parameters'),
+      data: ref('tensor_data'),
+    },
     required: ['name', 'shape', 'datatype'],
   },
   request_output: { type: 'object', properties: { name: { type: 'string', enum: [outputTensor] }, parameters: ref('parameters') }, required: ['name'] },
   response_output: {
     type: 'object',
-    properties: { name: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } }, datatype: { type: 'string' }, parameters: ref('parameters'), data: ref('tensor_data') },
+    properties: {
+      name: { type: 'string' },
+      shape: { type: 'array', items: { type: 'integer' } },
+      datatype: { type: 'string' },
+      parameters: ref('parameters'),
+      data: ref('tensor_data'),
+    },
     required: ['name', 'shape', 'datatype'],
   },
   inference_response: {
     type: 'object',
-    properties: { model_name: { type: 'string' }, model_version: { type: 'string' }, id: { type: 'string' }, parameters: ref('parameters'), outputs: { type: 'array', items: ref('response_output') } },
+    properties: {
+      model_name: { type: 'string' },
+      model_version: { type: 'string' },
+      id: { type: 'string' },
+      parameters: ref('parameters'),
+      outputs: { type: 'array', items: ref('response_output') },
+    },
     required: ['model_name', 'outputs'],
   },
   error: { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] },
-  ready_model_response: { type: 'object', properties: { name: { type: 'string' }, ready: { type: 'boolean' }, reason: { type: 'string' } }, required: ['name', 'ready'] },
+  ready_model_response: {
+    type: 'object',
+    properties: { name: { type: 'string' }, ready: { type: 'boolean' }, reason: { type: 'string' } },
+    required: ['name', 'ready'],
+  },
 };
 
 const errorStatuses: Record<string, string> = {
@@ -78,24 +100,45 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo): Record<
       summary,
       responses: {
         '200': { description: `${what}`, content: json({ type: 'object', properties: { [what]: { type: 'boolean', const: true } } }) },
-        '503': { description: `not ${what}`, content: json({ type: 'object', properties: { [what]: { type: 'boolean', const: false }, reason: { type: 'string' } } }) },
+        '503': {
+          description: `not ${what}`,
+          content: json({ type: 'object', properties: { [what]: { type: 'boolean', const: false }, reason: { type: 'string' } } }),
+        },
       },
     },
   });
   const metadata = (parameters: unknown[]) => ({
     parameters,
-    get: { summary: 'Model metadata: its input tensors and its output', responses: { '200': { description: 'the model metadata', content: json(ref('metadata_model_response')) }, ...errors('404') } },
+    get: {
+      summary: 'Model metadata: its input tensors and its output',
+      responses: { '200': { description: 'the model metadata', content: json(ref('metadata_model_response')) }, ...errors('404') },
+    },
   });
   const ready = (parameters: unknown[]) => ({
     parameters,
-    get: { summary: 'Model ready (answered by the status code)', responses: { '200': { description: 'ready', content: json(ref('ready_model_response')) }, '503': { description: 'not ready', content: json(ref('ready_model_response')) }, ...errors('404') } },
+    get: {
+      summary: 'Model ready (answered by the status code)',
+      responses: {
+        '200': { description: 'ready', content: json(ref('ready_model_response')) },
+        '503': { description: 'not ready', content: json(ref('ready_model_response')) },
+        ...errors('404'),
+      },
+    },
   });
   const infer = (parameters: unknown[]) => ({
     parameters,
     post: {
       summary: 'Inference: a batch of N along the first dimension runs N inferences and answers N elements',
       description: `JSON, or with the binary tensor data extension: the JSON header, then the binary tensor data (application/octet-stream, with the ${headerName} header giving the JSON header's length; 0 sends the raw data of a model with one input). Binary outputs when the request asks (parameters.binary_data on an output, parameters.binary_data_output on the request). A batch fails whole with its first failing item's error.`,
-      parameters: [{ name: headerName, in: 'header', required: false, description: 'the byte length of the JSON header when binary tensor data follows it', schema: { type: 'integer', minimum: 0 } }],
+      parameters: [
+        {
+          name: headerName,
+          in: 'header',
+          required: false,
+          description: 'the byte length of the JSON header when binary tensor data follows it',
+          schema: { type: 'integer', minimum: 0 },
+        },
+      ],
       requestBody: {
         required: true,
         content: {
@@ -105,8 +148,12 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo): Record<
       },
       responses: {
         '200': {
-          description: 'one BYTES element per batch item in the output tensor; JSON results as their JSON text, text as text, anything else as base64 (or raw bytes as binary data)',
-          content: { 'application/json': { schema: ref('inference_response') }, 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+          description:
+            'one BYTES element per batch item in the output tensor; JSON results as their JSON text, text as text, anything else as base64 (or raw bytes as binary data)',
+          content: {
+            'application/json': { schema: ref('inference_response') },
+            'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
+          },
         },
         ...errors('400', '404', '413', '429', '500', '503', '504'),
       },
@@ -121,7 +168,9 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo): Record<
       license: { name: 'Apache-2.0 (the protocol document the shapes come from)', identifier: 'Apache-2.0' },
     },
     paths: {
-      '/v2': { get: { summary: 'Server metadata', responses: { '200': { description: 'the server metadata', content: json(ref('metadata_server_response')) } } } },
+      '/v2': {
+        get: { summary: 'Server metadata', responses: { '200': { description: 'the server metadata', content: json(ref('metadata_server_response')) } } },
+      },
       '/v2/health/live': health('live', 'Server live (answered by the status code)'),
       '/v2/health/ready': health('ready', 'Server ready (answered by the status code)'),
       '/v2/models/{name}': metadata([name]),
@@ -136,7 +185,10 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo): Record<
         post: {
           summary: 'V1 predict: one inputs object per instance, one prediction per instance',
           requestBody: { required: true, content: json(ref('v1_request')) },
-          responses: { '200': { description: 'the predictions, in order', content: json(ref('v1_response')) }, ...errors('400', '404', '413', '429', '500', '503', '504') },
+          responses: {
+            '200': { description: 'the predictions, in order', content: json(ref('v1_response')) },
+            ...errors('400', '404', '413', '429', '500', '503', '504'),
+          },
         },
       },
     },
@@ -155,12 +207,22 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo): Record<
         },
         v1_request: {
           type: 'object',
-          properties: { instances: { type: 'array', minItems: 1, items: {}, description: 'an inputs object per instance (binary values as {"b64": "..."} or, for image and file inputs, base64); a bare value for a model with one input' } },
+          properties: {
+            instances: {
+              type: 'array',
+              minItems: 1,
+              items: {},
+              description:
+                'an inputs object per instance (binary values as {"b64": "..."} or, for image and file inputs, base64); a bare value for a model with one input',
+            },
+          },
           required: ['instances'],
         },
         v1_response: {
           type: 'object',
-          properties: { predictions: { type: 'array', items: {}, description: 'a JSON result as its value, text as a string, anything else as {"b64": "..."}' } },
+          properties: {
+            predictions: { type: 'array', items: {}, description: 'a JSON result as its value, text as a string, anything else as {"b64": "..."}' },
+          },
           required: ['predictions'],
         },
       },

@@ -44,7 +44,9 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
   };
   // Health answers by its status code (200 true, 503 false), as the protocol says; the body repeats
   // it, with the reason when false.
-  const live = livenessProbe(core, (isLive) => (isLive ? { live: true } : { live: false, reason: 'an inference ran past INFERENCE_TIMEOUT_MS; the process is exiting to be restarted' }));
+  const live = livenessProbe(core, (isLive) =>
+    isLive ? { live: true } : { live: false, reason: 'an inference ran past INFERENCE_TIMEOUT_MS; the process is exiting to be restarted' },
+  );
   const ready = readinessProbe(core, (readiness) => ({ ready: readiness.status === 'ready', ...reasonOf(readiness) }));
   const modelReady = readinessProbe(core, (readiness) => ({ name: model.name, ready: readiness.status === 'ready', ...reasonOf(readiness) }));
   const modelReadyRoute = (route: RouteContext) => {

@@ -18,7 +18,8 @@ export function parseV1Request(body: unknown, schema: InputsSchema): Record<stri
   if (instances === undefined && 'inputs' in body) {
     throw new OpenInferenceError(400, 'the columnar {"inputs": ...} form is not supported; send {"instances": [...]}, one inputs object per instance');
   }
-  if (!Array.isArray(instances)) throw new OpenInferenceError(400, `"instances" must be an array, got ${instances === undefined ? 'nothing' : describeType(instances)}`);
+  if (!Array.isArray(instances))
+    throw new OpenInferenceError(400, `"instances" must be an array, got ${instances === undefined ? 'nothing' : describeType(instances)}`);
   if (instances.length === 0) throw new OpenInferenceError(400, '"instances" is empty; send at least one instance');
   return instances.map((instance, index) => {
     if (isPlainObject(instance) && !isB64(instance)) {
@@ -28,7 +29,10 @@ export function parseV1Request(body: unknown, schema: InputsSchema): Record<stri
     }
     const sole = soleInput(schema);
     if (sole === undefined) {
-      throw new OpenInferenceError(400, `instances[${index}] is ${describeType(instance)}, but this model has several inputs (${Object.keys(schema).join(', ')}); send an object of input names to values`);
+      throw new OpenInferenceError(
+        400,
+        `instances[${index}] is ${describeType(instance)}, but this model has several inputs (${Object.keys(schema).join(', ')}); send an object of input names to values`,
+      );
     }
     return { [sole]: unwrap(instance, `instances[${index}]`, sole) };
   });

@@ -23,7 +23,6 @@ export interface ProxyResponse {
   isBase64Encoded: boolean;
 }
 
-
 /**
  * A plain event's response: the native API's envelope, as `POST /predict` answers it. JSON output
  * is parsed, text stays text, and binary output is a data: URL.
@@ -98,7 +97,11 @@ export function errorReport(error: unknown, phase: 'Function' | 'Runtime'): { re
   } else if (error instanceof AiIntegrationError) {
     report = { errorMessage: error.message, errorType: error.code, stackTrace: [] };
   } else {
-    report = { errorMessage: `internal error in ai-integration: ${error instanceof Error ? error.message : String(error)}`, errorType: 'AI_ERR_INTERNAL', stackTrace: [] };
+    report = {
+      errorMessage: `internal error in ai-integration: ${error instanceof Error ? error.message : String(error)}`,
+      errorType: 'AI_ERR_INTERNAL',
+      stackTrace: [],
+    };
   }
   return { report, headerType: `${phase}.${pascalCase(report.errorType)}` };
 }

@@ -56,9 +56,11 @@ export function readProxyRequest(event: Json, format: '1.0' | '2.0', maxInputByt
       if (Array.isArray(values) && values.length > 0) headers[name.toLowerCase()] = String(values.at(-1));
     }
   }
-  if (isPlainObject(event.headers)) for (const [name, value] of Object.entries(event.headers)) if (typeof value === 'string') headers[name.toLowerCase()] = value;
+  if (isPlainObject(event.headers))
+    for (const [name, value] of Object.entries(event.headers)) if (typeof value === 'string') headers[name.toLowerCase()] = value;
   const query: Record<string, string> = {};
-  if (isPlainObject(event.queryStringParameters)) for (const [name, value] of Object.entries(event.queryStringParameters)) if (typeof value === 'string') setOwn(query, name, value);
+  if (isPlainObject(event.queryStringParameters))
+    for (const [name, value] of Object.entries(event.queryStringParameters)) if (typeof value === 'string') setOwn(query, name, value);
   const text = typeof event.body === 'string' ? event.body : '';
   if (event.body !== undefined && event.body !== null && typeof event.body !== 'string') {
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the event's body must be a string (as API Gateway sends it), got ${describeType(event.body)}`);
@@ -71,12 +73,16 @@ export function readProxyRequest(event: Json, format: '1.0' | '2.0', maxInputByt
   return { format, method: method.toUpperCase(), headers, query, body };
 }
 
-const tooLarge = (limit: number) => new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the request body is larger than ${limit} bytes (the limit; raise it with MAX_INPUT_BYTES)`);
+const tooLarge = (limit: number) =>
+  new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the request body is larger than ${limit} bytes (the limit; raise it with MAX_INPUT_BYTES)`);
 
 /** The inputs of a plain event: the inputs object itself, or `{"inputs": {...}}` as the native API takes it. */
 export function plainInputs(event: unknown, schema: InputsSchema): RawInputs {
   if (!isPlainObject(event)) {
-    throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the event must be an inputs object such as {"image": "<base64>"} (or {"inputs": {...}}), got ${describeType(event)}`);
+    throw new AiIntegrationError(
+      'AI_ERR_MALFORMED_INPUT',
+      `the event must be an inputs object such as {"image": "<base64>"} (or {"inputs": {...}}), got ${describeType(event)}`,
+    );
   }
   return { raw: unwrapInputs(event, schema), origin: 'data' };
 }
@@ -100,11 +106,22 @@ export async function proxyInputs(request: ProxyRequest, context: ModeContext): 
   const soleBinary = binaryInputs.length === 1 ? binaryInputs[0]![0] : undefined;
   const raw = mediaType.startsWith('image/') || mediaType === 'application/octet-stream';
   if (!(isJsonType(mediaType) || mediaType === 'multipart/form-data' || (raw && soleBinary !== undefined))) {
-    const accepted = ['application/json', 'multipart/form-data', ...(soleBinary !== undefined ? [`the raw bytes of ${soleBinary} (image/* or application/octet-stream)`] : [])];
-    throw new AiIntegrationError('AI_ERR_UNSUPPORTED_MEDIA_TYPE', `the content type ${JSON.stringify(mediaType || contentType || '(none)')} is not accepted here; send ${accepted.join(', or ')}`);
+    const accepted = [
+      'application/json',
+      'multipart/form-data',
+      ...(soleBinary !== undefined ? [`the raw bytes of ${soleBinary} (image/* or application/octet-stream)`] : []),
+    ];
+    throw new AiIntegrationError(
+      'AI_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `the content type ${JSON.stringify(mediaType || contentType || '(none)')} is not accepted here; send ${accepted.join(', or ')}`,
+    );
   }
   const body = decodeContent(request, settings.maxInputBytes);
-  if (body.length === 0) throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the request body is empty; send the inputs as ${raw ? `the bytes of ${soleBinary}` : 'application/json or multipart/form-data'}`);
+  if (body.length === 0)
+    throw new AiIntegrationError(
+      'AI_ERR_MALFORMED_INPUT',
+      `the request body is empty; send the inputs as ${raw ? `the bytes of ${soleBinary}` : 'application/json or multipart/form-data'}`,
+    );
   if (raw) {
     const inputs: Json = { ...request.query };
     setOwn(inputs, soleBinary!, body);
@@ -126,13 +143,19 @@ function decodeContent(request: ProxyRequest, limit: number): Buffer {
   const coding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (coding === 'identity' || coding === '') return request.body;
   if (!Object.hasOwn(decoders, coding)) {
-    throw new AiIntegrationError('AI_ERR_UNSUPPORTED_MEDIA_TYPE', `the content encoding ${JSON.stringify(request.headers['content-encoding'])} is not accepted; send the body as is, or with one of gzip, deflate or br`);
+    throw new AiIntegrationError(
+      'AI_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `the content encoding ${JSON.stringify(request.headers['content-encoding'])} is not accepted; send the body as is, or with one of gzip, deflate or br`,
+    );
   }
   try {
     return decoders[coding as keyof typeof decoders](request.body, { maxOutputLength: limit });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limit);
-    throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the request body is not valid ${coding} data (${(error as Error).message}), as its Content-Encoding says`);
+    throw new AiIntegrationError(
+      'AI_ERR_MALFORMED_INPUT',
+      `the request body is not valid ${coding} data (${(error as Error).message}), as its Content-Encoding says`,
+    );
   }
 }
 
@@ -146,7 +169,7 @@ function parseJsonObject(bytes: Buffer): Json {
   } catch (error) {
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the request body is not valid JSON (${(error as Error).message})`);
   }
-  if (!isPlainObject(body)) throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `expected a JSON object of inputs (or {"inputs": {...}}), got ${describeType(body)}`);
+  if (!isPlainObject(body))
+    throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `expected a JSON object of inputs (or {"inputs": {...}}), got ${describeType(body)}`);
   return body;
 }
-

@@ -44,7 +44,12 @@ export async function handleInvocation(context: ModeContext, api: RuntimeApi, in
 
   let fault: ModelFault | undefined;
   const predict = async (raw: Record<string, unknown>, origin: ValueOrigin): Promise<CheckedPrediction> => {
-    const inputs = await convertInputs(context.schema, raw, { origin, strict: context.settings.strictInputs, maxDepth: context.settings.maxInputDepth, urlInputs: context.settings.urlInputs });
+    const inputs = await convertInputs(context.schema, raw, {
+      origin,
+      strict: context.settings.strictInputs,
+      maxDepth: context.settings.maxInputDepth,
+      urlInputs: context.settings.urlInputs,
+    });
     try {
       return await runModel(context, inputs, timeBudget(context, invocation, deadlineMarginMs));
     } catch (error) {
@@ -78,7 +83,10 @@ export async function handleInvocation(context: ModeContext, api: RuntimeApi, in
 
   try {
     if (invocation.event === undefined) {
-      throw new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the event is larger than ${context.settings.maxInputBytes} bytes (the limit; raise it with MAX_INPUT_BYTES)`);
+      throw new AiIntegrationError(
+        'AI_ERR_INPUT_TOO_LARGE',
+        `the event is larger than ${context.settings.maxInputBytes} bytes (the limit; raise it with MAX_INPUT_BYTES)`,
+      );
     }
     if (!event!.ok) throw event!.error;
     const { raw, origin } = plainInputs(event!.value, context.schema);
@@ -112,7 +120,11 @@ interface TimeBudget {
 
 function timeBudget(context: ModeContext, invocation: Invocation, deadlineMarginMs: number): TimeBudget {
   if (invocation.deadlineMs === undefined) {
-    return { ms: context.settings.http.inferenceTimeoutMs, fromDeadline: false, source: `INFERENCE_TIMEOUT_MS (${context.settings.http.inferenceTimeoutMs} ms), since the invocation came without a deadline` };
+    return {
+      ms: context.settings.http.inferenceTimeoutMs,
+      fromDeadline: false,
+      source: `INFERENCE_TIMEOUT_MS (${context.settings.http.inferenceTimeoutMs} ms), since the invocation came without a deadline`,
+    };
   }
   return {
     ms: invocation.deadlineMs - Date.now() - deadlineMarginMs,
@@ -132,7 +144,11 @@ async function runModel(context: ModeContext, inputs: Record<string, unknown>, b
     throw new DeadlineError(`no time was left to run the inference before ${budget.source}`, false);
   }
   const limit = Math.floor(budget.ms);
-  const stuck = () => new DeadlineError(`the inference did not finish within ${limit} ms, ${budget.source}; ${context.faults.policy === 'restart-in-place' ? 'the model worker is being replaced' : 'the process exits to be restarted'}`, true);
+  const stuck = () =>
+    new DeadlineError(
+      `the inference did not finish within ${limit} ms, ${budget.source}; ${context.faults.policy === 'restart-in-place' ? 'the model worker is being replaced' : 'the process exits to be restarted'}`,
+      true,
+    );
   const started = performance.now();
   let result: InferenceResult;
   engine.configure({ concurrency: 1, inferenceTimeoutMs: limit });
@@ -160,5 +176,6 @@ async function runModel(context: ModeContext, inputs: Record<string, unknown>, b
 
 // Our errors are the caller's answer; anything else is a bug here, which the log must show.
 function logUnexpected(context: ModeContext, error: unknown): void {
-  if (!(error instanceof AiIntegrationError)) context.log.error(`internal error while answering an invocation: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  if (!(error instanceof AiIntegrationError))
+    context.log.error(`internal error while answering an invocation: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 }

@@ -35,13 +35,16 @@ export function readRuntimeApi(env: Environment): string {
   if (value === undefined || value === '') {
     throw new AiIntegrationError(
       'AI_ERR_INVALID_OPTION',
-      'AWS_LAMBDA_RUNTIME_API is not set: MODE=lambda runs inside AWS Lambda, or locally under the Lambda runtime interface emulator (aws-lambda-rie), which set it to the runtime API\'s host:port; to serve HTTP yourself, use MODE=http',
+      "AWS_LAMBDA_RUNTIME_API is not set: MODE=lambda runs inside AWS Lambda, or locally under the Lambda runtime interface emulator (aws-lambda-rie), which set it to the runtime API's host:port; to serve HTTP yourself, use MODE=http",
     );
   }
   const match = hostAndPort.exec(value);
   const port = Number(match?.[2]);
   if (!match || port < 1 || port > 65535) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `AWS_LAMBDA_RUNTIME_API=${JSON.stringify(env.AWS_LAMBDA_RUNTIME_API)} is not host:port (such as 127.0.0.1:9001), as Lambda sets it`);
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `AWS_LAMBDA_RUNTIME_API=${JSON.stringify(env.AWS_LAMBDA_RUNTIME_API)} is not host:port (such as 127.0.0.1:9001), as Lambda sets it`,
+    );
   }
   return value;
 }
@@ -59,7 +62,10 @@ function readMargin(env: Environment): number {
   if (text === undefined || text === '') return defaultDeadlineMarginMs;
   const value = Number(text);
   if (!/^\d+$/.test(text) || value > longestDelayMs) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `LAMBDA_DEADLINE_MARGIN_MS=${JSON.stringify(env.LAMBDA_DEADLINE_MARGIN_MS)} is not a whole number of milliseconds from 0 to ${longestDelayMs}`);
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `LAMBDA_DEADLINE_MARGIN_MS=${JSON.stringify(env.LAMBDA_DEADLINE_MARGIN_MS)} is not a whole number of milliseconds from 0 to ${longestDelayMs}`,
+    );
   }
   return value;
 }

@@ -39,7 +39,9 @@ export async function startConsumer(core: HttpCore, settings: QueueSettings): Pr
   const tracked = connectRedis(settings.redisUrl, log, (redis) => {
     if (!announced) log.info(`queue: connected to Redis, consuming ${JSON.stringify(settings.queueName)}`);
     announced = true;
-    redis.set(modelRecordKey(settings.queueName), JSON.stringify(record)).catch((error: Error) => log.warn(`queue: could not publish the model's schema: ${error.message}`));
+    redis
+      .set(modelRecordKey(settings.queueName), JSON.stringify(record))
+      .catch((error: Error) => log.warn(`queue: could not publish the model's schema: ${error.message}`));
   });
   const connection = tracked.redis;
 
@@ -74,12 +76,22 @@ export async function startConsumer(core: HttpCore, settings: QueueSettings): Pr
   };
 }
 
-async function processJob(core: HttpCore, settings: QueueSettings, job: Job<JobData, PredictionEnvelope>, token: string | undefined): Promise<PredictionEnvelope> {
+async function processJob(
+  core: HttpCore,
+  settings: QueueSettings,
+  job: Job<JobData, PredictionEnvelope>,
+  token: string | undefined,
+): Promise<PredictionEnvelope> {
   const data = job.data as unknown;
   const inputs = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as { inputs?: unknown }).inputs : undefined;
   try {
     if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
-      const got = inputs !== undefined ? `"inputs" as ${describeType(inputs)}` : data !== null && typeof data === 'object' && !Array.isArray(data) ? `an object without "inputs" (keys: ${Object.keys(data).slice(0, 5).join(', ') || 'none'})` : describeType(data);
+      const got =
+        inputs !== undefined
+          ? `"inputs" as ${describeType(inputs)}`
+          : data !== null && typeof data === 'object' && !Array.isArray(data)
+            ? `an object without "inputs" (keys: ${Object.keys(data).slice(0, 5).join(', ') || 'none'})`
+            : describeType(data);
       throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `a job's data must be {"inputs": {...}}, got ${got}`);
     }
     const converted = await core.convert(inputs as Record<string, unknown>, 'data');
@@ -108,8 +120,8 @@ function checkSize(inputs: Record<string, unknown>, limit: number): void {
     else if (typeof value === 'string') total += Buffer.byteLength(value);
     else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) count(name, item);
     else total += 8;
-    if (total > limit) throw new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the job's inputs are larger than MAX_INPUT_BYTES (${limit} bytes), at ${JSON.stringify(name)}`);
+    if (total > limit)
+      throw new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the job's inputs are larger than MAX_INPUT_BYTES (${limit} bytes), at ${JSON.stringify(name)}`);
   };
   for (const [name, value] of Object.entries(inputs)) count(name, value);
 }
-

@@ -24,16 +24,36 @@ export function run(context: ModeContext): Promise<number> {
         method: 'GET',
         path: '/health/live',
         probe: true,
-        handler: livenessProbe(core, (live) => (live ? { status: 'alive' } : { status: 'stuck', reason: `${plural(core.status().stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned` })),
+        handler: livenessProbe(core, (live) =>
+          live
+            ? { status: 'alive' }
+            : { status: 'stuck', reason: `${plural(core.status().stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned` },
+        ),
       },
     ],
     openApi: (core) => ({
       openapi: '3.1.0',
-      info: { title: core.model.name, version: core.model.version, description: `A worker of the BullMQ queue ${settings.queueName}: jobs {"inputs": {...}} in, the native API's envelope out.` },
+      info: {
+        title: core.model.name,
+        version: core.model.version,
+        description: `A worker of the BullMQ queue ${settings.queueName}: jobs {"inputs": {...}} in, the native API's envelope out.`,
+      },
       paths: {
-        '/health': { get: { operationId: 'readiness', summary: 'Readiness: 200 when the model is ready and Redis is connected', responses: { '200': { description: 'ready' }, '503': { description: 'not ready, with the reason' } } } },
+        '/health': {
+          get: {
+            operationId: 'readiness',
+            summary: 'Readiness: 200 when the model is ready and Redis is connected',
+            responses: { '200': { description: 'ready' }, '503': { description: 'not ready, with the reason' } },
+          },
+        },
         '/health/live': { get: { operationId: 'liveness', summary: 'Liveness', responses: { '200': { description: 'alive' } } } },
-        '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics, with queue_jobs{state}', responses: { '200': { description: 'Prometheus text format' } } } },
+        '/metrics': {
+          get: {
+            operationId: 'metrics',
+            summary: 'Prometheus metrics, with queue_jobs{state}',
+            responses: { '200': { description: 'Prometheus text format' } },
+          },
+        },
       },
     }),
     background: (core) => startConsumer(core, settings),

@@ -15,7 +15,7 @@ export interface JobFailure {
 // Failures of the model process rather than of the job's data: a retry may succeed.
 const transientCodes = new Set(['AI_ERR_INFERENCE_THREW', 'AI_ERR_WORKER_DIED', 'AI_ERR_TIMEOUT']);
 // The job never ran: the container stops taking work (a model fault run directly, a shutdown).
-const notRunCodes = new Set(['AI_ERR_NOT_READY', 'AI_ERR_QUEUE_FULL', 'AI_ERR_OVERLOADED', 'AI_ERR_CANCELED'])
+const notRunCodes = new Set(['AI_ERR_NOT_READY', 'AI_ERR_QUEUE_FULL', 'AI_ERR_OVERLOADED', 'AI_ERR_CANCELED']);
 
 /**
  * The failure of a job from the error its prediction ended with. A throw, a dead model worker or

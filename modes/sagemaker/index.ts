@@ -21,7 +21,9 @@ export function run(context: ModeContext): Promise<number> {
     context.log.warn(`PORT is ${http.port}, but SageMaker asks for ${sagemaker.bindToPort} (SAGEMAKER_BIND_TO_PORT), which wins`);
   }
   if (sagemaker.maxPayloadInMb && limit.bytes < sagemaker.maxPayloadInMb * 1024 * 1024) {
-    context.log.warn(`MAX_INPUT_BYTES (${limit.bytes}) is below the transform job's MaxPayloadInMB (${sagemaker.maxPayloadInMb}): larger mini-batches will be refused with 413`);
+    context.log.warn(
+      `MAX_INPUT_BYTES (${limit.bytes}) is below the transform job's MaxPayloadInMB (${sagemaker.maxPayloadInMb}): larger mini-batches will be refused with 413`,
+    );
   }
   context.log.info(`${sagemaker.batch ? 'batch transform' : 'real-time inference'}: request bodies up to ${limit.bytes} bytes (${limit.source})`);
   // SAGEMAKER_BIND_TO_PORT wins over PORT: SageMaker sets it only when the container must listen there.

@@ -32,7 +32,8 @@ export function parseJsonInputs(bytes: Buffer, schema: InputsSchema): Record<str
     const lines = text.trim().includes('\n') ? '; for one inputs object per line, send Content-Type application/jsonlines' : '';
     throw malformed(`the request body is not valid JSON (${(error as Error).message})${lines}`);
   }
-  if (Array.isArray(body)) throw malformed('expected a JSON object of inputs, got an array; send several inputs objects as application/jsonlines, one per line');
+  if (Array.isArray(body))
+    throw malformed('expected a JSON object of inputs, got an array; send several inputs objects as application/jsonlines, one per line');
   return inputsOf(body, schema, 'the request body');
 }
 

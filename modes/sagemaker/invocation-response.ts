@@ -21,11 +21,21 @@ export function encodeResult(prediction: Prediction, accept: string | undefined)
   const offers: { mediaType: string; encode: () => Encoded }[] = [
     { mediaType: own, encode: () => ({ contentType: prediction.result['content-type'], body: resultBytes(prediction.result) }) },
     { mediaType: 'application/json', encode: () => ({ contentType: 'application/json', body: Buffer.from(JSON.stringify(outputValue(prediction))) }) },
-    { mediaType: 'application/jsonlines', encode: () => ({ contentType: 'application/jsonlines', body: Buffer.from(JSON.stringify(outputValue(prediction))) }) },
-    { mediaType: 'application/x-jsonlines', encode: () => ({ contentType: 'application/x-jsonlines', body: Buffer.from(JSON.stringify(outputValue(prediction))) }) },
+    {
+      mediaType: 'application/jsonlines',
+      encode: () => ({ contentType: 'application/jsonlines', body: Buffer.from(JSON.stringify(outputValue(prediction))) }),
+    },
+    {
+      mediaType: 'application/x-jsonlines',
+      encode: () => ({ contentType: 'application/x-jsonlines', body: Buffer.from(JSON.stringify(outputValue(prediction))) }),
+    },
   ];
-  if (isTextual(own) && own !== 'text/plain') offers.push({ mediaType: 'text/plain', encode: () => ({ contentType: 'text/plain; charset=utf-8', body: resultBytes(prediction.result) }) });
-  const chosen = negotiate(accept, offers.map((offer) => offer.mediaType));
+  if (isTextual(own) && own !== 'text/plain')
+    offers.push({ mediaType: 'text/plain', encode: () => ({ contentType: 'text/plain; charset=utf-8', body: resultBytes(prediction.result) }) });
+  const chosen = negotiate(
+    accept,
+    offers.map((offer) => offer.mediaType),
+  );
   if (chosen === undefined) {
     const forms = [...new Set(offers.map((offer) => offer.mediaType))];
     throw new NotAcceptableError(`the result is ${own}, which the request's Accept (${accept}) does not take; it can be given as ${forms.join(', ')} (or */*)`);
@@ -40,7 +50,8 @@ export function encodeResult(prediction: Prediction, accept: string | undefined)
 export function chooseLinesType(requestType: string, accept: string | undefined): string {
   const offers = [...new Set([requestType, 'application/jsonlines', 'application/x-jsonlines', 'application/json'])];
   const chosen = negotiate(accept, offers);
-  if (chosen === undefined) throw new NotAcceptableError(`a JSON Lines request is answered as ${offers.join(', ')} (or */*), none of which the request's Accept (${accept}) takes`);
+  if (chosen === undefined)
+    throw new NotAcceptableError(`a JSON Lines request is answered as ${offers.join(', ')} (or */*), none of which the request's Accept (${accept}) takes`);
   return offers[chosen]!;
 }
 

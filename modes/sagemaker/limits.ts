@@ -27,11 +27,16 @@ export function bodyLimit(settings: RuntimeSettings, sagemaker: SageMakerSetting
   const given = settings.maxInputBytesGiven;
   let limit: BodyLimit;
   if (given) limit = { bytes: settings.maxInputBytes, source: 'MAX_INPUT_BYTES' };
-  else if (sagemaker.maxPayloadInMb === 0) limit = { bytes: settings.maxInputBytes, source: "SAGEMAKER_MAX_PAYLOAD_IN_MB=0 (no SageMaker limit), so MAX_INPUT_BYTES's default" };
-  else if (sagemaker.maxPayloadInMb !== undefined) limit = { bytes: sagemaker.maxPayloadInMb * mebibyte, source: `SAGEMAKER_MAX_PAYLOAD_IN_MB=${sagemaker.maxPayloadInMb}` };
+  else if (sagemaker.maxPayloadInMb === 0)
+    limit = { bytes: settings.maxInputBytes, source: "SAGEMAKER_MAX_PAYLOAD_IN_MB=0 (no SageMaker limit), so MAX_INPUT_BYTES's default" };
+  else if (sagemaker.maxPayloadInMb !== undefined)
+    limit = { bytes: sagemaker.maxPayloadInMb * mebibyte, source: `SAGEMAKER_MAX_PAYLOAD_IN_MB=${sagemaker.maxPayloadInMb}` };
   else limit = { bytes: realTimePayloadMb * mebibyte, source: "SageMaker's 6 MB request limit; MAX_INPUT_BYTES sets another" };
   if (limit.bytes > largestInputBytes) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${limit.source} asks for a body limit of ${limit.bytes} bytes, more than the runtime can honour (${largestInputBytes}); lower it`);
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `${limit.source} asks for a body limit of ${limit.bytes} bytes, more than the runtime can honour (${largestInputBytes}); lower it`,
+    );
   }
   if (limit.bytes > settings.http.maxBufferedBytes) {
     throw new AiIntegrationError(

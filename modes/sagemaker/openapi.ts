@@ -14,7 +14,7 @@ const errorStatuses: Record<string, string> = {
   '415': 'a content type this model does not take; the message lists what it does',
   '422': 'an invalid or missing input; `field` names it',
   '429': 'the queue is full; see Retry-After',
-  '500': 'the model reported a failure or threw; the message is the model\'s',
+  '500': "the model reported a failure or threw; the message is the model's",
   '503': 'not ready (starting, restarting or shutting down), or overloaded',
   '504': 'the inference ran past INFERENCE_TIMEOUT_MS',
 };
@@ -22,9 +22,22 @@ const errorStatuses: Record<string, string> = {
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 
 /** The OpenAPI 3.1 document of the sagemaker mode: SageMaker's routes, with the model's inputs. */
-export function openApiDocument(schema: InputsSchema, model: ModelInfo, parameters: ExecutionParameters, binaryInput: string | undefined): Record<string, unknown> {
-  const errors = Object.fromEntries(Object.entries(errorStatuses).map(([status, description]) => [status, { description, content: json({ $ref: '#/components/schemas/Error' }) }]));
-  const raw = binaryInput === undefined ? {} : { 'image/*': { schema: { type: 'string', contentMediaType: 'image/*', description: `the bytes of ${binaryInput}` } }, 'application/octet-stream': { schema: { type: 'string', description: `the bytes of ${binaryInput}` } } };
+export function openApiDocument(
+  schema: InputsSchema,
+  model: ModelInfo,
+  parameters: ExecutionParameters,
+  binaryInput: string | undefined,
+): Record<string, unknown> {
+  const errors = Object.fromEntries(
+    Object.entries(errorStatuses).map(([status, description]) => [status, { description, content: json({ $ref: '#/components/schemas/Error' }) }]),
+  );
+  const raw =
+    binaryInput === undefined
+      ? {}
+      : {
+          'image/*': { schema: { type: 'string', contentMediaType: 'image/*', description: `the bytes of ${binaryInput}` } },
+          'application/octet-stream': { schema: { type: 'string', description: `the bytes of ${binaryInput}` } },
+        };
   return {
     openapi: '3.1.0',
     info: { title: model.name, version: model.version, description: `${model.description}, as an Amazon SageMaker inference container` },
@@ -33,7 +46,10 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, paramete
         get: {
           operationId: 'ping',
           summary: 'Readiness: 200 with an empty body when the model can take work',
-          responses: { '200': { description: 'ready (empty body)' }, '503': { description: 'not ready, with the reason', content: json({ $ref: '#/components/schemas/Readiness' }) } },
+          responses: {
+            '200': { description: 'ready (empty body)' },
+            '503': { description: 'not ready, with the reason', content: json({ $ref: '#/components/schemas/Readiness' }) },
+          },
         },
       },
       '/invocations': {
@@ -82,7 +98,11 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, paramete
         Error: {
           type: 'object',
           required: ['error', 'code'],
-          properties: { error: { type: 'string', description: 'what was wrong, readable on its own' }, code: { type: 'string', description: 'the stable error code, e.g. AI_ERR_INVALID_INPUT' }, field: { type: 'string', description: 'the input the error is about' } },
+          properties: {
+            error: { type: 'string', description: 'what was wrong, readable on its own' },
+            code: { type: 'string', description: 'the stable error code, e.g. AI_ERR_INVALID_INPUT' },
+            field: { type: 'string', description: 'the input the error is about' },
+          },
         },
       },
     },

@@ -67,7 +67,10 @@ export function sageMakerRoutes(core: HttpCore, parameters: ExecutionParameters)
     const inputs = await core.convert(raw, origin).catch((error: unknown) => {
       // A raw body gives one input; say how to give the others.
       if (rawBody && error instanceof InvalidInputError && error.field !== binaryInput && /: is required/.test(error.message)) {
-        throw new InvalidInputError(error.field!, `${error.message.slice(error.field!.length + 2)}; a raw body carries only ${binaryInput}: send application/json or multipart/form-data to give the other inputs`);
+        throw new InvalidInputError(
+          error.field!,
+          `${error.message.slice(error.field!.length + 2)}; a raw body carries only ${binaryInput}: send application/json or multipart/form-data to give the other inputs`,
+        );
       }
       throw error;
     });

@@ -7,7 +7,8 @@ export const sagemakerVariables = {
   SAGEMAKER_BATCH: 'MODE=sagemaker: true when SageMaker runs the container for batch transform (set by SageMaker; the log says which limits apply)',
   SAGEMAKER_MAX_PAYLOAD_IN_MB:
     "MODE=sagemaker: batch transform's MaxPayloadInMB (set by SageMaker): the body limit when MAX_INPUT_BYTES is not set (0: MAX_INPUT_BYTES's default), and /execution-parameters' MaxPayloadInMB (default 6)",
-  SAGEMAKER_BATCH_STRATEGY: "MODE=sagemaker: batch transform's BatchStrategy, SINGLE_RECORD or MULTI_RECORD (set by SageMaker), as /execution-parameters answers it (default MULTI_RECORD)",
+  SAGEMAKER_BATCH_STRATEGY:
+    "MODE=sagemaker: batch transform's BatchStrategy, SINGLE_RECORD or MULTI_RECORD (set by SageMaker), as /execution-parameters answers it (default MULTI_RECORD)",
   SAGEMAKER_MAX_CONCURRENT_TRANSFORMS:
     "MODE=sagemaker: batch transform's MaxConcurrentTransforms (set by SageMaker), as /execution-parameters answers it (default CONCURRENCY); a JSON Lines request runs CONCURRENCY / this many of its lines at once",
 } as const;

@@ -71,7 +71,13 @@ function wrappingKey(schema: InputsSchema, raw: Record<string, unknown>): string
 
 function wrapped(raw: Record<string, unknown>, wrapper: string): AiIntegrationError {
   const names = Object.keys(raw[wrapper] as object);
-  const shown = names.length === 0 ? '...' : `${names.slice(0, 3).map((name) => `${JSON.stringify(name)}: ...`).join(', ')}${names.length > 3 ? ', ...' : ''}`;
+  const shown =
+    names.length === 0
+      ? '...'
+      : `${names
+          .slice(0, 3)
+          .map((name) => `${JSON.stringify(name)}: ...`)
+          .join(', ')}${names.length > 3 ? ', ...' : ''}`;
   return new AiIntegrationError(
     'AI_ERR_MALFORMED_INPUT',
     `stdin wraps the inputs in {"${wrapper}": {...}}, as the HTTP API takes them; this mode reads the inputs object itself: pipe {${shown}} without the wrapper`,

@@ -26,7 +26,12 @@ export async function run(context: ModeContext): Promise<number> {
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Set || value instanceof Uint8Array) {
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the pickle holds ${describeType(value)}; expected a dict of inputs`);
   }
-  const inputs = await convertInputs(context.schema, value as Record<string, unknown>, { origin: 'data', strict: context.settings.strictInputs, maxDepth: maxInputDepth, urlInputs: context.settings.urlInputs });
+  const inputs = await convertInputs(context.schema, value as Record<string, unknown>, {
+    origin: 'data',
+    strict: context.settings.strictInputs,
+    maxDepth: maxInputDepth,
+    urlInputs: context.settings.urlInputs,
+  });
   return inferAndWrite(context, inputs);
 }
 

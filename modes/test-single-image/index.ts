@@ -22,7 +22,7 @@ function imageInputName(schema: InputsSchema): string {
   if (imageInputs.includes('image')) return 'image';
   if (imageInputs.length === 1) return imageInputs[0]!;
   if (imageInputs.length === 0) {
-    throw new AiIntegrationError('AI_ERR_USAGE', 'test_single_image needs an image input, and this model\'s schema has none; use MODE=test_inputs_dict_json');
+    throw new AiIntegrationError('AI_ERR_USAGE', "test_single_image needs an image input, and this model's schema has none; use MODE=test_inputs_dict_json");
   }
   throw new AiIntegrationError(
     'AI_ERR_USAGE',

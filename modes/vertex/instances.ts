@@ -7,7 +7,11 @@ import type { VertexInstance } from './predict-request.js';
  * on the others. The first refusal fails the request, naming the instance and the field.
  */
 export function convertInstances<C>(instances: readonly VertexInstance[], convert: (raw: Record<string, unknown>) => Promise<C>): Promise<C[]> {
-  return checkBatch(instances, (instance) => convert(instance.raw), (error, index) => locate(error, index, instances[index]!.fromParameters));
+  return checkBatch(
+    instances,
+    (instance) => convert(instance.raw),
+    (error, index) => locate(error, index, instances[index]!.fromParameters),
+  );
 }
 
 /**

@@ -25,7 +25,11 @@ const instanceEncoding: ValueEncoding = {
 };
 
 /** The OpenAPI 3.1 document of MODE=vertex: its two routes at their configured paths, the instance built from the schema. */
-export function vertexOpenApiDocument(schema: InputsSchema, model: ModelInfo, { healthRoute, predictRoute }: Pick<VertexSettings, 'healthRoute' | 'predictRoute'>): Record<string, unknown> {
+export function vertexOpenApiDocument(
+  schema: InputsSchema,
+  model: ModelInfo,
+  { healthRoute, predictRoute }: Pick<VertexSettings, 'healthRoute' | 'predictRoute'>,
+): Record<string, unknown> {
   const instance = {
     description: 'one inputs object; inputs the schema does not list reach the model as options (unless STRICT_INPUTS)',
     ...inputsJsonSchema(schema, instanceEncoding),
@@ -33,7 +37,11 @@ export function vertexOpenApiDocument(schema: InputsSchema, model: ModelInfo, { 
   const errors = Object.fromEntries(Object.entries(errorStatuses).map(([status, description]) => [status, { description, content: json(ref('Error')) }]));
   return {
     openapi: '3.1.0',
-    info: { title: model.name, version: model.version, description: `${model.description}. Vertex AI custom container: POST ${predictRoute}, health ${healthRoute}.` },
+    info: {
+      title: model.name,
+      version: model.version,
+      description: `${model.description}. Vertex AI custom container: POST ${predictRoute}, health ${healthRoute}.`,
+    },
     paths: {
       [predictRoute]: {
         post: {
@@ -59,7 +67,9 @@ export function vertexOpenApiDocument(schema: InputsSchema, model: ModelInfo, { 
               content: json({
                 type: 'object',
                 required: ['predictions'],
-                properties: { predictions: { type: 'array', items: { description: 'a JSON result parsed, text as a string, anything else as {"b64": "..."}' } } },
+                properties: {
+                  predictions: { type: 'array', items: { description: 'a JSON result parsed, text as a string, anything else as {"b64": "..."}' } },
+                },
               }),
             },
             ...errors,
@@ -81,7 +91,11 @@ export function vertexOpenApiDocument(schema: InputsSchema, model: ModelInfo, { 
     components: {
       schemas: {
         B64: { type: 'object', required: ['b64'], properties: { b64: { type: 'string', contentEncoding: 'base64' } }, additionalProperties: false },
-        Health: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ready', 'restarting', 'shutting_down', 'failed'] }, reason: { type: 'string' } } },
+        Health: {
+          type: 'object',
+          required: ['status'],
+          properties: { status: { type: 'string', enum: ['ready', 'restarting', 'shutting_down', 'failed'] }, reason: { type: 'string' } },
+        },
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } },
       },
     },

@@ -25,7 +25,8 @@ export function parsePredictRequest(body: unknown, schema: InputsSchema): Vertex
   if (!isPlainObject(body)) throw malformed(`expected ${expected}, got ${describeType(body)}`);
   const { instances, parameters = null } = body;
   if (instances === undefined && 'inputs' in body) throw malformed(`Vertex AI sends ${expected}, not {"inputs": ...}; put each inputs object in "instances"`);
-  if (!Array.isArray(instances)) throw malformed(`"instances" must be an array, got ${instances === undefined ? 'nothing' : describeType(instances)}; expected ${expected}`);
+  if (!Array.isArray(instances))
+    throw malformed(`"instances" must be an array, got ${instances === undefined ? 'nothing' : describeType(instances)}; expected ${expected}`);
   if (instances.length === 0) throw malformed('"instances" is empty; send at least one instance');
   if (parameters !== null && !isPlainObject(parameters)) throw malformed(`"parameters" must be an object of model options, got ${describeType(parameters)}`);
   const shared: [string, unknown][] = Object.entries(parameters ?? {}).map(([name, value]) => [name, unwrap(value, `parameters.${name}`)]);

@@ -2,9 +2,11 @@ import { AiIntegrationError } from '../../src/errors.js';
 
 /** The environment variables MODE=vertex reads, with what each sets; docs/reference/environment.md lists them. */
 export const vertexVariables = {
-  AIP_HTTP_PORT: 'MODE=vertex: the port Vertex AI sends health checks and predictions to (Vertex sets it from --container-ports; wins over PORT; default PORT, else 8080)',
+  AIP_HTTP_PORT:
+    'MODE=vertex: the port Vertex AI sends health checks and predictions to (Vertex sets it from --container-ports; wins over PORT; default PORT, else 8080)',
   AIP_HEALTH_ROUTE: 'MODE=vertex: the path of the health check, 200 when ready, 503 otherwise (Vertex sets it from --container-health-route; default /health)',
-  AIP_PREDICT_ROUTE: 'MODE=vertex: the path of POST {"instances": [...], "parameters": {...}} (Vertex sets it from --container-predict-route; default /predict)',
+  AIP_PREDICT_ROUTE:
+    'MODE=vertex: the path of POST {"instances": [...], "parameters": {...}} (Vertex sets it from --container-predict-route; default /predict)',
 } as const;
 
 /** Where MODE=vertex listens and which paths it serves. */
@@ -71,12 +73,18 @@ function readRoute(env: Readonly<Record<string, string | undefined>>, name: 'AIP
   const shown = `${name}=${JSON.stringify(env[name])}`;
   if (!route.startsWith('/')) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${shown} must be a path starting with /, such as /predict`);
   if (!pathCharacters.test(route)) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${shown} is not a plain URL path: use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ % / only (no spaces, ?, # or braces)`);
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `${shown} is not a plain URL path: use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ % / only (no spaces, ?, # or braces)`,
+    );
   }
   // /docs/ also serves the docs page's assets.
   const taken = coreRoutes.find((core) => route === core || (core === '/docs' && route.startsWith('/docs/')));
   if (taken !== undefined) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${shown} collides with ${taken}, which every HTTP mode serves (${coreRoutes.join(', ')}); choose another path`);
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `${shown} collides with ${taken}, which every HTTP mode serves (${coreRoutes.join(', ')}); choose another path`,
+    );
   }
   return route;
 }

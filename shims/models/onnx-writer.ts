@@ -95,9 +95,8 @@ function node(spec: Node, index: number): Field {
 }
 
 function tensor(spec: Tensor): Field {
-  const raw = spec.dataType === DataType.float
-    ? Buffer.from(Float32Array.from(spec.values).buffer)
-    : Buffer.from(BigInt64Array.from(spec.values.map(BigInt)).buffer);
+  const raw =
+    spec.dataType === DataType.float ? Buffer.from(Float32Array.from(spec.values).buffer) : Buffer.from(BigInt64Array.from(spec.values.map(BigInt)).buffer);
   // raw_data is little-endian by the format's definition; so are the machines this runs on.
   return message(...spec.dims.map((dim) => integerField(1, dim)), integerField(2, spec.dataType), stringField(8, spec.name), bytesField(9, raw));
 }

@@ -53,10 +53,16 @@ function contextOf(batch: RunningBatch): BatchInferenceContext {
 export function checkBatchOptions(batch: BatchOptions): Required<BatchOptions> {
   const { maxSize, maxWaitMs = 0 } = batch as Partial<BatchOptions>;
   if (!Number.isSafeInteger(maxSize) || maxSize! < 1 || maxSize! > largestBatchSize) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `startLoop option batch.maxSize must be an integer from 1 to ${largestBatchSize}, got ${describeType(maxSize)}`);
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `startLoop option batch.maxSize must be an integer from 1 to ${largestBatchSize}, got ${describeType(maxSize)}`,
+    );
   }
   if (typeof maxWaitMs !== 'number' || !Number.isFinite(maxWaitMs) || maxWaitMs < 0 || maxWaitMs > 60_000) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `startLoop option batch.maxWaitMs must be a number of milliseconds from 0 to 60000, got ${describeType(maxWaitMs)}`);
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `startLoop option batch.maxWaitMs must be a number of milliseconds from 0 to 60000, got ${describeType(maxWaitMs)}`,
+    );
   }
   return { maxSize: maxSize!, maxWaitMs };
 }
@@ -102,7 +108,16 @@ export class BatchingEngine extends EngineBase {
     const cancellation = Cancellation.of(options?.signal);
     if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
-      const item: Item = { inputs, cancellation, arrived: performance.now(), resolve, reject, stopListening: undefined, onLog: options?.onLog, batch: undefined };
+      const item: Item = {
+        inputs,
+        cancellation,
+        arrived: performance.now(),
+        resolve,
+        reject,
+        stopListening: undefined,
+        onLog: options?.onLog,
+        batch: undefined,
+      };
       if (cancellation) item.stopListening = cancellation.onCancel(() => this.cancel(item));
       this.waiting.push(item);
       this.schedule();
@@ -186,7 +201,9 @@ export class BatchingEngine extends EngineBase {
     const canceled = (item: Item) => item.cancellation?.aborted === true;
     if ('thrown' in outcome) {
       // Every item canceled and the model stopped: it honoured the cancel; otherwise a throw fails the batch.
-      const error = batch.cancellation.aborted ? new PredictionCanceledError('the prediction was canceled; the model stopped') : new InferenceThrewError(outcome.thrown);
+      const error = batch.cancellation.aborted
+        ? new PredictionCanceledError('the prediction was canceled; the model stopped')
+        : new InferenceThrewError(outcome.thrown);
       if (error instanceof InferenceThrewError) {
         this.broken = true;
         if (this.afterThrow === 'refuse') {
@@ -200,8 +217,12 @@ export class BatchingEngine extends EngineBase {
     const { results } = outcome;
     if (!Array.isArray(results) || results.length !== items.length) {
       const got = Array.isArray(results) ? plural(results.length, 'result') : describeType(results);
-      const error = new AiIntegrationError('AI_ERR_INVALID_RESULT', `the batch function must return an array of one result per input (${plural(items.length, 'input')} in this batch, in order), got ${got}`);
-      for (const item of items) (canceled(item) ? item.reject(new PredictionCanceledError('the prediction was canceled; the model stopped')) : item.reject(error));
+      const error = new AiIntegrationError(
+        'AI_ERR_INVALID_RESULT',
+        `the batch function must return an array of one result per input (${plural(items.length, 'input')} in this batch, in order), got ${got}`,
+      );
+      for (const item of items)
+        canceled(item) ? item.reject(new PredictionCanceledError('the prediction was canceled; the model stopped')) : item.reject(error);
       return;
     }
     for (const [index, item] of items.entries()) {

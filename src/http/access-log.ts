@@ -64,7 +64,16 @@ const escapePath = (path: string) => (/["\\\x00-\x1f\x7f]/.test(path) ? JSON.str
  * API about 4 µs more than the text line (bench/access.mjs), several times what this costs.
  * JSON.stringify quotes what a client chose (the path, the request id).
  */
-function jsonAccessLine(method: string, path: string, status: number, bytes: number, durationMs: number, id: string, predictionId: string | undefined, remote: string | undefined): string {
+function jsonAccessLine(
+  method: string,
+  path: string,
+  status: number,
+  bytes: number,
+  durationMs: number,
+  id: string,
+  predictionId: string | undefined,
+  remote: string | undefined,
+): string {
   return (
     `{"level":"info","time":"${new Date().toISOString()}","pid":${process.pid},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},` +
     `"status":${status},"bytes":${bytes},"duration_ms":${durationMs},"request_id":${JSON.stringify(id)}` +

@@ -55,7 +55,10 @@ export class BearerAuth {
     }
     answerError(
       response,
-      new AiIntegrationError('AI_ERR_UNAUTHORIZED', given ? 'the bearer token is not the one this service expects' : 'this service needs a bearer token: send Authorization: Bearer <token>'),
+      new AiIntegrationError(
+        'AI_ERR_UNAUTHORIZED',
+        given ? 'the bearer token is not the one this service expects' : 'this service needs a bearer token: send Authorization: Bearer <token>',
+      ),
     );
   }
 }
@@ -76,8 +79,18 @@ function prefersHtml(request: IncomingMessage): boolean {
  * (the probes), so that Swagger UI's Authorize button and generated clients know of the token.
  */
 export function withBearerScheme(document: object, routes: readonly RouteDefinition[]): object {
-  const copy = structuredClone(document) as { components?: { securitySchemes?: Record<string, unknown> }; security?: unknown; paths?: Record<string, Record<string, { security?: unknown }>> };
-  copy.components = { ...copy.components, securitySchemes: { ...copy.components?.securitySchemes, bearerAuth: { type: 'http', scheme: 'bearer', description: 'The AUTH_TOKEN the service was started with.' } } };
+  const copy = structuredClone(document) as {
+    components?: { securitySchemes?: Record<string, unknown> };
+    security?: unknown;
+    paths?: Record<string, Record<string, { security?: unknown }>>;
+  };
+  copy.components = {
+    ...copy.components,
+    securitySchemes: {
+      ...copy.components?.securitySchemes,
+      bearerAuth: { type: 'http', scheme: 'bearer', description: 'The AUTH_TOKEN the service was started with.' },
+    },
+  };
   copy.security = [{ bearerAuth: [] }];
   for (const route of routes) {
     if (!isOpenRoute(route)) continue;

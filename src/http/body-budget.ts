@@ -56,7 +56,9 @@ export class BodyBudget {
 
   /** @internal */
   noRoom(wanted: number): AiIntegrationError {
-    return overloaded(`the server holds ${plural(this.held, 'byte')} of request bodies and has no room for ${wanted} more (MAX_BUFFERED_BYTES is ${this.maxBytes})`);
+    return overloaded(
+      `the server holds ${plural(this.held, 'byte')} of request bodies and has no room for ${wanted} more (MAX_BUFFERED_BYTES is ${this.maxBytes})`,
+    );
   }
 }
 

@@ -63,7 +63,11 @@ export class HotHistogram {
         cumulative += counts[index]!;
         lines.push(`${this.name}_bucket{${joined(String(bound))}} ${cumulative}`);
       });
-      lines.push(`${this.name}_bucket{${joined('+Inf')}} ${total}`, `${this.name}_sum${prefix ? `{${prefix}}` : ''} ${sum}`, `${this.name}_count${prefix ? `{${prefix}}` : ''} ${total}`);
+      lines.push(
+        `${this.name}_bucket{${joined('+Inf')}} ${total}`,
+        `${this.name}_sum${prefix ? `{${prefix}}` : ''} ${sum}`,
+        `${this.name}_count${prefix ? `{${prefix}}` : ''} ${total}`,
+      );
     }
     return lines;
   }

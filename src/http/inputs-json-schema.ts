@@ -48,7 +48,9 @@ export function inputJsonSchema(spec: InputSpec, encoding: ValueEncoding): Recor
 
 /** The JSON Schema of an inputs object: one property per input, the ones that must be given required. */
 export function inputsJsonSchema(schema: InputsSchema, encoding: ValueEncoding): Record<string, unknown> {
-  const required = Object.entries(schema).filter(([, spec]) => mustBeGiven(spec)).map(([name]) => name);
+  const required = Object.entries(schema)
+    .filter(([, spec]) => mustBeGiven(spec))
+    .map(([name]) => name);
   return {
     type: 'object',
     properties: Object.fromEntries(Object.entries(schema).map(([name, spec]) => [name, inputJsonSchema(spec, encoding)])),

@@ -38,9 +38,17 @@ export interface HttpServiceHandle {
  * a test's own process. `handleSignals: false` leaves SIGTERM and SIGINT to the caller.
  * @example const service = await startHttpService(context, () => protocol, { handleSignals: false }); ...; await service.close();
  */
-export async function startHttpService(context: ModeContext, makeProtocol: (control: ServiceControl) => HttpProtocol, options: { handleSignals?: boolean } = {}): Promise<HttpServiceHandle> {
+export async function startHttpService(
+  context: ModeContext,
+  makeProtocol: (control: ServiceControl) => HttpProtocol,
+  options: { handleSignals?: boolean } = {},
+): Promise<HttpServiceHandle> {
   const { http } = context.settings;
-  const model: ModelInfo = { name: context.modelName, version: context.modelVersion, description: context.modelDescription || `${context.modelName}, served by ai-integration` };
+  const model: ModelInfo = {
+    name: context.modelName,
+    version: context.modelVersion,
+    description: context.modelDescription || `${context.modelName}, served by ai-integration`,
+  };
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
@@ -67,7 +75,9 @@ export async function startHttpService(context: ModeContext, makeProtocol: (cont
     // Requests first: one still uploading has not reached the scheduler yet.
     const idle = Promise.all([answered, background]).then(() => scheduler.whenIdle());
     if ((await Promise.race([idle, deadline])) === 'timeout') {
-      context.log.warn(`shutdown: ${plural(service.connections.requestsInFlight, 'request')} in flight and ${plural(scheduler.inFlight + scheduler.queueDepth, 'inference')} running or queued after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`);
+      context.log.warn(
+        `shutdown: ${plural(service.connections.requestsInFlight, 'request')} in flight and ${plural(scheduler.inFlight + scheduler.queueDepth, 'inference')} running or queued after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`,
+      );
     }
     scheduler.stopAccepting();
     closed ??= closeListener();
@@ -112,7 +122,12 @@ export async function startHttpService(context: ModeContext, makeProtocol: (cont
   const port = http.port ?? protocol.defaultPort;
   await new Promise<void>((resolve, reject) => {
     service.server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(new AiIntegrationError('AI_ERR_INVALID_OPTION', `cannot listen on ${http.host}:${port}: ${error.code === 'EADDRINUSE' ? 'the address is in use' : error.message}`));
+      reject(
+        new AiIntegrationError(
+          'AI_ERR_INVALID_OPTION',
+          `cannot listen on ${http.host}:${port}: ${error.code === 'EADDRINUSE' ? 'the address is in use' : error.message}`,
+        ),
+      );
     });
     service.server.listen(port, http.host, () => resolve());
   });

@@ -25,12 +25,28 @@ export function createMetrics(
     const created = new Registry();
     collectDefaultMetrics({ register: created });
     // The "info" pattern: a constant 1 whose labels say which model (and version) a series comes from.
-    new Gauge({ name: 'model_info', help: 'The model this service runs: its name and version, as a constant 1', labelNames: ['name', 'version'] as const, registers: [created] }).set(
-      { name: model.name, version: model.version },
-      1,
-    );
-    new Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for an inference slot', registers: [created], collect() { this.set(queueDepth()); } });
-    new Gauge({ name: 'inferences_in_flight', help: 'Inferences running now', registers: [created], collect() { this.set(inFlight()); } });
+    new Gauge({
+      name: 'model_info',
+      help: 'The model this service runs: its name and version, as a constant 1',
+      labelNames: ['name', 'version'] as const,
+      registers: [created],
+    }).set({ name: model.name, version: model.version }, 1);
+    new Gauge({
+      name: 'inference_queue_depth',
+      help: 'Requests waiting for an inference slot',
+      registers: [created],
+      collect() {
+        this.set(queueDepth());
+      },
+    });
+    new Gauge({
+      name: 'inferences_in_flight',
+      help: 'Inferences running now',
+      registers: [created],
+      collect() {
+        this.set(inFlight());
+      },
+    });
     new Counter({
       name: 'model_restarts_total',
       help: 'Restarts of the model worker by cause (threw, signal_SIGKILL, exit_1, ...); 0 without the supervisor',
@@ -55,7 +71,10 @@ export function createMetrics(
   };
   const requests = new HotCounter('http_requests_total', 'HTTP requests by route, method and status');
   const requestDuration = new HotHistogram('http_request_duration_seconds', 'HTTP request latency by route', latencyBuckets);
-  const inferences = new HotCounter('inferences_total', 'Inferences by outcome: success, failed (the model reported it), invalid (a malformed result), threw, timeout');
+  const inferences = new HotCounter(
+    'inferences_total',
+    'Inferences by outcome: success, failed (the model reported it), invalid (a malformed result), threw, timeout',
+  );
   const inferenceDuration = new HotHistogram('inference_duration_seconds', 'Time the inference function took', [...latencyBuckets, 300]);
   const batchSizes = new HotHistogram('inference_batch_size', 'Requests per call of a batch model', [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
   return {

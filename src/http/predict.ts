@@ -36,7 +36,12 @@ export interface BodyHolding {
  * that leaves the body unread closes the connection once answered, since the rest of the body
  * would otherwise stand in the way of the next request.
  */
-export async function withinLimits<T>(request: IncomingMessage, maxInputBytes: number, holding: BodyHolding | undefined, read: (reading: BodyReading) => Promise<T>): Promise<T> {
+export async function withinLimits<T>(
+  request: IncomingMessage,
+  maxInputBytes: number,
+  holding: BodyHolding | undefined,
+  read: (reading: BodyReading) => Promise<T>,
+): Promise<T> {
   try {
     const encoding = contentEncodingOf(request);
     // The limit counts decoded bytes, so only a body sent as is can be refused by its length.
@@ -60,7 +65,10 @@ function closeIfUnread(request: IncomingMessage, response: ServerResponse, error
 /** 415 naming what is accepted, for a body of another type. */
 export function unsupportedType(request: IncomingMessage, expected: string): AiIntegrationError {
   const mediaType = mediaTypeOf(request);
-  return new AiIntegrationError('AI_ERR_UNSUPPORTED_MEDIA_TYPE', `the content type ${JSON.stringify(mediaType || request.headers['content-type'] || '(none)')} is not accepted here; send ${expected}`);
+  return new AiIntegrationError(
+    'AI_ERR_UNSUPPORTED_MEDIA_TYPE',
+    `the content type ${JSON.stringify(mediaType || request.headers['content-type'] || '(none)')} is not accepted here; send ${expected}`,
+  );
 }
 
 /**
@@ -86,14 +94,22 @@ export async function readRequestInputs(
     const body = await readJsonBody(request, reading);
     const inputs = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { inputs?: unknown }).inputs : undefined;
     if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
-      throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `expected a JSON body {"inputs": {...}}, got ${inputs === undefined ? describeType(body) : `"inputs" as ${describeType(inputs)}`}`);
+      throw new AiIntegrationError(
+        'AI_ERR_MALFORMED_INPUT',
+        `expected a JSON body {"inputs": {...}}, got ${inputs === undefined ? describeType(body) : `"inputs" as ${describeType(inputs)}`}`,
+      );
     }
     return { raw: inputs as Record<string, unknown>, origin: 'data' as const };
   });
 }
 
 /** Converts raw inputs against the schema: 422 naming the field for one it refuses. */
-export function convertRequestInputs(context: ModeContext, raw: Record<string, unknown>, origin: ValueOrigin, strict = context.settings.strictInputs): Promise<Record<string, unknown>> {
+export function convertRequestInputs(
+  context: ModeContext,
+  raw: Record<string, unknown>,
+  origin: ValueOrigin,
+  strict = context.settings.strictInputs,
+): Promise<Record<string, unknown>> {
   return convertInputs(context.schema, raw, { origin, strict, maxDepth: context.settings.maxInputDepth, urlInputs: context.settings.urlInputs });
 }
 

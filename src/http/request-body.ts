@@ -40,11 +40,17 @@ export function contentEncodingOf(request: IncomingMessage): ContentEncoding {
   // One decoder per request: a list of codings would let one header stack up zlib streams.
   const coding = codings.length === 1 ? (codings[0] === 'x-gzip' ? 'gzip' : codings[0]!) : undefined;
   if (coding !== undefined && Object.hasOwn(decoders, coding)) return coding as ContentEncoding;
-  throw new AiIntegrationError('AI_ERR_UNSUPPORTED_MEDIA_TYPE', `the content encoding ${JSON.stringify(header)} is not accepted; send the body as is, or with one of gzip, deflate or br`);
+  throw new AiIntegrationError(
+    'AI_ERR_UNSUPPORTED_MEDIA_TYPE',
+    `the content encoding ${JSON.stringify(header)} is not accepted; send the body as is, or with one of gzip, deflate or br`,
+  );
 }
 
 function tooLarge(limit: number): AiIntegrationError {
-  return new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the request body is larger than ${plural(limit, 'byte')} (the limit; raise it with MAX_INPUT_BYTES)`);
+  return new AiIntegrationError(
+    'AI_ERR_INPUT_TOO_LARGE',
+    `the request body is larger than ${plural(limit, 'byte')} (the limit; raise it with MAX_INPUT_BYTES)`,
+  );
 }
 
 const clientGone = () => new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'the client closed the connection during the upload');
@@ -68,10 +74,21 @@ export interface BodyReading {
  * arrives, until the connection closes after the answer (a paused request would hold the
  * client's bytes unread, which makes the close a reset).
  */
-function decodedBody(request: IncomingMessage, encoding: ContentEncoding, onInvalid: (error: AiIntegrationError) => void): { source: Readable; stop: () => void } {
+function decodedBody(
+  request: IncomingMessage,
+  encoding: ContentEncoding,
+  onInvalid: (error: AiIntegrationError) => void,
+): { source: Readable; stop: () => void } {
   if (encoding === 'identity') return { source: request, stop: () => request.resume() };
   const decoder = decoders[encoding]();
-  decoder.on('error', (error: Error) => onInvalid(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the request body is not valid ${encodingNames[encoding]} data (${error.message}), as its Content-Encoding says`)));
+  decoder.on('error', (error: Error) =>
+    onInvalid(
+      new AiIntegrationError(
+        'AI_ERR_MALFORMED_INPUT',
+        `the request body is not valid ${encodingNames[encoding]} data (${error.message}), as its Content-Encoding says`,
+      ),
+    ),
+  );
   request.pipe(decoder);
   return {
     source: decoder,
@@ -180,7 +197,8 @@ function notUtf8(body: Buffer, envelopeKey: string | undefined): AiIntegrationEr
         const isKey = top?.object === true && top.wantsKey;
         if (!isUtf8(body.subarray(index + 1, end))) {
           const [envelope, inputs] = open;
-          const inAnInput = envelopeKey !== undefined && envelope?.key === envelopeKey && inputs?.object === true && inputs.key !== undefined && !(open.length === 2 && isKey);
+          const inAnInput =
+            envelopeKey !== undefined && envelope?.key === envelopeKey && inputs?.object === true && inputs.key !== undefined && !(open.length === 2 && isKey);
           if (inAnInput) return new InvalidInputError(inputs.key!, 'the value is not valid UTF-8; send text as UTF-8, and binary data as base64');
           return notUtf8Body();
         }
@@ -282,7 +300,11 @@ export function readMultipart(request: IncomingMessage, reading: BodyReading, se
       count(value.length);
       if (!done) setOwn(values, name, text);
     });
-    for (const [event, what] of [['filesLimit', `files (the limit is ${settings.maxFiles}, MAX_FILES)`], ['fieldsLimit', `fields (the limit is ${settings.maxFields}, MAX_FIELDS)`], ['partsLimit', `parts (the limit is ${settings.maxParts}, MAX_PARTS)`]] as const) {
+    for (const [event, what] of [
+      ['filesLimit', `files (the limit is ${settings.maxFiles}, MAX_FILES)`],
+      ['fieldsLimit', `fields (the limit is ${settings.maxFields}, MAX_FIELDS)`],
+      ['partsLimit', `parts (the limit is ${settings.maxParts}, MAX_PARTS)`],
+    ] as const) {
       parser.on(event, () => finish(new AiIntegrationError('AI_ERR_INPUT_TOO_LARGE', `the multipart body has too many ${what}`)));
     }
     parser.on('error', (error: Error) => finish(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `the multipart body is malformed: ${error.message}`)));

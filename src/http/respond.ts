@@ -14,7 +14,11 @@ export function requestIdOf(request: IncomingMessage): string {
 /** Sends a JSON body with its status; HEAD requests get the headers only (node:http drops the body). */
 export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const json = jsonBody(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': typeof json === 'string' ? Buffer.byteLength(json) : json.length, ...headers });
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': typeof json === 'string' ? Buffer.byteLength(json) : json.length,
+    ...headers,
+  });
   response.end(json);
 }
 

@@ -49,13 +49,24 @@ export function createHttpService(
   const predictionSettings = context.settings.predictions;
   const { engine } = context;
   const { enforcesTimeout } = engine.capabilities;
-  const { prefetch } = engine.configure({ concurrency: http.concurrency, inferenceTimeoutMs: http.inferenceTimeoutMs, cancelGraceMs: predictionSettings.cancelGraceMs, maxQueue: http.maxQueue });
+  const { prefetch } = engine.configure({
+    concurrency: http.concurrency,
+    inferenceTimeoutMs: http.inferenceTimeoutMs,
+    cancelGraceMs: predictionSettings.cancelGraceMs,
+    maxQueue: http.maxQueue,
+  });
   const scheduler = new AdmissionQueue(context.engine, {
     ...http,
     concurrency: http.concurrency + prefetch,
     inferenceTimeoutMs: enforcesTimeout ? 0 : http.inferenceTimeoutMs,
   });
-  const metrics = createMetrics(() => scheduler.queueDepth, () => scheduler.inFlight, () => engine.restartCounts(), model, () => engine.workers());
+  const metrics = createMetrics(
+    () => scheduler.queueDepth,
+    () => scheduler.inFlight,
+    () => engine.restartCounts(),
+    model,
+    () => engine.workers(),
+  );
   engine.events.on('batch', (size) => metrics.recordBatch(size));
   // Run directly, only a thread of its own can see the model block the event loop (a busy loop):
   // the scheduler's timers stop with it. Only an inference can block it so, and the thread (a
@@ -90,7 +101,8 @@ export function createHttpService(
   };
   // Our errors are the caller's answer; anything else is a bug here, which the log must show.
   const fail = (response: ServerResponse, error: unknown, around?: Readonly<Record<string, unknown>>) => {
-    if (!(error instanceof AiIntegrationError)) context.log.error(`internal error while answering a request: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (!(error instanceof AiIntegrationError))
+      context.log.error(`internal error while answering a request: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     if (response.headersSent) response.destroy();
     else answerError(response, error, around);
   };
@@ -153,7 +165,12 @@ export function createHttpService(
         sendText(response, 308, 'text/plain; charset=utf-8', 'the API docs are at /docs\n');
       },
     },
-    { method: 'GET', path: metricsPath, probe: true, handler: async ({ response }) => sendText(response, 200, metrics.registry.contentType, await metrics.render()) },
+    {
+      method: 'GET',
+      path: metricsPath,
+      probe: true,
+      handler: async ({ response }) => sendText(response, 200, metrics.registry.contentType, await metrics.render()),
+    },
   ];
   const router = new Router([...protocolRoutes, ...shared]);
 
@@ -199,7 +216,10 @@ export function createHttpService(
       if ((probesOnly || connections.draining) && !match?.probe) {
         const refusal = connections.draining
           ? new AiIntegrationError('AI_ERR_NOT_READY', `the server is shutting down and takes no new work (${readiness.reason ?? readiness.status})`)
-          : new AiIntegrationError('AI_ERR_OVERLOADED', `too many open connections (MAX_CONNECTIONS is ${http.maxConnections}); this one may only reach the health probes and /metrics; retry on a new connection`);
+          : new AiIntegrationError(
+              'AI_ERR_OVERLOADED',
+              `too many open connections (MAX_CONNECTIONS is ${http.maxConnections}); this one may only reach the health probes and /metrics; retry on a new connection`,
+            );
         response.setHeader('connection', 'close');
         answerError(response, refusal);
         return;
@@ -230,7 +250,11 @@ export function createHttpService(
   );
   // Said once the port is taken (a port in use stays a one-line error), before "listening on".
   server.once('listening', () =>
-    context.log.info(auth ? 'auth: every route but the health probes needs the bearer token (AUTH_TOKEN)' : 'auth: none, every route is open to whoever reaches the port (set AUTH_TOKEN to require a bearer token)'),
+    context.log.info(
+      auth
+        ? 'auth: every route but the health probes needs the bearer token (AUTH_TOKEN)'
+        : 'auth: none, every route is open to whoever reaches the port (set AUTH_TOKEN to require a bearer token)',
+    ),
   );
   const connections = new ConnectionGuard(server, http.maxConnections);
   const service: HttpService = { server, core, scheduler, readiness, connections, background: undefined };

@@ -21,7 +21,7 @@ export async function runInit(argv: readonly string[], io: InitIo = { stdout: pr
     .argument('[directory]', 'the model folder, created when missing', '.')
     .option('--typescript', 'a TypeScript shim (shim.ts) with tsconfig.json and a build step')
     .option('--force', 'overwrite files that exist')
-    .option('--from <tarball>', 'depend on a packed ai-integration (npm pack) instead of the registry\'s release; the tarball is copied into the folder')
+    .option('--from <tarball>', "depend on a packed ai-integration (npm pack) instead of the registry's release; the tarball is copied into the folder")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -45,7 +45,10 @@ export async function runInit(argv: readonly string[], io: InitIo = { stdout: pr
 
   const existing = folder.files.map((file) => file.name).filter((name) => existsSync(join(folder.directory, name)));
   if (existing.length > 0 && !options.force) {
-    return fail(io, `init would overwrite ${existing.join(', ')} in ${shown(io, folder.directory)}; nothing was written. Run it again with --force to overwrite them.`);
+    return fail(
+      io,
+      `init would overwrite ${existing.join(', ')} in ${shown(io, folder.directory)}; nothing was written. Run it again with --force to overwrite them.`,
+    );
   }
   try {
     mkdirSync(folder.directory, { recursive: true });

@@ -42,11 +42,7 @@ const httpUrl = /^https?:\/\//i;
  * whose header sharp cannot read.
  * @example await convertInputs(schema, { steps: '20' }, { origin: 'text' }) // { steps: 20 }
  */
-export async function convertInputs(
-  schema: InputsSchema,
-  raw: Readonly<Record<string, unknown>>,
-  options: ConvertOptions,
-): Promise<Record<string, unknown>> {
+export async function convertInputs(schema: InputsSchema, raw: Readonly<Record<string, unknown>>, options: ConvertOptions): Promise<Record<string, unknown>> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `expected an object of input names to values, got ${describeType(raw)}`);
   }
@@ -155,7 +151,10 @@ function convertBinary(name: string, spec: InputSpec, value: unknown): Buffer {
   if (data.length === 0) throw new InvalidInputError(name, `is empty; expected ${describeExpected(spec)}`);
   if (spec.type === 'image' && !sniffImageFormat(data)) {
     const start = data.subarray(0, 8).toString('hex');
-    throw new InvalidInputError(name, `is not an image that can be decoded (${plural(data.length, 'byte')} starting ${start}, which ${data.length === 1 ? 'matches' : 'match'} no image format); expected ${describeExpected(spec)}`);
+    throw new InvalidInputError(
+      name,
+      `is not an image that can be decoded (${plural(data.length, 'byte')} starting ${start}, which ${data.length === 1 ? 'matches' : 'match'} no image format); expected ${describeExpected(spec)}`,
+    );
   }
   return data;
 }
@@ -166,7 +165,10 @@ function checkImageHeader(name: string, data: Buffer): void {
   const header = parseImageHeader(data);
   if (typeof header !== 'string') return;
   const format = sniffImageFormat(data) ?? 'image';
-  throw new InvalidInputError(name, `is not an image that can be decoded (${plural(data.length, 'byte')} with a ${format} signature, but its header cannot be read: ${header}); expected ${describeExpected({ type: 'image' })}`);
+  throw new InvalidInputError(
+    name,
+    `is not an image that can be decoded (${plural(data.length, 'byte')} with a ${format} signature, but its header cannot be read: ${header}); expected ${describeExpected({ type: 'image' })}`,
+  );
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -177,7 +179,10 @@ function convertText(name: string, spec: InputSpec, value: unknown): string {
     try {
       return utf8.decode(value);
     } catch {
-      throw new InvalidInputError(name, `expected a string, got ${plural(value.length, 'byte')} that ${value.length === 1 ? 'is' : 'are'} not valid UTF-8 text`);
+      throw new InvalidInputError(
+        name,
+        `expected a string, got ${plural(value.length, 'byte')} that ${value.length === 1 ? 'is' : 'are'} not valid UTF-8 text`,
+      );
     }
   }
   throw wrongType(name, spec, value);

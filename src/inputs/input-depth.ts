@@ -50,7 +50,9 @@ export function nestingDepth(value: unknown): number {
 export function checkInputDepth(name: string, value: unknown, maxDepth: number): void {
   const depth = nestingDepth(value);
   if (depth <= maxDepth) return;
-  const measured = Number.isFinite(depth) ? `nests ${plural(depth, 'level')} of arrays and objects` : 'holds itself (a reference cycle), so it nests without end';
+  const measured = Number.isFinite(depth)
+    ? `nests ${plural(depth, 'level')} of arrays and objects`
+    : 'holds itself (a reference cycle), so it nests without end';
   throw new InvalidInputError(name, `${measured}, deeper than the limit of ${maxDepth} (MAX_INPUT_DEPTH)`);
 }
 

@@ -32,26 +32,105 @@ const knownProperties: readonly string[] = [...new Set(Object.values(allowedProp
 // What other schema languages call a type (JSON Schema, Python, Cog, Gradio, TypeScript): read
 // before spelling, since `float` is one letter from nothing but means `number`.
 const typeAliases: Readonly<Record<string, InputType>> = {
-  float: 'number', double: 'number', decimal: 'number', real: 'number', num: 'number', numeric: 'number', float32: 'number', float64: 'number',
-  int: 'integer', long: 'integer', short: 'integer', uint: 'integer', int8: 'integer', int16: 'integer', int32: 'integer', int64: 'integer',
-  uint8: 'integer', uint16: 'integer', uint32: 'integer', uint64: 'integer', bigint: 'integer',
-  bool: 'boolean', flag: 'boolean', checkbox: 'boolean', toggle: 'boolean',
-  str: 'text', string: 'text', txt: 'text', textarea: 'text', textbox: 'text', prompt: 'text', char: 'text', unicode: 'text',
-  list: 'json', dict: 'json', object: 'json', array: 'json', map: 'json', obj: 'json', record: 'json', tuple: 'json', any: 'json',
-  bytes: 'file', binary: 'file', path: 'file', blob: 'file', buffer: 'file', audio: 'file', video: 'file', document: 'file', uint8array: 'file',
-  img: 'image', picture: 'image', photo: 'image', pic: 'image', jpeg: 'image', jpg: 'image', png: 'image',
-  enum: 'choice', select: 'choice', dropdown: 'choice', radio: 'choice', choices: 'choice', options: 'choice', literal: 'choice',
+  float: 'number',
+  double: 'number',
+  decimal: 'number',
+  real: 'number',
+  num: 'number',
+  numeric: 'number',
+  float32: 'number',
+  float64: 'number',
+  int: 'integer',
+  long: 'integer',
+  short: 'integer',
+  uint: 'integer',
+  int8: 'integer',
+  int16: 'integer',
+  int32: 'integer',
+  int64: 'integer',
+  uint8: 'integer',
+  uint16: 'integer',
+  uint32: 'integer',
+  uint64: 'integer',
+  bigint: 'integer',
+  bool: 'boolean',
+  flag: 'boolean',
+  checkbox: 'boolean',
+  toggle: 'boolean',
+  str: 'text',
+  string: 'text',
+  txt: 'text',
+  textarea: 'text',
+  textbox: 'text',
+  prompt: 'text',
+  char: 'text',
+  unicode: 'text',
+  list: 'json',
+  dict: 'json',
+  object: 'json',
+  array: 'json',
+  map: 'json',
+  obj: 'json',
+  record: 'json',
+  tuple: 'json',
+  any: 'json',
+  bytes: 'file',
+  binary: 'file',
+  path: 'file',
+  blob: 'file',
+  buffer: 'file',
+  audio: 'file',
+  video: 'file',
+  document: 'file',
+  uint8array: 'file',
+  img: 'image',
+  picture: 'image',
+  photo: 'image',
+  pic: 'image',
+  jpeg: 'image',
+  jpg: 'image',
+  png: 'image',
+  enum: 'choice',
+  select: 'choice',
+  dropdown: 'choice',
+  radio: 'choice',
+  choices: 'choice',
+  options: 'choice',
+  literal: 'choice',
 };
 
 // The same for properties: JSON Schema's `minimum`, Cog's `ge`, Gradio's `value`...
 const propertyAliases: Readonly<Record<string, string>> = {
-  minimum: 'min', ge: 'min', gte: 'min', min_value: 'min', minvalue: 'min', lower: 'min',
-  maximum: 'max', le: 'max', lte: 'max', max_value: 'max', maxvalue: 'max', upper: 'max',
-  choice: 'choices', options: 'choices', enum: 'choices', values: 'choices',
-  desc: 'description', help: 'description', title: 'description', label: 'description', doc: 'description',
-  optional: 'required', mandatory: 'required',
-  examples: 'example', sample: 'example',
-  defaults: 'default', default_value: 'default', defaultvalue: 'default', value: 'default', initial: 'default',
+  minimum: 'min',
+  ge: 'min',
+  gte: 'min',
+  min_value: 'min',
+  minvalue: 'min',
+  lower: 'min',
+  maximum: 'max',
+  le: 'max',
+  lte: 'max',
+  max_value: 'max',
+  maxvalue: 'max',
+  upper: 'max',
+  choice: 'choices',
+  options: 'choices',
+  enum: 'choices',
+  values: 'choices',
+  desc: 'description',
+  help: 'description',
+  title: 'description',
+  label: 'description',
+  doc: 'description',
+  optional: 'required',
+  mandatory: 'required',
+  examples: 'example',
+  sample: 'example',
+  defaults: 'default',
+  default_value: 'default',
+  defaultvalue: 'default',
+  value: 'default',
+  initial: 'default',
   kind: 'type',
 };
 
@@ -92,7 +171,10 @@ function validateSpec(name: string, spec: unknown): void {
   if (typeof type !== 'string' || !(inputTypes as readonly string[]).includes(type)) {
     const suggestion = suggestType(type);
     const shown = typeof type === 'function' ? `the function ${type.name || '(anonymous)'}` : (JSON.stringify(type) ?? String(type));
-    throw new InvalidSchemaError(name, `unknown type ${shown}; expected one of ${inputTypes.join(', ')}${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`);
+    throw new InvalidSchemaError(
+      name,
+      `unknown type ${shown}; expected one of ${inputTypes.join(', ')}${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
+    );
   }
   const inputType = type as InputType;
   for (const key of Object.keys(record)) {
@@ -199,8 +281,23 @@ function validateValue(name: string, type: InputType, spec: Record<string, unkno
 }
 
 const mediaTypeByExtension: Readonly<Record<string, string>> = {
-  jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', tif: 'image/tiff', tiff: 'image/tiff', avif: 'image/avif',
-  wav: 'audio/wav', mp3: 'audio/mpeg', ogg: 'audio/ogg', flac: 'audio/flac', mp4: 'video/mp4', webm: 'video/webm', pdf: 'application/pdf', txt: 'text/plain', csv: 'text/csv',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+  avif: 'image/avif',
+  wav: 'audio/wav',
+  mp3: 'audio/mpeg',
+  ogg: 'audio/ogg',
+  flac: 'audio/flac',
+  mp4: 'video/mp4',
+  webm: 'video/webm',
+  pdf: 'application/pdf',
+  txt: 'text/plain',
+  csv: 'text/csv',
 };
 
 // A binary example is a data: URL: it travels with the schema from the model's process to the
@@ -230,7 +327,10 @@ function validateBinaryExample(name: string, type: 'image' | 'file', example: un
   if (type !== 'image') return;
   const format = sniffImageFormat(bytes);
   if (!format) {
-    throw new InvalidSchemaError(name, `example is not an image (${plural(bytes.length, 'byte')} starting ${bytes.subarray(0, 8).toString('hex')}, which ${bytes.length === 1 ? 'matches' : 'match'} no image format)`);
+    throw new InvalidSchemaError(
+      name,
+      `example is not an image (${plural(bytes.length, 'byte')} starting ${bytes.subarray(0, 8).toString('hex')}, which ${bytes.length === 1 ? 'matches' : 'match'} no image format)`,
+    );
   }
   const header = parseImageHeader(bytes);
   if (typeof header === 'string') {

@@ -55,7 +55,10 @@ function describeJson(value: unknown): string {
   if (value !== null && typeof value === 'object') {
     const keys = Object.keys(value);
     if (keys.length === 0) return 'an empty JSON object';
-    const shown = keys.slice(0, 5).map((key) => JSON.stringify(key)).join(', ');
+    const shown = keys
+      .slice(0, 5)
+      .map((key) => JSON.stringify(key))
+      .join(', ');
     return `a JSON object with the ${keys.length === 1 ? 'key' : 'keys'} ${shown}${keys.length > 5 ? ', ...' : ''}`;
   }
   return `JSON text (${typeof value === 'string' ? `the string ${excerpt(value)}` : String(value)})`;

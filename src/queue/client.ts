@@ -56,12 +56,17 @@ export function queueClient<S extends InputsSchema = InputsSchema>(options: Queu
   const result = async (id: string, wait: { timeoutMs?: number } = {}) => {
     const queueEvents = await listening();
     const job = await Job.fromId(queue, id);
-    if (!job) throw new AiIntegrationError('AI_ERR_NOT_FOUND', `no job has the ID ${JSON.stringify(id)} in the queue ${JSON.stringify(options.queueName)} (unknown, or removed)`);
+    if (!job)
+      throw new AiIntegrationError(
+        'AI_ERR_NOT_FOUND',
+        `no job has the ID ${JSON.stringify(id)} in the queue ${JSON.stringify(options.queueName)} (unknown, or removed)`,
+      );
     try {
       return (await job.waitUntilFinished(queueEvents, wait.timeoutMs)) as QueueResult;
     } catch (error) {
       const message = (error as Error).message;
-      if (/timed out before finishing/.test(message)) throw new AiIntegrationError('AI_ERR_TIMEOUT', `the job ${id} did not finish within ${wait.timeoutMs} ms`);
+      if (/timed out before finishing/.test(message))
+        throw new AiIntegrationError('AI_ERR_TIMEOUT', `the job ${id} did not finish within ${wait.timeoutMs} ms`);
       throw errorOfFailedJob(message);
     }
   };

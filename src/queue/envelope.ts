@@ -18,7 +18,11 @@ export function jobData(inputs: Record<string, unknown>): { inputs: Record<strin
  */
 export function resultOfEnvelope(envelope: unknown): InferenceResult {
   const { output, content_type: contentType } = (envelope ?? {}) as { output?: unknown; content_type?: unknown };
-  if (typeof contentType !== 'string') throw new AiIntegrationError('AI_ERR_INVALID_RESULT', "the worker's answer has no content_type: is the queue consumed by ai-integration workers (MODE=queue)?");
+  if (typeof contentType !== 'string')
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_RESULT',
+      "the worker's answer has no content_type: is the queue consumed by ai-integration workers (MODE=queue)?",
+    );
   const kind = mediaKind(parseMediaType(contentType) ?? '');
   if (kind === 'json') return { 'content-type': contentType, data: JSON.stringify(output), success: true };
   if (kind === 'text' && typeof output === 'string') return { 'content-type': contentType, data: output, success: true };

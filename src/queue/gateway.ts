@@ -18,12 +18,20 @@ export async function runGateway(shim: string | undefined, args: readonly string
   const backend = readSetting(env, 'QUEUE_BACKEND')!;
   const modeName = readModeName({}, env, args) ?? 'http';
   if (modeTraits(modeName)?.serves !== 'http') {
-    const apis = everyMode().filter((mode) => mode.serves === 'http').map((mode) => mode.name);
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `QUEUE_BACKEND makes a gateway, which serves an HTTP API (MODE=${apis.join(', ')}), not MODE=${modeName}`);
+    const apis = everyMode()
+      .filter((mode) => mode.serves === 'http')
+      .map((mode) => mode.name);
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `QUEUE_BACKEND makes a gateway, which serves an HTTP API (MODE=${apis.join(', ')}), not MODE=${modeName}`,
+    );
   }
   const named = env.MODEL_NAME?.trim() || (shim === undefined ? undefined : describeModel({}, shim).name);
   if (!env.QUEUE_NAME?.trim() && named === undefined) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', 'a gateway needs QUEUE_NAME (the queue its workers consume), or MODEL_NAME, or the shim whose package.json names the model');
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      'a gateway needs QUEUE_NAME (the queue its workers consume), or MODEL_NAME, or the shim whose package.json names the model',
+    );
   }
   const queueName = readQueueName(env, named ?? '');
   const engine = await QueueEngine.open(backend, queueName, log);
@@ -32,7 +40,14 @@ export async function runGateway(shim: string | undefined, args: readonly string
   await runMode(
     () => engine,
     record.schema,
-    { mode: modeName, name: record.name, version: record.version, description: record.description, ...(record.output ? { output: record.output } : {}), argv: args },
+    {
+      mode: modeName,
+      name: record.name,
+      version: record.version,
+      description: record.description,
+      ...(record.output ? { output: record.output } : {}),
+      argv: args,
+    },
     () => engine.close(),
   );
 }

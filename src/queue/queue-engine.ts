@@ -60,7 +60,8 @@ export class QueueEngine extends EngineBase {
 
   override readiness(): { ready: boolean; reason?: string } {
     if (!this.connection.connected) return { ready: false, reason: `not connected to Redis (${this.connection.lastError})` };
-    if (this.workerCount === 0) return { ready: false, reason: `no worker consumes the queue ${JSON.stringify(this.queueName)} (start containers with MODE=queue)` };
+    if (this.workerCount === 0)
+      return { ready: false, reason: `no worker consumes the queue ${JSON.stringify(this.queueName)} (start containers with MODE=queue)` };
     return { ready: true };
   }
 
@@ -68,16 +69,25 @@ export class QueueEngine extends EngineBase {
     const cancellation = Cancellation.of(options?.signal);
     if (cancellation?.aborted) throw new PredictionCanceledError('the prediction was canceled before it ran');
     const waiting = await this.waitingCount();
-    if (waiting >= this.maxQueue) throw new AiIntegrationError('AI_ERR_QUEUE_FULL', `${waiting} jobs wait in the queue ${JSON.stringify(this.queueName)} (MAX_QUEUE is ${this.maxQueue}); retry later`);
+    if (waiting >= this.maxQueue)
+      throw new AiIntegrationError(
+        'AI_ERR_QUEUE_FULL',
+        `${waiting} jobs wait in the queue ${JSON.stringify(this.queueName)} (MAX_QUEUE is ${this.maxQueue}); retry later`,
+      );
     // Finished jobs are kept a while (for a look with BullMQ's tools), then go.
-    const job: Job = await this.queue.add('predict', jobData(inputs), { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 24 * 3600, count: 10_000 } });
+    const job: Job = await this.queue.add('predict', jobData(inputs), {
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 24 * 3600, count: 10_000 },
+    });
     // A job still waiting is taken off the queue, and the request answered at once; one a
     // worker runs cannot be stopped from here (the cancel is then reported as not stopped).
     let taken!: (error: Error) => void;
     const removed = new Promise<never>((_, reject) => (taken = reject));
     removed.catch(() => {});
     const stopListening = cancellation?.onCancel(() => {
-      void this.removeIfWaiting(job).then((wasWaiting) => wasWaiting && taken(new PredictionCanceledError('the prediction was canceled before a worker took its job')));
+      void this.removeIfWaiting(job).then(
+        (wasWaiting) => wasWaiting && taken(new PredictionCanceledError('the prediction was canceled before a worker took its job')),
+      );
     });
     try {
       const envelope: unknown = await Promise.race([job.waitUntilFinished(this.queueEvents, this.timeoutMs > 0 ? this.timeoutMs : undefined), removed]);
@@ -86,7 +96,11 @@ export class QueueEngine extends EngineBase {
     } catch (error) {
       if (error instanceof AiIntegrationError) throw error;
       const message = (error as Error).message;
-      if (/timed out before finishing/.test(message)) throw new AiIntegrationError('AI_ERR_TIMEOUT', `the job did not finish within ${this.timeoutMs} ms (INFERENCE_TIMEOUT_MS), waiting for a worker included`);
+      if (/timed out before finishing/.test(message))
+        throw new AiIntegrationError(
+          'AI_ERR_TIMEOUT',
+          `the job did not finish within ${this.timeoutMs} ms (INFERENCE_TIMEOUT_MS), waiting for a worker included`,
+        );
       throw errorOfFailedJob(message);
     } finally {
       stopListening?.();

@@ -16,7 +16,11 @@ export interface CheckedInference {
  * Runs one inference through the engine and checks the result; a throw propagates as
  * `InferenceThrewError`. `onChunk` gets a streamed result's chunks as they come.
  */
-export async function inferAndCheck(context: ModeContext, inputs: Record<string, unknown>, onChunk?: (chunk: InferenceResult) => void): Promise<CheckedInference> {
+export async function inferAndCheck(
+  context: ModeContext,
+  inputs: Record<string, unknown>,
+  onChunk?: (chunk: InferenceResult) => void,
+): Promise<CheckedInference> {
   const started = performance.now();
   const result = await context.engine.infer(inputs, onChunk ? { onChunk } : undefined);
   const milliseconds = performance.now() - started;

@@ -13,8 +13,34 @@ const keysByType: Record<OutputDescription['type'], readonly string[]> = {
 };
 const jsonSchemaTypes = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
 // What people write for a type from other languages, where the nearest spelling would mislead.
-const outputTypeAliases: Readonly<Record<string, string>> = { object: 'json', dict: 'json', string: 'text', str: 'text', png: 'image', jpeg: 'image', jpg: 'image', picture: 'image', binary: 'file', bytes: 'file', audio: 'file', video: 'file' };
-const jsonSchemaTypeAliases: Readonly<Record<string, string>> = { float: 'number', double: 'number', decimal: 'number', int: 'integer', bool: 'boolean', str: 'string', text: 'string', dict: 'object', map: 'object', list: 'array', tuple: 'array', none: 'null' };
+const outputTypeAliases: Readonly<Record<string, string>> = {
+  object: 'json',
+  dict: 'json',
+  string: 'text',
+  str: 'text',
+  png: 'image',
+  jpeg: 'image',
+  jpg: 'image',
+  picture: 'image',
+  binary: 'file',
+  bytes: 'file',
+  audio: 'file',
+  video: 'file',
+};
+const jsonSchemaTypeAliases: Readonly<Record<string, string>> = {
+  float: 'number',
+  double: 'number',
+  decimal: 'number',
+  int: 'integer',
+  bool: 'boolean',
+  str: 'string',
+  text: 'string',
+  dict: 'object',
+  map: 'object',
+  list: 'array',
+  tuple: 'array',
+  none: 'null',
+};
 // Keywords whose values are data, not schemas: a `type` key inside them is the data's own.
 const dataKeywords = new Set(['enum', 'const', 'default', 'examples', 'example']);
 const maxSchemaDepth = 64;
@@ -27,11 +53,15 @@ const maxSchemaDepth = 64;
  */
 export function validateOutputDescription(value: unknown): OutputDescription | undefined {
   if (value === undefined) return undefined;
-  if (!isPlainObject(value)) throw invalid('output', `must be an object such as { type: 'json' } or { type: 'image', mediaType: 'image/png' }, got ${describeType(value)}`);
+  if (!isPlainObject(value))
+    throw invalid('output', `must be an object such as { type: 'json' } or { type: 'image', mediaType: 'image/png' }, got ${describeType(value)}`);
   const { type } = value;
   if (typeof type !== 'string' || !(outputTypes as readonly string[]).includes(type)) {
     const suggestion = typeof type === 'string' ? ` (did you mean '${suggest(type, outputTypes, outputTypeAliases)}'?)` : '';
-    throw invalid('output.type', `${type === undefined ? 'is missing' : `${JSON.stringify(type) ?? describeType(type)} is not an output type`}; expected one of ${outputTypes.join(', ')}${suggestion}`);
+    throw invalid(
+      'output.type',
+      `${type === undefined ? 'is missing' : `${JSON.stringify(type) ?? describeType(type)} is not an output type`}; expected one of ${outputTypes.join(', ')}${suggestion}`,
+    );
   }
   const outputType = type as OutputDescription['type'];
   const allowed = keysByType[outputType];
@@ -46,7 +76,8 @@ export function validateOutputDescription(value: unknown): OutputDescription | u
   if (description !== undefined) copy.description = description;
   if (outputType === 'json') {
     if (value.schema !== undefined) {
-      if (!isPlainObject(value.schema)) throw invalid('output.schema', `must be a JSON Schema object such as { type: 'object', properties: {...} }, got ${describeType(value.schema)}`);
+      if (!isPlainObject(value.schema))
+        throw invalid('output.schema', `must be a JSON Schema object such as { type: 'object', properties: {...} }, got ${describeType(value.schema)}`);
       checkJsonSchema(value.schema, 'output.schema', new Set());
       copy.schema = JSON.parse(JSON.stringify(value.schema)) as unknown;
     }
@@ -78,10 +109,19 @@ function checkMediaType(type: Exclude<OutputDescription['type'], 'json'>, mediaT
   if (typeof mediaType !== 'string') throw invalid('output.mediaType', `must be a media type such as '${example}', got ${describeType(mediaType)}`);
   const parsed = parseMediaType(mediaType);
   if (parsed === undefined) throw invalid('output.mediaType', `${JSON.stringify(mediaType)} is not a media type such as '${example}'`);
-  if (parsed.includes('*')) throw invalid('output.mediaType', `${JSON.stringify(mediaType)} is a range; name one media type such as '${example}', or leave mediaType out`);
+  if (parsed.includes('*'))
+    throw invalid('output.mediaType', `${JSON.stringify(mediaType)} is a range; name one media type such as '${example}', or leave mediaType out`);
   const topLevel = parsed.split('/')[0];
-  if (type === 'image' && topLevel !== 'image') throw invalid('output.mediaType', `${JSON.stringify(mediaType)} is not an image type; use { type: 'file', mediaType: ${JSON.stringify(mediaType)} }, or an image type such as 'image/png'`);
-  if (type === 'text' && topLevel !== 'text') throw invalid('output.mediaType', `${JSON.stringify(mediaType)} is not a text type; use { type: 'file', mediaType: ${JSON.stringify(mediaType)} }, or a text type such as 'text/csv'`);
+  if (type === 'image' && topLevel !== 'image')
+    throw invalid(
+      'output.mediaType',
+      `${JSON.stringify(mediaType)} is not an image type; use { type: 'file', mediaType: ${JSON.stringify(mediaType)} }, or an image type such as 'image/png'`,
+    );
+  if (type === 'text' && topLevel !== 'text')
+    throw invalid(
+      'output.mediaType',
+      `${JSON.stringify(mediaType)} is not a text type; use { type: 'file', mediaType: ${JSON.stringify(mediaType)} }, or a text type such as 'text/csv'`,
+    );
   return mediaType;
 }
 
@@ -102,7 +142,8 @@ function checkJsonSchema(value: unknown, path: string, ancestors: Set<object>, i
     ancestors.delete(value);
     return;
   }
-  if (!isPlainObject(value)) throw invalid(path, `${describeNonJson(value)} is not JSON; the schema must be plain objects, arrays, strings, numbers, booleans and null`);
+  if (!isPlainObject(value))
+    throw invalid(path, `${describeNonJson(value)} is not JSON; the schema must be plain objects, arrays, strings, numbers, booleans and null`);
   if (!isData && value.type !== undefined) checkSchemaType(value.type, `${path}.type`);
   ancestors.add(value);
   for (const [key, item] of Object.entries(value)) {

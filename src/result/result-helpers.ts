@@ -50,7 +50,8 @@ export function json(value: unknown): JsonResult {
   } catch (error) {
     throw new TypeError(`json(value): the value cannot be written as JSON: ${(error as Error).message}`);
   }
-  if (data === undefined) throw new TypeError(`json(value): ${describeType(value)} cannot be written as JSON; pass an object, an array, a string, a number, a boolean or null`);
+  if (data === undefined)
+    throw new TypeError(`json(value): ${describeType(value)} cannot be written as JSON; pass an object, an array, a string, a number, a boolean or null`);
   return { 'content-type': 'application/json', data, success: true };
 }
 

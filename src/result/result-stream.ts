@@ -22,7 +22,11 @@ export class StreamStopped extends Error {
  * output is not: nothing restarts). An aborted `signal` closes the generator at once and rejects
  * with `StreamStopped`; a throw from the generator propagates.
  */
-export async function consumeStream(stream: InferenceStream, signal: Cancellation | AbortSignal, onChunk?: (chunk: InferenceResult) => void): Promise<InferenceResult> {
+export async function consumeStream(
+  stream: InferenceStream,
+  signal: Cancellation | AbortSignal,
+  onChunk?: (chunk: InferenceResult) => void,
+): Promise<InferenceResult> {
   const cancellation = Cancellation.of(signal)!;
   const iterator = stream[Symbol.asyncIterator]();
   const chunks: { result: InferenceResult; report: ResultReport }[] = [];
@@ -74,7 +78,10 @@ export function collectChunks(chunks: readonly { result: InferenceResult; report
   const kinds = new Set(chunks.map(({ report }) => mediaKind(report.mediaType ?? '')));
   if (kinds.size > 1) {
     const types = [...new Set(chunks.map(({ report }) => report.mediaType))].join(', ');
-    throw new AiIntegrationError('AI_ERR_INVALID_RESULT', `the stream yielded chunks of different kinds (${types}) and returned no final result; yield one kind, or return the final result`);
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_RESULT',
+      `the stream yielded chunks of different kinds (${types}) and returned no final result; yield one kind, or return the final result`,
+    );
   }
   const kind = mediaKind(first.report.mediaType ?? '');
   if (kind === 'text') {

@@ -16,7 +16,12 @@ export function resultBytes(result: Pick<InferenceResult, 'data'>): Buffer {
  * checker already parsed it), text as a string, anything else as `binary` gives its bytes.
  * @example resultValue(result, 'image/png', (bytes) => ({ b64: bytes.toString('base64') }))
  */
-export function resultValue(result: Pick<InferenceResult, 'data'>, mediaType: string, binary: (bytes: Buffer) => unknown, parsed?: { json?: unknown }): unknown {
+export function resultValue(
+  result: Pick<InferenceResult, 'data'>,
+  mediaType: string,
+  binary: (bytes: Buffer) => unknown,
+  parsed?: { json?: unknown },
+): unknown {
   const kind = mediaKind(mediaType);
   if (kind === 'json' && parsed !== undefined && 'json' in parsed) return parsed.json;
   if (kind === 'binary') return binary(resultBytes(result));

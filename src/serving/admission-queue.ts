@@ -62,7 +62,10 @@ export class AdmissionQueue {
   // An array, not a Set: a long-lived Set every job enters and leaves keeps jobs in the old copies
   // of its table until the next mark-compact (see PendingRequests), so they would all be promoted.
   private readonly runningJobs: Job[] = [];
-  private readonly sweeper = new TimeoutSweep(() => this.limits.inferenceTimeoutMs, () => this.sweep());
+  private readonly sweeper = new TimeoutSweep(
+    () => this.limits.inferenceTimeoutMs,
+    () => this.sweep(),
+  );
 
   constructor(
     private readonly engine: Engine,
@@ -168,23 +171,26 @@ export class AdmissionQueue {
       this.sweeper.start();
     }
     job.onStart?.();
-    this.engine.infer(job.inputs, job.cancellation || job.onChunk || job.onLog ? { signal: job.cancellation, onChunk: job.onChunk, onLog: job.onLog } : undefined).then(
-      (result) => {
-        if (!job.timedOut) job.resolve({ result, queueMs, predictMs: performance.now() - started });
-      },
-      (error: unknown) => {
-        if (!job.timedOut) job.reject(error);
-      },
-    ).finally(() => {
-      job.stopListening?.();
-      // A timed-out inference keeps its slot until the model really returns.
-      if (job.timedOut) this.stuckCount--;
-      const index = this.runningJobs.indexOf(job);
-      if (index !== -1) this.runningJobs.splice(index, 1);
-      if (this.runningJobs.length === 0) this.sweeper.stop();
-      this.running--;
-      this.pump();
-    });
+    this.engine
+      .infer(job.inputs, job.cancellation || job.onChunk || job.onLog ? { signal: job.cancellation, onChunk: job.onChunk, onLog: job.onLog } : undefined)
+      .then(
+        (result) => {
+          if (!job.timedOut) job.resolve({ result, queueMs, predictMs: performance.now() - started });
+        },
+        (error: unknown) => {
+          if (!job.timedOut) job.reject(error);
+        },
+      )
+      .finally(() => {
+        job.stopListening?.();
+        // A timed-out inference keeps its slot until the model really returns.
+        if (job.timedOut) this.stuckCount--;
+        const index = this.runningJobs.indexOf(job);
+        if (index !== -1) this.runningJobs.splice(index, 1);
+        if (this.runningJobs.length === 0) this.sweeper.stop();
+        this.running--;
+        this.pump();
+      });
   }
 
   private sweep(): void {

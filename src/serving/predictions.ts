@@ -94,7 +94,8 @@ export class PredictionStore {
     if (held) this.forget(id);
     if (this.entries.size >= this.settings.maxPredictions) {
       const oldest = this.finished.keys().next();
-      if (oldest.done) throw new AiIntegrationError('AI_ERR_QUEUE_FULL', `${this.settings.maxPredictions} predictions are running or waiting (MAX_PREDICTIONS); retry later`);
+      if (oldest.done)
+        throw new AiIntegrationError('AI_ERR_QUEUE_FULL', `${this.settings.maxPredictions} predictions are running or waiting (MAX_PREDICTIONS); retry later`);
       this.forget(oldest.value);
     }
     const cancellation = new Cancellation();
@@ -135,22 +136,25 @@ export class PredictionStore {
       entry.logs += text;
       webhook?.emit('logs');
     };
-    this.run(inputs, { signal: cancellation, onStart, onChunk, onLog }).then(
-      (prediction) => {
-        entry.status = 'succeeded';
-        entry.prediction = prediction;
-      },
-      (error: unknown) => {
-        entry.status = error instanceof PredictionCanceledError ? 'canceled' : 'failed';
-        entry.error = error instanceof Error ? error : new Error(String(error));
-      },
-    ).finally(() => {
-      entry.done = true;
-      entry.completedMs = Date.now();
-      if (this.entries.get(id) === entry) this.finished.set(id, entry);
-      webhook?.emit('completed');
-      settle();
-    }).catch((error: unknown) => this.log.error(`internal error while finishing prediction ${id}: ${(error as Error).stack ?? String(error)}`));
+    this.run(inputs, { signal: cancellation, onStart, onChunk, onLog })
+      .then(
+        (prediction) => {
+          entry.status = 'succeeded';
+          entry.prediction = prediction;
+        },
+        (error: unknown) => {
+          entry.status = error instanceof PredictionCanceledError ? 'canceled' : 'failed';
+          entry.error = error instanceof Error ? error : new Error(String(error));
+        },
+      )
+      .finally(() => {
+        entry.done = true;
+        entry.completedMs = Date.now();
+        if (this.entries.get(id) === entry) this.finished.set(id, entry);
+        webhook?.emit('completed');
+        settle();
+      })
+      .catch((error: unknown) => this.log.error(`internal error while finishing prediction ${id}: ${(error as Error).stack ?? String(error)}`));
     return entry;
   }
 
@@ -189,7 +193,6 @@ export class PredictionStore {
 
 /** An ISO timestamp, or null. */
 export const isoTime = (epochMs: number | undefined): string | null => (epochMs === undefined ? null : new Date(epochMs).toISOString());
-
 
 /**
  * The native API's view of a prediction (GET /predictions/{id}, the 202 answer, webhooks):

@@ -37,7 +37,8 @@ export const webhookLimits = {
  * Private and loopback addresses are allowed: receivers often live in the same cluster.
  */
 export function parseWebhookTarget(url: unknown, filter: unknown, fields: { url: string; filter: string }): WebhookTarget {
-  if (typeof url !== 'string' || url.trim() === '') throw new AiIntegrationError('AI_ERR_INVALID_INPUT', `${fields.url}: expected an http or https URL`, { field: fields.url });
+  if (typeof url !== 'string' || url.trim() === '')
+    throw new AiIntegrationError('AI_ERR_INVALID_INPUT', `${fields.url}: expected an http or https URL`, { field: fields.url });
   let parsed: URL;
   try {
     parsed = new URL(url.trim());
@@ -45,14 +46,24 @@ export function parseWebhookTarget(url: unknown, filter: unknown, fields: { url:
     throw new AiIntegrationError('AI_ERR_INVALID_INPUT', `${fields.url}: ${JSON.stringify(url)} is not a URL`, { field: fields.url });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new AiIntegrationError('AI_ERR_INVALID_INPUT', `${fields.url}: only http and https URLs can receive webhooks, got ${parsed.protocol}`, { field: fields.url });
+    throw new AiIntegrationError('AI_ERR_INVALID_INPUT', `${fields.url}: only http and https URLs can receive webhooks, got ${parsed.protocol}`, {
+      field: fields.url,
+    });
   }
   let events: Set<WebhookEvent>;
   if (filter === undefined || filter === null) events = new Set(webhookEvents);
   else {
-    const names = typeof filter === 'string' ? filter.split(',').map((name) => name.trim()).filter(Boolean) : filter;
+    const names =
+      typeof filter === 'string'
+        ? filter
+            .split(',')
+            .map((name) => name.trim())
+            .filter(Boolean)
+        : filter;
     if (!Array.isArray(names) || names.some((name) => !webhookEvents.includes(name as WebhookEvent))) {
-      throw new AiIntegrationError('AI_ERR_INVALID_INPUT', `${fields.filter}: expected a list of ${webhookEvents.join(', ')}, got ${JSON.stringify(filter)}`, { field: fields.filter });
+      throw new AiIntegrationError('AI_ERR_INVALID_INPUT', `${fields.filter}: expected a list of ${webhookEvents.join(', ')}, got ${JSON.stringify(filter)}`, {
+        field: fields.filter,
+      });
     }
     events = new Set(names as WebhookEvent[]);
   }
@@ -122,7 +133,9 @@ export class WebhookSender {
       if (problem === undefined) return;
       const retry = call.completed && problem.retry && attempt < webhookLimits.completedTries && Date.now() - started + delay < webhookLimits.completedTotalMs;
       if (!retry) {
-        this.log.warn(`webhook to ${call.url} failed (${problem.reason})${call.completed ? ` after ${attempt} ${attempt === 1 ? 'try' : 'tries'}; giving up` : ''}`);
+        this.log.warn(
+          `webhook to ${call.url} failed (${problem.reason})${call.completed ? ` after ${attempt} ${attempt === 1 ? 'try' : 'tries'}; giving up` : ''}`,
+        );
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, delay).unref());
@@ -174,7 +187,7 @@ export class PredictionWebhook {
 
   /** Sends the prediction's state for `event` (its state when sent: a throttled event sends the latest). */
   emit(event: WebhookEvent): void {
-    if (this.finished || !this.target.events.has(event) && event !== 'completed') return;
+    if (this.finished || (!this.target.events.has(event) && event !== 'completed')) return;
     if (event === 'completed') {
       this.finished = true;
       clearTimeout(this.throttled);

@@ -39,6 +39,10 @@ function checkedToken(text: string, source: string): string {
   const token = text.trim();
   // An empty token would let in anyone who sends "Bearer ": a mistake, never a way to turn auth off.
   if (token === '') throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${source} gives an empty token; set one, or unset it to serve without auth`);
-  if (/\s/.test(token)) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${source} gives a token with white space inside, which a bearer token in an Authorization header cannot carry`);
+  if (/\s/.test(token))
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `${source} gives a token with white space inside, which a bearer token in an Authorization header cannot carry`,
+    );
   return token;
 }

@@ -19,7 +19,12 @@ export interface Parser<T> {
 
 /** An integer from `least` to `most`, from the environment or a startLoop option. */
 export function integer(least = 1, most = Number.MAX_SAFE_INTEGER): Parser<number> & { least: number; most: number } {
-  return { least, most, read: (env, name) => integerSetting(env, name, least, most), checkOption: (option, value) => checkIntegerOption(option, value, least, most) };
+  return {
+    least,
+    most,
+    read: (env, name) => integerSetting(env, name, least, most),
+    checkOption: (option, value) => checkIntegerOption(option, value, least, most),
+  };
 }
 
 /** Milliseconds a timer can wait: from `least` to 2^31-1. */

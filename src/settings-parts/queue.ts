@@ -34,6 +34,7 @@ function checkRedisUrl(variable: string, url: string): string {
 
 /** A queue's name, without a ':' (BullMQ builds its Redis keys as bull:name:...). */
 export function checkQueueName(queueName: string): string {
-  if (queueName.includes(':')) throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `QUEUE_NAME=${JSON.stringify(queueName)} must not contain ':' (BullMQ uses it in its Redis keys)`);
+  if (queueName.includes(':'))
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `QUEUE_NAME=${JSON.stringify(queueName)} must not contain ':' (BullMQ uses it in its Redis keys)`);
   return queueName;
 }

@@ -37,14 +37,20 @@ export const allowedHosts: Parser<readonly AllowedHost[]> = {
  * @example parseAllowedHosts('models.internal, 127.0.0.1:9000') // [{ host: 'models.internal' }, { host: '127.0.0.1', port: 9000 }]
  */
 export function parseAllowedHosts(text: string): AllowedHost[] {
-  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   return entries.map((entry) => {
     const match = /^(\[[^\]]+\]|[^:[\]/]+)(?::(\d{1,5}))?$/.exec(entry);
     const host = match?.[1]?.toLowerCase();
     const port = match?.[2] === undefined ? undefined : Number(match[2]);
     const badHost = host === undefined || (host.startsWith('[') && !isIPv6(host.slice(1, -1)));
     if (badHost || (port !== undefined && (port < 1 || port > 65535))) {
-      throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `URL_INPUTS_ALLOW_HOSTS: ${JSON.stringify(entry)} is not a host or host:port (write an IPv6 address in brackets: [fd00::1]:8080)`);
+      throw new AiIntegrationError(
+        'AI_ERR_INVALID_OPTION',
+        `URL_INPUTS_ALLOW_HOSTS: ${JSON.stringify(entry)} is not a host or host:port (write an IPv6 address in brackets: [fd00::1]:8080)`,
+      );
     }
     return port === undefined ? { host: host.replace(/^\[(.*)\]$/, '$1') } : { host: host.replace(/^\[(.*)\]$/, '$1'), port };
   });

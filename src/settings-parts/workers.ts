@@ -20,7 +20,10 @@ export const workerCount: Parser<number> = {
     if (value === 'auto') return Math.min(mostWorkers, availableParallelism());
     const count = Number(value);
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(count) || count < 1 || count > mostWorkers) {
-      throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(text)} is not a number of workers from 1 to ${mostWorkers}, or auto (one per CPU)`);
+      throw new AiIntegrationError(
+        'AI_ERR_INVALID_OPTION',
+        `${name}=${JSON.stringify(text)} is not a number of workers from 1 to ${mostWorkers}, or auto (one per CPU)`,
+      );
     }
     return count;
   },
@@ -43,9 +46,16 @@ function readDevices(name: string, text: string | undefined, visible: string | u
   const devices = splitList(value);
   const bad = devices.find((device) => !deviceId.test(device));
   if (devices.length === 0 || bad !== undefined) {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${name}=${JSON.stringify(text)} is not a comma-separated list of GPU ids (e.g. 0,1), or auto${bad === undefined ? '' : `: ${JSON.stringify(bad)} is not a device id`}`);
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `${name}=${JSON.stringify(text)} is not a comma-separated list of GPU ids (e.g. 0,1), or auto${bad === undefined ? '' : `: ${JSON.stringify(bad)} is not a device id`}`,
+    );
   }
   return devices;
 }
 
-const splitList = (text: string) => text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+const splitList = (text: string) =>
+  text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');

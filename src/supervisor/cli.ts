@@ -41,7 +41,10 @@ function supervisorVariables(): string {
 // "(default: 3000)" stays on one line.
 function wrap(text: string, width: number): string[] {
   const lines = [''];
-  for (const word of text.replace(/\(default: (\S+)/, '(default:\u00a0$1').split(' ').map((part) => part.replace('\u00a0', ' '))) {
+  for (const word of text
+    .replace(/\(default: (\S+)/, '(default:\u00a0$1')
+    .split(' ')
+    .map((part) => part.replace('\u00a0', ' '))) {
     const line = lines.at(-1)!;
     if (line !== '' && line.length + 1 + word.length > width) lines.push(word);
     else lines[lines.length - 1] = line === '' ? word : `${line} ${word}`;
@@ -122,7 +125,12 @@ async function main(): Promise<void> {
     // The model is the worker's shim, not this script: its package.json names it.
     const model = describeModel(options, resolve(shim));
     const running = engine;
-    await runMode(() => running, schema, { ...options, ...model, argv: args, env }, () => running.stop());
+    await runMode(
+      () => running,
+      schema,
+      { ...options, ...model, argv: args, env },
+      () => running.stop(),
+    );
   } catch (error) {
     // A shim that cannot be loaded has said why in one line already.
     const code = error instanceof ShimConfigurationError ? error.exitCode : reportError(error, log);

@@ -55,7 +55,9 @@ export function startOrphanReaper(isOwnChild: (pid: number) => boolean, log: Log
   const addon = loadAddon();
   if (addon instanceof Error) {
     if (process.pid === 1) {
-      log.warn(`running as PID 1 without the native reaper (${addon.message.split('\n')[0]}): orphaned processes will not be reaped; run the container with --init`);
+      log.warn(
+        `running as PID 1 without the native reaper (${addon.message.split('\n')[0]}): orphaned processes will not be reaped; run the container with --init`,
+      );
     }
     return;
   }

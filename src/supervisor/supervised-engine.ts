@@ -10,7 +10,16 @@ import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
 import type { Engine, EngineEvents, EngineLimits, InferOptions, InferenceResult, InputsSchema, Logger, WorkerStatus } from '../types.js';
 import { WorkerSlot, type Pending, type Replacement } from './worker-slot.js';
-import { asBuffers, configurationErrorFileVariable, requestEnvironment, workerEnvironmentVariable, type ForwardedOptions, type ShimModes, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
+import {
+  asBuffers,
+  configurationErrorFileVariable,
+  requestEnvironment,
+  workerEnvironmentVariable,
+  type ForwardedOptions,
+  type ShimModes,
+  type SupervisorMessage,
+  type WorkerMessage,
+} from './worker-protocol.js';
 import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type ManyMessages } from './message-outbox.js';
 import { stopProcess } from './stop-process.js';
@@ -88,7 +97,10 @@ export class SupervisedEngine implements Engine {
   private readonly workerPids = new Set<number>();
   // Workers with equal load take turns, so that requests spread at low load too.
   private lastSlot = -1;
-  private readonly sweeper = new TimeoutSweep(() => this.inferenceTimeoutMs, () => this.sweep());
+  private readonly sweeper = new TimeoutSweep(
+    () => this.inferenceTimeoutMs,
+    () => this.sweep(),
+  );
   private failure: AiIntegrationError | undefined;
 
   constructor(
@@ -203,8 +215,13 @@ export class SupervisedEngine implements Engine {
       this.pending.delete(request.id);
       const stillThere = request.slot === slot && slot.process === worker;
       this.forgetSent(request);
-      request.reject(new PredictionCanceledError(`the prediction was canceled; the model did not stop within ${this.cancelGraceMs} ms (CANCEL_GRACE_MS), so its worker was restarted`));
-      if (stillThere && worker && !slot.replacement) this.replace(slot, { cause: 'canceled', reason: `did not stop a canceled inference within ${this.cancelGraceMs} ms (CANCEL_GRACE_MS)` });
+      request.reject(
+        new PredictionCanceledError(
+          `the prediction was canceled; the model did not stop within ${this.cancelGraceMs} ms (CANCEL_GRACE_MS), so its worker was restarted`,
+        ),
+      );
+      if (stillThere && worker && !slot.replacement)
+        this.replace(slot, { cause: 'canceled', reason: `did not stop a canceled inference within ${this.cancelGraceMs} ms (CANCEL_GRACE_MS)` });
     }, this.cancelGraceMs);
     request.cancelTimer.unref();
   }
@@ -271,7 +288,12 @@ export class SupervisedEngine implements Engine {
     // that what the model prints never mixes with the results on stdout. The worker has its own
     // process group: a terminal's Ctrl-C or a signal to the supervisor's group is the
     // supervisor's to handle (it drains first), and SIGTERM from the supervisor ends the worker.
-    const env: NodeJS.ProcessEnv = { ...process.env, [workerEnvironmentVariable]: '1', [configurationErrorFileVariable]: this.configurationErrorFile, WORKER_INDEX: String(slot.index) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      [workerEnvironmentVariable]: '1',
+      [configurationErrorFileVariable]: this.configurationErrorFile,
+      WORKER_INDEX: String(slot.index),
+    };
     if (slot.device !== undefined) env.CUDA_VISIBLE_DEVICES = slot.device;
     const worker = spawn(process.execPath, [...process.execArgv, ...workerPreload, this.shim, ...this.args], {
       env,
@@ -417,7 +439,9 @@ export class SupervisedEngine implements Engine {
         const thrown = Object.assign(new Error(message.error.message), { name: message.error.name, stack: message.error.stack });
         if (this.restartAfterThrow && first) {
           this.log.error(`the inference function threw in the model worker${this.named(slot)}:\n${message.error.stack}`);
-          this.log.error(`Restarting the model worker${this.named(slot)}; requests that wait are served by ${this.slots.length > 1 ? 'the other workers and ' : ''}the new one.`);
+          this.log.error(
+            `Restarting the model worker${this.named(slot)}; requests that wait are served by ${this.slots.length > 1 ? 'the other workers and ' : ''}the new one.`,
+          );
         }
         slot.state = 'starting';
         slot.reason = 'restarting: the model threw';
@@ -470,7 +494,12 @@ export class SupervisedEngine implements Engine {
         // and the worker is replaced; what else it held is sent to the other workers.
         this.pending.delete(request.id);
         this.forgetSent(request);
-        request.reject(new AiIntegrationError('AI_ERR_TIMEOUT', `inference took longer than ${this.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS); the model worker is being replaced`));
+        request.reject(
+          new AiIntegrationError(
+            'AI_ERR_TIMEOUT',
+            `inference took longer than ${this.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS); the model worker is being replaced`,
+          ),
+        );
         this.replace(slot, { cause: 'timeout', reason: `an inference ran past ${this.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS)` });
         break;
       }
@@ -482,7 +511,9 @@ export class SupervisedEngine implements Engine {
     slot.replacement = replacement;
     slot.state = 'starting';
     slot.reason = `restarting: the model worker ${replacement.reason}`;
-    this.log.error(`the model worker${this.named(slot)} ${replacement.reason}; stopping it (SIGTERM, then SIGKILL after ${this.settings.killGraceMs} ms) and starting a new one`);
+    this.log.error(
+      `the model worker${this.named(slot)} ${replacement.reason}; stopping it (SIGTERM, then SIGKILL after ${this.settings.killGraceMs} ms) and starting a new one`,
+    );
     // What it held that was not running goes to the other workers at once.
     if (this.slots.length > 1 && replacement.cause !== 'start_timeout') {
       this.takeBack(slot, this.runningWindow);
@@ -523,7 +554,9 @@ export class SupervisedEngine implements Engine {
       this.forgetSent(request);
       if (suspects.has(request)) {
         this.pending.delete(request.id);
-        request.reject(new AiIntegrationError('AI_ERR_WORKER_DIED', `the model worker${this.named(slot)} died (${how}) during this inference; it is being restarted`));
+        request.reject(
+          new AiIntegrationError('AI_ERR_WORKER_DIED', `the model worker${this.named(slot)} died (${how}) during this inference; it is being restarted`),
+        );
       } else {
         survivors.push(request);
       }
@@ -537,10 +570,12 @@ export class SupervisedEngine implements Engine {
   private onStartFailure(slot: WorkerSlot, how: string, configuration = false): void {
     slot.consecutiveStartFailures++;
     if (configuration || slot.consecutiveStartFailures >= this.settings.maxStartFailures) {
-      const error = configuration ? new ShimConfigurationError(this.takeConfigurationError()) : new AiIntegrationError(
-        'AI_ERR_WORKER_START_FAILED',
-        `the model worker${this.named(slot)} failed to start ${plural(slot.consecutiveStartFailures, 'time')} in a row (last: ${how}); giving up (WORKER_MAX_START_FAILURES=${this.settings.maxStartFailures}). Its own error is in the log above.`,
-      );
+      const error = configuration
+        ? new ShimConfigurationError(this.takeConfigurationError())
+        : new AiIntegrationError(
+            'AI_ERR_WORKER_START_FAILED',
+            `the model worker${this.named(slot)} failed to start ${plural(slot.consecutiveStartFailures, 'time')} in a row (last: ${how}); giving up (WORKER_MAX_START_FAILURES=${this.settings.maxStartFailures}). Its own error is in the log above.`,
+          );
       for (const other of this.slots) {
         other.state = 'stopped';
         other.reason = error.message;
@@ -580,7 +615,10 @@ export class ShimConfigurationError extends AiIntegrationError {
   override name = 'ShimConfigurationError';
   /** `cause`: the worker's own one-line error, when it could leave it (see worker-preload.ts). */
   constructor(cause?: string) {
-    super('AI_ERR_WORKER_START_FAILED', cause ?? `the model worker exited with code ${ExitCode.config} while starting: its shim has a configuration error (reported above), so it is not retried`);
+    super(
+      'AI_ERR_WORKER_START_FAILED',
+      cause ?? `the model worker exited with code ${ExitCode.config} while starting: its shim has a configuration error (reported above), so it is not retried`,
+    );
   }
 
   override get exitCode(): typeof ExitCode.config {

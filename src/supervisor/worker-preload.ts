@@ -48,7 +48,8 @@ function describeConfigurationError(error: unknown): string | undefined {
   const shim = shimName();
   // CommonJS adds the require stack on further lines.
   if (typeof code === 'string' && moduleErrorCodes.has(code)) return `the shim ${shim} cannot be loaded: ${error.message.split('\n')[0]}`;
-  if (error instanceof SyntaxError && thrownByModuleLoader(error)) return `the shim ${shim} cannot be loaded: SyntaxError${syntaxErrorLocation(error)}: ${error.message}`;
+  if (error instanceof SyntaxError && thrownByModuleLoader(error))
+    return `the shim ${shim} cannot be loaded: SyntaxError${syntaxErrorLocation(error)}: ${error.message}`;
   return undefined;
 }
 

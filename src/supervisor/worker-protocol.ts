@@ -22,7 +22,10 @@ export interface ShimModes {
   inProcess: readonly string[];
 }
 
-export type ForwardedOptions = Pick<StartLoopOptions, 'mode' | 'name' | 'version' | 'description' | 'output' | 'selfTestRuns' | 'maxInputBytes' | 'maxInputDepth' | 'strictInputs' | 'http' | 'batch'>;
+export type ForwardedOptions = Pick<
+  StartLoopOptions,
+  'mode' | 'name' | 'version' | 'description' | 'output' | 'selfTestRuns' | 'maxInputBytes' | 'maxInputDepth' | 'strictInputs' | 'http' | 'batch'
+>;
 
 export type SupervisorMessage =
   /**

@@ -27,7 +27,6 @@ export type WorkerState = WorkerStatus['state'];
 /** Why the supervisor is taking a worker down, when it is. */
 export type Replacement = { cause: 'timeout'; reason: string } | { cause: 'start_timeout'; reason: string } | { cause: 'canceled'; reason: string };
 
-
 /**
  * One of the supervisor's worker processes and what it holds: the requests sent to it in order
  * (it runs them first in, first out, so the first ones are those running), its start-up state, and
@@ -64,6 +63,13 @@ export class WorkerSlot {
   }
 
   status(): WorkerStatus {
-    return { index: this.index, state: this.state, pid: this.process?.pid ?? null, load: this.sentOrder.length, restarts: this.restarts, ...(this.device === undefined ? {} : { device: this.device }) };
+    return {
+      index: this.index,
+      state: this.state,
+      pid: this.process?.pid ?? null,
+      load: this.sentOrder.length,
+      restarts: this.restarts,
+      ...(this.device === undefined ? {} : { device: this.device }),
+    };
   }
 }

@@ -1,4 +1,11 @@
-import { applyRequestEnvironment, asBuffers, workerEnvironmentVariable, type ForwardedOptions, type SupervisorMessage, type WorkerMessage } from './worker-protocol.js';
+import {
+  applyRequestEnvironment,
+  asBuffers,
+  workerEnvironmentVariable,
+  type ForwardedOptions,
+  type SupervisorMessage,
+  type WorkerMessage,
+} from './worker-protocol.js';
 import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type Delivery, type ManyMessages } from './message-outbox.js';
 import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from '../errors.js';
@@ -31,7 +38,19 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   // the channel, then with SIGTERM (left at its default, so even a busy loop ends), then SIGKILL.
   process.on('disconnect', () => process.exit(0));
   const forwarded: ForwardedOptions = {};
-  for (const key of ['mode', 'name', 'version', 'description', 'output', 'selfTestRuns', 'maxInputBytes', 'maxInputDepth', 'strictInputs', 'http', 'batch'] as const) {
+  for (const key of [
+    'mode',
+    'name',
+    'version',
+    'description',
+    'output',
+    'selfTestRuns',
+    'maxInputBytes',
+    'maxInputDepth',
+    'strictInputs',
+    'http',
+    'batch',
+  ] as const) {
     if (options[key] !== undefined) Object.assign(forwarded, { [key]: options[key] });
   }
   // The supervisor checks the output description, as startLoop does when run directly, and ends
@@ -90,35 +109,40 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
     // Chunks go as they come; the channel keeps their order, and the result comes after them.
     const onChunk = message.chunks ? (chunk: InferenceResult) => void send({ type: 'chunk', id: message.id, chunk }) : undefined;
     const onLog = message.logs ? (text: string) => void send({ type: 'log', id: message.id, text }) : undefined;
-    engine.infer(asBuffers(message.inputs), { signal: cancellation, onChunk, onLog }).then(
-      async (result) => {
-        const delivery = await send({ type: 'result', id: message.id, result });
-        if (!delivery.ok && 'refused' in delivery) {
-          const reason = `the result could not be sent to the supervisor: ${delivery.refused.message}`;
-          await send({ type: 'result', id: message.id, result: { 'content-type': 'text/plain', data: null, success: false, error: reason } });
-        }
-      },
-      async (error: unknown) => {
-        if (error instanceof PredictionCanceledError) {
-          await send({ type: 'canceled', id: message.id });
-          return;
-        }
-        if (error instanceof AiIntegrationError && !(error instanceof InferenceThrewError)) {
-          await send({ type: 'failed', id: message.id, error: { code: error.code, message: error.message } });
-          return;
-        }
-        const thrown = error instanceof InferenceThrewError ? error.cause : error;
-        const described = thrown instanceof Error ? thrown : new Error(String(thrown));
-        // A batch that threw fails each of its requests in the same turn: every one is reported
-        // before the worker exits.
-        throwReports.push(send({ type: 'threw', id: message.id, error: { name: described.name, message: described.message, stack: described.stack ?? described.message } }));
-        if (throwReports.length === 1) setImmediate(() => void Promise.all(throwReports).then(() => process.exit(ExitCode.inferenceThrew)));
-      },
-    ).finally(() => {
-      cancellations.delete(message.id);
-      running--;
-      pump();
-    });
+    engine
+      .infer(asBuffers(message.inputs), { signal: cancellation, onChunk, onLog })
+      .then(
+        async (result) => {
+          const delivery = await send({ type: 'result', id: message.id, result });
+          if (!delivery.ok && 'refused' in delivery) {
+            const reason = `the result could not be sent to the supervisor: ${delivery.refused.message}`;
+            await send({ type: 'result', id: message.id, result: { 'content-type': 'text/plain', data: null, success: false, error: reason } });
+          }
+        },
+        async (error: unknown) => {
+          if (error instanceof PredictionCanceledError) {
+            await send({ type: 'canceled', id: message.id });
+            return;
+          }
+          if (error instanceof AiIntegrationError && !(error instanceof InferenceThrewError)) {
+            await send({ type: 'failed', id: message.id, error: { code: error.code, message: error.message } });
+            return;
+          }
+          const thrown = error instanceof InferenceThrewError ? error.cause : error;
+          const described = thrown instanceof Error ? thrown : new Error(String(thrown));
+          // A batch that threw fails each of its requests in the same turn: every one is reported
+          // before the worker exits.
+          throwReports.push(
+            send({ type: 'threw', id: message.id, error: { name: described.name, message: described.message, stack: described.stack ?? described.message } }),
+          );
+          if (throwReports.length === 1) setImmediate(() => void Promise.all(throwReports).then(() => process.exit(ExitCode.inferenceThrew)));
+        },
+      )
+      .finally(() => {
+        cancellations.delete(message.id);
+        running--;
+        pump();
+      });
   };
   await send({ type: 'ready', schema, options: forwarded, modes: { urls: registeredModuleUrls(), inProcess: inProcessModeNames() } });
 }

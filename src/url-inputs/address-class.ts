@@ -63,7 +63,11 @@ function classifyV4(value: number): string | undefined {
 
 function classifyV6(value: bigint): string | undefined {
   const low32 = Number(value & 0xffffffffn);
-  for (const [range, form] of [[mappedV4, 'an IPv4-mapped'], [translatedV4, 'a NAT64'], [compatibleV4, 'an IPv4-compatible']] as const) {
+  for (const [range, form] of [
+    [mappedV4, 'an IPv4-mapped'],
+    [translatedV4, 'a NAT64'],
+    [compatibleV4, 'an IPv4-compatible'],
+  ] as const) {
     // :: and ::1 are in the IPv4-compatible range too; they have their own, clearer names.
     if (range === compatibleV4 && low32 <= 1) break;
     if (inRange(value, range, 128)) {

@@ -94,10 +94,14 @@ export class UrlFetcher {
         if (redirectStatuses.has(response.statusCode) && typeof location === 'string') {
           discard(response.body);
           if (redirects >= this.settings.maxRedirects) {
-            throw new InvalidInputError(name, `${describeUrl(new URL(url))} redirected more than ${plural(this.settings.maxRedirects, 'time')} (URL_MAX_REDIRECTS)`);
+            throw new InvalidInputError(
+              name,
+              `${describeUrl(new URL(url))} redirected more than ${plural(this.settings.maxRedirects, 'time')} (URL_MAX_REDIRECTS)`,
+            );
           }
           const next = parseLocation(location, current);
-          if (next === undefined) throw new InvalidInputError(name, `${describeUrl(current)} redirected to ${JSON.stringify(location.slice(0, 200))}, which is not an http(s) URL`);
+          if (next === undefined)
+            throw new InvalidInputError(name, `${describeUrl(current)} redirected to ${JSON.stringify(location.slice(0, 200))}, which is not an http(s) URL`);
           current = next;
           continue;
         }
@@ -169,7 +173,10 @@ export class UrlFetcher {
       }
     } catch (error) {
       if (error instanceof InvalidInputError || signal.aborted) throw error;
-      throw new InvalidInputError(name, `cannot fetch ${describeUrl(url)}: the body broke off after ${plural(length, 'byte')} (${describeFailure(error, url)})`);
+      throw new InvalidInputError(
+        name,
+        `cannot fetch ${describeUrl(url)}: the body broke off after ${plural(length, 'byte')} (${describeFailure(error, url)})`,
+      );
     }
     return Buffer.concat(chunks, length);
   }

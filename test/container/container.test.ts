@@ -25,7 +25,10 @@ beforeAll(async () => {
   photo = await solidImage(64, 48, { r: 30, g: 120, b: 200 });
   const base = await runCommand('docker/local-base-image.sh', [baseImage]);
   expect(base.code, base.stderr).toBe(0);
-  const build = await runCommand('docker/example.sh', ['build'], { env: { ENGINE: 'podman', IMAGE: image, BASE_IMAGE: baseImage, EXTRA_FILES: fixture('http-model.mjs'), NO_BUILD: '1' }, timeoutMs: 600_000 });
+  const build = await runCommand('docker/example.sh', ['build'], {
+    env: { ENGINE: 'podman', IMAGE: image, BASE_IMAGE: baseImage, EXTRA_FILES: fixture('http-model.mjs'), NO_BUILD: '1' },
+    timeoutMs: 600_000,
+  });
   expect(build.code, build.stderr).toBe(0);
 }, 900_000);
 
@@ -47,7 +50,14 @@ async function serve(args: string[] = [], env: Record<string, string> = {}): Pro
   await podmanText(['run', '-d', '--name', name, '--health-interval', 'disable', '-p', `127.0.0.1:${port}:5000`, ...flags, image, ...args]);
   containers.push(name);
   const url = `http://127.0.0.1:${port}`;
-  const ready = () => request(`${url}/health`).then(async (response) => (await response.body.dump(), response.statusCode === 200), () => false);
+  const ready = () =>
+    request(`${url}/health`).then(
+      async (response) => {
+        await response.body.dump();
+        return response.statusCode === 200;
+      },
+      () => false,
+    );
   if (await eventually(ready, 60_000)) return { name, url };
   throw new Error(`the container did not become ready:\n${(await podman(['logs', name])).stderr}`);
 }
@@ -83,7 +93,13 @@ describe('the example image, one-shot modes', () => {
 
     const dict = await runOnce({ MODE: 'test_inputs_dict_json' }, ['keywords.js'], JSON.stringify({ text: 'the cat sat on the cat mat', top: 2 }));
     expect(dict.code, dict.stderr).toBe(0);
-    expect(stdoutJson(dict)).toEqual({ words: 4, keywords: [{ word: 'cat', count: 2, share: 0.5 }, { word: 'mat', count: 1, share: 0.25 }] });
+    expect(stdoutJson(dict)).toEqual({
+      words: 4,
+      keywords: [
+        { word: 'cat', count: 2, share: 0.5 },
+        { word: 'mat', count: 1, share: 0.25 },
+      ],
+    });
 
     const pickle = pythonPickle(`{'image': bytes.fromhex(${JSON.stringify(photo.toString('hex'))}), 'precision': 0}`, 2);
     const pickled = await runOnce({ MODE: 'test_inputs_pickled_dict' }, [], pickle);
@@ -92,7 +108,11 @@ describe('the example image, one-shot modes', () => {
   });
 
   test('another shim of the image named as the command: IMAGE blend.js with a JSON dict piped in writes a JPEG', async () => {
-    const outcome = await runOnce({ MODE: 'test_inputs_dict_json' }, ['blend.js'], JSON.stringify({ style: photo.toString('base64'), content: photo.toString('base64'), strength: 0.3 }));
+    const outcome = await runOnce(
+      { MODE: 'test_inputs_dict_json' },
+      ['blend.js'],
+      JSON.stringify({ style: photo.toString('base64'), content: photo.toString('base64'), strength: 0.3 }),
+    );
     expect(outcome.code, outcome.stderr).toBe(0);
     expect(await sharp(outcome.stdout).metadata()).toMatchObject({ format: 'jpeg', width: 64, height: 48 });
   });
@@ -134,7 +154,8 @@ describe('the example image, MODE=http', () => {
     expect(outcomes).toHaveLength(total);
     const throwing = outcomes.filter((outcome) => outcome.throwing);
     expect(throwing).toHaveLength(3);
-    for (const outcome of throwing) expect(outcome).toMatchObject({ status: 500, error: 'the inference function threw: CUDA error: device-side assert triggered' });
+    for (const outcome of throwing)
+      expect(outcome).toMatchObject({ status: 500, error: 'the inference function threw: CUDA error: device-side assert triggered' });
     const others = outcomes.filter((outcome) => !outcome.throwing);
     expect(others.filter((outcome) => outcome.status !== 200 || outcome.note !== `request ${outcome.index}`)).toEqual([]);
     expect(readiness).toContain(503);
@@ -145,7 +166,11 @@ describe('the example image, MODE=http', () => {
 
   test('orphaned processes in the container are reaped by the supervisor as PID 1', async () => {
     const { url, name } = await serve(['http-model.mjs']);
-    const answer = await request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { action: 'orphan', delay_ms: 300 } }) });
+    const answer = await request(`${url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { action: 'orphan', delay_ms: 300 } }),
+    });
     const { orphan } = ((await answer.body.json()) as { output: { orphan: number } }).output;
     const reaped = async () => (await podman(['logs', name])).stderr.includes(`reaped orphaned process ${orphan}`);
     expect(await eventually(reaped, 15_000)).toBe(true);
@@ -156,7 +181,11 @@ describe('the example image, MODE=http', () => {
 
   test('podman stop: the in-flight request is answered and the container exits 0 by itself within the 2 s grace', async () => {
     const { url, name } = await serve(['http-model.mjs']);
-    const inFlight = request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { delay_ms: 800, note: 'in flight' } }) });
+    const inFlight = request(`${url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { delay_ms: 800, note: 'in flight' } }),
+    });
     // In flight before the stop: the metrics say so (polled: the model's files are in the container).
     const running = async () => /^inferences_in_flight 1$/m.test(await (await request(`${url}/metrics`)).body.text());
     expect(await eventually(running, 20_000)).toBe(true);
@@ -173,14 +202,24 @@ describe('the example image, MODE=http', () => {
 
 /** Starts the image detached on a published loopback port; resolves once `healthPath` answers 200. */
 // `isReady`: what a ready answer looks like beyond its 200 (Cog's health check is 200 while STARTING too).
-async function serveOn(containerPort: number, healthPath: string, env: Record<string, string>, args: string[] = [], isReady: (body: string) => boolean = () => true): Promise<{ name: string; url: string }> {
+async function serveOn(
+  containerPort: number,
+  healthPath: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  isReady: (body: string) => boolean = () => true,
+): Promise<{ name: string; url: string }> {
   const name = `ai-integration-test-${randomUUID().slice(0, 8)}`;
   const port = await freePort();
   const flags = Object.entries(env).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
   await podmanText(['run', '-d', '--name', name, '--health-interval', 'disable', '-p', `127.0.0.1:${port}:${containerPort}`, ...flags, image, ...args]);
   containers.push(name);
   const url = `http://127.0.0.1:${port}`;
-  const ready = () => request(`${url}${healthPath}`).then(async (response) => response.statusCode === 200 && isReady(await response.body.text()), () => false);
+  const ready = () =>
+    request(`${url}${healthPath}`).then(
+      async (response) => response.statusCode === 200 && isReady(await response.body.text()),
+      () => false,
+    );
   if (await eventually(ready, 60_000)) return { name, url };
   throw new Error(`the container did not become ready:\n${(await podman(['logs', name])).stderr}`);
 }
@@ -193,7 +232,9 @@ const postJson = async (url: string, body: unknown, headers: Record<string, stri
 describe('the example image, protocol and platform modes', () => {
   test('MODE=kserve on 8080: ready, and a V2 infer with the image as a base64 BYTES tensor', async () => {
     const { url } = await serveOn(8080, '/v2/health/ready', { MODE: 'kserve' });
-    const answer = await postJson(`${url}/v2/models/image-stats/infer`, { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [photo.toString('base64')] }] });
+    const answer = await postJson(`${url}/v2/models/image-stats/infer`, {
+      inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [photo.toString('base64')] }],
+    });
     expect(answer.status).toBe(200);
     expect(answer.body.model_name).toBe('image-stats');
     expect(JSON.parse(answer.body.outputs[0].data[0])).toMatchObject({ width: 64, height: 48, format: 'png' });
@@ -216,7 +257,12 @@ describe('the example image, protocol and platform modes', () => {
   });
 
   test('MODE=vertex with the variables Vertex sets: the health and predict routes it names', async () => {
-    const env = { MODE: 'vertex', AIP_HTTP_PORT: '7080', AIP_HEALTH_ROUTE: '/v1/endpoints/1/deployedModels/2/health', AIP_PREDICT_ROUTE: '/v1/endpoints/1/deployedModels/2:predict' };
+    const env = {
+      MODE: 'vertex',
+      AIP_HTTP_PORT: '7080',
+      AIP_HEALTH_ROUTE: '/v1/endpoints/1/deployedModels/2/health',
+      AIP_PREDICT_ROUTE: '/v1/endpoints/1/deployedModels/2:predict',
+    };
     const { url } = await serveOn(7080, env.AIP_HEALTH_ROUTE, env);
     const answer = await postJson(`${url}${env.AIP_PREDICT_ROUTE}`, { instances: [{ image: { b64: photo.toString('base64') } }] });
     expect(answer.status).toBe(200);
@@ -232,11 +278,30 @@ describe('the example image, MODE=lambda', () => {
     try {
       // The host network: the container reaches the tests' runtime API on the host's loopback, as
       // the function reaches Lambda's on its own.
-      await podmanText(['run', '-d', '--name', name, '--network', 'host', '--health-interval', 'disable', '-e', 'MODE=lambda', '-e', `AWS_LAMBDA_RUNTIME_API=${api.address}`, image]);
+      await podmanText([
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--network',
+        'host',
+        '--health-interval',
+        'disable',
+        '-e',
+        'MODE=lambda',
+        '-e',
+        `AWS_LAMBDA_RUNTIME_API=${api.address}`,
+        image,
+      ]);
       containers.push(name);
       const posted = await api.invoke({ image: photo.toString('base64') }, { requestId: 'container-1', timeoutMs: 60_000 });
       expect(posted.kind).toBe('response');
-      expect(posted.json()).toMatchObject({ id: 'container-1', status: 'succeeded', output: { width: 64, height: 48, format: 'png' }, content_type: 'application/json' });
+      expect(posted.json()).toMatchObject({
+        id: 'container-1',
+        status: 'succeeded',
+        output: { width: 64, height: 48, format: 'png' },
+        content_type: 'application/json',
+      });
     } finally {
       await api.close();
     }

@@ -30,7 +30,9 @@ beforeAll(async () => {
   expect(base.code, base.stderr).toBe(0);
   // --format docker keeps the HEALTHCHECK (OCI images drop it); host networking lets npm ci in the
   // build reach the registry as this machine does.
-  const build = await podman(['build', '--format', 'docker', '--network', 'host', '--build-arg', `BASE_IMAGE=${baseImage}`, '-t', image, model], { timeoutMs: 600_000 });
+  const build = await podman(['build', '--format', 'docker', '--network', 'host', '--build-arg', `BASE_IMAGE=${baseImage}`, '-t', image, model], {
+    timeoutMs: 600_000,
+  });
   expect(build.code, build.stderr).toBe(0);
 }, 900_000);
 
@@ -54,11 +56,20 @@ describe('the image of the folder init wrote', () => {
     expect(stdoutJson(outcome)).toMatchObject({ width: 600, height: 400, format: 'jpeg' });
   });
 
-  test('the image keeps the template\'s health check, runs as uid 1000, and holds the model\'s files only (.dockerignore)', async () => {
+  test("the image keeps the template's health check, runs as uid 1000, and holds the model's files only (.dockerignore)", async () => {
     expect(await podmanText(['image', 'inspect', '--format', '{{json .HealthCheck.Test}} {{.User}}', image])).toBe(
       '["CMD","node","/model/node_modules/ai-integration/dist/healthcheck.js"] 1000:1000',
     );
-    const listing = await podman(['run', '--rm', '--no-healthcheck', '--entrypoint', 'node', image, '-e', "console.log(require('fs').readdirSync('/model').sort().join(' '))"]);
+    const listing = await podman([
+      'run',
+      '--rm',
+      '--no-healthcheck',
+      '--entrypoint',
+      'node',
+      image,
+      '-e',
+      "console.log(require('fs').readdirSync('/model').sort().join(' '))",
+    ]);
     expect(listing.code, listing.stderr).toBe(0);
     expect(listing.stdout.toString().trim()).toMatch(/^ai-integration-[\d.]+\.tgz node_modules package-lock\.json package\.json shim\.js$/);
   });

@@ -71,7 +71,12 @@ describe('the access log as text (the default)', () => {
     }
     expect(server.stderr()).not.toContain('secret');
     // Exactly one line per request.
-    expect(server.stderr().split('\n').filter((line) => line.includes('request_id=text-ok'))).toHaveLength(1);
+    expect(
+      server
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('request_id=text-ok')),
+    ).toHaveLength(1);
   });
 
   test('a request that creates or reads a prediction carries its id', async () => {
@@ -135,9 +140,17 @@ describe('LOG_FORMAT=json', () => {
           throw new Error(`not a JSON line: ${line}`);
         }
       });
-      for (const entry of entries) expect(entry).toEqual(expect.objectContaining({ level: expect.stringMatching(/^(info|warn|error)$/), time: expect.any(String), pid: server.pid, msg: expect.any(String) }));
+      for (const entry of entries)
+        expect(entry).toEqual(
+          expect.objectContaining({ level: expect.stringMatching(/^(info|warn|error)$/), time: expect.any(String), pid: server.pid, msg: expect.any(String) }),
+        );
       expect(entries).toContainEqual(expect.objectContaining({ level: 'info', msg: expect.stringMatching(/^listening on http:\/\/127\.0\.0\.1:\d+ /) }));
-      expect(entries).toContainEqual(expect.objectContaining({ level: 'error', msg: expect.stringContaining('the inference function threw:\nError: CUDA error: device-side assert triggered') }));
+      expect(entries).toContainEqual(
+        expect.objectContaining({
+          level: 'error',
+          msg: expect.stringContaining('the inference function threw:\nError: CUDA error: device-side assert triggered'),
+        }),
+      );
       expect(entries).toContainEqual(expect.objectContaining({ request_id: 'json-threw', status: 500 }));
     } finally {
       await server.stop();

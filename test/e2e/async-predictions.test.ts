@@ -29,7 +29,14 @@ describe('async predictions, native API', () => {
     expect(accepted.body).toMatchObject({ status: expect.stringMatching(/^(starting|processing)$/), output: null, error: null });
     expect(accepted.headers.location).toBe(`/predictions/${accepted.body.id}`);
     const done = await finished(server.url, accepted.headers.location as string);
-    expect(done).toMatchObject({ id: accepted.body.id, status: 'succeeded', output: { note: 'later' }, content_type: 'application/json', error: null, logs: '' });
+    expect(done).toMatchObject({
+      id: accepted.body.id,
+      status: 'succeeded',
+      output: { note: 'later' },
+      content_type: 'application/json',
+      error: null,
+      logs: '',
+    });
     expect(Date.parse(done.completed_at)).toBeGreaterThanOrEqual(Date.parse(done.started_at));
     expect(done.metrics.predict_time_ms).toBeGreaterThanOrEqual(0);
     // Invalid inputs are still refused at once, never accepted.
@@ -48,7 +55,9 @@ describe('async predictions, native API', () => {
     const server = await serve({ MAX_PREDICTIONS: '50', MAX_QUEUE: '64' });
     const ids: string[] = [];
     for (let batch = 0; batch < 100; batch++) {
-      const answers = await Promise.all(Array.from({ length: 30 }, (_, index) => call(server.url, 'POST', '/predict', { inputs: { note: `n${batch}-${index}` } }, { prefer: 'respond-async' })));
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, index) => call(server.url, 'POST', '/predict', { inputs: { note: `n${batch}-${index}` } }, { prefer: 'respond-async' })),
+      );
       for (const answer of answers) {
         expect(answer.status).toBe(202);
         ids.push(answer.body.id);
@@ -64,7 +73,8 @@ describe('async predictions, native API', () => {
 
   test('when every held prediction is running or waiting, a new one gets 429', async () => {
     const server = await serve({ MAX_PREDICTIONS: '2', SHUTDOWN_TIMEOUT_MS: '200' });
-    for (const note of ['a', 'b']) expect((await call(server.url, 'POST', '/predict', { inputs: { action: 'cooperative', note } }, { prefer: 'respond-async' })).status).toBe(202);
+    for (const note of ['a', 'b'])
+      expect((await call(server.url, 'POST', '/predict', { inputs: { action: 'cooperative', note } }, { prefer: 'respond-async' })).status).toBe(202);
     expect((await call(server.url, 'POST', '/predict', { inputs: { note: 'c' } }, { prefer: 'respond-async' })).status).toBe(429);
   });
 });

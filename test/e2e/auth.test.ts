@@ -25,7 +25,13 @@ interface Operation {
 const modes = {
   http: { open: ['GET /health', 'GET /health/live'], predict: { path: '/predict', body: { inputs: { action: 'text', note: 'auth' } } } },
   kserve: {
-    open: ['GET /v2/health/live', 'GET /v2/health/ready', 'GET /v2/models/{name}/ready', 'GET /v2/models/{name}/versions/{version}/ready', 'GET /v1/models/{name}'],
+    open: [
+      'GET /v2/health/live',
+      'GET /v2/health/ready',
+      'GET /v2/models/{name}/ready',
+      'GET /v2/models/{name}/versions/{version}/ready',
+      'GET /v1/models/{name}',
+    ],
     predict: { path: '/v1/models/http-model:predict', body: { instances: [{ action: 'text', note: 'auth' }] } },
   },
   cog: { open: ['GET /health-check'], predict: { path: '/predictions', body: { input: { action: 'text', note: 'auth' } } } },
@@ -33,7 +39,11 @@ const modes = {
   vertex: { open: ['GET /health'], predict: { path: '/predict', body: { instances: [{ action: 'text', note: 'auth' }] } } },
 } as const;
 
-const concrete = (path: string) => path.replace('{name}', 'http-model').replace('{version}', '1').replace(/\{\w+\}/g, 'some-id');
+const concrete = (path: string) =>
+  path
+    .replace('{name}', 'http-model')
+    .replace('{version}', '1')
+    .replace(/\{\w+\}/g, 'some-id');
 
 async function call(url: string, { method, path }: Operation, headers: Record<string, string> = {}) {
   const body = method === 'GET' || method === 'HEAD' ? undefined : '{}';
@@ -103,7 +113,11 @@ describe.each(Object.keys(modes) as (keyof typeof modes)[])('AUTH_TOKEN in MODE=
       expect(answer.status, `${operation.method} ${operation.path}: ${answer.text}`).not.toBe(401);
     }
     const { path, body } = modes[mode].predict;
-    const answer = await request(`${server.url}${path}`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const answer = await request(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const text = await answer.body.text();
     expect(answer.statusCode, text).toBe(200);
     expect(text).toContain('hello auth');
@@ -125,10 +139,20 @@ describe('AUTH_TOKEN in the native API', () => {
   test('a refusal is the native error object, the token trimmed of surrounding space', async () => {
     const refused = await request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs":{}}' });
     expect(refused.statusCode).toBe(401);
-    expect(await refused.body.json()).toEqual({ error: { code: 'AI_ERR_UNAUTHORIZED', message: 'this service needs a bearer token: send Authorization: Bearer <token>' } });
-    const wrong = await request(`${server.url}/predict`, { method: 'POST', headers: { authorization: 'Bearer nope', 'content-type': 'application/json' }, body: '{"inputs":{}}' });
+    expect(await refused.body.json()).toEqual({
+      error: { code: 'AI_ERR_UNAUTHORIZED', message: 'this service needs a bearer token: send Authorization: Bearer <token>' },
+    });
+    const wrong = await request(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer nope', 'content-type': 'application/json' },
+      body: '{"inputs":{}}',
+    });
     expect(await wrong.body.json()).toEqual({ error: { code: 'AI_ERR_UNAUTHORIZED', message: 'the bearer token is not the one this service expects' } });
-    const allowed = await request(`${server.url}/predict`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/json' }, body: '{"inputs":{"action":"text"}}' });
+    const allowed = await request(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': 'application/json' },
+      body: '{"inputs":{"action":"text"}}',
+    });
     expect(allowed.statusCode).toBe(200);
   });
 

@@ -38,7 +38,9 @@ interface Served {
 const servers: RunningServer[] = [];
 async function serve(supervised: boolean, env: Record<string, string> = {}): Promise<Served> {
   const callsFile = newCallsFile();
-  const server = supervised ? await startServer(supervisorBin, { CALLS_FILE: callsFile, ...env }, [model]) : await startServer(model, { CALLS_FILE: callsFile, ...env });
+  const server = supervised
+    ? await startServer(supervisorBin, { CALLS_FILE: callsFile, ...env }, [model])
+    : await startServer(model, { CALLS_FILE: callsFile, ...env });
   servers.push(server);
   return { server, calls: () => readCalls(callsFile) };
 }
@@ -119,7 +121,10 @@ describe.each([
   test('the results answer their own requests in order: requests gathered behind a busy model get their own notes', async () => {
     const served = await serve(supervised);
     const notes = ['o1', 'o2', 'o3', 'o4', 'o5', 'o6'];
-    const { blocker, answers } = await gatheredBehindBlocker(served, notes.map((note) => ({ note })));
+    const { blocker, answers } = await gatheredBehindBlocker(
+      served,
+      notes.map((note) => ({ note })),
+    );
     expect(blocker.body.output).toMatchObject({ note: 'blocker', batch: 1 });
     const outputs = (await answers).map((answer) => answer.body.output);
     expect(outputs.map((output) => output.note)).toEqual(notes);
@@ -131,16 +136,24 @@ describe.each([
     const served = await serve(supervised, { BATCH_MAX_SIZE: '4' });
     const notes = Array.from({ length: 10 }, (_, index) => `full${index}`);
     // Each batch runs long enough for the next one to gather before it ends.
-    const { answers } = await gatheredBehindBlocker(served, notes.map((note) => ({ note, delay_ms: 200 })));
+    const { answers } = await gatheredBehindBlocker(
+      served,
+      notes.map((note) => ({ note, delay_ms: 200 })),
+    );
     const outputs = (await answers).map((answer) => answer.body.output);
     expect(outputs.map((output) => output.note)).toEqual(notes);
     const calls = served.calls();
     expect(calls.map((call) => call.size)).toEqual([1, 4, 4, 2]);
-    expect(calls.slice(1).flatMap((call) => call.notes).sort()).toEqual([...notes].sort());
+    expect(
+      calls
+        .slice(1)
+        .flatMap((call) => call.notes)
+        .sort(),
+    ).toEqual([...notes].sort());
     for (const output of outputs) expect(output.batch).toBe(calls.find((call) => call.notes.includes(output.note))!.size);
   });
 
-  test('one item\'s failure(...) fails only its own request; the others of its batch succeed', async () => {
+  test("one item's failure(...) fails only its own request; the others of its batch succeed", async () => {
     const served = await serve(supervised);
     const { answers } = await gatheredBehindBlocker(served, [{ note: 'a' }, { note: 'b', action: 'fail' }, { note: 'c' }]);
     const [a, b, c] = await answers;
@@ -159,7 +172,10 @@ describe.each([
     expect(served.calls()[1]).toEqual({ size: 3, notes: expect.arrayContaining(['m1', 'm2', 'm3']) });
     for (const answer of failed) {
       expect(answer.status).toBe(500);
-      expect(answer.body.error).toEqual({ code: 'AI_ERR_INVALID_RESULT', message: 'the batch function must return an array of one result per input (3 inputs in this batch, in order), got 2 results' });
+      expect(answer.body.error).toEqual({
+        code: 'AI_ERR_INVALID_RESULT',
+        message: 'the batch function must return an array of one result per input (3 inputs in this batch, in order), got 2 results',
+      });
     }
     const next = await predict(served.server.url, { note: 'next' });
     expect(next.status).toBe(200);
@@ -176,7 +192,10 @@ describe.each([
     await pause(100);
     const second = predict(served.server.url, { note: 'w2' });
     const answers = await Promise.all([first, second]);
-    expect(answers.map((answer) => answer.body.output)).toEqual([expect.objectContaining({ note: 'w1', batch: 2 }), expect.objectContaining({ note: 'w2', batch: 2 })]);
+    expect(answers.map((answer) => answer.body.output)).toEqual([
+      expect.objectContaining({ note: 'w1', batch: 2 }),
+      expect.objectContaining({ note: 'w2', batch: 2 }),
+    ]);
     expect(served.calls()).toEqual([{ size: 2, notes: ['w1', 'w2'] }]);
   });
 
@@ -184,7 +203,10 @@ describe.each([
   test('maxWaitMs: a full batch goes at once, without waiting', { timeout: 30_000 }, async () => {
     const served = await serve(supervised, { BATCH_MAX_SIZE: '2', BATCH_MAX_WAIT_MS: '60000' });
     const answers = await Promise.all([predict(served.server.url, { note: 'f1' }), predict(served.server.url, { note: 'f2' })]);
-    expect(answers.map((answer) => answer.body.output)).toEqual([expect.objectContaining({ note: 'f1', batch: 2 }), expect.objectContaining({ note: 'f2', batch: 2 })]);
+    expect(answers.map((answer) => answer.body.output)).toEqual([
+      expect.objectContaining({ note: 'f1', batch: 2 }),
+      expect.objectContaining({ note: 'f2', batch: 2 }),
+    ]);
   });
 
   test('KServe V2 infer with a batch of three runs them as one batch of three, outputs in order; the histogram has it', async () => {
@@ -217,7 +239,7 @@ describe.each([
 });
 
 describe('a batch model that throws', () => {
-  test('under the supervisor: the batch\'s requests fail, the worker restarts (a new pid), and the requests queued behind it are served', async () => {
+  test("under the supervisor: the batch's requests fail, the worker restarts (a new pid), and the requests queued behind it are served", async () => {
     const served = await serve(true);
     const { blocker, answers } = await gatheredBehindBlocker(served, [
       { note: 't1', delay_ms: 500 },
@@ -238,7 +260,13 @@ describe('a batch model that throws', () => {
     expect(after.map((answer) => answer.body.output.note)).toEqual(['q1', 'q2', 'q3']);
     for (const answer of after) expect(answer.body.output.pid).not.toBe(pid);
     // Each queued request ran once, in the new worker.
-    expect(served.calls().flatMap((call) => call.notes).filter((note) => note.startsWith('q')).sort()).toEqual(['q1', 'q2', 'q3']);
+    expect(
+      served
+        .calls()
+        .flatMap((call) => call.notes)
+        .filter((note) => note.startsWith('q'))
+        .sort(),
+    ).toEqual(['q1', 'q2', 'q3']);
 
     const text = await metrics(served.server.url);
     expect(text).toMatch(/^model_restarts_total\{cause="threw"\} 1$/m);
@@ -246,7 +274,7 @@ describe('a batch model that throws', () => {
     expect(info.workers).toEqual([expect.objectContaining({ restarts: 1, pid: after[0]!.body.output.pid })]);
   });
 
-  test('run directly: the batch\'s requests fail, those waiting get 503 at once, and the process exits 70', async () => {
+  test("run directly: the batch's requests fail, those waiting get 503 at once, and the process exits 70", async () => {
     const served = await serve(false);
     const { answers } = await gatheredBehindBlocker(served, [
       { note: 't1', delay_ms: 500 },

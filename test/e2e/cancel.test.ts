@@ -14,7 +14,9 @@ let files = 0;
 
 async function serve(supervised: boolean, env: Record<string, string> = {}): Promise<{ server: RunningServer; calls: () => string[] }> {
   const callsFile = join(scratch, `calls-${++files}`);
-  const server = supervised ? await startServer(supervisorBin, { CALLS_FILE: callsFile, ...env }, [model]) : await startServer(model, { CALLS_FILE: callsFile, ...env });
+  const server = supervised
+    ? await startServer(supervisorBin, { CALLS_FILE: callsFile, ...env }, [model])
+    : await startServer(model, { CALLS_FILE: callsFile, ...env });
   servers.push(server);
   return { server, calls: () => (existsSync(callsFile) ? readFileSync(callsFile, 'utf8').trim().split('\n') : []) };
 }
@@ -73,11 +75,21 @@ describe.each([
   test('a client that disconnects from a synchronous request cancels its prediction, running or queued', async () => {
     const { server, calls } = await serve(supervised);
     const runningClient = new AbortController();
-    const running = request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { action: 'cooperative', note: 'sync-running' } }), signal: runningClient.signal });
+    const running = request(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { action: 'cooperative', note: 'sync-running' } }),
+      signal: runningClient.signal,
+    });
     running.catch(() => {});
     expect(await eventually(() => calls().includes('start sync-running'), 10_000)).toBe(true);
     const queuedClient = new AbortController();
-    const queued = request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { note: 'sync-queued' } }), signal: queuedClient.signal });
+    const queued = request(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { note: 'sync-queued' } }),
+      signal: queuedClient.signal,
+    });
     queued.catch(() => {});
     // The queued one waits (the model holds the only slot) before its client leaves; the server has
     // dropped it (one inference left, queued or handed ahead to the worker) before the other leaves.

@@ -34,7 +34,9 @@ let files = 0;
 /** Starts `script` (or the supervisor with it) in MODE=cog, with a CALLS_FILE of its own. */
 async function serveCog(script: string, env: Record<string, string> = {}, supervised = false): Promise<{ server: RunningServer; calls: () => string[] }> {
   const callsFile = join(scratch, `calls-${++files}`);
-  const server = supervised ? await startServer(supervisorBin, { MODE: 'cog', CALLS_FILE: callsFile, ...env }, [script]) : await startServer(script, { MODE: 'cog', CALLS_FILE: callsFile, ...env });
+  const server = supervised
+    ? await startServer(supervisorBin, { MODE: 'cog', CALLS_FILE: callsFile, ...env }, [script])
+    : await startServer(script, { MODE: 'cog', CALLS_FILE: callsFile, ...env });
   servers.push(server);
   return { server, calls: () => (existsSync(callsFile) ? readFileSync(callsFile, 'utf8').split('\n').filter(Boolean) : []) };
 }
@@ -118,7 +120,9 @@ describe('MODE=cog: a prediction past INFERENCE_TIMEOUT_MS', () => {
     // drain (and the open listener) lasts until the test finishes it, and the health check can be read.
     const upload = await openConnection(server.url);
     const late = JSON.stringify({ input: { note: 'uploading' } });
-    upload.write(`POST /predictions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(late)}\r\n\r\n${late.slice(0, 5)}`);
+    upload.write(
+      `POST /predictions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(late)}\r\n\r\n${late.slice(0, 5)}`,
+    );
 
     const hold = gate('hold-timeout');
     const stuck = predict(server.url, { id: 'runs-too-long', input: { note: 'stuck', hold_file: hold.path } });
@@ -163,7 +167,11 @@ describe('MODE=cog: a prediction past INFERENCE_TIMEOUT_MS', () => {
     const queued = predict(server.url, { input: { note: 'queued' } });
     const timedOut = await stuck;
     expect(timedOut.status).toBe(200);
-    expect(timedOut.body).toMatchObject({ status: 'failed', output: null, error: expect.stringMatching(/^inference took longer than 300 ms \(INFERENCE_TIMEOUT_MS\)/) });
+    expect(timedOut.body).toMatchObject({
+      status: 'failed',
+      output: null,
+      error: expect.stringMatching(/^inference took longer than 300 ms \(INFERENCE_TIMEOUT_MS\)/),
+    });
     expect(await queued).toMatchObject({ status: 200, body: { status: 'succeeded', output: { note: 'queued' } } });
     expect(await eventually(async () => (await healthOf(server.url)) === 'READY', 20_000)).toBe(true);
     expect(server.child.exitCode).toBeNull();

@@ -120,7 +120,12 @@ describe('MODE=cog under the supervisor', () => {
     const cogLoad: LoadProtocol = {
       healthPath: '/health-check',
       health: (_status, body) => (body as { status: string }).status,
-      request: (input, index) => ({ path: `/predictions/load-${index}`, method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) }),
+      request: (input, index) => ({
+        path: `/predictions/load-${index}`,
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input }),
+      }),
       read: (_status, body) => {
         const prediction = body as { id: string; status: string; output?: { note?: string }; error?: string };
         // A note only counts when the envelope is a success for the right id.

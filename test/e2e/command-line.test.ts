@@ -14,8 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'command-line-'));
 const path = (name: string) => join(dir, name);
 let photo: Buffer;
 
-const run = (args: string[], extra: { stdin?: Buffer; env?: Record<string, string> } = {}) =>
-  runScript(echoModel, { mode: 'command_line', args, ...extra });
+const run = (args: string[], extra: { stdin?: Buffer; env?: Record<string, string> } = {}) => runScript(echoModel, { mode: 'command_line', args, ...extra });
 
 beforeAll(async () => {
   photo = await makeJpeg(40, 30);
@@ -45,17 +44,32 @@ describe('command_line', () => {
 
   test('typed options are converted: numbers, booleans, choices, JSON from @file, text from @file, a file input', async () => {
     const outcome = await run([
-      '--image', path('photo.jpg'),
-      '--strength', '0.25', '--steps', '7', '--fast', '--style', 'sketch',
-      '--config', `@${path('config.json')}`, '--prompt', `@${path('prompt.txt')}`,
-      '--attachment', path('config.json'),
+      '--image',
+      path('photo.jpg'),
+      '--strength',
+      '0.25',
+      '--steps',
+      '7',
+      '--fast',
+      '--style',
+      'sketch',
+      '--config',
+      `@${path('config.json')}`,
+      '--prompt',
+      `@${path('prompt.txt')}`,
+      '--attachment',
+      path('config.json'),
     ]);
     expect(outcome.code).toBe(0);
     const echoed = stdoutJson(outcome);
     expect(echoed.inputs).toMatchObject({
       image: { bytes: photo.length, sha256: sha256(photo) },
-      strength: 0.25, steps: 7, fast: true, style: 'sketch',
-      config: { layers: [1, 2, 3] }, prompt: 'a prompt from a file',
+      strength: 0.25,
+      steps: 7,
+      fast: true,
+      style: 'sketch',
+      config: { layers: [1, 2, 3] },
+      prompt: 'a prompt from a file',
       attachment: { bytes: 21 },
     });
   });
@@ -115,7 +129,11 @@ describe('command_line', () => {
     { name: 'a number out of range', args: ['--strength', '1.5'], message: 'strength: 1.5 is out of range; expected a number between 0 and 1' },
     { name: 'a number that is not one', args: ['--steps', 'ten'], message: 'steps: expected an integer between 1 and 50, got the string "ten"' },
     { name: 'a fractional integer', args: ['--steps', '2.5'], message: 'steps: expected an integer between 1 and 50, got the string "2.5"' },
-    { name: 'a choice not in the list', args: ['--style', 'skech'], message: "style: expected one of photo, sketch, got the string \"skech\" (did you mean 'sketch'?)" },
+    {
+      name: 'a choice not in the list',
+      args: ['--style', 'skech'],
+      message: 'style: expected one of photo, sketch, got the string "skech" (did you mean \'sketch\'?)',
+    },
     { name: 'malformed JSON', args: ['--config', '{oops'], message: 'config: is not valid JSON' },
     { name: 'a file that is not an image', args: ['--image', 'NOT_AN_IMAGE'], message: 'image: is not an image that can be decoded' },
     { name: 'a bad --count', args: ['--count', '0'], message: "option '--count <n>' argument '0' is invalid. expected a positive integer" },
@@ -131,7 +149,12 @@ describe('command_line', () => {
 
   test('--text @/dev/zero is refused past MAX_INPUT_BYTES without reading the endless file: exit 2, naming --text and the limit', async () => {
     // Killed past 400 MB of resident memory: reading first and measuring after would pass it.
-    const outcome = await runWithMemoryCap(exampleShimNamed('keywords'), ['--text', '@/dev/zero'], { MODE: 'command_line', MAX_INPUT_BYTES: '1000000' }, 400 * 1024 * 1024);
+    const outcome = await runWithMemoryCap(
+      exampleShimNamed('keywords'),
+      ['--text', '@/dev/zero'],
+      { MODE: 'command_line', MAX_INPUT_BYTES: '1000000' },
+      400 * 1024 * 1024,
+    );
     expect(outcome.killed).toBe(false);
     expect(outcome.code).toBe(2);
     expect(outcome.stderr).toContain('--text: "/dev/zero" holds more than 1000000 bytes (the limit; raise it with MAX_INPUT_BYTES)');

@@ -55,7 +55,8 @@ describe('the inputs schema, checked at start-up: exit 3 with a did-you-mean', (
     },
     {
       schema: { image: { type: 'image', defualt: 1 } },
-      message: "image: unknown property 'defualt' for type image; allowed: type, description, required, example; did you mean 'default'? binary inputs cannot have a default",
+      message:
+        "image: unknown property 'defualt' for type image; allowed: type, description, required, example; did you mean 'default'? binary inputs cannot have a default",
     },
     { schema: { steps: { type: 'integer', max: 50, example: 80 } }, message: 'steps: example 80 is outside the bounds at most 50' },
     {
@@ -88,7 +89,10 @@ describe('test_inputs_pickled_dict: what is not a pickle is named for what it is
   const imageMode = 'MODE=test_single_image reads one image: docker run --rm -i -e MODE=test_single_image IMAGE < photo.jpg';
 
   test('JSON: the mistake of the trial, which said "memo key 101 is not defined (at byte 0)"', async () => {
-    expectUsageError(await pickled('{"image": "data:image/jpeg;base64,/9j/4AAQ"}\n'), `stdin is not a pickle: it looks like a JSON object with the key "image"; ${jsonMode}`);
+    expectUsageError(
+      await pickled('{"image": "data:image/jpeg;base64,/9j/4AAQ"}\n'),
+      `stdin is not a pickle: it looks like a JSON object with the key "image"; ${jsonMode}`,
+    );
     expectUsageError(await pickled('[1, 2, 3]'), `stdin is not a pickle: it looks like a JSON array (3 items); ${jsonMode}`);
   });
 
@@ -99,14 +103,19 @@ describe('test_inputs_pickled_dict: what is not a pickle is named for what it is
     // 'G' is BINFLOAT, 'I' is INT: these start like a protocol 0 or 1 pickle and fail on the way.
     const gif = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
     expectUsageError(await pickled(gif), `stdin is not a pickle: it looks like a GIF image (${gif.length} bytes); ${imageMode}`);
-    const tiff = await sharp(await solidImage(5, 5, { r: 1, g: 2, b: 3 })).tiff().toBuffer();
+    const tiff = await sharp(await solidImage(5, 5, { r: 1, g: 2, b: 3 }))
+      .tiff()
+      .toBuffer();
     expectUsageError(await pickled(tiff), `stdin is not a pickle: it looks like a TIFF image (${tiff.length} bytes); ${imageMode}`);
   });
 
   test('plain text, binary data and nothing', async () => {
     expectUsageError(await pickled('hello world\n'), `stdin is not a pickle: it looks like plain text ("hello world"); ${pickleExample}`);
     expectUsageError(await pickled('Some words\n'), `stdin is not a pickle: it looks like plain text ("Some words"); ${pickleExample}`); // 'S' is STRING
-    expectUsageError(await pickled(Buffer.from([0, 1, 2, 250])), `stdin is not a pickle: it looks like binary data (4 bytes starting 000102fa); ${pickleExample}`);
+    expectUsageError(
+      await pickled(Buffer.from([0, 1, 2, 250])),
+      `stdin is not a pickle: it looks like binary data (4 bytes starting 000102fa); ${pickleExample}`,
+    );
     expectUsageError(await pickled(''), `stdin is empty; ${pickleExample}`);
   });
 
@@ -130,7 +139,8 @@ describe('test_inputs_pickled_dict: what is not a pickle is named for what it is
 });
 
 describe('test_inputs_dict_json', () => {
-  const json = (stdin: Buffer | string, script = echoModel, env: Record<string, string> = {}) => runScript(script, { mode: 'test_inputs_dict_json', stdin, env });
+  const json = (stdin: Buffer | string, script = echoModel, env: Record<string, string> = {}) =>
+    runScript(script, { mode: 'test_inputs_dict_json', stdin, env });
 
   test('{"inputs": {...}}, the HTTP API\'s form, is refused with the unwrapped form (the trial said "image: is required")', async () => {
     const body = JSON.stringify({ inputs: { image: photo.toString('base64'), steps: 3 } });
@@ -256,9 +266,10 @@ describe('/docs/ with a trailing slash redirects to /docs, in every protocol', (
 describe('npm in this repository prints no warning', () => {
   // Run under `npm test`, the environment says which project npm is in (npm_config_local_prefix,
   // npm_package_json, ...): the copy must be a project of its own.
-  const npmEnvironment = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'INIT_CWD'),
-  ) as Record<string, string>;
+  const npmEnvironment = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'INIT_CWD')) as Record<
+    string,
+    string
+  >;
   npmEnvironment.npm_config_update_notifier = 'false';
 
   /** Runs npm in `cwd` to the end; what it printed. */
@@ -273,13 +284,13 @@ describe('npm in this repository prints no warning', () => {
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });
 
-  test('no unknown project config (the .npmrc that skipped onnxruntime-node\'s download warned on every command)', async () => {
+  test("no unknown project config (the .npmrc that skipped onnxruntime-node's download warned on every command)", async () => {
     const outcome = await npm(['--version'], repoRoot);
     expect(outcome.stderr).toBe('');
     expect(outcome.code).toBe(0);
   });
 
-  test('npm ci on a fresh copy, offline from the cache: no warning, onnxruntime-node\'s GPU download skipped, its CPU binary works', async () => {
+  test("npm ci on a fresh copy, offline from the cache: no warning, onnxruntime-node's GPU download skipped, its CPU binary works", async () => {
     const copy = mkdtempSync(join(tmpdir(), 'npm-ci-'));
     try {
       for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(repoRoot, file), join(copy, file));
@@ -292,7 +303,11 @@ describe('npm in this repository prints no warning', () => {
       expect(existsSync(join(binaries, 'libonnxruntime_providers_cuda.so'))).toBe(false);
       const model = join(repoRoot, 'dist/shims/models/edge-detector.onnx');
       const session = await new Promise<string>((resolve, reject) => {
-        const child = spawn(process.execPath, ['-e', `require('onnxruntime-node').InferenceSession.create(${JSON.stringify(model)}).then((s) => console.log(s.inputNames.join(',')))`], { cwd: copy });
+        const child = spawn(
+          process.execPath,
+          ['-e', `require('onnxruntime-node').InferenceSession.create(${JSON.stringify(model)}).then((s) => console.log(s.inputNames.join(',')))`],
+          { cwd: copy },
+        );
         let out = '';
         child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
         child.on('error', reject);

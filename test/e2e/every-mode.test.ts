@@ -16,7 +16,9 @@ let grayImage: Buffer;
 beforeAll(async () => {
   photo = await makeJpeg(64, 48);
   // The self-test's image, made the same way: the Python library's 600 x 400 RGB (200, 200, 200) JPEG.
-  grayImage = await sharp({ create: { width: 600, height: 400, channels: 3, background: { r: 200, g: 200, b: 200 } } }).jpeg().toBuffer();
+  grayImage = await sharp({ create: { width: 600, height: 400, channels: 3, background: { r: 200, g: 200, b: 200 } } })
+    .jpeg()
+    .toBuffer();
   writeFileSync(join(workDir, 'photo.jpg'), photo);
 });
 
@@ -36,7 +38,12 @@ const drivers: Record<string, { run: Driver; sendsPhoto: boolean }> = {
     sendsPhoto: true,
   },
   test_inputs_pickled_dict: {
-    run: async (env) => runScript(echoModel, { mode: 'test_inputs_pickled_dict', stdin: pythonPickle(`{'image': open(${JSON.stringify(join(workDir, 'photo.jpg'))}, 'rb').read()}`), env }),
+    run: async (env) =>
+      runScript(echoModel, {
+        mode: 'test_inputs_pickled_dict',
+        stdin: pythonPickle(`{'image': open(${JSON.stringify(join(workDir, 'photo.jpg'))}, 'rb').read()}`),
+        env,
+      }),
     sendsPhoto: true,
   },
   test_model_integration: {
@@ -59,7 +66,7 @@ describe.each(Object.keys(drivers))('MODE=%s', (mode) => {
     else expect(echoed.inputs.image).toEqual({ bytes: grayImage.length, sha256: sha256(grayImage) });
   });
 
-  test('a model-reported failure: exit 1 and the model\'s error on stderr', async () => {
+  test("a model-reported failure: exit 1 and the model's error on stderr", async () => {
     const outcome = await driver.run({ FIXTURE_ACTION: 'fail' });
     expect(outcome.code).toBe(1);
     expect(outcome.stderr).toContain('the model reported a failure: the model could not find a face');
@@ -72,7 +79,7 @@ describe.each(Object.keys(drivers))('MODE=%s', (mode) => {
     expect(invalidJson.stderr).toMatch(/application\/json but data is not valid JSON/);
     const notObject = await driver.run({ FIXTURE_ACTION: 'not-object' });
     expect(notObject.code).toBe(1);
-    expect(notObject.stderr).toContain("the result must be an object { 'content-type', data, success, error? }, got the string \"just a string\"");
+    expect(notObject.stderr).toContain('the result must be an object { \'content-type\', data, success, error? }, got the string "just a string"');
   });
 
   test('a throw: exit 70 with the stack and the reason for exiting', async () => {

@@ -36,7 +36,11 @@ interface Answer {
 }
 
 /** POSTs a body to /predict and reads the JSON answer. */
-async function post(server: RunningServer, body: Buffer | string | FormData | Readable, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<Answer> {
+async function post(
+  server: RunningServer,
+  body: Buffer | string | FormData | Readable,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<Answer> {
   const response = await request(`${server.url}/predict`, { method: 'POST', headers, body });
   return { status: response.statusCode, headers: response.headers, body: (await response.body.json()) as Answer['body'] };
 }
@@ -97,7 +101,10 @@ class RawClient {
     const deadline = Date.now() + limitMs;
     while (this.received.indexOf('\r\n\r\n') === -1) {
       const left = deadline - Date.now();
-      if (left <= 0 || this.isClosed) throw new Error(`no answer ${this.isClosed ? 'before the server closed the connection' : `within ${limitMs} ms`}: ${JSON.stringify(this.received.toString('latin1'))}`);
+      if (left <= 0 || this.isClosed)
+        throw new Error(
+          `no answer ${this.isClosed ? 'before the server closed the connection' : `within ${limitMs} ms`}: ${JSON.stringify(this.received.toString('latin1'))}`,
+        );
       const more = new Promise<void>((resolve) => (this.arrived = resolve));
       const timeout = new AbortController();
       await Promise.race([more, this.closed, sleep(left, undefined, { signal: timeout.signal }).catch(() => {})]);
@@ -113,7 +120,11 @@ class RawClient {
 /** Starts a POST /predict on a raw connection: the request head, then whatever body the test writes. */
 async function startUpload(server: RunningServer, headers: Record<string, string>): Promise<RawClient> {
   const client = await RawClient.open(server);
-  client.socket.write(`POST /predict HTTP/1.1\r\nHost: x\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`);
+  client.socket.write(
+    `POST /predict HTTP/1.1\r\nHost: x\r\n${Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('')}\r\n`,
+  );
   return client;
 }
 
@@ -126,7 +137,11 @@ describe('the body budget', () => {
   test('concurrent big uploads are answered 200 or 503, and the memory they take is bounded', async () => {
     const budget = 60 * MB;
     const server = await serve({ MAX_INPUT_BYTES: String(30 * MB), MAX_BUFFERED_BYTES: String(budget) });
-    const warm = await request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: {} }) });
+    const warm = await request(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: {} }),
+    });
     await warm.body.dump();
     const before = server.peakMemory();
     // ~25 MB each, base64 text in a slow model's `note`: half as JSON, half as multipart (which
@@ -142,16 +157,26 @@ describe('the body budget', () => {
     const outcomes = await Promise.all(
       Array.from({ length: 16 }, async (_, index) => {
         try {
-          const response = await request(`${server.url}/predict`, index % 2 === 0 ? { method: 'POST', headers: { 'content-type': 'application/json' }, body } : { method: 'POST', body: form() });
+          const response = await request(
+            `${server.url}/predict`,
+            index % 2 === 0 ? { method: 'POST', headers: { 'content-type': 'application/json' }, body } : { method: 'POST', body: form() },
+          );
           const answer = (await response.body.json()) as { error?: { code: string } };
-          return { status: response.statusCode, retryAfter: response.headers['retry-after'], connection: response.headers.connection, code: answer.error?.code };
+          return {
+            status: response.statusCode,
+            retryAfter: response.headers['retry-after'],
+            connection: response.headers.connection,
+            code: answer.error?.code,
+          };
         } catch (error) {
           return { status: 0, error: (error as Error).message };
         }
       }),
     );
     const grown = server.peakMemory() - before;
-    console.log(`16 concurrent ~${body.length}-byte uploads, budget ${budget}: ${outcomes.filter((o) => o.status === 200).length} answered 200, ${outcomes.filter((o) => o.status === 503).length} 503; peak RSS grew ${Math.round(grown / MB)} MB`);
+    console.log(
+      `16 concurrent ~${body.length}-byte uploads, budget ${budget}: ${outcomes.filter((o) => o.status === 200).length} answered 200, ${outcomes.filter((o) => o.status === 503).length} 503; peak RSS grew ${Math.round(grown / MB)} MB`,
+    );
     expect(outcomes.filter((outcome) => outcome.status !== 200 && outcome.status !== 503)).toEqual([]);
     const refused = outcomes.filter((outcome) => outcome.status === 503);
     expect(refused.length).toBeGreaterThan(0);
@@ -203,7 +228,10 @@ describe('the body budget', () => {
     const third = await post(server, json({ note: 'third' }));
     expect(third.status).toBe(503);
     expect(third.headers).toMatchObject({ 'retry-after': '1', connection: 'close' });
-    expect(third.body.error).toEqual({ code: 'AI_ERR_OVERLOADED', message: 'too many request bodies are being read at once (MAX_CONCURRENT_UPLOADS is 2); retry later' });
+    expect(third.body.error).toEqual({
+      code: 'AI_ERR_OVERLOADED',
+      message: 'too many request bodies are being read at once (MAX_CONCURRENT_UPLOADS is 2); retry later',
+    });
     // The first slow body completes: its inference is held, but its upload slot is free.
     slow[0]!.socket.write(body.slice(10));
     expect(await signals.started('slow upload')).toBe(true);
@@ -226,7 +254,9 @@ describe('the body budget', () => {
       { 'content-type': 'application/json', 'content-encoding': 'gzip', 'transfer-encoding': 'chunked' },
     ]) {
       const client = await startUpload(server, headers);
-      const start = headers['content-type']!.startsWith('multipart') ? '--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n' : '{"inputs": {"note": "';
+      const start = headers['content-type']!.startsWith('multipart')
+        ? '--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n'
+        : '{"inputs": {"note": "';
       const data = Buffer.concat([Buffer.from(start), Buffer.alloc(400_000, 0x61)]);
       const encoded = headers['content-encoding'] ? gzipSync(data) : data;
       client.socket.write(headers['transfer-encoding'] ? chunk(encoded) : encoded);
@@ -288,10 +318,30 @@ describe('content encodings', () => {
     const png = await makePng(20, 10);
     const encoders = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync, identity: (data: Buffer) => data };
     for (const [encoding, encode] of Object.entries(encoders)) {
-      const fromJson = await post(server, encode(json({ note: `${encoding} json`, image: png.toString('base64') })), { 'content-type': 'application/json', 'content-encoding': encoding });
-      expect({ encoding, status: fromJson.status, output: fromJson.body.output }).toEqual({ encoding, status: 200, output: { received: expect.objectContaining({ note: `${encoding} json`, image: '20x10 png' }) } });
-      const fromForm = await post(server, encode(multipart([['note', `${encoding} form`], ['image', png, 'a.png']])), { 'content-type': 'multipart/form-data; boundary=b', 'content-encoding': encoding });
-      expect({ encoding, status: fromForm.status, output: fromForm.body.output }).toEqual({ encoding, status: 200, output: { received: expect.objectContaining({ note: `${encoding} form`, image: '20x10 png' }) } });
+      const fromJson = await post(server, encode(json({ note: `${encoding} json`, image: png.toString('base64') })), {
+        'content-type': 'application/json',
+        'content-encoding': encoding,
+      });
+      expect({ encoding, status: fromJson.status, output: fromJson.body.output }).toEqual({
+        encoding,
+        status: 200,
+        output: { received: expect.objectContaining({ note: `${encoding} json`, image: '20x10 png' }) },
+      });
+      const fromForm = await post(
+        server,
+        encode(
+          multipart([
+            ['note', `${encoding} form`],
+            ['image', png, 'a.png'],
+          ]),
+        ),
+        { 'content-type': 'multipart/form-data; boundary=b', 'content-encoding': encoding },
+      );
+      expect({ encoding, status: fromForm.status, output: fromForm.body.output }).toEqual({
+        encoding,
+        status: 200,
+        output: { received: expect.objectContaining({ note: `${encoding} form`, image: '20x10 png' }) },
+      });
     }
   });
 
@@ -299,10 +349,16 @@ describe('content encodings', () => {
     const server = await serve();
     const compress = await post(server, json({}), { 'content-type': 'application/json', 'content-encoding': 'compress' });
     expect(compress.status).toBe(415);
-    expect(compress.body.error).toEqual({ code: 'AI_ERR_UNSUPPORTED_MEDIA_TYPE', message: 'the content encoding "compress" is not accepted; send the body as is, or with one of gzip, deflate or br' });
+    expect(compress.body.error).toEqual({
+      code: 'AI_ERR_UNSUPPORTED_MEDIA_TYPE',
+      message: 'the content encoding "compress" is not accepted; send the body as is, or with one of gzip, deflate or br',
+    });
     const notGzip = await post(server, json({ note: 'plain' }), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
     expect(notGzip.status).toBe(400);
-    expect(notGzip.body.error).toEqual({ code: 'AI_ERR_MALFORMED_INPUT', message: 'the request body is not valid gzip data (incorrect header check), as its Content-Encoding says' });
+    expect(notGzip.body.error).toEqual({
+      code: 'AI_ERR_MALFORMED_INPUT',
+      message: 'the request body is not valid gzip data (incorrect header check), as its Content-Encoding says',
+    });
     const cut = gzipSync(json({ note: 'cut short' }));
     const truncated = await post(server, cut.subarray(0, cut.length - 10), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
     expect(truncated.status).toBe(400);
@@ -344,7 +400,11 @@ describe('text encoding', () => {
     const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))));
     const inValue = await post(server, bytes('{"inputs": {"strength": 0.2, "note": "caf', [0xe9], '"}}'));
     expect(inValue.status).toBe(422);
-    expect(inValue.body.error).toEqual({ code: 'AI_ERR_INVALID_INPUT', field: 'note', message: 'note: the value is not valid UTF-8; send text as UTF-8, and binary data as base64' });
+    expect(inValue.body.error).toEqual({
+      code: 'AI_ERR_INVALID_INPUT',
+      field: 'note',
+      message: 'note: the value is not valid UTF-8; send text as UTF-8, and binary data as base64',
+    });
     const inKey = await post(server, bytes('{"inputs": {"no', [0xff], 'te": "x"}}'));
     expect(inKey.status).toBe(400);
     expect(inKey.body.error).toEqual({ code: 'AI_ERR_MALFORMED_INPUT', message: 'the request body is not valid UTF-8' });
@@ -353,10 +413,20 @@ describe('text encoding', () => {
     expect(inEnvelope.body.error?.message).toBe('the request body is not valid UTF-8');
 
     const form = (value: Buffer) =>
-      Buffer.concat([Buffer.from('--b\r\nContent-Disposition: form-data; name="note"\r\n\r\n'), value, Buffer.from('\r\n--b\r\nContent-Disposition: form-data; name="image"; filename="a.bin"\r\n\r\n'), Buffer.from([0xff, 0xfe, 0x00]), Buffer.from('\r\n--b--\r\n')]);
+      Buffer.concat([
+        Buffer.from('--b\r\nContent-Disposition: form-data; name="note"\r\n\r\n'),
+        value,
+        Buffer.from('\r\n--b\r\nContent-Disposition: form-data; name="image"; filename="a.bin"\r\n\r\n'),
+        Buffer.from([0xff, 0xfe, 0x00]),
+        Buffer.from('\r\n--b--\r\n'),
+      ]);
     const badField = await post(server, form(bytes('caf', [0xe9])), { 'content-type': 'multipart/form-data; boundary=b' });
     expect(badField.status).toBe(422);
-    expect(badField.body.error).toEqual({ code: 'AI_ERR_INVALID_INPUT', field: 'note', message: 'note: the field is not valid UTF-8; send text as UTF-8, and binary data as a file' });
+    expect(badField.body.error).toEqual({
+      code: 'AI_ERR_INVALID_INPUT',
+      field: 'note',
+      message: 'note: the field is not valid UTF-8; send text as UTF-8, and binary data as a file',
+    });
 
     const text = 'héllo, 日本, 🎉, \ufffd';
     const fromJson = await post(server, json({ note: text }));

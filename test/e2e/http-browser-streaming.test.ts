@@ -4,7 +4,7 @@
 // normal result. Screenshots are kept in test-artifacts/.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
 import { gateFiles } from '../helpers/gates.js';
@@ -94,10 +94,13 @@ describe('the web page with a streaming model, in chromium', () => {
 
     writeFileSync(held, '');
     await expect.poll(() => meta(page), { timeout: 20_000 }).toMatch(/^JSON · Done in /);
-    expect(JSON.parse(await page.locator('#result pre.output-json').innerText())).toEqual([{ index: 0, word: 'one' }, { index: 1, word: ' two' }]);
+    expect(JSON.parse(await page.locator('#result pre.output-json').innerText())).toEqual([
+      { index: 0, word: 'one' },
+      { index: 1, word: ' two' },
+    ]);
   });
 
-  test('a stream that fails after a chunk ends as the model\'s failure, in a sentence with its code', async () => {
+  test("a stream that fails after a chunk ends as the model's failure, in a sentence with its code", async () => {
     const page = await openPage();
     await page.selectOption('#input-kind', 'failure');
     await page.click('#run');

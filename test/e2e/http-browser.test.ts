@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, type BrowserContextOptions, type FileChooser, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, FileChooser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
@@ -88,7 +88,7 @@ function dataTransferWith(page: Page, file: { name: string; type: string; bytes:
 const naturalWidth = (page: Page, selector: string) => page.locator(selector).evaluate((image: { naturalWidth: number }) => image.naturalWidth);
 
 describe('the web page in chromium', () => {
-  test('the model\'s name, version and description head the page; inputs beside the result on a desktop', async () => {
+  test("the model's name, version and description head the page; inputs beside the result on a desktop", async () => {
     const page = await openPage();
     expect(await page.title()).toBe('face-finder');
     expect(await page.locator('h1').innerText()).toBe('face-finder');
@@ -126,14 +126,17 @@ describe('the web page in chromium', () => {
     const page = await openPage();
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
     // A real clipboard holding a PNG, as after copying an image in another page or a screenshot tool.
-    await inPage(page, `(async () => {
+    await inPage(
+      page,
+      `(async () => {
       const canvas = document.createElement('canvas');
       canvas.width = 33;
       canvas.height = 22;
       canvas.getContext('2d').fillRect(0, 0, 33, 22);
       const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
       await navigator.clipboard.write([new ClipboardItem({ 'image/png': blob })]);
-    })()`);
+    })()`,
+    );
     await page.locator('h1').click();
     await page.keyboard.press('Control+V');
     await expect.poll(() => naturalWidth(page, '#preview-photo')).toBe(33);
@@ -237,13 +240,16 @@ describe('the web page in chromium', () => {
 
     // A page served over plain http from another host has no clipboard API: the fallback copies.
     const bare = await openPage();
-    await inPage(bare, `
+    await inPage(
+      bare,
+      `
       Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined });
       document.addEventListener('copy', () => {
         const active = document.activeElement;
         window.copied = active.value.slice(active.selectionStart, active.selectionEnd);
       });
-    `);
+    `,
+    );
     await bare.click('#use-all-examples');
     await run(bare);
     await bare.click('#result button.copy');
@@ -307,7 +313,7 @@ describe('the web page in chromium', () => {
     expect(sent).toBe(0);
   });
 
-  test('a network failure, or an answer that is not the API\'s, says so in a sentence', async () => {
+  test("a network failure, or an answer that is not the API's, says so in a sentence", async () => {
     const page = await openPage();
     await page.click('#use-all-examples');
     await page.route('**/predict', (route) => route.abort('connectionrefused'));
@@ -318,7 +324,9 @@ describe('the web page in chromium', () => {
     await screenshot(page, 'network-failure');
 
     await page.unroute('**/predict');
-    await page.route('**/predict', (route) => route.fulfill({ status: 502, contentType: 'text/html', body: '<html><body>upstream connect error</body></html>' }));
+    await page.route('**/predict', (route) =>
+      route.fulfill({ status: 502, contentType: 'text/html', body: '<html><body>upstream connect error</body></html>' }),
+    );
     await run(page);
     const text = await page.locator('#result.failure').innerText();
     expect(text).toContain('The server answered 502');
@@ -328,7 +336,9 @@ describe('the web page in chromium', () => {
     // The queue's answer as the API gives it, with the wait it asks for.
     await page.unroute('**/predict');
     const queueFull = { id: 'x', status: 'failed', error: { code: 'AI_ERR_QUEUE_FULL', message: 'the queue is full (64 requests waiting); retry later' } };
-    await page.route('**/predict', (route) => route.fulfill({ status: 429, headers: { 'retry-after': '3' }, contentType: 'application/json', body: JSON.stringify(queueFull) }));
+    await page.route('**/predict', (route) =>
+      route.fulfill({ status: 429, headers: { 'retry-after': '3' }, contentType: 'application/json', body: JSON.stringify(queueFull) }),
+    );
     await run(page);
     expect(await page.locator('#result.failure .failure-title').innerText()).toBe('The model is busy');
     expect(await page.locator('#result .failure-message').innerText()).toBe('The queue is full (64 requests waiting); retry later. Try again in 3 seconds.');
@@ -375,7 +385,7 @@ describe('the web page in chromium', () => {
     await screenshot(page, 'phone-dark');
   });
 
-  test('the interactive docs render from the package\'s own Swagger UI', async () => {
+  test("the interactive docs render from the package's own Swagger UI", async () => {
     const page = await openPage();
     await page.goto(`${server.url}/docs`);
     await page.locator('.opblock-summary-path', { hasText: '/predict' }).first().waitFor();

@@ -9,12 +9,25 @@ import { eventually } from '../helpers/supervisor.js';
 
 const model = fixture('http-model.mjs');
 
-
 /** Sends one request on a new connection that the client closes after it. */
-async function exchange(url: string, method: string, target: string, options: { body?: string; headers?: Record<string, string> } = {}): Promise<RawResponse & { trailing: string }> {
+async function exchange(
+  url: string,
+  method: string,
+  target: string,
+  options: { body?: string; headers?: Record<string, string> } = {},
+): Promise<RawResponse & { trailing: string }> {
   const connection = await RawConnection.open(url);
-  const headers = { host: new URL(url).host, connection: 'close', ...options.headers, ...(options.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(options.body)) }) };
-  connection.write(`${method} ${target} HTTP/1.1\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${options.body ?? ''}`);
+  const headers = {
+    host: new URL(url).host,
+    connection: 'close',
+    ...options.headers,
+    ...(options.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(options.body)) }),
+  };
+  connection.write(
+    `${method} ${target} HTTP/1.1\r\n${Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('')}\r\n${options.body ?? ''}`,
+  );
   const response = await connection.response({ head: method === 'HEAD' });
   await connection.whenClosed;
   return { ...response, trailing: connection.unread };
@@ -56,7 +69,12 @@ describe('HTTP routing: HEAD and absolute-form targets', () => {
   });
 
   test('Allow lists HEAD wherever GET is allowed', async () => {
-    for (const [method, path, allow] of [['PUT', '/health', 'GET, HEAD'], ['DELETE', '/', 'GET, HEAD, POST'], ['POST', '/info', 'GET, HEAD'], ['PUT', '/predict', 'POST']] as const) {
+    for (const [method, path, allow] of [
+      ['PUT', '/health', 'GET, HEAD'],
+      ['DELETE', '/', 'GET, HEAD, POST'],
+      ['POST', '/info', 'GET, HEAD'],
+      ['PUT', '/predict', 'POST'],
+    ] as const) {
       const response = await exchange(server.url, method, path, method === 'POST' ? { body: '' } : {});
       expect(response.status).toBe(405);
       expect(response.headers.allow).toBe(allow);
@@ -74,7 +92,10 @@ describe('HTTP routing: HEAD and absolute-form targets', () => {
     expect(JSON.parse(info.body)).toMatchObject({ mode: 'http' });
     const live = await exchange(server.url, 'HEAD', 'http://model.internal/health/live');
     expect(live.status).toBe(200);
-    const predicted = await exchange(server.url, 'POST', 'http://model.internal/predict', { body: predictJson('via a proxy'), headers: { 'content-type': 'application/json' } });
+    const predicted = await exchange(server.url, 'POST', 'http://model.internal/predict', {
+      body: predictJson('via a proxy'),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(predicted.status).toBe(200);
     expect(JSON.parse(predicted.body).output.received.note).toBe('via a proxy');
     const missing = await exchange(server.url, 'GET', 'http://model.internal/nowhere?x=/health');
@@ -83,7 +104,7 @@ describe('HTTP routing: HEAD and absolute-form targets', () => {
   });
 });
 
-describe('HTTP connections: the server\'s own timeouts', () => {
+describe("HTTP connections: the server's own timeouts", () => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startServer(model, { HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000', KEEP_ALIVE_TIMEOUT_MS: '7000' });
@@ -122,7 +143,9 @@ describe('HTTP connections: MAX_CONNECTIONS', () => {
       const holders = [await open(server.url), await open(server.url)];
       for (const holder of holders) holder.write('GET /');
       const refused = await open(server.url);
-      refused.write(`POST /predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${predictJson('x').length}\r\n\r\n${predictJson('x')}`);
+      refused.write(
+        `POST /predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${predictJson('x').length}\r\n\r\n${predictJson('x')}`,
+      );
       const answer = await refused.response();
       expect(answer.status).toBe(503);
       expect(answer.headers['retry-after']).toBe('1');
@@ -139,7 +162,8 @@ describe('HTTP connections: MAX_CONNECTIONS', () => {
 
       // Once the holders go, a new connection is an ordinary one again.
       for (const holder of holders) holder.destroy();
-      const served = async () => (await exchange(server.url, 'POST', '/predict', { body: predictJson('after'), headers: { 'content-type': 'application/json' } })).status === 200;
+      const served = async () =>
+        (await exchange(server.url, 'POST', '/predict', { body: predictJson('after'), headers: { 'content-type': 'application/json' } })).status === 200;
       expect(await eventually(served, 15_000)).toBe(true);
     } finally {
       await server.stop();
@@ -170,7 +194,10 @@ describe('HTTP connections: MAX_CONNECTIONS', () => {
         expect(JSON.parse(health.body)).toEqual({ status: 'ready' });
       }
       // A prediction is answered, served or refused with a clear 503, never left hanging or reset.
-      const prediction = await exchange(server.url, 'POST', '/predict', { body: predictJson('amid a slowloris'), headers: { 'content-type': 'application/json' } });
+      const prediction = await exchange(server.url, 'POST', '/predict', {
+        body: predictJson('amid a slowloris'),
+        headers: { 'content-type': 'application/json' },
+      });
       expect([200, 503]).toContain(prediction.status);
       if (prediction.status === 503) {
         expect(JSON.parse(prediction.body).error.code).toBe('AI_ERR_OVERLOADED');
@@ -236,7 +263,10 @@ describe('HTTP connections: SIGTERM during an upload', () => {
     const refused = await keptAlive.response();
     expect(refused.status).toBe(503);
     expect(refused.headers.connection).toBe('close');
-    expect(JSON.parse(refused.body).error).toEqual({ code: 'AI_ERR_NOT_READY', message: 'the server is shutting down and takes no new work (received SIGTERM)' });
+    expect(JSON.parse(refused.body).error).toEqual({
+      code: 'AI_ERR_NOT_READY',
+      message: 'the server is shutting down and takes no new work (received SIGTERM)',
+    });
     await keptAlive.whenClosed;
     upload.write(body.slice(5));
     const served = await upload.response();

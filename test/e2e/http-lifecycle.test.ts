@@ -32,13 +32,16 @@ describe('HTTP lifecycle', () => {
     expect(((await first.body.json()) as { output: { received: { note: string } } }).output.received.note).toBe(`in flight ${signal}`);
     expect(second.statusCode).toBe(200);
     expect(((await second.body.json()) as { output: { received: { note: string } } }).output.received.note).toBe('queued');
-    const late = await predict(server.url, {}).then((response) => response.statusCode, (error: Error) => error.message);
+    const late = await predict(server.url, {}).then(
+      (response) => response.statusCode,
+      (error: Error) => error.message,
+    );
     expect(late === 503 || /ECONNREFUSED|closed|other side/i.test(String(late))).toBe(true);
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.stderr()).toContain(`${signal}: draining in-flight and queued work, then exiting`);
   });
 
-  test('a throw answers 500 with the model\'s message, then the process exits with code 70 to be restarted', async () => {
+  test("a throw answers 500 with the model's message, then the process exits with code 70 to be restarted", async () => {
     const server = await startServer(model);
     const response = await predict(server.url, { action: 'throw' });
     expect(response.statusCode).toBe(500);

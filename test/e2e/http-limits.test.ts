@@ -72,7 +72,9 @@ describe('HTTP limits', () => {
     files.append('other', new Blob([Buffer.from('b')]), 'b.jpg');
     const tooManyFiles = await request(`${server.url}/predict`, { method: 'POST', body: files });
     expect(tooManyFiles.statusCode).toBe(413);
-    expect(((await tooManyFiles.body.json()) as { error: { message: string } }).error.message).toBe('the multipart body has too many files (the limit is 1, MAX_FILES)');
+    expect(((await tooManyFiles.body.json()) as { error: { message: string } }).error.message).toBe(
+      'the multipart body has too many files (the limit is 1, MAX_FILES)',
+    );
     const fields = new FormData();
     for (const name of ['a', 'b', 'c']) fields.append(name, 'x');
     const tooManyFields = await request(`${server.url}/predict`, { method: 'POST', body: fields });
@@ -105,7 +107,10 @@ describe('HTTP limits', () => {
     // An inference that never returns: the timeout, not a race with the model's speed.
     const response = await predict(server, { action: 'hang' });
     expect(response.statusCode).toBe(504);
-    expect(((await response.body.json()) as { error: unknown }).error).toEqual({ code: 'AI_ERR_TIMEOUT', message: 'inference took longer than 200 ms (INFERENCE_TIMEOUT_MS)' });
+    expect(((await response.body.json()) as { error: unknown }).error).toEqual({
+      code: 'AI_ERR_TIMEOUT',
+      message: 'inference took longer than 200 ms (INFERENCE_TIMEOUT_MS)',
+    });
   });
 
   test('a slow client does not hold up others, and is answered when it is done', async () => {
@@ -116,7 +121,9 @@ describe('HTTP limits', () => {
     let reply = '';
     socket.on('data', (chunk) => (reply += chunk.toString()));
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`);
+    socket.write(
+      `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+    );
     const fast = await predict(server, { note: 'fast' });
     expect(((await fast.body.json()) as { output: { received: { note: string } } }).output.received.note).toBe('fast');
     expect(reply).toBe('');
@@ -131,7 +138,9 @@ describe('HTTP limits', () => {
     const { port } = new URL(server.url);
     const socket = connect(Number(port), '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 10000000\r\n\r\n--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n`);
+    socket.write(
+      `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 10000000\r\n\r\n--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n`,
+    );
     socket.write(Buffer.alloc(500_000));
     await new Promise<void>((resolve, reject) => socket.write('', (error) => (error ? reject(error) : resolve())));
     socket.destroy();

@@ -26,7 +26,11 @@ afterAll(async () => {
 });
 
 const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  request(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  request(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 function form(fields: Record<string, string | Buffer>): FormData {
   const data = new FormData();
@@ -39,7 +43,20 @@ function form(fields: Record<string, string | Buffer>): FormData {
 
 describe('POST /predict', () => {
   test('curl -F image=@photo.jpg: multipart with typed fields answers the prediction shape', async () => {
-    const { stdout } = await run('curl', ['-s', '-F', `image=@${photoPath}`, '-F', 'strength=0.25', '-F', 'flag=true', '-F', 'note=hi', '-D', '-', `${server.url}/predict`]);
+    const { stdout } = await run('curl', [
+      '-s',
+      '-F',
+      `image=@${photoPath}`,
+      '-F',
+      'strength=0.25',
+      '-F',
+      'flag=true',
+      '-F',
+      'note=hi',
+      '-D',
+      '-',
+      `${server.url}/predict`,
+    ]);
     const [head, body] = stdout.split('\r\n\r\n');
     expect(head).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(head).toMatch(/x-request-id: [0-9a-f-]{36}/i);
@@ -58,12 +75,18 @@ describe('POST /predict', () => {
     for (const image of [photo.toString('base64'), `data:image/jpeg;base64,${photo.toString('base64')}`]) {
       const response = await postJson('/predict', { inputs: { image, strength: 1, note: 'json' } });
       expect(response.statusCode).toBe(200);
-      expect(await response.body.json()).toMatchObject({ status: 'succeeded', output: { received: { image: '48x32 jpeg', strength: 1, flag: false, note: 'json' } } });
+      expect(await response.body.json()).toMatchObject({
+        status: 'succeeded',
+        output: { received: { image: '48x32 jpeg', strength: 1, flag: false, note: 'json' } },
+      });
     }
   });
 
   test('an image result is a data: URL, or the raw bytes when Accept asks for its type', async () => {
-    const inJson = (await (await postJson('/predict', { inputs: { image: photo.toString('base64'), action: 'image' } })).body.json()) as { output: string; content_type: string };
+    const inJson = (await (await postJson('/predict', { inputs: { image: photo.toString('base64'), action: 'image' } })).body.json()) as {
+      output: string;
+      content_type: string;
+    };
     expect(inJson.content_type).toBe('image/jpeg');
     expect(inJson.output).toMatch(/^data:image\/jpeg;base64,/);
     const decoded = await sharp(Buffer.from(inJson.output.split(',')[1]!, 'base64')).metadata();
@@ -80,7 +103,7 @@ describe('POST /predict', () => {
     expect(answer).toMatchObject({ status: 'succeeded', output: 'hello you', content_type: 'text/plain' });
   });
 
-  test('the client\'s X-Request-Id is echoed as the header and the id', async () => {
+  test("the client's X-Request-Id is echoed as the header and the id", async () => {
     const response = await postJson('/predict', { inputs: {} }, { 'x-request-id': 'trace-42' });
     expect(response.headers['x-request-id']).toBe('trace-42');
     expect(((await response.body.json()) as { id: string }).id).toBe('trace-42');
@@ -88,12 +111,45 @@ describe('POST /predict', () => {
 
   test.each([
     { name: 'malformed JSON', body: '{"inputs": ', status: 400, code: 'AI_ERR_MALFORMED_INPUT', message: 'the request body is not valid JSON' },
-    { name: 'JSON without inputs', body: '{"image": "x"}', status: 400, code: 'AI_ERR_MALFORMED_INPUT', message: 'expected a JSON body {"inputs": {...}}, got an object' },
+    {
+      name: 'JSON without inputs',
+      body: '{"image": "x"}',
+      status: 400,
+      code: 'AI_ERR_MALFORMED_INPUT',
+      message: 'expected a JSON body {"inputs": {...}}, got an object',
+    },
     { name: 'an empty body', body: '', status: 400, code: 'AI_ERR_MALFORMED_INPUT', message: 'the request body is empty' },
-    { name: 'a number out of range', body: '{"inputs": {"strength": 2}}', status: 422, code: 'AI_ERR_INVALID_INPUT', message: 'strength: 2 is out of range', field: 'strength' },
-    { name: 'a choice not in the list', body: '{"inputs": {"action": "dance"}}', status: 422, code: 'AI_ERR_INVALID_INPUT', message: 'action: expected one of json, image, text, fail, throw', field: 'action' },
-    { name: 'an image that is not one', body: '{"inputs": {"image": "aGVsbG8="}}', status: 422, code: 'AI_ERR_INVALID_INPUT', message: 'image: is not an image', field: 'image' },
-    { name: 'a model-reported failure', body: '{"inputs": {"action": "fail"}}', status: 500, code: 'AI_ERR_MODEL_FAILED', message: 'the model reported a failure: no face found in the image' },
+    {
+      name: 'a number out of range',
+      body: '{"inputs": {"strength": 2}}',
+      status: 422,
+      code: 'AI_ERR_INVALID_INPUT',
+      message: 'strength: 2 is out of range',
+      field: 'strength',
+    },
+    {
+      name: 'a choice not in the list',
+      body: '{"inputs": {"action": "dance"}}',
+      status: 422,
+      code: 'AI_ERR_INVALID_INPUT',
+      message: 'action: expected one of json, image, text, fail, throw',
+      field: 'action',
+    },
+    {
+      name: 'an image that is not one',
+      body: '{"inputs": {"image": "aGVsbG8="}}',
+      status: 422,
+      code: 'AI_ERR_INVALID_INPUT',
+      message: 'image: is not an image',
+      field: 'image',
+    },
+    {
+      name: 'a model-reported failure',
+      body: '{"inputs": {"action": "fail"}}',
+      status: 500,
+      code: 'AI_ERR_MODEL_FAILED',
+      message: 'the model reported a failure: no face found in the image',
+    },
   ])('$name: $status with {error: {code, message, field?}}', async ({ body, status, code, message, field }) => {
     const response = await postJson('/predict', body);
     expect(response.statusCode).toBe(status);
@@ -120,7 +176,10 @@ describe('POST /predict', () => {
       body: '--xyz\r\nContent-Disposition: form-data; name="note"\r\n\r\nunterminated',
     });
     expect(response.statusCode).toBe(400);
-    expect(((await response.body.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'AI_ERR_MALFORMED_INPUT', message: expect.stringContaining('the multipart body is malformed') });
+    expect(((await response.body.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'AI_ERR_MALFORMED_INPUT',
+      message: expect.stringContaining('the multipart body is malformed'),
+    });
     const noBoundary = await request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'x' });
     expect(noBoundary.statusCode).toBe(400);
     await noBoundary.body.dump();
@@ -131,7 +190,12 @@ describe('POST /predict', () => {
     let connections = 0;
     client.on('connect', () => connections++);
     for (let index = 0; index < 5; index++) {
-      const response = await client.request({ path: '/predict', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { note: String(index) } }) });
+      const response = await client.request({
+        path: '/predict',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: { note: String(index) } }),
+      });
       expect(((await response.body.json()) as { output: { received: { note: string } } }).output.received.note).toBe(String(index));
     }
     expect(connections).toBe(1);
@@ -139,7 +203,7 @@ describe('POST /predict', () => {
   });
 });
 
-describe('POST / (the Python library\'s endpoint)', () => {
+describe("POST / (the Python library's endpoint)", () => {
   test('multipart answers id, output_url, scale_applied, inputs with is_img and data URLs, output, visualizer_data', async () => {
     const response = await request(`${server.url}/`, { method: 'POST', body: form({ image: photo, note: 'legacy' }) });
     expect(response.statusCode).toBe(200);
@@ -151,7 +215,10 @@ describe('POST / (the Python library\'s endpoint)', () => {
   });
 
   test('an image result comes as output_url', async () => {
-    const answer = (await (await request(`${server.url}/`, { method: 'POST', body: form({ image: photo, action: 'image' }) })).body.json()) as Record<string, any>;
+    const answer = (await (await request(`${server.url}/`, { method: 'POST', body: form({ image: photo, action: 'image' }) })).body.json()) as Record<
+      string,
+      any
+    >;
     expect(answer.output_url).toMatch(/^data:image\/jpeg;base64,/);
     expect(answer.output).toBeNull();
   });

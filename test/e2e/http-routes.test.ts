@@ -46,13 +46,32 @@ describe('HTTP operations routes', () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(info.model.name).toBe('http-model');
     expect(info.mode).toBe('http');
-    expect(info.schema.action).toEqual({ type: 'choice', choices: ['json', 'image', 'text', 'fail', 'throw', 'orphan', 'hang', 'spin'], default: 'json', description: 'what the model does' });
+    expect(info.schema.action).toEqual({
+      type: 'choice',
+      choices: ['json', 'image', 'text', 'fail', 'throw', 'orphan', 'hang', 'spin'],
+      default: 'json',
+      description: 'what the model does',
+    });
     expect(info.limits).toEqual({
-      max_input_bytes: 104857600, max_input_depth: 128, strict_inputs: false, port: 0, host: '127.0.0.1', concurrency: 1, max_queue: 64,
-      inference_timeout_ms: 300000, shutdown_timeout_ms: 8000, max_files: 16, max_fields: 256, max_parts: 512,
+      max_input_bytes: 104857600,
+      max_input_depth: 128,
+      strict_inputs: false,
+      port: 0,
+      host: '127.0.0.1',
+      concurrency: 1,
+      max_queue: 64,
+      inference_timeout_ms: 300000,
+      shutdown_timeout_ms: 8000,
+      max_files: 16,
+      max_fields: 256,
+      max_parts: 512,
       // The body budget defaults to a quarter of the machine's memory (or the heap limit), so it varies.
-      max_buffered_bytes: expect.any(Number), max_concurrent_uploads: 32, max_connections: 1024,
-      headers_timeout_ms: 20000, request_timeout_ms: 300000, keep_alive_timeout_ms: 5000,
+      max_buffered_bytes: expect.any(Number),
+      max_concurrent_uploads: 32,
+      max_connections: 1024,
+      headers_timeout_ms: 20000,
+      request_timeout_ms: 300000,
+      keep_alive_timeout_ms: 5000,
     });
     expect(info.runtime).toEqual({ name: 'ai-integration', version, node: process.version });
   });

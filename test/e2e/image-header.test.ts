@@ -21,7 +21,11 @@ afterAll(async () => {
 });
 
 const postJson = (image: Buffer) =>
-  request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { image: image.toString('base64') } }) });
+  request(`${server.url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs: { image: image.toString('base64') } }),
+  });
 
 function postMultipart(image: Buffer) {
   const form = new FormData();

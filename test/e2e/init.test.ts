@@ -57,9 +57,9 @@ describe('the packed package', () => {
 });
 
 describe('init, npm install, npm test', () => {
-  test('JavaScript, in an existing folder: writes only the model\'s files, prints the next three commands, and its npm test passes', async () => {
+  test("JavaScript, in an existing folder: writes only the model's files, prints the next three commands, and its npm test passes", async () => {
     const model = folder('image-model');
-    writeFileSync(join(model, 'weights.bin'), 'the model\'s own file');
+    writeFileSync(join(model, 'weights.bin'), "the model's own file");
     const outcome = await init(model, ['--from', tarball]);
     expect(outcome.code, outcome.stderr).toBe(0);
     const tgz = basename(tarball);
@@ -85,7 +85,7 @@ describe('init, npm install, npm test', () => {
     });
     expect(readFileSync(join(model, 'Dockerfile'), 'utf8')).toBe(readFileSync(join(repoRoot, 'docker', 'Dockerfile'), 'utf8'));
     expect(readFileSync(join(model, '.dockerignore'), 'utf8')).toBe(readFileSync(join(repoRoot, 'docker', '.dockerignore'), 'utf8'));
-    expect(readFileSync(join(model, 'weights.bin'), 'utf8')).toBe('the model\'s own file');
+    expect(readFileSync(join(model, 'weights.bin'), 'utf8')).toBe("the model's own file");
 
     expectSuccess(await runIn(model, 'npm', npmInstall), 'npm install');
     const selfTest = expectSuccess(await runIn(model, 'npm', ['test', '--silent']), 'npm test');
@@ -139,7 +139,9 @@ describe('init never overwrites without --force', () => {
 
     const refused = await init(model, ['--typescript']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toBe('error: init would overwrite package.json, Dockerfile, .dockerignore in this folder; nothing was written. Run it again with --force to overwrite them.\n');
+    expect(refused.stderr).toBe(
+      'error: init would overwrite package.json, Dockerfile, .dockerignore in this folder; nothing was written. Run it again with --force to overwrite them.\n',
+    );
     expect(refused.stdout.toString()).toBe('');
     expect(readdirSync(model).sort()).toEqual(['.dockerignore', 'Dockerfile', 'package.json', 'shim.js', 'weights.bin']);
     const again = await init(model, []);
@@ -156,12 +158,14 @@ describe('init never overwrites without --force', () => {
 });
 
 describe('init, other cases', () => {
-  test('without --from, the dependency is the running package\'s version; a folder argument is created and named in the commands', async () => {
+  test("without --from, the dependency is the running package's version; a folder argument is created and named in the commands", async () => {
     const outcome = await init(work, ['new-models/Face Detector']);
     expect(outcome.code, outcome.stderr).toBe(0);
     const model = join(work, 'new-models', 'Face Detector');
     expect(readJson(join(model, 'package.json'))).toMatchObject({ name: 'face-detector', dependencies: { 'ai-integration': `^${version}` } });
-    expect(outcome.stdout.toString()).toContain("in new-models/Face Detector.\nNext:\n  cd 'new-models/Face Detector' && npm install   # ai-integration and sharp\n");
+    expect(outcome.stdout.toString()).toContain(
+      "in new-models/Face Detector.\nNext:\n  cd 'new-models/Face Detector' && npm install   # ai-integration and sharp\n",
+    );
     expect(outcome.stdout.toString()).toContain('  docker build -t face-detector . && ');
   });
 

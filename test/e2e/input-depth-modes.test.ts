@@ -38,7 +38,9 @@ interface Answer {
 async function postJsonText(url: string, body: string, type = 'application/json'): Promise<Answer> {
   const response = await request(url, { method: 'POST', body, headers: { 'content-type': type } });
   const text = await response.body.text();
-  const mediaType = String(response.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const mediaType = String(response.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim();
   return { status: response.statusCode, text, body: mediaType === 'application/json' && text !== '' ? JSON.parse(text) : undefined };
 }
 
@@ -96,7 +98,10 @@ const modes: ModeCase[] = [
     env: { MODE: 'kserve' },
     status: 400,
     send: (url, depth, note) =>
-      postJsonText(`${url}/v1/models/echo-model:predict`, `{"instances": [{"image": {"b64": "${png.toString('base64')}"}, "prompt": ${JSON.stringify(note)}, "config": ${nestedJson(depth)}}]}`),
+      postJsonText(
+        `${url}/v1/models/echo-model:predict`,
+        `{"instances": [{"image": {"b64": "${png.toString('base64')}"}, "prompt": ${JSON.stringify(note)}, "config": ${nestedJson(depth)}}]}`,
+      ),
     refusal: (depth, limit) => ({ error: `config: ${tooDeep(depth, limit)}` }),
     served: (answer, note, depth) => {
       expect(answer.status, answer.text.slice(0, 500)).toBe(200);
@@ -150,35 +155,38 @@ const runs = [
   { how: 'under the supervisor (node dist/cli.js SHIM)', supervised: true },
 ];
 
-describe.each(modes.flatMap((mode) => runs.map((run) => ({ ...mode, ...run }))))('$name, $how', ({ script, env, status, send, refusal, served, supervised }) => {
-  let server: RunningServer;
-  beforeAll(async () => {
-    server = supervised ? await startServer(supervisorBin, env, [script]) : await startServer(script, env);
-  });
-  afterAll(async () => {
-    await stopOrKill(server);
-  });
+describe.each(modes.flatMap((mode) => runs.map((run) => ({ ...mode, ...run }))))(
+  '$name, $how',
+  ({ script, env, status, send, refusal, served, supervised }) => {
+    let server: RunningServer;
+    beforeAll(async () => {
+      server = supervised ? await startServer(supervisorBin, env, [script]) : await startServer(script, env);
+    });
+    afterAll(async () => {
+      await stopOrKill(server);
+    });
 
-  test(`a value nested 10,000 levels is ${status} naming the field and the limit; the next request is served by the same process`, async () => {
-    const workersBefore = childPids(server.pid);
-    const refused = await send(server.url, 10_000, 'deep');
-    expect(refused.status, refused.text.slice(0, 500)).toBe(status);
-    expect(refused.body).toEqual(refusal(10_000));
-    served(await send(server.url, 1, 'after the deep one'), 'after the deep one', 1);
-    expect(server.child.exitCode).toBeNull();
-    if (supervised) {
-      expect(workersBefore).toHaveLength(1);
-      expect(childPids(server.pid)).toEqual(workersBefore); // the same worker: never restarted, never sent the value
-    }
-  });
+    test(`a value nested 10,000 levels is ${status} naming the field and the limit; the next request is served by the same process`, async () => {
+      const workersBefore = childPids(server.pid);
+      const refused = await send(server.url, 10_000, 'deep');
+      expect(refused.status, refused.text.slice(0, 500)).toBe(status);
+      expect(refused.body).toEqual(refusal(10_000));
+      served(await send(server.url, 1, 'after the deep one'), 'after the deep one', 1);
+      expect(server.child.exitCode).toBeNull();
+      if (supervised) {
+        expect(workersBefore).toHaveLength(1);
+        expect(childPids(server.pid)).toEqual(workersBefore); // the same worker: never restarted, never sent the value
+      }
+    });
 
-  test(`exactly the default limit (${defaultLimit} levels) is served; one more is ${status}`, async () => {
-    served(await send(server.url, defaultLimit, 'at the limit'), 'at the limit', defaultLimit);
-    const past = await send(server.url, defaultLimit + 1, 'past the limit');
-    expect(past.status, past.text.slice(0, 500)).toBe(status);
-    expect(past.body).toEqual(refusal(defaultLimit + 1));
-  });
-});
+    test(`exactly the default limit (${defaultLimit} levels) is served; one more is ${status}`, async () => {
+      served(await send(server.url, defaultLimit, 'at the limit'), 'at the limit', defaultLimit);
+      const past = await send(server.url, defaultLimit + 1, 'past the limit');
+      expect(past.status, past.text.slice(0, 500)).toBe(status);
+      expect(past.body).toEqual(refusal(defaultLimit + 1));
+    });
+  },
+);
 
 describe('the same limit in each protocol mode: MAX_INPUT_DEPTH sets it, under the supervisor', () => {
   const servers: RunningServer[] = [];
@@ -186,14 +194,17 @@ describe('the same limit in each protocol mode: MAX_INPUT_DEPTH sets it, under t
     await Promise.all(servers.splice(0).map((server) => stopOrKill(server)));
   });
 
-  test.each(modes.map((mode) => [mode.name, mode] as const))('%s: MAX_INPUT_DEPTH=300 serves 300 levels and refuses 301, naming 300', async (_name, { script, env, status, send, refusal, served }) => {
-    const server = await startServer(supervisorBin, { ...env, MAX_INPUT_DEPTH: '300' }, [script]);
-    servers.push(server);
-    served(await send(server.url, 300, 'at 300'), 'at 300', 300);
-    const past = await send(server.url, 301, 'past 300');
-    expect(past.status, past.text.slice(0, 500)).toBe(status);
-    expect(past.body).toEqual(refusal(301, 300));
-  });
+  test.each(modes.map((mode) => [mode.name, mode] as const))(
+    '%s: MAX_INPUT_DEPTH=300 serves 300 levels and refuses 301, naming 300',
+    async (_name, { script, env, status, send, refusal, served }) => {
+      const server = await startServer(supervisorBin, { ...env, MAX_INPUT_DEPTH: '300' }, [script]);
+      servers.push(server);
+      served(await send(server.url, 300, 'at 300'), 'at 300', 300);
+      const past = await send(server.url, 301, 'past 300');
+      expect(past.status, past.text.slice(0, 500)).toBe(status);
+      expect(past.body).toEqual(refusal(301, 300));
+    },
+  );
 });
 
 /** Inferences run so far, all outcomes, from /metrics. */

@@ -109,7 +109,9 @@ describe('the same limit in every mode', () => {
     expect(stdoutJson(atLimit)).toMatchObject({ received: { note: 'pickled' } });
     const past = await runScript(httpModel, { mode: 'test_inputs_pickled_dict', stdin: pickleWithX(129) });
     expect(past.code).toBe(2);
-    expect(past.stderr).toMatch(/pickle: data nests deeper than 129 levels \(at byte \d+\): a value in the dict of inputs may nest at most 128 levels of lists, tuples, dicts and sets \(MAX_INPUT_DEPTH\), the dict itself being one more/);
+    expect(past.stderr).toMatch(
+      /pickle: data nests deeper than 129 levels \(at byte \d+\): a value in the dict of inputs may nest at most 128 levels of lists, tuples, dicts and sets \(MAX_INPUT_DEPTH\), the dict itself being one more/,
+    );
     expect(past.stdout.length).toBe(0);
   });
 

@@ -61,7 +61,11 @@ function inferBody(inputs: Record<string, string | number>): string {
 }
 
 async function infer(url: string, model: string, inputs: Record<string, string | number>): Promise<Answer> {
-  const response = await request(`${url}/v2/models/${model}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: inferBody(inputs) });
+  const response = await request(`${url}/v2/models/${model}/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: inferBody(inputs),
+  });
   return { status: response.statusCode, headers: response.headers, body: await response.body.json() };
 }
 
@@ -108,7 +112,9 @@ describe('MODE=kserve: an inference past INFERENCE_TIMEOUT_MS', () => {
     // drain (and the open listener) lasts until the test finishes it, and the probes can be read.
     const upload = await openConnection(server.url);
     const late = inferBody({ note: 'uploading' });
-    upload.write(`POST /v2/models/http-model/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(late)}\r\n\r\n${late.slice(0, 5)}`);
+    upload.write(
+      `POST /v2/models/http-model/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(late)}\r\n\r\n${late.slice(0, 5)}`,
+    );
 
     const stuck = infer(server.url, 'http-model', { delay_ms: 60_000, note: 'sleeps' });
     expect(await eventually(async () => (await pending(server.url)) === 1, 10_000)).toBe(true);
@@ -166,7 +172,9 @@ describe('MODE=kserve: an inference past INFERENCE_TIMEOUT_MS', () => {
         liveProbe.write('GET /v2/health/live HTTP/1.1\r\nhost: x\r\n\r\n');
       });
       const body = inferBody({ delay_ms: 60_000, note: `round ${round}` });
-      client.write(`POST /v2/models/http-model/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      client.write(
+        `POST /v2/models/http-model/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       expect(await eventually(async () => (await pending(server.url)) === 1, 10_000)).toBe(true);
       // Requests waiting behind the stuck one: the server answers them (503) as it answers the 504.
       // They must be queued before the timeout: one still connecting then is closed unanswered, as

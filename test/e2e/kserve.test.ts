@@ -25,7 +25,12 @@ async function call(url: string, method: 'GET' | 'POST' | 'PUT' | 'HEAD', body?:
   const response = await request(url, { method, body, headers });
   const bytes = Buffer.from(await response.body.arrayBuffer());
   const type = String(response.headers['content-type'] ?? '');
-  return { status: response.statusCode, headers: response.headers, body: type.startsWith('application/json') ? JSON.parse(bytes.toString('utf8')) : undefined, bytes };
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    body: type.startsWith('application/json') ? JSON.parse(bytes.toString('utf8')) : undefined,
+    bytes,
+  };
 }
 
 const get = (url: string) => call(url, 'GET');
@@ -72,7 +77,11 @@ describe('MODE=kserve: a throw, run directly and under the supervisor', () => {
     const server = await serve(supervisorBin, load.env, [httpModel]);
     load.hold(); // the restart's load waits until the test has seen it
     const infer = `${server.url}/v2/models/http-model/infer`;
-    expectError(await postJson(infer, { inputs: [{ name: 'action', shape: [1], datatype: 'BYTES', data: ['throw'] }] }), 500, 'the inference function threw: CUDA error: device-side assert triggered');
+    expectError(
+      await postJson(infer, { inputs: [{ name: 'action', shape: [1], datatype: 'BYTES', data: ['throw'] }] }),
+      500,
+      'the inference function threw: CUDA error: device-side assert triggered',
+    );
     expect(await eventually(async () => (await get(`${server.url}/v2/health/ready`)).status === 503, 10_000)).toBe(true);
     const waiting = postJson(infer, { inputs: [{ name: 'note', shape: [1], datatype: 'BYTES', data: ['meanwhile'] }] });
     const ready = await get(`${server.url}/v2/health/ready`);
@@ -93,7 +102,11 @@ describe('MODE=kserve: a throw, run directly and under the supervisor', () => {
   test('under the supervisor with a throwing load: no connection errors, nothing lost; a throw inside a batch names its item and spares the others', async () => {
     const server = await serve(supervisorBin, { START_DELAY_MS: '300', MAX_QUEUE: '200' }, [httpModel]);
     const total = 90;
-    expectNothingLost(await loadWithThrows(server.url, total, 6, 30, inferLoad), total, 'the inference function threw: CUDA error: device-side assert triggered');
+    expectNothingLost(
+      await loadWithThrows(server.url, total, 6, 30, inferLoad),
+      total,
+      'the inference function threw: CUDA error: device-side assert triggered',
+    );
 
     const batch = await postJson(`${server.url}/v2/models/http-model/infer`, {
       inputs: [
@@ -102,7 +115,9 @@ describe('MODE=kserve: a throw, run directly and under the supervisor', () => {
       ],
     });
     expectError(batch, 500, 'batch item 1: the inference function threw: CUDA error: device-side assert triggered');
-    const after = await postJson(`${server.url}/v2/models/http-model/infer`, { inputs: [{ name: 'note', shape: [1], datatype: 'BYTES', data: ['still here'] }] });
+    const after = await postJson(`${server.url}/v2/models/http-model/infer`, {
+      inputs: [{ name: 'note', shape: [1], datatype: 'BYTES', data: ['still here'] }],
+    });
     expect(after.status).toBe(200);
     const metrics = (await get(`${server.url}/metrics`)).bytes.toString();
     expect(metrics).toMatch(/^model_restarts_total\{cause="threw"\} 4$/m);

@@ -30,7 +30,9 @@ function startFunction(api: LambdaRuntimeApi | undefined, env: Record<string, st
   const child = spawn(process.execPath, [script, ...args], { cwd: repoRoot, env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     stderr: () => stderr,
@@ -55,7 +57,17 @@ function restEvent(method: string, body: Buffer | string | null, headers: Record
     multiValueQueryStringParameters: query && Object.fromEntries(Object.entries(query).map(([name, value]) => [name, [value]])),
     pathParameters: { proxy: 'predict' },
     stageVariables: null,
-    requestContext: { resourcePath: '/{proxy+}', httpMethod: method, path: '/prod/predict', stage: 'prod', requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef', accountId: '123456789012', apiId: 'abc123', identity: { sourceIp: '192.0.2.1' }, requestTimeEpoch: 1700000000000 },
+    requestContext: {
+      resourcePath: '/{proxy+}',
+      httpMethod: method,
+      path: '/prod/predict',
+      stage: 'prod',
+      requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+      accountId: '123456789012',
+      apiId: 'abc123',
+      identity: { sourceIp: '192.0.2.1' },
+      requestTimeEpoch: 1700000000000,
+    },
     body: binary ? body.toString('base64') : body,
     isBase64Encoded: binary,
   };
@@ -70,7 +82,11 @@ function httpApiEvent(method: string, body: Buffer | string | null, headers: Rec
     routeKey: '$default',
     rawPath: '/predict',
     rawQueryString,
-    headers: { accept: '*/*', host: 'abcdefg.lambda-url.us-east-1.on.aws', ...Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value])) },
+    headers: {
+      accept: '*/*',
+      host: 'abcdefg.lambda-url.us-east-1.on.aws',
+      ...Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value])),
+    },
     ...(query ? { queryStringParameters: query } : {}),
     requestContext: {
       accountId: '123456789012',
@@ -142,7 +158,12 @@ describe('MODE=lambda, run directly: plain events', () => {
     expect(posted.headers['content-type']).toBe('application/json');
     const answer = posted.json();
     expect(Object.keys(answer)).toEqual(['id', 'status', 'output', 'content_type', 'metrics']);
-    expect(answer).toMatchObject({ id: 'req-plain-1', status: 'succeeded', output: { image: '64x48 jpeg', strength: 0.25, note: 'plain', trace: null, pid: fn.child.pid }, content_type: 'application/json' });
+    expect(answer).toMatchObject({
+      id: 'req-plain-1',
+      status: 'succeeded',
+      output: { image: '64x48 jpeg', strength: 0.25, note: 'plain', trace: null, pid: fn.child.pid },
+      content_type: 'application/json',
+    });
     expect(answer.metrics.predict_time_ms).toBeGreaterThanOrEqual(0);
     // The headers the function was handed are the documented ones.
     const handed = api.handedOut.find((entry) => entry.requestId === 'req-plain-1')!;
@@ -170,7 +191,11 @@ describe('MODE=lambda, run directly: plain events', () => {
     expect(invalid.errorMessage).toBe('strength: 2 is out of range; expected a number between 0 and 1');
     expect(invalid.stackTrace).toEqual([]);
 
-    const notImage = invocationError(await api.invoke({ image: Buffer.from('not an image at all').toString('base64') }), 'AI_ERR_INVALID_INPUT', 'Function.InvalidInput');
+    const notImage = invocationError(
+      await api.invoke({ image: Buffer.from('not an image at all').toString('base64') }),
+      'AI_ERR_INVALID_INPUT',
+      'Function.InvalidInput',
+    );
     expect(notImage.errorMessage).toMatch(/^image: is not an image that can be decoded/);
 
     const notObject = invocationError(await api.invoke(['image']), 'AI_ERR_MALFORMED_INPUT', 'Function.MalformedInput');
@@ -207,7 +232,9 @@ describe('MODE=lambda, run directly: plain events', () => {
 
   test('an invocation whose deadline has passed is answered with AI_ERR_TIMEOUT without running the model; the function carries on', async () => {
     const late = invocationError(await api.invoke({ note: 'late' }, { deadlineMs: Date.now() - 1000 }), 'AI_ERR_TIMEOUT', 'Function.Timeout');
-    expect(late.errorMessage).toBe("no time was left to run the inference before the invocation's deadline (the function's timeout) less LAMBDA_DEADLINE_MARGIN_MS (200 ms)");
+    expect(late.errorMessage).toBe(
+      "no time was left to run the inference before the invocation's deadline (the function's timeout) less LAMBDA_DEADLINE_MARGIN_MS (200 ms)",
+    );
     expect((await api.invoke({ note: 'on time' })).json().output).toMatchObject({ note: 'on time', pid: fn.child.pid });
   });
 });
@@ -251,9 +278,15 @@ describe('MODE=lambda, run directly: API Gateway and function URL events', () =>
     });
 
     test(`${name}: the caller's mistakes are 4xx proxy responses in the native error shape, not invocation errors`, async () => {
-      const invalid = proxyResponse(await api.invoke(event('POST', JSON.stringify({ strength: 5 }), { 'Content-Type': 'application/json' }), { requestId: 'bad-strength' }));
+      const invalid = proxyResponse(
+        await api.invoke(event('POST', JSON.stringify({ strength: 5 }), { 'Content-Type': 'application/json' }), { requestId: 'bad-strength' }),
+      );
       expect(invalid.statusCode).toBe(422);
-      expect(invalid.json).toEqual({ id: 'bad-strength', status: 'failed', error: { code: 'AI_ERR_INVALID_INPUT', message: 'strength: 5 is out of range; expected a number between 0 and 1', field: 'strength' } });
+      expect(invalid.json).toEqual({
+        id: 'bad-strength',
+        status: 'failed',
+        error: { code: 'AI_ERR_INVALID_INPUT', message: 'strength: 5 is out of range; expected a number between 0 and 1', field: 'strength' },
+      });
 
       const malformed = proxyResponse(await api.invoke(event('POST', '{"strength": ', { 'Content-Type': 'application/json' })));
       expect(malformed.statusCode).toBe(400);
@@ -261,7 +294,9 @@ describe('MODE=lambda, run directly: API Gateway and function URL events', () =>
 
       const csv = proxyResponse(await api.invoke(event('POST', 'a,b\n1,2', { 'Content-Type': 'text/csv' })));
       expect(csv.statusCode).toBe(415);
-      expect(csv.json.error.message).toBe('the content type "text/csv" is not accepted here; send application/json, or multipart/form-data, or the raw bytes of image (image/* or application/octet-stream)');
+      expect(csv.json.error.message).toBe(
+        'the content type "text/csv" is not accepted here; send application/json, or multipart/form-data, or the raw bytes of image (image/* or application/octet-stream)',
+      );
 
       const method = proxyResponse(await api.invoke(event('DELETE', null, {})));
       expect(method.statusCode).toBe(405);
@@ -327,7 +362,10 @@ describe('MODE=lambda, run directly: faults and startup', () => {
   test('an inference past the deadline less the margin is reported as AI_ERR_TIMEOUT, then the process exits 70 (the model is stuck)', async () => {
     const { api, fn } = await start({ LAMBDA_DEADLINE_MARGIN_MS: '300' });
     const report = invocationError(await api.invoke({ action: 'hang' }, { timeoutMs: 1500 }), 'AI_ERR_TIMEOUT', 'Function.Timeout');
-    const match = /^the inference did not finish within (\d+) ms, the invocation's deadline \(the function's timeout\) less LAMBDA_DEADLINE_MARGIN_MS \(300 ms\); the process exits to be restarted$/.exec(report.errorMessage);
+    const match =
+      /^the inference did not finish within (\d+) ms, the invocation's deadline \(the function's timeout\) less LAMBDA_DEADLINE_MARGIN_MS \(300 ms\); the process exits to be restarted$/.exec(
+        report.errorMessage,
+      );
     expect(match, report.errorMessage).not.toBeNull();
     // The budget is what the deadline left, less the margin.
     expect(Number(match![1])).toBeGreaterThan(0);
@@ -341,13 +379,20 @@ describe('MODE=lambda, run directly: faults and startup', () => {
     const posted = await api.initError();
     expect(posted.status).toBe(202);
     expect(posted.headers['lambda-runtime-function-error-type']).toBe('Runtime.InvalidOption');
-    expect(posted.json()).toEqual({ errorMessage: 'LAMBDA_DEADLINE_MARGIN_MS="soon" is not a whole number of milliseconds from 0 to 2147483647', errorType: 'AI_ERR_INVALID_OPTION', stackTrace: [] });
+    expect(posted.json()).toEqual({
+      errorMessage: 'LAMBDA_DEADLINE_MARGIN_MS="soon" is not a whole number of milliseconds from 0 to 2147483647',
+      errorType: 'AI_ERR_INVALID_OPTION',
+      stackTrace: [],
+    });
     expect((await fn.exited).code).toBe(3);
     expect(api.handedOut).toEqual([]);
   });
 
   test('an invalid schema, found before the mode runs, goes to init/error too: directly, and when the worker fails to start under the supervisor', async () => {
-    for (const [script, args] of [[fixture('bad-schema-model.mjs'), []], [supervisorBin, [fixture('bad-schema-model.mjs')]]] as const) {
+    for (const [script, args] of [
+      [fixture('bad-schema-model.mjs'), []],
+      [supervisorBin, [fixture('bad-schema-model.mjs')]],
+    ] as const) {
       const api = await startRuntimeApi();
       try {
         const fn = startFunction(api, { BAD_SCHEMA: JSON.stringify({ image: { type: 'float' } }) }, script, [...args]);
@@ -367,7 +412,9 @@ describe('MODE=lambda, run directly: faults and startup', () => {
   test('without AWS_LAMBDA_RUNTIME_API the mode says where it runs and exits 3', async () => {
     const fn = startFunction(undefined);
     expect((await fn.exited).code).toBe(3);
-    expect(fn.stderr()).toContain('error: AWS_LAMBDA_RUNTIME_API is not set: MODE=lambda runs inside AWS Lambda, or locally under the Lambda runtime interface emulator (aws-lambda-rie)');
+    expect(fn.stderr()).toContain(
+      'error: AWS_LAMBDA_RUNTIME_API is not set: MODE=lambda runs inside AWS Lambda, or locally under the Lambda runtime interface emulator (aws-lambda-rie)',
+    );
   });
 
   test('a runtime API that cannot be reached at the start is exit 3 naming the address', async () => {
@@ -455,7 +502,9 @@ describe('MODE=lambda under the supervisor (node dist/cli.js shim)', () => {
   test('an inference past the deadline: that invocation gets AI_ERR_TIMEOUT, the worker is replaced, and service goes on', async () => {
     const before = (await api.invoke({ note: 'before hang' })).json().output.pid;
     const report = invocationError(await api.invoke({ action: 'hang' }, { timeoutMs: 1500 }), 'AI_ERR_TIMEOUT', 'Function.Timeout');
-    expect(report.errorMessage).toMatch(/^the inference did not finish within \d+ ms, the invocation's deadline \(the function's timeout\) less LAMBDA_DEADLINE_MARGIN_MS \(200 ms\); the model worker is being replaced$/);
+    expect(report.errorMessage).toMatch(
+      /^the inference did not finish within \d+ ms, the invocation's deadline \(the function's timeout\) less LAMBDA_DEADLINE_MARGIN_MS \(200 ms\); the model worker is being replaced$/,
+    );
     const after = (await api.invoke({ note: 'after hang' })).json().output;
     expect(after.note).toBe('after hang');
     expect(after.pid).not.toBe(before);

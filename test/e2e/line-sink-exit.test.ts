@@ -37,7 +37,9 @@ function runChild(source: string, options: { readStdoutAfter?: RegExp } = {}): P
     child.stdout.on('data', read);
     child.stdin.end();
   }
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() })));
+  return new Promise((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() })),
+  );
 }
 
 describe('LineSink in a process', () => {

@@ -53,7 +53,13 @@ describe.each([
     const server = await start(supervised, signals.env);
     // Held after its first line until the test has seen it alone.
     signals.hold('a');
-    const accepted = await callJson(server.url, 'POST', '/predict', { inputs: { action: 'logged', note: 'a' } }, { prefer: 'respond-async', webhook: hook.url, 'webhook-events-filter': 'logs,completed' });
+    const accepted = await callJson(
+      server.url,
+      'POST',
+      '/predict',
+      { inputs: { action: 'logged', note: 'a' } },
+      { prefer: 'respond-async', webhook: hook.url, 'webhook-events-filter': 'logs,completed' },
+    );
     expect(accepted.status).toBe(202);
     // While it runs, the first line is there and the second is not yet.
     expect(await eventually(async () => (await callJson(server.url, 'GET', `/predictions/${accepted.body.id}`)).body.logs === 'step 1 a\n', 20_000)).toBe(true);

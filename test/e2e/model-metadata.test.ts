@@ -61,25 +61,29 @@ describe.each(ways)('the package.json beside the shim names the model, %s', (way
     await server?.stop();
   });
 
-  test('/info: the model\'s name (without its npm scope), version and description; the runtime\'s version apart; the output description', async () => {
+  test("/info: the model's name (without its npm scope), version and description; the runtime's version apart; the output description", async () => {
     const info = await getJson(`${server.url}/info`);
     expect(info.model).toEqual(about);
     expect(info.runtime).toEqual({ name: 'ai-integration', version: runtimeVersion, node: process.version });
     expect(info.output).toEqual(jsonOutput.output);
   });
 
-  test('the OpenAPI info (the /docs header) is the model\'s, not the runtime\'s', async () => {
+  test("the OpenAPI info (the /docs header) is the model's, not the runtime's", async () => {
     const document = await validOpenApi(server.url);
     expect(document.info).toEqual({ title: about.name, version: about.version, description: about.description });
     expect(about.version).not.toBe(runtimeVersion);
   });
 
-  test('the OpenAPI /predict answer carries the output\'s JSON Schema, its local references moved with it', async () => {
+  test("the OpenAPI /predict answer carries the output's JSON Schema, its local references moved with it", async () => {
     const document = await validOpenApi(server.url);
     const { Prediction, Output } = document.components.schemas;
     expect(Prediction.properties.output).toEqual({ $ref: '#/components/schemas/Output' });
     expect(Prediction.properties.content_type).toEqual({ type: 'string', examples: ['application/json'] });
-    expect(Output).toEqual({ ...verdictSchema, description: 'the verdict', properties: { ...verdictSchema.properties, label: { $ref: '#/components/schemas/Output/$defs/label' } } });
+    expect(Output).toEqual({
+      ...verdictSchema,
+      description: 'the verdict',
+      properties: { ...verdictSchema.properties, label: { $ref: '#/components/schemas/Output/$defs/label' } },
+    });
     // The reference resolves within the document.
     expect(Output.$defs.label).toEqual(verdictSchema.$defs.label);
     expect(Object.keys(document.paths['/predict'].post.responses['200'].content)).toEqual(['application/json', 'text/event-stream']);
@@ -91,7 +95,7 @@ describe.each(ways)('the package.json beside the shim names the model, %s', (way
     expect(metrics).toMatch(/^model_info\{name="sentiment",version="2\.3\.0"\} 1$/m);
   });
 
-  test('the web page shows the model\'s name, version and description', async () => {
+  test("the web page shows the model's name, version and description", async () => {
     const html = await getText(`${server.url}/`);
     expect(html).toContain('<title>sentiment</title>');
     expect(html).toContain('2.3.0');
@@ -122,7 +126,7 @@ describe.each(ways)('overrides, %s', (way) => {
     expect(outcome.stdout.toString('utf8')).toMatch(/^Usage: mood \[options\]\n\nTells whether a sentence is positive or negative\.\n\nVersion 7\./);
   });
 
-  test('startLoop\'s options win over the package.json, field by field', async () => {
+  test("startLoop's options win over the package.json, field by field", async () => {
     const server = await serve(way, withOptions({ name: 'verdict', description: 'Reads the mood of a sentence.' }));
     try {
       expect((await getJson(`${server.url}/info`)).model).toEqual({ name: 'verdict', version: '2.3.0', description: 'Reads the mood of a sentence.' });
@@ -146,17 +150,29 @@ describe.each(ways)('an image output, %s', (way) => {
   test('OpenAPI: /predict answers the JSON envelope, or the PNG itself when Accept asks; output is a data: URL', async () => {
     const document = await validOpenApi(server.url);
     const ok = document.paths['/predict'].post.responses['200'];
-    expect(ok.content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Prediction' } }, 'image/png': {}, 'text/event-stream': expect.objectContaining({ schema: expect.objectContaining({ type: 'string' }) }) });
+    expect(ok.content).toEqual({
+      'application/json': { schema: { $ref: '#/components/schemas/Prediction' } },
+      'image/png': {},
+      'text/event-stream': expect.objectContaining({ schema: expect.objectContaining({ type: 'string' }) }),
+    });
     expect(ok.description).toBe("the prediction; with Accept: image/png, the result's bytes alone (timings in X-Predict-Time-Ms and X-Queue-Time-Ms)");
-    expect(document.components.schemas.Prediction.properties.output).toEqual({ type: 'string', format: 'uri', description: 'a swatch of the mood (the image/png bytes as a data: URL)' });
+    expect(document.components.schemas.Prediction.properties.output).toEqual({
+      type: 'string',
+      format: 'uri',
+      description: 'a swatch of the mood (the image/png bytes as a data: URL)',
+    });
     expect(document.components.schemas.Output).toBeUndefined();
     // What the document promises is what the service does.
-    const raw = await request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'image/png' }, body: JSON.stringify({ inputs: { kind: 'image' } }) });
+    const raw = await request(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'image/png' },
+      body: JSON.stringify({ inputs: { kind: 'image' } }),
+    });
     expect(raw.headers['content-type']).toBe('image/png');
     expect((await sharp(Buffer.from(await raw.body.arrayBuffer())).metadata()).format).toBe('png');
   });
 
-  test('KServe\'s model metadata gives the output tensor\'s content type', async () => {
+  test("KServe's model metadata gives the output tensor's content type", async () => {
     const metadata = await getJson(`${kserve.url}/v2/models/sentiment`);
     expect(metadata).toMatchObject({ name: 'sentiment', versions: ['2.3.0'] });
     expect(metadata.outputs).toEqual([{ name: 'output', datatype: 'BYTES', shape: [-1], parameters: { content_type: 'image/png' } }]);
@@ -174,7 +190,7 @@ describe('without an output description', () => {
     await Promise.all([server?.stop(), kserve?.stop()]);
   });
 
-  test('the OpenAPI output stays generic, /info has none, KServe\'s output has no content type', async () => {
+  test("the OpenAPI output stays generic, /info has none, KServe's output has no content type", async () => {
     const document = await validOpenApi(server.url);
     expect(document.components.schemas.Prediction.properties.output).toEqual({ description: 'parsed JSON, text, or a data: URL for binary data' });
     expect(document.components.schemas.Prediction.properties.content_type).toEqual({ type: 'string' });
@@ -185,14 +201,30 @@ describe('without an output description', () => {
 
   test('the result helpers answer through HTTP as hand-written results would', async () => {
     const predict = async (kind: string) => {
-      const response = await request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { kind } }) });
+      const response = await request(`${server.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: { kind } }),
+      });
       return { status: response.statusCode, body: (await response.body.json()) as Record<string, any> };
     };
     expect(await predict('json')).toMatchObject({ status: 200, body: { content_type: 'application/json', output: { label: 'positive', score: 0.9 } } });
     expect(await predict('text')).toMatchObject({ status: 200, body: { content_type: 'text/plain; charset=utf-8', output: 'positive' } });
-    expect(await predict('file')).toMatchObject({ status: 200, body: { content_type: 'application/vnd.acme.label', output: `data:application/vnd.acme.label;base64,${Buffer.from('label,positive\n').toString('base64')}` } });
-    expect(await predict('image')).toMatchObject({ status: 200, body: { content_type: 'image/png', output: expect.stringMatching(/^data:image\/png;base64,iVBORw0KGgo/) } });
-    expect(await predict('failure')).toMatchObject({ status: 500, body: { status: 'failed', error: { code: 'AI_ERR_MODEL_FAILED', message: 'the model reported a failure: the sentence is empty' } } });
+    expect(await predict('file')).toMatchObject({
+      status: 200,
+      body: {
+        content_type: 'application/vnd.acme.label',
+        output: `data:application/vnd.acme.label;base64,${Buffer.from('label,positive\n').toString('base64')}`,
+      },
+    });
+    expect(await predict('image')).toMatchObject({
+      status: 200,
+      body: { content_type: 'image/png', output: expect.stringMatching(/^data:image\/png;base64,iVBORw0KGgo/) },
+    });
+    expect(await predict('failure')).toMatchObject({
+      status: 500,
+      body: { status: 'failed', error: { code: 'AI_ERR_MODEL_FAILED', message: 'the model reported a failure: the sentence is empty' } },
+    });
   });
 });
 
@@ -200,7 +232,7 @@ describe.each(ways)('a bad output description is refused at start-up, %s', (way)
   test('exit code 3 and one line naming the key, no stack, no retries', async () => {
     const outcome = await run(way, { mode: 'test_inputs_dict_json', stdin: '{}', env: withOptions({ output: { type: 'image', mediaType: 'png' } }) });
     expect(outcome.code).toBe(3);
-    expect(outcome.stderr).toBe("error: invalid output description: output.mediaType: \"png\" is not a media type such as 'image/png'\n");
+    expect(outcome.stderr).toBe('error: invalid output description: output.mediaType: "png" is not a media type such as \'image/png\'\n');
     expect(outcome.stdout.length).toBe(0);
   });
 });
@@ -230,7 +262,11 @@ describe.each(ways)('a model folder outside this repository, %s', (way) => {
     const shim = folder('{ "name": "shout", }');
     const outcome = await run(way, { mode: 'test_inputs_dict_json', stdin: '{"word": "hey"}' }, shim);
     expect(outcome.code).toBe(3);
-    expect(outcome.stderr).toMatch(new RegExp(`^error: cannot read the model's name and version from ${join(shim, '..', 'package.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it is not valid JSON \\(.+\\); fix it, or pass name, version and description to startLoop\\n$`));
+    expect(outcome.stderr).toMatch(
+      new RegExp(
+        `^error: cannot read the model's name and version from ${join(shim, '..', 'package.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it is not valid JSON \\(.+\\); fix it, or pass name, version and description to startLoop\\n$`,
+      ),
+    );
   });
 });
 

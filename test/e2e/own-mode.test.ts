@@ -45,7 +45,11 @@ describe('a mode of your own, from a folder (MODE=echo)', () => {
       expect(ready.statusCode).toBe(200);
       expect(await ready.body.json()).toEqual({ status: 'ready' });
       // Inputs are checked against the schema, errors answered from the one table.
-      const invalid = await request(`${server.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{}' });
+      const invalid = await request(`${server.url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: '{}',
+      });
       expect(invalid.statusCode).toBe(422);
       expect(((await invalid.body.json()) as { error: { field: string } }).error.field).toBe('text');
       // Metrics, labelled by the mode's route template, and the shared docs.
@@ -79,7 +83,7 @@ describe('a mode of your own, from a folder (MODE=echo)', () => {
 
   test('it is listed with the built-in modes, and a mode registered as an object is refused under the supervisor with what to do', async () => {
     const listed = await runScript(model, { args: ['--text', 'hi'] });
-    expect(listed.stderr).toMatch(/\n  echo +echoes \{"text": \.\.\.\} through the model/);
+    expect(listed.stderr).toMatch(/\n {2}echo +echoes \{"text": \.\.\.\} through the model/);
     const objectMode = await runScript(supervisorBin, { mode: 'shout', args: [fixture('custom-mode-model.mjs')] });
     expect(objectMode.code).toBe(2);
     expect(objectMode.stderr).toContain("MODE=shout is registered in the shim as an object, which runs only in the shim's own process");

@@ -15,8 +15,7 @@ beforeAll(async () => {
   writeFileSync(photoPath, photo);
 });
 
-const pickled = (stdin: Buffer, script = echoModel, env: Record<string, string> = {}) =>
-  runScript(script, { mode: 'test_inputs_pickled_dict', stdin, env });
+const pickled = (stdin: Buffer, script = echoModel, env: Record<string, string> = {}) => runScript(script, { mode: 'test_inputs_pickled_dict', stdin, env });
 
 describe('test_inputs_pickled_dict', () => {
   test.each([0, 1, 2, 3, 4, 5])('python3 pickle.dump(..., protocol=%i) | MODE=test_inputs_pickled_dict node example', async (protocol) => {
@@ -27,14 +26,23 @@ describe('test_inputs_pickled_dict', () => {
 
   test('typed inputs from Python values: float, int, bool, str, dict; big ints and sets pass through', async () => {
     const outcome = await pickled(
-      pythonPickle(`{'image': open(${JSON.stringify(photoPath)}, 'rb').read(), 'strength': 0.25, 'steps': 8, 'fast': True, 'style': 'sketch',
-        'prompt': 'h\\xe9llo \\U0001F600', 'config': {'a': [1, 2.5, None]}, 'seed': 2**70, 'tags': {'x'}}`, 2),
+      pythonPickle(
+        `{'image': open(${JSON.stringify(photoPath)}, 'rb').read(), 'strength': 0.25, 'steps': 8, 'fast': True, 'style': 'sketch',
+        'prompt': 'h\\xe9llo \\U0001F600', 'config': {'a': [1, 2.5, None]}, 'seed': 2**70, 'tags': {'x'}}`,
+        2,
+      ),
     );
     expect(outcome.code).toBe(0);
     expect(stdoutJson(outcome).inputs).toEqual({
       image: { bytes: photo.length, sha256: sha256(photo) },
-      strength: 0.25, steps: 8, fast: true, style: 'sketch', prompt: 'héllo 😀',
-      config: { a: [1, 2.5, null] }, seed: { bigint: String(2n ** 70n) }, tags: { set: ['x'] },
+      strength: 0.25,
+      steps: 8,
+      fast: true,
+      style: 'sketch',
+      prompt: 'héllo 😀',
+      config: { a: [1, 2.5, null] },
+      seed: { bigint: String(2n ** 70n) },
+      tags: { set: ['x'] },
     });
   });
 
@@ -43,8 +51,10 @@ describe('test_inputs_pickled_dict', () => {
     header.write('T', 0, 'latin1');
     header.writeInt32LE(photo.length, 1);
     const python2 = Buffer.concat([
-      Buffer.from('\x80\x02}q\x00(U\x05imageq\x01', 'latin1'), header, photo,
-      Buffer.from("U\x05stepsU\x0212U\x06promptU\x02hiU\x04fastI01\nu.", 'latin1'),
+      Buffer.from('\x80\x02}q\x00(U\x05imageq\x01', 'latin1'),
+      header,
+      photo,
+      Buffer.from('U\x05stepsU\x0212U\x06promptU\x02hiU\x04fastI01\nu.', 'latin1'),
     ]);
     const outcome = await pickled(python2);
     expect(outcome.code).toBe(0);
@@ -64,8 +74,16 @@ describe('test_inputs_pickled_dict', () => {
     { name: 'empty stdin', stdin: Buffer.alloc(0), message: 'stdin is empty; pipe a pickled dict of inputs in' },
     { name: 'a truncated pickle', stdin: Buffer.from('\x80\x04\x95', 'latin1'), message: 'pickle: FRAME needs 8 bytes but only 0 remain (at byte 2)' },
     { name: 'a pickle of a list', stdin: Buffer.from(']K\x01a.', 'latin1'), message: 'the pickle holds an array; expected a dict of inputs' },
-    { name: 'text that is no pickle', stdin: Buffer.from('{"image": "x"}'), message: 'stdin is not a pickle: it looks like a JSON object with the key "image"; MODE=test_inputs_dict_json reads' },
-    { name: 'an input the schema refuses', stdin: Buffer.from('}(X\x05\x00\x00\x00imageC\x03abcu.', 'latin1'), message: 'image: is not an image that can be decoded' },
+    {
+      name: 'text that is no pickle',
+      stdin: Buffer.from('{"image": "x"}'),
+      message: 'stdin is not a pickle: it looks like a JSON object with the key "image"; MODE=test_inputs_dict_json reads',
+    },
+    {
+      name: 'an input the schema refuses',
+      stdin: Buffer.from('}(X\x05\x00\x00\x00imageC\x03abcu.', 'latin1'),
+      message: 'image: is not an image that can be decoded',
+    },
   ])('$name: exit 2 and one clear line', async ({ stdin, message }) => {
     const outcome = await pickled(stdin);
     expect(outcome.code).toBe(2);

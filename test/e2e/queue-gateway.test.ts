@@ -39,7 +39,11 @@ const gateway = async (env: Record<string, string> = {}) => {
   return server;
 };
 const predict = async (url: string, inputs: Record<string, unknown>, headers: Record<string, string> = {}) => {
-  const response = await request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ inputs }) });
+  const response = await request(`${url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ inputs }),
+  });
   return { status: response.statusCode, body: (await response.body.json()) as Record<string, any> };
 };
 
@@ -119,7 +123,8 @@ describe('the gateway', () => {
   });
 
   test('configuration errors stop it with exit 3: a backend that is not redis://, no queue name, a mode that is not an HTTP API', async () => {
-    const run = (env: Record<string, string>) => runProcess(process.execPath, [supervisorBin], { env: { ...(process.env as Record<string, string>), MODE: 'http', ...env } });
+    const run = (env: Record<string, string>) =>
+      runProcess(process.execPath, [supervisorBin], { env: { ...(process.env as Record<string, string>), MODE: 'http', ...env } });
     const notRedis = await run({ QUEUE_BACKEND: 'http://127.0.0.1:1', QUEUE_NAME: 'x' });
     expect(notRedis.code).toBe(3);
     expect(notRedis.stderr).toMatch(/QUEUE_BACKEND="http:\/\/127.0.0.1:1" is not a redis:\/\//);
@@ -135,13 +140,19 @@ describe('the gateway', () => {
 describe('ai-integration/queue, the client', () => {
   test('predict, submit then result, a refusal with its code, an unknown id', async () => {
     await worker();
-    const client = queueClient({ redisUrl: redis.url, queueName, schema: { note: { type: 'text' }, action: { type: 'choice', choices: ['ok', 'throw', 'die'], default: 'ok' }, delay_ms: { type: 'integer', default: 0 } } });
+    const client = queueClient({
+      redisUrl: redis.url,
+      queueName,
+      schema: { note: { type: 'text' }, action: { type: 'choice', choices: ['ok', 'throw', 'die'], default: 'ok' }, delay_ms: { type: 'integer', default: 0 } },
+    });
     try {
       const answer = await client.predict({ note: 'from the client', action: 'ok', delay_ms: 0 }, { timeoutMs: 10_000 });
       expect(answer).toMatchObject({ status: 'succeeded', content_type: 'application/json', output: { note: 'from the client' } });
       const id = await client.submit({ note: 'later', action: 'ok', delay_ms: 0 });
       expect((await client.result(id, { timeoutMs: 10_000 })).output).toMatchObject({ note: 'later' });
-      await expect(client.predict({ note: 'boom', action: 'throw', delay_ms: 0 }, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'AI_ERR_INFERENCE_THREW' });
+      await expect(client.predict({ note: 'boom', action: 'throw', delay_ms: 0 }, { timeoutMs: 10_000 })).rejects.toMatchObject({
+        code: 'AI_ERR_INFERENCE_THREW',
+      });
       await expect(client.result('no-such-job')).rejects.toMatchObject({ code: 'AI_ERR_NOT_FOUND' });
     } finally {
       await client.close();

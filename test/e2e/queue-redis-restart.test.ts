@@ -67,9 +67,24 @@ async function diagnosis(queue: Queue, running: RunningServer[]): Promise<string
   const counts = await tryRead(() => queue.getJobCounts());
   const unfinished = (await tryRead(() => queue.getJobs(['active', 'waiting', 'delayed', 'failed'], 0, 20))) ?? [];
   const jobs = await Promise.all(
-    unfinished.map(async (job) => ({ id: job.id, state: await tryRead(() => job.getState()), data: job.data, attemptsMade: job.attemptsMade, stalledCounter: job.stalledCounter, failedReason: job.failedReason, processedOn: job.processedOn })),
+    unfinished.map(async (job) => ({
+      id: job.id,
+      state: await tryRead(() => job.getState()),
+      data: job.data,
+      attemptsMade: job.attemptsMade,
+      stalledCounter: job.stalledCounter,
+      failedReason: job.failedReason,
+      processedOn: job.processedOn,
+    })),
   );
-  const states = await Promise.all(running.map(async (container) => ({ pid: container.pid, exit: container.child.exitCode ?? container.child.signalCode, health: await health(container), log: container.stderr().slice(-3000) })));
+  const states = await Promise.all(
+    running.map(async (container) => ({
+      pid: container.pid,
+      exit: container.child.exitCode ?? container.child.signalCode,
+      health: await health(container),
+      log: container.stderr().slice(-3000),
+    })),
+  );
   return JSON.stringify({ counts, jobs, containers: states }, null, 1);
 }
 
@@ -103,11 +118,16 @@ describe('MODE=queue: Redis stopped and restarted mid-run (its data kept)', () =
       await queue.waitUntilReady();
 
       const total = 40;
-      const jobs = await queue.addBulk(Array.from({ length: total }, (_, index) => ({ name: 'predict', data: { inputs: { note: `job ${index}`, delay_ms: 400 } } })));
+      const jobs = await queue.addBulk(
+        Array.from({ length: total }, (_, index) => ({ name: 'predict', data: { inputs: { note: `job ${index}`, delay_ms: 400 } } })),
+      );
       const ids = jobs.map((job) => job.id!);
 
       // Mid-run: both containers have started jobs, a few are done, most still wait.
-      const midRun = await eventually(async () => lines(callsSupervised).length > 0 && lines(callsDirect).length > 0 && (await queue.getCompletedCount()) >= 4, 30_000);
+      const midRun = await eventually(
+        async () => lines(callsSupervised).length > 0 && lines(callsDirect).length > 0 && (await queue.getCompletedCount()) >= 4,
+        30_000,
+      );
       expect(midRun, midRun ? '' : await diagnosis(queue, running)).toBe(true);
       const before = await queue.getJobCounts('waiting', 'active', 'completed', 'failed');
       expect(before.waiting).toBeGreaterThan(0);
@@ -139,7 +159,9 @@ describe('MODE=queue: Redis stopped and restarted mid-run (its data kept)', () =
 
       // The append-only file kept the queue: every job is still there, in some state.
       const kept = await eventually(async () => {
-        const counts = await tryRead(() => queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'paused', 'prioritized', 'waiting-children'));
+        const counts = await tryRead(() =>
+          queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'paused', 'prioritized', 'waiting-children'),
+        );
         return counts !== undefined && Object.values(counts).reduce((sum, count) => sum + count, 0) === total;
       }, 30_000);
       expect(kept, kept ? '' : await diagnosis(queue, running)).toBe(true);
@@ -148,7 +170,13 @@ describe('MODE=queue: Redis stopped and restarted mid-run (its data kept)', () =
       // was cut off by the outage may wait for its lock (QUEUE_LOCK_MS, 30 s) and the stalled check.
       const allDone = await eventually(async () => (await tryRead(() => queue.getCompletedCount())) === total, 150_000);
       expect(allDone, allDone ? '' : await diagnosis(queue, running)).toBe(true);
-      expect(await queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed')).toMatchObject({ completed: total, failed: 0, waiting: 0, active: 0, delayed: 0 });
+      expect(await queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed')).toMatchObject({
+        completed: total,
+        failed: 0,
+        waiting: 0,
+        active: 0,
+        delayed: 0,
+      });
 
       // Each result is what the model returns for its inputs: the note it was given, from one of
       // the two model processes (the supervised model worker is WORKER_INDEX 0; the direct run
@@ -159,7 +187,12 @@ describe('MODE=queue: Redis stopped and restarted mid-run (its data kept)', () =
       for (const job of completed) {
         expect([modelWorker, direct.pid], JSON.stringify(job.returnvalue)).toContain(job.returnvalue?.output?.pid);
         const worker = job.returnvalue.output.pid === modelWorker ? '0' : null;
-        expect(job.returnvalue).toMatchObject({ id: job.id, status: 'succeeded', content_type: 'application/json', output: { note: job.data.inputs.note, worker, cuda, pid: job.returnvalue.output.pid } });
+        expect(job.returnvalue).toMatchObject({
+          id: job.id,
+          status: 'succeeded',
+          content_type: 'application/json',
+          output: { note: job.data.inputs.note, worker, cuda, pid: job.returnvalue.output.pid },
+        });
         expect(Object.keys(job.returnvalue.output).sort()).toEqual(['cuda', 'note', 'pid', 'worker']);
       }
 

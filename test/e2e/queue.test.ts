@@ -52,7 +52,12 @@ interface ContainerOptions {
 
 /** Starts a MODE=queue container; with `ready`, waits until /health says it is connected and its model is ready. */
 async function startContainer(options: ContainerOptions, ready = true): Promise<RunningServer> {
-  const env: Record<string, string> = { MODE: 'queue', REDIS_URL: options.redis.url, ...(options.queueName === undefined ? {} : { QUEUE_NAME: options.queueName }), ...options.env };
+  const env: Record<string, string> = {
+    MODE: 'queue',
+    REDIS_URL: options.redis.url,
+    ...(options.queueName === undefined ? {} : { QUEUE_NAME: options.queueName }),
+    ...options.env,
+  };
   const model = options.model ?? workerModel;
   const container = options.supervised ? await startServer(supervisorBin, env, [model]) : await startServer(model, env);
   containers.push(container);
@@ -125,8 +130,25 @@ async function outcome(job: Job, events: QueueEvents, queue: Queue, limitMs = 30
 /** What a test that waited in vain prints: the queue's counts, its unfinished jobs, the containers' health and log tails. */
 async function diagnosis(queue: Queue, containers: RunningServer[]): Promise<string> {
   const unfinished = await queue.getJobs(['active', 'waiting', 'delayed'], 0, 20);
-  const jobs = await Promise.all(unfinished.map(async (job) => ({ id: job.id, state: await job.getState(), data: job.data, attemptsMade: job.attemptsMade, attemptsStarted: job.attemptsStarted, stalledCounter: job.stalledCounter, processedOn: job.processedOn })));
-  const healths = await Promise.all(containers.map(async (container) => ({ pid: container.pid, exit: container.child.exitCode ?? container.child.signalCode, health: await health(container), log: container.stderr().slice(-3000) })));
+  const jobs = await Promise.all(
+    unfinished.map(async (job) => ({
+      id: job.id,
+      state: await job.getState(),
+      data: job.data,
+      attemptsMade: job.attemptsMade,
+      attemptsStarted: job.attemptsStarted,
+      stalledCounter: job.stalledCounter,
+      processedOn: job.processedOn,
+    })),
+  );
+  const healths = await Promise.all(
+    containers.map(async (container) => ({
+      pid: container.pid,
+      exit: container.child.exitCode ?? container.child.signalCode,
+      health: await health(container),
+      log: container.stderr().slice(-3000),
+    })),
+  );
   return JSON.stringify({ counts: await queue.getJobCounts(), jobs, containers: healths }, null, 1);
 }
 
@@ -142,14 +164,21 @@ describe('MODE=queue: jobs from a BullMQ producer', () => {
     const [first, second, reference] = await Promise.all([
       startContainer({ redis, queueName: name, supervised: true }),
       startContainer({ redis, queueName: name, supervised: true }),
-      startServer(supervisorBin, { MODE: 'http' }, [workerModel]).then((server) => (containers.push(server), server)),
+      startServer(supervisorBin, { MODE: 'http' }, [workerModel]).then((server) => {
+        containers.push(server);
+        return server;
+      }),
     ]);
     const { queue, events } = await producer(redis, name);
 
     const jobs = await queue.addBulk(Array.from({ length: 24 }, (_, index) => ({ name: 'predict', data: { inputs: { note: `job ${index}`, delay_ms: 40 } } })));
     const outcomes = await Promise.all(jobs.map((job) => outcome(job, events, queue)));
 
-    const response = await request(`${reference.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { note: 'job 0', delay_ms: 40 } }) });
+    const response = await request(`${reference.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { note: 'job 0', delay_ms: 40 } }),
+    });
     expect(response.statusCode).toBe(200);
     const native = (await response.body.json()) as any;
 
@@ -181,11 +210,16 @@ describe('MODE=queue: jobs from a BullMQ producer', () => {
     const photo = await makeJpeg(24, 16);
     const [, reference] = await Promise.all([
       startContainer({ redis, queueName: name, supervised: false, model: echoModel }),
-      startServer(echoModel, { MODE: 'http' }).then((server) => (containers.push(server), server)),
+      startServer(echoModel, { MODE: 'http' }).then((server) => {
+        containers.push(server);
+        return server;
+      }),
     ]);
     const { queue, events } = await producer(redis, name);
     const base64 = await queue.add('predict', { inputs: { image: photo.toString('base64'), prompt: 'as base64', steps: 7 } });
-    const dataUrl = await queue.add('predict', { inputs: { image: `data:image/jpeg;base64,${photo.toString('base64')}`, prompt: 'as a data: URL', config: { a: [1, 2] } } });
+    const dataUrl = await queue.add('predict', {
+      inputs: { image: `data:image/jpeg;base64,${photo.toString('base64')}`, prompt: 'as a data: URL', config: { a: [1, 2] } },
+    });
     const [asBase64, asDataUrl] = await Promise.all([outcome(base64, events, queue), outcome(dataUrl, events, queue)]);
     expect(asBase64.error).toBeUndefined();
     expect(asDataUrl.error).toBeUndefined();
@@ -193,7 +227,11 @@ describe('MODE=queue: jobs from a BullMQ producer', () => {
     expect(asDataUrl.result.output.inputs.image).toEqual({ bytes: photo.length, sha256: sha256(photo) });
     expect(asBase64.result.output.types.image).toBe('Buffer');
 
-    const response = await request(`${reference.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { image: photo.toString('base64'), prompt: 'as base64', steps: 7 } }) });
+    const response = await request(`${reference.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { image: photo.toString('base64'), prompt: 'as base64', steps: 7 } }),
+    });
     expect(response.statusCode).toBe(200);
     expect(asBase64.result.output).toEqual(((await response.body.json()) as any).output);
   });
@@ -219,7 +257,10 @@ describe('MODE=queue: faults', () => {
     const total = 500;
     const throws = (index: number) => index % 25 === 0;
     const jobs = await queue.addBulk(
-      Array.from({ length: total }, (_, index) => ({ name: 'predict', data: { inputs: { note: `n${index}`, delay_ms: 3, action: throws(index) ? 'throw' : 'ok' } } })),
+      Array.from({ length: total }, (_, index) => ({
+        name: 'predict',
+        data: { inputs: { note: `n${index}`, delay_ms: 3, action: throws(index) ? 'throw' : 'ok' } },
+      })),
     );
     const idOf = new Map(jobs.map((job, index) => [job.id!, index]));
 
@@ -271,7 +312,12 @@ describe('MODE=queue: faults', () => {
     const redis = await redisServer();
     const name = queueName('poison');
     const calls = scratchFile('calls');
-    const { current, deaths } = orchestrate({ redis, queueName: name, supervised: false, env: { QUEUE_LOCK_MS: '1000', QUEUE_MAX_STALLED: '1', CALLS_FILE: calls } });
+    const { current, deaths } = orchestrate({
+      redis,
+      queueName: name,
+      supervised: false,
+      env: { QUEUE_LOCK_MS: '1000', QUEUE_MAX_STALLED: '1', CALLS_FILE: calls },
+    });
     expect(await eventually(async () => current() !== undefined && (await health(current()!)).status === 200, 20_000)).toBe(true);
     const { queue, events } = await producer(redis, name);
 
@@ -337,7 +383,7 @@ describe('MODE=queue: faults', () => {
     const throwing = await producer(redis, throwingQueue);
     const flaky = await producer(redis, flakyQueue);
 
-    const always = await throwing.queue.add('predict', { inputs: { note: 'always' , action: 'throw' } }, { attempts: 3 });
+    const always = await throwing.queue.add('predict', { inputs: { note: 'always', action: 'throw' } }, { attempts: 3 });
     const alwaysOutcome = await outcome(always, throwing.events, throwing.queue);
     expect(alwaysOutcome.error).toMatch(/^AI_ERR_INFERENCE_THREW: .*thrown on purpose by always/);
     expect(alwaysOutcome.job.attemptsMade).toBe(3);
@@ -374,7 +420,11 @@ describe('MODE=queue: faults', () => {
     const refused = await outcome(await failing.queue.add('predict', { inputs: { action: 'fail' } }, { attempts: 3 }), failing.events, failing.queue);
     expect(refused.error).toMatch(/^AI_ERR_MODEL_FAILED: .*no face found in the image/);
     expect(refused.job.attemptsMade).toBe(1);
-    const malformed = await outcome(await invalid.queue.add('predict', { inputs: { image: photo.toString('base64') } }, { attempts: 3 }), invalid.events, invalid.queue);
+    const malformed = await outcome(
+      await invalid.queue.add('predict', { inputs: { image: photo.toString('base64') } }, { attempts: 3 }),
+      invalid.events,
+      invalid.queue,
+    );
     expect(malformed.error).toMatch(/^AI_ERR_INVALID_RESULT: /);
     expect(malformed.job.attemptsMade).toBe(1);
   });
@@ -382,7 +432,13 @@ describe('MODE=queue: faults', () => {
   test('an inference past INFERENCE_TIMEOUT_MS is AI_ERR_TIMEOUT and retried within QUEUE_ATTEMPTS=2; the supervisor replaces the stuck model and the next job is done', async () => {
     const redis = await redisServer();
     const name = queueName('timeout');
-    await startContainer({ redis, queueName: name, supervised: true, model: fixture('http-model.mjs'), env: { QUEUE_ATTEMPTS: '2', INFERENCE_TIMEOUT_MS: '500', WORKER_KILL_GRACE_MS: '300' } });
+    await startContainer({
+      redis,
+      queueName: name,
+      supervised: true,
+      model: fixture('http-model.mjs'),
+      env: { QUEUE_ATTEMPTS: '2', INFERENCE_TIMEOUT_MS: '500', WORKER_KILL_GRACE_MS: '300' },
+    });
     const { queue, events } = await producer(redis, name);
     const hung = await outcome(await queue.add('predict', { inputs: { action: 'hang' } }, { attempts: 5 }), events, queue);
     expect(hung.error).toMatch(/^AI_ERR_TIMEOUT: inference took longer than 500 ms \(INFERENCE_TIMEOUT_MS\)/);
@@ -429,7 +485,8 @@ describe('MODE=queue: faults', () => {
     const calls = scratchFile('calls');
     const container = await startContainer({ redis, queueName: name, supervised: true, env: { WORKERS: '3', CALLS_FILE: calls } });
     // Every worker ready first: a job that comes while one still loads is sent ahead to a busy one.
-    const workersReady = async () => ((await (await request(`${container.url}/metrics`)).body.text()).match(/^model_worker_ready\{worker="\d"\} 1$/gm) ?? []).length === 3;
+    const workersReady = async () =>
+      ((await (await request(`${container.url}/metrics`)).body.text()).match(/^model_worker_ready\{worker="\d"\} 1$/gm) ?? []).length === 3;
     expect(await eventually(workersReady, 30_000)).toBe(true);
     const { queue } = await producer(redis, name);
     // Long enough that none ends while the test looks: a third start can only come from a third worker running beside the others.
@@ -487,19 +544,46 @@ const queue = new Queue(${JSON.stringify(name)}, { connection: { host: '127.0.0.
 const job = await queue.add('predict', { inputs: { note: 'deep', x: value } }, { attempts: 3 });
 process.stdout.write(job.id);
 await queue.close();`;
-    const added = await runProcess(process.execPath, ['--stack-size=4000', '--input-type=module', '-e', script], { env: process.env as Record<string, string>, timeoutMs: 20_000 });
+    const added = await runProcess(process.execPath, ['--stack-size=4000', '--input-type=module', '-e', script], {
+      env: process.env as Record<string, string>,
+      timeoutMs: 20_000,
+    });
     expect(added.code, added.stderr).toBe(0);
     return added.stdout.toString('utf8');
   };
   const cases: { what: string; data: unknown; message: RegExp }[] = [
-    { what: 'no inputs', data: { prompt: 'hello' }, message: /^AI_ERR_MALFORMED_INPUT: a job's data must be \{"inputs": \{\.\.\.\}\}, got an object without "inputs" \(keys: prompt\)$/ },
-    { what: 'empty data', data: {}, message: /^AI_ERR_MALFORMED_INPUT: a job's data must be \{"inputs": \{\.\.\.\}\}, got an object without "inputs" \(keys: none\)$/ },
-    { what: 'inputs not an object (a string)', data: { inputs: 'hello' }, message: /^AI_ERR_MALFORMED_INPUT: a job's data must be \{"inputs": \{\.\.\.\}\}, got "inputs" as .*string/ },
-    { what: 'inputs not an object (an array)', data: { inputs: [1, 2] }, message: /^AI_ERR_MALFORMED_INPUT: a job's data must be \{"inputs": \{\.\.\.\}\}, got "inputs" as .*array/ },
+    {
+      what: 'no inputs',
+      data: { prompt: 'hello' },
+      message: /^AI_ERR_MALFORMED_INPUT: a job's data must be \{"inputs": \{\.\.\.\}\}, got an object without "inputs" \(keys: prompt\)$/,
+    },
+    {
+      what: 'empty data',
+      data: {},
+      message: /^AI_ERR_MALFORMED_INPUT: a job's data must be \{"inputs": \{\.\.\.\}\}, got an object without "inputs" \(keys: none\)$/,
+    },
+    {
+      what: 'inputs not an object (a string)',
+      data: { inputs: 'hello' },
+      message: /^AI_ERR_MALFORMED_INPUT: a job's data must be \{"inputs": \{\.\.\.\}\}, got "inputs" as .*string/,
+    },
+    {
+      what: 'inputs not an object (an array)',
+      data: { inputs: [1, 2] },
+      message: /^AI_ERR_MALFORMED_INPUT: a job's data must be \{"inputs": \{\.\.\.\}\}, got "inputs" as .*array/,
+    },
     { what: 'a wrong type', data: { inputs: { note: 5 } }, message: /^AI_ERR_INVALID_INPUT: note: expected a string, got number 5$/ },
     { what: 'a choice outside its choices', data: { inputs: { action: 'explode' } }, message: /^AI_ERR_INVALID_INPUT: action: .*explode/ },
-    { what: 'a value 10,000 levels deep', data: 'deep', message: /^AI_ERR_INVALID_INPUT: x: nests 10000 levels of arrays and objects, deeper than the limit of 128 \(MAX_INPUT_DEPTH\)$/ },
-    { what: 'an input over MAX_INPUT_BYTES', data: { inputs: { note: 'x'.repeat(1001) } }, message: /^AI_ERR_INPUT_TOO_LARGE: .*MAX_INPUT_BYTES \(1000 bytes\).*"note"/ },
+    {
+      what: 'a value 10,000 levels deep',
+      data: 'deep',
+      message: /^AI_ERR_INVALID_INPUT: x: nests 10000 levels of arrays and objects, deeper than the limit of 128 \(MAX_INPUT_DEPTH\)$/,
+    },
+    {
+      what: 'an input over MAX_INPUT_BYTES',
+      data: { inputs: { note: 'x'.repeat(1001) } },
+      message: /^AI_ERR_INPUT_TOO_LARGE: .*MAX_INPUT_BYTES \(1000 bytes\).*"note"/,
+    },
   ];
 
   test.each([
@@ -553,10 +637,26 @@ describe('MODE=queue: shutdown, configuration and metrics', () => {
   test.each([
     { what: 'without REDIS_URL, run directly', supervised: false, env: {}, message: /REDIS_URL/ },
     { what: 'without REDIS_URL, under the supervisor', supervised: true, env: {}, message: /REDIS_URL/ },
-    { what: 'with REDIS_URL=http://x', supervised: false, env: { REDIS_URL: 'http://x' }, message: /REDIS_URL="http:\/\/x" is not a redis:\/\/ or rediss:\/\/ URL/ },
-    { what: 'with REDIS_URL=http://x, under the supervisor', supervised: true, env: { REDIS_URL: 'http://x' }, message: /REDIS_URL="http:\/\/x" is not a redis:\/\/ or rediss:\/\/ URL/ },
+    {
+      what: 'with REDIS_URL=http://x',
+      supervised: false,
+      env: { REDIS_URL: 'http://x' },
+      message: /REDIS_URL="http:\/\/x" is not a redis:\/\/ or rediss:\/\/ URL/,
+    },
+    {
+      what: 'with REDIS_URL=http://x, under the supervisor',
+      supervised: true,
+      env: { REDIS_URL: 'http://x' },
+      message: /REDIS_URL="http:\/\/x" is not a redis:\/\/ or rediss:\/\/ URL/,
+    },
   ])('MODE=queue $what: exit 3 naming REDIS_URL', async ({ supervised, env, message }) => {
-    const base: Record<string, string> = { ...(process.env as Record<string, string>), MODE: 'queue', PORT: '0', HOST: '127.0.0.1', ...(env as Record<string, string>) };
+    const base: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      MODE: 'queue',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ...(env as Record<string, string>),
+    };
     if (!('REDIS_URL' in env)) delete base.REDIS_URL;
     const outcome = await runProcess(process.execPath, supervised ? [supervisorBin, workerModel] : [workerModel], { env: base, timeoutMs: 20_000 });
     expect(outcome.code, outcome.stderr).toBe(3);

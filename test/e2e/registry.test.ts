@@ -44,9 +44,11 @@ describe('MODE', () => {
     expect(outcome.code).toBe(0);
     expect(outcome.stdout.toString('utf8')).toBe('YOU SAID HELLO THERE!\n');
     const unknown = await runScript(fixture('custom-mode-model.mjs'), { mode: 'shuot' });
-    expect(unknown.stderr).toContain('Valid modes: command_line, http, kserve, cog, sagemaker, vertex, lambda, queue, test_model_integration, test_single_image, test_inputs_dict_json, test_inputs_pickled_dict, shout. Did you mean shout?');
+    expect(unknown.stderr).toContain(
+      'Valid modes: command_line, http, kserve, cog, sagemaker, vertex, lambda, queue, test_model_integration, test_single_image, test_inputs_dict_json, test_inputs_pickled_dict, shout. Did you mean shout?',
+    );
     const listed = await runScript(fixture('custom-mode-model.mjs'), { args: ['--sentence', 'hi'] });
-    expect(listed.stderr).toMatch(/\n  shout +runs the model on argv and shouts the result/);
+    expect(listed.stderr).toMatch(/\n {2}shout +runs the model on argv and shouts the result/);
   });
 });
 

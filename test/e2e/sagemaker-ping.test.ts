@@ -49,11 +49,13 @@ async function getOnNewConnection(url: string, path: string): Promise<Answer> {
 async function startSpinning(url: string, path: string, body: (startedFile: string) => unknown) {
   const startedFile = join(scratch, `started-${Math.random().toString(36).slice(2)}`);
   let answeredYet = false;
-  const answer = request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body(startedFile)) }).then(async (response) => {
-    const bytes = Buffer.from(await response.body.arrayBuffer());
-    answeredYet = true;
-    return { status: response.statusCode, bytes };
-  });
+  const answer = request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body(startedFile)) }).then(
+    async (response) => {
+      const bytes = Buffer.from(await response.body.arrayBuffer());
+      answeredYet = true;
+      return { status: response.statusCode, bytes };
+    },
+  );
   // Known even if the invocation fails before the loop starts: that failure would then show.
   answer.catch(() => {});
   const started = await eventually(() => existsSync(startedFile) || answeredYet, 20_000);

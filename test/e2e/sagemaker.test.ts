@@ -30,7 +30,13 @@ async function call(url: string, method: 'GET' | 'POST', body?: string | Buffer 
   const bytes = Buffer.from(await response.body.arrayBuffer());
   const type = String(response.headers['content-type'] ?? '');
   const isJson = type.split(';')[0] === 'application/json';
-  return { status: response.statusCode, headers: response.headers, type, body: isJson && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : undefined, bytes };
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    type,
+    body: isJson && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : undefined,
+    bytes,
+  };
 }
 
 const get = (url: string) => call(url, 'GET');
@@ -72,7 +78,12 @@ describe('MODE=sagemaker: a malformed setting, and a throw run directly', () => 
 
   test('run directly, a throw answers 500 with its message, then the process exits 70 to be restarted', async () => {
     const server = await serve(httpModel);
-    expectError(await invokeJson(server.url, { action: 'throw' }), 500, 'the inference function threw: CUDA error: device-side assert triggered', 'AI_ERR_INFERENCE_THREW');
+    expectError(
+      await invokeJson(server.url, { action: 'throw' }),
+      500,
+      'the inference function threw: CUDA error: device-side assert triggered',
+      'AI_ERR_INFERENCE_THREW',
+    );
     expect(await server.exited).toEqual({ code: 70, signal: null });
   });
 });
@@ -133,7 +144,12 @@ describe('MODE=sagemaker under the supervisor', () => {
     const load = loadHold();
     const server = await serve(load.env);
     load.hold(); // the restart's load waits until the test has seen it
-    expectError(await invokeJson(server.url, { action: 'throw' }), 500, 'the inference function threw: CUDA error: device-side assert triggered', 'AI_ERR_INFERENCE_THREW');
+    expectError(
+      await invokeJson(server.url, { action: 'throw' }),
+      500,
+      'the inference function threw: CUDA error: device-side assert triggered',
+      'AI_ERR_INFERENCE_THREW',
+    );
     expect(await eventually(async () => (await get(`${server.url}/ping`)).status === 503, 10_000)).toBe(true);
     const waiting = invokeJson(server.url, { note: 'meanwhile' });
     const ping = await get(`${server.url}/ping`);
@@ -149,13 +165,22 @@ describe('MODE=sagemaker under the supervisor', () => {
   test('a throwing load on /invocations: no connection errors, nothing lost; a throw in a JSON Lines request names its line', async () => {
     const server = await serve({ START_DELAY_MS: '300', MAX_QUEUE: '200' });
     const total = 90;
-    expectNothingLost(await loadWithThrows(server.url, total, 6, 30, invocationsLoad), total, 'the inference function threw: CUDA error: device-side assert triggered');
+    expectNothingLost(
+      await loadWithThrows(server.url, total, 6, 30, invocationsLoad),
+      total,
+      'the inference function threw: CUDA error: device-side assert triggered',
+    );
 
     const lines = await invoke(server.url, '{"note": "before"}\n{"action": "throw"}\n{"note": "after"}', 'application/jsonlines');
     expectError(lines, 500, 'line 2: the inference function threw: CUDA error: device-side assert triggered', 'AI_ERR_INFERENCE_THREW');
     const after = await invoke(server.url, '{"note": "still"}\n{"note": "here"}', 'application/jsonlines');
     expect(after.status).toBe(200);
-    expect(after.bytes.toString().split('\n').map((line) => JSON.parse(line).received.note)).toEqual(['still', 'here']);
+    expect(
+      after.bytes
+        .toString()
+        .split('\n')
+        .map((line) => JSON.parse(line).received.note),
+    ).toEqual(['still', 'here']);
     const metrics = (await get(`${server.url}/metrics`)).bytes.toString();
     expect(metrics).toMatch(/^model_restarts_total\{cause="threw"\} 4$/m);
   });

@@ -51,7 +51,7 @@ describe('test_model_integration', () => {
     expect(received).not.toHaveProperty('optional_note');
   });
 
-  test('a malformed SELF_TEST_RUNS is the operator\'s mistake: exit 3, one line', async () => {
+  test("a malformed SELF_TEST_RUNS is the operator's mistake: exit 3, one line", async () => {
     const outcome = await runScript(exampleShim, { mode: 'test_model_integration', env: { SELF_TEST_RUNS: 'five' } });
     expect(outcome.code).toBe(3);
     expect(outcome.stderr.trim()).toBe('error: SELF_TEST_RUNS="five" is not a positive integer');
@@ -60,10 +60,21 @@ describe('test_model_integration', () => {
 
 describe('schema checked at start-up', () => {
   test.each([
-    { schema: { image: { type: 'imgae' } }, message: "invalid inputs schema: image: unknown type \"imgae\"; expected one of image, text, number, integer, boolean, choice, json, file (did you mean 'image'?)" },
-    { schema: { steps: { type: 'integer', min: 1, max: 10, default: 20 } }, message: 'invalid inputs schema: steps: default 20 is outside the bounds between 1 and 10' },
+    {
+      schema: { image: { type: 'imgae' } },
+      message:
+        'invalid inputs schema: image: unknown type "imgae"; expected one of image, text, number, integer, boolean, choice, json, file (did you mean \'image\'?)',
+    },
+    {
+      schema: { steps: { type: 'integer', min: 1, max: 10, default: 20 } },
+      message: 'invalid inputs schema: steps: default 20 is outside the bounds between 1 and 10',
+    },
     { schema: { style: { type: 'choice' } }, message: "invalid inputs schema: style: a choice input needs 'choices', a non-empty list of strings" },
-    { schema: { image: { type: 'image', requried: false } }, message: "invalid inputs schema: image: unknown property 'requried' for type image (did you mean 'required'?); allowed: type, description, required, example" },
+    {
+      schema: { image: { type: 'image', requried: false } },
+      message:
+        "invalid inputs schema: image: unknown property 'requried' for type image (did you mean 'required'?); allowed: type, description, required, example",
+    },
   ])('$message', async ({ schema, message }) => {
     const outcome = await runScript(fixture('bad-schema-model.mjs'), { mode: 'test_model_integration', env: { BAD_SCHEMA: JSON.stringify(schema) } });
     expect(outcome.code).toBe(3);

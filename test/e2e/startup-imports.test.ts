@@ -133,7 +133,11 @@ describe('start-up loads only what the mode uses', () => {
 
     const hook = await webhookReceiver();
     const json = { inputs: { style: image.toString('base64'), content: image.toString('base64') } };
-    const accepted = await request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'respond-async', webhook: hook.url }, body: JSON.stringify(json) });
+    const accepted = await request(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async', webhook: hook.url },
+      body: JSON.stringify(json),
+    });
     expect(accepted.statusCode).toBe(202);
     await accepted.body.dump();
     expect(await eventually(() => hook.calls() >= 1, 10_000)).toBe(true);
@@ -175,7 +179,13 @@ describe('start-up loads only what the mode uses', () => {
   describe('modes without a server never load the HTTP stack', () => {
     const run = async (name: string, script: string, options: { mode: string; stdin?: Buffer | string; args?: string[]; env?: Record<string, string> }) => {
       const traceFile = join(scratch, `${name}.txt`);
-      const outcome = await runScript(script, { mode: options.mode, stdin: options.stdin, args: options.args, env: { TRACE_FILE: traceFile, ...options.env }, nodeArgs });
+      const outcome = await runScript(script, {
+        mode: options.mode,
+        stdin: options.stdin,
+        args: options.args,
+        env: { TRACE_FILE: traceFile, ...options.env },
+        nodeArgs,
+      });
       expect(outcome.stderr).not.toMatch(/^error/m);
       expect(outcome.code).toBe(0);
       return loadedBy(traceFile);
@@ -187,7 +197,11 @@ describe('start-up loads only what the mode uses', () => {
       expect(present(text, { ...onFirstUse, ...httpStack })).toEqual([]);
       // An image input is checked (image-size), and LOG_FORMAT=json logs through pino: each loads then, and no more.
       const image = (await makeJpeg(16, 12)).toString('base64');
-      const used = await run('stdin-image', fixture('two-image-model.mjs'), { mode: 'test_inputs_dict_json', stdin: JSON.stringify({ style: image, content: image }), env: { LOG_FORMAT: 'json' } });
+      const used = await run('stdin-image', fixture('two-image-model.mjs'), {
+        mode: 'test_inputs_dict_json',
+        stdin: JSON.stringify({ style: image, content: image }),
+        env: { LOG_FORMAT: 'json' },
+      });
       expect(present(used, { ...onFirstUse, ...httpStack })).toEqual(['image-size', 'pino']);
     });
 

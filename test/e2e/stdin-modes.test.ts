@@ -12,8 +12,7 @@ beforeAll(async () => {
   png = await makePng(12, 8, { r: 0, g: 0, b: 255 });
 });
 
-const json = (stdin: string | Buffer, env: Record<string, string> = {}, script = echoModel) =>
-  runScript(script, { mode: 'test_inputs_dict_json', stdin, env });
+const json = (stdin: string | Buffer, env: Record<string, string> = {}, script = echoModel) => runScript(script, { mode: 'test_inputs_dict_json', stdin, env });
 
 function expectUsageError(outcome: Awaited<ReturnType<typeof json>>, message: string) {
   expect(outcome.stderr).toContain(message);
@@ -39,15 +38,24 @@ describe('test_single_image', () => {
   });
 
   test('bytes that are not an image are refused, naming the input', async () => {
-    expectUsageError(await runScript(echoModel, { mode: 'test_single_image', stdin: 'hello, not an image' }), 'image: is not an image that can be decoded (19 bytes starting 68656c6c6f2c206e, which match no image format)');
+    expectUsageError(
+      await runScript(echoModel, { mode: 'test_single_image', stdin: 'hello, not an image' }),
+      'image: is not an image that can be decoded (19 bytes starting 68656c6c6f2c206e, which match no image format)',
+    );
   });
 
   test('a schema without an image input is refused', async () => {
-    expectUsageError(await runScript(fixture('text-model.mjs'), { mode: 'test_single_image', stdin: jpeg }), "test_single_image needs an image input, and this model's schema has none");
+    expectUsageError(
+      await runScript(fixture('text-model.mjs'), { mode: 'test_single_image', stdin: jpeg }),
+      "test_single_image needs an image input, and this model's schema has none",
+    );
   });
 
   test('a schema with two image inputs is ambiguous', async () => {
-    expectUsageError(await runScript(fixture('two-image-model.mjs'), { mode: 'test_single_image', stdin: jpeg }), 'this model has 2 (style, content); use MODE=test_inputs_dict_json');
+    expectUsageError(
+      await runScript(fixture('two-image-model.mjs'), { mode: 'test_single_image', stdin: jpeg }),
+      'this model has 2 (style, content); use MODE=test_inputs_dict_json',
+    );
   });
 
   test('stdin over MAX_INPUT_BYTES is refused without reading it all', async () => {
@@ -116,7 +124,10 @@ describe('test_inputs_dict_json', () => {
 
   test('STRICT_INPUTS=true refuses an input the schema does not list', async () => {
     const outcome = await json(JSON.stringify({ image: jpeg.toString('base64'), stile: 'photo' }), { STRICT_INPUTS: 'true' });
-    expectUsageError(outcome, "stile: is not an input of this model; this model's inputs are image, prompt, strength, steps, fast, style, config, attachment (did you mean 'style'?)");
+    expectUsageError(
+      outcome,
+      "stile: is not an input of this model; this model's inputs are image, prompt, strength, steps, fast, style, config, attachment (did you mean 'style'?)",
+    );
   });
 
   test.each([
@@ -129,7 +140,11 @@ describe('test_inputs_dict_json', () => {
     { name: 'a missing required input', stdin: '{"prompt": "x"}', message: 'image: is required; expected an image' },
     { name: 'an image that is not base64', stdin: '{"image": "not base64!"}', message: 'image: is not valid base64' },
     { name: 'an image as a number', stdin: '{"image": 5}', message: 'image: expected an image (JPEG, PNG, WebP, GIF, TIFF or AVIF bytes), got number 5' },
-    { name: 'base64 of something that is not an image', stdin: `{"image": "${Buffer.from('plain text').toString('base64')}"}`, message: 'image: is not an image that can be decoded' },
+    {
+      name: 'base64 of something that is not an image',
+      stdin: `{"image": "${Buffer.from('plain text').toString('base64')}"}`,
+      message: 'image: is not an image that can be decoded',
+    },
     { name: 'a number out of range', stdin: 'IMAGE{"strength": -0.1}', message: 'strength: -0.1 is out of range; expected a number between 0 and 1' },
     { name: 'a number as a word', stdin: 'IMAGE{"strength": "half"}', message: 'strength: expected a number between 0 and 1, got the string "half"' },
     { name: 'an integer with a fraction', stdin: 'IMAGE{"steps": 2.5}', message: 'steps: expected an integer between 1 and 50, got number 2.5' },
@@ -137,9 +152,8 @@ describe('test_inputs_dict_json', () => {
     { name: 'text as a number', stdin: 'IMAGE{"prompt": 42}', message: 'prompt: expected a string, got number 42' },
     { name: 'a choice not in the list', stdin: 'IMAGE{"style": "oil"}', message: 'style: expected one of photo, sketch, got the string "oil"' },
   ])('$name is refused with exit 2 and a message naming it', async ({ stdin, message }) => {
-    const text = typeof stdin === 'string' && stdin.startsWith('IMAGE')
-      ? JSON.stringify({ image: jpeg.toString('base64'), ...JSON.parse(stdin.slice(5)) })
-      : stdin;
+    const text =
+      typeof stdin === 'string' && stdin.startsWith('IMAGE') ? JSON.stringify({ image: jpeg.toString('base64'), ...JSON.parse(stdin.slice(5)) }) : stdin;
     expectUsageError(await json(text), message);
   });
 });

@@ -27,7 +27,11 @@ afterAll(() => gates.remove());
 /** Starts the model (directly, or under the supervisor) in `mode`, its stdout readable while it runs. */
 function start(supervised: boolean, mode: string, args: string[], stdin?: string) {
   const env: Record<string, string> = { ...(process.env as Record<string, string>), MODE: mode };
-  const child = spawn(process.execPath, supervised ? [supervisorBin, model, ...args] : [model, ...args], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, supervised ? [supervisorBin, model, ...args] : [model, ...args], {
+    cwd: repoRoot,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   children.push(child);
   const stdout: Buffer[] = [];
   let stderr = '';
@@ -39,7 +43,8 @@ function start(supervised: boolean, mode: string, args: string[], stdin?: string
   return { stdout: () => Buffer.concat(stdout).toString('utf8'), stderr: () => stderr, ended };
 }
 
-const runModel = (mode: string, args: string[], env: Record<string, string> = {}, stdin?: string) => runScript(model, { mode, args, env, ...(stdin === undefined ? {} : { stdin }) });
+const runModel = (mode: string, args: string[], env: Record<string, string> = {}, stdin?: string) =>
+  runScript(model, { mode, args, env, ...(stdin === undefined ? {} : { stdin }) });
 
 describe.each([
   ['run directly', false],

@@ -28,7 +28,9 @@ afterAll(() => gates.remove());
 
 async function serve(supervised: boolean, env: Record<string, string> = {}): Promise<{ server: RunningServer; calls: () => string[] }> {
   const callsFile = join(scratch, `calls-${++files}`);
-  const server = supervised ? await startServer(supervisorBin, { CALLS_FILE: callsFile, ...env }, [model]) : await startServer(model, { CALLS_FILE: callsFile, ...env });
+  const server = supervised
+    ? await startServer(supervisorBin, { CALLS_FILE: callsFile, ...env }, [model])
+    : await startServer(model, { CALLS_FILE: callsFile, ...env });
   servers.push(server);
   return { server, calls: () => (existsSync(callsFile) ? readFileSync(callsFile, 'utf8').trim().split('\n') : []) };
 }
@@ -51,7 +53,10 @@ async function meansOf(dataUrl: string): Promise<number[]> {
 // The event a held model already sent: a stream that buffered its events would never deliver it
 // while the model waits for its gate, so this fails with a reason instead of at the test's timeout.
 const whileHeld = <T>(event: Promise<T>) =>
-  Promise.race([event, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no event arrived while the model was held after its first chunk')), 15_000).unref())]);
+  Promise.race([
+    event,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no event arrived while the model was held after its first chunk')), 15_000).unref()),
+  ]);
 
 // The restarts of the model worker as /metrics counts them, for a cause.
 async function metricsRestarts(url: string, cause: string): Promise<number> {
@@ -83,7 +88,13 @@ describe.each([
     expect(done).toMatchObject({ id, status: 'succeeded', output: 'Ordered events here', content_type: 'text/plain; charset=utf-8', error: null });
     expect(done.completed_at).toEqual(expect.any(String));
     expect(await call(server.url, 'GET', `/predictions/${id}`)).toMatchObject({ status: 200, body: done });
-    expect(calls()).toEqual(['start Ordered events here', 'chunk 1 Ordered events here', 'chunk 2 Ordered events here', 'chunk 3 Ordered events here', 'closed Ordered events here']);
+    expect(calls()).toEqual([
+      'start Ordered events here',
+      'chunk 1 Ordered events here',
+      'chunk 2 Ordered events here',
+      'chunk 3 Ordered events here',
+      'closed Ordered events here',
+    ]);
   });
 
   test('the first output event arrives while the model is still held after it; GET shows the prediction processing with the output so far; the rest comes once the gate opens', async () => {
@@ -133,7 +144,7 @@ describe.each([
     ]);
   });
 
-  test('JSON chunks are their parsed values and done has the list; image chunks are data: URLs and done has the last; a returned result is done\'s output', async () => {
+  test("JSON chunks are their parsed values and done has the list; image chunks are data: URLs and done has the last; a returned result is done's output", async () => {
     const { server } = await serve(supervised);
     const json = await (await stream(server.url, { prompt: 'one two', kind: 'json' })).rest();
     expect(shapes(json)).toEqual([
@@ -141,11 +152,21 @@ describe.each([
       ['output', '1', { index: 1, word: ' two' }],
       ['done', '2', 'succeeded'],
     ]);
-    expect(json[2]!.data).toMatchObject({ output: [{ index: 0, word: 'one' }, { index: 1, word: ' two' }], content_type: 'application/json' });
+    expect(json[2]!.data).toMatchObject({
+      output: [
+        { index: 0, word: 'one' },
+        { index: 1, word: ' two' },
+      ],
+      content_type: 'application/json',
+    });
 
     const images = await (await stream(server.url, { kind: 'image' })).rest();
     expect(images.map((event) => event.event)).toEqual(['output', 'output', 'output', 'done']);
-    expect(await Promise.all(images.slice(0, 3).map((event) => meansOf(event.data as string)))).toEqual([[64, 64, 64], [128, 128, 128], [255, 255, 255]]);
+    expect(await Promise.all(images.slice(0, 3).map((event) => meansOf(event.data as string)))).toEqual([
+      [64, 64, 64],
+      [128, 128, 128],
+      [255, 255, 255],
+    ]);
     expect(images[3]!.data).toMatchObject({ status: 'succeeded', output: images[2]!.data, content_type: 'image/png' });
 
     const returned = await (await stream(server.url, { prompt: 'a b c', kind: 'returned' })).rest();
@@ -162,14 +183,22 @@ describe.each([
     const { server, calls } = await serve(supervised);
     const workers = childPids(server.pid);
     const failed = await (await stream(server.url, { prompt: 'Quitter halfway', kind: 'failure' })).rest();
-    expect(failed.map(({ event, id }) => [event, id])).toEqual([['output', '0'], ['error', '1'], ['done', '2']]);
+    expect(failed.map(({ event, id }) => [event, id])).toEqual([
+      ['output', '0'],
+      ['error', '1'],
+      ['done', '2'],
+    ]);
     expect(failed[0]!.data).toBe('Quitter');
     expect(failed[1]!.data).toEqual({ code: 'AI_ERR_MODEL_FAILED', message: 'the model reported a failure: the model gave up halfway' });
     expect(failed[2]!.data).toMatchObject({ status: 'failed', error: failed[1]!.data, output: 'Quitter' });
     expect(await state(server.url, failed[2]!.data.id as string)).toEqual(failed[2]!.data);
 
     const invalid = await (await stream(server.url, { prompt: 'Broken chunk', kind: 'bad-chunk' })).rest();
-    expect(invalid.map(({ event, id }) => [event, id])).toEqual([['output', '0'], ['error', '1'], ['done', '2']]);
+    expect(invalid.map(({ event, id }) => [event, id])).toEqual([
+      ['output', '0'],
+      ['error', '1'],
+      ['done', '2'],
+    ]);
     expect(invalid[1]!.data).toMatchObject({ code: 'AI_ERR_INVALID_RESULT', message: expect.stringMatching(/^chunk 2 of the stream is not a valid result: /) });
     expect(invalid[2]!.data).toMatchObject({ status: 'failed', error: { code: 'AI_ERR_INVALID_RESULT' } });
 
@@ -215,7 +244,13 @@ describe.each([
     for (const accept of ['*/*', 'application/json', 'text/event-stream;q=0, application/json']) {
       expect((await predict(server.url, { prompt: 'not streamed' }, { accept })).body.output, accept).toBe('not streamed');
     }
-    expect((await predict(server.url, { prompt: 'x y', kind: 'json' })).body).toMatchObject({ output: [{ index: 0, word: 'x' }, { index: 1, word: ' y' }], content_type: 'application/json' });
+    expect((await predict(server.url, { prompt: 'x y', kind: 'json' })).body).toMatchObject({
+      output: [
+        { index: 0, word: 'x' },
+        { index: 1, word: ' y' },
+      ],
+      content_type: 'application/json',
+    });
     const image = await predict(server.url, { kind: 'image' });
     expect(image.body.content_type).toBe('image/png');
     expect(await meansOf(image.body.output as string)).toEqual([255, 255, 255]);
@@ -227,10 +262,16 @@ describe.each([
     const workers = childPids(server.pid);
     const mixed = await predict(server.url, { prompt: 'Mixed up', kind: 'mixed' });
     expect(mixed.status).toBe(500);
-    expect(mixed.body.error).toEqual({ code: 'AI_ERR_INVALID_RESULT', message: 'the stream yielded chunks of different kinds (text/plain, image/png) and returned no final result; yield one kind, or return the final result' });
+    expect(mixed.body.error).toEqual({
+      code: 'AI_ERR_INVALID_RESULT',
+      message: 'the stream yielded chunks of different kinds (text/plain, image/png) and returned no final result; yield one kind, or return the final result',
+    });
     const bad = await predict(server.url, { prompt: 'Bad second', kind: 'bad-chunk' });
     expect(bad.status).toBe(500);
-    expect(bad.body.error).toEqual({ code: 'AI_ERR_INVALID_RESULT', message: "chunk 2 of the stream is not a valid result: 'data' must be a string or a Buffer when success is true, got number 42" });
+    expect(bad.body.error).toEqual({
+      code: 'AI_ERR_INVALID_RESULT',
+      message: "chunk 2 of the stream is not a valid result: 'data' must be a string or a Buffer when success is true, got number 42",
+    });
     const failure = await predict(server.url, { prompt: 'Gave up', kind: 'failure' });
     expect(failure.status).toBe(500);
     expect(failure.body.error).toEqual({ code: 'AI_ERR_MODEL_FAILED', message: 'the model reported a failure: the model gave up halfway' });
@@ -253,7 +294,11 @@ describe('a throw mid-stream under the supervisor', () => {
     const [first] = childPids(server.pid);
     expect(first).toBeDefined();
     const events = await (await stream(server.url, { prompt: 'Thrown away', kind: 'throw' })).rest();
-    expect(events.map(({ event, id }) => [event, id])).toEqual([['output', '0'], ['error', '1'], ['done', '2']]);
+    expect(events.map(({ event, id }) => [event, id])).toEqual([
+      ['output', '0'],
+      ['error', '1'],
+      ['done', '2'],
+    ]);
     expect(events[0]!.data).toBe('Thrown');
     expect(events[1]!.data).toEqual({ code: 'AI_ERR_INFERENCE_THREW', message: 'the inference function threw: the stream broke halfway' });
     expect(events[2]!.data).toMatchObject({ status: 'failed', error: events[1]!.data });
@@ -263,10 +308,12 @@ describe('a throw mid-stream under the supervisor', () => {
     expect(next.at(-1)!.data).toMatchObject({ status: 'succeeded', output: 'After the throw' });
     expect(await metricsRestarts(server.url, 'threw')).toBe(1);
     // One worker again, and not the one that threw (it may take a moment to be reaped).
-    expect(await eventually(() => {
-      const workers = childPids(server.pid);
-      return workers.length === 1 && workers[0] !== first;
-    }, 10_000)).toBe(true);
+    expect(
+      await eventually(() => {
+        const workers = childPids(server.pid);
+        return workers.length === 1 && workers[0] !== first;
+      }, 10_000),
+    ).toBe(true);
 
     // Without the event stream, the same: a 500 with the throw, then another new worker.
     const collected = await predict(server.url, { prompt: 'Thrown again', kind: 'throw' });
@@ -284,7 +331,7 @@ describe('MODE=cog: POST /predictions with Accept: text/event-stream', () => {
     return { url: server.url, calls: () => (existsSync(callsFile) ? readFileSync(callsFile, 'utf8').trim().split('\n') : []) };
   };
 
-  test('output events as the model yields them (the first while it is held), then done with Cog\'s prediction body, succeeded with the collected output', async () => {
+  test("output events as the model yields them (the first while it is held), then done with Cog's prediction body, succeeded with the collected output", async () => {
     const { url, calls } = await cog();
     const held = gate();
     const events = await openEventStream(`${url}/predictions`, { id: 'cog-stream-1', input: { prompt: 'Cog streams too', gate: held } });
@@ -307,7 +354,7 @@ describe('MODE=cog: POST /predictions with Accept: text/event-stream', () => {
     expect(await call(url, 'GET', '/predictions/cog-stream-1')).toMatchObject({ status: 200, body: done });
   });
 
-  test('JSON chunks stream as their values; a failing stream sends error, then done with status failed and Cog\'s error string; without the header the output is collected', async () => {
+  test("JSON chunks stream as their values; a failing stream sends error, then done with status failed and Cog's error string; without the header the output is collected", async () => {
     const { url } = await cog();
     const json = await (await openEventStream(`${url}/predictions`, { input: { prompt: 'a b', kind: 'json' } })).rest();
     expect(shapes(json)).toEqual([
@@ -315,7 +362,10 @@ describe('MODE=cog: POST /predictions with Accept: text/event-stream', () => {
       ['output', '1', { index: 1, word: ' b' }],
       ['done', '2', 'succeeded'],
     ]);
-    expect(json[2]!.data.output).toEqual([{ index: 0, word: 'a' }, { index: 1, word: ' b' }]);
+    expect(json[2]!.data.output).toEqual([
+      { index: 0, word: 'a' },
+      { index: 1, word: ' b' },
+    ]);
 
     const failed = await (await openEventStream(`${url}/predictions`, { input: { prompt: 'Cog quits', kind: 'failure' } })).rest();
     expect(failed.map(({ event }) => event)).toEqual(['output', 'error', 'done']);

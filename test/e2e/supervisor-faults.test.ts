@@ -30,7 +30,6 @@ async function answer(url: string, inputs: Record<string, unknown>): Promise<{ s
   return { status: response.statusCode, body: await response.body.json() };
 }
 
-
 describe('the supervisor replaces a model that hangs', () => {
   for (const action of ['hang', 'spin'] as const) {
     test(`an inference that ${action === 'hang' ? 'never returns' : 'spins in a busy loop'}: 504 for it, the worker replaced, and the requests sent ahead to it served by the next one`, async () => {
@@ -128,7 +127,12 @@ describe('a request the IPC channel cannot carry', () => {
     const { SupervisedEngine } = await import('../../src/supervisor/supervised-engine.js');
     const lines: string[] = [];
     const log = { info: (line: string) => lines.push(line), warn: (line: string) => lines.push(line), error: (line: string) => lines.push(line) };
-    const engine = new SupervisedEngine(model, [], { maxStartFailures: 3, startTimeoutMs: 20_000, killGraceMs: 500, initialBackoffMs: 100, maxBackoffMs: 1000 }, log);
+    const engine = new SupervisedEngine(
+      model,
+      [],
+      { maxStartFailures: 3, startTimeoutMs: 20_000, killGraceMs: 500, initialBackoffMs: 100, maxBackoffMs: 1000 },
+      log,
+    );
     engine.restartAfterThrow = true;
     // The worker takes its environment from this process: the model's signals reach it that way.
     process.env.SIGNAL_DIR = signals.env.SIGNAL_DIR;
@@ -139,7 +143,10 @@ describe('a request the IPC channel cannot carry', () => {
       // modes refuse such inputs before they get here; this is the engine's own guard).
       let deep: unknown = 1;
       for (let level = 0; level < 100_000; level++) deep = [deep];
-      await expect(engine.infer({ note: 'too deep', deep })).rejects.toMatchObject({ code: 'AI_ERR_INVALID_INPUT', message: expect.stringContaining('the inputs cannot be sent to the model worker') });
+      await expect(engine.infer({ note: 'too deep', deep })).rejects.toMatchObject({
+        code: 'AI_ERR_INVALID_INPUT',
+        message: expect.stringContaining('the inputs cannot be sent to the model worker'),
+      });
 
       signals.hold('in flight');
       const inFlight = engine.infer({ note: 'in flight' });

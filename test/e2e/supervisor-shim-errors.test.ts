@@ -46,7 +46,9 @@ describe('the supervisor and a shim that cannot be loaded', () => {
 
   test('a syntax error: the line names the file and the line', async () => {
     const path = shim('syntax-error.mjs', "import { readFileSync } from 'node:fs';\nconst = readFileSync;\n");
-    expect(await configurationError([path], 'command_line')).toBe(`error: the shim ${JSON.stringify(path)} cannot be loaded: SyntaxError in ${path}:2: Unexpected token '='`);
+    expect(await configurationError([path], 'command_line')).toBe(
+      `error: the shim ${JSON.stringify(path)} cannot be loaded: SyntaxError in ${path}:2: Unexpected token '='`,
+    );
   });
 
   test('an import of a name the module does not export', async () => {
@@ -59,21 +61,23 @@ describe('the supervisor and a shim that cannot be loaded', () => {
   test('a syntax error in a module the shim imports', async () => {
     shim('broken-helper.mjs', 'export const = 1;\n');
     const path = shim('imports-broken.mjs', "import './broken-helper.mjs';\n");
-    expect(await configurationError([path], 'test_model_integration')).toMatch(/^error: the shim ".*imports-broken\.mjs" cannot be loaded: SyntaxError in a module the shim imports: /);
+    expect(await configurationError([path], 'test_model_integration')).toMatch(
+      /^error: the shim ".*imports-broken\.mjs" cannot be loaded: SyntaxError in a module the shim imports: /,
+    );
   });
 
-  test('AI_INTEGRATION_SHIM (a container\'s own shim) that cannot be loaded', async () => {
+  test("AI_INTEGRATION_SHIM (a container's own shim) that cannot be loaded", async () => {
     const path = shim('container-shim.mjs', "import 'no-such-model-package';\n");
     const line = await configurationError(['--image', 'photo.jpg'], 'command_line', { AI_INTEGRATION_SHIM: path });
     expect(line).toContain("cannot be loaded: Cannot find package 'no-such-model-package'");
   });
 
-  test('an invalid schema under the supervisor: startLoop\'s one line, exit 3, no retry', async () => {
+  test("an invalid schema under the supervisor: startLoop's one line, exit 3, no retry", async () => {
     const line = await configurationError([fixture('bad-schema-model.mjs')], 'http', { PORT: '0', BAD_SCHEMA: JSON.stringify({ image: { type: 'picture' } }) });
     expect(line).toMatch(/^error: invalid inputs schema: image: unknown type "picture"; expected one of /);
   });
 
-  test('a JSON.parse SyntaxError while the model loads is the model\'s failure: retried, not a configuration error', async () => {
+  test("a JSON.parse SyntaxError while the model loads is the model's failure: retried, not a configuration error", async () => {
     const path = shim('bad-config.mjs', "JSON.parse('{not json');\n");
     const outcome = await runScript(supervisorBin, { args: [path], mode: 'test_model_integration', env: { WORKER_MAX_START_FAILURES: '2' } });
     expect(outcome.code).toBe(70);

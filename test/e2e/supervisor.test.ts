@@ -1,13 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
+import { type Agent, request } from 'undici';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { modelSignals } from '../helpers/gates.js';
 import { startServer, stderrLine, type RunningServer } from '../helpers/http-server.js';
 import { fixture, runScript, stdoutJson } from '../helpers/run-process.js';
 import { expectNothingLost, loadWithThrows } from '../helpers/load-with-throws.js';
-import { childPids, eventually, processState, supervisorBin } from '../helpers/supervisor.js';
+import { childPids, processState, supervisorBin } from '../helpers/supervisor.js';
 
 const model = fixture('http-model.mjs');
 const servers: RunningServer[] = [];
@@ -99,7 +99,7 @@ describe('the supervisor (ai-integration SHIM)', () => {
     expect(outcome.stderr).not.toContain('run the shim under the supervisor');
   });
 
-  test('stdin and argv reach the mode unchanged; the model\'s stdout never mixes with the result', async () => {
+  test("stdin and argv reach the mode unchanged; the model's stdout never mixes with the result", async () => {
     const json = await runScript(supervisorBin, { args: [model], mode: 'test_inputs_dict_json', stdin: '{"note": "piped", "strength": 0.25}' });
     expect(json.code).toBe(0);
     expect(stdoutJson(json)).toEqual({ received: { image: null, strength: 0.25, flag: false, note: 'piped' } });
@@ -112,7 +112,11 @@ describe('the supervisor (ai-integration SHIM)', () => {
   });
 
   test('AI_INTEGRATION_SHIM: arguments that do not start with a script (docker run IMAGE --note ...) reach that shim; a missing shim is exit 3 naming it', async () => {
-    const argv = await runScript(supervisorBin, { args: ['--note', 'from argv', '--action', 'text'], mode: 'command_line', env: { AI_INTEGRATION_SHIM: model } });
+    const argv = await runScript(supervisorBin, {
+      args: ['--note', 'from argv', '--action', 'text'],
+      mode: 'command_line',
+      env: { AI_INTEGRATION_SHIM: model },
+    });
     expect(argv.stderr).not.toContain('error');
     expect(argv.code).toBe(0);
     expect(argv.stdout.toString()).toBe('hello from argv');
@@ -123,7 +127,11 @@ describe('the supervisor (ai-integration SHIM)', () => {
   });
 
   test('the pull-style API works in the worker too', async () => {
-    const outcome = await runScript(supervisorBin, { args: [fixture('pull-model.mjs')], mode: 'test_inputs_dict_json', stdin: '{"sentence": "ab", "times": 2}' });
+    const outcome = await runScript(supervisorBin, {
+      args: [fixture('pull-model.mjs')],
+      mode: 'test_inputs_dict_json',
+      stdin: '{"sentence": "ab", "times": 2}',
+    });
     expect(outcome.code).toBe(0);
     expect(stdoutJson(outcome)).toEqual({ echoed: 'abab', served: 1 });
   });

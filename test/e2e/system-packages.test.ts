@@ -17,7 +17,9 @@ describe('scripts/system-packages.sh where it cannot install', () => {
   test('no apt-get: one line naming every missing package, exit 1', () => {
     const run = spawnSync('/bin/bash', [script], { env: { PATH: emptyPath }, encoding: 'utf8' });
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^npm test needs these system packages, and cannot install them here \(no apt-get\): .+\. Install them \(on Debian: sudo apt-get install .+\), then run npm test again\.\n$/);
+    expect(run.stderr).toMatch(
+      /^npm test needs these system packages, and cannot install them here \(no apt-get\): .+\. Install them \(on Debian: sudo apt-get install .+\), then run npm test again\.\n$/,
+    );
     for (const name of commandPackages) expect(run.stderr).toContain(` ${name}`);
   });
 
@@ -27,8 +29,14 @@ describe('scripts/system-packages.sh where it cannot install', () => {
     symlinkSync('/usr/bin/apt-get', join(withAptGet, 'apt-get'));
     // A copy nobody can read, wherever the repository was cloned.
     copyFileSync(script, join(withAptGet, 'system-packages.sh'));
-    const run = spawnSync('/usr/sbin/runuser', ['-u', 'nobody', '--', '/usr/bin/env', `PATH=${withAptGet}`, '/bin/bash', join(withAptGet, 'system-packages.sh'), 'bench'], { encoding: 'utf8' });
+    const run = spawnSync(
+      '/usr/sbin/runuser',
+      ['-u', 'nobody', '--', '/usr/bin/env', `PATH=${withAptGet}`, '/bin/bash', join(withAptGet, 'system-packages.sh'), 'bench'],
+      { encoding: 'utf8' },
+    );
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^npm run bench needs these system packages, and cannot install them here \(not root\): .* wrk .*\. Install them \(on Debian: sudo apt-get install .* wrk .*\), then run npm run bench again\.\n$/);
+    expect(run.stderr).toMatch(
+      /^npm run bench needs these system packages, and cannot install them here \(not root\): .* wrk .*\. Install them \(on Debian: sudo apt-get install .* wrk .*\), then run npm run bench again\.\n$/,
+    );
   });
 });

@@ -82,7 +82,11 @@ afterAll(async () => {
 });
 
 async function predict(server: RunningServer, inputs: Record<string, unknown>): Promise<{ status: number; body: any }> {
-  const response = await request(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }) });
+  const response = await request(`${server.url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs }),
+  });
   return { status: response.statusCode, body: await response.body.json() };
 }
 
@@ -97,7 +101,10 @@ describe('URL inputs in the native JSON API', () => {
 
   test('loopback is refused without a connection, whether written as 127.0.0.1, [::1] or a name that resolves to it', async () => {
     for (const [url, message] of [
-      [`${decoy.url}/photo.jpg`, "image: the URL's host is 127.0.0.1, a loopback address; private addresses are refused (URL_INPUTS_ALLOW_PRIVATE, URL_INPUTS_ALLOW_HOSTS)"],
+      [
+        `${decoy.url}/photo.jpg`,
+        "image: the URL's host is 127.0.0.1, a loopback address; private addresses are refused (URL_INPUTS_ALLOW_PRIVATE, URL_INPUTS_ALLOW_HOSTS)",
+      ],
       [`http://[::1]:${decoy.port}/photo.jpg`, "image: the URL's host is ::1, a loopback address; private addresses are refused"],
       [`http://localhost:${decoy.port}/photo.jpg`, "image: the URL's host localhost resolves to"],
     ] as const) {
@@ -111,10 +118,15 @@ describe('URL inputs in the native JSON API', () => {
   });
 
   test('an allow-listed host is fetched; its redirect to an address that is not allowed (127.0.0.2) is refused before connecting', async () => {
-    expect((await predict(guarded, { image: `${site.url}/photo.jpg` })).body).toMatchObject({ status: 'succeeded', output: { received: { image: '40x30 jpeg' } } });
+    expect((await predict(guarded, { image: `${site.url}/photo.jpg` })).body).toMatchObject({
+      status: 'succeeded',
+      output: { received: { image: '40x30 jpeg' } },
+    });
     const answer = await predict(guarded, { image: `${site.url}/to-inner` });
     expect(answer.status).toBe(422);
-    expect(answer.body.error.message).toBe(`image: the URL redirected to ${inner.url}/secret, whose host is 127.0.0.2, a loopback address; private addresses are refused (URL_INPUTS_ALLOW_PRIVATE, URL_INPUTS_ALLOW_HOSTS)`);
+    expect(answer.body.error.message).toBe(
+      `image: the URL redirected to ${inner.url}/secret, whose host is 127.0.0.2, a loopback address; private addresses are refused (URL_INPUTS_ALLOW_PRIVATE, URL_INPUTS_ALLOW_HOSTS)`,
+    );
     expect(inner.paths).toEqual([]);
   });
 
@@ -145,7 +157,11 @@ describe('URL inputs in the Cog API', () => {
   test("an http(s) URL in Cog's input is fetched", async () => {
     const cog = await startServer(fixture('cog-model.mjs'), { MODE: 'cog', URL_INPUTS_ALLOW_PRIVATE: 'true' });
     servers.push(cog);
-    const response = await request(`${cog.url}/predictions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { image: `${site.url}/photo.jpg` } }) });
+    const response = await request(`${cog.url}/predictions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { image: `${site.url}/photo.jpg` } }),
+    });
     expect(response.statusCode).toBe(200);
     expect(await response.body.json()).toMatchObject({ status: 'succeeded', output: { image: '40x30 jpeg' } });
     await cog.stop();
@@ -157,7 +173,11 @@ describe('URL inputs in the KServe API', () => {
     const kserve = await startServer(fixture('http-model.mjs'), { MODE: 'kserve', URL_INPUTS_ALLOW_PRIVATE: 'true' });
     servers.push(kserve);
     const body = { inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: [`${site.url}/photo.jpg`] }] };
-    const response = await request(`${kserve.url}/v2/models/http-model/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await request(`${kserve.url}/v2/models/http-model/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const text = await response.body.text();
     expect(response.statusCode, text).toBe(200);
     expect(text).toContain('40x30 jpeg');
@@ -184,7 +204,11 @@ describe('URL inputs on the command line and stdin', () => {
   });
 
   test('stdin JSON (test_inputs_dict_json) fetches a URL input too', async () => {
-    const outcome = await runScript(echoModel, { mode: 'test_inputs_dict_json', stdin: JSON.stringify({ image: `${site.url}/photo.jpg` }), env: { URL_INPUTS_ALLOW_HOSTS: `127.0.0.1:${site.port}` } });
+    const outcome = await runScript(echoModel, {
+      mode: 'test_inputs_dict_json',
+      stdin: JSON.stringify({ image: `${site.url}/photo.jpg` }),
+      env: { URL_INPUTS_ALLOW_HOSTS: `127.0.0.1:${site.port}` },
+    });
     expect(outcome.code).toBe(0);
     expect(stdoutJson(outcome).inputs.image).toEqual({ bytes: photo.length, sha256: sha256(photo) });
   });

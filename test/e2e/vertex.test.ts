@@ -48,7 +48,10 @@ describe('MODE=vertex: the port and routes Vertex AI sets', () => {
       [{ AIP_HTTP_PORT: '80a' }, 'error: AIP_HTTP_PORT="80a" is not a port number from 1 to 65535'],
       [{ AIP_PREDICT_ROUTE: 'predict' }, 'error: AIP_PREDICT_ROUTE="predict" must be a path starting with /, such as /predict'],
       [{ AIP_HEALTH_ROUTE: '/same', AIP_PREDICT_ROUTE: '/same' }, 'error: AIP_HEALTH_ROUTE and AIP_PREDICT_ROUTE are both "/same"'],
-      [{ AIP_HEALTH_ROUTE: '/metrics' }, 'error: AIP_HEALTH_ROUTE="/metrics" collides with /metrics, which every HTTP mode serves (/metrics, /openapi.json, /docs); choose another path'],
+      [
+        { AIP_HEALTH_ROUTE: '/metrics' },
+        'error: AIP_HEALTH_ROUTE="/metrics" collides with /metrics, which every HTTP mode serves (/metrics, /openapi.json, /docs); choose another path',
+      ],
     ];
     for (const [env, message] of cases) {
       const outcome = await runScript(httpModel, { mode: 'vertex', env });
@@ -82,7 +85,11 @@ describe('MODE=vertex: a throw, the supervisor, and AIP_STORAGE_URI', () => {
 
   test('run directly, a throw answers 500 naming the instance, then the process exits 70 to be restarted', async () => {
     const server = await serve(httpModel);
-    expectError(await postJson(`${server.url}/predict`, { instances: [{ action: 'throw' }] }), 500, 'instances[0]: the inference function threw: CUDA error: device-side assert triggered');
+    expectError(
+      await postJson(`${server.url}/predict`, { instances: [{ action: 'throw' }] }),
+      500,
+      'instances[0]: the inference function threw: CUDA error: device-side assert triggered',
+    );
     expect(await server.exited).toEqual({ code: 70, signal: null });
   });
 
@@ -91,7 +98,11 @@ describe('MODE=vertex: a throw, the supervisor, and AIP_STORAGE_URI', () => {
     const server = await serve(supervisorBin, { ...load.env, AIP_HEALTH_ROUTE: vertexHealth, AIP_PREDICT_ROUTE: vertexPredict }, [httpModel]);
     load.hold(); // the restart's load waits until the test has seen it
     const predict = `${server.url}${vertexPredict}`;
-    expectError(await postJson(predict, { instances: [{ action: 'throw' }] }), 500, 'instances[0]: the inference function threw: CUDA error: device-side assert triggered');
+    expectError(
+      await postJson(predict, { instances: [{ action: 'throw' }] }),
+      500,
+      'instances[0]: the inference function threw: CUDA error: device-side assert triggered',
+    );
     expect(await eventually(async () => (await get(`${server.url}${vertexHealth}`)).status === 503, 10_000)).toBe(true);
     const waiting = postJson(predict, { instances: [{ note: 'meanwhile' }] });
     const health = await get(`${server.url}${vertexHealth}`);
@@ -104,9 +115,15 @@ describe('MODE=vertex: a throw, the supervisor, and AIP_STORAGE_URI', () => {
   });
 
   test('under the supervisor with a throwing load: no connection errors, nothing lost; a throw inside a request names its instance', async () => {
-    const server = await serve(supervisorBin, { START_DELAY_MS: '300', MAX_QUEUE: '200', AIP_HEALTH_ROUTE: vertexHealth, AIP_PREDICT_ROUTE: vertexPredict }, [httpModel]);
+    const server = await serve(supervisorBin, { START_DELAY_MS: '300', MAX_QUEUE: '200', AIP_HEALTH_ROUTE: vertexHealth, AIP_PREDICT_ROUTE: vertexPredict }, [
+      httpModel,
+    ]);
     const total = 90;
-    expectNothingLost(await loadWithThrows(server.url, total, 6, 30, vertexLoad), total, 'instances[0]: the inference function threw: CUDA error: device-side assert triggered');
+    expectNothingLost(
+      await loadWithThrows(server.url, total, 6, 30, vertexLoad),
+      total,
+      'instances[0]: the inference function threw: CUDA error: device-side assert triggered',
+    );
 
     const predict = `${server.url}${vertexPredict}`;
     const batch = await postJson(predict, { instances: [{ note: 'before' }, { action: 'throw' }, { note: 'after' }] });

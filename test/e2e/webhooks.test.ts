@@ -30,7 +30,9 @@ interface Received {
 }
 
 /** A webhook receiver on 127.0.0.1: `answer` decides each call's status (undefined: never answer). */
-async function receiver(answer: (received: Received, index: number) => number | undefined = () => 200): Promise<{ url: string; received: Received[]; open: () => number }> {
+async function receiver(
+  answer: (received: Received, index: number) => number | undefined = () => 200,
+): Promise<{ url: string; received: Received[]; open: () => number }> {
   const received: Received[] = [];
   const hanging: ServerResponse[] = [];
   const server = createServer((incoming: IncomingMessage, response) => {
@@ -63,7 +65,13 @@ describe('webhooks', () => {
     expect(hook.received.every((entry) => entry.body.id === accepted.body.id && entry.authorization === 'Bearer hook-secret')).toBe(true);
     expect(hook.received[1]!.body.output).toMatchObject({ note: 'hooked' });
     // A filter of completed only, on a synchronous request.
-    const sync = await call(server.url, 'POST', '/predict', { inputs: { note: 'only-completed' } }, { webhook: hook.url, 'webhook-events-filter': 'completed' });
+    const sync = await call(
+      server.url,
+      'POST',
+      '/predict',
+      { inputs: { note: 'only-completed' } },
+      { webhook: hook.url, 'webhook-events-filter': 'completed' },
+    );
     expect(sync.status).toBe(200);
     expect(await eventually(() => hook.received.length >= 3, 10_000)).toBe(true);
     expect(hook.received.slice(2).map((entry) => [entry.body.status, entry.body.output.note])).toEqual([['succeeded', 'only-completed']]);
@@ -77,7 +85,13 @@ describe('webhooks', () => {
     const hook = await receiver((_, index) => (index < 2 ? 500 : 200));
     const server = await startServer(model, { MODE: 'cog' });
     servers.push(server);
-    const posted = await call(server.url, 'POST', '/predictions', { id: 'hooked-cog', input: { note: 'retry' }, webhook: hook.url, webhook_events_filter: ['completed'] }, { prefer: 'respond-async' });
+    const posted = await call(
+      server.url,
+      'POST',
+      '/predictions',
+      { id: 'hooked-cog', input: { note: 'retry' }, webhook: hook.url, webhook_events_filter: ['completed'] },
+      { prefer: 'respond-async' },
+    );
     expect(posted.status).toBe(202);
     expect(await eventually(() => hook.received.length >= 3, 15_000)).toBe(true);
     expect(hook.received.map((entry) => [entry.body.id, entry.body.status])).toEqual([
@@ -96,11 +110,14 @@ describe('webhooks', () => {
     const server = await startServer(model, { SHUTDOWN_TIMEOUT_MS: '200' });
     servers.push(server);
     const ids: string[] = [];
-    for (let index = 0; index < 20; index++) ids.push((await call(server.url, 'POST', '/predict', { inputs: { note: `h${index}` } }, { prefer: 'respond-async', webhook: hook.url })).body.id);
-    expect(await eventually(async () => {
-      for (const id of ids) if ((await call(server.url, 'GET', `/predictions/${id}`)).body.status !== 'succeeded') return false;
-      return true;
-    }, 15_000)).toBe(true);
+    for (let index = 0; index < 20; index++)
+      ids.push((await call(server.url, 'POST', '/predict', { inputs: { note: `h${index}` } }, { prefer: 'respond-async', webhook: hook.url })).body.id);
+    expect(
+      await eventually(async () => {
+        for (const id of ids) if ((await call(server.url, 'GET', `/predictions/${id}`)).body.status !== 'succeeded') return false;
+        return true;
+      }, 15_000),
+    ).toBe(true);
     // Every prediction succeeded while the receiver still holds calls unanswered.
     expect(hook.open()).toBeGreaterThan(0);
     const sync = await call(server.url, 'POST', '/predict', { inputs: { note: 'after' } });
@@ -114,12 +131,22 @@ describe('webhooks', () => {
     gates.push(held);
     const server = await startServer(streamModel);
     servers.push(server);
-    const accepted = await call(server.url, 'POST', '/predict', { inputs: { prompt: 'Hooked stream words', gate: held } }, { prefer: 'respond-async', webhook: hook.url });
+    const accepted = await call(
+      server.url,
+      'POST',
+      '/predict',
+      { inputs: { prompt: 'Hooked stream words', gate: held } },
+      { prefer: 'respond-async', webhook: hook.url },
+    );
     expect(accepted.status).toBe(202);
     // The model is held after its first chunk: that chunk's output event must come all the same.
     expect(await eventually(() => hook.received.some((entry) => entry.body.output === 'Hooked'), 10_000)).toBe(true);
     expect(existsSync(held)).toBe(false);
-    expect(hook.received.find((entry) => entry.body.output === 'Hooked')!.body).toMatchObject({ id: accepted.body.id, status: 'processing', content_type: null });
+    expect(hook.received.find((entry) => entry.body.output === 'Hooked')!.body).toMatchObject({
+      id: accepted.body.id,
+      status: 'processing',
+      content_type: null,
+    });
     writeFileSync(held, '');
     expect(await eventually(() => hook.received.some((entry) => entry.body.status === 'succeeded'), 10_000)).toBe(true);
     const statuses = hook.received.map((entry) => entry.body.status);
@@ -127,7 +154,8 @@ describe('webhooks', () => {
     expect(new Set(statuses.slice(0, -1))).toEqual(new Set(['processing']));
     expect(hook.received.at(-1)!.body).toMatchObject({ id: accepted.body.id, output: 'Hooked stream words' });
     // Every intermediate output is a prefix of the final text: the output so far, never a single chunk out of place.
-    for (const entry of hook.received.slice(0, -1)) if (entry.body.output !== null) expect('Hooked stream words'.startsWith(entry.body.output as string)).toBe(true);
+    for (const entry of hook.received.slice(0, -1))
+      if (entry.body.output !== null) expect('Hooked stream words'.startsWith(entry.body.output as string)).toBe(true);
 
     // Cog, asking for output and completed only: no start event, the output so far in Cog's body.
     const cogHook = await receiver();
@@ -135,7 +163,13 @@ describe('webhooks', () => {
     gates.push(cogHeld);
     const cog = await startServer(streamModel, { MODE: 'cog' });
     servers.push(cog);
-    const posted = await call(cog.url, 'POST', '/predictions', { id: 'hooked-stream', input: { prompt: 'Cog hooked words', gate: cogHeld }, webhook: cogHook.url, webhook_events_filter: ['output', 'completed'] }, { prefer: 'respond-async' });
+    const posted = await call(
+      cog.url,
+      'POST',
+      '/predictions',
+      { id: 'hooked-stream', input: { prompt: 'Cog hooked words', gate: cogHeld }, webhook: cogHook.url, webhook_events_filter: ['output', 'completed'] },
+      { prefer: 'respond-async' },
+    );
     expect(posted.status).toBe(202);
     expect(await eventually(() => cogHook.received.length >= 1, 10_000)).toBe(true);
     expect(cogHook.received[0]!.body).toMatchObject({ id: 'hooked-stream', status: 'processing', output: 'Cog' });

@@ -53,7 +53,12 @@ afterEach(async () => {
 });
 
 async function predict(url: string, inputs: Record<string, unknown>, dispatcher?: Agent): Promise<{ status: number; body: any }> {
-  const response = await request(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }), ...(dispatcher ? { dispatcher } : {}) });
+  const response = await request(`${url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs }),
+    ...(dispatcher ? { dispatcher } : {}),
+  });
   return { status: response.statusCode, body: await response.body.json() };
 }
 
@@ -68,10 +73,15 @@ const metrics = async (url: string) => (await request(`${url}/metrics`)).body.te
 async function startedOn(calls: () => string[], note: string): Promise<number> {
   const prefix = `start ${note} `;
   expect(await eventually(() => calls().some((line) => line.startsWith(prefix)), 15_000)).toBe(true);
-  return Number(calls().find((line) => line.startsWith(prefix))!.slice(prefix.length));
+  return Number(
+    calls()
+      .find((line) => line.startsWith(prefix))!
+      .slice(prefix.length),
+  );
 }
 
-const allReady = (url: string, count: number) => eventually(async () => (await workers(url)).filter((worker) => worker.state === 'ready').length === count, 20_000);
+const allReady = (url: string, count: number) =>
+  eventually(async () => (await workers(url)).filter((worker) => worker.state === 'ready').length === count, 20_000);
 
 // test/helpers/load-with-throws.ts's load, read from the worker model's answers.
 const workerLoad: LoadProtocol = {
@@ -234,7 +244,10 @@ describe('WORKERS=N under the supervisor', () => {
 
     const died = await victim;
     expect(died.status).toBe(500);
-    expect(died.body.error).toEqual({ code: 'AI_ERR_WORKER_DIED', message: `the model worker ${killed} died (killed by SIGKILL) during this inference; it is being restarted` });
+    expect(died.body.error).toEqual({
+      code: 'AI_ERR_WORKER_DIED',
+      message: `the model worker ${killed} died (killed by SIGKILL) during this inference; it is being restarted`,
+    });
     await load;
     await agent.close();
     expect(outcomes).toHaveLength(total);
@@ -319,7 +332,7 @@ describe('WORKER_INDEX and GPUS', () => {
     return byWorker;
   }
 
-  test('GPUS=0,1 with WORKERS=3: devices 0, 1, 0 round robin, in /info and in each worker\'s CUDA_VISIBLE_DEVICES; a restarted worker keeps its index and device', async () => {
+  test("GPUS=0,1 with WORKERS=3: devices 0, 1, 0 round robin, in /info and in each worker's CUDA_VISIBLE_DEVICES; a restarted worker keeps its index and device", async () => {
     const { server } = await supervise({ WORKERS: '3', GPUS: '0,1', CUDA_VISIBLE_DEVICES: '9' });
     expect(await allReady(server.url, 3)).toBe(true);
     const before = await workers(server.url);

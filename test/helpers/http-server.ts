@@ -28,7 +28,9 @@ export async function startServer(script: string, env: Record<string, string> = 
   let stderr = '';
   let stdout = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not start:\n${stderr}`)), 20_000);
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -76,7 +78,12 @@ export async function callJson(url: string, method: 'GET' | 'POST' | 'PUT', path
  */
 export function stderrLine(server: RunningServer, text: string, limitMs = 20_000): Promise<string> {
   // Whole lines only: a chunk may end in the middle of one.
-  const find = () => server.stderr().split('\n').slice(0, -1).find((line) => line.includes(text));
+  const find = () =>
+    server
+      .stderr()
+      .split('\n')
+      .slice(0, -1)
+      .find((line) => line.includes(text));
   const found = find();
   if (found !== undefined) return Promise.resolve(found);
   return new Promise((resolve, reject) => {
@@ -95,7 +102,10 @@ export function stderrLine(server: RunningServer, text: string, limitMs = 20_000
     const timer = setTimeout(() => finish(new Error(`no stderr line with ${JSON.stringify(text)} within ${limitMs} ms:\n${server.stderr()}`)), limitMs);
     stream.on('data', onData);
     void server.exited.then(() => {
-      const line = server.stderr().split('\n').find((candidate) => candidate.includes(text));
+      const line = server
+        .stderr()
+        .split('\n')
+        .find((candidate) => candidate.includes(text));
       finish(line === undefined ? new Error(`the server exited without a stderr line with ${JSON.stringify(text)}:\n${server.stderr()}`) : undefined, line);
     });
   });

@@ -12,12 +12,16 @@ export async function makeJpeg(width = 64, height = 48): Promise<Buffer> {
       pixels[offset + 2] = 90;
     }
   }
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 /** A real image made with sharp: one flat colour. */
 export function solidImage(width: number, height: number, colour: { r: number; g: number; b: number }, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: colour } }).toFormat(format).toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: colour } })
+    .toFormat(format)
+    .toBuffer();
 }
 
 /** A real PNG made with sharp: one flat colour. */

@@ -62,10 +62,17 @@ export interface InProcessService {
 }
 
 /** A fixture shim's model (test/fixtures/<name>), as it runs in its process with `env`, and the shim's path, which names the model. */
-export async function fixtureModel(name: string, env: Record<string, string> = {}): Promise<{ inference: InferenceFunction<never>; schema: InputsSchema; shim: string }> {
+export async function fixtureModel(
+  name: string,
+  env: Record<string, string> = {},
+): Promise<{ inference: InferenceFunction<never>; schema: InputsSchema; shim: string }> {
   const shim = fixture(name);
-  const module = (await import(/* @vite-ignore */ pathToFileURL(shim).href)) as { createModel?: (env: Record<string, string>) => InferenceFunction<never>; schema?: InputsSchema };
-  if (typeof module.createModel !== 'function' || module.schema === undefined) throw new Error(`test/fixtures/${name} exports no createModel(env) and schema to run in process`);
+  const module = (await import(/* @vite-ignore */ pathToFileURL(shim).href)) as {
+    createModel?: (env: Record<string, string>) => InferenceFunction<never>;
+    schema?: InputsSchema;
+  };
+  if (typeof module.createModel !== 'function' || module.schema === undefined)
+    throw new Error(`test/fixtures/${name} exports no createModel(env) and schema to run in process`);
   return { inference: module.createModel(env), schema: module.schema, shim };
 }
 

@@ -146,7 +146,10 @@ export async function startRuntimeApi(): Promise<LambdaRuntimeApi> {
         const status = initialized ? 403 : 202;
         const entry = record(request, 'init-error', undefined, body, status);
         if (initialized) {
-          sendJson(response, 403, { errorMessage: 'State transition from Ready to InitError failed for runtime. Error: InvalidStateTransition', errorType: 'InvalidStateTransition' });
+          sendJson(response, 403, {
+            errorMessage: 'State transition from Ready to InitError failed for runtime. Error: InvalidStateTransition',
+            errorType: 'InvalidStateTransition',
+          });
           return;
         }
         sendJson(response, 202, { status: 'OK' });
@@ -166,7 +169,10 @@ export async function startRuntimeApi(): Promise<LambdaRuntimeApi> {
         inFlight.delete(requestId);
         if (kind === 'response' && body.length > api.maxResponseBytes) {
           const entry = record(request, kind, requestId, body, 413);
-          sendJson(response, 413, { errorMessage: `Exceeded maximum allowed payload size (${api.maxResponseBytes} bytes).`, errorType: 'RequestEntityTooLarge' });
+          sendJson(response, 413, {
+            errorMessage: `Exceeded maximum allowed payload size (${api.maxResponseBytes} bytes).`,
+            errorType: 'RequestEntityTooLarge',
+          });
           item.resolve(entry);
           return;
         }

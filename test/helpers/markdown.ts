@@ -27,7 +27,10 @@ export function slug(headingText: string): string {
     .replace(/<[^>]+>/g, '') // inline HTML
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // links keep their text
     .replace(/`/g, '');
-  return text.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+  return text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+    .replace(/ /g, '-');
 }
 
 /** Every anchor of a page: its headings' slugs (a repeated one gets -1, -2, ...) and each `<a id>` or `<a name>`. */

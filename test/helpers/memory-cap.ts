@@ -24,7 +24,11 @@ function peakResidentBytes(pid: number): number | undefined {
  * sampled every 10 ms from /proc, and once more after stdout closes.
  */
 export function runWithMemoryCap(script: string, args: string[], env: Record<string, string>, capBytes: number, timeoutMs = 30_000): Promise<CappedOutcome> {
-  const child = spawn(process.execPath, [script, ...args], { cwd: repoRoot, env: { ...(process.env as Record<string, string>), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: repoRoot,
+    env: { ...(process.env as Record<string, string>), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -19,7 +19,12 @@ export function cleanEnvironment(extra: Record<string, string> = {}): Record<str
 }
 
 /** Runs `command args` in `cwd` to the end, stdin piped in, and collects everything it printed. */
-export function runIn(cwd: string, command: string, args: string[], options: { stdin?: Buffer | string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ProcessOutcome> {
+export function runIn(
+  cwd: string,
+  command: string,
+  args: string[],
+  options: { stdin?: Buffer | string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<ProcessOutcome> {
   const child = spawn(command, args, { cwd, env: cleanEnvironment(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
@@ -39,7 +44,8 @@ export function runIn(cwd: string, command: string, args: string[], options: { s
 
 /** Fails with what the command printed when it did not exit 0. */
 export function expectSuccess(outcome: ProcessOutcome, what: string): ProcessOutcome {
-  if (outcome.code !== 0) throw new Error(`${what} exited ${outcome.code ?? outcome.signal}\nstdout: ${outcome.stdout.toString('utf8')}\nstderr: ${outcome.stderr}`);
+  if (outcome.code !== 0)
+    throw new Error(`${what} exited ${outcome.code ?? outcome.signal}\nstdout: ${outcome.stdout.toString('utf8')}\nstderr: ${outcome.stderr}`);
   return outcome;
 }
 

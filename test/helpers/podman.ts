@@ -4,10 +4,17 @@ import { runProcess, type ProcessOutcome } from './run-process.js';
 export { freePort } from './free-port.js';
 
 /** podman's environment here: containers.conf without default ulimits (see that file). */
-export const podmanEnvironment = { ...(process.env as Record<string, string>), CONTAINERS_CONF: fileURLToPath(new URL('../container/containers.conf', import.meta.url)) };
+export const podmanEnvironment = {
+  ...(process.env as Record<string, string>),
+  CONTAINERS_CONF: fileURLToPath(new URL('../container/containers.conf', import.meta.url)),
+};
 
 /** Runs a command of the container tests (podman, the docker/ scripts) with podman's environment. */
-export function runCommand(command: string, args: string[], options: { stdin?: Buffer | string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ProcessOutcome> {
+export function runCommand(
+  command: string,
+  args: string[],
+  options: { stdin?: Buffer | string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<ProcessOutcome> {
   return runProcess(command, args, { env: { ...podmanEnvironment, ...options.env }, stdin: options.stdin, timeoutMs: options.timeoutMs ?? 120_000 });
 }
 
@@ -22,4 +29,3 @@ export async function podmanText(args: string[]): Promise<string> {
   if (outcome.code !== 0) throw new Error(`podman ${args.join(' ')} exited ${outcome.code}: ${outcome.stderr}`);
   return outcome.stdout.toString('utf8').trim();
 }
-

@@ -81,9 +81,13 @@ export async function startRedis(options: RedisOptions = {}): Promise<RunningRed
 
   const launch = async (): Promise<boolean> => {
     output = '';
-    const process_ = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', ...persistence, '--protected-mode', 'yes', '--loglevel', 'notice'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const process_ = spawn(
+      'redis-server',
+      ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', ...persistence, '--protected-mode', 'yes', '--loglevel', 'notice'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child = process_;
     let gone = false;
     exited = new Promise((resolve) => process_.once('exit', () => resolve()));

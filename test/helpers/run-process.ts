@@ -23,7 +23,11 @@ export interface RunOptions {
 }
 
 /** Runs `command args` to the end with stdin piped in, and collects everything it printed. */
-export function runProcess(command: string, args: string[], options: { env: Record<string, string>; stdin?: Buffer | string; timeoutMs?: number }): Promise<ProcessOutcome> {
+export function runProcess(
+  command: string,
+  args: string[],
+  options: { env: Record<string, string>; stdin?: Buffer | string; timeoutMs?: number },
+): Promise<ProcessOutcome> {
   const child = spawn(command, args, { env: options.env, cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
@@ -46,7 +50,11 @@ export function runScript(script: string, options: RunOptions = {}): Promise<Pro
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...options.env };
   delete env.MODE;
   if (options.mode !== undefined) env.MODE = options.mode;
-  return runProcess(process.execPath, [...(options.nodeArgs ?? []), script, ...(options.args ?? [])], { env, stdin: options.stdin, timeoutMs: options.timeoutMs });
+  return runProcess(process.execPath, [...(options.nodeArgs ?? []), script, ...(options.args ?? [])], {
+    env,
+    stdin: options.stdin,
+    timeoutMs: options.timeoutMs,
+  });
 }
 
 /** stdout parsed as JSON; fails loudly with what was printed when it is not. */

@@ -8,7 +8,11 @@ export const supervisorBin = fileURLToPath(new URL('../../dist/cli.js', import.m
 /** The pids of a process's children (the supervisor's model worker). */
 export function childPids(pid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }

@@ -34,7 +34,9 @@ export async function makeCorpus(alsoRead: Buffer[] = []): Promise<Corpus> {
     return path;
   });
   execFileSync('python3', [fileURLToPath(new URL('./make-corpus.py', import.meta.url)), dir, imagePath, ...readPaths]);
-  const names = readdirSync(dir).filter((file) => file.endsWith('.json') && !file.startsWith('read-')).map((file) => file.slice(0, -5));
+  const names = readdirSync(dir)
+    .filter((file) => file.endsWith('.json') && !file.startsWith('read-'))
+    .map((file) => file.slice(0, -5));
   return {
     cases: names.map((name) => ({
       name,

@@ -42,9 +42,20 @@ function refusal(data: Buffer, options?: { maxDepth?: number }): PickleError {
 
 describe('readPickle on what CPython writes', () => {
   test('the corpus holds every case', () => {
-    expect(corpus.map((entry) => entry.name).sort()).toEqual(
-      ['batches', 'bytearray', 'floats', 'image', 'ints', 'keys', 'nested', 'ordered', 'proto_keys', 'sets', 'shared', 'unicode'],
-    );
+    expect(corpus.map((entry) => entry.name).sort()).toEqual([
+      'batches',
+      'bytearray',
+      'floats',
+      'image',
+      'ints',
+      'keys',
+      'nested',
+      'ordered',
+      'proto_keys',
+      'sets',
+      'shared',
+      'unicode',
+    ]);
   });
 
   for (const name of ['batches', 'bytearray', 'floats', 'image', 'ints', 'keys', 'nested', 'ordered', 'proto_keys', 'sets', 'shared', 'unicode']) {
@@ -111,7 +122,7 @@ describe('readPickle on what Python 2 writes', () => {
   });
 });
 
-describe('readPickle refuses hostile pickles with the library\'s error', () => {
+describe("readPickle refuses hostile pickles with the library's error", () => {
   test('a REDUCE of os.system is refused by name, and runs nothing', () => {
     const marker = '/tmp/ai-integration-pickle-pwned';
     rmSync(marker, { force: true });
@@ -159,7 +170,11 @@ describe('readPickle refuses hostile pickles with the library\'s error', () => {
     ['truncated data', '\x80\x02}q\x00(X\x05\x00\x00\x00ima', 'BINUNICODE declares 5 bytes but only 3 remain (at byte 6)'],
     ['a truncated text argument', 'I12', 'INT argument has no terminating newline (truncated?) (at byte 0)'],
     ['a length larger than the input', 'B\xff\xff\xff\x7fabc.', 'BINBYTES declares 2147483647 bytes but only 4 remain (at byte 0)'],
-    ['an 8-byte length larger than the input', '\x80\x04\x8e\xff\xff\xff\xff\xff\xff\xff\xff.', 'BINBYTES8 declares 18446744073709552000 bytes but only 1 remain (at byte 2)'],
+    [
+      'an 8-byte length larger than the input',
+      '\x80\x04\x8e\xff\xff\xff\xff\xff\xff\xff\xff.',
+      'BINBYTES8 declares 18446744073709552000 bytes but only 1 remain (at byte 2)',
+    ],
     ['a negative BINSTRING length', 'T\xff\xff\xff\xff.', 'negative length -1 (at byte 0)'],
     ['a frame longer than the data', '\x80\x04\x95\x00\x10\x00\x00\x00\x00\x00\x00N.', 'FRAME declares 4096 bytes but only 2 remain (at byte 2)'],
     ['an unknown opcode', 'N\xff.', 'unknown opcode 0xff (at byte 1)'],
@@ -182,7 +197,7 @@ describe('readPickle refuses hostile pickles with the library\'s error', () => {
     ['a bad FLOAT', 'Fone\n.', 'FLOAT argument "one" is not a number'],
     ['a bad STRING quote', "S'abc\n.", 'STRING argument is not a quoted string'],
     ['invalid UTF-8 in BINUNICODE', 'X\x02\x00\x00\x00\xff\xfe.', 'a string that is not valid UTF-8 (at byte 0)'],
-    ['_codecs.encode of non-latin-1 text', 'c_codecs\nencode\nV\\u20ac\nVlatin1\n\x86R.', "_codecs.encode() of text that is not latin-1"],
+    ['_codecs.encode of non-latin-1 text', 'c_codecs\nencode\nV\\u20ac\nVlatin1\n\x86R.', '_codecs.encode() of text that is not latin-1'],
   ])('%s is malformed', (_name, data, message) => {
     const error = refusal(bytes(data));
     expect(error.code).toBe('AI_ERR_PICKLE_MALFORMED');

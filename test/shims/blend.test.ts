@@ -24,7 +24,7 @@ describe('shims/blend.ts: two images in, a JPEG out', () => {
     expect(await imageFacts(outcome.stdout)).toEqual({ format: 'jpeg', width: 600, height: 400, means: [200, 200, 200] });
   });
 
-  test('test_inputs_dict_json: strength 0 keeps the content, 1 is all style, 0.5 is half way, at the content\'s size', async () => {
+  test("test_inputs_dict_json: strength 0 keeps the content, 1 is all style, 0.5 is half way, at the content's size", async () => {
     const results = [];
     for (const strength of [0, 1, 0.5]) {
       const inputs = { style: style.toString('base64'), content: content.toString('base64'), strength };
@@ -43,7 +43,9 @@ describe('shims/blend.ts: two images in, a JPEG out', () => {
 
   test('test_inputs_pickled_dict: a dict of bytes written by python3', async () => {
     const files = writeTemporaryFiles({ 'style.png': style, 'content.jpg': content });
-    const pickle = pythonPickle(`{'style': open(${JSON.stringify(files['style.png'])}, 'rb').read(), 'content': open(${JSON.stringify(files['content.jpg'])}, 'rb').read(), 'strength': 1.0}`);
+    const pickle = pythonPickle(
+      `{'style': open(${JSON.stringify(files['style.png'])}, 'rb').read(), 'content': open(${JSON.stringify(files['content.jpg'])}, 'rb').read(), 'strength': 1.0}`,
+    );
     const outcome = await runScript(blend, { mode: 'test_inputs_pickled_dict', stdin: pickle });
     expect(outcome.code, outcome.stderr).toBe(0);
     const facts = await imageFacts(outcome.stdout);
@@ -53,11 +55,17 @@ describe('shims/blend.ts: two images in, a JPEG out', () => {
 
   test('command_line: --style and --content take paths, --quality is checked against its bounds', async () => {
     const files = writeTemporaryFiles({ 'style.png': style, 'content.jpg': content });
-    const outcome = await runScript(blend, { mode: 'command_line', args: ['--style', files['style.png']!, '--content', files['content.jpg']!, '--strength', '0.5'] });
+    const outcome = await runScript(blend, {
+      mode: 'command_line',
+      args: ['--style', files['style.png']!, '--content', files['content.jpg']!, '--strength', '0.5'],
+    });
     expect(outcome.code, outcome.stderr).toBe(0);
     expect(await imageFacts(outcome.stdout)).toMatchObject({ format: 'jpeg', width: 30, height: 20 });
 
-    const outOfBounds = await runScript(blend, { mode: 'command_line', args: ['--style', files['style.png']!, '--content', files['content.jpg']!, '--quality', '101'] });
+    const outOfBounds = await runScript(blend, {
+      mode: 'command_line',
+      args: ['--style', files['style.png']!, '--content', files['content.jpg']!, '--quality', '101'],
+    });
     expect(outOfBounds.code).toBe(2);
     expect(outOfBounds.stderr).toMatch(/quality.*(101|at most 100)/);
   });

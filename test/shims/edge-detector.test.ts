@@ -11,7 +11,9 @@ let square: Buffer; // a 40 x 30 PNG: black, with a white 20 x 10 rectangle from
 beforeAll(async () => {
   const pixels = Buffer.alloc(40 * 30);
   for (let y = 10; y < 20; y++) pixels.fill(255, y * 40 + 10, y * 40 + 30);
-  square = await sharp(pixels, { raw: { width: 40, height: 30, channels: 1 } }).png().toBuffer();
+  square = await sharp(pixels, { raw: { width: 40, height: 30, channels: 1 } })
+    .png()
+    .toBuffer();
 });
 
 /** The gray value of the result at (x, y). */
@@ -54,7 +56,10 @@ describe('shims/edge-detector.ts: onnxruntime-node on the ONNX graph the build w
 
   test('test_inputs_pickled_dict and command_line give the same outline', async () => {
     const files = writeTemporaryFiles({ 'square.png': square });
-    const pickled = await runScript(edgeDetector, { mode: 'test_inputs_pickled_dict', stdin: pythonPickle(`{'image': open(${JSON.stringify(files['square.png'])}, 'rb').read()}`) });
+    const pickled = await runScript(edgeDetector, {
+      mode: 'test_inputs_pickled_dict',
+      stdin: pythonPickle(`{'image': open(${JSON.stringify(files['square.png'])}, 'rb').read()}`),
+    });
     expect(pickled.code, pickled.stderr).toBe(0);
     await expectRectangleOutline(pickled.stdout);
     const commandLine = await runScript(edgeDetector, { mode: 'command_line', args: ['--image', files['square.png']!] });

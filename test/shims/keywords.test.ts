@@ -25,7 +25,13 @@ describe('shims/keywords.ts: a text model with typed options', () => {
   test('test_inputs_dict_json: counts without stop words, folded case, top N', async () => {
     const outcome = await runScript(keywords, { mode: 'test_inputs_dict_json', stdin: JSON.stringify({ text, top: 2 }) });
     expect(outcome.code, outcome.stderr).toBe(0);
-    expect(stdoutJson(outcome)).toEqual({ words: 8, keywords: [{ word: 'cat', count: 4, share: 0.5 }, { word: 'mat', count: 2, share: 0.25 }] });
+    expect(stdoutJson(outcome)).toEqual({
+      words: 8,
+      keywords: [
+        { word: 'cat', count: 4, share: 0.5 },
+        { word: 'mat', count: 2, share: 0.25 },
+      ],
+    });
   });
 
   test('every option changes the answer: case_sensitive, keep_stop_words, min_share, format', async () => {
@@ -68,13 +74,25 @@ describe('shims/keywords.ts over HTTP', () => {
   const url = serveDuringSuite(keywords);
 
   test('POST /predict with JSON answers the keywords as JSON output', async () => {
-    const response = await request(`${url()}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { text, top: 1 } }) });
+    const response = await request(`${url()}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { text, top: 1 } }),
+    });
     expect(response.statusCode).toBe(200);
-    expect(await response.body.json()).toMatchObject({ status: 'succeeded', content_type: 'application/json', output: { words: 8, keywords: [{ word: 'cat', count: 4 }] } });
+    expect(await response.body.json()).toMatchObject({
+      status: 'succeeded',
+      content_type: 'application/json',
+      output: { words: 8, keywords: [{ word: 'cat', count: 4 }] },
+    });
   });
 
   test('POST /predict with top out of its bounds is a 422 that names the field', async () => {
-    const response = await request(`${url()}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { text, top: 0 } }) });
+    const response = await request(`${url()}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { text, top: 0 } }),
+    });
     expect(response.statusCode).toBe(422);
     expect(((await response.body.json()) as { error: { field: string } }).error.field).toBe('top');
   });

@@ -27,12 +27,18 @@ describe('shims/thumbnail-pull.ts: the pull-style API', () => {
   });
 
   test('test_inputs_dict_json, test_inputs_pickled_dict and command_line take size and format', async () => {
-    const json = await runScript(thumbnail, { mode: 'test_inputs_dict_json', stdin: JSON.stringify({ image: photo.toString('base64'), size: 30, format: 'webp' }) });
+    const json = await runScript(thumbnail, {
+      mode: 'test_inputs_dict_json',
+      stdin: JSON.stringify({ image: photo.toString('base64'), size: 30, format: 'webp' }),
+    });
     expect(json.code, json.stderr).toBe(0);
     expect(await imageFacts(json.stdout)).toMatchObject({ format: 'webp', width: 30, height: 20 });
 
     const files = writeTemporaryFiles({ 'photo.jpg': photo });
-    const pickled = await runScript(thumbnail, { mode: 'test_inputs_pickled_dict', stdin: pythonPickle(`{'image': open(${JSON.stringify(files['photo.jpg'])}, 'rb').read(), 'size': 60, 'format': 'jpeg'}`) });
+    const pickled = await runScript(thumbnail, {
+      mode: 'test_inputs_pickled_dict',
+      stdin: pythonPickle(`{'image': open(${JSON.stringify(files['photo.jpg'])}, 'rb').read(), 'size': 60, 'format': 'jpeg'}`),
+    });
     expect(pickled.code, pickled.stderr).toBe(0);
     expect(await imageFacts(pickled.stdout)).toMatchObject({ format: 'jpeg', width: 60, height: 40 });
 
@@ -49,7 +55,11 @@ describe('shims/thumbnail-pull.ts over HTTP: concurrent requests through the pul
     const sizes = [10, 20, 30, 40, 50, 60, 70, 80];
     const answers = await Promise.all(
       sizes.map(async (size) => {
-        const response = await request(`${url()}/predict`, { method: 'POST', body: multipartForm({ image: photo, size: String(size) }), headers: { accept: 'image/png' } });
+        const response = await request(`${url()}/predict`, {
+          method: 'POST',
+          body: multipartForm({ image: photo, size: String(size) }),
+          headers: { accept: 'image/png' },
+        });
         expect(response.statusCode).toBe(200);
         return imageFacts(Buffer.from(await response.body.arrayBuffer()));
       }),

@@ -32,7 +32,18 @@ function runtimeLine(): Record<string, unknown> {
 describe('the JSON access line', () => {
   test('carries every field, with the runtime log line’s leading keys and msg last', () => {
     const entry = JSON.parse(oneLine({ method: 'POST', path: '/predict', id: 'req-1', remote: '127.0.0.1', predictionId: 'p-9' })) as Record<string, unknown>;
-    expect(entry).toMatchObject({ level: 'info', pid: process.pid, method: 'POST', path: '/predict', status: 200, bytes: 500, request_id: 'req-1', prediction_id: 'p-9', remote: '127.0.0.1', msg: 'POST /predict 200' });
+    expect(entry).toMatchObject({
+      level: 'info',
+      pid: process.pid,
+      method: 'POST',
+      path: '/predict',
+      status: 200,
+      bytes: 500,
+      request_id: 'req-1',
+      prediction_id: 'p-9',
+      remote: '127.0.0.1',
+      msg: 'POST /predict 200',
+    });
     expect(entry.duration_ms).toBeGreaterThanOrEqual(2.5);
     expect(new Date(entry.time as string).toISOString()).toBe(entry.time);
     const runtime = runtimeLine();

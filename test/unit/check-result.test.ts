@@ -13,14 +13,20 @@ beforeAll(async () => {
 describe('checkResult', () => {
   test('a good JSON, image, text and binary result passes with a summary', async () => {
     await expect(checkResult({ 'content-type': 'application/json', data: '{"a": 1}', success: true })).resolves.toEqual({
-      ok: true, problems: [], summary: 'application/json, 8 bytes of valid JSON', mediaType: 'application/json', json: { a: 1 },
+      ok: true,
+      problems: [],
+      summary: 'application/json, 8 bytes of valid JSON',
+      mediaType: 'application/json',
+      json: { a: 1 },
     });
     await expect(checkResult({ 'content-type': 'image/jpeg', data: jpeg, success: true })).resolves.toMatchObject({
-      ok: true, summary: `image/jpeg, 30x20 jpeg, ${jpeg.length} bytes`,
+      ok: true,
+      summary: `image/jpeg, 30x20 jpeg, ${jpeg.length} bytes`,
     });
     await expect(checkResult({ 'content-type': 'text/plain; charset=utf-8', data: Buffer.from('hi'), success: true })).resolves.toMatchObject({ ok: true });
     await expect(checkResult({ 'content-type': 'audio/wav', data: new Uint8Array([1, 2, 3]), success: true })).resolves.toMatchObject({
-      ok: true, summary: 'audio/wav, 3 bytes',
+      ok: true,
+      summary: 'audio/wav, 3 bytes',
     });
     const webp = await sharp(png).webp().toBuffer();
     await expect(checkResult({ 'content-type': 'image/webp', data: webp, success: true })).resolves.toMatchObject({ ok: true });
@@ -29,16 +35,48 @@ describe('checkResult', () => {
   test.each([
     ['not an object', null, ["the result must be an object { 'content-type', data, success, error? }, got null"]],
     ['a Buffer', Buffer.from('x'), ["the result must be an object { 'content-type', data, success, error? }, got 1 byte of binary data"]],
-    ['missing every field', {}, ["'content-type' must be a string such as 'application/json', got undefined", "'success' must be true or false, got undefined", "'data' is missing (use null when there is no data)"]],
+    [
+      'missing every field',
+      {},
+      [
+        "'content-type' must be a string such as 'application/json', got undefined",
+        "'success' must be true or false, got undefined",
+        "'data' is missing (use null when there is no data)",
+      ],
+    ],
     ['a failure', { 'content-type': 'text/plain', data: null, success: false, error: 'out of memory' }, ['the model reported a failure: out of memory']],
-    ['a failure without a message', { 'content-type': 'text/plain', data: null, success: false }, ['the model reported a failure: (no error message was given)']],
-    ['success without data', { 'content-type': 'application/json', data: null, success: true }, ["'data' must be a string or a Buffer when success is true, got null"]],
-    ['JSON that does not parse', { 'content-type': 'application/json', data: '{', success: true }, ['the content type is application/json but data is not valid JSON (']],
+    [
+      'a failure without a message',
+      { 'content-type': 'text/plain', data: null, success: false },
+      ['the model reported a failure: (no error message was given)'],
+    ],
+    [
+      'success without data',
+      { 'content-type': 'application/json', data: null, success: true },
+      ["'data' must be a string or a Buffer when success is true, got null"],
+    ],
+    [
+      'JSON that does not parse',
+      { 'content-type': 'application/json', data: '{', success: true },
+      ['the content type is application/json but data is not valid JSON ('],
+    ],
     ['an invalid media type', { 'content-type': 'jpeg', data: 'x', success: true }, ["'content-type' \"jpeg\" is not a valid media type such as 'image/jpeg'"]],
     ['an unknown content type', { 'content-type': 'picture/jpeg', data: 'x', success: true }, ['unknown content type "picture/jpeg"']],
-    ['image data as a string', { 'content-type': 'image/png', data: 'iVBOR', success: true }, ['the content type is image/png but data is a string; image data must be a Buffer']],
-    ['image data that does not decode', { 'content-type': 'image/jpeg', data: Buffer.from('not a jpeg at all'), success: true }, ['the content type is image/jpeg but data (17 bytes) is not an image that can be decoded']],
-    ['text that is not UTF-8', { 'content-type': 'text/plain', data: Buffer.from([0xc3, 0x28]), success: true }, ['the content type is text/plain but data is not valid UTF-8 text']],
+    [
+      'image data as a string',
+      { 'content-type': 'image/png', data: 'iVBOR', success: true },
+      ['the content type is image/png but data is a string; image data must be a Buffer'],
+    ],
+    [
+      'image data that does not decode',
+      { 'content-type': 'image/jpeg', data: Buffer.from('not a jpeg at all'), success: true },
+      ['the content type is image/jpeg but data (17 bytes) is not an image that can be decoded'],
+    ],
+    [
+      'text that is not UTF-8',
+      { 'content-type': 'text/plain', data: Buffer.from([0xc3, 0x28]), success: true },
+      ['the content type is text/plain but data is not valid UTF-8 text'],
+    ],
   ])('%s', async (_name, result, expected) => {
     const report = await checkResult(result);
     expect(report.ok).toBe(false);

@@ -23,7 +23,7 @@ describe('CogHealth', () => {
     expect(health.status(reading('failed'))).toBe('DEFUNCT');
   });
 
-  test('the body: status and the setup of the model\'s load, in Cog\'s format', () => {
+  test("the body: status and the setup of the model's load, in Cog's format", () => {
     expect(new CogHealth(started, ready).body(reading('ready'))).toEqual({
       status: 'READY',
       setup: { started_at: '2024-05-01T10:00:00.000000+00:00', completed_at: '2024-05-01T10:00:12.345000+00:00', status: 'succeeded', logs: '' },
@@ -37,7 +37,12 @@ describe('CogHealth', () => {
     health.engineFailed(new AiIntegrationError('AI_ERR_WORKER_START_FAILED', 'the model worker failed to start 5 times in a row'), Date.UTC(2024, 4, 1, 10, 5));
     expect(health.body(reading('failed'))).toEqual({
       status: 'SETUP_FAILED',
-      setup: { started_at: '2024-05-01T10:00:00.000000+00:00', completed_at: '2024-05-01T10:05:00.000000+00:00', status: 'failed', logs: 'the model worker failed to start 5 times in a row\n' },
+      setup: {
+        started_at: '2024-05-01T10:00:00.000000+00:00',
+        completed_at: '2024-05-01T10:05:00.000000+00:00',
+        status: 'failed',
+        logs: 'the model worker failed to start 5 times in a row\n',
+      },
     });
   });
 

@@ -19,17 +19,35 @@ type Doc = { components: { schemas: Record<string, any> }; paths: Record<string,
 const documentOf = (inputs: InputsSchema) => cogOpenApiDocument(inputs, model) as unknown as Doc;
 
 describe('the Cog OpenAPI document', () => {
-  test('is a valid OpenAPI 3.0.2 document with Cog\'s components and routes', async () => {
+  test("is a valid OpenAPI 3.0.2 document with Cog's components and routes", async () => {
     const document = documentOf(schema);
-    const result = await new Validator().validate(document as unknown as Parameters<Validator["validate"]>[0]);
+    const result = await new Validator().validate(document as unknown as Parameters<Validator['validate']>[0]);
     expect(result.errors).toBeUndefined();
     expect(result.valid).toBe(true);
     expect((document as any).openapi).toBe('3.0.2');
     expect(Object.keys(document.components.schemas)).toEqual([
-      'Input', 'Output', 'mode', 'PredictionRequest', 'PredictionResponse', 'Status', 'WebhookEvent', 'HTTPValidationError', 'ValidationError', 'Error',
+      'Input',
+      'Output',
+      'mode',
+      'PredictionRequest',
+      'PredictionResponse',
+      'Status',
+      'WebhookEvent',
+      'HTTPValidationError',
+      'ValidationError',
+      'Error',
     ]);
-    expect(Object.keys(document.paths)).toEqual(['/', '/health-check', '/predictions', '/predictions/{prediction_id}', '/predictions/{prediction_id}/cancel', '/shutdown']);
-    expect(document.paths['/predictions'].post.responses['422'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/HTTPValidationError' });
+    expect(Object.keys(document.paths)).toEqual([
+      '/',
+      '/health-check',
+      '/predictions',
+      '/predictions/{prediction_id}',
+      '/predictions/{prediction_id}/cancel',
+      '/shutdown',
+    ]);
+    expect(document.paths['/predictions'].post.responses['422'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/HTTPValidationError',
+    });
     expect(document.paths['/predictions/{prediction_id}'].put.parameters[0]).toMatchObject({ name: 'prediction_id', in: 'path', required: true });
     expect(document.components.schemas.Status.enum).toEqual(['starting', 'processing', 'succeeded', 'canceled', 'failed']);
     expect(document.components.schemas.ValidationError.required).toEqual(['loc', 'msg', 'type']);
@@ -58,7 +76,7 @@ describe('the Cog OpenAPI document', () => {
     expect(schemas.mode).toEqual({ title: 'mode', description: 'An enumeration.', enum: ['fast', 'best'], type: 'string' });
   });
 
-  test('enum component names are valid and never take a fixed component\'s name or each other\'s', async () => {
+  test("enum component names are valid and never take a fixed component's name or each other's", async () => {
     const document = documentOf({
       Status: { type: 'choice', choices: ['a'] },
       'my style': { type: 'choice', choices: ['b'] },
@@ -72,7 +90,7 @@ describe('the Cog OpenAPI document', () => {
     expect(schemas.Status.enum).toEqual(['starting', 'processing', 'succeeded', 'canceled', 'failed']);
     expect(schemas.Status_2.enum).toEqual(['a']);
     expect(schemas.my_style_2.enum).toEqual(['c']);
-    expect((await new Validator().validate(document as unknown as Parameters<Validator["validate"]>[0])).valid).toBe(true);
+    expect((await new Validator().validate(document as unknown as Parameters<Validator['validate']>[0])).valid).toBe(true);
   });
 
   test('a model without inputs has an Input with no required list; an input named __proto__ stays a property', () => {
@@ -82,7 +100,7 @@ describe('the Cog OpenAPI document', () => {
     expect(JSON.stringify(input)).toContain('"__proto__":{"title":"  Proto  ","type":"string","x-order":0}');
   });
 
-  test('titles are Cog\'s: words split on underscores, each capitalised', () => {
+  test("titles are Cog's: words split on underscores, each capitalised", () => {
     expect(cogTitle('guidance_scale')).toBe('Guidance Scale');
     expect(cogTitle('image')).toBe('Image');
     expect(cogTitle('numInferenceSteps')).toBe('NumInferenceSteps');

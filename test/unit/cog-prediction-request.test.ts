@@ -35,7 +35,7 @@ describe('parsePredictionRequest', () => {
     });
   });
 
-  test('Cog\'s compatibility rules: a null body or a missing or null input means no inputs', () => {
+  test("Cog's compatibility rules: a null body or a missing or null input means no inputs", () => {
     const noInputs: InputsSchema = { note: { type: 'text', required: false } };
     for (const body of [null, undefined, {}, { input: null }]) {
       expect(parsePredictionRequest(body, { schema: noInputs, strictInputs: false }).input).toEqual({});
@@ -50,7 +50,7 @@ describe('parsePredictionRequest', () => {
     ]);
   });
 
-  test('STRICT_INPUTS refuses an unknown input naming it, with the model\'s inputs', () => {
+  test("STRICT_INPUTS refuses an unknown input naming it, with the model's inputs", () => {
     const [entry, ...rest] = detailOf({ input: { image: jpeg, strenght: 1 } }, { schema, strictInputs: true });
     expect(rest).toEqual([]);
     expect(entry).toMatchObject({ loc: ['body', 'input', 'strenght'], type: 'value_error.extra' });
@@ -68,11 +68,19 @@ describe('parsePredictionRequest', () => {
   test('a body or input that is not an object is refused with its loc', () => {
     expect(detailOf([1, 2])).toEqual([{ loc: ['body'], msg: expect.stringContaining('expected a JSON object'), type: 'type_error.dict' }]);
     expect(detailOf('text')[0]!.loc).toEqual(['body']);
-    expect(detailOf({ input: [jpeg] })).toEqual([{ loc: ['body', 'input'], msg: 'expected an object of input names to values, got an array', type: 'type_error.dict' }]);
+    expect(detailOf({ input: [jpeg] })).toEqual([
+      { loc: ['body', 'input'], msg: 'expected an object of input names to values, got an array', type: 'type_error.dict' },
+    ]);
   });
 
   test('every problem is reported at once', () => {
-    const detail = detailOf({ id: 5, created_at: 'yesterday', context: { a: 1 }, webhook_events_filter: ['start', 'bogus'], input: { image: 'ftp://x/y.png' } });
+    const detail = detailOf({
+      id: 5,
+      created_at: 'yesterday',
+      context: { a: 1 },
+      webhook_events_filter: ['start', 'bogus'],
+      input: { image: 'ftp://x/y.png' },
+    });
     expect(detail.map((entry) => entry.loc)).toEqual([
       ['body', 'id'],
       ['body', 'created_at'],
@@ -82,7 +90,7 @@ describe('parsePredictionRequest', () => {
     ]);
   });
 
-  test('ids: the URL\'s id is used; a different body id is Cog\'s 422; empty, long and control-character ids are refused', () => {
+  test("ids: the URL's id is used; a different body id is Cog's 422; empty, long and control-character ids are refused", () => {
     expect(parsePredictionRequest({ input: { image: jpeg } }, { ...options, pathId: 'p1' }).id).toBe('p1');
     expect(parsePredictionRequest({ id: 'p1', input: { image: jpeg } }, { ...options, pathId: 'p1' }).id).toBe('p1');
     expect(detailOf({ id: 'p2', input: { image: jpeg } }, { ...options, pathId: 'p1' })).toEqual([
@@ -99,16 +107,29 @@ describe('parsePredictionRequest', () => {
     expect(predictionIdProblem('ünïcode and spaces')).toBeUndefined();
   });
 
-  test('created_at is taken in RFC 3339 and given back in Cog\'s format', () => {
-    expect(parsePredictionRequest({ created_at: '2024-05-01T10:20:30.123456Z', input: { image: jpeg } }, options).createdAt).toBe('2024-05-01T10:20:30.123000+00:00');
-    expect(parsePredictionRequest({ created_at: '2024-05-01T12:20:30+02:00', input: { image: jpeg } }, options).createdAt).toBe('2024-05-01T10:20:30.000000+00:00');
-    expect(detailOf({ created_at: '2024-02-30T00:00:00Z', input: { image: jpeg } })[0]).toMatchObject({ loc: ['body', 'created_at'], type: 'value_error.datetime' });
+  test("created_at is taken in RFC 3339 and given back in Cog's format", () => {
+    expect(parsePredictionRequest({ created_at: '2024-05-01T10:20:30.123456Z', input: { image: jpeg } }, options).createdAt).toBe(
+      '2024-05-01T10:20:30.123000+00:00',
+    );
+    expect(parsePredictionRequest({ created_at: '2024-05-01T12:20:30+02:00', input: { image: jpeg } }, options).createdAt).toBe(
+      '2024-05-01T10:20:30.000000+00:00',
+    );
+    expect(detailOf({ created_at: '2024-02-30T00:00:00Z', input: { image: jpeg } })[0]).toMatchObject({
+      loc: ['body', 'created_at'],
+      type: 'value_error.datetime',
+    });
     expect(detailOf({ created_at: 1714558830, input: { image: jpeg } })[0]).toMatchObject({ loc: ['body', 'created_at'] });
   });
 
   test('webhook_events_filter is checked and deduplicated; context must be an object of strings', () => {
-    expect(parsePredictionRequest({ webhook_events_filter: ['completed', 'completed'], context: { user: 'a' }, input: { image: jpeg } }, options).webhookEventsFilter).toEqual(['completed']);
-    expect(detailOf({ webhook_events_filter: 'completed', input: { image: jpeg } })[0]).toMatchObject({ loc: ['body', 'webhook_events_filter'], type: 'type_error.list' });
+    expect(
+      parsePredictionRequest({ webhook_events_filter: ['completed', 'completed'], context: { user: 'a' }, input: { image: jpeg } }, options)
+        .webhookEventsFilter,
+    ).toEqual(['completed']);
+    expect(detailOf({ webhook_events_filter: 'completed', input: { image: jpeg } })[0]).toMatchObject({
+      loc: ['body', 'webhook_events_filter'],
+      type: 'type_error.list',
+    });
   });
 
   test('a webhook is taken (its URL checked by the core), a non-string one is a 422; an output_file_prefix is refused with 501 rather than ignored', () => {
@@ -129,7 +150,10 @@ describe('parsePredictionRequest', () => {
   });
 
   test('an input named __proto__ stays ordinary data', () => {
-    const request = parsePredictionRequest(JSON.parse('{"input": {"__proto__": {"polluted": true}}}'), { schema: JSON.parse('{"__proto__": {"type": "json"}}') as InputsSchema, strictInputs: true });
+    const request = parsePredictionRequest(JSON.parse('{"input": {"__proto__": {"polluted": true}}}'), {
+      schema: JSON.parse('{"__proto__": {"type": "json"}}') as InputsSchema,
+      strictInputs: true,
+    });
     expect(Object.keys(request.input)).toEqual(['__proto__']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(request.input)).toBe(Object.prototype);
@@ -138,7 +162,8 @@ describe('parsePredictionRequest', () => {
 
 describe('refuseStreamOnPut', () => {
   test('Prefer: respond-async is found in any case and among other preferences', () => {
-    for (const prefer of ['respond-async', 'Respond-Async', 'wait=10, respond-async', ['return=minimal', 'respond-async; foo=bar']]) expect(prefersAsync(prefer)).toBe(true);
+    for (const prefer of ['respond-async', 'Respond-Async', 'wait=10, respond-async', ['return=minimal', 'respond-async; foo=bar']])
+      expect(prefersAsync(prefer)).toBe(true);
     expect(prefersAsync('return=minimal')).toBe(false);
     expect(prefersAsync(undefined)).toBe(false);
     expect(() => refuseStreamOnPut('application/json')).not.toThrow();

@@ -12,7 +12,7 @@ const identity = { id: 'p1', input: { strength: 0.2 }, createdAt: '2024-05-01T10
 const completedMs = Date.UTC(2024, 4, 1, 10, 20, 30, 500);
 
 describe('cogTimestamp and parseTimestamp', () => {
-  test('times are written as Python\'s isoformat() writes UTC datetimes', () => {
+  test("times are written as Python's isoformat() writes UTC datetimes", () => {
     expect(cogTimestamp(Date.UTC(2024, 4, 1, 10, 20, 30, 123))).toBe('2024-05-01T10:20:30.123000+00:00');
     expect(cogTimestamp(Date.UTC(1999, 11, 31, 23, 59, 59, 0))).toBe('1999-12-31T23:59:59.000000+00:00');
     expect(cogTimestamp(Date.UTC(2024, 0, 1))).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/);
@@ -30,7 +30,7 @@ describe('cogTimestamp and parseTimestamp', () => {
 });
 
 describe('predictionResponse', () => {
-  test('a success: Cog\'s envelope, output as given, predict_time in seconds, started_at = completed_at - predict_time', () => {
+  test("a success: Cog's envelope, output as given, predict_time in seconds, started_at = completed_at - predict_time", () => {
     expect(predictionResponse(identity, { status: 'succeeded', output: { label: 'cat' }, completedMs, predictMs: 250 })).toEqual({
       id: 'p1',
       status: 'succeeded',
@@ -47,14 +47,25 @@ describe('predictionResponse', () => {
 
   test('a failure: error as a string, output null; without a known running time, no started_at nor predict_time', () => {
     expect(predictionResponse(identity, { status: 'failed', error: 'no face found', completedMs, predictMs: 100 })).toMatchObject({
-      status: 'failed', output: null, error: 'no face found', metrics: { predict_time: 0.1 }, started_at: '2024-05-01T10:20:30.400000+00:00',
+      status: 'failed',
+      output: null,
+      error: 'no face found',
+      metrics: { predict_time: 0.1 },
+      started_at: '2024-05-01T10:20:30.400000+00:00',
     });
     const unknown = predictionResponse(identity, { status: 'failed', error: 'the worker died', completedMs });
     expect(unknown).toMatchObject({ status: 'failed', started_at: null, completed_at: '2024-05-01T10:20:30.500000+00:00', metrics: {} });
   });
 
   test('a running prediction has no completion yet', () => {
-    expect(predictionResponse(identity, { status: 'processing' })).toMatchObject({ status: 'processing', output: null, error: null, started_at: null, completed_at: null, metrics: {} });
+    expect(predictionResponse(identity, { status: 'processing' })).toMatchObject({
+      status: 'processing',
+      output: null,
+      error: null,
+      started_at: null,
+      completed_at: null,
+      metrics: {},
+    });
   });
 
   test('outputs as Cog gives them: JSON as JSON, text as a string, binary as a data: URL', async () => {
@@ -64,7 +75,9 @@ describe('predictionResponse', () => {
     };
     expect(await output({ 'content-type': 'application/json', data: '{"a":[1,2]}', success: true })).toEqual({ a: [1, 2] });
     expect(await output({ 'content-type': 'text/plain; charset=utf-8', data: 'hello', success: true })).toBe('hello');
-    expect(await output({ 'content-type': 'application/octet-stream', data: Buffer.from([0, 255]), success: true })).toBe('data:application/octet-stream;base64,AP8=');
+    expect(await output({ 'content-type': 'application/octet-stream', data: Buffer.from([0, 255]), success: true })).toBe(
+      'data:application/octet-stream;base64,AP8=',
+    );
   });
 
   test('model failures, invalid results, throws, dead workers and timeouts are a failed prediction; the rest are HTTP errors', () => {
@@ -86,9 +99,13 @@ describe('cogErrorBody', () => {
     return { status: answer.status, body: cogErrorBody(answer, error), headers: answer.headers };
   };
 
-  test('an input the core refuses is Cog\'s 422 entry naming the field', async () => {
+  test("an input the core refuses is Cog's 422 entry naming the field", async () => {
     const schema = { strength: { type: 'number', min: 0, max: 1 } } as const;
-    const refusal = (raw: Record<string, unknown>) => convertInputs(schema, raw, { origin: 'data' }).then(() => undefined, (error: unknown) => error);
+    const refusal = (raw: Record<string, unknown>) =>
+      convertInputs(schema, raw, { origin: 'data' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     expect(cogAnswer(await refusal({ strength: 3 }))).toEqual({
       status: 422,
       body: { detail: [{ loc: ['body', 'input', 'strength'], msg: '3 is out of range; expected a number between 0 and 1', type: 'value_error' }] },
@@ -101,7 +118,7 @@ describe('cogErrorBody', () => {
     });
   });
 
-  test('a validation error keeps all its entries; the field of the first input entry is the error\'s field', () => {
+  test("a validation error keeps all its entries; the field of the first input entry is the error's field", () => {
     const error = new CogValidationError([
       { loc: ['body', 'id'], msg: 'prediction ID must match the ID supplied in the URL', type: 'value_error' },
       { loc: ['body', 'input', 'image'], msg: 'Field required', type: 'value_error.missing' },
@@ -113,7 +130,11 @@ describe('cogErrorBody', () => {
   });
 
   test('every other error is {"detail": message} with the status of the error table, 501 for what is not supported, Retry-After for 429 and overload', () => {
-    expect(cogAnswer(new AiIntegrationError('AI_ERR_QUEUE_FULL', 'the queue is full'))).toEqual({ status: 429, body: { detail: 'the queue is full' }, headers: { 'retry-after': '1' } });
+    expect(cogAnswer(new AiIntegrationError('AI_ERR_QUEUE_FULL', 'the queue is full'))).toEqual({
+      status: 429,
+      body: { detail: 'the queue is full' },
+      headers: { 'retry-after': '1' },
+    });
     expect(cogAnswer(new AiIntegrationError('AI_ERR_OVERLOADED', 'busy')).headers).toEqual({ 'retry-after': '1' });
     expect(cogAnswer(new AiIntegrationError('AI_ERR_MALFORMED_INPUT', 'not JSON'))).toEqual({ status: 400, body: { detail: 'not JSON' }, headers: {} });
     expect(cogAnswer(new AiIntegrationError('AI_ERR_NOT_FOUND', 'no route'))).toMatchObject({ status: 404, body: { detail: 'no route' } });

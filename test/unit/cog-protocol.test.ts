@@ -71,7 +71,7 @@ describe('MODE=cog: the Cog prediction API', () => {
     await server.close();
   });
 
-  test('GET / is Cog\'s route index', async () => {
+  test("GET / is Cog's route index", async () => {
     const { status, body } = await answer(send(url, 'GET', '/'));
     expect(status).toBe(200);
     expect(body).toEqual({
@@ -86,14 +86,17 @@ describe('MODE=cog: the Cog prediction API', () => {
     });
   });
 
-  test('GET /health-check: READY, with the model\'s setup, in Cog\'s format', async () => {
+  test("GET /health-check: READY, with the model's setup, in Cog's format", async () => {
     const { status, body } = await answer(send(url, 'GET', '/health-check'));
     expect(status).toBe(200);
-    expect(body).toEqual({ status: 'READY', setup: { started_at: expect.stringMatching(timestamp), completed_at: expect.stringMatching(timestamp), status: 'succeeded', logs: '' } });
+    expect(body).toEqual({
+      status: 'READY',
+      setup: { started_at: expect.stringMatching(timestamp), completed_at: expect.stringMatching(timestamp), status: 'succeeded', logs: '' },
+    });
     expect(Date.parse(body.setup.completed_at)).toBeGreaterThanOrEqual(Date.parse(body.setup.started_at));
   });
 
-  test('GET /openapi.json is a valid OpenAPI 3.0 document in Cog\'s shape; /docs shows it', async () => {
+  test("GET /openapi.json is a valid OpenAPI 3.0 document in Cog's shape; /docs shows it", async () => {
     const { status, body: document } = await answer(send(url, 'GET', '/openapi.json'));
     expect(status).toBe(200);
     const validator = new Validator();
@@ -101,21 +104,45 @@ describe('MODE=cog: the Cog prediction API', () => {
     expect(result.errors ?? []).toEqual([]);
     expect(validator.version).toBe('3.0');
     const { schemas } = document.components;
-    expect(Object.keys(schemas)).toEqual(expect.arrayContaining(['Input', 'Output', 'PredictionRequest', 'PredictionResponse', 'Status', 'HTTPValidationError', 'ValidationError', 'action']));
+    expect(Object.keys(schemas)).toEqual(
+      expect.arrayContaining(['Input', 'Output', 'PredictionRequest', 'PredictionResponse', 'Status', 'HTTPValidationError', 'ValidationError', 'action']),
+    );
     expect(Object.keys(schemas.Input.properties)).toEqual(['image', 'action', 'note', 'strength', 'steps', 'flag', 'options', 'attachment', 'hold_file']);
-    expect(schemas.Input.properties.image).toEqual({ title: 'Image', type: 'string', format: 'uri', 'x-cog-accept': 'image/*', 'x-order': 0, nullable: true, description: 'a photo' });
-    expect(schemas.Input.properties.action).toEqual({ allOf: [{ $ref: '#/components/schemas/action' }], 'x-order': 1, default: 'json', description: 'what the model does' });
+    expect(schemas.Input.properties.image).toEqual({
+      title: 'Image',
+      type: 'string',
+      format: 'uri',
+      'x-cog-accept': 'image/*',
+      'x-order': 0,
+      nullable: true,
+      description: 'a photo',
+    });
+    expect(schemas.Input.properties.action).toEqual({
+      allOf: [{ $ref: '#/components/schemas/action' }],
+      'x-order': 1,
+      default: 'json',
+      description: 'what the model does',
+    });
     expect(schemas.action.enum).toEqual(['json', 'image', 'text', 'fail', 'throw']);
     expect(schemas.Input.properties.strength).toMatchObject({ type: 'number', minimum: 0, maximum: 1, default: 0.5, 'x-order': 3 });
     expect(schemas.Input.properties.attachment).toMatchObject({ type: 'string', format: 'uri' });
-    expect(Object.keys(document.paths)).toEqual(['/', '/health-check', '/predictions', '/predictions/{prediction_id}', '/predictions/{prediction_id}/cancel', '/shutdown']);
+    expect(Object.keys(document.paths)).toEqual([
+      '/',
+      '/health-check',
+      '/predictions',
+      '/predictions/{prediction_id}',
+      '/predictions/{prediction_id}/cancel',
+      '/shutdown',
+    ]);
     const docs = await send(url, 'GET', '/docs');
     expect(docs.status).toBe(200);
     expect(docs.text()).toContain('openapi.json');
   });
 
-  test('POST /predictions with an image as a data: URL: the output image comes back as a data: URL, in Cog\'s envelope', async () => {
-    const photo = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#ff0000' } }).jpeg().toBuffer();
+  test("POST /predictions with an image as a data: URL: the output image comes back as a data: URL, in Cog's envelope", async () => {
+    const photo = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#ff0000' } })
+      .jpeg()
+      .toBuffer();
     const input = { image: `data:image/jpeg;base64,${photo.toString('base64')}`, action: 'image' };
     const { status, body, headers } = await answer(send(url, 'POST', '/predictions', { input }));
     expect(status).toBe(200);
@@ -169,7 +196,13 @@ describe('MODE=cog: the Cog prediction API', () => {
   test('a model-reported failure is a failed prediction, answered with 200 as Cog does', async () => {
     const { status, body } = await answer(send(url, 'POST', '/predictions', { input: { action: 'fail' } }));
     expect(status).toBe(200);
-    expect(body).toMatchObject({ status: 'failed', output: null, error: 'the model reported a failure: no face found in the image', logs: '', completed_at: expect.stringMatching(timestamp) });
+    expect(body).toMatchObject({
+      status: 'failed',
+      output: null,
+      error: 'the model reported a failure: no face found in the image',
+      logs: '',
+      completed_at: expect.stringMatching(timestamp),
+    });
   });
 
   test('422 in Cog\'s shape, {"detail": [{loc, msg, type}]}, for every kind of refused input; the model never runs', async () => {
@@ -182,13 +215,24 @@ describe('MODE=cog: the Cog prediction API', () => {
     expect(await refused({ input: { strength: 3, note: 'refused' } })).toEqual([
       { loc: ['body', 'input', 'strength'], msg: '3 is out of range; expected a number between 0 and 1', type: 'value_error' },
     ]);
-    expect(await refused({ input: { steps: 'ten', note: 'refused' } })).toEqual([{ loc: ['body', 'input', 'steps'], msg: expect.stringContaining('expected an integer'), type: 'value_error' }]);
-    expect(await refused({ input: { action: 'jsno', note: 'refused' } })).toEqual([{ loc: ['body', 'input', 'action'], msg: expect.stringContaining("did you mean 'json'?"), type: 'value_error' }]);
+    expect(await refused({ input: { steps: 'ten', note: 'refused' } })).toEqual([
+      { loc: ['body', 'input', 'steps'], msg: expect.stringContaining('expected an integer'), type: 'value_error' },
+    ]);
+    expect(await refused({ input: { action: 'jsno', note: 'refused' } })).toEqual([
+      { loc: ['body', 'input', 'action'], msg: expect.stringContaining("did you mean 'json'?"), type: 'value_error' },
+    ]);
     // A URL input on a refused address: checked before any connection (test/e2e/url-inputs.test.ts has the rest).
     expect(await refused({ input: { image: 'http://127.0.0.1:9/cat.jpg', note: 'refused' } })).toEqual([
-      { loc: ['body', 'input', 'image'], msg: expect.stringContaining("the URL's host is 127.0.0.1, a loopback address; private addresses are refused"), type: 'value_error' },
+      {
+        loc: ['body', 'input', 'image'],
+        msg: expect.stringContaining("the URL's host is 127.0.0.1, a loopback address; private addresses are refused"),
+        type: 'value_error',
+      },
     ]);
-    expect((await refused({ input: { image: 'data:image/jpeg;base64,AAAA', note: 'refused' } }))[0]).toMatchObject({ loc: ['body', 'input', 'image'], msg: expect.stringContaining('is not an image') });
+    expect((await refused({ input: { image: 'data:image/jpeg;base64,AAAA', note: 'refused' } }))[0]).toMatchObject({
+      loc: ['body', 'input', 'image'],
+      msg: expect.stringContaining('is not an image'),
+    });
     expect(await refused({ id: 'other', input: { note: 'refused' } }, '/predictions/mine', 'PUT')).toEqual([
       { loc: ['body', 'id'], msg: 'prediction ID must match the ID supplied in the URL', type: 'value_error' },
     ]);
@@ -265,7 +309,7 @@ describe('MODE=cog: the Cog prediction API', () => {
     expect((await send(url, 'POST', '/predictions/finished-1/cancel')).status).toBe(404);
   });
 
-  test('BUSY while the model runs; a prediction sent then waits in the queue instead of Cog\'s 409; past MAX_QUEUE, 429 with Retry-After', async () => {
+  test("BUSY while the model runs; a prediction sent then waits in the queue instead of Cog's 409; past MAX_QUEUE, 429 with Retry-After", async () => {
     const hold = gate('hold-busy');
     hold.close();
     const running = answer(send(url, 'POST', '/predictions', { input: { note: 'busy-running', hold_file: hold.path } }));
@@ -280,12 +324,13 @@ describe('MODE=cog: the Cog prediction API', () => {
     expect(refusal.body).toEqual({ detail: expect.stringContaining('the queue is full') });
     hold.open();
     expect((await running).body).toMatchObject({ status: 'succeeded', output: { note: 'busy-running' } });
-    for (const [index, pending] of queued.entries()) expect((await pending).body).toMatchObject({ status: 'succeeded', output: { note: `busy-queued-${index + 1}` } });
+    for (const [index, pending] of queued.entries())
+      expect((await pending).body).toMatchObject({ status: 'succeeded', output: { note: `busy-queued-${index + 1}` } });
     expect(await eventually(async () => (await healthOf(url)) === 'READY', 10_000)).toBe(true);
     expect(callsWith(callsFile, 'busy-refused')).toBe(0);
   });
 
-  test('unknown routes and methods answer in Cog\'s error shape; metrics are labelled by Cog\'s route templates', async () => {
+  test("unknown routes and methods answer in Cog's error shape; metrics are labelled by Cog's route templates", async () => {
     const missing = await answer(send(url, 'GET', '/v1/predictions'));
     expect(missing.status).toBe(404);
     expect(missing.body).toEqual({ detail: expect.stringContaining('no route /v1/predictions') });

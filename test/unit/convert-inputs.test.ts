@@ -78,7 +78,7 @@ describe('convertInputs', () => {
     { raw: { count: 2 ** 60 }, field: 'count', message: 'count: expected an integer at least 1, got number' },
     { raw: { count: 10n ** 30n }, field: 'count', message: 'count: expected an integer at least 1, got bigint 1000000000000000000000000000000' },
     { raw: { flag: 2 }, field: 'flag', message: 'flag: expected true or false (also yes/no, on/off, 1/0), got number 2' },
-    { raw: { pick: 'c' }, field: 'pick', message: "pick: expected one of a, b, got the string \"c\" (did you mean 'a'?)" },
+    { raw: { pick: 'c' }, field: 'pick', message: 'pick: expected one of a, b, got the string "c" (did you mean \'a\'?)' },
     { raw: { prompt: { text: 'x' } }, field: 'prompt', message: 'prompt: expected a string, got an object' },
     { raw: { prompt: Buffer.from([0xff, 0xfe]) }, field: 'prompt', message: 'prompt: expected a string, got 2 bytes that are not valid UTF-8 text' },
   ])('refuses a bad $field: $message', async ({ raw, field, message }) => {
@@ -97,7 +97,10 @@ describe('convertInputs', () => {
     expect(inputs.temperature).toBe(0.7);
     expect(inputs.nested).toBe(options.nested);
     const refused = await refusal({ image: png, cuont: 3 }, 'data', true);
-    expect(refused).toEqual({ field: 'cuont', message: "cuont: is not an input of this model; this model's inputs are image, prompt, ratio, count, flag, pick, extra (did you mean 'count'?)" });
+    expect(refused).toEqual({
+      field: 'cuont',
+      message: "cuont: is not an input of this model; this model's inputs are image, prompt, ratio, count, flag, pick, extra (did you mean 'count'?)",
+    });
   });
 
   test('input names such as __proto__ stay data and never change a prototype', async () => {

@@ -28,16 +28,32 @@ describe('errorAnswer', () => {
   });
 
   test('a field names the input; anything not ours is AI_ERR_INTERNAL, its details kept out', () => {
-    expect(errorAnswer(new InvalidInputError('image', 'is required'))).toEqual({ status: 422, headers: {}, code: 'AI_ERR_INVALID_INPUT', message: 'image: is required', field: 'image' });
+    expect(errorAnswer(new InvalidInputError('image', 'is required'))).toEqual({
+      status: 422,
+      headers: {},
+      code: 'AI_ERR_INVALID_INPUT',
+      message: 'image: is required',
+      field: 'image',
+    });
     expect(errorAnswer(new TypeError('x is undefined'))).toEqual({ status: 500, headers: {}, code: 'AI_ERR_INTERNAL', message: 'internal server error' });
     expect(errorAnswer('a thrown string')).toMatchObject({ status: errorTable.AI_ERR_INTERNAL.httpStatus, code: 'AI_ERR_INTERNAL' });
   });
 
   test('a subclass with its own status or headers is honoured: 406, 501, Allow', () => {
-    expect(errorAnswer(new NotAcceptableError('no form of the result is image/png'))).toEqual({ status: 406, headers: {}, code: 'AI_ERR_USAGE', message: 'no form of the result is image/png' });
+    expect(errorAnswer(new NotAcceptableError('no form of the result is image/png'))).toEqual({
+      status: 406,
+      headers: {},
+      code: 'AI_ERR_USAGE',
+      message: 'no form of the result is image/png',
+    });
     expect(errorAnswer(new CogNotSupportedError('output uploads are not served'))).toMatchObject({ status: 501, code: 'AI_ERR_USAGE' });
     expect(errorAnswer(new CogNotSupportedError('no stream on PUT', 406))).toMatchObject({ status: 406, code: 'AI_ERR_USAGE' });
-    expect(errorAnswer(new MethodNotAllowedError(['GET', 'HEAD', 'POST'], 'PUT is not allowed'))).toEqual({ status: 405, headers: { allow: 'GET, HEAD, POST' }, code: 'AI_ERR_METHOD_NOT_ALLOWED', message: 'PUT is not allowed' });
+    expect(errorAnswer(new MethodNotAllowedError(['GET', 'HEAD', 'POST'], 'PUT is not allowed'))).toEqual({
+      status: 405,
+      headers: { allow: 'GET, HEAD, POST' },
+      code: 'AI_ERR_METHOD_NOT_ALLOWED',
+      message: 'PUT is not allowed',
+    });
     const validation = new CogValidationError([{ loc: ['body', 'input', 'steps'], msg: 'Field required', type: 'value_error.missing' }]);
     expect(errorAnswer(validation)).toMatchObject({ status: 422, code: 'AI_ERR_INVALID_INPUT', field: 'steps' });
     expect(errorAnswer(new OpenInferenceError(404, "unknown model 'x'"))).toMatchObject({ status: 404, code: 'AI_ERR_NOT_FOUND' });
@@ -45,9 +61,16 @@ describe('errorAnswer', () => {
 
   test("a protocol's own statuses map the table's: KServe answers 400 where the table says 422, and nothing else changes", () => {
     expect(openInferenceStatuses).toEqual({ 422: 400 });
-    expect(errorAnswer(new InvalidInputError('image', 'is required'), openInferenceStatuses)).toMatchObject({ status: 400, code: 'AI_ERR_INVALID_INPUT', field: 'image' });
+    expect(errorAnswer(new InvalidInputError('image', 'is required'), openInferenceStatuses)).toMatchObject({
+      status: 400,
+      code: 'AI_ERR_INVALID_INPUT',
+      field: 'image',
+    });
     expect(errorAnswer(new AiIntegrationError('AI_ERR_PICKLE_GLOBAL', 'os.system'), openInferenceStatuses).status).toBe(400);
-    expect(errorAnswer(new AiIntegrationError('AI_ERR_QUEUE_FULL', 'full'), openInferenceStatuses)).toMatchObject({ status: 429, headers: { 'retry-after': '1' } });
+    expect(errorAnswer(new AiIntegrationError('AI_ERR_QUEUE_FULL', 'full'), openInferenceStatuses)).toMatchObject({
+      status: 429,
+      headers: { 'retry-after': '1' },
+    });
     expect(errorAnswer(new TypeError('bug'), openInferenceStatuses).status).toBe(500);
   });
 });

@@ -15,7 +15,14 @@ import type { ModeContext } from '../../src/types.js';
 
 function contextWith(infer: (inputs: Record<string, unknown>) => Promise<{ 'content-type': string; data: string; success: boolean }>) {
   let logged = '';
-  const log = createLogger(new Writable({ write: (chunk, _encoding, done) => ((logged += String(chunk)), done()) }));
+  const log = createLogger(
+    new Writable({
+      write: (chunk, _encoding, done) => {
+        logged += String(chunk);
+        done();
+      },
+    }),
+  );
   const engine = engineAround(infer);
   const env = { ACCESS_LOG: 'false' };
   const context: ModeContext = {
@@ -39,11 +46,21 @@ const upper: HttpProtocol = {
   name: 'upper',
   defaultPort: 0,
   summary: 'POST /upper',
-  routes: (core) => [{ method: 'POST', path: '/upper', handler: async (route) => sendJson(route.response, 200, { text: String((await core.predict((await core.readJson(route)) as Record<string, unknown>, 'data', route)).result.data) }) }],
+  routes: (core) => [
+    {
+      method: 'POST',
+      path: '/upper',
+      handler: async (route) =>
+        sendJson(route.response, 200, {
+          text: String((await core.predict((await core.readJson(route)) as Record<string, unknown>, 'data', route)).result.data),
+        }),
+    },
+  ],
   openApi: () => ({ openapi: '3.1.0', info: { title: 'upper', version: '1' }, paths: {} }),
 };
 
-const post = (port: number, body: unknown) => request(`http://127.0.0.1:${port}/upper`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (port: number, body: unknown) =>
+  request(`http://127.0.0.1:${port}/upper`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('startHttpService: the HTTP core in the test process', () => {
   test('serves, answers errors from the table, and close() drains and ends with 0', async () => {

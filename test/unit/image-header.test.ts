@@ -5,7 +5,9 @@ import { describe, expect, test } from 'vitest';
 import { parseImageHeader } from '../../src/inputs/image-header.js';
 
 const made = (format: 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif') =>
-  sharp({ create: { width: 33, height: 21, channels: 3, background: '#123456' } }).toFormat(format).toBuffer();
+  sharp({ create: { width: 33, height: 21, channels: 3, background: '#123456' } })
+    .toFormat(format)
+    .toBuffer();
 
 // A 2 x 1 24-bit BMP, written by hand: sharp has no BMP reader, so the check must refuse it.
 function bmp(): Buffer {
@@ -34,7 +36,9 @@ describe('parseImageHeader', () => {
 
   test('formats sharp does not decode are refused by name', () => {
     expect(parseImageHeader(bmp())).toBe('bmp is not a format the runtime decodes');
-    expect(parseImageHeader(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="3"></svg>'))).toBe('svg is not a format the runtime decodes');
+    expect(parseImageHeader(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="3"></svg>'))).toBe(
+      'svg is not a format the runtime decodes',
+    );
   });
 
   test('no bytes, or bytes of no image, are refused', () => {

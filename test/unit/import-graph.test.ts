@@ -20,7 +20,9 @@ const files = [...sources(join(repoRoot, 'src')), ...sources(join(repoRoot, 'mod
 const graph = new Map<string, string[]>();
 for (const file of files) {
   const text = readFileSync(file, 'utf8');
-  const targets = [...text.matchAll(staticImport)].filter((match) => !/^import type|^export type/.test(match[0])).map((match) => resolve(dirname(file), match[1]!).replace(/\.js$/, '.ts'));
+  const targets = [...text.matchAll(staticImport)]
+    .filter((match) => !/^import type|^export type/.test(match[0]))
+    .map((match) => resolve(dirname(file), match[1]!).replace(/\.js$/, '.ts'));
   graph.set(file, targets);
 }
 const name = (file: string) => relative(repoRoot, file);
@@ -51,7 +53,9 @@ describe('the import graph', () => {
     expect(modeFiles.length).toBeGreaterThan(20);
     const offending = modeFiles.flatMap((file) => {
       const folder = name(file).split('/')[1];
-      return [...reachable(file)].filter((target) => entries.includes(target) || (name(target).startsWith('modes/') && name(target).split('/')[1] !== folder)).map((target) => `${name(file)} -> ${name(target)}`);
+      return [...reachable(file)]
+        .filter((target) => entries.includes(target) || (name(target).startsWith('modes/') && name(target).split('/')[1] !== folder))
+        .map((target) => `${name(file)} -> ${name(target)}`);
     });
     expect(offending).toEqual([]);
   });

@@ -56,7 +56,9 @@ describe('startInProcess', () => {
   });
 
   test('a setting the mode refuses, or a mode that serves no HTTP, is an error naming it', async () => {
-    await expect(startInProcess({ mode: 'vertex', model: upper, env: { AIP_HTTP_PORT: '80a' } })).rejects.toThrow('AIP_HTTP_PORT="80a" is not a port number from 1 to 65535');
+    await expect(startInProcess({ mode: 'vertex', model: upper, env: { AIP_HTTP_PORT: '80a' } })).rejects.toThrow(
+      'AIP_HTTP_PORT="80a" is not a port number from 1 to 65535',
+    );
     await expect(startInProcess({ mode: 'command_line', model: upper })).rejects.toThrow('MODE=command_line is not a mode that serves HTTP');
   });
 });

@@ -15,7 +15,10 @@ describe('jsonBody', () => {
   test('data URLs come out as the bytes JSON.stringify would give for their text, among non-ASCII text', () => {
     const value = {
       before: 'naïve ☃ \u0000 "q"',
-      inputs: { image: { is_img: true, url: new DataUrl('image/jpeg', bytes) }, note: { is_img: false, url: new DataUrl('text/plain;charset=utf-8', Buffer.from('héllo')) } },
+      inputs: {
+        image: { is_img: true, url: new DataUrl('image/jpeg', bytes) },
+        note: { is_img: false, url: new DataUrl('text/plain;charset=utf-8', Buffer.from('héllo')) },
+      },
       list: [new DataUrl('application/octet-stream', Buffer.alloc(0)), 'after ✓'],
     };
     const body = jsonBody(value);

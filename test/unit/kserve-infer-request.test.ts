@@ -89,12 +89,40 @@ describe('V2 inference requests in JSON', () => {
       inputs: [
         { name: 'prompt', shape: [2], datatype: 'BYTES', data: ['a cat', 'a dog'] },
         { name: 'embedding', shape: [2, 3], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6] },
-        { name: 'grid', shape: [2, 2, 2], datatype: 'INT32', data: [[[1, 2], [3, 4]], [[5, 6], [7, 8]]] },
+        {
+          name: 'grid',
+          shape: [2, 2, 2],
+          datatype: 'INT32',
+          data: [
+            [
+              [1, 2],
+              [3, 4],
+            ],
+            [
+              [5, 6],
+              [7, 8],
+            ],
+          ],
+        },
       ],
     });
     expect(request.items).toEqual([
-      { prompt: 'a cat', embedding: [1, 2, 3], grid: [[1, 2], [3, 4]] },
-      { prompt: 'a dog', embedding: [4, 5, 6], grid: [[5, 6], [7, 8]] },
+      {
+        prompt: 'a cat',
+        embedding: [1, 2, 3],
+        grid: [
+          [1, 2],
+          [3, 4],
+        ],
+      },
+      {
+        prompt: 'a dog',
+        embedding: [4, 5, 6],
+        grid: [
+          [5, 6],
+          [7, 8],
+        ],
+      },
     ]);
   });
 
@@ -107,10 +135,12 @@ describe('V2 inference requests in JSON', () => {
 
   test('requested outputs: binary_data on the output overrides binary_data_output', () => {
     expect(parseJson({ inputs: [], outputs: [{ name: 'output', parameters: { binary_data: true } }] }).outputs).toEqual([{ name: 'output', binary: true }]);
-    expect(parseJson({ parameters: { binary_data_output: true }, inputs: [], outputs: [{ name: 'output', parameters: { binary_data: false } }] }).outputs).toEqual([
-      { name: 'output', binary: false },
+    expect(
+      parseJson({ parameters: { binary_data_output: true }, inputs: [], outputs: [{ name: 'output', parameters: { binary_data: false } }] }).outputs,
+    ).toEqual([{ name: 'output', binary: false }]);
+    expect(parseJson({ parameters: { binary_data_output: true }, inputs: [], outputs: [{ name: 'output' }] }).outputs).toEqual([
+      { name: 'output', binary: true },
     ]);
-    expect(parseJson({ parameters: { binary_data_output: true }, inputs: [], outputs: [{ name: 'output' }] }).outputs).toEqual([{ name: 'output', binary: true }]);
     expect(parseJson({ inputs: [], outputs: [] }).outputs).toEqual([{ name: 'output', binary: false }]);
   });
 
@@ -193,13 +223,19 @@ describe('V2 inference requests with the binary tensor data extension', () => {
     );
     const request = parseInferRequest(body, headerLength, schema);
     for (const [datatype, , values] of tensors) {
-      expect(request.items.map((item) => item[datatype.toLowerCase()]), datatype).toEqual(values);
+      expect(
+        request.items.map((item) => item[datatype.toLowerCase()]),
+        datatype,
+      ).toEqual(values);
     }
   });
 
   test('unlisted BYTES tensors arrive as bytes', () => {
     const blob = bytesTensor(Buffer.from([0, 1, 2]));
-    const { body, headerLength } = binaryRequest({ inputs: [{ name: 'blob', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: blob.length } }] }, blob);
+    const { body, headerLength } = binaryRequest(
+      { inputs: [{ name: 'blob', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: blob.length } }] },
+      blob,
+    );
     expect(parseInferRequest(body, headerLength, schema).items).toEqual([{ blob: Buffer.from([0, 1, 2]) }]);
   });
 
@@ -276,7 +312,8 @@ const refusals: Refusal[] = [
         { name: 'strength', shape: [2], datatype: 'FP64', data: [1, 2] },
       ],
     },
-    message: "input tensors 'note' and 'strength' disagree on the batch size, the first dimension of their shapes ('note' has 3, 'strength' has 2); every input tensor needs the same",
+    message:
+      "input tensors 'note' and 'strength' disagree on the batch size, the first dimension of their shapes ('note' has 3, 'strength' has 2); every input tensor needs the same",
     tensor: 'strength',
   },
   {
@@ -393,11 +430,19 @@ const refusals: Refusal[] = [
     message: "output tensor 'output': parameters.classification is not supported",
     tensor: 'output',
   },
-  { what: 'a tensor without a name', request: { inputs: [{ shape: [1], datatype: 'BYTES', data: ['a'] }] }, message: 'inputs[0] needs a "name" (a non-empty string), got undefined' },
+  {
+    what: 'a tensor without a name',
+    request: { inputs: [{ shape: [1], datatype: 'BYTES', data: ['a'] }] },
+    message: 'inputs[0] needs a "name" (a non-empty string), got undefined',
+  },
   { what: 'no inputs array', request: { id: '1' }, message: '"inputs" must be an array of input tensors, got nothing' },
   { what: 'an array body', request: [1], message: 'expected an inference request {"inputs": [...]}, got an array' },
   { what: 'a numeric id', request: { id: 7, inputs: [] }, message: '"id" must be a string, got number 7' },
-  { what: 'binary_data_output that is not a boolean', request: { parameters: { binary_data_output: 1 }, inputs: [] }, message: 'parameters.binary_data_output must be true or false, got number 1' },
+  {
+    what: 'binary_data_output that is not a boolean',
+    request: { parameters: { binary_data_output: 1 }, inputs: [] },
+    message: 'parameters.binary_data_output must be true or false, got number 1',
+  },
 ];
 
 describe('malformed requests are 400s that name the tensor', () => {
@@ -410,9 +455,13 @@ describe('malformed requests are 400s that name the tensor', () => {
   });
 
   test('a body that is not JSON', () => {
-    expect(refusal(() => parseInferRequest(Buffer.from('{"inputs": ['), undefined, schema)).message).toMatch(/^the body is not valid JSON \(.*\); expected an inference request \{"inputs": \[\.\.\.\]\}$/);
+    expect(refusal(() => parseInferRequest(Buffer.from('{"inputs": ['), undefined, schema)).message).toMatch(
+      /^the body is not valid JSON \(.*\); expected an inference request \{"inputs": \[\.\.\.\]\}$/,
+    );
     const { body } = binaryRequest({ inputs: [] });
-    expect(refusal(() => parseInferRequest(body, '5', schema)).message).toMatch(/^the JSON header \(the first 5 bytes, as Inference-Header-Content-Length says\) is not valid JSON/);
+    expect(refusal(() => parseInferRequest(body, '5', schema)).message).toMatch(
+      /^the JSON header \(the first 5 bytes, as Inference-Header-Content-Length says\) is not valid JSON/,
+    );
   });
 
   test('binary data sizes that do not add up name the tensor', () => {
@@ -429,34 +478,55 @@ describe('malformed requests are 400s that name the tensor', () => {
     expect(refusal(() => parseInferRequest(extra.body, extra.headerLength, schema)).message).toBe(
       "3 bytes of binary data follow the last tensor's binary_data_size; the binary_data_size of the input tensors must add up to the body's length after the JSON header (Inference-Header-Content-Length)",
     );
-    const both = binaryRequest({ inputs: [{ name: 'strength', shape: [1], datatype: 'FP64', data: [1], parameters: { binary_data_size: 8 } }] }, Buffer.alloc(8));
-    expect(refusal(() => parseInferRequest(both.body, both.headerLength, schema)).message).toBe("input tensor 'strength': has both \"data\" and parameters.binary_data_size; send one");
+    const both = binaryRequest(
+      { inputs: [{ name: 'strength', shape: [1], datatype: 'FP64', data: [1], parameters: { binary_data_size: 8 } }] },
+      Buffer.alloc(8),
+    );
+    expect(refusal(() => parseInferRequest(both.body, both.headerLength, schema)).message).toBe(
+      'input tensor \'strength\': has both "data" and parameters.binary_data_size; send one',
+    );
   });
 
   test('binary elements with no JavaScript value name the tensor and the element', () => {
     const cases: [string, string, Buffer, string][] = [
       ['flag', 'BOOL', Buffer.from([1, 2]), "input tensor 'flag': element 1 is the byte 2; BOOL elements are 0 (false) or 1 (true)"],
-      ['steps', 'INT64', Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x40]), "input tensor 'steps': element 0 is 4611686018427387904, beyond the integers a JavaScript number holds exactly (±9007199254740991)"],
+      [
+        'steps',
+        'INT64',
+        Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x40]),
+        "input tensor 'steps': element 0 is 4611686018427387904, beyond the integers a JavaScript number holds exactly (±9007199254740991)",
+      ],
       ['strength', 'FP32', Buffer.from([0, 0, 0x80, 0x7f]), "input tensor 'strength': element 0 is Infinity; the model takes finite numbers"],
     ];
     for (const [name, datatype, data, message] of cases) {
-      const { body, headerLength } = binaryRequest({ inputs: [{ name, shape: [data.length / (datatype === 'BOOL' ? 1 : datatype === 'FP32' ? 4 : 8)], datatype, parameters: { binary_data_size: data.length } }] }, data);
+      const { body, headerLength } = binaryRequest(
+        {
+          inputs: [
+            { name, shape: [data.length / (datatype === 'BOOL' ? 1 : datatype === 'FP32' ? 4 : 8)], datatype, parameters: { binary_data_size: data.length } },
+          ],
+        },
+        data,
+      );
       const error = refusal(() => parseInferRequest(body, headerLength, schema));
       expect(error.message).toBe(message);
       expect(error.field).toBe(name);
     }
     const note = bytesTensor(Buffer.from([0xc3, 0x28]));
     const invalidText = binaryRequest({ inputs: [{ name: 'note', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: note.length } }] }, note);
-    expect(refusal(() => parseInferRequest(invalidText.body, invalidText.headerLength, schema)).message).toBe("input tensor 'note': element 0 (2 bytes) is not valid UTF-8 text");
+    expect(refusal(() => parseInferRequest(invalidText.body, invalidText.headerLength, schema)).message).toBe(
+      "input tensor 'note': element 0 (2 bytes) is not valid UTF-8 text",
+    );
     const lying = Buffer.concat([u32(100), Buffer.from('abc')]);
     const cut = binaryRequest({ inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: lying.length } }] }, lying);
-    expect(refusal(() => parseInferRequest(cut.body, cut.headerLength, schema)).message).toBe("input tensor 'image': element 0 says it has 100 bytes, but only 3 of the tensor's binary_data_size remain");
+    expect(refusal(() => parseInferRequest(cut.body, cut.headerLength, schema)).message).toBe(
+      "input tensor 'image': element 0 says it has 100 bytes, but only 3 of the tensor's binary_data_size remain",
+    );
   });
 
   test('a raw binary request to a model with several inputs that must be given', () => {
     const two = defineSchema({ a: { type: 'image' }, b: { type: 'image' } });
     expect(refusal(() => parseInferRequest(photoA, '0', two)).message).toBe(
-      'a raw binary request (Inference-Header-Content-Length: 0) needs a model with one input, but this model\'s inputs are a, b; send a JSON header naming the tensors',
+      "a raw binary request (Inference-Header-Content-Length: 0) needs a model with one input, but this model's inputs are a, b; send a JSON header naming the tensors",
     );
   });
 });

@@ -17,7 +17,9 @@ describe('V2 inference responses', () => {
       model_name: 'edge-detector',
       model_version: '3',
       id: 'req-1',
-      outputs: [{ name: 'output', datatype: 'BYTES', shape: [2], parameters: { content_type: 'application/json' }, data: ['{"label":"cat","score":0.9}', '[1,2]'] }],
+      outputs: [
+        { name: 'output', datatype: 'BYTES', shape: [2], parameters: { content_type: 'application/json' }, data: ['{"label":"cat","score":0.9}', '[1,2]'] },
+      ],
     });
     expectValid('inference_response', encoded.json);
   });
@@ -37,10 +39,21 @@ describe('V2 inference responses', () => {
         { mediaType: 'image/jpeg', data: new Uint8Array([1, 2, 3]) },
       ],
     });
-    expect(encoded.json.outputs[0]).toEqual({ name: 'output', datatype: 'BYTES', shape: [2], parameters: { content_type: 'image/jpeg' }, data: [jpeg.toString('base64'), 'AQID'] });
+    expect(encoded.json.outputs[0]).toEqual({
+      name: 'output',
+      datatype: 'BYTES',
+      shape: [2],
+      parameters: { content_type: 'image/jpeg' },
+      data: [jpeg.toString('base64'), 'AQID'],
+    });
     expect(encoded.json).not.toHaveProperty('id');
     expectValid('inference_response', encoded.json);
-    const text = encodeInferResponse({ model, id: undefined, outputs: [{ name: 'output', binary: false }], results: [{ mediaType: 'text/plain', data: Buffer.from('héllo') }] });
+    const text = encodeInferResponse({
+      model,
+      id: undefined,
+      outputs: [{ name: 'output', binary: false }],
+      results: [{ mediaType: 'text/plain', data: Buffer.from('héllo') }],
+    });
     expect(text.json.outputs[0]!.data).toEqual(['héllo']);
   });
 
@@ -70,7 +83,12 @@ describe('V2 inference responses', () => {
     });
     if (!encoded.binary) throw new Error('expected a binary response');
     const expectedTensor = Buffer.from([7, 0, 0, 0, ...jpeg, 2, 0, 0, 0, 0xff, 0xd8]);
-    expect(encoded.json.outputs[0]).toEqual({ name: 'output', datatype: 'BYTES', shape: [2], parameters: { content_type: 'image/jpeg', binary_data_size: expectedTensor.length } });
+    expect(encoded.json.outputs[0]).toEqual({
+      name: 'output',
+      datatype: 'BYTES',
+      shape: [2],
+      parameters: { content_type: 'image/jpeg', binary_data_size: expectedTensor.length },
+    });
     const header = encoded.body.subarray(0, encoded.headerLength).toString('utf8');
     expect(JSON.parse(header)).toEqual(encoded.json);
     expect(encoded.body.subarray(encoded.headerLength).equals(expectedTensor)).toBe(true);
@@ -81,7 +99,12 @@ describe('V2 inference responses', () => {
   });
 
   test('JSON and text results as binary data are their UTF-8 bytes', () => {
-    const encoded = encodeInferResponse({ model, id: undefined, outputs: [{ name: 'output', binary: true }], results: [{ mediaType: 'application/json', data: '{"é":1}' }] });
+    const encoded = encodeInferResponse({
+      model,
+      id: undefined,
+      outputs: [{ name: 'output', binary: true }],
+      results: [{ mediaType: 'application/json', data: '{"é":1}' }],
+    });
     if (!encoded.binary) throw new Error('expected a binary response');
     const bytes = Buffer.from('{"é":1}');
     expect(encoded.body.subarray(encoded.headerLength).equals(Buffer.concat([Buffer.from([bytes.length, 0, 0, 0]), bytes]))).toBe(true);

@@ -33,7 +33,10 @@ const postJson = (url: string, body: unknown) => call(url, 'POST', JSON.stringif
 /** A body of the binary tensor data extension, built by hand: the JSON header, then each binary tensor. */
 function binaryBody(header: unknown, ...tensors: Buffer[]): { body: Buffer; headers: Record<string, string> } {
   const json = Buffer.from(JSON.stringify(header));
-  return { body: Buffer.concat([json, ...tensors]), headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(json.length) } };
+  return {
+    body: Buffer.concat([json, ...tensors]),
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(json.length) },
+  };
 }
 const u32le = (value: number) => {
   const bytes = Buffer.alloc(4);
@@ -77,7 +80,9 @@ describe('MODE=kserve: routes, metadata and health', () => {
   });
 
   test('the log says where the protocol is', () => {
-    expect(server.logs()).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ \(Open Inference Protocol V2 \/v2\/models\/http-model\/infer, V1 \/v1\/models\/http-model:predict, docs \/docs\)/);
+    expect(server.logs()).toMatch(
+      /listening on http:\/\/127\.0\.0\.1:\d+ \(Open Inference Protocol V2 \/v2\/models\/http-model\/infer, V1 \/v1\/models\/http-model:predict, docs \/docs\)/,
+    );
   });
 
   test('GET /v2 (and the official /v2/) is the server metadata, listing the binary tensor data extension', async () => {
@@ -271,7 +276,13 @@ describe('MODE=kserve: V2 inference with real JPEGs', () => {
 
   test('binary_data_output on the request asks for binary outputs; without it an image result is base64 in JSON', async () => {
     const request = (parameters: Record<string, unknown>) =>
-      postJson(infer, { parameters, inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: [photos[1]!.toString('base64')] }, { name: 'action', shape: [1], datatype: 'BYTES', data: ['image'] }] });
+      postJson(infer, {
+        parameters,
+        inputs: [
+          { name: 'image', shape: [1], datatype: 'BYTES', data: [photos[1]!.toString('base64')] },
+          { name: 'action', shape: [1], datatype: 'BYTES', data: ['image'] },
+        ],
+      });
     const binary = await request({ binary_data_output: true });
     expect(binary.headers['content-type']).toBe('application/octet-stream');
     const [jpeg] = readBinaryResponse(binary).elements;
@@ -285,14 +296,20 @@ describe('MODE=kserve: V2 inference with real JPEGs', () => {
   });
 
   test('the versioned infer route is the same route', async () => {
-    const answer = await postJson(`${server.url}/v2/models/http-model/versions/1/infer`, { inputs: [{ name: 'action', shape: [1], datatype: 'BYTES', data: ['text'] }] });
+    const answer = await postJson(`${server.url}/v2/models/http-model/versions/1/infer`, {
+      inputs: [{ name: 'action', shape: [1], datatype: 'BYTES', data: ['text'] }],
+    });
     expectValid('inference_response', answer.body);
     expect(answer.body.outputs[0]).toMatchObject({ parameters: { content_type: 'text/plain' }, data: ['hello nobody'] });
   });
 
   test('V1 predict: instances to predictions; {"b64": ...} images in, an image result out as {"b64": ...}', async () => {
     const answer = await postJson(`${server.url}/v1/models/http-model:predict`, {
-      instances: [{ image: { b64: photos[0]!.toString('base64') }, note: 'one' }, { image: photos[2]!.toString('base64'), action: 'image' }, { action: 'text', note: 'v1' }],
+      instances: [
+        { image: { b64: photos[0]!.toString('base64') }, note: 'one' },
+        { image: photos[2]!.toString('base64'), action: 'image' },
+        { action: 'text', note: 'v1' },
+      ],
     });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     const [first, second, third] = answer.body.predictions;
@@ -316,10 +333,18 @@ describe('MODE=kserve: refusals', () => {
 
   test('malformed requests are 400s naming the tensor', async () => {
     const cases: [unknown, string | RegExp][] = [
-      [{ inputs: [{ name: 'strength', shape: [1], datatype: 'BYTES', data: ['x'] }] }, /^input tensor 'strength': datatype BYTES does not fit the model's number input; send FP64/],
+      [
+        { inputs: [{ name: 'strength', shape: [1], datatype: 'BYTES', data: ['x'] }] },
+        /^input tensor 'strength': datatype BYTES does not fit the model's number input; send FP64/,
+      ],
       [{ inputs: [{ name: 'note', shape: [2], datatype: 'BYTES', data: ['x'] }] }, 'input tensor \'note\': its shape [2] has 2 elements, but "data" holds 1'],
       [
-        { inputs: [{ name: 'note', shape: [2], datatype: 'BYTES', data: ['x', 'y'] }, { name: 'flag', shape: [3], datatype: 'BOOL', data: [true, false, true] }] },
+        {
+          inputs: [
+            { name: 'note', shape: [2], datatype: 'BYTES', data: ['x', 'y'] },
+            { name: 'flag', shape: [3], datatype: 'BOOL', data: [true, false, true] },
+          ],
+        },
         "input tensors 'note' and 'flag' disagree on the batch size, the first dimension of their shapes ('note' has 2, 'flag' has 3); every input tensor needs the same",
       ],
       [{ inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: ['%%%'] }] }, /^input tensor 'image': element 0: is not valid base64/],
@@ -331,7 +356,11 @@ describe('MODE=kserve: refusals', () => {
   });
 
   test('inputs the schema refuses are 400 (not the native 422), naming the tensor and the batch item', async () => {
-    expectError(await postJson(infer, { inputs: [{ name: 'strength', shape: [1], datatype: 'FP64', data: [7] }] }), 400, 'strength: 7 is out of range; expected a number between 0 and 1');
+    expectError(
+      await postJson(infer, { inputs: [{ name: 'strength', shape: [1], datatype: 'FP64', data: [7] }] }),
+      400,
+      'strength: 7 is out of range; expected a number between 0 and 1',
+    );
     const photo = await makeJpeg(8, 8);
     const notAnImage = Buffer.from('not an image at all').toString('base64');
     expectError(
@@ -347,14 +376,25 @@ describe('MODE=kserve: refusals', () => {
   });
 
   test('binary data that does not add up is a 400 naming the tensor', async () => {
-    const { body, headers } = binaryBody({ inputs: [{ name: 'strength', shape: [2], datatype: 'FP64', parameters: { binary_data_size: 16 } }] }, Buffer.alloc(8));
-    expectError(await call(infer, 'POST', body, headers), 400, "input tensor 'strength': its binary_data_size is 16 bytes, but only 8 bytes of binary data are left after the tensors before it");
+    const { body, headers } = binaryBody(
+      { inputs: [{ name: 'strength', shape: [2], datatype: 'FP64', parameters: { binary_data_size: 16 } }] },
+      Buffer.alloc(8),
+    );
+    expectError(
+      await call(infer, 'POST', body, headers),
+      400,
+      "input tensor 'strength': its binary_data_size is 16 bytes, but only 8 bytes of binary data are left after the tensors before it",
+    );
     const tooLong = await call(infer, 'POST', body, { ...headers, 'inference-header-content-length': String(body.length + 1) });
     expectError(tooLong, 400, `Inference-Header-Content-Length is ${body.length + 1}, but the body has only ${body.length} bytes`);
   });
 
   test('a model failure is 500 with its message; in a batch, the failing item is named', async () => {
-    expectError(await postJson(infer, { inputs: [{ name: 'action', shape: [1], datatype: 'BYTES', data: ['fail'] }] }), 500, 'the model reported a failure: no face found in the image');
+    expectError(
+      await postJson(infer, { inputs: [{ name: 'action', shape: [1], datatype: 'BYTES', data: ['fail'] }] }),
+      500,
+      'the model reported a failure: no face found in the image',
+    );
     expectError(
       await postJson(infer, { inputs: [{ name: 'action', shape: [3], datatype: 'BYTES', data: ['json', 'fail', 'text'] }] }),
       500,
@@ -365,7 +405,11 @@ describe('MODE=kserve: refusals', () => {
   test('V1 refusals are 400 {"error": ...}', async () => {
     expectError(await postJson(`${server.url}/v1/models/http-model:predict`, { instances: [] }), 400, '"instances" is empty; send at least one instance');
     expectError(await postJson(`${server.url}/v1/models/http-model:predict`, { instances: [{ strength: 'strong' }] }), 400, /^strength: expected a number/);
-    expectError(await postJson(`${server.url}/v1/models/http-model:predict`, { instances: ['bare'] }), 400, /^instances\[0\] is the string "bare", but this model has several inputs/);
+    expectError(
+      await postJson(`${server.url}/v1/models/http-model:predict`, { instances: ['bare'] }),
+      400,
+      /^instances\[0\] is the string "bare", but this model has several inputs/,
+    );
   });
 
   test('metrics are labelled by the route template', async () => {
@@ -381,7 +425,11 @@ describe('MODE=kserve: every input type, parameters and unlisted tensors (echo m
   let strict: InProcessService;
   let imageModel: InProcessService;
   beforeAll(async () => {
-    [server, strict, imageModel] = await Promise.all([serveKserve(echoModel), serveKserve(echoModel, { STRICT_INPUTS: '1' }), serveKserve(echoModel, { FIXTURE_ACTION: 'image' })]);
+    [server, strict, imageModel] = await Promise.all([
+      serveKserve(echoModel),
+      serveKserve(echoModel, { STRICT_INPUTS: '1' }),
+      serveKserve(echoModel, { FIXTURE_ACTION: 'image' }),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([server.close(), strict.close(), imageModel.close()]);
@@ -426,7 +474,12 @@ describe('MODE=kserve: every input type, parameters and unlisted tensors (echo m
   test('STRICT_INPUTS refuses an unlisted tensor, naming it', async () => {
     const photo = await makePng(4, 4);
     expectError(
-      await postJson(infer(strict), { inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: [photo.toString('base64')] }, { name: 'promt', shape: [1], datatype: 'BYTES', data: ['x'] }] }),
+      await postJson(infer(strict), {
+        inputs: [
+          { name: 'image', shape: [1], datatype: 'BYTES', data: [photo.toString('base64')] },
+          { name: 'promt', shape: [1], datatype: 'BYTES', data: ['x'] },
+        ],
+      }),
       400,
       /^promt: is not an input of this model; .*\(did you mean 'prompt'\?\)$/,
     );
@@ -462,7 +515,12 @@ describe('MODE=kserve: limits and failures of the core, in the protocol’s shap
     const answer = await postJson(`${server.url}/v2/models/resnet/versions/7/infer`, { inputs: [] });
     expect(answer.body).toMatchObject({ model_name: 'resnet', model_version: '7' });
     expectError(await get(`${server.url}/v2/models/http-model`), 404, "unknown model 'http-model'; this server serves 'resnet'");
-    expectError(await get(`${server.url}/v2/models/resnet/versions/1`), 404, "model 'resnet' has no version '1'; its version is '7'", 'metadata_model_error_response');
+    expectError(
+      await get(`${server.url}/v2/models/resnet/versions/1`),
+      404,
+      "model 'resnet' has no version '1'; its version is '7'",
+      'metadata_model_error_response',
+    );
   });
 
   test('a batch is checked whole before any item runs: an invalid item spares the model the others (here, a throw)', async () => {
@@ -482,7 +540,9 @@ describe('MODE=kserve: limits and failures of the core, in the protocol’s shap
 
   test('a body over MAX_INPUT_BYTES is 413 {"error": ...}', async () => {
     const server = await serve(httpModel, { MAX_INPUT_BYTES: '2000' });
-    const answer = await postJson(`${server.url}/v2/models/http-model/infer`, { inputs: [{ name: 'note', shape: [1], datatype: 'BYTES', data: ['x'.repeat(5000)] }] });
+    const answer = await postJson(`${server.url}/v2/models/http-model/infer`, {
+      inputs: [{ name: 'note', shape: [1], datatype: 'BYTES', data: ['x'.repeat(5000)] }],
+    });
     expectError(answer, 413, /MAX_INPUT_BYTES/);
   });
 

@@ -29,15 +29,27 @@ describe('V1 predict requests', () => {
   });
 
   test('a bare value or {"b64": ...} instance goes to the model’s one input that must be given', () => {
-    expect(parseV1Request({ instances: [{ b64: photo.toString('base64') }, photo.toString('base64')] }, schema)).toEqual([{ image: photo }, { image: photo.toString('base64') }]);
+    expect(parseV1Request({ instances: [{ b64: photo.toString('base64') }, photo.toString('base64')] }, schema)).toEqual([
+      { image: photo },
+      { image: photo.toString('base64') },
+    ]);
   });
 
   test.each<[string, unknown, string, string?]>([
     ['a body that is not an object', [1], 'expected {"instances": [...]}, got an array'],
     ['no instances', {}, '"instances" must be an array, got nothing'],
-    ['the columnar form', { inputs: { image: 'x' } }, 'the columnar {"inputs": ...} form is not supported; send {"instances": [...]}, one inputs object per instance'],
+    [
+      'the columnar form',
+      { inputs: { image: 'x' } },
+      'the columnar {"inputs": ...} form is not supported; send {"instances": [...]}, one inputs object per instance',
+    ],
     ['no instance at all', { instances: [] }, '"instances" is empty; send at least one instance'],
-    ['bad base64 in b64', { instances: [{ image: { b64: '***' } }] }, 'instances[0].image.b64: is not valid base64; expected a base64 string or a data: URL (binary inputs in JSON are base64 or data: URLs)', 'image'],
+    [
+      'bad base64 in b64',
+      { instances: [{ image: { b64: '***' } }] },
+      'instances[0].image.b64: is not valid base64; expected a base64 string or a data: URL (binary inputs in JSON are base64 or data: URLs)',
+      'image',
+    ],
   ])('%s is a 400', (_what, body, message, field) => {
     let error: unknown;
     try {
@@ -53,7 +65,9 @@ describe('V1 predict requests', () => {
 
   test('a bare value for a model with several inputs that must be given is a 400 listing them', () => {
     const two = defineSchema({ a: { type: 'text' }, b: { type: 'text' } });
-    expect(() => parseV1Request({ instances: ['x'] }, two)).toThrow('instances[0] is the string "x", but this model has several inputs (a, b); send an object of input names to values');
+    expect(() => parseV1Request({ instances: ['x'] }, two)).toThrow(
+      'instances[0] is the string "x", but this model has several inputs (a, b); send an object of input names to values',
+    );
   });
 });
 

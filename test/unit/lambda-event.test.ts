@@ -65,14 +65,28 @@ describe('which events are proxy events', () => {
   });
 });
 
-describe('a proxy event\'s request', () => {
+describe("a proxy event's request", () => {
   test('headers in lower case (multiValueHeaders when they are all there is), the query, the body decoded from base64', () => {
     const read = readProxyRequest(
-      { httpMethod: 'post', requestContext: {}, multiValueHeaders: { 'X-Trace': ['a', 'b'] }, headers: { 'Content-Type': 'image/png' }, queryStringParameters: { note: 'hi' }, body: Buffer.from('bytes').toString('base64'), isBase64Encoded: true },
+      {
+        httpMethod: 'post',
+        requestContext: {},
+        multiValueHeaders: { 'X-Trace': ['a', 'b'] },
+        headers: { 'Content-Type': 'image/png' },
+        queryStringParameters: { note: 'hi' },
+        body: Buffer.from('bytes').toString('base64'),
+        isBase64Encoded: true,
+      },
       '1.0',
       100,
     );
-    expect(read).toEqual({ format: '1.0', method: 'POST', headers: { 'x-trace': 'b', 'content-type': 'image/png' }, query: { note: 'hi' }, body: Buffer.from('bytes') });
+    expect(read).toEqual({
+      format: '1.0',
+      method: 'POST',
+      headers: { 'x-trace': 'b', 'content-type': 'image/png' },
+      query: { note: 'hi' },
+      body: Buffer.from('bytes'),
+    });
   });
 
   test('a body over MAX_INPUT_BYTES is 413, counted in decoded bytes', () => {
@@ -83,18 +97,33 @@ describe('a proxy event\'s request', () => {
   });
 
   test('a body that is not a string is 400', () => {
-    expect(refusal(() => readProxyRequest({ httpMethod: 'POST', requestContext: {}, body: { image: 'x' } }, '1.0', 100)).message).toBe("the event's body must be a string (as API Gateway sends it), got an object");
+    expect(refusal(() => readProxyRequest({ httpMethod: 'POST', requestContext: {}, body: { image: 'x' } }, '1.0', 100)).message).toBe(
+      "the event's body must be a string (as API Gateway sends it), got an object",
+    );
   });
 
   test('JSON: an inputs object or {"inputs": {...}}, typed data', async () => {
     const context = contextFor(schema);
-    expect(await proxyInputs(request({ 'content-type': 'application/json; charset=utf-8' }, '{"strength": 0.2}'), context)).toEqual({ raw: { strength: 0.2 }, origin: 'data' });
-    expect(await proxyInputs(request({ 'content-type': 'application/json' }, '\ufeff{"inputs": {"strength": 0.3}}'), context)).toEqual({ raw: { strength: 0.3 }, origin: 'data' });
+    expect(await proxyInputs(request({ 'content-type': 'application/json; charset=utf-8' }, '{"strength": 0.2}'), context)).toEqual({
+      raw: { strength: 0.2 },
+      origin: 'data',
+    });
+    expect(await proxyInputs(request({ 'content-type': 'application/json' }, '\ufeff{"inputs": {"strength": 0.3}}'), context)).toEqual({
+      raw: { strength: 0.3 },
+      origin: 'data',
+    });
     // A model with an input called "inputs" takes the object as it is.
     const own = contextFor({ inputs: { type: 'json' } });
-    expect(await proxyInputs(request({ 'content-type': 'application/json' }, '{"inputs": {"a": 1}}'), own)).toEqual({ raw: { inputs: { a: 1 } }, origin: 'data' });
-    await expect(proxyInputs(request({ 'content-type': 'application/json' }, '[1]'), context)).rejects.toThrow('expected a JSON object of inputs (or {"inputs": {...}}), got an array');
-    await expect(proxyInputs(request({ 'content-type': 'application/json' }, Buffer.from([0x7b, 0xff, 0x7d])), context)).rejects.toThrow('the request body is not valid UTF-8');
+    expect(await proxyInputs(request({ 'content-type': 'application/json' }, '{"inputs": {"a": 1}}'), own)).toEqual({
+      raw: { inputs: { a: 1 } },
+      origin: 'data',
+    });
+    await expect(proxyInputs(request({ 'content-type': 'application/json' }, '[1]'), context)).rejects.toThrow(
+      'expected a JSON object of inputs (or {"inputs": {...}}), got an array',
+    );
+    await expect(proxyInputs(request({ 'content-type': 'application/json' }, Buffer.from([0x7b, 0xff, 0x7d])), context)).rejects.toThrow(
+      'the request body is not valid UTF-8',
+    );
   });
 
   test('raw bytes for the one binary input, with the query string as the other inputs (text)', async () => {
@@ -103,17 +132,32 @@ describe('a proxy event\'s request', () => {
     expect(read).toEqual({ raw: { strength: '0.9', image: jpeg }, origin: 'text' });
     // Two binary inputs: which one would the body be? JSON or a form says.
     const two = contextFor({ a: { type: 'image' }, b: { type: 'file' } });
-    await expect(proxyInputs(request({ 'content-type': 'image/jpeg' }, jpeg), two)).rejects.toThrow('the content type "image/jpeg" is not accepted here; send application/json, or multipart/form-data');
-    await expect(proxyInputs(request({ 'content-type': 'application/octet-stream' }, ''), contextFor(schema))).rejects.toThrow('the request body is empty; send the inputs as the bytes of image');
+    await expect(proxyInputs(request({ 'content-type': 'image/jpeg' }, jpeg), two)).rejects.toThrow(
+      'the content type "image/jpeg" is not accepted here; send application/json, or multipart/form-data',
+    );
+    await expect(proxyInputs(request({ 'content-type': 'application/octet-stream' }, ''), contextFor(schema))).rejects.toThrow(
+      'the request body is empty; send the inputs as the bytes of image',
+    );
   });
 
   test('Content-Encoding is decoded within the limit; an unknown coding is 415', async () => {
     const { gzipSync } = await import('node:zlib');
     const context = contextFor(schema, 64);
-    expect((await proxyInputs(request({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync('{"strength": 1}')), context)).raw).toEqual({ strength: 1 });
-    await expect(proxyInputs(request({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync(`{"strength": 1, "pad": "${'x'.repeat(100)}"}`)), context)).rejects.toMatchObject({ code: 'AI_ERR_INPUT_TOO_LARGE' });
-    await expect(proxyInputs(request({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, 'not gzip'), context)).rejects.toMatchObject({ code: 'AI_ERR_MALFORMED_INPUT' });
-    await expect(proxyInputs(request({ 'content-type': 'application/json', 'content-encoding': 'zstd' }, '{}'), context)).rejects.toMatchObject({ code: 'AI_ERR_UNSUPPORTED_MEDIA_TYPE' });
+    expect((await proxyInputs(request({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync('{"strength": 1}')), context)).raw).toEqual({
+      strength: 1,
+    });
+    await expect(
+      proxyInputs(
+        request({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync(`{"strength": 1, "pad": "${'x'.repeat(100)}"}`)),
+        context,
+      ),
+    ).rejects.toMatchObject({ code: 'AI_ERR_INPUT_TOO_LARGE' });
+    await expect(proxyInputs(request({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, 'not gzip'), context)).rejects.toMatchObject({
+      code: 'AI_ERR_MALFORMED_INPUT',
+    });
+    await expect(proxyInputs(request({ 'content-type': 'application/json', 'content-encoding': 'zstd' }, '{}'), context)).rejects.toMatchObject({
+      code: 'AI_ERR_UNSUPPORTED_MEDIA_TYPE',
+    });
   });
 
   test('a query parameter or form field called __proto__ stays data', async () => {
@@ -135,39 +179,67 @@ describe('a plain event', () => {
 });
 
 describe('answers', () => {
-  const jsonResult = { result: { 'content-type': 'application/json', data: '{"a":1}', success: true }, report: { ok: true, problems: [], summary: '', mediaType: 'application/json', json: { a: 1 } }, predictMs: 1.234 };
-  const imageResult = { result: { 'content-type': 'image/png', data: Buffer.from([1, 2, 3]), success: true }, report: { ok: true, problems: [], summary: '', mediaType: 'image/png' }, predictMs: 2 };
+  const jsonResult = {
+    result: { 'content-type': 'application/json', data: '{"a":1}', success: true },
+    report: { ok: true, problems: [], summary: '', mediaType: 'application/json', json: { a: 1 } },
+    predictMs: 1.234,
+  };
+  const imageResult = {
+    result: { 'content-type': 'image/png', data: Buffer.from([1, 2, 3]), success: true },
+    report: { ok: true, problems: [], summary: '', mediaType: 'image/png' },
+    predictMs: 2,
+  };
 
   test('the envelope of a plain event: parsed JSON, a data: URL for binary', () => {
-    expect(envelope('id-1', jsonResult)).toEqual({ id: 'id-1', status: 'succeeded', output: { a: 1 }, content_type: 'application/json', metrics: { predict_time_ms: 1.2 } });
+    expect(envelope('id-1', jsonResult)).toEqual({
+      id: 'id-1',
+      status: 'succeeded',
+      output: { a: 1 },
+      content_type: 'application/json',
+      metrics: { predict_time_ms: 1.2 },
+    });
     expect(envelope('id-2', imageResult)).toMatchObject({ output: 'data:image/png;base64,AQID', content_type: 'image/png' });
   });
 
   test('a proxy response: text as text, binary as base64 with isBase64Encoded; HEAD without a body', () => {
-    expect(proxySuccess('r', jsonResult, false)).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json', 'x-request-id': 'r', 'x-predict-time-ms': '1.2' }, body: '{"a":1}', isBase64Encoded: false });
+    expect(proxySuccess('r', jsonResult, false)).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', 'x-request-id': 'r', 'x-predict-time-ms': '1.2' },
+      body: '{"a":1}',
+      isBase64Encoded: false,
+    });
     expect(proxySuccess('r', imageResult, false)).toMatchObject({ body: 'AQID', isBase64Encoded: true });
     expect(proxySuccess('r', imageResult, true)).toMatchObject({ body: '', isBase64Encoded: false });
   });
 
-  test('a proxy error: the error table\'s status and the native error body; our own bugs say nothing inside', () => {
+  test("a proxy error: the error table's status and the native error body; our own bugs say nothing inside", () => {
     expect(proxyError('r', new InvalidInputError('image', 'is required'))).toEqual({
       statusCode: 422,
       headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': 'r' },
       body: JSON.stringify({ id: 'r', status: 'failed', error: { code: 'AI_ERR_INVALID_INPUT', message: 'image: is required', field: 'image' } }),
       isBase64Encoded: false,
     });
-    expect(proxyError('r', new TypeError('x is undefined'))).toMatchObject({ statusCode: 500, body: JSON.stringify({ id: 'r', status: 'failed', error: { code: 'AI_ERR_INTERNAL', message: 'internal server error' } }) });
+    expect(proxyError('r', new TypeError('x is undefined'))).toMatchObject({
+      statusCode: 500,
+      body: JSON.stringify({ id: 'r', status: 'failed', error: { code: 'AI_ERR_INTERNAL', message: 'internal server error' } }),
+    });
   });
 
   test('an error report: errorType is the code, the header Function.<Name> or Runtime.<Name> as Lambda keeps them, a stack only for a throw', () => {
-    expect(errorReport(new AiIntegrationError('AI_ERR_TIMEOUT', 'too slow'), 'Function')).toEqual({ report: { errorMessage: 'too slow', errorType: 'AI_ERR_TIMEOUT', stackTrace: [] }, headerType: 'Function.Timeout' });
+    expect(errorReport(new AiIntegrationError('AI_ERR_TIMEOUT', 'too slow'), 'Function')).toEqual({
+      report: { errorMessage: 'too slow', errorType: 'AI_ERR_TIMEOUT', stackTrace: [] },
+      headerType: 'Function.Timeout',
+    });
     expect(errorReport(new AiIntegrationError('AI_ERR_INVALID_SCHEMA', 'bad'), 'Runtime').headerType).toBe('Runtime.InvalidSchema');
     const thrown = new Error('boom');
     const { report, headerType } = errorReport(new InferenceThrewError(thrown), 'Function');
     expect(headerType).toBe('Function.InferenceThrew');
     expect(report.errorMessage).toBe('the inference function threw: boom');
     expect(report.stackTrace).toEqual(thrown.stack!.split('\n'));
-    expect(errorReport(new RangeError('oops'), 'Function')).toEqual({ report: { errorMessage: 'internal error in ai-integration: oops', errorType: 'AI_ERR_INTERNAL', stackTrace: [] }, headerType: 'Function.Internal' });
+    expect(errorReport(new RangeError('oops'), 'Function')).toEqual({
+      report: { errorMessage: 'internal error in ai-integration: oops', errorType: 'AI_ERR_INTERNAL', stackTrace: [] },
+      headerType: 'Function.Internal',
+    });
     // Lambda keeps a header that matches (Runtime|Function)\.[A-Z][a-zA-Z]+, and calls anything else Runtime.Unknown.
     for (const code of ['AI_ERR_INVALID_INPUT', 'AI_ERR_WORKER_START_FAILED', 'AI_ERR_INPUT_TOO_LARGE'] as const) {
       expect(errorReport(new AiIntegrationError(code, ''), 'Function').headerType).toMatch(/^(Runtime|Function)\.[A-Z][a-zA-Z]+$/);

@@ -29,7 +29,9 @@ describe('MODE=lambda settings', () => {
     expect(readRuntimeApi({ AWS_LAMBDA_RUNTIME_API: '[::1]:9001' })).toBe('[::1]:9001');
     const missing = refusal(() => readRuntimeApi({}));
     expect(missing.exitCode).toBe(ExitCode.config);
-    expect(missing.message).toMatch(/^AWS_LAMBDA_RUNTIME_API is not set: MODE=lambda runs inside AWS Lambda, or locally under the Lambda runtime interface emulator \(aws-lambda-rie\)/);
+    expect(missing.message).toMatch(
+      /^AWS_LAMBDA_RUNTIME_API is not set: MODE=lambda runs inside AWS Lambda, or locally under the Lambda runtime interface emulator \(aws-lambda-rie\)/,
+    );
     for (const bad of ['http://127.0.0.1:9001', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', 'host:80/path', 'user@host:80']) {
       const error = refusal(() => readRuntimeApi({ AWS_LAMBDA_RUNTIME_API: bad }));
       expect(error.message).toBe(`AWS_LAMBDA_RUNTIME_API=${JSON.stringify(bad)} is not host:port (such as 127.0.0.1:9001), as Lambda sets it`);

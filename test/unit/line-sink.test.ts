@@ -12,7 +12,14 @@ import { LineSink } from '../../src/http/line-sink.js';
 const started = vi.hoisted(() => [] as string[]);
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
-  const write = (fd: number, buffer: Buffer, offset: number, length: number, position: null, callback: (error: NodeJS.ErrnoException | null, written: number) => void) => {
+  const write = (
+    fd: number,
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: null,
+    callback: (error: NodeJS.ErrnoException | null, written: number) => void,
+  ) => {
     started.push(buffer.toString('utf8', offset, offset + length));
     fs.write(fd, buffer, offset, length, position, callback);
   };

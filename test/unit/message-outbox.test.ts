@@ -55,6 +55,9 @@ describe('Outbox', () => {
     outbox.send({ id: 2 }, (delivery) => deliveries.push(delivery));
     await turn();
     await turn();
-    expect(deliveries).toEqual([{ ok: false, lost: gone }, { ok: false, lost: gone }]);
+    expect(deliveries).toEqual([
+      { ok: false, lost: gone },
+      { ok: false, lost: gone },
+    ]);
   });
 });

@@ -18,8 +18,16 @@ function tree(files: Record<string, string | object>): string {
 
 describe('findPackageMetadata: the package.json that describes a shim', () => {
   test('the one beside the shim: name, version and description', () => {
-    const root = tree({ 'model/package.json': { name: 'sentiment', version: '1.2.0', description: ' Finds the mood of a sentence. ' }, 'package.json': { name: 'outer' } });
-    expect(findPackageMetadata(join(root, 'model'))).toEqual({ path: join(root, 'model/package.json'), name: 'sentiment', version: '1.2.0', description: 'Finds the mood of a sentence.' });
+    const root = tree({
+      'model/package.json': { name: 'sentiment', version: '1.2.0', description: ' Finds the mood of a sentence. ' },
+      'package.json': { name: 'outer' },
+    });
+    expect(findPackageMetadata(join(root, 'model'))).toEqual({
+      path: join(root, 'model/package.json'),
+      name: 'sentiment',
+      version: '1.2.0',
+      description: 'Finds the mood of a sentence.',
+    });
   });
 
   test('the nearest upwards, past folders without one and past one without a name (a build folder\'s {"type": "module"})', () => {
@@ -37,15 +45,23 @@ describe('findPackageMetadata: the package.json that describes a shim', () => {
     expect(findPackageMetadata(root)).toEqual({ path: join(root, 'package.json'), name: 'sentiment' });
   });
 
-  test('stops at a node_modules folder: a shim installed as a package never takes the installing project\'s name', () => {
-    const root = tree({ 'package.json': { name: 'the-app', version: '9.9.9' }, 'node_modules/model-shim/shim.js': '', 'node_modules/model-shim/lib/.keep': '' });
+  test("stops at a node_modules folder: a shim installed as a package never takes the installing project's name", () => {
+    const root = tree({
+      'package.json': { name: 'the-app', version: '9.9.9' },
+      'node_modules/model-shim/shim.js': '',
+      'node_modules/model-shim/lib/.keep': '',
+    });
     expect(findPackageMetadata(join(root, 'node_modules/model-shim/lib'))).toBeUndefined();
     writeFileSync(join(root, 'node_modules/model-shim/package.json'), JSON.stringify({ name: 'model-shim', version: '0.2.0' }));
     expect(findPackageMetadata(join(root, 'node_modules/model-shim/lib'))).toMatchObject({ name: 'model-shim', version: '0.2.0' });
   });
 
-  test('stops at the runtime\'s own package: its examples and tests are not models with its name', () => {
-    const root = tree({ 'package.json': { name: 'outer-project', version: '5.0.0' }, 'ai-integration/package.json': { name: 'ai-integration', version: '0.1.0' }, 'ai-integration/test/fixtures/.keep': '' });
+  test("stops at the runtime's own package: its examples and tests are not models with its name", () => {
+    const root = tree({
+      'package.json': { name: 'outer-project', version: '5.0.0' },
+      'ai-integration/package.json': { name: 'ai-integration', version: '0.1.0' },
+      'ai-integration/test/fixtures/.keep': '',
+    });
     expect(findPackageMetadata(join(root, 'ai-integration/test/fixtures'))).toBeUndefined();
     expect(findPackageMetadata(join(repoRoot, 'dist/shims'))).toBeUndefined();
   });
@@ -66,7 +82,9 @@ describe('findPackageMetadata: the package.json that describes a shim', () => {
     expect((caught as AiIntegrationError).code).toBe('AI_ERR_INVALID_OPTION');
     expect((caught as AiIntegrationError).exitCode).toBe(3);
     expect((caught as AiIntegrationError).message).toMatch(
-      new RegExp(`^cannot read the model's name and version from ${join(root, 'package.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it is not valid JSON \\(.+\\); fix it, or pass name, version and description to startLoop$`),
+      new RegExp(
+        `^cannot read the model's name and version from ${join(root, 'package.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it is not valid JSON \\(.+\\); fix it, or pass name, version and description to startLoop$`,
+      ),
     );
   });
 });
@@ -81,7 +99,7 @@ describe('describeModel: the options, else the package.json, else the defaults',
     expect(describeModel({ version: '2.4.0-rc.1' }, shim)).toEqual({ name: 'sentiment', version: '2.4.0-rc.1', description: 'Finds the mood of a sentence.' });
   });
 
-  test('without a package.json: the shim\'s file name, version 1, no description', () => {
+  test("without a package.json: the shim's file name, version 1, no description", () => {
     const alone = tree({ 'edge-detector.cjs': '' });
     expect(describeModel({}, join(alone, 'edge-detector.cjs'))).toEqual({ name: 'edge-detector', version: '1', description: '' });
     expect(describeModel({}, undefined)).toEqual({ name: 'model', version: '1', description: '' });

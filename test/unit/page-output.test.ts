@@ -8,9 +8,13 @@ const schema = { image: { type: 'image' as const } };
 
 describe('the page and the output description', () => {
   test('each kind of output in a sentence, with its media type, fields and description', () => {
-    expect(describeOutput({ type: 'json', schema: { type: 'object', properties: { label: { type: 'string' }, score: { type: 'number' } } }, description: 'the best label' })).toBe(
-      'Returns JSON with label, score: the best label',
-    );
+    expect(
+      describeOutput({
+        type: 'json',
+        schema: { type: 'object', properties: { label: { type: 'string' }, score: { type: 'number' } } },
+        description: 'the best label',
+      }),
+    ).toBe('Returns JSON with label, score: the best label');
     expect(describeOutput({ type: 'image', mediaType: 'image/png' })).toBe('Returns an image (image/png)');
     expect(describeOutput({ type: 'image' })).toBe('Returns an image (image/*)');
     expect(describeOutput({ type: 'file', mediaType: 'audio/wav', description: 'the speech' })).toBe('Returns a file (audio/wav): the speech');

@@ -20,12 +20,19 @@ const restarting: Readiness = { status: 'restarting', reason: 'the model is rest
 
 describe('probes', () => {
   test('readiness: 200 ready, 503 otherwise, with the readiness as the body by default', async () => {
-    expect(await probe(readinessProbe({ readiness: () => ready }))).toEqual({ status: 200, type: 'application/json; charset=utf-8', body: '{"status":"ready"}' });
+    expect(await probe(readinessProbe({ readiness: () => ready }))).toEqual({
+      status: 200,
+      type: 'application/json; charset=utf-8',
+      body: '{"status":"ready"}',
+    });
     expect(await probe(readinessProbe({ readiness: () => restarting }))).toMatchObject({ status: 503, body: JSON.stringify(restarting) });
   });
 
   test("readiness with the protocol's body, or none", async () => {
-    expect(await probe(readinessProbe({ readiness: () => restarting }, (readiness) => ({ ready: readiness.status === 'ready' })))).toMatchObject({ status: 503, body: '{"ready":false}' });
+    expect(await probe(readinessProbe({ readiness: () => restarting }, (readiness) => ({ ready: readiness.status === 'ready' })))).toMatchObject({
+      status: 503,
+      body: '{"ready":false}',
+    });
     expect(await probe(readinessProbe({ readiness: () => ready }, () => undefined))).toEqual({ status: 200, type: null, body: '' });
   });
 

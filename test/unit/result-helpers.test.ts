@@ -12,10 +12,14 @@ beforeAll(async () => {
   png = await makePng(5, 6);
 });
 
-describe('result helpers build exactly the Python library\'s result object', () => {
+describe("result helpers build exactly the Python library's result object", () => {
   test('json(value): application/json, the value as JSON text, success', async () => {
     const result = json({ label: 'cat', score: 0.93, tags: ['small', null], nested: { ok: true } });
-    expect(result).toStrictEqual({ 'content-type': 'application/json', data: '{"label":"cat","score":0.93,"tags":["small",null],"nested":{"ok":true}}', success: true });
+    expect(result).toStrictEqual({
+      'content-type': 'application/json',
+      data: '{"label":"cat","score":0.93,"tags":["small",null],"nested":{"ok":true}}',
+      success: true,
+    });
     expect(await checkResult(result)).toMatchObject({ ok: true, json: { label: 'cat', score: 0.93, tags: ['small', null], nested: { ok: true } } });
     // Every JSON value, not only objects.
     expect(json([1, 2]).data).toBe('[1,2]');
@@ -25,7 +29,9 @@ describe('result helpers build exactly the Python library\'s result object', () 
   });
 
   test('json(value) refuses what has no JSON form, at the call, saying why', () => {
-    expect(() => json(undefined)).toThrow(new TypeError('json(value): undefined cannot be written as JSON; pass an object, an array, a string, a number, a boolean or null'));
+    expect(() => json(undefined)).toThrow(
+      new TypeError('json(value): undefined cannot be written as JSON; pass an object, an array, a string, a number, a boolean or null'),
+    );
     expect(() => json(() => 1)).toThrow(/^json\(value\): function cannot be written as JSON/);
     expect(() => json({ count: 10n })).toThrow(/^json\(value\): the value cannot be written as JSON: Do not know how to serialize a BigInt/);
     const cycle: Record<string, unknown> = {};
@@ -75,8 +81,10 @@ describe('result helpers build exactly the Python library\'s result object', () 
   });
 
   test('file(bytes, type) refuses a type that is not one media type, and data that is not bytes', () => {
-    expect(() => file(Buffer.from('x'), 'pdf')).toThrow(new TypeError("file(bytes, type): \"pdf\" is not a media type such as 'application/pdf'"));
-    expect(() => file(Buffer.from('x'), 'image/*')).toThrow(new TypeError("file(bytes, type): \"image/*\" is a range; name the one media type of the data, such as 'application/pdf'"));
+    expect(() => file(Buffer.from('x'), 'pdf')).toThrow(new TypeError('file(bytes, type): "pdf" is not a media type such as \'application/pdf\''));
+    expect(() => file(Buffer.from('x'), 'image/*')).toThrow(
+      new TypeError('file(bytes, type): "image/*" is a range; name the one media type of the data, such as \'application/pdf\''),
+    );
     expect(() => file(Buffer.from('x'), undefined as unknown as string)).toThrow("file(bytes, type): undefined is not a media type such as 'application/pdf'");
     expect(() => file('text' as unknown as Buffer, 'text/plain')).toThrow('file(bytes, type): expected a Buffer, got the string "text"');
   });
@@ -86,12 +94,19 @@ describe('result helpers build exactly the Python library\'s result object', () 
     expect(text('a,b\n1,2\n', 'text/csv')).toStrictEqual({ 'content-type': 'text/csv', data: 'a,b\n1,2\n', success: true });
     expect(await checkResult(text('héllo'))).toMatchObject({ ok: true, mediaType: 'text/plain' });
     expect(() => text({ words: 3 } as unknown as string)).toThrow('text(value): expected a string, got an object; use json(value) for other values');
-    expect(() => text('x', 'application/json' as `text/${string}`)).toThrow('text(value, type): "application/json" is not a text type; use file(bytes, type) for other data');
+    expect(() => text('x', 'application/json' as `text/${string}`)).toThrow(
+      'text(value, type): "application/json" is not a text type; use file(bytes, type) for other data',
+    );
   });
 
-  test('failure(message): the Python library\'s error shape, which the runtime reports as the model\'s failure', async () => {
+  test("failure(message): the Python library's error shape, which the runtime reports as the model's failure", async () => {
     expect(failure('no face found')).toStrictEqual({ 'content-type': 'text/plain', data: null, success: false, error: 'no face found' });
-    expect(failure(new RangeError('the image is too small'))).toStrictEqual({ 'content-type': 'text/plain', data: null, success: false, error: 'the image is too small' });
+    expect(failure(new RangeError('the image is too small'))).toStrictEqual({
+      'content-type': 'text/plain',
+      data: null,
+      success: false,
+      error: 'the image is too small',
+    });
     expect(await checkResult(failure('no face found'))).toEqual({ ok: false, problems: ['the model reported a failure: no face found'], summary: 'failure' });
     expect(() => failure(42 as unknown as string)).toThrow('failure(message): expected a string or an Error, got number 42');
   });

@@ -50,7 +50,8 @@ async function consume(stream: InferenceStream) {
   return { result, seen };
 }
 
-const invalidResult = (message: RegExp) => expect.objectContaining({ name: 'AiIntegrationError', code: 'AI_ERR_INVALID_RESULT', message: expect.stringMatching(message) });
+const invalidResult = (message: RegExp) =>
+  expect.objectContaining({ name: 'AiIntegrationError', code: 'AI_ERR_INVALID_RESULT', message: expect.stringMatching(message) });
 
 describe('isInferenceStream', () => {
   test('an async generator is a stream; a result, a promise, a string and null are not', async () => {
@@ -66,8 +67,12 @@ describe('isInferenceStream', () => {
 });
 
 describe('consumeStream: the final result when the generator returns none', () => {
-  test('text chunks are concatenated with the first chunk\'s content type; a text chunk of bytes counts as its UTF-8 text', async () => {
-    const { stream, state } = generatorOf([text('# Hello', 'text/markdown'), text(' streaming'), { 'content-type': 'text/plain', data: Buffer.from(' wörld', 'utf8'), success: true }]);
+  test("text chunks are concatenated with the first chunk's content type; a text chunk of bytes counts as its UTF-8 text", async () => {
+    const { stream, state } = generatorOf([
+      text('# Hello', 'text/markdown'),
+      text(' streaming'),
+      { 'content-type': 'text/plain', data: Buffer.from(' wörld', 'utf8'), success: true },
+    ]);
     const { result, seen } = await consume(stream);
     expect(result).toEqual({ 'content-type': 'text/markdown', data: '# Hello streaming wörld', success: true });
     expect(seen.map((chunk) => chunk.data)).toEqual(['# Hello', ' streaming', Buffer.from(' wörld', 'utf8')]);
@@ -75,7 +80,12 @@ describe('consumeStream: the final result when the generator returns none', () =
   });
 
   test('JSON chunks become a JSON list, +json types included', async () => {
-    const { stream } = generatorOf([json({ index: 0, word: 'Hello' }), json([1, 2]), { 'content-type': 'application/geo+json', data: '{"type":"Point"}', success: true }, json(null)]);
+    const { stream } = generatorOf([
+      json({ index: 0, word: 'Hello' }),
+      json([1, 2]),
+      { 'content-type': 'application/geo+json', data: '{"type":"Point"}', success: true },
+      json(null),
+    ]);
     const { result } = await consume(stream);
     expect(result['content-type']).toBe('application/json');
     expect(result.success).toBe(true);
@@ -140,7 +150,7 @@ describe('consumeStream: chunks that end the stream', () => {
     await expect(consumeStream(stream(), new AbortController().signal, (chunk) => seen.push(chunk))).rejects.toEqual(
       invalidResult(/^chunk 2 of the stream is not a valid result: 'data' must be a string or a Buffer when success is true, got number 42$/),
     );
-    await within(closed.promise, 'the generator\'s finally');
+    await within(closed.promise, "the generator's finally");
     expect(madeAfter).toBe(false);
     expect(seen.map((chunk) => chunk.data)).toEqual(['Hello']);
   });
@@ -148,10 +158,10 @@ describe('consumeStream: chunks that end the stream', () => {
   test('a JSON chunk whose data is not JSON names its place too ("chunk 1")', async () => {
     const { stream, state } = generatorOf([{ 'content-type': 'application/json', data: '{"unfinished": ', success: true }, json(1)]);
     await expect(consume(stream)).rejects.toEqual(invalidResult(/^chunk 1 of the stream is not a valid result: /));
-    await within(state.done, 'the generator\'s finally');
+    await within(state.done, "the generator's finally");
   });
 
-  test('a failure chunk (success: false) is the result, as the model\'s own failure; the generator is closed; it is not handed on as a chunk', async () => {
+  test("a failure chunk (success: false) is the result, as the model's own failure; the generator is closed; it is not handed on as a chunk", async () => {
     let madeAfter = false;
     const closed = deferred();
     const gaveUp = failure('the model gave up halfway');
@@ -169,7 +179,7 @@ describe('consumeStream: chunks that end the stream', () => {
     const result = await consumeStream(stream(), new AbortController().signal, (chunk) => seen.push(chunk));
     expect(result).toBe(gaveUp);
     expect(await checkResult(result)).toMatchObject({ ok: false });
-    await within(closed.promise, 'the generator\'s finally');
+    await within(closed.promise, "the generator's finally");
     expect(madeAfter).toBe(false);
     expect(seen.map((chunk) => chunk.data)).toEqual(['Hello']);
   });
@@ -211,7 +221,7 @@ describe('consumeStream: the signal', () => {
     // It rejects while the generator is still held: the stop does not wait for the model.
     await expect(within(consumed, 'the rejection')).rejects.toBeInstanceOf(StreamStopped);
     working.resolve();
-    await within(closed.promise, 'the generator\'s finally');
+    await within(closed.promise, "the generator's finally");
     expect(afterRelease).toBe(false);
     expect(seen.map((chunk) => chunk.data)).toEqual(['Hello']);
   });
@@ -230,10 +240,10 @@ describe('consumeStream: the signal', () => {
     }
     const consumed = consumeStream(stream(controller.signal), controller.signal, () => queueMicrotask(() => controller.abort()));
     await expect(consumed).rejects.toBeInstanceOf(StreamStopped);
-    await within(closed.promise, 'the generator\'s finally');
+    await within(closed.promise, "the generator's finally");
   });
 
-  test('a signal aborted before the first chunk: StreamStopped, and the generator\'s body never runs', async () => {
+  test("a signal aborted before the first chunk: StreamStopped, and the generator's body never runs", async () => {
     const controller = new AbortController();
     controller.abort();
     let started = false;
@@ -279,7 +289,14 @@ describe('collectChunks', () => {
   });
 
   test('JSON and text are different kinds', async () => {
-    expect(() => collectChunks(checkedSync([['application/json', '1'], ['text/plain', 'x']]))).toThrow(/different kinds \(application\/json, text\/plain\)/);
+    expect(() =>
+      collectChunks(
+        checkedSync([
+          ['application/json', '1'],
+          ['text/plain', 'x'],
+        ]),
+      ),
+    ).toThrow(/different kinds \(application\/json, text\/plain\)/);
   });
 });
 
@@ -301,7 +318,7 @@ describe('the in-process engine reads a stream', () => {
     expect(seen).toEqual(['a', 'b']);
   });
 
-  test('a failure chunk is the model\'s failure (a result, not a throw); an invalid chunk is AI_ERR_INVALID_RESULT; a throw is InferenceThrewError', async () => {
+  test("a failure chunk is the model's failure (a result, not a throw); an invalid chunk is AI_ERR_INVALID_RESULT; a throw is InferenceThrewError", async () => {
     const gaveUp = failure('gave up');
     expect(await engineOf(() => generatorOf([text('a'), gaveUp]).stream).infer({})).toBe(gaveUp);
     await expect(engineOf(() => generatorOf([text('a'), { success: true }]).stream).infer({})).rejects.toEqual(invalidResult(/^chunk 2 /));
@@ -319,6 +336,6 @@ describe('the in-process engine reads a stream', () => {
     const { stream, state } = generatorOf([text('a'), text('b'), text('c')]);
     const engine = engineOf(() => stream);
     await expect(engine.infer({}, { signal: controller.signal, onChunk: () => controller.abort() })).rejects.toBeInstanceOf(PredictionCanceledError);
-    await within(state.done, 'the generator\'s finally');
+    await within(state.done, "the generator's finally");
   });
 });

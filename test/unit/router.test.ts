@@ -6,7 +6,12 @@ import type { RouteDefinition } from '../../src/http/protocol.js';
 import { Router } from '../../src/http/router.js';
 
 const noop = () => {};
-const route = (method: RouteDefinition['method'], path: string, probe?: boolean): RouteDefinition => ({ method, path, handler: noop, ...(probe ? { probe } : {}) });
+const route = (method: RouteDefinition['method'], path: string, probe?: boolean): RouteDefinition => ({
+  method,
+  path,
+  handler: noop,
+  ...(probe ? { probe } : {}),
+});
 
 const router = new Router([
   route('POST', '/predict'),
@@ -33,7 +38,10 @@ describe('Router', () => {
 
   test('templates give their parameters, decoded, and their template as the route name', () => {
     expect(router.match('/v2/models/resnet/infer')).toMatchObject({ template: '/v2/models/{name}/infer', params: { name: 'resnet' } });
-    expect(router.match('/v2/models/my%20model/versions/2/infer')).toMatchObject({ template: '/v2/models/{name}/versions/{version}/infer', params: { name: 'my model', version: '2' } });
+    expect(router.match('/v2/models/my%20model/versions/2/infer')).toMatchObject({
+      template: '/v2/models/{name}/versions/{version}/infer',
+      params: { name: 'my model', version: '2' },
+    });
     expect(router.match('/v2/models/resnet')).toMatchObject({ template: '/v2/models/{name}', params: { name: 'resnet' } });
     expect(router.match('/predictions/abc/cancel')).toMatchObject({ params: { id: 'abc' } });
   });

@@ -43,10 +43,18 @@ describe('application/json bodies', () => {
   test('empty, not JSON, not UTF-8, an array or a scalar: 400 saying what to send', () => {
     expect(malformed(() => parseJsonInputs(bytes('  '), schema))).toBe('the request body is empty; expected a JSON object of inputs');
     expect(malformed(() => parseJsonInputs(bytes('{"prompt": '), schema))).toMatch(/^the request body is not valid JSON \(.+\)$/);
-    expect(malformed(() => parseJsonInputs(bytes('{"prompt": "a"}\n{"prompt": "b"}'), schema))).toMatch(/; for one inputs object per line, send Content-Type application\/jsonlines$/);
-    expect(malformed(() => parseJsonInputs(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), schema))).toBe('the request body is not valid UTF-8; send JSON as UTF-8, and binary inputs as base64');
-    expect(malformed(() => parseJsonInputs(bytes('[{"prompt": "a"}]'), schema))).toBe('expected a JSON object of inputs, got an array; send several inputs objects as application/jsonlines, one per line');
-    expect(malformed(() => parseJsonInputs(bytes('"hello"'), schema))).toBe('the request body is the string "hello"; expected a JSON object of inputs (image (image), prompt (text))');
+    expect(malformed(() => parseJsonInputs(bytes('{"prompt": "a"}\n{"prompt": "b"}'), schema))).toMatch(
+      /; for one inputs object per line, send Content-Type application\/jsonlines$/,
+    );
+    expect(malformed(() => parseJsonInputs(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), schema))).toBe(
+      'the request body is not valid UTF-8; send JSON as UTF-8, and binary inputs as base64',
+    );
+    expect(malformed(() => parseJsonInputs(bytes('[{"prompt": "a"}]'), schema))).toBe(
+      'expected a JSON object of inputs, got an array; send several inputs objects as application/jsonlines, one per line',
+    );
+    expect(malformed(() => parseJsonInputs(bytes('"hello"'), schema))).toBe(
+      'the request body is the string "hello"; expected a JSON object of inputs (image (image), prompt (text))',
+    );
   });
 });
 
@@ -58,9 +66,15 @@ describe('application/jsonlines bodies', () => {
   });
 
   test('a bad line is a 400 naming its number, counted from 1', () => {
-    expect(malformed(() => parseJsonLines(bytes('{"prompt": "a"}\n{"prompt": \n{"prompt": "c"}'), schema))).toMatch(/^line 2 is not valid JSON \(.+\); send one inputs object per line$/);
-    expect(malformed(() => parseJsonLines(bytes('{"prompt": "a"}\n\n{"prompt": "c"}\n'), schema))).toBe('line 2 is empty; send one inputs object per line (only blank lines at the end are ignored)');
-    expect(malformed(() => parseJsonLines(bytes('{"prompt": "a"}\n[1, 2]'), schema))).toBe('line 2 is an array; expected a JSON object of inputs (image (image), prompt (text))');
+    expect(malformed(() => parseJsonLines(bytes('{"prompt": "a"}\n{"prompt": \n{"prompt": "c"}'), schema))).toMatch(
+      /^line 2 is not valid JSON \(.+\); send one inputs object per line$/,
+    );
+    expect(malformed(() => parseJsonLines(bytes('{"prompt": "a"}\n\n{"prompt": "c"}\n'), schema))).toBe(
+      'line 2 is empty; send one inputs object per line (only blank lines at the end are ignored)',
+    );
+    expect(malformed(() => parseJsonLines(bytes('{"prompt": "a"}\n[1, 2]'), schema))).toBe(
+      'line 2 is an array; expected a JSON object of inputs (image (image), prompt (text))',
+    );
     expect(malformed(() => parseJsonLines(Buffer.concat([bytes('{"prompt": "a"}\n{"prompt": "'), Buffer.from([0xc3]), bytes('"}')]), schema))).toBe(
       'line 2 is not valid UTF-8; send JSON as UTF-8, and binary inputs as base64',
     );
@@ -85,7 +99,7 @@ describe('Accept', () => {
     for (const header of [undefined, '', '*/*', 'nonsense', 'a/b/c']) expect(negotiate(header, ['image/jpeg', 'application/json'])).toBe(0);
   });
 
-  test('the highest quality wins, ties go to the earlier offer; the most specific range sets an offer\'s quality', () => {
+  test("the highest quality wins, ties go to the earlier offer; the most specific range sets an offer's quality", () => {
     expect(negotiate('application/json', ['image/jpeg', 'application/json'])).toBe(1);
     expect(negotiate('application/json;q=0.5, image/*', ['image/jpeg', 'application/json'])).toBe(0);
     expect(negotiate('image/*;q=0.9, application/json', ['image/jpeg', 'application/json'])).toBe(1);
@@ -98,7 +112,14 @@ describe('Accept', () => {
 
 describe('encoding a result', () => {
   const jsonResult = { 'content-type': 'application/json', data: '{"label": "cat"}', success: true };
-  const image = { 'content-type': 'image/png', data: Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cfc0f01f0005000201a5e8a6a60000000049454e44ae426082', 'hex'), success: true };
+  const image = {
+    'content-type': 'image/png',
+    data: Buffer.from(
+      '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cfc0f01f0005000201a5e8a6a60000000049454e44ae426082',
+      'hex',
+    ),
+    success: true,
+  };
   const text = { 'content-type': 'text/plain; charset=utf-8', data: 'hello', success: true };
 
   test("the result's own data and content type when Accept allows it", async () => {
@@ -111,9 +132,15 @@ describe('encoding a result', () => {
   });
 
   test('converted where it can be: to JSON (binary as a data: URL), to a JSON line, a JSON result to text/plain', async () => {
-    expect(encodeResult(await prediction(image), 'application/json')).toEqual({ contentType: 'application/json', body: bytes(JSON.stringify(`data:image/png;base64,${image.data.toString('base64')}`)) });
+    expect(encodeResult(await prediction(image), 'application/json')).toEqual({
+      contentType: 'application/json',
+      body: bytes(JSON.stringify(`data:image/png;base64,${image.data.toString('base64')}`)),
+    });
     expect(encodeResult(await prediction(text), 'application/json')).toEqual({ contentType: 'application/json', body: bytes('"hello"') });
-    expect(encodeResult(await prediction(jsonResult), 'application/jsonlines')).toEqual({ contentType: 'application/jsonlines', body: bytes('{"label":"cat"}') });
+    expect(encodeResult(await prediction(jsonResult), 'application/jsonlines')).toEqual({
+      contentType: 'application/jsonlines',
+      body: bytes('{"label":"cat"}'),
+    });
     expect(encodeResult(await prediction(jsonResult), 'text/plain')).toEqual({ contentType: 'text/plain; charset=utf-8', body: bytes('{"label": "cat"}') });
   });
 
@@ -131,14 +158,21 @@ describe('encoding a result', () => {
     );
     // Binary data is never text.
     const png = await prediction(image);
-    expect(() => encodeResult(png, 'text/plain')).toThrow(/^the result is image\/png, which the request's Accept \(text\/plain\) does not take; it can be given as image\/png, application\/json, application\/jsonlines, application\/x-jsonlines \(or \*\/\*\)$/);
+    expect(() => encodeResult(png, 'text/plain')).toThrow(
+      /^the result is image\/png, which the request's Accept \(text\/plain\) does not take; it can be given as image\/png, application\/json, application\/jsonlines, application\/x-jsonlines \(or \*\/\*\)$/,
+    );
   });
 
   test('JSON Lines: one line per result in order, no newline after the last; as application/json, an array', async () => {
     const results = [await prediction(jsonResult), await prediction(text), await prediction(image)];
     const lines = encodeLines(results, 'application/jsonlines');
     expect(lines.contentType).toBe('application/jsonlines');
-    expect(lines.body.toString().split('\n').map((line) => JSON.parse(line))).toEqual([{ label: 'cat' }, 'hello', `data:image/png;base64,${image.data.toString('base64')}`]);
+    expect(
+      lines.body
+        .toString()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([{ label: 'cat' }, 'hello', `data:image/png;base64,${image.data.toString('base64')}`]);
     expect(lines.body.toString().endsWith('\n')).toBe(false);
     expect(JSON.parse(encodeLines(results, 'application/json').body.toString())).toHaveLength(3);
     expect(chooseLinesType('application/x-jsonlines', undefined)).toBe('application/x-jsonlines');

@@ -13,12 +13,20 @@ import { inject, startInProcess, type InProcessService, type InProcessServiceOpt
 const httpModel = 'http-model.mjs';
 // test/fixtures/two-image-model.mjs's model: the Python library's style-and-content schema, two image inputs.
 const twoImageModel: InProcessServiceOptions['model'] = {
-  inference: (inputs: any) => ({ 'content-type': 'application/json', data: JSON.stringify({ style: inputs.style.length, content: inputs.content.length }), success: true }),
+  inference: (inputs: any) => ({
+    'content-type': 'application/json',
+    data: JSON.stringify({ style: inputs.style.length, content: inputs.content.length }),
+    success: true,
+  }),
   schema: { style: { type: 'image' }, content: { type: 'image' } },
 };
 // test/fixtures/sagemaker-caption-model.mjs's model: one image and a text input that must be given.
 const captionModel: InProcessServiceOptions['model'] = {
-  inference: (inputs: any) => ({ 'content-type': 'application/json', data: JSON.stringify({ bytes: inputs.image.length, prompt: inputs.prompt }), success: true }),
+  inference: (inputs: any) => ({
+    'content-type': 'application/json',
+    data: JSON.stringify({ bytes: inputs.image.length, prompt: inputs.prompt }),
+    success: true,
+  }),
   schema: { image: { type: 'image' }, prompt: { type: 'text' } },
 };
 const MiB = 1024 * 1024;
@@ -71,9 +79,13 @@ describe('MODE=sagemaker: /ping, /invocations and /execution-parameters', () => 
     await server.close();
   });
 
-  test('the log says what it serves and the body limit: SageMaker\'s 6 MB', () => {
-    expect(server.logs()).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ \(SageMaker \/ping, \/invocations, batch transform \/execution-parameters, docs \/docs\)/);
-    expect(server.logs()).toContain(`real-time inference: request bodies up to ${6 * MiB} bytes (SageMaker's 6 MB request limit; MAX_INPUT_BYTES sets another)`);
+  test("the log says what it serves and the body limit: SageMaker's 6 MB", () => {
+    expect(server.logs()).toMatch(
+      /listening on http:\/\/127\.0\.0\.1:\d+ \(SageMaker \/ping, \/invocations, batch transform \/execution-parameters, docs \/docs\)/,
+    );
+    expect(server.logs()).toContain(
+      `real-time inference: request bodies up to ${6 * MiB} bytes (SageMaker's 6 MB request limit; MAX_INPUT_BYTES sets another)`,
+    );
   });
 
   test('GET /ping: 200 with an empty body when ready', async () => {
@@ -117,7 +129,12 @@ describe('MODE=sagemaker: /ping, /invocations and /execution-parameters', () => 
       expect(answer.status, answer.bytes.toString()).toBe(200);
       expect(answer.body.received.image).toBe('64x48 jpeg');
     }
-    expectError(await invoke(server.url, Buffer.from('not an image at all'), 'image/jpeg'), 422, /^image: is not an image that can be decoded/, 'AI_ERR_INVALID_INPUT');
+    expectError(
+      await invoke(server.url, Buffer.from('not an image at all'), 'image/jpeg'),
+      422,
+      /^image: is not an image that can be decoded/,
+      'AI_ERR_INVALID_INPUT',
+    );
   });
 
   test("binary and text results come back as they are, with the result's content type", async () => {
@@ -145,7 +162,12 @@ describe('MODE=sagemaker: /ping, /invocations and /execution-parameters', () => 
     const text = await invokeJson(server.url, { action: 'text' }, { accept: 'application/json' });
     expect(text.body).toBe('hello nobody');
     const refused = await invokeJson(server.url, { note: 'a' }, { accept: 'image/png' });
-    expectError(refused, 406, /^the result is application\/json, which the request's Accept \(image\/png\) does not take; it can be given as application\/json, /, 'AI_ERR_USAGE');
+    expectError(
+      refused,
+      406,
+      /^the result is application\/json, which the request's Accept \(image\/png\) does not take; it can be given as application\/json, /,
+      'AI_ERR_USAGE',
+    );
     expectError(await invokeJson(server.url, imageInputs, { accept: 'text/csv' }), 406, /^the result is image\/jpeg/);
   });
 
@@ -166,7 +188,11 @@ describe('MODE=sagemaker: /ping, /invocations and /execution-parameters', () => 
     const asArray = await invoke(server.url, body, 'application/jsonlines', { accept: 'application/json' });
     expect(asArray.type).toBe('application/json');
     expect(asArray.body.map((item: any) => item.received?.note ?? item)).toEqual(['one', 'two', 'hello three']);
-    expectError(await invoke(server.url, body, 'application/jsonlines', { accept: 'text/csv' }), 406, /^a JSON Lines request is answered as application\/jsonlines, /);
+    expectError(
+      await invoke(server.url, body, 'application/jsonlines', { accept: 'text/csv' }),
+      406,
+      /^a JSON Lines request is answered as application\/jsonlines, /,
+    );
   });
 
   test('JSON Lines of many lines: the response gets one close listener for all of them (no MaxListenersExceededWarning)', async () => {
@@ -187,14 +213,28 @@ describe('MODE=sagemaker: /ping, /invocations and /execution-parameters', () => 
   });
 
   test('JSON Lines: a bad line is 400 naming it; an invalid input 422 naming line and field, before any line runs; a model failure 500 naming the line', async () => {
-    expectError(await invoke(server.url, '{"note": "one"}\n{"note": \n', 'application/jsonlines'), 400, /^line 2 is not valid JSON \(/, 'AI_ERR_MALFORMED_INPUT');
-    expectError(await invoke(server.url, '{"note": "one"}\n\n{"note": "three"}', 'application/jsonlines'), 400, 'line 2 is empty; send one inputs object per line (only blank lines at the end are ignored)');
+    expectError(
+      await invoke(server.url, '{"note": "one"}\n{"note": \n', 'application/jsonlines'),
+      400,
+      /^line 2 is not valid JSON \(/,
+      'AI_ERR_MALFORMED_INPUT',
+    );
+    expectError(
+      await invoke(server.url, '{"note": "one"}\n\n{"note": "three"}', 'application/jsonlines'),
+      400,
+      'line 2 is empty; send one inputs object per line (only blank lines at the end are ignored)',
+    );
     const before = await inferenceCount(server.url);
     const invalid = await invoke(server.url, '{"note": "one"}\n{"note": "two"}\n{"strength": 5}', 'application/jsonlines');
     expectError(invalid, 422, /^line 3: strength: 5 is out of range/, 'AI_ERR_INVALID_INPUT');
     expect(invalid.body.field).toBe('strength');
     expect(await inferenceCount(server.url)).toBe(before);
-    expectError(await invoke(server.url, '{"note": "one"}\n{"action": "fail"}\n{"note": "three"}', 'application/jsonlines'), 500, 'line 2: the model reported a failure: no face found in the image', 'AI_ERR_MODEL_FAILED');
+    expectError(
+      await invoke(server.url, '{"note": "one"}\n{"action": "fail"}\n{"note": "three"}', 'application/jsonlines'),
+      500,
+      'line 2: the model reported a failure: no face found in the image',
+      'AI_ERR_MODEL_FAILED',
+    );
   });
 
   test('415 for a content type the model does not take, naming its inputs and what to send', async () => {
@@ -207,9 +247,13 @@ describe('MODE=sagemaker: /ping, /invocations and /execution-parameters', () => 
     expectError(await invoke(server.url, '{}', undefined), 415, /^the content type "\(none\)" is not accepted/);
   });
 
-  test('400 for malformed JSON, 422 naming the field, 500 with the model\'s message, 404 and 405 in the same shape', async () => {
+  test("400 for malformed JSON, 422 naming the field, 500 with the model's message, 404 and 405 in the same shape", async () => {
     expectError(await invoke(server.url, '{"note": ', 'application/json'), 400, /^the request body is not valid JSON/, 'AI_ERR_MALFORMED_INPUT');
-    expectError(await invoke(server.url, '[{"note": "a"}]', 'application/json'), 400, 'expected a JSON object of inputs, got an array; send several inputs objects as application/jsonlines, one per line');
+    expectError(
+      await invoke(server.url, '[{"note": "a"}]', 'application/json'),
+      400,
+      'expected a JSON object of inputs, got an array; send several inputs objects as application/jsonlines, one per line',
+    );
     const invalid = await invokeJson(server.url, { strength: 'strong' });
     expectError(invalid, 422, 'strength: expected a number between 0 and 1, got the string "strong"', 'AI_ERR_INVALID_INPUT');
     expect(invalid.body.field).toBe('strength');
@@ -222,7 +266,12 @@ describe('MODE=sagemaker: /ping, /invocations and /execution-parameters', () => 
 
   test('the 6 MB default: a larger body is 413, by its declared length and while it streams; 6 MB itself passes the limit', async () => {
     const big = Buffer.alloc(6 * MiB + 1, 0x20);
-    expectError(await invoke(server.url, big, 'application/json'), 413, `the request body is larger than ${6 * MiB} bytes (the limit; raise it with MAX_INPUT_BYTES)`, 'AI_ERR_INPUT_TOO_LARGE');
+    expectError(
+      await invoke(server.url, big, 'application/json'),
+      413,
+      `the request body is larger than ${6 * MiB} bytes (the limit; raise it with MAX_INPUT_BYTES)`,
+      'AI_ERR_INPUT_TOO_LARGE',
+    );
     // Chunked: no declared length, refused as the bytes arrive.
     const streamed = await invoke(server.url, Readable.from([big.subarray(0, 3 * MiB), big.subarray(3 * MiB)]), 'application/jsonlines');
     expectError(streamed, 413, /^the request body is larger than 6291456 bytes/);
@@ -240,7 +289,13 @@ describe('MODE=sagemaker: /ping, /invocations and /execution-parameters', () => 
     const result = await validator.validate(answer.body);
     expect(result.errors ?? []).toEqual([]);
     expect(Object.keys(answer.body.paths).sort()).toEqual(['/execution-parameters', '/invocations', '/metrics', '/openapi.json', '/ping']);
-    expect(Object.keys(answer.body.paths['/invocations'].post.requestBody.content)).toEqual(['application/json', 'multipart/form-data', 'application/jsonlines', 'image/*', 'application/octet-stream']);
+    expect(Object.keys(answer.body.paths['/invocations'].post.requestBody.content)).toEqual([
+      'application/json',
+      'multipart/form-data',
+      'application/jsonlines',
+      'image/*',
+      'application/octet-stream',
+    ]);
   });
 });
 
@@ -275,7 +330,11 @@ describe('MODE=sagemaker: settings', () => {
 
   test('MAX_INPUT_BYTES, when given, is the limit instead of 6 MB, both ways', async () => {
     const small = await serve(httpModel, { MAX_INPUT_BYTES: '2000' });
-    expectError(await invokeJson(small.url, { note: 'x'.repeat(3000) }), 413, 'the request body is larger than 2000 bytes (the limit; raise it with MAX_INPUT_BYTES)');
+    expectError(
+      await invokeJson(small.url, { note: 'x'.repeat(3000) }),
+      413,
+      'the request body is larger than 2000 bytes (the limit; raise it with MAX_INPUT_BYTES)',
+    );
     expect((await get(`${small.url}/execution-parameters`)).body.MaxPayloadInMB).toBe(1);
     const large = await serve(httpModel, { MAX_INPUT_BYTES: String(8 * MiB) });
     const answer = await invokeJson(large.url, { note: 'x'.repeat(7 * MiB) });
@@ -285,16 +344,32 @@ describe('MODE=sagemaker: settings', () => {
 
   test('batch transform: SAGEMAKER_MAX_PAYLOAD_IN_MB is the limit, /execution-parameters echoes the job, and a mini-batch larger than the queue runs whole', async () => {
     // MAX_QUEUE 2: a request that queued all its lines at once would be refused with 429.
-    const server = await serve(httpModel, { SAGEMAKER_BATCH: 'true', SAGEMAKER_MAX_PAYLOAD_IN_MB: '1', SAGEMAKER_BATCH_STRATEGY: 'SINGLE_RECORD', SAGEMAKER_MAX_CONCURRENT_TRANSFORMS: '2', CONCURRENCY: '2', MAX_QUEUE: '2' });
+    const server = await serve(httpModel, {
+      SAGEMAKER_BATCH: 'true',
+      SAGEMAKER_MAX_PAYLOAD_IN_MB: '1',
+      SAGEMAKER_BATCH_STRATEGY: 'SINGLE_RECORD',
+      SAGEMAKER_MAX_CONCURRENT_TRANSFORMS: '2',
+      CONCURRENCY: '2',
+      MAX_QUEUE: '2',
+    });
     expect(server.logs()).toContain(`batch transform: request bodies up to ${MiB} bytes (SAGEMAKER_MAX_PAYLOAD_IN_MB=1)`);
     expect((await get(`${server.url}/execution-parameters`)).body).toEqual({ MaxConcurrentTransforms: 2, BatchStrategy: 'SINGLE_RECORD', MaxPayloadInMB: 1 });
     const lines = Array.from({ length: 20 }, (_, index) => JSON.stringify({ note: `record ${index}`, pad: 'x'.repeat(60_000) })).join('\n');
-    expectError(await invoke(server.url, lines, 'application/jsonlines'), 413, `the request body is larger than ${MiB} bytes (the limit; raise it with MAX_INPUT_BYTES)`);
+    expectError(
+      await invoke(server.url, lines, 'application/jsonlines'),
+      413,
+      `the request body is larger than ${MiB} bytes (the limit; raise it with MAX_INPUT_BYTES)`,
+    );
     const fits = Array.from({ length: 12 }, (_, index) => JSON.stringify({ note: `record ${index}`, delay_ms: 5 })).join('\n');
     const [answer, other] = await Promise.all([invoke(server.url, fits, 'application/jsonlines'), invoke(server.url, fits, 'application/jsonlines')]);
     expect(answer.status, answer.bytes.toString()).toBe(200);
     expect(other.status, other.bytes.toString()).toBe(200);
-    expect(answer.bytes.toString().split('\n').map((line) => JSON.parse(line).received.note)).toEqual(Array.from({ length: 12 }, (_, index) => `record ${index}`));
+    expect(
+      answer.bytes
+        .toString()
+        .split('\n')
+        .map((line) => JSON.parse(line).received.note),
+    ).toEqual(Array.from({ length: 12 }, (_, index) => `record ${index}`));
   });
 
   test('a raw body for a model with two images is 415, naming its inputs', async () => {
@@ -312,7 +387,12 @@ describe('MODE=sagemaker: settings', () => {
   test('a raw body for a model whose other inputs must be given is 422 naming the missing one and how to give it', async () => {
     const server = await serve(captionModel);
     const answer = await invoke(server.url, photo, 'image/jpeg');
-    expectError(answer, 422, 'prompt: is required; expected a string; a raw body carries only image: send application/json or multipart/form-data to give the other inputs', 'AI_ERR_INVALID_INPUT');
+    expectError(
+      answer,
+      422,
+      'prompt: is required; expected a string; a raw body carries only image: send application/json or multipart/form-data to give the other inputs',
+      'AI_ERR_INVALID_INPUT',
+    );
     expect(answer.body.field).toBe('prompt');
     expect((await invokeJson(server.url, { image: photo.toString('base64'), prompt: 'a cat' })).body).toEqual({ bytes: photo.length, prompt: 'a cat' });
   });

@@ -71,15 +71,27 @@ describe('a property the type does not know is refused with a did-you-mean', () 
     [{ prompt: { type: 'text', examples: ['a'] } }, `prompt: unknown property 'examples' for type text (did you mean 'example'?); ${text}`],
     [{ n: { type: 'number', minimum: 0 } }, `n: unknown property 'minimum' for type number (did you mean 'min'?); ${number}`],
     [{ n: { type: 'number', maximum: 1 } }, `n: unknown property 'maximum' for type number (did you mean 'max'?); ${number}`],
-    [{ n: { type: 'integer', ge: 1 } }, "n: unknown property 'ge' for type integer (did you mean 'min'?); allowed: type, description, required, default, min, max, example"],
-    [{ c: { type: 'choice', choice: ['a', 'b'] } }, "c: unknown property 'choice' for type choice (did you mean 'choices'?); allowed: type, description, required, default, choices, example"],
-    [{ c: { type: 'choice', options: ['a', 'b'] } }, "c: unknown property 'options' for type choice (did you mean 'choices'?); allowed: type, description, required, default, choices, example"],
+    [
+      { n: { type: 'integer', ge: 1 } },
+      "n: unknown property 'ge' for type integer (did you mean 'min'?); allowed: type, description, required, default, min, max, example",
+    ],
+    [
+      { c: { type: 'choice', choice: ['a', 'b'] } },
+      "c: unknown property 'choice' for type choice (did you mean 'choices'?); allowed: type, description, required, default, choices, example",
+    ],
+    [
+      { c: { type: 'choice', options: ['a', 'b'] } },
+      "c: unknown property 'options' for type choice (did you mean 'choices'?); allowed: type, description, required, default, choices, example",
+    ],
     // Another type's property: say whose it is.
     [{ t: { type: 'text', min: 1 } }, `t: unknown property 'min' for type text; ${text}; 'min' is for number and integer inputs`],
     [{ t: { type: 'text', minimum: 1 } }, `t: unknown property 'minimum' for type text; ${text}; did you mean 'min'? 'min' is for number and integer inputs`],
     [{ t: { type: 'text', choices: ['a'] } }, `t: unknown property 'choices' for type text; ${text}; 'choices' is for choice inputs`],
     [{ image: { type: 'image', default: 'x' } }, `image: unknown property 'default' for type image; ${image}; binary inputs cannot have a default`],
-    [{ image: { type: 'image', defualt: 1 } }, `image: unknown property 'defualt' for type image; ${image}; did you mean 'default'? binary inputs cannot have a default`],
+    [
+      { image: { type: 'image', defualt: 1 } },
+      `image: unknown property 'defualt' for type image; ${image}; did you mean 'default'? binary inputs cannot have a default`,
+    ],
     // Nothing close: the list of what is allowed says it all.
     [{ image: { type: 'image', colour: 'red' } }, `image: unknown property 'colour' for type image; ${image}`],
   ])('%j', (schema, message) => {
@@ -91,7 +103,11 @@ describe('example: a value the web page fills in, checked as default is', () => 
   const gif = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
 
   test('accepts a valid example for every type', async () => {
-    const png = `data:image/png;base64,${(await sharp({ create: { width: 2, height: 2, channels: 3, background: '#888' } }).png().toBuffer()).toString('base64')}`;
+    const png = `data:image/png;base64,${(
+      await sharp({ create: { width: 2, height: 2, channels: 3, background: '#888' } })
+        .png()
+        .toBuffer()
+    ).toString('base64')}`;
     const schema = {
       image: { type: 'image', example: png },
       gif: { type: 'image', example: gif, required: false },
@@ -124,11 +140,20 @@ describe('example: a value the web page fills in, checked as default is', () => 
       { doc: { type: 'file', example: './examples/report.pdf' } },
       "doc: example must be a data: URL such as data:application/pdf;base64,..., got the string \"./examples/report.pdf\"; for a file beside the shim, read it into one: `data:application/pdf;base64,${readFileSync(new URL('examples/report.pdf', import.meta.url)).toString('base64')}`",
     ],
-    [{ photo: { type: 'image', example: 'https://example.com/cat.jpg' } }, 'photo: example must be a data: URL such as data:image/jpeg;base64,..., got the string "https://example.com/cat.jpg"; URLs are not fetched (a container is often offline)'],
+    [
+      { photo: { type: 'image', example: 'https://example.com/cat.jpg' } },
+      'photo: example must be a data: URL such as data:image/jpeg;base64,..., got the string "https://example.com/cat.jpg"; URLs are not fetched (a container is often offline)',
+    ],
     [{ photo: { type: 'image', example: 'data:image/png;base64,' } }, 'photo: example is a data: URL with no data'],
     [{ photo: { type: 'image', example: 'data:image/png;base64,!!!!' } }, 'photo: example is a data: URL whose base64 data is not valid'],
-    [{ photo: { type: 'image', example: 'data:text/plain,hello' } }, 'photo: example is not an image (5 bytes starting 68656c6c6f, which match no image format)'],
-    [{ photo: { type: 'image', example: 'data:image/png;base64,iVBORw0KGgo=' } }, 'photo: example is not an image that can be decoded (a png signature, but its header cannot be read:'],
+    [
+      { photo: { type: 'image', example: 'data:text/plain,hello' } },
+      'photo: example is not an image (5 bytes starting 68656c6c6f, which match no image format)',
+    ],
+    [
+      { photo: { type: 'image', example: 'data:image/png;base64,iVBORw0KGgo=' } },
+      'photo: example is not an image that can be decoded (a png signature, but its header cannot be read:',
+    ],
   ])('%j', (schema, message) => {
     expect(refuse(schema)).toContain(message);
   });

@@ -37,11 +37,14 @@ describe('validateSchema', () => {
   test.each([
     [null, '(schema): expected an object of input names to input descriptions, got null'],
     [[{ type: 'image' }], '(schema): expected an object of input names to input descriptions, got an array'],
-    [{ image: 'image' }, "image: expected an object such as { type: 'image' }, got the string \"image\""],
+    [{ image: 'image' }, 'image: expected an object such as { type: \'image\' }, got the string "image"'],
     [{ image: {} }, 'image: unknown type undefined; expected one of image, text'],
-    [{ photo: { type: 'picture' } }, "photo: unknown type \"picture\"; expected one of image, text, number, integer, boolean, choice, json, file (did you mean"],
+    [{ photo: { type: 'picture' } }, 'photo: unknown type "picture"; expected one of image, text, number, integer, boolean, choice, json, file (did you mean'],
     [{ '': { type: 'text' } }, "'': input names must not be empty"],
-    [{ image: { type: 'image', default: 'x' } }, "image: unknown property 'default' for type image; allowed: type, description, required, example; binary inputs cannot have a default"],
+    [
+      { image: { type: 'image', default: 'x' } },
+      "image: unknown property 'default' for type image; allowed: type, description, required, example; binary inputs cannot have a default",
+    ],
     [{ n: { type: 'number', min: 5, max: 1 } }, 'n: min (5) is greater than max (1)'],
     [{ n: { type: 'number', min: '0' } }, 'n: min must be a finite number, got the string "0"'],
     [{ n: { type: 'number', max: 1, default: 2 } }, 'n: default 2 is outside the bounds at most 1'],
@@ -55,7 +58,7 @@ describe('validateSchema', () => {
     [{ t: { type: 'text', default: 5 } }, 't: default must be a string, got number 5'],
     [{ b: { type: 'boolean', default: 'yes' } }, 'b: default must be true or false, got the string "yes"'],
     [{ j: { type: 'json', default: new Date(0) } }, 'j: default must be a JSON value'],
-    [{ t: { type: 'text', required: 'no' } }, "t: 'required' must be true or false, got the string \"no\""],
+    [{ t: { type: 'text', required: 'no' } }, 't: \'required\' must be true or false, got the string "no"'],
     [{ t: { type: 'text', description: 3 } }, "t: 'description' must be a string, got number 3"],
   ])('refuses %j: %s', (schema, message) => {
     expect(refuse(schema)).toContain(`invalid inputs schema: ${message}`);

@@ -4,7 +4,21 @@ import { mayBePickle } from '../../src/pickle-reader.js';
 import { describeContent } from '../../src/inputs/stdin-content.js';
 import { pythonPickles } from '../pickle/python-pickles.js';
 
-const values = ["{'a': b'x'}", '[1, 2]', '(1,)', "'text'", 'None', 'True', '3', '2**80', '1.5', "b'bytes'", 'collections.OrderedDict(a=1)', '{1, 2}', "{'a': 1}"];
+const values = [
+  "{'a': b'x'}",
+  '[1, 2]',
+  '(1,)',
+  "'text'",
+  'None',
+  'True',
+  '3',
+  '2**80',
+  '1.5',
+  "b'bytes'",
+  'collections.OrderedDict(a=1)',
+  '{1, 2}',
+  "{'a': 1}",
+];
 const protocols = [0, 1, 2, 3, 4, 5];
 let pickle: (expression: string, protocol: number) => Buffer;
 beforeAll(() => {
@@ -33,7 +47,9 @@ describe('mayBePickle: the first byte, before decoding', () => {
 
 describe('describeContent', () => {
   test('images by their signature', async () => {
-    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
     expect(describeContent(png)).toEqual({ kind: 'image', description: `a PNG image (${png.length} bytes)` });
     const webp = await sharp(png).webp().toBuffer();
     expect(describeContent(webp).description).toBe(`a WebP image (${webp.length} bytes)`);

@@ -21,7 +21,7 @@ describe('splitArguments', () => {
     expect(splitArguments([], undefined)).toEqual({ shim: undefined, args: [] });
   });
 
-  test('--help is the model\'s in a container (a default shim), the supervisor\'s without one', () => {
+  test("--help is the model's in a container (a default shim), the supervisor's without one", () => {
     expect(splitArguments(['--help'], 'shim.js')).toEqual({ shim: 'shim.js', args: ['--help'] });
     expect(splitArguments(['--help'], undefined)).toEqual({ shim: '--help', args: [] });
   });

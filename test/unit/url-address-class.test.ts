@@ -62,8 +62,27 @@ describe('classifyAddress', () => {
     expect(classifyAddress(address)).toContain(what);
   });
 
-  test.each(['8.8.8.8', '1.1.1.1', '93.184.216.34', '172.15.255.255', '172.32.0.0', '100.63.255.255', '100.128.0.0', '169.253.255.255', '11.0.0.1', '223.255.255.255', '192.0.1.1', '198.20.0.0',
-    '2606:4700:4700::1111', '2001:4860:4860::8888', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1', 'fbff::1', 'fe00::1'])('public %s is allowed', (address) => {
+  test.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '93.184.216.34',
+    '172.15.255.255',
+    '172.32.0.0',
+    '100.63.255.255',
+    '100.128.0.0',
+    '169.253.255.255',
+    '11.0.0.1',
+    '223.255.255.255',
+    '192.0.1.1',
+    '198.20.0.0',
+    '2606:4700:4700::1111',
+    '2001:4860:4860::8888',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2002:808:808::1',
+    'fbff::1',
+    'fe00::1',
+  ])('public %s is allowed', (address) => {
     expect(classifyAddress(address)).toBeUndefined();
   });
 
@@ -77,7 +96,9 @@ describe('classifyAddress', () => {
 describe('URL input settings', () => {
   test('defaults: on, 30 s, 5 redirects, private addresses refused, no allowed hosts, the body limit', () => {
     expect(readUrlInputSettings({}, 1234)).toEqual({ enabled: true, maxBytes: 1234, timeoutMs: 30000, maxRedirects: 5, allowPrivate: false, allowHosts: [] });
-    expect(readUrlInputSettings({ URL_INPUTS: 'false', URL_FETCH_TIMEOUT_MS: '500', URL_MAX_REDIRECTS: '0', URL_INPUTS_ALLOW_PRIVATE: 'YES' }, 1)).toMatchObject({ enabled: false, timeoutMs: 500, maxRedirects: 0, allowPrivate: true });
+    expect(
+      readUrlInputSettings({ URL_INPUTS: 'false', URL_FETCH_TIMEOUT_MS: '500', URL_MAX_REDIRECTS: '0', URL_INPUTS_ALLOW_PRIVATE: 'YES' }, 1),
+    ).toMatchObject({ enabled: false, timeoutMs: 500, maxRedirects: 0, allowPrivate: true });
   });
 
   test('a malformed value is a configuration error naming the variable', () => {
@@ -86,7 +107,9 @@ describe('URL input settings', () => {
     expect(() => readUrlInputSettings({ URL_FETCH_TIMEOUT_MS: '30s' }, 1)).toThrow('URL_FETCH_TIMEOUT_MS="30s" is not a positive integer');
     expect(() => readUrlInputSettings({ URL_FETCH_TIMEOUT_MS: '9999999999' }, 1)).toThrow('the maximum is 2147483647');
     expect(() => readUrlInputSettings({ URL_MAX_REDIRECTS: '-1' }, 1)).toThrow('URL_MAX_REDIRECTS="-1" is not a whole number');
-    expect(() => readUrlInputSettings({ URL_INPUTS_ALLOW_HOSTS: 'http://models.internal' }, 1)).toThrow('URL_INPUTS_ALLOW_HOSTS: "http://models.internal" is not a host or host:port');
+    expect(() => readUrlInputSettings({ URL_INPUTS_ALLOW_HOSTS: 'http://models.internal' }, 1)).toThrow(
+      'URL_INPUTS_ALLOW_HOSTS: "http://models.internal" is not a host or host:port',
+    );
     try {
       readUrlInputSettings({ URL_INPUTS_ALLOW_PRIVATE: '2' }, 1);
       expect.unreachable();
@@ -103,6 +126,7 @@ describe('URL input settings', () => {
       { host: 'fd00::1' },
     ]);
     expect(parseAllowedHosts('')).toEqual([]);
-    for (const bad of ['host:0', 'host:70000', '[nothex]:80', '::1', 'a/b', 'host:']) expect(() => parseAllowedHosts(bad)).toThrow(/is not a host or host:port/);
+    for (const bad of ['host:0', 'host:70000', '[nothex]:80', '::1', 'a/b', 'host:'])
+      expect(() => parseAllowedHosts(bad)).toThrow(/is not a host or host:port/);
   });
 });

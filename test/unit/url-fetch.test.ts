@@ -1,7 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildConnector } from 'undici';
+import type { buildConnector } from 'undici';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { convertInputs } from '../../src/inputs/convert-inputs.js';
 import type { UrlInputSettings } from '../../src/settings-parts/url-inputs.js';
@@ -36,7 +36,17 @@ async function listen(handler: (request: IncomingMessage, response: ServerRespon
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
-  return { server, port, paths, url: `http://${host}:${port}`, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return {
+    server,
+    port,
+    paths,
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 describe('the address check, with DNS and the connection replaced (no traffic at all)', () => {
@@ -67,8 +77,14 @@ describe('the address check, with DNS and the connection replaced (no traffic at
   afterAll(() => fetcher.close());
 
   test.each([
-    ['http://127.0.0.1:8080/a.jpg', "image: the URL's host is 127.0.0.1, a loopback address; private addresses are refused (URL_INPUTS_ALLOW_PRIVATE, URL_INPUTS_ALLOW_HOSTS)"],
-    ['http://169.254.169.254/latest/meta-data/', "image: the URL's host is 169.254.169.254, a link-local address (cloud metadata); private addresses are refused"],
+    [
+      'http://127.0.0.1:8080/a.jpg',
+      "image: the URL's host is 127.0.0.1, a loopback address; private addresses are refused (URL_INPUTS_ALLOW_PRIVATE, URL_INPUTS_ALLOW_HOSTS)",
+    ],
+    [
+      'http://169.254.169.254/latest/meta-data/',
+      "image: the URL's host is 169.254.169.254, a link-local address (cloud metadata); private addresses are refused",
+    ],
     ['http://10.0.0.1/', "image: the URL's host is 10.0.0.1, a private address (10.0.0.0/8)"],
     ['http://[::1]:5000/', "image: the URL's host is ::1, a loopback address"],
     ['http://[::ffff:169.254.169.254]/', 'an IPv4-mapped form of 169.254.169.254, a link-local address (cloud metadata)'],
@@ -99,7 +115,9 @@ describe('the address check, with DNS and the connection replaced (no traffic at
   });
 
   test('an unknown host, and what is not an http(s) URL', async () => {
-    expect((await refusal(fetcher.fetch('image', 'http://nowhere.test/'))).message).toBe('image: cannot fetch http://nowhere.test/: the host nowhere.test was not found');
+    expect((await refusal(fetcher.fetch('image', 'http://nowhere.test/'))).message).toBe(
+      'image: cannot fetch http://nowhere.test/: the host nowhere.test was not found',
+    );
     expect((await refusal(fetcher.fetch('image', 'http://exa mple/'))).message).toMatch(/^image: is not a valid URL/);
   });
 });
@@ -127,7 +145,7 @@ describe('fetching from a local server', () => {
   });
 
   test('more redirects than URL_MAX_REDIRECTS is refused after exactly that many', async () => {
-    const site = await listen((request, response) => response.writeHead(307, { location: `/hop${site.paths.length}` }).end());
+    const site = await listen((_request, response) => response.writeHead(307, { location: `/hop${site.paths.length}` }).end());
     const fetcher = new UrlFetcher(settings({ allowPrivate: true, maxRedirects: 2 }));
     try {
       const error = await refusal(fetcher.fetch('file', `${site.url}/hop0`));
@@ -146,7 +164,9 @@ describe('fetching from a local server', () => {
     const fetcher = new UrlFetcher(settings({ allowHosts: [{ host: '127.0.0.1', port: site.port }] }));
     try {
       const error = await refusal(fetcher.fetch('image', `${site.url}/photo.jpg`));
-      expect(error.message).toBe(`image: the URL redirected to ${target.url}/internal, whose host is 127.0.0.2, a loopback address; private addresses are refused (URL_INPUTS_ALLOW_PRIVATE, URL_INPUTS_ALLOW_HOSTS)`);
+      expect(error.message).toBe(
+        `image: the URL redirected to ${target.url}/internal, whose host is 127.0.0.2, a loopback address; private addresses are refused (URL_INPUTS_ALLOW_PRIVATE, URL_INPUTS_ALLOW_HOSTS)`,
+      );
       expect(site.paths).toEqual(['/photo.jpg']);
       expect(target.paths).toEqual([]);
     } finally {
@@ -279,11 +299,15 @@ describe('convertInputs with URL inputs', () => {
       const inputs = await convertInputs(schema, { image: `${site.url}/photo.jpg`, attachment: `${site.url}/any` }, { origin: 'data', urlInputs });
       expect((inputs.image as Buffer).equals(photo)).toBe(true);
       expect((inputs.attachment as Buffer).equals(broken)).toBe(true);
-      await expect(convertInputs(schema, { image: `${site.url}/broken.jpg` }, { origin: 'data', urlInputs })).rejects.toThrow(/^image: is not an image that can be decoded/);
+      await expect(convertInputs(schema, { image: `${site.url}/broken.jpg` }, { origin: 'data', urlInputs })).rejects.toThrow(
+        /^image: is not an image that can be decoded/,
+      );
       await expect(convertInputs(schema, { image: `${site.url}/photo.jpg` }, { origin: 'data', urlInputs: { ...urlInputs, enabled: false } })).rejects.toThrow(
         'image: is not valid base64: it is an http(s) URL, and URL inputs are turned off here (URL_INPUTS=false); send the data itself as base64 or a data: URL',
       );
-      await expect(convertInputs(schema, { image: `${site.url}/photo.jpg` }, { origin: 'data' })).rejects.toThrow(/is not valid base64: it is an http\(s\) URL/);
+      await expect(convertInputs(schema, { image: `${site.url}/photo.jpg` }, { origin: 'data' })).rejects.toThrow(
+        /is not valid base64: it is an http\(s\) URL/,
+      );
       expect(site.paths).toEqual(['/photo.jpg', '/any', '/broken.jpg']);
     } finally {
       await site.close();

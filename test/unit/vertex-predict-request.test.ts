@@ -26,15 +26,29 @@ function malformed(body: unknown, inputs: InputsSchema = schema): string {
 describe('MODE=vertex request: {"instances": [...], "parameters": {...}}', () => {
   test('each instance becomes one raw inputs object, in order; {"b64"} values become bytes', () => {
     const bytes = Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01]);
-    const instances = parsePredictRequest({ instances: [{ image: { b64: bytes.toString('base64') }, note: 'a' }, { image: 'cGxhaW4=', strength: 1 }] }, schema);
-    expect(instances.map((instance) => instance.raw)).toEqual([{ image: bytes, note: 'a' }, { image: 'cGxhaW4=', strength: 1 }]);
+    const instances = parsePredictRequest(
+      {
+        instances: [
+          { image: { b64: bytes.toString('base64') }, note: 'a' },
+          { image: 'cGxhaW4=', strength: 1 },
+        ],
+      },
+      schema,
+    );
+    expect(instances.map((instance) => instance.raw)).toEqual([
+      { image: bytes, note: 'a' },
+      { image: 'cGxhaW4=', strength: 1 },
+    ]);
     expect(Buffer.isBuffer(instances[0]!.raw.image)).toBe(true);
     // A plain base64 string or a data: URL stays text here; the schema's conversion decodes it for image and file inputs.
     expect(instances[1]!.raw.image).toBe('cGxhaW4=');
   });
 
   test('parameters are merged into every instance; the instance’s own value wins; which inputs came from parameters is kept', () => {
-    const instances = parsePredictRequest({ instances: [{ note: 'own', strength: 0.1 }, {}], parameters: { strength: 0.9, temperature: 0.7, mask: { b64: 'AAE=' } } }, schema);
+    const instances = parsePredictRequest(
+      { instances: [{ note: 'own', strength: 0.1 }, {}], parameters: { strength: 0.9, temperature: 0.7, mask: { b64: 'AAE=' } } },
+      schema,
+    );
     expect(instances.map((instance) => instance.raw)).toEqual([
       { note: 'own', strength: 0.1, temperature: 0.7, mask: Buffer.from([0, 1]) },
       { strength: 0.9, temperature: 0.7, mask: Buffer.from([0, 1]) },
@@ -63,12 +77,16 @@ describe('MODE=vertex request: {"instances": [...], "parameters": {...}}', () =>
 
   test('a body of another shape is a 400 saying what was expected', () => {
     expect(malformed([1])).toBe('expected {"instances": [...], "parameters": {...}}, got an array');
-    expect(malformed({ inputs: { image: 'x' } })).toBe('Vertex AI sends {"instances": [...], "parameters": {...}}, not {"inputs": ...}; put each inputs object in "instances"');
+    expect(malformed({ inputs: { image: 'x' } })).toBe(
+      'Vertex AI sends {"instances": [...], "parameters": {...}}, not {"inputs": ...}; put each inputs object in "instances"',
+    );
     expect(malformed({})).toBe('"instances" must be an array, got nothing; expected {"instances": [...], "parameters": {...}}');
     expect(malformed({ instances: { image: 'x' } })).toBe('"instances" must be an array, got an object; expected {"instances": [...], "parameters": {...}}');
     expect(malformed({ instances: [] })).toBe('"instances" is empty; send at least one instance');
     expect(malformed({ instances: [{}], parameters: [1] })).toBe('"parameters" must be an object of model options, got an array');
-    expect(malformed({ instances: [{ a: 'x', b: 'y' }, 'bare'] }, several)).toBe('instances[1] is the string "bare", but this model has several inputs (a, b); send an object of input names to values');
+    expect(malformed({ instances: [{ a: 'x', b: 'y' }, 'bare'] }, several)).toBe(
+      'instances[1] is the string "bare", but this model has several inputs (a, b); send an object of input names to values',
+    );
     expect(malformed({ instances: [7] }, {})).toBe('instances[0] is number 7, but this model has no inputs; send an object of input names to values');
   });
 
@@ -81,8 +99,14 @@ describe('MODE=vertex request: {"instances": [...], "parameters": {...}}', () =>
       }
       throw new Error('no error');
     };
-    expect(refused({ instances: [{}, { image: { b64: '%%%' } }] })).toEqual({ status: 422, message: expect.stringMatching(/^instances\[1\]\.image\.b64: is not valid base64/) });
-    expect(refused({ instances: [{}], parameters: { mask: { b64: '' } } })).toEqual({ status: 422, message: expect.stringMatching(/^parameters\.mask\.b64: is empty/) });
+    expect(refused({ instances: [{}, { image: { b64: '%%%' } }] })).toEqual({
+      status: 422,
+      message: expect.stringMatching(/^instances\[1\]\.image\.b64: is not valid base64/),
+    });
+    expect(refused({ instances: [{}], parameters: { mask: { b64: '' } } })).toEqual({
+      status: 422,
+      message: expect.stringMatching(/^parameters\.mask\.b64: is empty/),
+    });
   });
 });
 
@@ -100,7 +124,11 @@ describe('MODE=vertex instances: converted whole first, run together, failing wh
 
   test('conversion stops at the first refused instance, before anything runs', async () => {
     const seen: unknown[] = [];
-    const instances = [{ raw: { n: 1 }, fromParameters: new Set<string>() }, { raw: { n: -1 }, fromParameters: new Set<string>() }, { raw: { n: 2 }, fromParameters: new Set<string>() }];
+    const instances = [
+      { raw: { n: 1 }, fromParameters: new Set<string>() },
+      { raw: { n: -1 }, fromParameters: new Set<string>() },
+      { raw: { n: 2 }, fromParameters: new Set<string>() },
+    ];
     const convert = async (raw: Record<string, unknown>) => {
       seen.push(raw.n);
       if ((raw.n as number) < 0) throw new InvalidInputError('n', 'must be positive');

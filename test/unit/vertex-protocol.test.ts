@@ -58,7 +58,12 @@ describe('MODE=vertex: the port and routes Vertex AI sets', () => {
 
   test("AIP_HTTP_PORT wins over PORT; AIP_HEALTH_ROUTE and AIP_PREDICT_ROUTE (Vertex's own default form) are the only model routes", async () => {
     const [aipPort, port] = [await freePort(), await freePort()];
-    const server = await serve(httpModel, { AIP_HTTP_PORT: String(aipPort), PORT: String(port), AIP_HEALTH_ROUTE: vertexHealth, AIP_PREDICT_ROUTE: vertexPredict });
+    const server = await serve(httpModel, {
+      AIP_HTTP_PORT: String(aipPort),
+      PORT: String(port),
+      AIP_HEALTH_ROUTE: vertexHealth,
+      AIP_PREDICT_ROUTE: vertexPredict,
+    });
     expect(server.url).toBe(`http://127.0.0.1:${aipPort}`);
     expect(server.logs()).toContain(`PORT (${port}) is ignored: MODE=vertex listens on AIP_HTTP_PORT (${aipPort}), where Vertex AI sends its requests`);
     expect(server.logs()).toContain(`listening on http://127.0.0.1:${aipPort} (Vertex AI: predict POST ${vertexPredict}, health ${vertexHealth}, docs /docs)`);
@@ -71,7 +76,8 @@ describe('MODE=vertex: the port and routes Vertex AI sets', () => {
     const prediction = await postJson(`${server.url}${vertexPredict}`, { instances: [{ note: 'routed' }] });
     expect(prediction).toMatchObject({ status: 200, body: { predictions: [{ received: { note: 'routed', strength: 0.5, flag: false, image: null } }] } });
 
-    for (const path of ['/health', '/predict', '/']) expectError(await postJson(`${server.url}${path}`, { instances: [{}] }), 404, `no route ${path}; see /docs for the API`);
+    for (const path of ['/health', '/predict', '/'])
+      expectError(await postJson(`${server.url}${path}`, { instances: [{}] }), 404, `no route ${path}; see /docs for the API`);
     const wrongMethod = await get(`${server.url}${vertexPredict}`);
     expectError(wrongMethod, 405, `GET is not allowed on ${vertexPredict}; use POST`);
     expect(wrongMethod.headers.allow).toBe('POST');
@@ -91,7 +97,11 @@ describe('MODE=vertex: the port and routes Vertex AI sets', () => {
   test('MAX_INPUT_BYTES defaults to 10485760, the largest body any Vertex endpoint forwards; MAX_INPUT_BYTES sets another', async () => {
     const body = { instances: [{ note: 'x'.repeat(11_000_000) }] };
     const [vertexDefault, given] = await Promise.all([serve(httpModel), serve(httpModel, { MAX_INPUT_BYTES: '12000000' })]);
-    expectError(await postJson(`${vertexDefault.url}/predict`, body), 413, 'the request body is larger than 10485760 bytes (the limit; raise it with MAX_INPUT_BYTES)');
+    expectError(
+      await postJson(`${vertexDefault.url}/predict`, body),
+      413,
+      'the request body is larger than 10485760 bytes (the limit; raise it with MAX_INPUT_BYTES)',
+    );
     const answer = await postJson(`${given.url}/predict`, body);
     expect(answer.status).toBe(200);
     expect(answer.body.predictions[0].received.note).toHaveLength(11_000_000);
@@ -151,7 +161,10 @@ describe('MODE=vertex: instances, parameters and predictions (real JPEGs)', () =
   });
 
   test('parameters are merged into every instance; an instance’s own value wins', async () => {
-    const answer = await postJson(predict, { instances: [{ note: 'first' }, { note: 'second', strength: 0.75 }, {}], parameters: { strength: 0.25, flag: true, note: 'from parameters' } });
+    const answer = await postJson(predict, {
+      instances: [{ note: 'first' }, { note: 'second', strength: 0.75 }, {}],
+      parameters: { strength: 0.25, flag: true, note: 'from parameters' },
+    });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(answer.body.predictions.map((prediction: any) => prediction.received)).toEqual([
       { image: null, strength: 0.25, flag: true, note: 'first' },
@@ -161,7 +174,9 @@ describe('MODE=vertex: instances, parameters and predictions (real JPEGs)', () =
   });
 
   test('an image result is {"b64"} holding the JPEG; a text result is a string; JSON is parsed', async () => {
-    const answer = await postJson(predict, { instances: [{ image: { b64: photos[2]!.toString('base64') }, action: 'image' }, { action: 'text', note: 'vertex' }, { action: 'json' }] });
+    const answer = await postJson(predict, {
+      instances: [{ image: { b64: photos[2]!.toString('base64') }, action: 'image' }, { action: 'text', note: 'vertex' }, { action: 'json' }],
+    });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     const [image, text, json] = answer.body.predictions;
     expect(Object.keys(image)).toEqual(['b64']);
@@ -175,7 +190,17 @@ describe('MODE=vertex: instances, parameters and predictions (real JPEGs)', () =
     const attachment = Buffer.from([0, 1, 2, 255]);
     const url = `${echo.url}/predict`;
     const answer = await postJson(url, {
-      instances: [{ image: { b64: photo.toString('base64') }, prompt: 'a cat', steps: 12, fast: true, style: 'sketch', config: { layers: [1, 2] }, attachment: { b64: attachment.toString('base64') } }],
+      instances: [
+        {
+          image: { b64: photo.toString('base64') },
+          prompt: 'a cat',
+          steps: 12,
+          fast: true,
+          style: 'sketch',
+          config: { layers: [1, 2] },
+          attachment: { b64: attachment.toString('base64') },
+        },
+      ],
       parameters: { temperature: 0.7, strength: 0.9 },
     });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
@@ -211,18 +236,50 @@ describe('MODE=vertex: refusals, as {"error": "..."} with their status', () => {
 
   test('a malformed body is 400 saying what was expected', async () => {
     expectError(await call(predict, 'POST', '{"instances": [', { 'content-type': 'application/json' }), 400, /^the request body is not valid JSON/);
-    expectError(await postJson(predict, { inputs: { note: 'x' } }), 400, 'Vertex AI sends {"instances": [...], "parameters": {...}}, not {"inputs": ...}; put each inputs object in "instances"');
-    expectError(await postJson(predict, { instances: 'all' }), 400, '"instances" must be an array, got the string "all"; expected {"instances": [...], "parameters": {...}}');
+    expectError(
+      await postJson(predict, { inputs: { note: 'x' } }),
+      400,
+      'Vertex AI sends {"instances": [...], "parameters": {...}}, not {"inputs": ...}; put each inputs object in "instances"',
+    );
+    expectError(
+      await postJson(predict, { instances: 'all' }),
+      400,
+      '"instances" must be an array, got the string "all"; expected {"instances": [...], "parameters": {...}}',
+    );
     expectError(await postJson(predict, { instances: [] }), 400, '"instances" is empty; send at least one instance');
-    expectError(await postJson(predict, { instances: [{}], parameters: 'fast' }), 400, '"parameters" must be an object of model options, got the string "fast"');
-    expectError(await postJson(predict, { instances: ['bare'] }), 400, /^instances\[0\] is the string "bare", but this model has several inputs \(image, action, delay_ms, strength, flag, note\)/);
+    expectError(
+      await postJson(predict, { instances: [{}], parameters: 'fast' }),
+      400,
+      '"parameters" must be an object of model options, got the string "fast"',
+    );
+    expectError(
+      await postJson(predict, { instances: ['bare'] }),
+      400,
+      /^instances\[0\] is the string "bare", but this model has several inputs \(image, action, delay_ms, strength, flag, note\)/,
+    );
   });
 
   test('an instance the schema refuses is 422 naming the instance and the field, or the parameter', async () => {
-    expectError(await postJson(predict, { instances: [{ strength: 0.5 }, { strength: 7 }] }), 422, 'instances[1].strength: 7 is out of range; expected a number between 0 and 1');
-    expectError(await postJson(predict, { instances: [{}, {}], parameters: { strength: 7 } }), 422, 'parameters.strength: 7 is out of range; expected a number between 0 and 1');
-    expectError(await postJson(predict, { instances: [{ action: 'dance' }] }), 422, /^instances\[0\]\.action: expected one of json, image, text, fail, throw, orphan, hang, spin, got the string "dance"/);
-    expectError(await postJson(predict, { instances: [{ image: { b64: 'bm90IGFuIGltYWdl' } }] }), 422, /^instances\[0\]\.image: is not an image that can be decoded/);
+    expectError(
+      await postJson(predict, { instances: [{ strength: 0.5 }, { strength: 7 }] }),
+      422,
+      'instances[1].strength: 7 is out of range; expected a number between 0 and 1',
+    );
+    expectError(
+      await postJson(predict, { instances: [{}, {}], parameters: { strength: 7 } }),
+      422,
+      'parameters.strength: 7 is out of range; expected a number between 0 and 1',
+    );
+    expectError(
+      await postJson(predict, { instances: [{ action: 'dance' }] }),
+      422,
+      /^instances\[0\]\.action: expected one of json, image, text, fail, throw, orphan, hang, spin, got the string "dance"/,
+    );
+    expectError(
+      await postJson(predict, { instances: [{ image: { b64: 'bm90IGFuIGltYWdl' } }] }),
+      422,
+      /^instances\[0\]\.image: is not an image that can be decoded/,
+    );
     expectError(await postJson(predict, { instances: [{ image: { b64: '%%%' } }] }), 422, /^instances\[0\]\.image\.b64: is not valid base64/);
   });
 
@@ -233,12 +290,24 @@ describe('MODE=vertex: refusals, as {"error": "..."} with their status', () => {
   });
 
   test('a failed instance fails the request: 500 naming the instance, with the model’s message', async () => {
-    expectError(await postJson(predict, { instances: [{ action: 'json' }, { action: 'fail' }, { action: 'text' }] }), 500, 'instances[1]: the model reported a failure: no face found in the image');
+    expectError(
+      await postJson(predict, { instances: [{ action: 'json' }, { action: 'fail' }, { action: 'text' }] }),
+      500,
+      'instances[1]: the model reported a failure: no face found in the image',
+    );
   });
 
   test('415 for a body that is not JSON; 413 over MAX_INPUT_BYTES, and for more instances than the queue can ever hold', async () => {
-    expectError(await call(predict, 'POST', 'note=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415, /^the content type "application\/x-www-form-urlencoded" is not accepted here; send application\/json/);
-    expectError(await postJson(predict, { instances: [{ note: 'x'.repeat(30_000) }] }), 413, 'the request body is larger than 20000 bytes (the limit; raise it with MAX_INPUT_BYTES)');
+    expectError(
+      await call(predict, 'POST', 'note=x', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      /^the content type "application\/x-www-form-urlencoded" is not accepted here; send application\/json/,
+    );
+    expectError(
+      await postJson(predict, { instances: [{ note: 'x'.repeat(30_000) }] }),
+      413,
+      'the request body is larger than 20000 bytes (the limit; raise it with MAX_INPUT_BYTES)',
+    );
     expectError(
       await postJson(predict, { instances: [{}, {}, {}, {}, {}] }),
       413,
@@ -247,7 +316,14 @@ describe('MODE=vertex: refusals, as {"error": "..."} with their status', () => {
   });
 
   test('429 with Retry-After when the queue is full, naming the first refused instance', async () => {
-    const busy = postJson(predict, { instances: [{ delay_ms: 1000, note: 'a' }, { delay_ms: 1000, note: 'b' }, { delay_ms: 1000, note: 'c' }, { delay_ms: 1000, note: 'd' }] });
+    const busy = postJson(predict, {
+      instances: [
+        { delay_ms: 1000, note: 'a' },
+        { delay_ms: 1000, note: 'b' },
+        { delay_ms: 1000, note: 'c' },
+        { delay_ms: 1000, note: 'd' },
+      ],
+    });
     const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec((await get(`${server.url}/metrics`)).body as string)?.[1]);
     expect(await eventually(async () => (await metric('inference_queue_depth')) === 3, 5000)).toBe(true);
     const refused = await postJson(predict, { instances: [{ note: 'late' }] });

@@ -29,7 +29,10 @@ describe('MODE=vertex settings', () => {
   test("Vertex's own default routes (and any plain path) are taken as they are", () => {
     const env = { AIP_HEALTH_ROUTE: '/v1/endpoints/123/deployedModels/456', AIP_PREDICT_ROUTE: '/v1/endpoints/123/deployedModels/456:predict' };
     expect(readVertexSettings(env, undefined)).toMatchObject({ healthRoute: env.AIP_HEALTH_ROUTE, predictRoute: env.AIP_PREDICT_ROUTE });
-    expect(readVertexSettings({ AIP_HEALTH_ROUTE: '/', AIP_PREDICT_ROUTE: '/docs-and-more' }, undefined)).toMatchObject({ healthRoute: '/', predictRoute: '/docs-and-more' });
+    expect(readVertexSettings({ AIP_HEALTH_ROUTE: '/', AIP_PREDICT_ROUTE: '/docs-and-more' }, undefined)).toMatchObject({
+      healthRoute: '/',
+      predictRoute: '/docs-and-more',
+    });
   });
 
   test('a bad value is the operator’s mistake: AI_ERR_INVALID_OPTION, exit code 3, a message saying what is wrong', () => {
@@ -42,7 +45,7 @@ describe('MODE=vertex settings', () => {
       [{ AIP_PREDICT_ROUTE: 'http://x/predict' }, 'AIP_PREDICT_ROUTE="http://x/predict" must be a path starting with /, such as /predict'],
       [
         { AIP_PREDICT_ROUTE: '/models/{name}:predict' },
-        "AIP_PREDICT_ROUTE=\"/models/{name}:predict\" is not a plain URL path: use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ % / only (no spaces, ?, # or braces)",
+        'AIP_PREDICT_ROUTE="/models/{name}:predict" is not a plain URL path: use letters, digits and - . _ ~ ! $ & \' ( ) * + , ; = : @ % / only (no spaces, ?, # or braces)',
       ],
       [{ AIP_HEALTH_ROUTE: '/health check' }, /^AIP_HEALTH_ROUTE="\/health check" is not a plain URL path/],
       [{ AIP_HEALTH_ROUTE: '/health?deep=1' }, /^AIP_HEALTH_ROUTE="\/health\?deep=1" is not a plain URL path/],
@@ -51,11 +54,26 @@ describe('MODE=vertex settings', () => {
         'AIP_HEALTH_ROUTE and AIP_PREDICT_ROUTE are both "/ping"; health checks and predictions need different paths (--container-health-route and --container-predict-route)',
       ],
       // The other route's default counts too.
-      [{ AIP_HEALTH_ROUTE: '/predict' }, 'AIP_HEALTH_ROUTE and AIP_PREDICT_ROUTE are both "/predict"; health checks and predictions need different paths (--container-health-route and --container-predict-route)'],
-      [{ AIP_HEALTH_ROUTE: '/metrics' }, 'AIP_HEALTH_ROUTE="/metrics" collides with /metrics, which every HTTP mode serves (/metrics, /openapi.json, /docs); choose another path'],
-      [{ AIP_PREDICT_ROUTE: '/openapi.json' }, 'AIP_PREDICT_ROUTE="/openapi.json" collides with /openapi.json, which every HTTP mode serves (/metrics, /openapi.json, /docs); choose another path'],
-      [{ AIP_PREDICT_ROUTE: '/docs' }, 'AIP_PREDICT_ROUTE="/docs" collides with /docs, which every HTTP mode serves (/metrics, /openapi.json, /docs); choose another path'],
-      [{ AIP_HEALTH_ROUTE: '/docs/swagger-ui.css' }, 'AIP_HEALTH_ROUTE="/docs/swagger-ui.css" collides with /docs, which every HTTP mode serves (/metrics, /openapi.json, /docs); choose another path'],
+      [
+        { AIP_HEALTH_ROUTE: '/predict' },
+        'AIP_HEALTH_ROUTE and AIP_PREDICT_ROUTE are both "/predict"; health checks and predictions need different paths (--container-health-route and --container-predict-route)',
+      ],
+      [
+        { AIP_HEALTH_ROUTE: '/metrics' },
+        'AIP_HEALTH_ROUTE="/metrics" collides with /metrics, which every HTTP mode serves (/metrics, /openapi.json, /docs); choose another path',
+      ],
+      [
+        { AIP_PREDICT_ROUTE: '/openapi.json' },
+        'AIP_PREDICT_ROUTE="/openapi.json" collides with /openapi.json, which every HTTP mode serves (/metrics, /openapi.json, /docs); choose another path',
+      ],
+      [
+        { AIP_PREDICT_ROUTE: '/docs' },
+        'AIP_PREDICT_ROUTE="/docs" collides with /docs, which every HTTP mode serves (/metrics, /openapi.json, /docs); choose another path',
+      ],
+      [
+        { AIP_HEALTH_ROUTE: '/docs/swagger-ui.css' },
+        'AIP_HEALTH_ROUTE="/docs/swagger-ui.css" collides with /docs, which every HTTP mode serves (/metrics, /openapi.json, /docs); choose another path',
+      ],
     ];
     for (const [env, message] of cases) {
       const error = refusal(env);

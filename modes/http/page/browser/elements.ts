@@ -15,9 +15,9 @@ export const result = byId('result') as HTMLElement;
 
 /** An input's control: a textarea, a select, or an input (number, checkbox, file). */
 export type Control = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
-export const controlOf = (name: string) => byId('input-' + name) as Control | null;
+export const controlOf = (name: string) => byId(`input-${name}`) as Control | null;
 /** An image or file input's control. */
-export const fileInputOf = (name: string) => byId('input-' + name) as HTMLInputElement;
+export const fileInputOf = (name: string) => byId(`input-${name}`) as HTMLInputElement;
 
 export const isBinary = (name: string) => data.types[name] === 'image' || data.types[name] === 'file';
 

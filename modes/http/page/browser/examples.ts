@@ -11,7 +11,7 @@ function useExample(name: string): void {
   if (value === undefined || !control) return;
   if (isBinary(name)) {
     // The server sends an image's or a file's example only as a data: URL.
-    setFile(name, fileFromDataUrl(value as string, 'example-' + name.replace(/[^\w.-]+/g, '-')));
+    setFile(name, fileFromDataUrl(value as string, `example-${name.replace(/[^\w.-]+/g, '-')}`));
     return;
   }
   if (type === 'boolean') (control as HTMLInputElement).checked = value === true;

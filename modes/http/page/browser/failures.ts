@@ -16,9 +16,9 @@ export interface Failure {
 // A message as a sentence: a capital letter (unless it starts with an input's name) and a full stop.
 function sentence(message: string, field?: string): string {
   let text = String(message).trim().replace(/\s+/g, ' ');
-  if (text.length > 600) text = text.slice(0, 597) + '…';
+  if (text.length > 600) text = `${text.slice(0, 597)}…`;
   if (!(field && text.startsWith(field))) text = text.charAt(0).toUpperCase() + text.slice(1);
-  return /[.!?…]$/.test(text) ? text : text + '.';
+  return /[.!?…]$/.test(text) ? text : `${text}.`;
 }
 
 const titles: Record<number, string> = {
@@ -34,17 +34,18 @@ const titles: Record<number, string> = {
 
 /** The failure a response says, from its status, its Retry-After and the API's error object. */
 export function describeFailure(response: Pick<Response, 'status' | 'statusText' | 'headers'>, answer: PredictionAnswer | null): Failure {
-  const error = answer && answer.error && typeof answer.error.message === 'string' ? (answer.error as { code?: unknown; message: string; field?: unknown }) : undefined;
+  const error =
+    answer && answer.error && typeof answer.error.message === 'string' ? (answer.error as { code?: unknown; message: string; field?: unknown }) : undefined;
   const code = error && typeof error.code === 'string' ? error.code : undefined;
   let title = titles[response.status] || (response.status >= 500 ? 'The model failed' : 'The request failed');
   if (code === 'AI_ERR_MODEL_FAILED') title = 'The model could not give a result';
   let message;
   if (error) message = error.message;
-  else message = 'The server answered ' + response.status + (response.statusText ? ' (' + response.statusText + ')' : '') + ' without saying why.';
+  else message = `The server answered ${response.status}${response.statusText ? ` (${response.statusText})` : ''} without saying why.`;
   const retry = Number(response.headers.get('retry-after'));
-  if (retry > 0) message = sentence(message) + ' Try again in ' + retry + (retry === 1 ? ' second.' : ' seconds.');
-  const field = error && typeof error.field === 'string' && Object.prototype.hasOwnProperty.call(data.types, error.field) ? error.field : undefined;
-  return { title, message, field, code: code ? code + ' (HTTP ' + response.status + ')' : 'HTTP ' + response.status };
+  if (retry > 0) message = `${sentence(message)} Try again in ${retry}${retry === 1 ? ' second.' : ' seconds.'}`;
+  const field = error && typeof error.field === 'string' && Object.hasOwn(data.types, error.field) ? error.field : undefined;
+  return { title, message, field, code: code ? `${code} (HTTP ${response.status})` : `HTTP ${response.status}` };
 }
 
 const lowerFirst = (text: string) => (/^[A-Z][a-z]/.test(text) ? text.charAt(0).toLowerCase() + text.slice(1) : text);
@@ -56,21 +57,21 @@ export function showFailure(failure: Failure): void {
   if (field) {
     // The API says "strength: expected ..."; beside the input, the name goes without saying.
     const raw = String(failure.message).trim();
-    const prefix = field + ': ';
+    const prefix = `${field}: `;
     const rest = raw.startsWith(prefix) ? raw.slice(prefix.length) : undefined;
     if (rest === undefined) {
       showFieldError(field, message);
     } else if (/^(is|has|must) /.test(rest)) {
-      showFieldError(field, sentence(field + ' ' + rest, field));
-      message = sentence('the input ' + field + ' ' + rest);
+      showFieldError(field, sentence(`${field} ${rest}`, field));
+      message = sentence(`the input ${field} ${rest}`);
     } else {
       showFieldError(field, sentence(rest));
-      message = sentence('the input ' + field + ' was not accepted: ' + lowerFirst(rest));
+      message = sentence(`the input ${field} was not accepted: ${lowerFirst(rest)}`);
     }
   }
   const title = element('p', 'failure-title', failure.title);
   const text = element('p', 'failure-message', message);
   result.append(title, text);
-  if (failure.code) result.append(element('p', 'failure-code', 'Error code ' + failure.code));
+  if (failure.code) result.append(element('p', 'failure-code', `Error code ${failure.code}`));
   if (field) focusField(field);
 }

@@ -5,16 +5,18 @@ import { byId, controlOf, form, names } from './elements.js';
 export function describe(name: string): void {
   const control = controlOf(name);
   if (!control) return;
-  const ids = ['error-', 'help-', 'chosen-', 'hint-', 'example-'].map((prefix) => prefix + name).filter((id) => {
-    const element = byId(id);
-    return element && !element.hidden;
-  });
+  const ids = ['error-', 'help-', 'chosen-', 'hint-', 'example-']
+    .map((prefix) => prefix + name)
+    .filter((id) => {
+      const element = byId(id);
+      return element && !element.hidden;
+    });
   control.setAttribute('aria-describedby', ids.join(' '));
 }
 
 export function showFieldError(name: string, message: string): boolean {
-  const field = byId('field-' + name);
-  const error = byId('error-' + name);
+  const field = byId(`field-${name}`);
+  const error = byId(`error-${name}`);
   const control = controlOf(name);
   if (!field || !error || !control) return false;
   field.classList.add('invalid');
@@ -26,8 +28,8 @@ export function showFieldError(name: string, message: string): boolean {
 }
 
 export function clearFieldError(name: string): void {
-  const field = byId('field-' + name);
-  const error = byId('error-' + name);
+  const field = byId(`field-${name}`);
+  const error = byId(`error-${name}`);
   // Only showFieldError marks a field invalid, and it did so with the control and the error there.
   if (!field || !field.classList.contains('invalid') || !error) return;
   field.classList.remove('invalid');
@@ -38,7 +40,7 @@ export function clearFieldError(name: string): void {
 }
 
 export function focusField(name: string): void {
-  const field = byId('field-' + name);
+  const field = byId(`field-${name}`);
   if (field) field.scrollIntoView({ block: 'center' });
   const control = controlOf(name);
   if (control) control.focus({ preventScroll: true });

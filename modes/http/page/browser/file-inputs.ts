@@ -8,17 +8,17 @@ function showChosenFile(name: string): void {
   const input = fileInputOf(name);
   const file = input.files![0];
   const zone = input.closest('.drop')!;
-  const chosen = byId('chosen-' + name)!;
-  const preview = byId('preview-' + name) as HTMLImageElement | null;
-  const remove = form.querySelector<HTMLElement>('[data-clear="' + CSS.escape(name) + '"]')!;
+  const chosen = byId(`chosen-${name}`)!;
+  const preview = byId(`preview-${name}`) as HTMLImageElement | null;
+  const remove = form.querySelector<HTMLElement>(`[data-clear="${CSS.escape(name)}"]`)!;
   if (preview && preview.src.startsWith('blob:')) URL.revokeObjectURL(preview.src);
   zone.classList.toggle('has-file', Boolean(file));
   remove.hidden = !file;
   chosen.hidden = !file;
-  chosen.textContent = file ? file.name + ' (' + formatBytes(file.size) + ')' : '';
+  chosen.textContent = file ? `${file.name} (${formatBytes(file.size)})` : '';
   if (preview) {
     if (file) {
-      preview.alt = 'Preview of ' + file.name;
+      preview.alt = `Preview of ${file.name}`;
       preview.src = URL.createObjectURL(file);
       preview.hidden = false;
     } else {
@@ -41,7 +41,7 @@ export function setFile(name: string, file: File | null): void {
 // A file from a drop or a paste: an image input refuses what is plainly not an image, at once.
 function takeFile(name: string, file: File): void {
   if (data.types[name] === 'image' && file.type && !file.type.startsWith('image/')) {
-    showFieldError(name, file.name + ' is ' + file.type + ', not an image; choose a JPEG, PNG, WebP, GIF, TIFF or AVIF image.');
+    showFieldError(name, `${file.name} is ${file.type}, not an image; choose a JPEG, PNG, WebP, GIF, TIFF or AVIF image.`);
     return;
   }
   setFile(name, file);

@@ -1,13 +1,41 @@
 // Media types and data: URLs: a result's or an example's bytes, and the file name they get.
 
 const extensions: Record<string, string> = {
-  'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/gif': 'gif', 'image/avif': 'avif',
-  'image/tiff': 'tif', 'image/bmp': 'bmp', 'image/svg+xml': 'svg', 'image/x-icon': 'ico', 'image/vnd.microsoft.icon': 'ico',
-  'audio/wav': 'wav', 'audio/x-wav': 'wav', 'audio/wave': 'wav', 'audio/mpeg': 'mp3', 'audio/ogg': 'ogg', 'audio/flac': 'flac',
-  'audio/mp4': 'm4a', 'audio/webm': 'weba', 'video/mp4': 'mp4', 'video/webm': 'webm', 'video/ogg': 'ogv', 'video/quicktime': 'mov',
-  'application/json': 'json', 'application/pdf': 'pdf', 'application/zip': 'zip', 'application/gzip': 'gz',
-  'application/octet-stream': 'bin', 'application/x-npy': 'npy', 'application/xml': 'xml', 'text/plain': 'txt',
-  'text/csv': 'csv', 'text/html': 'html', 'text/markdown': 'md', 'text/xml': 'xml', 'model/gltf-binary': 'glb',
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'image/avif': 'avif',
+  'image/tiff': 'tif',
+  'image/bmp': 'bmp',
+  'image/svg+xml': 'svg',
+  'image/x-icon': 'ico',
+  'image/vnd.microsoft.icon': 'ico',
+  'audio/wav': 'wav',
+  'audio/x-wav': 'wav',
+  'audio/wave': 'wav',
+  'audio/mpeg': 'mp3',
+  'audio/ogg': 'ogg',
+  'audio/flac': 'flac',
+  'audio/mp4': 'm4a',
+  'audio/webm': 'weba',
+  'video/mp4': 'mp4',
+  'video/webm': 'webm',
+  'video/ogg': 'ogv',
+  'video/quicktime': 'mov',
+  'application/json': 'json',
+  'application/pdf': 'pdf',
+  'application/zip': 'zip',
+  'application/gzip': 'gz',
+  'application/octet-stream': 'bin',
+  'application/x-npy': 'npy',
+  'application/xml': 'xml',
+  'text/plain': 'txt',
+  'text/csv': 'csv',
+  'text/html': 'html',
+  'text/markdown': 'md',
+  'text/xml': 'xml',
+  'model/gltf-binary': 'glb',
 };
 
 // The file extension for a media type: the known ones, else the subtype when it looks like one.
@@ -37,5 +65,5 @@ export function bytesOfDataUrl(url: string): { type: string; bytes: Uint8Array<A
 
 export function fileFromDataUrl(url: string, baseName: string): File {
   const { type, bytes } = bytesOfDataUrl(url);
-  return new File([bytes], baseName + '.' + extensionOf(type), { type });
+  return new File([bytes], `${baseName}.${extensionOf(type)}`, { type });
 }

@@ -20,7 +20,7 @@ export function resetResult(kind: string): void {
 export function showPartial(chunks: unknown[]): void {
   resetResult('success partial');
   const last = chunks[chunks.length - 1];
-  const meta = element('p', 'result-meta', 'Streaming · ' + chunks.length + (chunks.length === 1 ? ' chunk' : ' chunks') + ' so far');
+  const meta = element('p', 'result-meta', `Streaming · ${chunks.length}${chunks.length === 1 ? ' chunk' : ' chunks'} so far`);
   let body;
   if (chunks.every((chunk) => typeof chunk === 'string' && !chunk.startsWith('data:'))) {
     body = element('pre', 'output-text', chunks.join(''));
@@ -34,8 +34,11 @@ export function showPartial(chunks: unknown[]): void {
 }
 
 function downloadName(mediaType: string): string {
-  const base = String(data.model).replace(/[^\w.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'model';
-  return base + '-result.' + extensionOf(mediaType);
+  const base =
+    String(data.model)
+      .replace(/[^\w.-]+/g, '-')
+      .replace(/^[-.]+|[-.]+$/g, '') || 'model';
+  return `${base}-result.${extensionOf(mediaType)}`;
 }
 
 function downloadLink(blob: Blob, mediaType: string): HTMLAnchorElement {
@@ -44,7 +47,7 @@ function downloadLink(blob: Blob, mediaType: string): HTMLAnchorElement {
   const link = element('a', 'button secondary download', 'Download');
   link.href = url;
   link.download = downloadName(mediaType);
-  link.setAttribute('aria-label', 'Download ' + link.download);
+  link.setAttribute('aria-label', `Download ${link.download}`);
   link.title = link.download;
   return link;
 }
@@ -55,26 +58,26 @@ export function showSuccess(answer: PredictionAnswer, seconds: number): void {
   const contentType = String(answer.content_type || '');
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   const predictMs = answer.metrics && typeof answer.metrics.predict_time_ms === 'number' ? answer.metrics.predict_time_ms : undefined;
-  const timing = 'Done in ' + formatDuration(seconds) + (predictMs === undefined ? '' : ' (the model took ' + formatDuration(predictMs / 1000) + ')');
+  const timing = `Done in ${formatDuration(seconds)}${predictMs === undefined ? '' : ` (the model took ${formatDuration(predictMs / 1000)})`}`;
   const meta = element('p', 'result-meta');
   const actions = element('div', 'result-actions');
   const body: HTMLElement[] = [];
   if (isJsonType(mediaType)) {
-    meta.textContent = 'JSON · ' + timing;
+    meta.textContent = `JSON · ${timing}`;
     const json = JSON.stringify(answer.output, null, 2);
     const pre = element('pre', 'output-json', json);
     pre.tabIndex = 0;
     pre.setAttribute('aria-label', 'JSON result');
     body.push(pre);
-    actions.append(...copyButton(pre), downloadLink(new Blob([json + '\n'], { type: 'application/json' }), 'application/json'));
+    actions.append(...copyButton(pre), downloadLink(new Blob([`${json}\n`], { type: 'application/json' }), 'application/json'));
   } else if (typeof answer.output === 'string' && answer.output.startsWith('data:')) {
     const { bytes } = bytesOfDataUrl(answer.output);
     const blob = new Blob([bytes], { type: mediaType });
-    meta.textContent = (mediaType || 'binary data') + ', ' + formatBytes(bytes.length) + ' · ' + timing;
+    meta.textContent = `${mediaType || 'binary data'}, ${formatBytes(bytes.length)} · ${timing}`;
     body.push(mediaElement(blob, mediaType));
     actions.append(downloadLink(blob, mediaType));
   } else {
-    meta.textContent = 'Text · ' + timing;
+    meta.textContent = `Text · ${timing}`;
     const pre = element('pre', 'output-text', String(answer.output));
     pre.tabIndex = 0;
     pre.setAttribute('aria-label', 'Text result');
@@ -88,7 +91,7 @@ export function showSuccess(answer: PredictionAnswer, seconds: number): void {
 function mediaElement(blob: Blob, mediaType: string): HTMLElement {
   const url = URL.createObjectURL(blob);
   objectUrls.push(url);
-  const unsupported = () => element('p', 'output-file', 'This browser cannot show ' + mediaType + '; download it to open it.');
+  const unsupported = () => element('p', 'output-file', `This browser cannot show ${mediaType}; download it to open it.`);
   if (mediaType.startsWith('image/')) {
     const image = element('img', 'output-image');
     image.alt = 'The result image';
@@ -103,5 +106,5 @@ function mediaElement(blob: Blob, mediaType: string): HTMLElement {
     media.src = url;
     return media;
   }
-  return element('p', 'output-file', 'The model returned a file (' + (mediaType || 'binary data') + ').');
+  return element('p', 'output-file', `The model returned a file (${mediaType || 'binary data'}).`);
 }

@@ -45,7 +45,7 @@ function setRunning(on: boolean, started = 0): void {
 function firstInvalid(): { name: string; message: string } | undefined {
   for (const name of names) {
     const control = controlOf(name);
-    if (control && !control.checkValidity()) return { name, message: name + ': ' + control.validationMessage };
+    if (control && !control.checkValidity()) return { name, message: `${name}: ${control.validationMessage}` };
   }
   return undefined;
 }
@@ -54,7 +54,7 @@ function firstInvalid(): { name: string; message: string } | undefined {
 const tokenKey = 'ai-integration-token';
 function withToken(headers: Record<string, string>): Record<string, string> {
   const token = sessionStorage.getItem(tokenKey);
-  if (token) headers.authorization = 'Bearer ' + token;
+  if (token) headers.authorization = `Bearer ${token}`;
   return headers;
 }
 
@@ -86,7 +86,8 @@ async function run(): Promise<void> {
   setRunning(true, started);
   // On a phone the result is below the form: bring the running state into view.
   const box = output.getBoundingClientRect();
-  if (box.top > innerHeight || box.bottom < 0) output.scrollIntoView({ block: 'start', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
+  if (box.top > innerHeight || box.bottom < 0)
+    output.scrollIntoView({ block: 'start', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
   let response: Response;
   let text: string;
   try {
@@ -101,7 +102,13 @@ async function run(): Promise<void> {
       });
       finish();
       if (done && done.status === 'succeeded') showSuccess(done, (performance.now() - started) / 1000);
-      else showFailure(describeFailure({ status: 500, statusText: '', headers: new Headers() }, done || { error: { code: 'AI_ERR_INTERNAL', message: 'the stream of results ended early' } }));
+      else
+        showFailure(
+          describeFailure(
+            { status: 500, statusText: '', headers: new Headers() },
+            done || { error: { code: 'AI_ERR_INTERNAL', message: 'the stream of results ended early' } },
+          ),
+        );
       return;
     }
     text = await response.text();
