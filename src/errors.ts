@@ -59,6 +59,7 @@ export const errorTable = {
   AI_ERR_WORKER_START_FAILED: { exitCode: ExitCode.inferenceThrew, httpStatus: 503 },
   AI_ERR_ALREADY_RESPONDED: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
   AI_ERR_CANCELED: { exitCode: ExitCode.modelFailed, httpStatus: 409 },
+  AI_ERR_ID_IN_USE: { exitCode: ExitCode.usage, httpStatus: 409 },
   // Anything thrown that is none of the above: a bug here. Its answer hides the details, which the log has.
   AI_ERR_INTERNAL: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
 } as const satisfies Record<string, ErrorEntry>;

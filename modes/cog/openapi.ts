@@ -145,7 +145,12 @@ export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Reco
           operationId: 'predict_predictions_post',
           parameters: [preferParameter],
           requestBody: { content: jsonContent(ref('PredictionRequest')) },
-          responses: { '200': streamingPredictionResponse, '202': predictionResponse, ...predictionErrors },
+          responses: {
+            '200': streamingPredictionResponse,
+            '202': predictionResponse,
+            ...predictionErrors,
+            '409': errorResponse('the id names a prediction the server holds, running or finished: the model runs once per id (PUT or GET answers it)'),
+          },
         },
       },
       '/predictions/{prediction_id}': {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { ChunkOutput } from '../../src/http/chunk-output.js';
 import { wantsEventStream } from '../../src/http/event-stream.js';
-import type { TrackedPrediction } from '../../src/serving/predictions.js';
+import { neverRan, type TrackedPrediction } from '../../src/serving/predictions.js';
 import { streamPrediction } from '../../src/http/stream-prediction.js';
 import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { sendJson } from '../../src/http/respond.js';
@@ -110,15 +110,13 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
     sendJson(response, 200, bodyOf(tracked));
   };
 
-  // Never ran because its client left before its turn: a retry with its id runs it.
-  const neverRan = (tracked: TrackedPrediction) => tracked.status === 'canceled' && tracked.startedMs === undefined;
-
   const create = async (route: RouteContext) => {
     const received = Date.now();
     const async = prefersAsync(route.request.headers.prefer);
     const parsed = parse(await readRequest(route), received);
     if (!async && wantsEventStream(route.request)) return await stream(route, parsed);
-    // POST always runs, as Cog's does; its id is known to GET, PUT and cancel afterwards.
+    // An id the server holds is refused (409, as Cog refuses an id it is running): the model runs
+    // once per id; PUT is the idempotent way to ask again.
     await answer(route.response, await start(route, parsed, async), async);
   };
 
@@ -134,7 +132,14 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
       // A known id answers its prediction, running or finished, whatever the body's inputs say
       // (Cog's rule), unless the body names another id. The model runs once per id.
       const known = sameId ? core.predictions.get(pathId) : undefined;
-      const tracked = known && !neverRan(known) ? known : await start(route, parse(body, received, pathId), async);
+      let tracked: TrackedPrediction;
+      try {
+        tracked = known && !neverRan(known) ? known : await start(route, parse(body, received, pathId), async);
+      } catch (error) {
+        // Another request started this id while its inputs were converted: join that one.
+        if (sameId && error instanceof AiIntegrationError && error.code === 'AI_ERR_ID_IN_USE' && attempt < joinAttempts) continue;
+        throw error;
+      }
       if (async) return await answer(route.response, tracked, true);
       await tracked.settled;
       if (tracked !== known || !neverRan(tracked) || attempt >= joinAttempts || route.response.destroyed) return await answer(route.response, tracked, false);

@@ -90,7 +90,13 @@ export class PredictionStore {
     this.expire();
     const id = options.id ?? randomUUID().replaceAll('-', '');
     const held = this.entries.get(id);
-    if (held && !held.done) throw new AiIntegrationError('AI_ERR_MALFORMED_INPUT', `a prediction with the ID ${JSON.stringify(id)} is running already`);
+    // The model runs once per id: a held id is refused, unless its prediction never ran (its
+    // client left before its turn), which a retry with its id may start.
+    if (held && !neverRan(held))
+      throw new AiIntegrationError(
+        'AI_ERR_ID_IN_USE',
+        `a prediction with the ID ${JSON.stringify(id)} ${held.done ? 'has finished' : 'is running'} already; GET /predictions/${id} answers it`,
+      );
     if (held) this.forget(id);
     if (this.entries.size >= this.settings.maxPredictions) {
       const oldest = this.finished.keys().next();
@@ -190,6 +196,9 @@ export class PredictionStore {
     this.entries.delete(id);
   }
 }
+
+/** Whether a prediction ended before the model ran it: canceled (its client left) while it waited for its turn. */
+export const neverRan = (prediction: TrackedPrediction): boolean => prediction.status === 'canceled' && prediction.startedMs === undefined;
 
 /** An ISO timestamp, or null. */
 export const isoTime = (epochMs: number | undefined): string | null => (epochMs === undefined ? null : new Date(epochMs).toISOString());

@@ -301,6 +301,33 @@ describe('MODE=cog: the Cog prediction API', () => {
     expect(callsWith(callsFile, 'put-running')).toBe(1);
   });
 
+  test('POST /predictions with the id of a running or finished prediction is 409 (Cog refuses an id it runs); the model ran once, and PUT still answers the first', async () => {
+    const first = await answer(send(url, 'POST', '/predictions', { id: 'post-twice-1', input: { note: 'post-twice', action: 'text' } }));
+    expect(first.body).toMatchObject({ id: 'post-twice-1', status: 'succeeded', output: 'hello post-twice' });
+    const again = await answer(send(url, 'POST', '/predictions', { id: 'post-twice-1', input: { note: 'post-twice-other', action: 'text' } }));
+    expect(again.status).toBe(409);
+    expect(again.body).toEqual({ detail: 'a prediction with the ID "post-twice-1" has finished already; GET /predictions/post-twice-1 answers it' });
+    const asyncAgain = await answer(
+      send(url, 'POST', '/predictions', { id: 'post-twice-1', input: { note: 'post-twice-other' } }, { prefer: 'respond-async' }),
+    );
+    expect(asyncAgain.status).toBe(409);
+    expect(callsWith(callsFile, 'post-twice')).toBe(1);
+    expect(callsWith(callsFile, 'post-twice-other')).toBe(0);
+    expect((await answer(send(url, 'PUT', '/predictions/post-twice-1', { input: {} }))).body).toEqual(first.body);
+    expect((await answer(send(url, 'GET', '/predictions/post-twice-1'))).body).toEqual(first.body);
+
+    const hold = gate('hold-post-twice');
+    hold.close();
+    const running = answer(send(url, 'POST', '/predictions', { id: 'post-twice-2', input: { note: 'post-running', hold_file: hold.path } }));
+    expect(await eventually(() => callsWith(callsFile, 'post-running') === 1, 10_000)).toBe(true);
+    const whileRunning = await answer(send(url, 'POST', '/predictions', { id: 'post-twice-2', input: { note: 'post-running' } }));
+    expect(whileRunning.status).toBe(409);
+    expect(whileRunning.body.detail).toMatch(/is running already/);
+    hold.open();
+    expect((await running).body).toMatchObject({ id: 'post-twice-2', status: 'succeeded' });
+    expect(callsWith(callsFile, 'post-running')).toBe(1);
+  });
+
   test('cancel: an unknown id and a finished prediction are 404, as Cog answers', async () => {
     const unknown = await answer(send(url, 'POST', '/predictions/never-seen/cancel'));
     expect(unknown.status).toBe(404);
