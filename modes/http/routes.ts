@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AiIntegrationError } from '../../src/errors.js';
 import { acceptsRaw, outputValue, predictionEnvelope, type Prediction } from '../../src/http/predict.js';
 import { nativePredictionState, type TrackedPrediction } from '../../src/serving/predictions.js';
@@ -109,13 +109,13 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
         const { request, response, id } = route;
         try {
           const async = preferAsync(request.headers.prefer as string | undefined);
-          const webhook = request.headers.webhook;
+          const webhook = webhookHeader(request);
           if (!async && wantsEventStream(request)) {
-            await streamedPrediction(route, Array.isArray(webhook) ? webhook[0] : webhook);
+            await streamedPrediction(route, webhook);
             return;
           }
           if (async || webhook !== undefined) {
-            const tracked = await trackedPrediction(route, async, Array.isArray(webhook) ? webhook[0] : webhook);
+            const tracked = await trackedPrediction(route, async, webhook);
             if (async) {
               response.setHeader('location', `/predictions/${tracked.id}`);
               response.setHeader('preference-applied', 'respond-async');
@@ -190,6 +190,20 @@ function liveness(live: boolean, core: HttpCore): { status: 'alive' } | { status
     status: 'stuck',
     reason: `${plural(core.status().stuck, 'inference')} ran past INFERENCE_TIMEOUT_MS and have not returned; the process is exiting to be restarted`,
   };
+}
+
+/**
+ * The one URL of the `Webhook` header. node:http joins repeated lines of a header it does not know
+ * with ", " (RFC 9110, section 5.3, allows that only for list-valued fields), which turned two URLs
+ * into one URL that parses and would be called; a URL may itself hold a comma, so the lines are counted.
+ * `Prefer` and `Webhook-Events-Filter` are lists, so their repeated lines join as the RFC says.
+ */
+function webhookHeader(request: IncomingMessage): string | undefined {
+  const lines = request.headersDistinct.webhook;
+  if (lines === undefined) return undefined;
+  if (lines.length > 1)
+    throw new AiIntegrationError('AI_ERR_INVALID_INPUT', `Webhook header: sent ${lines.length} times; send one webhook URL`, { field: 'Webhook header' });
+  return lines[0];
 }
 
 /** Whether a Prefer header (RFC 7240) asks for `respond-async`. */
