@@ -225,7 +225,9 @@ export function createHttpService(
         return;
       }
       if (docsAsset) {
-        sendDocsAsset(response, docsAsset).catch((error: unknown) => fail(response, error));
+        // GET and HEAD only, as the router answers for a GET route of its own.
+        if (request.method !== 'GET' && request.method !== 'HEAD') answerError(response, methodNotAllowed(request.method, path, ['GET', 'HEAD']));
+        else sendDocsAsset(response, docsAsset).catch((error: unknown) => fail(response, error));
         return;
       }
       if (!match) {
@@ -237,7 +239,7 @@ export function createHttpService(
       if (!route) {
         const allowed = [...match.methods.keys()];
         if (match.methods.has('GET')) allowed.splice(allowed.indexOf('GET') + 1, 0, 'HEAD');
-        answerError(response, new MethodNotAllowedError(allowed, `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`));
+        answerError(response, methodNotAllowed(request.method, path, allowed));
         return;
       }
       try {
@@ -290,4 +292,9 @@ function pathOf(target: string): string {
   } catch {
     return target;
   }
+}
+
+/** 405 with `Allow`, for a method the path does not take. */
+function methodNotAllowed(method: string | undefined, path: string, allowed: readonly string[]): MethodNotAllowedError {
+  return new MethodNotAllowedError(allowed, `${method} is not allowed on ${path}; use ${allowed.join(', ')}`);
 }
