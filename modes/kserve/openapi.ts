@@ -77,7 +77,7 @@ const officialSchemas = {
 const errorStatuses: Record<string, string> = {
   '400': 'a malformed request, or an input the schema refuses; the message names the tensor',
   '404': 'an unknown model name or version',
-  '413': 'the body is over MAX_INPUT_BYTES',
+  '413': 'the body is over MAX_INPUT_BYTES, or has more batch items (V1 instances) than CONCURRENCY + MAX_QUEUE',
   '429': 'the queue is full; see Retry-After',
   '500': 'the model reported a failure or threw',
   '503': 'not ready (starting, restarting or shutting down)',

@@ -2,6 +2,7 @@ import type { Prediction } from '../../src/http/predict.js';
 import type { HttpCore, Readiness, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { livenessProbe, readinessProbe } from '../../src/http/probes.js';
 import { sendJson } from '../../src/http/respond.js';
+import { checkBatchSize } from '../../src/serving/batch.js';
 import { outputMediaType } from '../../src/result/output-description.js';
 import { runtimeVersion } from '../../src/version.js';
 import { parseJsonBody } from './_json-body.js';
@@ -29,9 +30,11 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
       throw new OpenInferenceError(404, `model '${model.name}' has no version '${params.version}'; its version is '${model.version}'`);
     }
   };
-  // A batch is checked whole against the schema before any item runs, then runs item by item
-  // through the core (queue, limits, timeout, result check), concurrently; the scheduler orders them.
-  const runItems = async (route: RouteContext, items: Record<string, unknown>[]): Promise<ModelOutput[]> => {
+  // A batch is checked whole before any item runs (its size against what the queue can ever hold,
+  // each item against the schema), then runs item by item through the core (queue, limits,
+  // timeout, result check), concurrently; the scheduler orders them.
+  const runItems = async (route: RouteContext, items: Record<string, unknown>[], noun: string): Promise<ModelOutput[]> => {
+    checkBatchSize(items.length, core.settings, noun);
     // Each item is converted once: the checked inputs are what runs.
     const converted = await checkBatch(items, (item) => core.convert(item, 'data'));
     const predictions = await runBatch(converted, (inputs) => core.infer(inputs, route));
@@ -58,7 +61,7 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
     // The content type is not checked, as KServe and Triton do not: JSON, or binary with the header.
     const body = await core.readBody(route);
     const request = parseInferRequest(body, route.request.headers[inferenceHeaderLength], schema);
-    const results = await runItems(route, request.items);
+    const results = await runItems(route, request.items, 'batch items');
     // Without an id in the request, the X-Request-Id stands in, so a response can always be traced.
     const encoded = encodeInferResponse({ model, id: request.id ?? route.id, outputs: request.outputs, results });
     if (!encoded.binary) {
@@ -92,7 +95,7 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
       handler: async (route) => {
         checkModel(route);
         const body = parseJsonBody(await core.readBody(route), 'the body', '{"instances": [...]}');
-        const results = await runItems(route, parseV1Request(body, schema));
+        const results = await runItems(route, parseV1Request(body, schema), 'instances');
         sendJson(route.response, 200, encodeV1Response(results));
       },
     },

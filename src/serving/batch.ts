@@ -1,3 +1,5 @@
+import { AiIntegrationError } from '../errors.js';
+
 /** Says which item of a batch an error belongs to (KServe's `batch item 2:`, Vertex's `instances[2].field:`). */
 export type LocateError = (error: unknown, index: number) => unknown;
 
@@ -34,4 +36,19 @@ export async function runBatch<I, R>(items: readonly I[], run: (item: I, index: 
   const failed = settled.findIndex((outcome) => outcome.status === 'rejected');
   if (failed >= 0) throw locate((settled[failed] as PromiseRejectedResult).reason, failed);
   return settled.map((outcome) => (outcome as PromiseFulfilledResult<R>).value);
+}
+
+/**
+ * Refuses a request with more items than the admission queue can ever hold at once (each item
+ * takes a place at once): 413 naming the limit, before any item is converted or run. A 429 would
+ * invite a retry that can never succeed, after the model had run the items admitted.
+ * @example checkBatchSize(instances.length, core.settings, 'instances')
+ */
+export function checkBatchSize(count: number, limits: { readonly concurrency: number; readonly maxQueue: number }, items: string): void {
+  const most = limits.concurrency + limits.maxQueue;
+  if (count <= most) return;
+  throw new AiIntegrationError(
+    'AI_ERR_INPUT_TOO_LARGE',
+    `the request has ${count} ${items}; this server takes at most ${most} in one request (CONCURRENCY + MAX_QUEUE); send fewer per request, or raise MAX_QUEUE`,
+  );
 }

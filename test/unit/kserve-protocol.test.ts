@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { makeJpeg, makePng, sha256 } from '../helpers/images.js';
 import { inject, startInProcess, type InProcessService } from '../helpers/in-process-service.js';
 import { expectValid, type OpenInferenceSchema } from '../helpers/open-inference.js';
+import { eventually } from '../helpers/supervisor.js';
 
 const httpModel = 'http-model.mjs';
 const echoModel = 'echo-model.mjs';
@@ -546,12 +547,19 @@ describe('MODE=kserve: limits and failures of the core, in the protocol’s shap
     expectError(answer, 413, /MAX_INPUT_BYTES/);
   });
 
-  test('a batch beyond the queue is 429 with Retry-After, naming the first refused item', async () => {
+  test('a batch the queue can never hold is 413 naming the limit; one that finds the queue full is 429 with Retry-After, naming the first refused item', async () => {
     const server = await serve(httpModel, { CONCURRENCY: '1', MAX_QUEUE: '2' });
-    const answer = await postJson(`${server.url}/v2/models/http-model/infer`, {
-      inputs: [{ name: 'delay_ms', shape: [6], datatype: 'INT64', data: [300, 300, 300, 300, 300, 300] }],
-    });
-    expectError(answer, 429, /^batch item 3: /);
+    const infer = `${server.url}/v2/models/http-model/infer`;
+    const delays = (count: number) => ({ inputs: [{ name: 'delay_ms', shape: [count], datatype: 'INT64', data: Array<number>(count).fill(300) }] });
+    const tooBig = await postJson(infer, delays(4));
+    expectError(tooBig, 413, /^the request has 4 batch items; this server takes at most 3 in one request \(CONCURRENCY \+ MAX_QUEUE\)/);
+    expect(tooBig.headers['retry-after']).toBeUndefined();
+    const first = postJson(infer, delays(2));
+    const queued = async () => /^inference_queue_depth 1$/m.test(String((await call(`${server.url}/metrics`, 'GET')).bytes));
+    expect(await eventually(queued, 5000)).toBe(true);
+    const answer = await postJson(infer, delays(2));
+    expectError(answer, 429, /^batch item 1: /);
     expect(answer.headers['retry-after']).toBe('1');
+    expect((await first).status).toBe(200);
   });
 });
