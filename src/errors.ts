@@ -49,6 +49,7 @@ export const errorTable = {
   AI_ERR_QUEUE_FULL: { exitCode: ExitCode.usage, httpStatus: 429, retryAfterSeconds: 1 },
   AI_ERR_NOT_READY: { exitCode: ExitCode.usage, httpStatus: 503 },
   AI_ERR_OVERLOADED: { exitCode: ExitCode.usage, httpStatus: 503, retryAfterSeconds: 1 },
+  AI_ERR_BODY_TIMEOUT: { exitCode: ExitCode.usage, httpStatus: 408 },
   AI_ERR_TIMEOUT: { exitCode: ExitCode.modelFailed, httpStatus: 504 },
   AI_ERR_INVALID_SCHEMA: { exitCode: ExitCode.config, httpStatus: 500 },
   AI_ERR_INVALID_OPTION: { exitCode: ExitCode.config, httpStatus: 500 },

@@ -149,6 +149,24 @@ export const settingsTable = {
     description: 'how long an idle keep-alive connection stays open',
     scope: 'http',
   }),
+  BODY_IDLE_TIMEOUT_MS: setting(duration(0), {
+    default: 30_000,
+    option: 'http.bodyIdleTimeoutMs',
+    description: 'longest time a request body may go without a byte arriving; past it, 408 and the connection is closed (0: none)',
+    scope: 'http',
+  }),
+  MIN_BODY_BYTES_PER_SECOND: setting(integer(0), {
+    default: 1024,
+    option: 'http.minBodyBytesPerSecond',
+    description: 'slowest a request body may arrive, averaged over BODY_RATE_WINDOW_MS; below it, 408 and the connection is closed (0: no floor)',
+    scope: 'http',
+  }),
+  BODY_RATE_WINDOW_MS: setting(duration(1), {
+    default: 10_000,
+    option: 'http.bodyRateWindowMs',
+    description: "the window MIN_BODY_BYTES_PER_SECOND is averaged over; a body's first window is its grace",
+    scope: 'http',
+  }),
 
   URL_INPUTS: setting(flag, {
     default: true,

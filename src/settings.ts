@@ -77,6 +77,9 @@ function readHttpSettings(options: Partial<HttpSettings>, env: Environment, maxI
     headersTimeoutMs: readSetting(env, 'HEADERS_TIMEOUT_MS', options.headersTimeoutMs),
     requestTimeoutMs: readSetting(env, 'REQUEST_TIMEOUT_MS', options.requestTimeoutMs),
     keepAliveTimeoutMs: readSetting(env, 'KEEP_ALIVE_TIMEOUT_MS', options.keepAliveTimeoutMs),
+    bodyIdleTimeoutMs: readSetting(env, 'BODY_IDLE_TIMEOUT_MS', options.bodyIdleTimeoutMs),
+    minBodyBytesPerSecond: readSetting(env, 'MIN_BODY_BYTES_PER_SECOND', options.minBodyBytesPerSecond),
+    bodyRateWindowMs: readSetting(env, 'BODY_RATE_WINDOW_MS', options.bodyRateWindowMs),
   };
 }
 

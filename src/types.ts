@@ -402,6 +402,12 @@ export interface HttpSettings {
   requestTimeoutMs: number;
   /** How long an idle keep-alive connection stays open. */
   keepAliveTimeoutMs: number;
+  /** Longest time a request body may go without a byte arriving; past it, 408 (0: none). */
+  bodyIdleTimeoutMs: number;
+  /** Slowest a request body may arrive, in bytes a second averaged over `bodyRateWindowMs`; below it, 408 (0: no floor). */
+  minBodyBytesPerSecond: number;
+  /** The window the body's rate is averaged over; the first window of a body is its grace. */
+  bodyRateWindowMs: number;
 }
 
 /** Everything a mode gets. Modes never read `process.env`. */

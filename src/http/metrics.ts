@@ -1,4 +1,5 @@
 import type { Gauge, Registry } from 'prom-client';
+import type { BodyTimeoutReason } from './body-budget.js';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -14,6 +15,11 @@ export function createMetrics(
   restarts: () => Record<string, number>,
   model: { name: string; version: string },
   workers: () => readonly { index: number; state: string }[] = () => [],
+  uploads: { readonly uploadsInUse: number; readonly maxUploads: number; readonly timeouts: Readonly<Record<BodyTimeoutReason, number>> } = {
+    uploadsInUse: 0,
+    maxUploads: 0,
+    timeouts: { idle: 0, rate: 0 },
+  },
 ) {
   // prom-client (70 ms to load) and its registry come with the first scrape, not at start-up.
   // Its process metrics read the process's totals (CPU, memory, handles) when scraped; only the
@@ -65,6 +71,33 @@ export function createMetrics(
       collect() {
         this.reset();
         for (const worker of workers()) this.set({ worker: String(worker.index) }, worker.state === 'ready' ? 1 : 0);
+      },
+    });
+    // Upload slots: in use beside the limit, so that an alert can say "all held" (a trickle, or a peak).
+    new Gauge({
+      name: 'http_upload_slots_in_use',
+      help: 'Request bodies being read now, each holding an upload slot',
+      registers: [created],
+      collect() {
+        this.set(uploads.uploadsInUse);
+      },
+    });
+    new Gauge({
+      name: 'http_upload_slots_limit',
+      help: 'Upload slots in all (MAX_CONCURRENT_UPLOADS); past them, bodies get 503',
+      registers: [created],
+      collect() {
+        this.set(uploads.maxUploads);
+      },
+    });
+    new Counter({
+      name: 'http_body_timeouts_total',
+      help: 'Request bodies cut off with 408 by reason: idle (BODY_IDLE_TIMEOUT_MS), rate (MIN_BODY_BYTES_PER_SECOND)',
+      labelNames: ['reason'] as const,
+      registers: [created],
+      collect() {
+        this.reset();
+        for (const [reason, count] of Object.entries(uploads.timeouts)) this.inc({ reason }, count);
       },
     });
     return { registry: created, Gauge };

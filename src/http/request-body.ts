@@ -100,7 +100,7 @@ function decodedBody(
   };
 }
 
-/** Reads a body whole (decoded), stopping with 413 as soon as it passes the limit, or 503 when the budget has no room. */
+/** Reads a body whole (decoded), stopping with 413 as soon as it passes the limit, 503 when the budget has no room, or 408 when it stalls or trickles. */
 export function collectBody(request: IncomingMessage, { encoding, limit, reservation }: BodyReading): Promise<Buffer> {
   // Plain stream events: an async iterator per request costs more than the rest of a small body.
   return new Promise<Buffer>((resolve, reject) => {
@@ -120,6 +120,7 @@ export function collectBody(request: IncomingMessage, { encoding, limit, reserva
       reject(error);
     };
     const { source, stop } = decodedBody(request, encoding, finish);
+    reservation?.onTooSlow(finish);
     const onData = (chunk: Buffer) => {
       total += chunk.length;
       if (total > limit) finish(tooLarge(limit));
@@ -224,7 +225,7 @@ const beyondLatin1 = /[^\x00-\xff]/;
 /**
  * Streams a multipart/form-data body (decoded) through busboy. Files are gathered up to the body
  * limit and no further; too many parts, fields or files, or a part over the limit, stop it with
- * 413; no room in the body budget stops it with 503; a malformed body or a client that goes away
+ * 413; no room in the body budget stops it with 503, a body that stalls or trickles with 408; a malformed body or a client that goes away
  * end it with 400, and a text field that is not UTF-8 with 422 naming it.
  */
 export function readMultipart(request: IncomingMessage, reading: BodyReading, settings: HttpSettings): Promise<FormValues> {
@@ -263,6 +264,7 @@ export function readMultipart(request: IncomingMessage, reading: BodyReading, se
       reject(error);
     };
     const { source, stop } = decodedBody(request, reading.encoding, finish);
+    reservation?.onTooSlow(finish);
     const count = (bytes: number) => {
       total += bytes;
       if (total > limit) finish(tooLarge(limit));

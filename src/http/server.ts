@@ -60,12 +60,18 @@ export function createHttpService(
     concurrency: http.concurrency + prefetch,
     inferenceTimeoutMs: enforcesTimeout ? 0 : http.inferenceTimeoutMs,
   });
+  const bodies = new BodyBudget(http.maxBufferedBytes, http.maxConcurrentUploads, {
+    idleMs: http.bodyIdleTimeoutMs,
+    minBytesPerSecond: http.minBodyBytesPerSecond,
+    windowMs: http.bodyRateWindowMs,
+  });
   const metrics = createMetrics(
     () => scheduler.queueDepth,
     () => scheduler.inFlight,
     () => engine.restartCounts(),
     model,
     () => engine.workers(),
+    bodies,
   );
   engine.events.on('batch', (size) => metrics.recordBatch(size));
   // Run directly, only a thread of its own can see the model block the event loop (a busy loop):
@@ -80,7 +86,6 @@ export function createHttpService(
     return runInference(scheduler, metrics, inputs, options, onModelFault);
   };
   const readiness: Readiness = { status: 'ready' };
-  const bodies = new BodyBudget(http.maxBufferedBytes, http.maxConcurrentUploads);
   // A platform's own request limit (SageMaker's 6 MB) when MAX_INPUT_BYTES is not given.
   const maxInputBytes = protocol.maxInputBytes ?? context.settings.maxInputBytes;
   if (http.maxBufferedBytes < maxInputBytes) {
@@ -118,7 +123,17 @@ export function createHttpService(
       const modelState = engine.readiness();
       if (!modelState.ready) return { status: 'restarting', reason: modelState.reason ?? 'the model is restarting' };
       const work = service.background?.readiness?.();
-      return work && !work.ready ? { status: 'not_ready', reason: work.reason ?? 'the background work is not ready' } : readiness;
+      if (work && !work.ready) return { status: 'not_ready', reason: work.reason ?? 'the background work is not ready' };
+      // Still ready (200): bodies are refused with 503 and Retry-After only until a slot frees, which
+      // the body timeouts bound; a probe that failed here would take the replica out of service for
+      // a passing peak, or every replica at once under a trickle on each.
+      if (bodies.uploadsInUse >= bodies.maxUploads) {
+        return {
+          status: 'ready',
+          reason: `every upload slot is held (${bodies.uploadsInUse} of ${bodies.maxUploads}, MAX_CONCURRENT_UPLOADS): request bodies get 503 with Retry-After until one frees`,
+        };
+      }
+      return readiness;
     },
     live: () => scheduler.stuck === 0,
     status: () => ({ inFlight: scheduler.inFlight, queued: scheduler.queueDepth, stuck: scheduler.stuck, workers: engine.workers() }),

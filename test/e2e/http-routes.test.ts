@@ -72,6 +72,9 @@ describe('HTTP operations routes', () => {
       headers_timeout_ms: 20000,
       request_timeout_ms: 300000,
       keep_alive_timeout_ms: 5000,
+      body_idle_timeout_ms: 30000,
+      min_body_bytes_per_second: 1024,
+      body_rate_window_ms: 10000,
     });
     expect(info.runtime).toEqual({ name: 'ai-integration', version, node: process.version });
   });

@@ -108,6 +108,9 @@ describe('settings', () => {
       headersTimeoutMs: 20000,
       requestTimeoutMs: 300000,
       keepAliveTimeoutMs: 5000,
+      bodyIdleTimeoutMs: 30000,
+      minBodyBytesPerSecond: 1024,
+      bodyRateWindowMs: 10000,
     });
     expect(() => readSettings({}, { PORT: '70000' })).toThrow('the port 70000 is not between 0 and 65535');
     expect(() => readSettings({}, { CONCURRENCY: '0' })).toThrow('CONCURRENCY="0" is not a positive integer');
