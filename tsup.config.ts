@@ -33,7 +33,7 @@ export default defineConfig([
     // The library: ESM and CommonJS with declarations. Modes stay separate chunks so that they
     // load only when selected. The supervisor is built here too (its bin, dist/cli.js, imports
     // it), so that it shares every chunk with a mode module that imports the package.
-    entry: { index: 'src/index.ts', queue: 'src/queue/client.ts', http: 'src/http/index.ts', supervisor: 'src/supervisor/cli.ts' },
+    entry: { index: 'src/index.ts', queue: 'src/queue/client.ts', http: 'src/http/index.ts', webhooks: 'src/webhooks.ts', supervisor: 'src/supervisor/cli.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     splitting: true,

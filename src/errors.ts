@@ -47,6 +47,7 @@ export const errorTable = {
   AI_ERR_METHOD_NOT_ALLOWED: { exitCode: ExitCode.usage, httpStatus: 405 },
   AI_ERR_UNSUPPORTED_MEDIA_TYPE: { exitCode: ExitCode.usage, httpStatus: 415 },
   AI_ERR_QUEUE_FULL: { exitCode: ExitCode.usage, httpStatus: 429, retryAfterSeconds: 1 },
+  AI_ERR_WEBHOOKS_BEHIND: { exitCode: ExitCode.usage, httpStatus: 429, retryAfterSeconds: 5 },
   AI_ERR_NOT_READY: { exitCode: ExitCode.usage, httpStatus: 503 },
   AI_ERR_OVERLOADED: { exitCode: ExitCode.usage, httpStatus: 503, retryAfterSeconds: 1 },
   AI_ERR_BODY_TIMEOUT: { exitCode: ExitCode.usage, httpStatus: 408 },
@@ -60,6 +61,7 @@ export const errorTable = {
   AI_ERR_WORKER_START_FAILED: { exitCode: ExitCode.inferenceThrew, httpStatus: 503 },
   AI_ERR_ALREADY_RESPONDED: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
   AI_ERR_CANCELED: { exitCode: ExitCode.modelFailed, httpStatus: 409 },
+  AI_ERR_WEBHOOK_UNVERIFIED: { exitCode: ExitCode.usage, httpStatus: 401 },
   AI_ERR_ID_IN_USE: { exitCode: ExitCode.usage, httpStatus: 409 },
   // Anything thrown that is none of the above: a bug here. Its answer hides the details, which the log has.
   AI_ERR_INTERNAL: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },

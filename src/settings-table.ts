@@ -3,6 +3,7 @@ import { bearerToken, logFormat } from './settings-parts/access.js';
 import { duration, flag, integer, longestDurationMs, port, text, type Environment, type Parser } from './settings-parts/env-values.js';
 import { redisUrl } from './settings-parts/queue.js';
 import { allowedHosts } from './settings-parts/url-inputs.js';
+import { webhookHosts, webhookSecret } from './settings-parts/webhooks.js';
 import { gpuDevices, workerCount } from './settings-parts/workers.js';
 
 /**
@@ -228,7 +229,44 @@ export const settingsTable = {
       'how long a canceled inference has to honour its AbortSignal before its worker is restarted (under the supervisor) or the cancel is reported as not stopped',
     scope: 'predictions',
   }),
-  WEBHOOK_AUTH_TOKEN: setting(text, { description: 'sent as `Authorization: Bearer <token>` with every webhook call', scope: 'predictions' }),
+  WEBHOOK_SECRET: setting(webhookSecret, {
+    defaultText: 'unset, calls are not signed',
+    description:
+      'signs every webhook call as Standard Webhooks does (webhook-id, webhook-timestamp, webhook-signature): whsec_ and the base64 of 24 to 64 random bytes',
+    scope: 'predictions',
+  }),
+  WEBHOOK_AUTH_TOKEN: setting(text, {
+    defaultText: 'unset; set, it is sent to no host until WEBHOOK_AUTH_HOSTS lists one (said at start-up)',
+    description: 'sent as `Authorization: Bearer <token>` with the webhook calls to the hosts WEBHOOK_AUTH_HOSTS lists, and to no other',
+    scope: 'predictions',
+  }),
+  WEBHOOK_AUTH_HOSTS: setting(webhookHosts, {
+    default: [],
+    defaultText: 'unset',
+    description: 'comma-separated hosts (host or host:port; [v6]:port) whose webhook calls carry WEBHOOK_AUTH_TOKEN, e.g. hooks.example.com,10.0.0.5:8443',
+    scope: 'predictions',
+  }),
+  WEBHOOK_TIMEOUT_MS: setting(duration(1), {
+    default: 10_000,
+    description: 'longest time one webhook call may take: connecting, then the answer',
+    scope: 'predictions',
+  }),
+  WEBHOOK_CONCURRENCY: setting(integer(1), { default: 64, description: 'webhook calls in flight at once, across receivers', scope: 'predictions' }),
+  WEBHOOK_RECEIVER_CONCURRENCY: setting(integer(1), {
+    default: 4,
+    description: 'webhook calls in flight at once to one receiver (scheme, host and port), so a receiver that never answers holds only its own',
+    scope: 'predictions',
+  }),
+  WEBHOOK_MAX_PENDING: setting(integer(1), {
+    default: 1000,
+    description: 'predictions whose completed webhook is not yet delivered or given up, across receivers; past it a new prediction with a webhook gets 429',
+    scope: 'predictions',
+  }),
+  WEBHOOK_RECEIVER_MAX_PENDING: setting(integer(1), {
+    default: 100,
+    description: 'the same for one receiver: past it a new prediction naming that receiver gets 429, the others are served',
+    scope: 'predictions',
+  }),
 
   AI_INTEGRATION_SHIM: setting(text, {
     defaultText: 'unset; shim.js in the container template',

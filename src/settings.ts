@@ -106,7 +106,16 @@ export function readPredictionSettings(env: Environment): PredictionSettings {
     ttlMs: readSetting(env, 'PREDICTION_TTL_SECONDS') * 1000,
     maxPredictions: readSetting(env, 'MAX_PREDICTIONS'),
     cancelGraceMs: readSetting(env, 'CANCEL_GRACE_MS'),
-    webhookAuthToken: readSetting(env, 'WEBHOOK_AUTH_TOKEN'),
+    webhooks: {
+      secret: readSetting(env, 'WEBHOOK_SECRET'),
+      authToken: readSetting(env, 'WEBHOOK_AUTH_TOKEN'),
+      authHosts: readSetting(env, 'WEBHOOK_AUTH_HOSTS'),
+      timeoutMs: readSetting(env, 'WEBHOOK_TIMEOUT_MS'),
+      concurrency: readSetting(env, 'WEBHOOK_CONCURRENCY'),
+      receiverConcurrency: readSetting(env, 'WEBHOOK_RECEIVER_CONCURRENCY'),
+      maxPending: readSetting(env, 'WEBHOOK_MAX_PENDING'),
+      receiverMaxPending: readSetting(env, 'WEBHOOK_RECEIVER_MAX_PENDING'),
+    },
   };
 }
 

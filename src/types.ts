@@ -369,7 +369,7 @@ export interface RuntimeSettings {
   urlInputs: UrlInputSettings;
   /** Bearer auth and the access log of the HTTP-speaking modes (AUTH_TOKEN, ACCESS_LOG, LOG_FORMAT). */
   access: AccessSettings;
-  /** Async predictions, cancel and webhooks (PREDICTION_TTL_SECONDS, MAX_PREDICTIONS, CANCEL_GRACE_MS, WEBHOOK_AUTH_TOKEN). */
+  /** Async predictions, cancel and webhooks (PREDICTION_TTL_SECONDS, MAX_PREDICTIONS, CANCEL_GRACE_MS, WEBHOOK_*). */
   predictions: PredictionSettings;
 }
 

@@ -55,6 +55,15 @@ describe('the built package', () => {
     ).toEqual(['sendJson', 'sendText', 'serveHttp', 'startHttpService']);
   });
 
+  test('ai-integration/webhooks exposes the verify helper for receivers, the same both ways', async () => {
+    const webhooks = await import('ai-integration/webhooks');
+    const names = Object.keys(webhooks)
+      .filter((name) => name !== 'default')
+      .sort();
+    expect(names).toEqual(['WebhookVerificationError', 'signWebhook', 'verifyWebhook']);
+    expect(Object.keys(require('ai-integration/webhooks') as object).sort()).toEqual(names);
+  });
+
   test('a CommonJS shim runs a mode end to end', () => {
     const script = `
       const { startLoop } = require('ai-integration');

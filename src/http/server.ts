@@ -154,7 +154,7 @@ export function createHttpService(
       predictionSettings,
       run,
       () => scheduler.refusal(),
-      new WebhookSender(predictionSettings.webhookAuthToken, context.log),
+      new WebhookSender(predictionSettings.webhooks, context.log),
       context.log,
     ),
     clientSignal,

@@ -87,6 +87,7 @@ export class PredictionStore {
   start(inputs: Record<string, unknown>, options: StartOptions = {}): TrackedPrediction {
     const refused = this.refusal();
     if (refused) throw refused;
+    if (options.webhook) this.webhooks.admit(options.webhook.target);
     this.expire();
     const id = options.id ?? randomUUID().replaceAll('-', '');
     const held = this.entries.get(id);

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Agent } from 'undici';
 import { AiIntegrationError } from '../errors.js';
+import { listedHost, type WebhookSettings } from '../settings-parts/webhooks.js';
 import type { Logger } from '../types.js';
+import { signWebhook } from './webhook-signature.js';
 
 /** The events a webhook may ask for (Cog's `webhook_events_filter`); all of them by default. */
 export const webhookEvents = ['start', 'output', 'logs', 'completed'] as const;
@@ -13,10 +16,11 @@ export interface WebhookTarget {
 }
 
 /**
- * The figures of webhook delivery (docs/how-to/async-and-webhooks.md states them). `completed` is retried on 429, 5xx
- * and connection errors: at most `completedTries` tries, waiting 0.5 s, then twice as long each
- * time (at most 8 s), and never past `completedTotalMs` after the first try. Intermediate events
- * are sent once, at most one per `throttleMs` per prediction (the latest state wins).
+ * The fixed figures of webhook delivery (docs/how-to/async-and-webhooks.md states them; the
+ * bounds an operator tunes are settings, WEBHOOK_*). `completed` is retried on 429, 5xx and
+ * connection errors: at most `completedTries` tries, waiting 0.5 s, then twice as long each time
+ * (at most 8 s), and never past `completedTotalMs` after the first try. Intermediate events are
+ * sent once, at most one per `throttleMs` per prediction (the latest state wins).
  */
 export const webhookLimits = {
   completedTries: 6,
@@ -24,12 +28,6 @@ export const webhookLimits = {
   maxRetryDelayMs: 8000,
   completedTotalMs: 60_000,
   throttleMs: 500,
-  /** One call's limit: connecting, then the answer's headers, then its body. */
-  timeoutMs: 10_000,
-  /** Calls in flight at once, across all predictions. */
-  concurrency: 16,
-  /** Calls waiting for a free slot; past it the oldest waiting intermediate event is dropped. */
-  maxWaiting: 1000,
 } as const;
 
 /**
@@ -72,91 +70,201 @@ export function parseWebhookTarget(url: unknown, filter: unknown, fields: { url:
 
 interface Call {
   url: string;
+  /** Its `webhook-id`: one per event, the same on every retry. */
+  id: string;
   body: string;
   completed: boolean;
+  tries: number;
+  firstTryMs: number | undefined;
+  nextDelayMs: number;
   done: () => void;
 }
 
+// One receiver (an origin): its calls in flight, waiting, and waiting to be retried, and the
+// `completed` calls owed to it by the predictions admitted with its webhook.
+interface Receiver {
+  active: number;
+  waiting: Call[];
+  retrying: number;
+  owed: number;
+  dropping: boolean;
+}
+
+const originOf = (url: string): string => new URL(url).origin;
+
 /**
- * Sends webhooks with undici, apart from the predictions: its own bounded concurrency, bounded
- * waiting list and timeouts, so a receiver that never answers holds up no inference, only its
- * own calls.
+ * Sends webhooks with undici, apart from the predictions, and fairly between receivers (origins:
+ * scheme, host and port): WEBHOOK_CONCURRENCY calls at once in all, WEBHOOK_RECEIVER_CONCURRENCY
+ * to one receiver, turns taken round the receivers, and a retry's back-off waits without a slot.
+ * A receiver that never answers holds its own slots and nothing else. A `completed` call is never
+ * dropped: a prediction with a webhook is admitted only while its receiver, and all receivers,
+ * owe fewer `completed` calls than WEBHOOK_RECEIVER_MAX_PENDING and WEBHOOK_MAX_PENDING (429
+ * otherwise); an intermediate event past those bounds is dropped, as a later call carries the
+ * newer state.
  */
 export class WebhookSender {
   // undici (over 100 ms to load) comes with the first webhook: most services never send one.
   private client: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
+  // Map order is the order of turns: a receiver that takes a turn goes to the back.
+  private readonly receivers = new Map<string, Receiver>();
   private active = 0;
-  private readonly waiting: Call[] = [];
+  private waiting = 0;
+  private owed = 0;
 
   constructor(
-    private readonly authToken: string | undefined,
+    private readonly settings: WebhookSettings,
     private readonly log: Logger,
-  ) {}
+  ) {
+    if (settings.authToken !== undefined && settings.authHosts.length === 0) {
+      log.warn(
+        'webhook: WEBHOOK_AUTH_TOKEN is sent to no receiver, since WEBHOOK_AUTH_HOSTS lists none: callers name webhook URLs, so the token would reach any host they chose; list your receivers in WEBHOOK_AUTH_HOSTS, or sign the calls with WEBHOOK_SECRET',
+      );
+    }
+  }
 
-  /** The sender of one prediction's events, which keeps them in order and throttles the intermediate ones. */
+  /**
+   * Throws AI_ERR_WEBHOOKS_BEHIND (429) when a new prediction with this webhook would pass a bound
+   * of the `completed` calls owed, so that it is refused before it is held or run.
+   */
+  admit(target: WebhookTarget): void {
+    if (!target.events.has('completed')) return;
+    const origin = originOf(target.url);
+    const owedThere = this.receivers.get(origin)?.owed ?? 0;
+    const { maxPending, receiverMaxPending } = this.settings;
+    if (owedThere >= receiverMaxPending) {
+      throw new AiIntegrationError(
+        'AI_ERR_WEBHOOKS_BEHIND',
+        `${receiverMaxPending} completed webhooks to ${origin} are not delivered yet (WEBHOOK_RECEIVER_MAX_PENDING); retry later`,
+      );
+    }
+    if (this.owed >= maxPending)
+      throw new AiIntegrationError('AI_ERR_WEBHOOKS_BEHIND', `${maxPending} completed webhooks are not delivered yet (WEBHOOK_MAX_PENDING); retry later`);
+  }
+
+  /**
+   * The sender of one admitted prediction's events (`admit` first), which keeps them in order,
+   * throttles the intermediate ones and counts its `completed` call as owed until it is delivered.
+   */
   forPrediction(target: WebhookTarget, state: () => object): PredictionWebhook {
+    if (target.events.has('completed')) {
+      this.receiver(originOf(target.url)).owed++;
+      this.owed++;
+    }
     return new PredictionWebhook(this, target, state);
   }
 
-  /** Queues one call; resolves once it is sent (or given up), never rejects. */
+  /** Queues one call; resolves once it is sent (or given up, or dropped), never rejects. */
   send(url: string, body: string, completed: boolean): Promise<void> {
     return new Promise((done) => {
-      if (this.waiting.length >= webhookLimits.maxWaiting) {
-        const dropped = this.waiting.findIndex((call) => !call.completed);
-        if (dropped === -1 && !completed) return done();
-        const [call] = this.waiting.splice(dropped === -1 ? 0 : dropped, 1);
-        this.log.warn(`webhook: too many calls waiting (${webhookLimits.maxWaiting}); dropped one to ${call!.url}`);
-        call!.done();
+      const origin = originOf(url);
+      const receiver = this.receiver(origin);
+      if (!completed && (receiver.waiting.length >= this.settings.receiverMaxPending || this.waiting >= this.settings.maxPending)) {
+        if (!receiver.dropping)
+          this.log.warn(`webhook: ${receiver.waiting.length} calls to ${origin} are waiting; its intermediate events are dropped until they drain`);
+        receiver.dropping = true;
+        this.forgetIfIdle(origin, receiver);
+        return done();
       }
-      this.waiting.push({ url, body, completed, done });
+      const id = `msg_${randomUUID().replaceAll('-', '')}`;
+      receiver.waiting.push({ url, id, body, completed, tries: 0, firstTryMs: undefined, nextDelayMs: webhookLimits.firstRetryDelayMs, done });
+      this.waiting++;
       this.pump();
     });
   }
 
+  private receiver(origin: string): Receiver {
+    let receiver = this.receivers.get(origin);
+    if (!receiver) {
+      receiver = { active: 0, waiting: [], retrying: 0, owed: 0, dropping: false };
+      this.receivers.set(origin, receiver);
+    }
+    return receiver;
+  }
+
+  private forgetIfIdle(origin: string, receiver: Receiver): void {
+    if (receiver.active === 0 && receiver.waiting.length === 0 && receiver.retrying === 0 && receiver.owed === 0) this.receivers.delete(origin);
+  }
+
+  // Gives the free slots to the receivers that have calls waiting and room of their own, in turn.
   private pump(): void {
-    while (this.active < webhookLimits.concurrency && this.waiting.length > 0) {
-      const call = this.waiting.shift()!;
+    while (this.active < this.settings.concurrency) {
+      let next: [string, Receiver] | undefined;
+      for (const entry of this.receivers) {
+        if (entry[1].waiting.length > 0 && entry[1].active < this.settings.receiverConcurrency) {
+          next = entry;
+          break;
+        }
+      }
+      if (!next) return;
+      const [origin, receiver] = next;
+      this.receivers.delete(origin);
+      this.receivers.set(origin, receiver);
+      const call = receiver.waiting.shift()!;
+      this.waiting--;
+      if (receiver.waiting.length === 0) receiver.dropping = false;
+      receiver.active++;
       this.active++;
-      void this.deliver(call).finally(() => {
-        this.active--;
-        call.done();
-        this.pump();
-      });
+      void this.attempt(origin, receiver, call);
     }
   }
 
-  private async deliver(call: Call): Promise<void> {
-    const started = Date.now();
-    let delay: number = webhookLimits.firstRetryDelayMs;
-    for (let attempt = 1; ; attempt++) {
-      const problem = await this.post(call);
-      if (problem === undefined) return;
-      const retry = call.completed && problem.retry && attempt < webhookLimits.completedTries && Date.now() - started + delay < webhookLimits.completedTotalMs;
-      if (!retry) {
+  private async attempt(origin: string, receiver: Receiver, call: Call): Promise<void> {
+    call.firstTryMs ??= Date.now();
+    call.tries++;
+    const problem = await this.post(call);
+    receiver.active--;
+    this.active--;
+    const delay = call.nextDelayMs;
+    const retry =
+      problem !== undefined &&
+      call.completed &&
+      problem.retry &&
+      call.tries < webhookLimits.completedTries &&
+      Date.now() - call.firstTryMs + delay < webhookLimits.completedTotalMs;
+    if (retry) {
+      call.nextDelayMs = Math.min(delay * 2, webhookLimits.maxRetryDelayMs);
+      receiver.retrying++;
+      setTimeout(() => {
+        receiver.retrying--;
+        receiver.waiting.unshift(call);
+        this.waiting++;
+        this.pump();
+      }, delay).unref();
+    } else {
+      if (problem !== undefined) {
         this.log.warn(
-          `webhook to ${call.url} failed (${problem.reason})${call.completed ? ` after ${attempt} ${attempt === 1 ? 'try' : 'tries'}; giving up` : ''}`,
+          `webhook to ${call.url} failed (${problem.reason})${call.completed ? ` after ${call.tries} ${call.tries === 1 ? 'try' : 'tries'}; giving up` : ''}`,
         );
-        return;
       }
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
-      delay = Math.min(delay * 2, webhookLimits.maxRetryDelayMs);
+      if (call.completed) {
+        receiver.owed--;
+        this.owed--;
+      }
+      call.done();
+      this.forgetIfIdle(origin, receiver);
     }
+    this.pump();
   }
 
   // undefined when delivered; otherwise why not, and whether a retry may help.
   private async post(call: Call): Promise<{ reason: string; retry: boolean } | undefined> {
+    const { timeoutMs, secret, authToken, authHosts } = this.settings;
     try {
       const { agent, request } = await (this.client ??= import('undici').then(({ Agent, request }) => ({
-        agent: new Agent({ connect: { timeout: webhookLimits.timeoutMs }, headersTimeout: webhookLimits.timeoutMs, bodyTimeout: webhookLimits.timeoutMs }),
+        agent: new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }),
         request,
       })));
-      const response = await request(call.url, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json', ...(this.authToken ? { authorization: `Bearer ${this.authToken}` } : {}) },
-        body: call.body,
-        signal: AbortSignal.timeout(webhookLimits.timeoutMs * 2),
-      });
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (secret) {
+        // The attempt's time: a retry is signed anew, under the same webhook-id.
+        const timestamp = Math.floor(Date.now() / 1000);
+        headers['webhook-id'] = call.id;
+        headers['webhook-timestamp'] = String(timestamp);
+        headers['webhook-signature'] = signWebhook(secret, call.id, timestamp, call.body);
+      }
+      // A caller names the URL: the operator's token goes only to the hosts the operator listed.
+      if (authToken !== undefined && listedHost(new URL(call.url), authHosts)) headers.authorization = `Bearer ${authToken}`;
+      const response = await request(call.url, { method: 'POST', dispatcher: agent, headers, body: call.body, signal: AbortSignal.timeout(timeoutMs) });
       await response.body.dump();
       if (response.statusCode < 300) return undefined;
       return { reason: `HTTP ${response.statusCode}`, retry: response.statusCode === 429 || response.statusCode >= 500 };
@@ -178,6 +286,7 @@ export class PredictionWebhook {
   private lastIntermediate = -Infinity;
   private throttled: NodeJS.Timeout | undefined;
   private finished = false;
+  private intermediateQueued = false;
 
   constructor(
     private readonly sender: WebhookSender,
@@ -208,7 +317,15 @@ export class PredictionWebhook {
   }
 
   private enqueue(completed: boolean): void {
-    // The body is taken when the call's turn comes, so it is the state then.
-    this.chain = this.chain.then(() => this.sender.send(this.target.url, JSON.stringify(this.state()), completed));
+    // One intermediate call waits at most: the body is taken when the call's turn comes, so it
+    // carries the state then, and a later event has nothing to add.
+    if (!completed) {
+      if (this.intermediateQueued) return;
+      this.intermediateQueued = true;
+    }
+    this.chain = this.chain.then(() => {
+      if (!completed) this.intermediateQueued = false;
+      return this.sender.send(this.target.url, JSON.stringify(this.state()), completed);
+    });
   }
 }

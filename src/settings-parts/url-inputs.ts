@@ -36,7 +36,7 @@ export const allowedHosts: Parser<readonly AllowedHost[]> = {
  * in brackets, `[fd00::1]:8080`), matched against the host of each URL as written, case-insensitively.
  * @example parseAllowedHosts('models.internal, 127.0.0.1:9000') // [{ host: 'models.internal' }, { host: '127.0.0.1', port: 9000 }]
  */
-export function parseAllowedHosts(text: string): AllowedHost[] {
+export function parseAllowedHosts(text: string, name = 'URL_INPUTS_ALLOW_HOSTS'): AllowedHost[] {
   const entries = text
     .split(',')
     .map((entry) => entry.trim())
@@ -49,7 +49,7 @@ export function parseAllowedHosts(text: string): AllowedHost[] {
     if (badHost || (port !== undefined && (port < 1 || port > 65535))) {
       throw new AiIntegrationError(
         'AI_ERR_INVALID_OPTION',
-        `URL_INPUTS_ALLOW_HOSTS: ${JSON.stringify(entry)} is not a host or host:port (write an IPv6 address in brackets: [fd00::1]:8080)`,
+        `${name}: ${JSON.stringify(entry)} is not a host or host:port (write an IPv6 address in brackets: [fd00::1]:8080)`,
       );
     }
     return port === undefined ? { host: host.replace(/^\[(.*)\]$/, '$1') } : { host: host.replace(/^\[(.*)\]$/, '$1'), port };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { callJson, startServer, type RunningServer } from '../helpers/http-server.js';
-import { fixture } from '../helpers/run-process.js';
+import { fixture, runScript } from '../helpers/run-process.js';
 import { eventually } from '../helpers/supervisor.js';
 
 const model = fixture('cancel-model.mjs');
@@ -54,9 +54,9 @@ async function receiver(
 const call = callJson;
 
 describe('webhooks', () => {
-  test('native API: the Webhook header gets start then completed, in order, with WEBHOOK_AUTH_TOKEN as a bearer token', async () => {
+  test('native API: the Webhook header gets start then completed, in order, with WEBHOOK_AUTH_TOKEN as a bearer token to a host WEBHOOK_AUTH_HOSTS lists', async () => {
     const hook = await receiver();
-    const server = await startServer(model, { WEBHOOK_AUTH_TOKEN: 'hook-secret' });
+    const server = await startServer(model, { WEBHOOK_AUTH_TOKEN: 'hook-secret', WEBHOOK_AUTH_HOSTS: '127.0.0.1' });
     servers.push(server);
     const accepted = await call(server.url, 'POST', '/predict', { inputs: { note: 'hooked' } }, { prefer: 'respond-async', webhook: hook.url });
     expect(accepted.status).toBe(202);
@@ -79,6 +79,13 @@ describe('webhooks', () => {
     const refused = await call(server.url, 'POST', '/predict', { inputs: {} }, { prefer: 'respond-async', webhook: 'file:///etc/passwd' });
     expect(refused.status).toBe(422);
     expect(refused.body.error.message).toMatch(/only http and https/);
+  });
+
+  test('a malformed WEBHOOK_SECRET stops the process at start (exit 3) with one line naming it', async () => {
+    const outcome = await runScript(model, { mode: 'http', env: { PORT: '0', HOST: '127.0.0.1', WEBHOOK_SECRET: 'whsec_AQEBAQEBAQE=' } });
+    expect(outcome.code).toBe(3);
+    expect(outcome.stderr).toMatch(/WEBHOOK_SECRET holds 8 bytes; Standard Webhooks takes 24 to 64 random bytes/);
+    expect(outcome.stderr).not.toMatch(/\n\s+at /);
   });
 
   test('MODE=cog: completed is retried after the receiver answers 500 twice; webhook_events_filter is honoured', async () => {

@@ -19,9 +19,9 @@ describe('errorAnswer', () => {
     }
   });
 
-  test('only a refusal for lack of room invites a retry: the queue full, the server overloaded', () => {
+  test('only a refusal for lack of room invites a retry: the queue full, the server overloaded, the webhooks behind', () => {
     const retried = Object.entries(errorTable).filter(([code]) => 'retry-after' in errorAnswer(new AiIntegrationError(code as ErrorCode, '')).headers);
-    expect(retried.map(([code]) => code).sort()).toEqual(['AI_ERR_OVERLOADED', 'AI_ERR_QUEUE_FULL']);
+    expect(retried.map(([code]) => code).sort()).toEqual(['AI_ERR_OVERLOADED', 'AI_ERR_QUEUE_FULL', 'AI_ERR_WEBHOOKS_BEHIND']);
     expect(errorAnswer(new AiIntegrationError('AI_ERR_QUEUE_FULL', 'full'))).toMatchObject({ status: 429, headers: { 'retry-after': '1' } });
     expect(errorAnswer(new AiIntegrationError('AI_ERR_OVERLOADED', 'busy'))).toMatchObject({ status: 503, headers: { 'retry-after': '1' } });
     expect(errorAnswer(new AiIntegrationError('AI_ERR_NOT_READY', 'draining'))).toMatchObject({ status: 503, headers: {} });
