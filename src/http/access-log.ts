@@ -38,9 +38,11 @@ export function createAccessLog(format: LogFormat, destination: LineDestination 
   const json = format === 'json';
   return (request, response, path, id, started, bytesBefore) => {
     const socket = request.socket;
-    // A connection that closed before the answer was complete: nginx's 499.
-    const status = response.writableFinished ? response.statusCode : 499;
     const bytes = socket.bytesWritten - bytesBefore;
+    // A connection that closed before the answer was complete: nginx's 499. An answer "finished"
+    // on a socket already closed reached no one (none of its bytes were written): its status was
+    // never sent either.
+    const status = response.writableFinished && bytes > 0 ? response.statusCode : 499;
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
     const predictionId = (response as WithPrediction)[predictionIdKey];
     const method = request.method ?? '';

@@ -113,6 +113,13 @@ export class ConnectionGuard {
     return new Promise((resolve) => this.drainWaiters!.push(resolve));
   }
 
+  /** The responses of requests in progress that have not been answered yet (the drain's deadline answers them). */
+  unanswered(): ServerResponse[] {
+    const found: ServerResponse[] = [];
+    for (const state of this.connections.values()) for (const response of state.open) if (!response.writableEnded) found.push(response);
+    return found;
+  }
+
   private admit(socket: Socket): void {
     if (this.regular >= this.maxConnections && this.extra >= probeSlots && !this.evictLongestIdle()) {
       socket.destroy();

@@ -74,12 +74,25 @@ export async function startHttpService(
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), http.shutdownTimeoutMs).unref());
     // Requests first: one still uploading has not reached the scheduler yet.
     const idle = Promise.all([answered, background]).then(() => scheduler.whenIdle());
-    if ((await Promise.race([idle, deadline])) === 'timeout') {
+    const timedOut = (await Promise.race([idle, deadline])) === 'timeout';
+    if (timedOut) {
       context.log.warn(
-        `shutdown: ${plural(service.connections.requestsInFlight, 'request')} in flight and ${plural(scheduler.inFlight + scheduler.queueDepth, 'inference')} running or queued after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); closing anyway`,
+        `shutdown: ${plural(service.connections.requestsInFlight, 'request')} in flight and ${plural(scheduler.inFlight + scheduler.queueDepth, 'inference')} running or queued after ${http.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); answering them 503 and closing`,
       );
     }
     scheduler.stopAccepting();
+    if (timedOut) {
+      // Every request still unanswered gets its 503 before the connections close, never a
+      // connection closed with no bytes: what waits in the queue is refused (its handler answers),
+      // then what is still running in the model, or still uploading, is answered here.
+      const gone = new AiIntegrationError(
+        'AI_ERR_NOT_READY',
+        `the server shut down before this request was answered: it was not done within SHUTDOWN_TIMEOUT_MS (${http.shutdownTimeoutMs} ms) of the shutdown; send it again, to another replica`,
+      );
+      scheduler.rejectQueued(gone);
+      await new Promise((resolve) => setImmediate(resolve));
+      service.answerUnanswered(gone);
+    }
     closed ??= closeListener();
     // The last answers are written as their inferences settle; then keep-alive connections go idle.
     await new Promise((resolve) => setImmediate(resolve));

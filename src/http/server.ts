@@ -31,6 +31,12 @@ export interface HttpService {
   connections: ConnectionGuard;
   /** The mode's background work once started (MODE=queue's consumer). */
   background: BackgroundWork | undefined;
+  /**
+   * Answers `error` (in the protocol's shape, with `Connection: close`) to every request not
+   * answered yet, whose handler may still be waiting: the drain's deadline has come. A handler's
+   * later answer or error for such a request is dropped. Returns how many were answered.
+   */
+  answerUnanswered(error: AiIntegrationError): number;
 }
 
 /**
@@ -104,8 +110,11 @@ export function createHttpService(
     const body = errorBody(answer, error);
     sendJson(response, answer.status, around ? { ...around, ...body } : body, answer.headers);
   };
+  // Requests the drain answered at its deadline: what their handlers do later goes nowhere.
+  const answeredAtShutdown = new WeakSet<ServerResponse>();
   // Our errors are the caller's answer; anything else is a bug here, which the log must show.
   const fail = (response: ServerResponse, error: unknown, around?: Readonly<Record<string, unknown>>) => {
+    if (answeredAtShutdown.has(response)) return;
     if (!(error instanceof AiIntegrationError))
       context.log.error(`internal error while answering a request: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     if (response.headersSent) response.destroy();
@@ -274,7 +283,20 @@ export function createHttpService(
     ),
   );
   const connections = new ConnectionGuard(server, http.maxConnections);
-  const service: HttpService = { server, core, scheduler, readiness, connections, background: undefined };
+  const answerUnanswered = (error: AiIntegrationError): number => {
+    const unanswered = connections.unanswered();
+    for (const response of unanswered) {
+      // A response already under way (a stream) cannot change its status: it ends where it is.
+      if (response.headersSent) response.destroy();
+      else {
+        response.setHeader('connection', 'close');
+        answerError(response, error);
+      }
+      answeredAtShutdown.add(response);
+    }
+    return unanswered.length;
+  };
+  const service: HttpService = { server, core, scheduler, readiness, connections, background: undefined, answerUnanswered };
   return service;
 }
 

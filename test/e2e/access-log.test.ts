@@ -3,8 +3,10 @@
 // runtime's log follows too; ACCESS_LOG=false turns it off.
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startServer, stderrLine, type RunningServer } from '../helpers/http-server.js';
+import { modelSignals } from '../helpers/gates.js';
+import { startServer, stderrLine, stopOrKill, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
+import { supervisorBin } from '../helpers/supervisor.js';
 
 const model = fixture('http-model.mjs');
 
@@ -182,5 +184,52 @@ describe('ACCESS_LOG=false', () => {
     expect(server.stderr()).toContain('listening on');
     expect(server.stderr()).not.toContain('quiet-');
     expect(server.stderr()).not.toMatch(/"POST \/predict"/);
+  });
+});
+
+describe('a request still in the model when the shutdown drain ends', () => {
+  const signals = modelSignals();
+  afterAll(() => signals.remove());
+
+  // The status the line says is the one the client received: 503 with its error body, never a
+  // connection closed with no bytes while the line says otherwise.
+  test.each([
+    ['run directly', (env: Record<string, string>) => startServer(model, env)],
+    ['under the supervisor', (env: Record<string, string>) => startServer(supervisorBin, env, [model])],
+  ] as const)('%s: the client gets 503 with the error body, and the line says 503', async (how, start) => {
+    const server = await start({ SHUTDOWN_TIMEOUT_MS: '500', ...signals.env });
+    const key = `drain ${how}`;
+    const id = `drain-${how.replaceAll(' ', '-')}`;
+    signals.hold(key);
+    try {
+      const answer = request(`${server.url}/predict`, {
+        method: 'POST',
+        headers: { 'x-request-id': id, 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: { note: key } }),
+      }).then(
+        async (response) => ({ status: response.statusCode, headers: response.headers, body: await response.body.text() }),
+        (error: Error) => error,
+      );
+      expect(await signals.started(key)).toBe(true);
+      server.child.kill('SIGTERM');
+      const received = await answer;
+      expect(received).not.toBeInstanceOf(Error);
+      if (received instanceof Error) return;
+      expect(received.status, received.body).toBe(503);
+      expect(received.headers.connection).toBe('close');
+      expect(JSON.parse(received.body)).toEqual({
+        error: {
+          code: 'AI_ERR_NOT_READY',
+          message: expect.stringMatching(/^the server shut down before this request was answered: .*SHUTDOWN_TIMEOUT_MS \(500 ms\)/),
+        },
+      });
+      const line = await lineWith(server, `request_id=${id}`);
+      expect(line).toMatch(/"POST \/predict" 503 (\d+) /);
+      expect(Number(/ 503 (\d+) /.exec(line)![1])).toBeGreaterThan(received.body.length);
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      signals.release(key);
+      await stopOrKill(server);
+    }
   });
 });

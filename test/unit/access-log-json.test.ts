@@ -7,10 +7,22 @@ import { describe, expect, test } from 'vitest';
 import { createAccessLog, notePredictionId } from '../../src/http/access-log.js';
 import { createLogger } from '../../src/logger.js';
 
-function oneLine(options: { method: string; path: string; id: string; remote?: string; status?: number; finished?: boolean; predictionId?: string }): string {
+function oneLine(options: {
+  method: string;
+  path: string;
+  id: string;
+  remote?: string;
+  status?: number;
+  finished?: boolean;
+  predictionId?: string;
+  bytesWritten?: number;
+}): string {
   const lines: string[] = [];
   const log = createAccessLog('json', { write: (line: string) => lines.push(line) });
-  const request = { method: options.method, socket: { bytesWritten: 1500, remoteAddress: options.remote } } as unknown as IncomingMessage;
+  const request = {
+    method: options.method,
+    socket: { bytesWritten: options.bytesWritten ?? 1500, remoteAddress: options.remote },
+  } as unknown as IncomingMessage;
   const response = { writableFinished: options.finished ?? true, statusCode: options.status ?? 200 } as unknown as ServerResponse;
   if (options.predictionId !== undefined) notePredictionId(response, options.predictionId);
   log(request, response, options.path, options.id, performance.now() - 2.5, 1000);
@@ -68,5 +80,13 @@ describe('the JSON access line', () => {
     expect(entry).not.toHaveProperty('prediction_id');
     expect(entry).not.toHaveProperty('remote');
     expect(entry.status).toBe(499);
+  });
+
+  test('an answer ended on a connection already closed wrote no byte: 499, not the status it was never able to send', () => {
+    const entry = JSON.parse(oneLine({ method: 'POST', path: '/predict', id: 'r', status: 503, finished: true, bytesWritten: 1000 })) as Record<
+      string,
+      unknown
+    >;
+    expect(entry).toMatchObject({ status: 499, bytes: 0 });
   });
 });
