@@ -202,7 +202,8 @@ export const settingsTable = {
     scope: 'access',
   }),
   AUTH_TOKEN_FILE: setting(text, {
-    description: 'a file holding the bearer token (a mounted secret), read once at start; instead of AUTH_TOKEN',
+    description:
+      'a file holding the bearer token (a mounted secret), read once at start; instead of AUTH_TOKEN; a regular file (symbolic links followed) of at most 64 KiB',
     scope: 'access',
   }),
   ACCESS_LOG: setting(flag, { default: true, description: 'false: no access-log line per HTTP request on stderr', scope: 'access' }),

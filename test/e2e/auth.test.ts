@@ -2,7 +2,8 @@
 // open; everything else (the API, the page, the docs, /openapi.json, /metrics, unknown paths)
 // answers 401 with WWW-Authenticate: Bearer without the token or with a wrong one, and works
 // with it. The routes are every operation of each mode's own OpenAPI document, plus the core's.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -227,5 +228,63 @@ describe('AUTH_TOKEN_FILE', () => {
     expect(outcome.code, outcome.stderr).toBe(3);
     expect(outcome.stderr).toContain(message);
     expect(outcome.stderr).not.toContain('listening on');
+  });
+
+  // /dev/zero never ends (read whole, it once grew to 4 GB in seconds); a FIFO with no writer
+  // blocked start-up for ever. Only a regular file of at most 64 KiB is read.
+  test.each([
+    ['/dev/zero', () => '/dev/zero', 'is a device, not a regular file'],
+    [
+      'a FIFO with no writer',
+      () => {
+        const fifo = join(scratch, 'fifo');
+        execFileSync('mkfifo', [fifo]);
+        return fifo;
+      },
+      'is a FIFO (named pipe), not a regular file',
+    ],
+    [
+      'a directory',
+      () => {
+        const folder = join(scratch, 'folder');
+        mkdirSync(folder);
+        return folder;
+      },
+      'is a directory, not a regular file',
+    ],
+    [
+      'a file over 64 KiB',
+      () => {
+        const large = join(scratch, 'large');
+        writeFileSync(large, `${token}${' '.repeat(64 * 1024)}`);
+        return large;
+      },
+      'is larger than 64 KiB',
+    ],
+  ])('AUTH_TOKEN_FILE naming %s is refused with exit 3, naming the file and the problem', async (_name, make, problem) => {
+    const file = make();
+    // The timeout only ends a hang; the assertion is the exit code and the message.
+    const outcome = await runScript(model, { mode: 'http', env: { PORT: '0', HOST: '127.0.0.1', AUTH_TOKEN_FILE: file }, timeoutMs: 20_000 });
+    expect(outcome.code, outcome.stderr).toBe(3);
+    expect(outcome.stderr).toContain(`AUTH_TOKEN_FILE=${JSON.stringify(file)} ${problem}`);
+    expect(outcome.stderr).not.toContain('listening on');
+  });
+
+  test('a symbolic link to the token file is followed (as Kubernetes mounts secrets)', async () => {
+    const target = join(scratch, 'linked-token');
+    writeFileSync(target, `${token}\n`);
+    const link = join(scratch, 'token-link');
+    symlinkSync(target, link);
+    const server = await startServer(model, { AUTH_TOKEN_FILE: link });
+    try {
+      const refused = await request(`${server.url}/info`);
+      expect(refused.statusCode).toBe(401);
+      await refused.body.dump();
+      const allowed = await request(`${server.url}/info`, { headers: bearer });
+      expect(allowed.statusCode).toBe(200);
+      await allowed.body.dump();
+    } finally {
+      await server.stop();
+    }
   });
 });
