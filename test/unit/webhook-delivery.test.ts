@@ -135,7 +135,7 @@ describe('the bound: new webhook predictions are refused, a completed call is ne
     await slow.received(3);
     expect(slow.calls.map((call) => [call.json.id, call.json.status]).sort()).toEqual(ids.map((id) => [id, 'succeeded']).sort());
     // Delivered, they are owed no more: the receiver takes new predictions again.
-    await expect.poll(async () => (await submit(service, 'again', slow.url)).status).toBe(202);
+    await expect.poll(async () => (await submit(service, 'again', slow.url)).status, { timeout: 5000 }).toBe(202);
   });
 
   test('past WEBHOOK_MAX_PENDING, across receivers, a new webhook prediction gets 429; one without a webhook is served', async () => {
