@@ -2,7 +2,8 @@ import { ExitCode } from './errors.js';
 import { createLogger } from './logger.js';
 import { createModeContext } from './mode-context.js';
 import { logThrow, reportError } from './report-error.js';
-import { listModes, loadMode, loadRegisteredModules, readModeName } from './registry.js';
+import { isServingMode, listModes, loadMode, loadRegisteredModules, modeTraits, readModeName } from './registry.js';
+import { resultStdout, sendModelStdoutToStderr } from './model-stdout.js';
 import type { Engine, InputsSchema, Logger, Mode, StartLoopOptions } from './types.js';
 import { isSupervisedWorker, serveAsWorker } from './supervisor/worker.js';
 
@@ -24,7 +25,6 @@ export async function runMode(
     return;
   }
   const stderr = options.stderr ?? process.stderr;
-  const stdout = options.stdout ?? process.stdout;
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const log = createLogger(stderr);
   if (!options.exit) exitOnStrayErrors(log);
@@ -36,17 +36,32 @@ export async function runMode(
     // The mode first, so that an error before it runs (a bad schema or setting) can be reported
     // where the platform looks (Lambda's init/error), as well as in the log.
     mode = await loadMode(await selectModeName(options, env, argv, log));
+    // A mode chosen by the option or registered by the shim is known only now; see sendModelStdoutToStderrWhenOneShot.
+    if (!options.stdout && !isServingMode(mode.name)) sendModelStdoutToStderr();
     // Under the supervisor, it has filled the model's name, version and description in from the worker's shim; run directly, the shim is this script.
-    const context = createModeContext(createEngine, schema, options, env, argv, log, process.argv[1]);
+    const context = createModeContext(createEngine, schema, { ...options, stdout: options.stdout ?? resultStdout() }, env, argv, log, process.argv[1]);
     code = await mode.run(context);
   } catch (error) {
     code = reportError(error, log);
     await mode?.reportStartupError?.(error, env, log);
   }
   // Let piped stdout drain before the process ends, so no result is cut short.
+  const stdout = options.stdout ?? resultStdout();
   await new Promise<void>((resolve) => stdout.write('', () => resolve()));
   await beforeExit(code);
   exit(code);
+}
+
+/**
+ * Run directly in a mode whose stdout is the result, the model's prints go to stderr (as under the
+ * supervisor, which sends its worker's stdout there). Called as the package is imported, since a
+ * shim loads its model before it calls startLoop: the mode is read from MODE (unset is
+ * command_line) or the container's single argument; a mode known only later is handled in runMode.
+ */
+export function sendModelStdoutToStderrWhenOneShot(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): void {
+  if (isSupervisedWorker(env)) return;
+  const name = readModeName({}, env, argv) ?? 'command_line';
+  if (modeTraits(name) !== undefined && !isServingMode(name)) sendModelStdoutToStderr();
 }
 
 async function selectModeName(

@@ -1,7 +1,11 @@
 import { createInProcessEngine } from './engine/in-process-engine.js';
-import { runMode } from './run-mode.js';
+import { runMode, sendModelStdoutToStderrWhenOneShot } from './run-mode.js';
 import { BatchingEngine } from './engine/batching-engine.js';
 import type { BatchInferenceFunction, BatchOptions, InferenceFunction, Inputs, InputsSchema, StartLoopOptions, StrictSchema } from './types.js';
+
+// A shim loads its model before it calls startLoop: what the model prints meanwhile must already
+// stay off a one-shot mode's stdout.
+sendModelStdoutToStderrWhenOneShot(process.env, process.argv.slice(2));
 
 /**
  * Runs `inferenceFunction` in the mode that `MODE` selects, then ends the process with the
