@@ -24,7 +24,7 @@ export default defineConfig({
     // The full run: three files at a time. Process-level tests mostly wait on the processes they
     // start (a child's start-up, a socket, a signal), so on 2 cores one worker left a core idle:
     // the whole suite took 419 s of vitest with two workers and 365 s with three (all passed, load
-    // about 4); three is the most that kept every test green three runs in a row on a fresh clone.
+    // about 4); with three, every test passed in three runs in a row on a fresh clone (npm test 455-458 s).
     maxWorkers: 3,
     projects: [
       {
