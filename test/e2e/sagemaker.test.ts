@@ -1,8 +1,6 @@
 // MODE=sagemaker where a process of its own is needed: exit codes, the container argument serve,
 // the supervisor's restart in place. The protocol's shapes are tested in the test's process:
 // test/unit/sagemaker-protocol.test.ts.
-import type { Readable } from 'node:stream';
-import { type FormData, request } from 'undici';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { makeJpeg } from '../helpers/images.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
@@ -11,48 +9,12 @@ import { modelLoadHold } from '../helpers/model-load-hold.js';
 import { fixture, runScript } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 import { freePort } from '../helpers/free-port.js';
+import { expectError, get, invoke, invokeJson } from '../helpers/sagemaker-client.js';
 
 const httpModel = fixture('http-model.mjs');
 
 /** Starts a shim (or the supervisor with a shim) with MODE=sagemaker on a free loopback port. */
 const serveSageMaker = (script: string, env: Record<string, string> = {}, args: string[] = []) => startServer(script, { MODE: 'sagemaker', ...env }, args);
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  type: string;
-  body: any;
-  bytes: Buffer;
-}
-
-async function call(url: string, method: 'GET' | 'POST', body?: string | Buffer | FormData | Readable, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await request(url, { method, body, headers });
-  const bytes = Buffer.from(await response.body.arrayBuffer());
-  const type = String(response.headers['content-type'] ?? '');
-  const isJson = type.split(';')[0] === 'application/json';
-  return {
-    status: response.statusCode,
-    headers: response.headers,
-    type,
-    body: isJson && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : undefined,
-    bytes,
-  };
-}
-
-const get = (url: string) => call(url, 'GET');
-const invoke = (url: string, body: string | Buffer | FormData | Readable, type: string | undefined, headers: Record<string, string> = {}) =>
-  call(`${url}/invocations`, 'POST', body, type === undefined ? headers : { 'content-type': type, ...headers });
-const invokeJson = (url: string, inputs: unknown, headers: Record<string, string> = {}) => invoke(url, JSON.stringify(inputs), 'application/json', headers);
-
-/** An error answer: the status, and `{"error": message, "code"}` (with `field` when given). */
-function expectError(answer: Answer, status: number, message: string | RegExp, code?: string): void {
-  expect(answer.status, answer.bytes.toString()).toBe(status);
-  expect(answer.type).toMatch(/^application\/json(;|$)/);
-  if (typeof message === 'string') expect(answer.body.error).toBe(message);
-  else expect(answer.body.error).toMatch(message);
-  if (code !== undefined) expect(answer.body.code).toBe(code);
-  expect(Object.keys(answer.body).filter((key) => !['error', 'code', 'field'].includes(key))).toEqual([]);
-}
 
 let photo: Buffer;
 beforeAll(async () => {

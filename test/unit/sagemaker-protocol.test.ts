@@ -8,7 +8,8 @@ import { FormData } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
 import { makeJpeg } from '../helpers/images.js';
-import { inject, startInProcess, type InProcessService, type InProcessServiceOptions } from '../helpers/in-process-service.js';
+import { startInProcess, type InProcessService, type InProcessServiceOptions } from '../helpers/in-process-service.js';
+import { expectError, get, invoke, invokeJson } from '../helpers/sagemaker-client.js';
 
 const httpModel = 'http-model.mjs';
 // test/fixtures/two-image-model.mjs's model: the Python library's style-and-content schema, two image inputs.
@@ -33,37 +34,6 @@ const MiB = 1024 * 1024;
 
 /** Runs MODE=sagemaker with a model in this process, on a free loopback port. */
 const serveSageMaker = (model: InProcessServiceOptions['model'], env: Record<string, string> = {}) => startInProcess({ mode: 'sagemaker', model, env });
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  type: string;
-  body: any;
-  bytes: Buffer;
-}
-
-async function call(url: string, method: 'GET' | 'POST', body?: string | Buffer | FormData | Readable, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await inject({ url, method, ...(body === undefined ? {} : { body }), headers });
-  const bytes = response.body;
-  const type = String(response.headers['content-type'] ?? '');
-  const isJson = type.split(';')[0] === 'application/json';
-  return { status: response.status, headers: response.headers, type, body: isJson && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : undefined, bytes };
-}
-
-const get = (url: string) => call(url, 'GET');
-const invoke = (url: string, body: string | Buffer | FormData | Readable, type: string | undefined, headers: Record<string, string> = {}) =>
-  call(`${url}/invocations`, 'POST', body, type === undefined ? headers : { 'content-type': type, ...headers });
-const invokeJson = (url: string, inputs: unknown, headers: Record<string, string> = {}) => invoke(url, JSON.stringify(inputs), 'application/json', headers);
-
-/** An error answer: the status, and `{"error": message, "code"}` (with `field` when given). */
-function expectError(answer: Answer, status: number, message: string | RegExp, code?: string): void {
-  expect(answer.status, answer.bytes.toString()).toBe(status);
-  expect(answer.type).toMatch(/^application\/json(;|$)/);
-  if (typeof message === 'string') expect(answer.body.error).toBe(message);
-  else expect(answer.body.error).toMatch(message);
-  if (code !== undefined) expect(answer.body.code).toBe(code);
-  expect(Object.keys(answer.body).filter((key) => !['error', 'code', 'field'].includes(key))).toEqual([]);
-}
 
 let photo: Buffer;
 beforeAll(async () => {
