@@ -1,46 +1,19 @@
 // MODE=vertex where a process of its own is needed: exit codes, a throw, the supervisor's restart
 // in place, AIP_STORAGE_URI in the worker. The protocol's shapes are tested in the test's process:
 // test/unit/vertex-protocol.test.ts.
-import { request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { expectNothingLost, loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
 import { modelLoadHold } from '../helpers/model-load-hold.js';
 import { fixture, runScript } from '../helpers/run-process.js';
 import { childPids, eventually, supervisorBin } from '../helpers/supervisor.js';
+import { expectError, get, postJson, vertexHealth, vertexPredict } from '../helpers/vertex-client.js';
 
 const httpModel = fixture('http-model.mjs');
 const storageModel = fixture('vertex-storage-model.mjs');
 
-// Vertex AI's own routes when the Model names none: /v1/endpoints/ENDPOINT/deployedModels/DEPLOYED_MODEL[:predict].
-const vertexHealth = '/v1/endpoints/4821/deployedModels/977';
-const vertexPredict = '/v1/endpoints/4821/deployedModels/977:predict';
-
 /** Starts a shim (or the supervisor with a shim) with MODE=vertex on loopback (PORT=0 unless the test says). */
 const serveVertex = (script: string, env: Record<string, string> = {}, args: string[] = []) => startServer(script, { MODE: 'vertex', ...env }, args);
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: any;
-}
-
-async function call(url: string, method: 'GET' | 'POST' | 'HEAD', body?: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await request(url, { method, body, headers });
-  const text = await response.body.text();
-  const type = String(response.headers['content-type'] ?? '');
-  return { status: response.statusCode, headers: response.headers, body: type.startsWith('application/json') && text !== '' ? JSON.parse(text) : text };
-}
-
-const get = (url: string) => call(url, 'GET');
-const postJson = (url: string, body: unknown) => call(url, 'POST', JSON.stringify(body), { 'content-type': 'application/json' });
-
-function expectError(answer: Answer, status: number, message: string | RegExp): void {
-  expect(answer.status, JSON.stringify(answer.body)).toBe(status);
-  expect(Object.keys(answer.body)).toEqual(['error']);
-  if (typeof message === 'string') expect(answer.body.error).toBe(message);
-  else expect(answer.body.error).toMatch(message);
-}
 
 describe('MODE=vertex: the port and routes Vertex AI sets', () => {
   test('a port or route Vertex could never reach is exit code 3 with a message naming the variable, run directly and under the supervisor', async () => {

@@ -9,41 +9,15 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
 import { makeJpeg, makePng, sha256 } from '../helpers/images.js';
-import { inject, startInProcess, type InProcessService } from '../helpers/in-process-service.js';
+import { startInProcess, type InProcessService } from '../helpers/in-process-service.js';
 import { eventually } from '../helpers/supervisor.js';
+import { call, expectError, get, postJson, vertexHealth, vertexPredict } from '../helpers/vertex-client.js';
 
 const httpModel = 'http-model.mjs';
 const echoModel = 'echo-model.mjs';
 
-// Vertex AI's own routes when the Model names none: /v1/endpoints/ENDPOINT/deployedModels/DEPLOYED_MODEL[:predict].
-const vertexHealth = '/v1/endpoints/4821/deployedModels/977';
-const vertexPredict = '/v1/endpoints/4821/deployedModels/977:predict';
-
 /** Runs MODE=vertex with a fixture's model in this process, on loopback (PORT=0 unless the test says). */
 const serveVertex = (model: string, env: Record<string, string> = {}) => startInProcess({ mode: 'vertex', model, env });
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: any;
-}
-
-async function call(url: string, method: 'GET' | 'POST' | 'HEAD', body?: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await inject({ url, method, ...(body === undefined ? {} : { body }), headers });
-  const text = response.text();
-  const type = String(response.headers['content-type'] ?? '');
-  return { status: response.status, headers: response.headers, body: type.startsWith('application/json') && text !== '' ? JSON.parse(text) : text };
-}
-
-const get = (url: string) => call(url, 'GET');
-const postJson = (url: string, body: unknown) => call(url, 'POST', JSON.stringify(body), { 'content-type': 'application/json' });
-
-function expectError(answer: Answer, status: number, message: string | RegExp): void {
-  expect(answer.status, JSON.stringify(answer.body)).toBe(status);
-  expect(Object.keys(answer.body)).toEqual(['error']);
-  if (typeof message === 'string') expect(answer.body.error).toBe(message);
-  else expect(answer.body.error).toMatch(message);
-}
 
 describe('MODE=vertex: the port and routes Vertex AI sets', () => {
   const servers: InProcessService[] = [];
