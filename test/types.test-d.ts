@@ -46,6 +46,12 @@ expectTypeOf<Inputs<typeof schema>['seed']>().toEqualTypeOf<number | undefined>(
 // @ts-expect-error 'content-type' is required
 void startLoop(() => ({ data: 'x', success: true }), { image: { type: 'image' } });
 
+// A plain object or nothing is not a result either (docs/reference/result.md: wrap it in json()).
+// @ts-expect-error a plain object is not a result
+void startLoop(() => ({ label: 'cat', score: 0.93 }), { image: { type: 'image' } });
+// @ts-expect-error a function that forgot to return
+void startLoop(async () => {}, { image: { type: 'image' } });
+
 // @ts-expect-error unknown input type
 void startLoop(() => ok(''), { image: { type: 'imgae' } });
 

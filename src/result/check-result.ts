@@ -39,10 +39,8 @@ const sharpFormatBySubtype: Record<string, readonly string[]> = {
  */
 export async function checkResult(result: unknown): Promise<ResultReport> {
   const problems: string[] = [];
-  if (result === null || typeof result !== 'object' || Array.isArray(result) || Buffer.isBuffer(result)) {
-    problems.push(`the result must be an object { 'content-type', data, success, error? }, got ${describeType(result)}`);
-    return { ok: false, problems, summary: 'not a result object' };
-  }
+  const notResult = describeNotAResult(result);
+  if (notResult !== undefined) return { ok: false, problems: [notResult], summary: 'not a result object' };
   const record = result as Record<string, unknown>;
   const declaredType = record['content-type'];
   if (typeof declaredType !== 'string') problems.push(`'content-type' must be a string such as 'application/json', got ${describeType(declaredType)}`);
@@ -63,6 +61,34 @@ export async function checkResult(result: unknown): Promise<ResultReport> {
   const facts: { mediaType?: string; json?: unknown } = {};
   const summary = await checkData(declaredType, data, problems, facts);
   return { ok: problems.length === 0, problems, summary, ...facts };
+}
+
+// The keys of a result object; an object with none of them is a value the model meant to return.
+const resultKeys = ['content-type', 'data', 'success', 'error'];
+
+/**
+ * What is wrong with a value that is not a result object at all, and the line to write instead:
+ * the helper that builds the result it was meant to be. A value is never taken as a result of
+ * its own accord (`{ data: [...] }` could be either), so the model says which it means.
+ */
+function describeNotAResult(result: unknown): string | undefined {
+  const expected = "the result must be an object { 'content-type', data, success, error? }";
+  if (result === undefined) {
+    return `${expected}, got undefined: did the function forget to return? End it with a result, e.g. \`return json({ label: 'cat', score: 0.93 })\` (import { json } from 'ai-integration')`;
+  }
+  if (typeof result === 'string')
+    return `${expected}, got ${describeType(result)}; for text write \`return text(value)\` (import { text } from 'ai-integration')`;
+  if (result instanceof Uint8Array) {
+    return `${expected}, got ${describeType(result)}; for an image write \`return image(bytes)\`, for other bytes \`return file(bytes, 'application/octet-stream')\` (import { image, file } from 'ai-integration')`;
+  }
+  if (typeof result === 'function') return `${expected}, got a function; did the function return another function instead of calling it?`;
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) {
+    return `${expected}, got ${describeType(result)}; to return it as JSON write \`return json(value)\` (import { json } from 'ai-integration')`;
+  }
+  const keys = Object.keys(result);
+  if (keys.length === 0 || keys.some((key) => resultKeys.includes(key))) return undefined;
+  const shown = `{ ${keys.slice(0, 4).join(', ')}${keys.length > 4 ? ', ...' : ''} }`;
+  return `${expected}, got the plain object ${shown}; to return it as JSON write \`return json(${shown})\` (import { json } from 'ai-integration')`;
 }
 
 async function checkData(declaredType: string, data: string | Uint8Array, problems: string[], facts: { mediaType?: string; json?: unknown }): Promise<string> {

@@ -82,6 +82,15 @@ describe.each(Object.keys(drivers))('MODE=%s', (mode) => {
     expect(notObject.stderr).toContain('the result must be an object { \'content-type\', data, success, error? }, got the string "just a string"');
   });
 
+  test('a plain object or undefined: exit 1, and the error shows the line to write', async () => {
+    const plain = await driver.run({ FIXTURE_ACTION: 'plain-object' });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('got the plain object { label, score }; to return it as JSON write `return json({ label, score })`');
+    const nothing = await driver.run({ FIXTURE_ACTION: 'undefined' });
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toContain('got undefined: did the function forget to return?');
+  });
+
   test('a throw: exit 70 with the stack and the reason for exiting', async () => {
     const outcome = await driver.run({ FIXTURE_ACTION: 'throw' });
     expect(outcome.code).toBe(70);

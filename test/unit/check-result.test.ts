@@ -84,6 +84,32 @@ describe('checkResult', () => {
     for (const [index, text] of expected.entries()) expect(report.problems[index]).toContain(text);
   });
 
+  test.each([
+    ['undefined', undefined, 'got undefined: did the function forget to return? End it with a result, e.g. `return json({'],
+    ['a plain object', { label: 'cat', score: 0.93 }, 'got the plain object { label, score }; to return it as JSON write `return json({ label, score })`'],
+    [
+      'a wide plain object',
+      { a: 1, b: 2, c: 3, d: 4, e: 5 },
+      'got the plain object { a, b, c, d, ... }; to return it as JSON write `return json({ a, b, c, d, ... })`',
+    ],
+    ['an array', [1, 2], 'got an array; to return it as JSON write `return json(value)`'],
+    ['a number', 0.93, 'got number 0.93; to return it as JSON write `return json(value)`'],
+    ['a string', 'cat', 'got the string "cat"; for text write `return text(value)`'],
+    ['a Buffer', Buffer.from('x'), 'for an image write `return image(bytes)`, for other bytes `return file(bytes,'],
+    ['a function', () => 1, 'got a function; did the function return another function instead of calling it?'],
+  ])('%s is not a result: one problem naming the helper to use', async (_name, result, expected) => {
+    const report = await checkResult(result);
+    expect(report).toMatchObject({ ok: false, summary: 'not a result object' });
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]).toContain("the result must be an object { 'content-type', data, success, error? }, ");
+    expect(report.problems[0]).toContain(expected);
+  });
+
+  test('an object with any key of a result is checked as one, never taken for a value', async () => {
+    const report = await checkResult({ data: [1, 2], success: true });
+    expect(report.problems).toEqual(["'content-type' must be a string such as 'application/json', got undefined"]);
+  });
+
   test('image data of another format than declared is reported with what it is', async () => {
     const report = await checkResult({ 'content-type': 'image/jpeg', data: png, success: true });
     expect(report.problems).toEqual(['the content type is image/jpeg but data is a png image']);
