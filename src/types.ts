@@ -10,6 +10,7 @@ import type { HttpServiceHandle } from './http/lifecycle.js';
 import type { AccessSettings } from './settings-parts/access.js';
 import type { PredictionSettings } from './settings-parts/predictions.js';
 import type { UrlInputSettings } from './settings-parts/url-inputs.js';
+import type { UnknownPropertyMessage } from './_schema-typos.js';
 
 /** Every input type a schema may use. `image` and `text` are the Python library's. */
 export type InputType = 'image' | 'text' | 'number' | 'integer' | 'boolean' | 'choice' | 'json' | 'file';
@@ -116,10 +117,13 @@ type ExcessProperties<Spec> = Spec extends { type: infer T } ? Exclude<keyof Spe
 
 /**
  * A literal schema `S` whose every property unknown to its input's type (`defualt`, `minimum`,
- * `choice` for `choices`) must be `never`: a typo is a compile error, as it is at start-up.
+ * `choice` for `choices`) must be a message saying so ("input 'image': unknown property
+ * 'defualt' ..."), which no value is: a typo is a compile error naming the input, the property
+ * and what was meant, as it is at start-up.
  * `startLoop`, `inferenceRequests` and `defineSchema` take `S & NoInfer<StrictSchema<S>>`.
  */
-export type StrictSchema<S> = { [K in keyof S]: S[K] & { readonly [P in ExcessProperties<S[K]>]: never } };
+export type StrictSchema<S> = { [K in keyof S]: S[K] & { readonly [P in ExcessProperties<S[K]>]: { error: UnknownPropertyMessage<K, P, TypeOf<S[K]>> } } };
+type TypeOf<Spec> = Spec extends { type: infer T } ? T : never;
 
 /** The JavaScript type an input spec delivers to the inference function. */
 export type InputValue<S> = S extends { type: 'image' | 'file' }
