@@ -1,8 +1,9 @@
 /*
- * The two system calls the supervisor needs to reap orphaned processes and Node does not offer:
- * waitpid() on a process Node did not spawn, and prctl(PR_SET_CHILD_SUBREAPER). Node's own
- * child handling (libuv) only waits for the processes it spawned, so a Node PID 1 would collect
- * zombies forever. Built by native/build.mjs; loaded by src/supervisor/orphan-reaper.ts.
+ * The system calls the supervisor needs and Node does not offer: waitpid() on a process Node did
+ * not spawn and prctl(PR_SET_CHILD_SUBREAPER), to reap orphaned processes (Node's own child
+ * handling, libuv, only waits for the processes it spawned, so a Node PID 1 would collect zombies
+ * forever), and prctl(PR_SET_PDEATHSIG), so that the service ends when the process that started
+ * it goes. Built by native/build.mjs; loaded by src/supervisor/native-helper.ts.
  */
 #include <errno.h>
 #include <node_api.h>
@@ -38,10 +39,26 @@ static napi_value become_subreaper(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* signalOnParentDeath(signal): the kernel sends `signal` to us when our parent exits. */
+static napi_value signal_on_parent_death(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t signal = 0;
+  napi_value result;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &signal) != napi_ok || signal <= 0) {
+    napi_throw_type_error(env, NULL, "signalOnParentDeath(signal) needs a positive signal number");
+    return NULL;
+  }
+  napi_get_boolean(env, prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0) == 0, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
     {"reapExited", NULL, reap_exited, NULL, NULL, NULL, napi_enumerable, NULL},
     {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"signalOnParentDeath", NULL, signal_on_parent_death, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

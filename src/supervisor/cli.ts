@@ -19,6 +19,7 @@ import { describeSetting, readSetting, settingsTable } from '../settings-table.j
 import { supervisorEnvironmentVariable } from './worker-protocol.js';
 import { splitArguments } from './arguments.js';
 import { startOrphanReaper } from './orphan-reaper.js';
+import { signalOnParentDeath, signalWhenWrapperOrphaned } from './parent-death.js';
 import { avoidPretenuring } from './garbage-collection.js';
 import { ShimConfigurationError, SupervisedEngine } from './supervised-engine.js';
 
@@ -58,6 +59,9 @@ async function main(): Promise<void> {
     process.exit(await runInit(process.argv.slice(3)));
   }
   avoidPretenuring();
+  // The service ends when what started it goes (SIGTERM: a serving mode drains, and the worker is stopped).
+  signalOnParentDeath('SIGTERM');
+  signalWhenWrapperOrphaned('SIGTERM');
   const log = createLogger(process.stderr);
   const { shim, args } = splitArguments(process.argv.slice(2), readSetting(process.env, 'AI_INTEGRATION_SHIM'));
   if (process.env.QUEUE_BACKEND?.trim()) {

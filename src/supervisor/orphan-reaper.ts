@@ -1,27 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../types.js';
-
-/** The native helper built from native/reaper.c. */
-interface ReaperAddon {
-  reapExited(pid: number): boolean;
-  becomeSubreaper(): boolean;
-}
+import { loadNativeHelper } from './native-helper.js';
 
 // A safety net beside SIGCHLD: a signal that arrives while a scan runs is not lost, but one scan
 // per interval costs nothing and covers any case where a signal is.
 const rescanIntervalMs = 5000;
-
-function loadAddon(): ReaperAddon | Error {
-  try {
-    // Beside the bundled cli.js in dist/; the path is computed so the bundler leaves it alone.
-    const path = fileURLToPath(new URL('./native/reaper.node', import.meta.url));
-    return createRequire(import.meta.url)(path) as ReaperAddon;
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
-  }
-}
 
 /** Our children as the kernel lists them (every thread's list: children belong to the thread that forked). */
 function childrenOf(pid: number): number[] {
@@ -52,7 +35,7 @@ function isZombie(pid: number): boolean {
  */
 export function startOrphanReaper(isOwnChild: (pid: number) => boolean, log: Logger): void {
   if (process.platform !== 'linux') return;
-  const addon = loadAddon();
+  const addon = loadNativeHelper();
   if (addon instanceof Error) {
     if (process.pid === 1) {
       log.warn(

@@ -3,12 +3,17 @@
  * (a module not found, a syntax error) or that startLoop refuses (an invalid schema) is its
  * author's configuration error, not a model that failed to start: no retry can help. The worker
  * says so in one line and exits 3, which the supervisor does not retry.
+ * The worker also ends (SIGKILL) when the supervisor does, however it ended: a model busy in a
+ * loop or a native call never notices its IPC channel close.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, writeSync } from 'node:fs';
 import { relative } from 'node:path';
 import { ExitCode, errorTable } from '../errors.js';
+import { signalOnParentDeath } from './parent-death.js';
 import { configurationErrorFileVariable } from './worker-protocol.js';
+
+signalOnParentDeath('SIGKILL');
 
 const moduleErrorCodes = new Set([
   'ERR_MODULE_NOT_FOUND',

@@ -1,0 +1,24 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The native helper built from native/reaper.c (Linux only). */
+export interface NativeHelper {
+  reapExited(pid: number): boolean;
+  becomeSubreaper(): boolean;
+  signalOnParentDeath(signal: number): boolean;
+}
+
+let loaded: NativeHelper | Error | undefined;
+
+/** The helper, or why it cannot be loaded (not built: no compiler at build time, or not Linux). */
+export function loadNativeHelper(): NativeHelper | Error {
+  if (loaded !== undefined) return loaded;
+  try {
+    // Beside the bundled chunk in dist/; the path is computed so the bundler leaves it alone.
+    const path = fileURLToPath(new URL('./native/reaper.node', import.meta.url));
+    loaded = createRequire(import.meta.url)(path) as NativeHelper;
+  } catch (error) {
+    loaded = error instanceof Error ? error : new Error(String(error));
+  }
+  return loaded;
+}

@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { request } from 'undici';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { modelSignals } from '../helpers/gates.js';
+import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { fixture, repoRoot } from '../helpers/run-process.js';
+import { childPids, processState, supervisorBin } from '../helpers/supervisor.js';
+
+const model = fixture('http-model.mjs');
+const signals = modelSignals();
+afterAll(() => signals.remove());
+const servers: RunningServer[] = [];
+// Processes a failed test would leave behind.
+const strays: number[] = [];
+const folders: string[] = [];
+afterAll(() => {
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.stop()));
+  for (const pid of strays.splice(0)) {
+    try {
+      // Only if the pid is still ours (not reused since).
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(model)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  }
+});
+
+// A process's children, theirs, and so on.
+function descendants(pid: number): number[] {
+  const pids = childPids(pid);
+  for (let index = 0; index < pids.length; index++) pids.push(...childPids(pids[index]!));
+  return pids;
+}
+
+// Whether something accepts connections on the loopback port.
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('the service ends with the process that started it (Linux, PR_SET_PDEATHSIG)', () => {
+  // The starters: a process that spawns the supervisor itself, and `npm start`, which runs it through `sh -c`.
+  const starters = {
+    'a process that spawns it': () =>
+      spawn(
+        process.execPath,
+        [
+          '-e',
+          `require('node:child_process').spawn(process.execPath, process.argv.slice(1), { stdio: 'inherit' }); setInterval(() => {}, 1e6);`,
+          supervisorBin,
+          model,
+        ],
+        {
+          cwd: repoRoot,
+          env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      ),
+    '`npm start` (npm runs the script through sh -c, which stays between npm and the supervisor)': () => {
+      const folder = mkdtempSync(join(tmpdir(), 'parent-death-'));
+      folders.push(folder);
+      const start = `node ${JSON.stringify(supervisorBin)} ${JSON.stringify(model)}`;
+      writeFileSync(join(folder, 'package.json'), JSON.stringify({ name: 'starter', version: '1.0.0', private: true, scripts: { start } }));
+      return spawn('npm', ['start', '--silent'], {
+        cwd: folder,
+        env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+    },
+  };
+
+  test.for(Object.keys(starters))('SIGKILL to %s: the service drains and ends, its worker too', async (starter) => {
+    const parent = starters[starter as keyof typeof starters]();
+    let stderr = '';
+    parent.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    // The pipe closes once every process holding it (the supervisor and its worker) has ended.
+    const stderrClosed = once(parent.stderr!, 'close');
+    const port = await new Promise<number>((resolve, reject) => {
+      const onData = () => {
+        const match = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr);
+        if (match) {
+          parent.stderr!.off('data', onData);
+          resolve(Number(match[1]));
+        }
+      };
+      parent.stderr!.on('data', onData);
+      void stderrClosed.then(() => reject(new Error(`the service did not start:\n${stderr}`)));
+    });
+    strays.push(...descendants(parent.pid!));
+    const answer = await request(`http://127.0.0.1:${port}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { note: 'before' } }),
+    });
+    expect(answer.statusCode).toBe(200);
+    await answer.body.dump();
+
+    parent.kill('SIGKILL');
+    await stderrClosed;
+    expect(stderr).toContain('SIGTERM: draining in-flight and queued work, then exiting');
+    expect(await listening(port)).toBe(false);
+  });
+
+  test('the supervisor killed with SIGKILL: its worker, busy in a loop that never sees the IPC channel close, ends too', async () => {
+    const server = await startServer(supervisorBin, signals.env, [model]);
+    servers.push(server);
+    const [worker] = childPids(server.pid);
+    expect(worker).toBeGreaterThan(0);
+    strays.push(worker!);
+    // The worker writes to the same stderr pipe: it closes once the supervisor and the worker have ended.
+    const stderrClosed = once(server.child.stderr!, 'close');
+    const spinning = request(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { action: 'spin' } }),
+    }).catch((error: unknown) => error);
+    expect(await signals.started('spin')).toBe(true);
+    process.kill(server.pid, 'SIGKILL');
+    await stderrClosed;
+    expect(processState(worker!)?.state ?? 'gone').toMatch(/^(gone|Z)$/); // ended (a zombie until init reaps it)
+    await spinning;
+  });
+});
