@@ -9,6 +9,7 @@ import { mode as kserve } from './kserve/mode.js';
 import { mode as cog } from './cog/mode.js';
 import { mode as sagemaker } from './sagemaker/mode.js';
 import { mode as vertex } from './vertex/mode.js';
+import { mode as openai } from './openai/mode.js';
 import { mode as lambda } from './lambda/mode.js';
 import { mode as queue } from './queue/mode.js';
 import { mode as testModelIntegration } from './test-model-integration/mode.js';
@@ -24,6 +25,7 @@ export const builtInModes: readonly LazyMode[] = [
   cog,
   sagemaker,
   vertex,
+  openai,
   lambda,
   queue,
   testModelIntegration,

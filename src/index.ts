@@ -16,6 +16,35 @@ export {
   type TextResult,
   type FailureResult,
 } from './result/result-helpers.js';
+export {
+  chatInputs,
+  chatModel,
+  completionInputs,
+  completionModel,
+  embeddingInputs,
+  embeddingModel,
+  toolCall,
+  type ChatContentPart,
+  type ChatFunction,
+  type ChatMessage,
+  type ChatOutput,
+  type ChatRequest,
+  type ChatResponseFormat,
+  type ChatTool,
+  type ChatToolChoice,
+  type CompletionFunction,
+  type CompletionRequest,
+  type EmbeddingFunction,
+  type EmbeddingOutput,
+  type EmbeddingRequest,
+  type FinishReason,
+  type GenerationEnd,
+  type GenerationOutput,
+  type GenerationPart,
+  type TokenUsage,
+  type ToolCall,
+  type ToolCallPart,
+} from './text-models/index.js';
 export { registerMode, listModes } from './registry.js';
 export { probeOnPort } from './probe-on-port.js';
 export { readPickle, PickleError, type ReadPickleOptions } from './pickle-reader.js';

@@ -85,7 +85,7 @@ export const settingsTable = {
   }),
 
   PORT: setting(port, {
-    defaultText: "the mode's port (5000; 8080 for `kserve`, `sagemaker` and `vertex`)",
+    defaultText: "the mode's port (5000; 8080 for `kserve`, `sagemaker` and `vertex`; 8000 for `openai`)",
     option: 'http.port',
     description: 'the HTTP port',
     scope: 'http',

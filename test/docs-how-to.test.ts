@@ -44,6 +44,7 @@ const marked = readdirSync(howTo)
 const pageOutputs: Record<string, RegExp[]> = {
   'async-and-webhooks.md': [/"status":"(starting|processing|succeeded)"/, /"width":64/],
   'streaming.md': [/event: output\nid: 0\ndata: "Hello"\n/, /data: " world"\n/, /event: done\n/],
+  'openai.md': [/"content":"You said: Hello there"/, /"delta":\{"content":" Hi"\}/, /data: \[DONE\]/, /"owned_by":"ai-integration"/],
   'own-mode.md': [/^YOU SAID HELLO THERE!$/m, /\{"echo":"HI"\}/],
   'pull-style-api.md': [/^HELLO$/m, /"output":"HELLO"/],
   'workers-and-batching.md': [/"width":64/, /"workers":\[\{"index":0,[^\]]*\{"index":1,/],
@@ -57,6 +58,7 @@ describe('docs/how-to', () => {
       'command-line-and-stdin.md',
       'http.md',
       'kserve.md',
+      'openai.md',
       'own-mode.md',
       'pull-style-api.md',
       'sagemaker.md',

@@ -23,9 +23,15 @@ describe('the built package', () => {
         "InvalidInputError",
         "InvalidSchemaError",
         "PickleError",
+        "chatInputs",
+        "chatModel",
         "checkResult",
+        "completionInputs",
+        "completionModel",
         "convertInputs",
         "defineSchema",
+        "embeddingInputs",
+        "embeddingModel",
         "environmentVariables",
         "errorTable",
         "failure",
@@ -40,6 +46,7 @@ describe('the built package', () => {
         "registerMode",
         "startLoop",
         "text",
+        "toolCall",
         "validateSchema",
       ]
     `);

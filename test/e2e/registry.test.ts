@@ -10,7 +10,7 @@ describe('MODE', () => {
     const outcome = await runScript(exampleShim, { mode: 'test_single_imag' });
     expect(outcome.code).toBe(2);
     expect(outcome.stderr.trim()).toBe(
-      'error: unknown MODE "test_single_imag". Valid modes: command_line, http, kserve, cog, sagemaker, vertex, lambda, queue, test_model_integration, test_single_image, test_inputs_dict_json, test_inputs_pickled_dict. Did you mean test_single_image?',
+      'error: unknown MODE "test_single_imag". Valid modes: command_line, http, kserve, cog, sagemaker, vertex, openai, lambda, queue, test_model_integration, test_single_image, test_inputs_dict_json, test_inputs_pickled_dict. Did you mean test_single_image?',
     );
   });
 
@@ -45,7 +45,7 @@ describe('MODE', () => {
     expect(outcome.stdout.toString('utf8')).toBe('YOU SAID HELLO THERE!\n');
     const unknown = await runScript(fixture('custom-mode-model.mjs'), { mode: 'shuot' });
     expect(unknown.stderr).toContain(
-      'Valid modes: command_line, http, kserve, cog, sagemaker, vertex, lambda, queue, test_model_integration, test_single_image, test_inputs_dict_json, test_inputs_pickled_dict, shout. Did you mean shout?',
+      'Valid modes: command_line, http, kserve, cog, sagemaker, vertex, openai, lambda, queue, test_model_integration, test_single_image, test_inputs_dict_json, test_inputs_pickled_dict, shout. Did you mean shout?',
     );
     const listed = await runScript(fixture('custom-mode-model.mjs'), { args: ['--sentence', 'hi'] });
     expect(listed.stderr).toMatch(/\n {2}shout +runs the model on argv and shouts the result/);

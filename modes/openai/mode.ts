@@ -1,0 +1,11 @@
+import { probeOnPort } from '../../src/probe-on-port.js';
+import type { LazyMode } from '../../src/types.js';
+
+/** MODE=openai: OpenAI's API for chat, completion and embedding models. */
+export const mode: LazyMode = {
+  name: 'openai',
+  hint: "OpenAI's API for chat, completion and embedding models (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) on port 8000: docker run --rm -p 8000:8000 -e MODE=openai IMAGE",
+  serves: 'http',
+  probe: probeOnPort(8000, '/health'),
+  load: () => import('./index.js'),
+};

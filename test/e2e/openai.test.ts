@@ -1,0 +1,140 @@
+// MODE=openai as a process: the example shims as built, run directly and under the supervisor,
+// called by the official `openai` SDK; a client that goes away (mid-stream, or before the answer)
+// stops the model and frees its slot; a model that throws mid-stream ends the stream with an
+// error event, and the supervisor restarts it with nothing else lost. The protocol's shapes are
+// test/unit/openai-protocol.test.ts's.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { hashedEmbedding } from '../../shims/models/hashed-embedding.js';
+import { exampleShimNamed } from '../helpers/example-shims.js';
+import { gateFiles } from '../helpers/gates.js';
+import { startServer, stopOrKill, type RunningServer } from '../helpers/http-server.js';
+import { openAiSchemaProblems } from '../helpers/openai-schemas.js';
+import { fixture } from '../helpers/run-process.js';
+import { eventually, supervisorBin } from '../helpers/supervisor.js';
+
+const model = fixture('openai-chat-model.mjs');
+const scratch = mkdtempSync(join(tmpdir(), 'openai-e2e-'));
+const gates = gateFiles('openai-gates-');
+const servers: RunningServer[] = [];
+let files = 0;
+afterEach(async () => {
+  gates.openAll();
+  await Promise.all(servers.splice(0).map((server) => stopOrKill(server)));
+});
+afterAll(() => {
+  gates.remove();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+async function serve(shim: string, supervised: boolean, env: Record<string, string> = {}) {
+  const callsFile = join(scratch, `calls-${++files}`);
+  const settings = { MODE: 'openai', CALLS_FILE: callsFile, ...env };
+  const server = supervised ? await startServer(supervisorBin, settings, [shim]) : await startServer(shim, settings);
+  servers.push(server);
+  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: env.AUTH_TOKEN ?? 'unused', maxRetries: 0 });
+  const calls = () => (existsSync(callsFile) ? readFileSync(callsFile, 'utf8').trim().split('\n') : []);
+  return { server, client, calls };
+}
+
+const user = (content: string) => [{ role: 'user' as const, content }];
+
+describe.each([
+  ['run directly', false],
+  ['under the supervisor', true],
+])('MODE=openai (%s)', (_, supervised) => {
+  test('the example shims: shims/chat.ts streams its tokens, shims/embeddings.ts embeds; the API key is AUTH_TOKEN', async () => {
+    const { client: chat } = await serve(exampleShimNamed('chat'), supervised, { AUTH_TOKEN: 'sk-e2e' });
+    const stream = await chat.chat.completions.create({
+      model: 'echo-chat',
+      messages: user('Hello there'),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    for (const chunk of chunks) expect(openAiSchemaProblems('CreateChatCompletionStreamResponse', chunk)).toBeUndefined();
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('You said: Hello there');
+    expect(chunks.at(-1)!.usage).toEqual({ prompt_tokens: 2, completion_tokens: 4, total_tokens: 6 });
+    const tools = [{ type: 'function' as const, function: { name: 'lookup' } }];
+    const called = await chat.chat.completions.create({ model: 'echo-chat', messages: user('please lookup cats'), tools });
+    expect(called.choices[0]!.message.tool_calls).toEqual([
+      { id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'lookup', arguments: '{"text":"please lookup cats"}' } },
+    ]);
+    const anonymous = new OpenAI({ baseURL: chat.baseURL, apiKey: 'nope', maxRetries: 0 });
+    await expect(anonymous.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+
+    const { client: embed } = await serve(exampleShimNamed('embeddings'), supervised);
+    const vectors = await embed.embeddings.create({ model: 'hashed-embeddings', input: ['the cat sat', 'the cat ran'] });
+    expect(openAiSchemaProblems('CreateEmbeddingResponse', vectors)).toBeUndefined();
+    expect(vectors.data.map((item) => item.embedding)).toEqual(
+      ['the cat sat', 'the cat ran'].map((text) => Array.from(Float32Array.from(hashedEmbedding(text, 256)))),
+    );
+    const missing = await embed.chat.completions.create({ model: 'hashed-embeddings', messages: user('hi') }).catch((error: unknown) => error);
+    expect(missing).toMatchObject({ status: 404, type: 'invalid_request_error' });
+  });
+
+  test('a client that goes away mid-stream stops the model: its signal fires, its generator closes, and the one slot serves the next request at once', async () => {
+    const { client, calls } = await serve(model, supervised, { CONCURRENCY: '1', MAX_QUEUE: '1' });
+    const held = await client.chat.completions.create({ model: 'test-chat', messages: user(`hold streamed ${gates.gate()}`), stream: true });
+    const reader = held[Symbol.asyncIterator]();
+    expect((await reader.next()).value.choices[0].delta).toMatchObject({ role: 'assistant' });
+    expect((await reader.next()).value.choices[0].delta).toEqual({ content: 'first' });
+    held.controller.abort();
+    expect(await eventually(() => calls().includes('aborted streamed') && calls().includes('closed streamed'), 20_000), calls().join('\n')).toBe(true);
+    // The held gate never opens: the next request is served only because the slot was freed.
+    const next = await client.chat.completions.create({ model: 'test-chat', messages: user('quick') });
+    expect(next.choices[0]!.message.content).toBe('quick');
+  });
+
+  test('a client that goes away before the answer (not streaming) stops the model too', async () => {
+    const { client, calls } = await serve(model, supervised, { CONCURRENCY: '1', MAX_QUEUE: '1' });
+    const controller = new AbortController();
+    const waiting = client.chat.completions
+      .create({ model: 'test-chat', messages: user(`hold whole ${gates.gate()}`) }, { signal: controller.signal })
+      .catch((error: unknown) => error);
+    expect(await eventually(() => calls().includes('start whole'), 20_000)).toBe(true);
+    controller.abort();
+    expect(await waiting).toBeInstanceOf(OpenAI.APIUserAbortError);
+    expect(await eventually(() => calls().includes('aborted whole') && calls().includes('closed whole'), 20_000), calls().join('\n')).toBe(true);
+    const next = await client.chat.completions.create({ model: 'test-chat', messages: user('quick') });
+    expect(next.choices[0]!.message.content).toBe('quick');
+  });
+});
+
+describe('MODE=openai: a model that throws mid-stream', () => {
+  test('under the supervisor: the stream ends with an error event, the worker restarts, and the request queued behind it is served', async () => {
+    const { server, client, calls } = await serve(model, true, { CONCURRENCY: '1', MAX_QUEUE: '1' });
+    const gate = gates.gate();
+    const failing = await client.chat.completions.create({ model: 'test-chat', messages: user(`throw failing ${gate}`), stream: true });
+    const reader = failing[Symbol.asyncIterator]();
+    await reader.next();
+    expect((await reader.next()).value.choices[0].delta).toEqual({ content: 'first' });
+    const queued = client.chat.completions.create({ model: 'test-chat', messages: user('quick') });
+    gates.openAll();
+    const error = await reader.next().catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(error).toMatchObject({ type: 'server_error', code: 'AI_ERR_INFERENCE_THREW' });
+    expect((error as Error).message).toContain('thrown by failing');
+    expect((await queued).choices[0]!.message.content).toBe('quick');
+    expect(calls()).toContain('closed failing');
+    expect(server.stderr()).toMatch(/restart/i);
+    // The port never closed: the restarted model serves.
+    expect((await client.chat.completions.create({ model: 'test-chat', messages: user('quick') })).choices[0]!.message.content).toBe('quick');
+  });
+
+  test('run directly: the stream ends with the error event, then the process exits to be restarted (exit 70)', async () => {
+    const { server, client } = await serve(model, false);
+    const gate = gates.gate();
+    const failing = await client.chat.completions.create({ model: 'test-chat', messages: user(`throw alone ${gate}`), stream: true });
+    const reader = failing[Symbol.asyncIterator]();
+    await reader.next();
+    await reader.next();
+    gates.openAll();
+    await expect(reader.next()).rejects.toMatchObject({ code: 'AI_ERR_INFERENCE_THREW' });
+    expect(await server.exited).toEqual({ code: 70, signal: null });
+  });
+});
