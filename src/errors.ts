@@ -124,8 +124,21 @@ export class InvalidInputError extends AiIntegrationError {
 /** The inputs schema itself is wrong: the shim author's mistake, found when `startLoop` starts. */
 export class InvalidSchemaError extends AiIntegrationError {
   override name = 'InvalidSchemaError';
+  /** Each problem as "input: what is wrong"; several when the schema has several (`InvalidSchemaError.all`). */
+  readonly problems: readonly string[];
   constructor(field: string, message: string) {
     super('AI_ERR_INVALID_SCHEMA', `invalid inputs schema: ${field}: ${message}`, { field });
+    this.problems = [`${field}: ${message}`];
+  }
+
+  /** Every problem of a schema in one error, one line each, so that one run shows them all. */
+  static all(errors: readonly InvalidSchemaError[]): InvalidSchemaError {
+    if (errors.length === 1) return errors[0]!;
+    const problems = errors.flatMap((error) => error.problems);
+    const combined = new InvalidSchemaError(errors[0]?.field ?? '(schema)', '');
+    combined.message = `invalid inputs schema, ${problems.length} problems:\n${problems.map((problem) => `  ${problem}`).join('\n')}`;
+    Object.assign(combined, { problems });
+    return combined;
   }
 }
 

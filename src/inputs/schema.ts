@@ -157,36 +157,62 @@ export function validateSchema<S extends InputsSchema>(schema: S): S {
   if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) {
     throw new InvalidSchemaError('(schema)', `expected an object of input names to input descriptions, got ${describeType(schema)}`);
   }
-  for (const [name, spec] of Object.entries(schema)) validateSpec(name, spec as unknown);
+  // Every problem of every input at once: a schema with three typos takes one run to fix, not three.
+  const problems = Object.entries(schema).flatMap(([name, spec]) => specProblems(name, spec as unknown));
+  if (problems.length > 0) throw InvalidSchemaError.all(problems);
   return schema;
 }
 
-function validateSpec(name: string, spec: unknown): void {
-  if (name === '') throw new InvalidSchemaError("''", 'input names must not be empty');
+function specProblems(name: string, spec: unknown): InvalidSchemaError[] {
+  if (name === '') return [new InvalidSchemaError("''", 'input names must not be empty')];
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
-    throw new InvalidSchemaError(name, `expected an object such as { type: 'image' }, got ${describeType(spec)}`);
+    return [new InvalidSchemaError(name, `expected an object such as { type: 'image' }, got ${describeType(spec)}`)];
   }
   const record = spec as Record<string, unknown>;
   const type = record.type;
+  // The other properties mean something only for a known type.
   if (typeof type !== 'string' || !(inputTypes as readonly string[]).includes(type)) {
     const suggestion = suggestType(type);
     const shown = typeof type === 'function' ? `the function ${type.name || '(anonymous)'}` : (JSON.stringify(type) ?? String(type));
-    throw new InvalidSchemaError(
-      name,
-      `unknown type ${shown}; expected one of ${inputTypes.join(', ')}${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
-    );
+    return [
+      new InvalidSchemaError(name, `unknown type ${shown}; expected one of ${inputTypes.join(', ')}${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`),
+    ];
   }
   const inputType = type as InputType;
-  for (const key of Object.keys(record)) {
-    if (!allowedProperties[inputType].includes(key)) throw new InvalidSchemaError(name, describeUnknownProperty(inputType, key));
-  }
+  const problems: InvalidSchemaError[] = [];
+  const unknownKeys = Object.keys(record).filter((key) => !allowedProperties[inputType].includes(key));
+  for (const key of unknownKeys) problems.push(new InvalidSchemaError(name, describeUnknownProperty(inputType, key)));
   if (record.required !== undefined && typeof record.required !== 'boolean') {
-    throw new InvalidSchemaError(name, `'required' must be true or false, got ${describeType(record.required)}`);
+    problems.push(new InvalidSchemaError(name, `'required' must be true or false, got ${describeType(record.required)}`));
   }
   if (record.description !== undefined && typeof record.description !== 'string') {
-    throw new InvalidSchemaError(name, `'description' must be a string, got ${describeType(record.description)}`);
+    problems.push(new InvalidSchemaError(name, `'description' must be a string, got ${describeType(record.description)}`));
   }
-  validateTypeSpecifics(name, inputType, record);
+  const collect = (check: () => void): boolean => {
+    try {
+      check();
+      return true;
+    } catch (error) {
+      if (!(error instanceof InvalidSchemaError)) throw error;
+      problems.push(error);
+      return false;
+    }
+  };
+  // A default or an example is checked against bounds and choices only once those are sound.
+  // Missing choices beside an unknown property are that property's typo (`choice`, `options`),
+  // already reported with its did-you-mean.
+  const misspelt = unknownKeys.length > 0;
+  const sound = collect(() => {
+    if (inputType === 'number' || inputType === 'integer') validateBounds(name, inputType, record);
+    if (inputType === 'choice' && !(misspelt && record.choices === undefined)) validateChoices(name, record);
+  });
+  if (sound && !(inputType === 'choice' && record.choices === undefined)) {
+    // `example` obeys the rules `default` does: the page fills it in, and the model must accept it.
+    for (const key of ['default', 'example'] as const) {
+      if (record[key] !== undefined && allowedProperties[inputType].includes(key)) collect(() => validateValue(name, inputType, record, key, record[key]));
+    }
+  }
+  return problems;
 }
 
 /** The input type that `type` most likely meant: an alias (`float` is `number`), else the nearest spelling. */
@@ -231,15 +257,6 @@ function describeUnknownProperty(type: InputType, key: string): string {
 
 function joinWords(words: readonly string[]): string {
   return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
-}
-
-function validateTypeSpecifics(name: string, type: InputType, spec: Record<string, unknown>): void {
-  if (type === 'number' || type === 'integer') validateBounds(name, type, spec);
-  if (type === 'choice') validateChoices(name, spec);
-  // `example` obeys the rules `default` does: the page fills it in, and the model must accept it.
-  for (const key of ['default', 'example'] as const) {
-    if (spec[key] !== undefined) validateValue(name, type, spec, key, spec[key]);
-  }
 }
 
 function validateValue(name: string, type: InputType, spec: Record<string, unknown>, key: 'default' | 'example', value: unknown): void {

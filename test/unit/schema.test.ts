@@ -63,4 +63,31 @@ describe('validateSchema', () => {
   ])('refuses %j: %s', (schema, message) => {
     expect(refuse(schema)).toContain(`invalid inputs schema: ${message}`);
   });
+
+  test('every problem at once: each input, each unknown property, and the values checked once their bounds are sound', () => {
+    try {
+      validateSchema({
+        a: { type: 'imgae' },
+        b: { type: 'number', minimum: 0, maximum: 1, max: 1, default: 2 },
+        c: { type: 'choice', options: ['x'] },
+        d: { type: 'integer', min: 5, max: 1, default: 0 },
+        e: { type: 'text' },
+      } as never);
+      throw new Error('accepted');
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidSchemaError);
+      const { problems, message, field, exitCode } = error as InvalidSchemaError;
+      expect(exitCode).toBe(3);
+      expect(field).toBe('a');
+      expect(problems).toEqual([
+        expect.stringMatching(/^a: unknown type "imgae"/),
+        expect.stringMatching(/^b: unknown property 'minimum' .*did you mean 'min'/),
+        expect.stringMatching(/^b: unknown property 'maximum' .*did you mean 'max'/),
+        'b: default 2 is outside the bounds at most 1',
+        expect.stringMatching(/^c: unknown property 'options' .*did you mean 'choices'/),
+        'd: min (5) is greater than max (1)',
+      ]);
+      expect(message).toBe(`invalid inputs schema, 6 problems:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
+    }
+  });
 });
