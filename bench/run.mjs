@@ -66,6 +66,11 @@ const benchmarks = {
     needs: 'wrk',
     about: 'a batched model against the same model unbatched: req/s at 16 clients, p50 at 1',
   },
+  'large-bodies': {
+    args: '[sizes-in-MB rounds kinds ways]',
+    file: 'large-bodies.mjs',
+    about: 'peak memory per body byte of a large JSON, multipart and KServe binary body, direct and supervised, beside a bare node:http server',
+  },
   ipc: {
     args: '[messages rounds]',
     file: 'ipc-channel.mjs',

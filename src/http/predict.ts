@@ -11,7 +11,8 @@ import type { BodyBudget } from './body-budget.js';
 import { DataUrl } from './json-bytes.js';
 import { closeGently } from './lingering-close.js';
 import type { HttpMetrics } from './metrics.js';
-import { checkDeclaredLength, contentEncodingOf, mediaTypeOf, readJsonBody, readMultipart, type BodyReading } from './request-body.js';
+import { parseWithBinaryInputs } from './json-binary-inputs.js';
+import { checkDeclaredLength, collectBody, contentEncodingOf, mediaTypeOf, parseJsonBytes, readMultipart, type BodyReading } from './request-body.js';
 import type { AdmissionQueue, SubmitOptions } from '../serving/admission-queue.js';
 
 /** A checked, successful prediction with its timings. */
@@ -91,7 +92,9 @@ export async function readRequestInputs(
   }
   return withinLimits(request, maxInputBytes, holding, async (reading) => {
     if (multipart) return { raw: await readMultipart(request, reading, context.settings.http), origin: 'text' as const };
-    const body = await readJsonBody(request, reading);
+    const bytes = await collectBody(request, reading);
+    // An image sent as base64 is decoded from the body's bytes, with no string of it held; any other body is parsed whole.
+    const body = parseWithBinaryInputs(bytes, context.schema) ?? parseJsonBytes(bytes);
     const inputs = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { inputs?: unknown }).inputs : undefined;
     if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
       throw new AiIntegrationError(

@@ -7,6 +7,7 @@ import { AiIntegrationError, InvalidInputError } from '../errors.js';
 import { plural } from '../plural.js';
 import type { HttpSettings } from '../types.js';
 import type { BodyReservation } from './body-budget.js';
+import { FileGathering } from './file-gathering.js';
 import { setOwn } from '../inputs/safe-record.js';
 import { requireOnFirstUse } from '../require-on-first-use.js';
 
@@ -100,10 +101,27 @@ function decodedBody(
   };
 }
 
+/**
+ * The length a body sent as is declares (Content-Length), when it is within `limit`: its bytes
+ * can be gathered into one buffer of that size as they arrive. Node's parser holds the client to
+ * it, so no more bytes than that can come.
+ */
+export function declaredBodyLength(request: Readable & { headers?: IncomingMessage['headers'] }, encoding: ContentEncoding, limit: number): number | undefined {
+  if (encoding !== 'identity') return undefined;
+  const header = request.headers?.['content-length'];
+  const declared = header === undefined ? Number.NaN : Number(header);
+  return Number.isSafeInteger(declared) && declared > 0 && declared <= limit ? declared : undefined;
+}
+
 /** Reads a body whole (decoded), stopping with 413 as soon as it passes the limit, 503 when the budget has no room, or 408 when it stalls or trickles. */
 export function collectBody(request: IncomingMessage, { encoding, limit, reservation }: BodyReading): Promise<Buffer> {
   // Plain stream events: an async iterator per request costs more than the rest of a small body.
   return new Promise<Buffer>((resolve, reject) => {
+    // A body of a declared length is copied into one buffer of that length as it arrives: chunks
+    // kept until the end and then concatenated would hold the body twice at the end. One that
+    // declares none (chunked, compressed) is gathered in chunks.
+    const declared = declaredBodyLength(request, encoding, limit);
+    let whole: Buffer | undefined;
     const chunks: Buffer[] = [];
     let total = 0;
     let done = false;
@@ -112,7 +130,8 @@ export function collectBody(request: IncomingMessage, { encoding, limit, reserva
       done = true;
       reservation?.endReading();
       if (error === undefined) {
-        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+        if (whole) resolve(total === whole.length ? whole : whole.subarray(0, total));
+        else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
         return;
       }
       source.off('data', onData);
@@ -122,10 +141,21 @@ export function collectBody(request: IncomingMessage, { encoding, limit, reserva
     const { source, stop } = decodedBody(request, encoding, finish);
     reservation?.onTooSlow(finish);
     const onData = (chunk: Buffer) => {
+      const at = total;
       total += chunk.length;
       if (total > limit) finish(tooLarge(limit));
       else if (reservation !== undefined && !reservation.cover(total)) finish(reservation.refusal(total));
-      else chunks.push(chunk);
+      else if (whole && total <= whole.length) chunk.copy(whole, at);
+      else if (whole) {
+        // More than declared (only a stream that does not hold its client to Content-Length): on in chunks.
+        chunks.push(whole.subarray(0, at), chunk);
+        whole = undefined;
+      }
+      // The first chunk: the whole body as it is, or the start of the buffer it is copied into.
+      else if (at === 0 && declared !== undefined && declared > chunk.length) {
+        whole = Buffer.allocUnsafe(declared);
+        chunk.copy(whole, 0);
+      } else chunks.push(chunk);
     };
     source.on('data', onData);
     source.once('end', () => finish());
@@ -147,7 +177,11 @@ const nativeShape: JsonShape = { expected: '{"inputs": {...}}', envelope: 'input
 
 /** Reads a JSON body: decoded, within the limit, UTF-8 (a byte-order mark is skipped), parsed. */
 export async function readJsonBody(request: IncomingMessage, reading: BodyReading, shape: JsonShape = nativeShape): Promise<unknown> {
-  const bytes = await collectBody(request, reading);
+  return parseJsonBytes(await collectBody(request, reading), shape);
+}
+
+/** Parses a JSON body's bytes: UTF-8 (a byte-order mark is skipped); 400 when empty or not JSON, 422 or 400 when not UTF-8. */
+export function parseJsonBytes(bytes: Buffer, shape: JsonShape = nativeShape): unknown {
   const utf8 = isUtf8(bytes);
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === byteOrderMark) text = text.slice(1);
@@ -271,17 +305,18 @@ export function readMultipart(request: IncomingMessage, reading: BodyReading, se
       else if (reservation !== undefined && !reservation.cover(total)) finish(reservation.refusal(total));
     };
 
+    const files = new FileGathering(declaredBodyLength(request, reading.encoding, limit));
     parser.on('file', (name, stream, info) => {
-      const chunks: Buffer[] = [];
+      const file = files.file();
       stream.on('data', (chunk: Buffer) => {
         if (done) return;
         count(chunk.length);
-        if (!done) chunks.push(chunk);
+        if (!done) file.append(chunk);
       });
       stream.on('limit', () => finish(tooLarge(limit)));
       stream.on('end', () => {
         // A form's empty file picker sends a part with no file name and no bytes: not given.
-        if (!done && !(info.filename === undefined || (info.filename === '' && chunks.length === 0))) setOwn(values, name, Buffer.concat(chunks));
+        if (!done && !(info.filename === undefined || (info.filename === '' && file.length === 0))) setOwn(values, name, file.bytes());
       });
     });
     parser.on('field', (name, value, info) => {
