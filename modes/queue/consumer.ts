@@ -68,8 +68,17 @@ export async function startConsumer(core: HttpCore, settings: QueueSettings): Pr
   return {
     async stop() {
       // Takes no more jobs and waits for the running ones (their answers are written to Redis).
-      await worker.close();
-      await counts.close();
+      // Without Redis, BullMQ's close would wait for commands held until Redis is back (8 s and
+      // more: until SHUTDOWN_TIMEOUT_MS): nothing can be written, so the worker lets go at once.
+      // A job still running when Redis went away keeps its lock until it lapses; then another
+      // worker takes it again (BullMQ's stalled jobs).
+      if (tracked.connected) {
+        const lost = new Promise<void>((resolve) => connection.once('close', resolve));
+        await Promise.race([Promise.all([worker.close(), counts.close()]), lost]);
+      } else {
+        await Promise.all([worker.close(true), counts.close()]);
+      }
+      // Fails what still waits on the shared connection (a close cut short when Redis went away meanwhile).
       connection.disconnect();
     },
     readiness: () => (tracked.connected ? { ready: true } : { ready: false, reason: `not connected to Redis (${tracked.lastError})` }),
