@@ -150,6 +150,40 @@ export class InferenceThrewError extends AiIntegrationError {
   }
 }
 
+/**
+ * A limit on how long an inference may run, with what set it, so that every message about a
+ * timeout names the limit that applied: `INFERENCE_TIMEOUT_MS`, or the time a Lambda invocation
+ * had left before its deadline.
+ */
+export interface TimeLimit {
+  ms: number;
+  /** The limit as a message names it, in parentheses after the figure: `INFERENCE_TIMEOUT_MS`. */
+  name: string;
+}
+
+/** The limit a mode's engine runs with unless the mode names another (Lambda's deadline). */
+export const inferenceTimeoutName = 'INFERENCE_TIMEOUT_MS';
+
+/**
+ * An inference past its time limit (AI_ERR_TIMEOUT); `limit` is the one that applied, and
+ * `consequence` what happens to the model ("the model worker is being replaced").
+ */
+export class InferenceTimeoutError extends AiIntegrationError {
+  override name = 'InferenceTimeoutError';
+  constructor(
+    readonly limit: TimeLimit,
+    consequence?: string,
+    message = `inference took longer than ${limit.ms} ms (${limit.name})`,
+  ) {
+    super('AI_ERR_TIMEOUT', consequence === undefined ? message : `${message}; ${consequence}`);
+  }
+
+  /** "an inference ran past 1000 ms (INFERENCE_TIMEOUT_MS)": the fault, for the log and the probes. */
+  get fault(): string {
+    return `an inference ran past ${this.limit.ms} ms (${this.limit.name})`;
+  }
+}
+
 /** A prediction canceled before or while it ran (a cancel request, or its client disconnected). */
 export class PredictionCanceledError extends AiIntegrationError {
   override name = 'PredictionCanceledError';

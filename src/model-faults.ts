@@ -1,4 +1,4 @@
-import { ExitCode, InferenceThrewError } from './errors.js';
+import { ExitCode, InferenceThrewError, InferenceTimeoutError } from './errors.js';
 import { reportError } from './report-error.js';
 import type { Engine, Logger, ModelFaults } from './types.js';
 
@@ -17,11 +17,12 @@ export function modelFaults(engine: Engine, log: Logger): ModelFaults {
         reportError(error, log);
         return { end: true, exitCode: error.exitCode, reason: 'the model threw; the process exits to be restarted' };
       }
-      const message = error instanceof Error ? error.message : String(error);
+      // The limit that applied (INFERENCE_TIMEOUT_MS, or a Lambda invocation's deadline) is the error's.
+      const fault = error instanceof InferenceTimeoutError ? error.fault : error instanceof Error ? error.message : String(error);
       log.error(
-        `${message}: the model is stuck, so this process exits to be restarted (run it under the supervisor, ai-integration shim.js, to replace the model in place)`,
+        `${fault}: the model is stuck, so this process exits to be restarted (run it under the supervisor, ai-integration shim.js, to replace the model in place)`,
       );
-      return { end: true, exitCode: ExitCode.inferenceThrew, reason: 'an inference ran past INFERENCE_TIMEOUT_MS; the process exits to be restarted' };
+      return { end: true, exitCode: ExitCode.inferenceThrew, reason: `${fault}; the process exits to be restarted` };
     },
   };
 }

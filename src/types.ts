@@ -256,6 +256,13 @@ export interface InferOptions {
   onChunk?: (chunk: InferenceResult) => void;
   /** Takes the model's log lines for this inference (`context.log`), each ending in a newline. */
   onLog?: (text: string) => void;
+  /**
+   * Told, before the promise settles, how many milliseconds the model spent on this inference,
+   * by an engine in which a request can wait before the model starts on it (a worker's queue, a
+   * batch being gathered, a queue of jobs): the caller's own clock would count that wait as the
+   * model's. An engine that says nothing started the model when `infer` was called.
+   */
+  onPredictTime?: (ms: number) => void;
 }
 
 /**
@@ -291,6 +298,8 @@ export interface EngineLimits {
   concurrency: number;
   /** Longest inference; 0 for none. Honoured by an engine that `enforcesTimeout`. */
   inferenceTimeoutMs: number;
+  /** What sets `inferenceTimeoutMs`, as its messages name it; `INFERENCE_TIMEOUT_MS` when not given (Lambda gives its deadline). */
+  inferenceTimeoutName?: string;
   /** How long a canceled inference may take to stop before its worker is replaced (the supervisor). */
   cancelGraceMs?: number;
   /** Requests that may wait (a gateway bounds the jobs waiting on its queue). */

@@ -1,7 +1,14 @@
 import { isUtf8 } from 'node:buffer';
 import { checkResult } from '../../src/result/check-result.js';
 import { convertInputs, type ValueOrigin } from '../../src/inputs/convert-inputs.js';
-import { AiIntegrationError, InferenceThrewError, MethodNotAllowedError } from '../../src/errors.js';
+import {
+  AiIntegrationError,
+  InferenceThrewError,
+  InferenceTimeoutError,
+  MethodNotAllowedError,
+  inferenceTimeoutName,
+  type TimeLimit,
+} from '../../src/errors.js';
 import { resultError } from '../../src/result/infer-and-report.js';
 import type { InferenceResult, ModeContext } from '../../src/types.js';
 import { envelope, errorReport, proxyError, proxyInfo, proxySuccess, type CheckedPrediction, type ProxyResponse } from './answers.js';
@@ -14,13 +21,14 @@ export interface ModelFault {
   error: AiIntegrationError;
 }
 
-/** An inference past the invocation's deadline; `modelStuck` when the model was running (not when no time was left to start). */
-class DeadlineError extends AiIntegrationError {
+/** An inference past the invocation's time limit; `modelStuck` when the model was running (not when no time was left to start). */
+class DeadlineError extends InferenceTimeoutError {
   constructor(
+    limit: TimeLimit,
     message: string,
     readonly modelStuck: boolean,
   ) {
-    super('AI_ERR_TIMEOUT', message);
+    super(limit, undefined, message);
   }
 }
 
@@ -114,8 +122,10 @@ interface TimeBudget {
   ms: number;
   /** Whether the deadline sets it (otherwise 0 is no limit). */
   fromDeadline: boolean;
-  /** What the limit is, for the error. */
-  source: string;
+  /** The limit as the messages name it; the engine gets it too, so the supervisor's log names it rather than INFERENCE_TIMEOUT_MS. */
+  name: string;
+  /** The deadline it ends at, when one sets it. */
+  deadline?: string;
 }
 
 function timeBudget(context: ModeContext, invocation: Invocation, deadlineMarginMs: number): TimeBudget {
@@ -123,14 +133,11 @@ function timeBudget(context: ModeContext, invocation: Invocation, deadlineMargin
     return {
       ms: context.settings.http.inferenceTimeoutMs,
       fromDeadline: false,
-      source: `INFERENCE_TIMEOUT_MS (${context.settings.http.inferenceTimeoutMs} ms), since the invocation came without a deadline`,
+      name: `${inferenceTimeoutName}, since the invocation came without a deadline`,
     };
   }
-  return {
-    ms: invocation.deadlineMs - Date.now() - deadlineMarginMs,
-    fromDeadline: true,
-    source: `the invocation's deadline (the function's timeout) less LAMBDA_DEADLINE_MARGIN_MS (${deadlineMarginMs} ms)`,
-  };
+  const deadline = `the Lambda invocation's deadline, less LAMBDA_DEADLINE_MARGIN_MS of ${deadlineMarginMs} ms`;
+  return { ms: invocation.deadlineMs - Date.now() - deadlineMarginMs, fromDeadline: true, name: `the time left before ${deadline}`, deadline };
 }
 
 /**
@@ -141,34 +148,38 @@ function timeBudget(context: ModeContext, invocation: Invocation, deadlineMargin
 async function runModel(context: ModeContext, inputs: Record<string, unknown>, budget: TimeBudget): Promise<CheckedPrediction> {
   const { engine } = context;
   if (budget.fromDeadline && budget.ms < 1) {
-    throw new DeadlineError(`no time was left to run the inference before ${budget.source}`, false);
+    throw new DeadlineError({ ms: 0, name: budget.name }, `no time was left to run the inference before ${budget.deadline}`, false);
   }
-  const limit = Math.floor(budget.ms);
+  const limit: TimeLimit = { ms: Math.floor(budget.ms), name: budget.name };
   const stuck = () =>
     new DeadlineError(
-      `the inference did not finish within ${limit} ms, ${budget.source}; ${context.faults.policy === 'restart-in-place' ? 'the model worker is being replaced' : 'the process exits to be restarted'}`,
+      limit,
+      `the inference did not finish within ${limit.ms} ms (${limit.name}); ${context.faults.policy === 'restart-in-place' ? 'the model worker is being replaced' : 'the process exits to be restarted'}`,
       true,
     );
   const started = performance.now();
+  // Under the supervisor the worker times the model; the time here also counts the trip to it.
+  let reported: number | undefined;
+  const options = { onPredictTime: (ms: number) => (reported = ms) };
   let result: InferenceResult;
-  engine.configure({ concurrency: 1, inferenceTimeoutMs: limit });
+  engine.configure({ concurrency: 1, inferenceTimeoutMs: limit.ms, inferenceTimeoutName: limit.name });
   const enforced = engine.capabilities.enforcesTimeout;
-  if (enforced || limit === 0) {
+  if (enforced || limit.ms === 0) {
     try {
-      result = await engine.infer(inputs);
+      result = await engine.infer(inputs, options);
     } catch (error) {
       throw error instanceof AiIntegrationError && error.code === 'AI_ERR_TIMEOUT' ? stuck() : error;
     }
   } else {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(stuck()), limit)));
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(stuck()), limit.ms)));
     try {
-      result = await Promise.race([engine.infer(inputs), timeout]);
+      result = await Promise.race([engine.infer(inputs, options), timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
-  const predictMs = performance.now() - started;
+  const predictMs = reported ?? performance.now() - started;
   const report = await checkResult(result);
   if (!report.ok) throw resultError(result, report);
   return { result, report, predictMs };

@@ -17,6 +17,7 @@ interface Item {
   reject: (error: unknown) => void;
   stopListening: (() => void) | undefined;
   onLog: InferOptions['onLog'];
+  onPredictTime: InferOptions['onPredictTime'];
   /** The running batch it is part of, once it runs. */
   batch: RunningBatch | undefined;
 }
@@ -25,6 +26,8 @@ interface RunningBatch {
   items: Item[];
   /** Canceled once every item is. */
   cancellation: Cancellation;
+  /** When the batch function was called: each item's predict time runs from here, not from its wait to be gathered. */
+  started: number;
 }
 
 // The signal of an item that cannot be canceled (a one-shot mode's): it never aborts.
@@ -116,6 +119,7 @@ export class BatchingEngine extends EngineBase {
         reject,
         stopListening: undefined,
         onLog: options?.onLog,
+        onPredictTime: options?.onPredictTime,
         batch: undefined,
       };
       if (cancellation) item.stopListening = cancellation.onCancel(() => this.cancel(item));
@@ -171,7 +175,7 @@ export class BatchingEngine extends EngineBase {
 
   private run(items: Item[]): void {
     this.running++;
-    const batch: RunningBatch = { items, cancellation: new Cancellation() };
+    const batch: RunningBatch = { items, cancellation: new Cancellation(), started: performance.now() };
     for (const item of items) item.batch = batch;
     this.events.emit('batch', items.length);
     let returned: InferenceResult[] | Promise<InferenceResult[]>;
@@ -225,9 +229,13 @@ export class BatchingEngine extends EngineBase {
         canceled(item) ? item.reject(new PredictionCanceledError('the prediction was canceled; the model stopped')) : item.reject(error);
       return;
     }
+    const predictMs = performance.now() - batch.started;
     for (const [index, item] of items.entries()) {
       if (canceled(item)) item.reject(new PredictionCanceledError('the prediction was canceled; the model stopped'));
-      else item.resolve(results[index] as InferenceResult);
+      else {
+        item.onPredictTime?.(predictMs);
+        item.resolve(results[index] as InferenceResult);
+      }
     }
   }
 }

@@ -39,7 +39,7 @@ export function createMetrics(
     }).set({ name: model.name, version: model.version }, 1);
     new Gauge({
       name: 'inference_queue_depth',
-      help: 'Requests waiting for an inference slot',
+      help: 'Requests waiting to be handed to the model: past CONCURRENCY, and under the supervisor past the requests sent ahead to the workers',
       registers: [created],
       collect() {
         this.set(queueDepth());
@@ -47,7 +47,7 @@ export function createMetrics(
     });
     new Gauge({
       name: 'inferences_in_flight',
-      help: 'Inferences running now',
+      help: "Inferences handed to the model: running, or under the supervisor sent ahead to wait in a worker's queue",
       registers: [created],
       collect() {
         this.set(inFlight());
@@ -108,7 +108,11 @@ export function createMetrics(
     'inferences_total',
     'Inferences by outcome: success, failed (the model reported it), invalid (a malformed result), threw, timeout',
   );
-  const inferenceDuration = new HotHistogram('inference_duration_seconds', 'Time the inference function took', [...latencyBuckets, 300]);
+  const inferenceDuration = new HotHistogram(
+    'inference_duration_seconds',
+    "Time the model spent on an inference, from when it started on it (a wait in the queue, a worker's queue or for a batch not counted)",
+    [...latencyBuckets, 300],
+  );
   const batchSizes = new HotHistogram('inference_batch_size', 'Requests per call of a batch model', [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
   return {
     /** What /metrics answers with (prom-client's Registry.PROMETHEUS_CONTENT_TYPE, known before prom-client is loaded). */

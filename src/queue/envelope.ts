@@ -31,6 +31,12 @@ export function resultOfEnvelope(envelope: unknown): InferenceResult {
   return { 'content-type': contentType, data: Buffer.from((output as string).slice(comma + 1), 'base64'), success: true };
 }
 
+/** How long the worker's model ran the job (`metrics.predict_time_ms`), when the envelope says. */
+export function predictTimeOfEnvelope(envelope: unknown): number | undefined {
+  const ms = (envelope as { metrics?: { predict_time_ms?: unknown } } | null)?.metrics?.predict_time_ms;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
 const stalled = /stalled more than allowable limit/;
 
 /**

@@ -4,7 +4,7 @@ import { Cancellation } from '../engine/cancellation.js';
 import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
 import { EngineBase } from '../engine/engine-base.js';
 import type { EngineLimits, InferOptions, InferenceResult, Logger } from '../types.js';
-import { errorOfFailedJob, jobData, resultOfEnvelope } from './envelope.js';
+import { errorOfFailedJob, jobData, predictTimeOfEnvelope, resultOfEnvelope } from './envelope.js';
 import { queueEventsFromNow } from './queue-events.js';
 import { connectRedis, type TrackedRedis } from './redis-connection.js';
 
@@ -92,7 +92,11 @@ export class QueueEngine extends EngineBase {
     try {
       const envelope: unknown = await Promise.race([job.waitUntilFinished(this.queueEvents, this.timeoutMs > 0 ? this.timeoutMs : undefined), removed]);
       if (cancellation?.aborted) throw new PredictionCanceledError('the prediction was canceled; its job had already run');
-      return resultOfEnvelope(envelope);
+      const result = resultOfEnvelope(envelope);
+      // The worker timed the model; the gateway's own clock counts the job's wait on the queue too.
+      const predictMs = predictTimeOfEnvelope(envelope);
+      if (predictMs !== undefined) options?.onPredictTime?.(predictMs);
+      return result;
     } catch (error) {
       if (error instanceof AiIntegrationError) throw error;
       const message = (error as Error).message;

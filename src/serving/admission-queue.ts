@@ -1,5 +1,5 @@
 import { Cancellation } from '../engine/cancellation.js';
-import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
+import { AiIntegrationError, InferenceTimeoutError, PredictionCanceledError, inferenceTimeoutName } from '../errors.js';
 import { plural } from '../plural.js';
 import { TimeoutSweep } from './timeout-sweep.js';
 import type { Engine, InferenceResult } from '../types.js';
@@ -7,7 +7,9 @@ import type { Engine, InferenceResult } from '../types.js';
 /** What one scheduled inference gives back, with where its time went. */
 export interface ScheduledOutcome {
   result: InferenceResult;
+  /** The time it waited: for a slot here, then inside the engine (a worker's queue, the trip to it) until the model started. */
   queueMs: number;
+  /** The time the model spent on it, as the engine measured it where the model runs. */
   predictMs: number;
 }
 
@@ -17,6 +19,8 @@ interface Job {
   deadline: number | undefined;
   timedOut: boolean;
   enqueued: number;
+  /** How long the model ran it, when the engine says (see InferOptions.onPredictTime). */
+  predictMs: number | undefined;
   resolve: (outcome: ScheduledOutcome) => void;
   reject: (error: unknown) => void;
   cancellation: Cancellation | undefined;
@@ -103,6 +107,7 @@ export class AdmissionQueue {
       const job: Job = {
         inputs,
         enqueued: performance.now(),
+        predictMs: undefined,
         deadline: undefined,
         timedOut: false,
         resolve,
@@ -163,7 +168,6 @@ export class AdmissionQueue {
   private start(job: Job): void {
     this.running++;
     const started = performance.now();
-    const queueMs = started - job.enqueued;
     const { inferenceTimeoutMs } = this.limits;
     if (inferenceTimeoutMs > 0) {
       job.deadline = started + inferenceTimeoutMs;
@@ -171,11 +175,16 @@ export class AdmissionQueue {
       this.sweeper.start();
     }
     job.onStart?.();
+    // An engine with a queue of its own (the supervisor's workers, a batch model) says how long the
+    // model ran it; the rest of the time since it was submitted is its wait.
     this.engine
-      .infer(job.inputs, job.cancellation || job.onChunk || job.onLog ? { signal: job.cancellation, onChunk: job.onChunk, onLog: job.onLog } : undefined)
+      .infer(job.inputs, { signal: job.cancellation, onChunk: job.onChunk, onLog: job.onLog, onPredictTime: (ms) => (job.predictMs = ms) })
       .then(
         (result) => {
-          if (!job.timedOut) job.resolve({ result, queueMs, predictMs: performance.now() - started });
+          if (job.timedOut) return;
+          const finished = performance.now();
+          const predictMs = Math.min(job.predictMs ?? finished - started, finished - job.enqueued);
+          job.resolve({ result, queueMs: finished - job.enqueued - predictMs, predictMs });
         },
         (error: unknown) => {
           if (!job.timedOut) job.reject(error);
@@ -199,7 +208,7 @@ export class AdmissionQueue {
       if (!job.timedOut && job.deadline !== undefined && now >= job.deadline) {
         job.timedOut = true;
         this.stuckCount++;
-        job.reject(new AiIntegrationError('AI_ERR_TIMEOUT', `inference took longer than ${this.limits.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS)`));
+        job.reject(new InferenceTimeoutError({ ms: this.limits.inferenceTimeoutMs, name: inferenceTimeoutName }));
       }
     }
     this.notifyIfIdle();

@@ -5,7 +5,15 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from '../errors.js';
+import {
+  AiIntegrationError,
+  ExitCode,
+  InferenceThrewError,
+  InferenceTimeoutError,
+  PredictionCanceledError,
+  inferenceTimeoutName,
+  type TimeLimit,
+} from '../errors.js';
 import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
 import type { Engine, EngineEvents, EngineLimits, InferOptions, InferenceResult, InputsSchema, Logger, WorkerStatus } from '../types.js';
@@ -92,13 +100,14 @@ export class SupervisedEngine implements Engine {
   private batchSize = 1;
   /** Most requests one worker holds (running and queued); unbounded until a serving mode configures it. */
   private perWorker = Number.POSITIVE_INFINITY;
-  private inferenceTimeoutMs = 0;
+  /** The limit a request gets when it starts running; `ms` 0 for none. */
+  private timeLimit: TimeLimit = { ms: 0, name: inferenceTimeoutName };
   private cancelGraceMs = 5000;
   private readonly workerPids = new Set<number>();
   // Workers with equal load take turns, so that requests spread at low load too.
   private lastSlot = -1;
   private readonly sweeper = new TimeoutSweep(
-    () => this.inferenceTimeoutMs,
+    () => this.timeLimit.ms,
     () => this.sweep(),
   );
   private failure: AiIntegrationError | undefined;
@@ -161,9 +170,11 @@ export class SupervisedEngine implements Engine {
           : reject,
         slot: undefined,
         runningSince: undefined,
+        limit: undefined,
         cancelTimer: undefined,
         onChunk: options?.onChunk,
         onLog: options?.onLog,
+        onPredictTime: options?.onPredictTime,
       };
       if (cancellation) stopListening = cancellation.onCancel(() => this.cancel(request));
       this.pending.set(request.id, request);
@@ -228,7 +239,7 @@ export class SupervisedEngine implements Engine {
 
   configure(limits: EngineLimits): { prefetch: number } {
     this.workerConcurrency = limits.concurrency;
-    this.inferenceTimeoutMs = limits.inferenceTimeoutMs;
+    this.timeLimit = { ms: limits.inferenceTimeoutMs, name: limits.inferenceTimeoutName ?? inferenceTimeoutName };
     if (limits.cancelGraceMs !== undefined) this.cancelGraceMs = limits.cancelGraceMs;
     for (const slot of this.slots) if (slot.process?.connected) slot.outbox?.send({ type: 'configure', concurrency: limits.concurrency });
     // Each worker holds what it runs plus the next round (requests, or a whole next batch) waiting
@@ -369,6 +380,7 @@ export class SupervisedEngine implements Engine {
     for (const request of requests) {
       request.slot = undefined;
       request.runningSince = undefined;
+      request.limit = undefined;
     }
     this.waiting = [...requests, ...this.waiting].sort((first, second) => first.id - second.id);
     this.dispatch();
@@ -401,6 +413,7 @@ export class SupervisedEngine implements Engine {
         const request = this.take(slot, message.id);
         if (!request) return;
         const result = message.result as InferenceResult & Record<string, unknown>;
+        request.onPredictTime?.(message.predictMs);
         request.resolve(result && typeof result === 'object' ? asBuffers(result) : result);
         this.dispatch();
         return;
@@ -476,10 +489,15 @@ export class SupervisedEngine implements Engine {
    * (the worker starts it as the one before it ends). No extra message is needed.
    */
   private markRunning(slot: WorkerSlot): void {
-    if (this.inferenceTimeoutMs === 0) return;
+    if (this.timeLimit.ms === 0) return;
     const now = performance.now();
     const window = Math.min(this.runningWindow, slot.sentOrder.length);
-    for (let index = 0; index < window; index++) slot.sentOrder[index]!.runningSince ??= now;
+    for (let index = 0; index < window; index++) {
+      const request = slot.sentOrder[index]!;
+      if (request.runningSince !== undefined) continue;
+      request.runningSince = now;
+      request.limit = this.timeLimit;
+    }
     if (slot.sentOrder.length > 0) this.sweeper.start();
     else if (this.slots.every((other) => other.sentOrder.length === 0)) this.sweeper.stop();
   }
@@ -489,18 +507,14 @@ export class SupervisedEngine implements Engine {
     for (const slot of this.slots) {
       if (!slot.process || slot.replacement) continue;
       for (const request of slot.sentOrder.slice(0, this.runningWindow)) {
-        if (request.runningSince === undefined || now - request.runningSince < this.inferenceTimeoutMs) continue;
+        const { runningSince, limit } = request;
+        if (runningSince === undefined || limit === undefined || limit.ms === 0 || now - runningSince < limit.ms) continue;
         // Past its timeout the model is in a bad state, as after a throw: this request gets 504,
         // and the worker is replaced; what else it held is sent to the other workers.
         this.pending.delete(request.id);
         this.forgetSent(request);
-        request.reject(
-          new AiIntegrationError(
-            'AI_ERR_TIMEOUT',
-            `inference took longer than ${this.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS); the model worker is being replaced`,
-          ),
-        );
-        this.replace(slot, { cause: 'timeout', reason: `an inference ran past ${this.inferenceTimeoutMs} ms (INFERENCE_TIMEOUT_MS)` });
+        request.reject(new InferenceTimeoutError(limit, 'the model worker is being replaced'));
+        this.replace(slot, { cause: 'timeout', reason: `did not finish an inference within ${limit.ms} ms (${limit.name})` });
         break;
       }
     }
@@ -532,7 +546,11 @@ export class SupervisedEngine implements Engine {
       // Exit 3 while starting: the worker reported its shim's configuration error (it cannot be
       // imported, its schema is invalid); no retry can help.
       this.takeBack(slot, 0);
-      this.onStartFailure(slot, replacement ? replacement.reason : how, !replacement && code === ExitCode.config);
+      this.onStartFailure(
+        slot,
+        replacement ? `not ready within ${this.settings.startTimeoutMs} ms, WORKER_START_TIMEOUT_MS` : how,
+        !replacement && code === ExitCode.config,
+      );
       return;
     }
     const cause = replacement ? replacement.cause : slot.thrownIds.size > 0 ? 'threw' : signal ? `signal_${signal}` : `exit_${code}`;
@@ -562,7 +580,7 @@ export class SupervisedEngine implements Engine {
       }
     }
     if (cause !== 'threw' && !replacement) this.log.error(`the model worker${this.named(slot)} died (${how}); restarting it`);
-    slot.reason = `restarting: the model worker ${cause === 'threw' ? 'threw' : replacement ? replacement.reason : `died (${how})`}`;
+    slot.reason = cause === 'threw' ? 'restarting: the model threw' : `restarting: the model worker ${replacement ? replacement.reason : `died (${how})`}`;
     this.spawnWorker(slot);
     this.requeue(survivors);
   }

@@ -41,7 +41,8 @@ export type SupervisorMessage =
 
 export type WorkerMessage =
   | { type: 'ready'; schema: InputsSchema; options: ForwardedOptions; modes: ShimModes }
-  | { type: 'result'; id: number; result: InferenceResult }
+  /** `predictMs`: how long the model ran it, from when the worker started it (not its wait in the worker's queue). */
+  | { type: 'result'; id: number; result: InferenceResult; predictMs: number }
   /** A batch model ran a batch of `size` requests (for the batch size histogram). */
   | { type: 'batch'; size: number }
   /** One checked chunk of request `id`'s streamed result; its final result follows as `result`. */

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import type { TimeLimit } from '../errors.js';
 import type { InferenceResult, WorkerStatus } from '../types.js';
 import type { Outbox } from './message-outbox.js';
 import type { RequestEnvironment, SupervisorMessage } from './worker-protocol.js';
@@ -15,16 +16,23 @@ export interface Pending {
   slot: WorkerSlot | undefined;
   /** When it (probably) started running in the worker: when it reached the worker's running window. */
   runningSince?: number;
+  /** The time limit it runs under, taken when it started running (Lambda's changes with each invocation). */
+  limit?: TimeLimit;
   /** Set once its cancel was sent to the worker: past CANCEL_GRACE_MS the worker is replaced. */
   cancelTimer?: NodeJS.Timeout;
   /** Takes a streamed result's chunks as the worker sends them. */
   onChunk?: (chunk: InferenceResult) => void;
   onLog?: (text: string) => void;
+  /** Told how long the model ran it, as the worker measured it (not the wait in the worker's queue). */
+  onPredictTime?: (ms: number) => void;
 }
 
 export type WorkerState = WorkerStatus['state'];
 
-/** Why the supervisor is taking a worker down, when it is. */
+/**
+ * Why the supervisor is taking a worker down, when it is. `reason` completes "the model worker ..."
+ * ("did not finish an inference within 1000 ms (INFERENCE_TIMEOUT_MS)"), in the log and readiness.
+ */
 export type Replacement = { cause: 'timeout'; reason: string } | { cause: 'start_timeout'; reason: string } | { cause: 'canceled'; reason: string };
 
 /**

@@ -109,14 +109,20 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
     // Chunks go as they come; the channel keeps their order, and the result comes after them.
     const onChunk = message.chunks ? (chunk: InferenceResult) => void send({ type: 'chunk', id: message.id, chunk }) : undefined;
     const onLog = message.logs ? (text: string) => void send({ type: 'log', id: message.id, text }) : undefined;
+    // The model starts on it now, after its wait in this worker's queue; the supervisor's clock
+    // would count that wait (and the trip here and back) as the model's time. A batch model's
+    // engine says when its batch really ran.
+    let reported: number | undefined;
+    const started = performance.now();
     engine
-      .infer(asBuffers(message.inputs), { signal: cancellation, onChunk, onLog })
+      .infer(asBuffers(message.inputs), { signal: cancellation, onChunk, onLog, onPredictTime: (ms) => (reported = ms) })
       .then(
         async (result) => {
-          const delivery = await send({ type: 'result', id: message.id, result });
+          const predictMs = reported ?? performance.now() - started;
+          const delivery = await send({ type: 'result', id: message.id, result, predictMs });
           if (!delivery.ok && 'refused' in delivery) {
             const reason = `the result could not be sent to the supervisor: ${delivery.refused.message}`;
-            await send({ type: 'result', id: message.id, result: { 'content-type': 'text/plain', data: null, success: false, error: reason } });
+            await send({ type: 'result', id: message.id, result: { 'content-type': 'text/plain', data: null, success: false, error: reason }, predictMs });
           }
         },
         async (error: unknown) => {

@@ -47,14 +47,18 @@ describe('an inference past INFERENCE_TIMEOUT_MS, run directly (no supervisor)',
     expect(((await live.body.json()) as { status: string }).status).toBe('stuck');
     const ready = await request(`${server.url}/health`);
     expect(ready.statusCode).toBe(503);
-    expect(((await ready.body.json()) as { reason: string }).reason).toBe('an inference ran past INFERENCE_TIMEOUT_MS; the process exits to be restarted');
+    expect(((await ready.body.json()) as { reason: string }).reason).toBe(
+      'an inference ran past 3000 ms (INFERENCE_TIMEOUT_MS); the process exits to be restarted',
+    );
 
     signals.release('slow');
     const served = await slow;
     expect(served.status).toBe(200);
     expect(served.body.output.received.note).toBe('slow');
     expect(await server.exited).toEqual({ code: 70, signal: null });
-    expect(server.stderr()).toContain('the model is stuck, so this process exits to be restarted');
+    expect(server.stderr()).toContain(
+      'error: an inference ran past 3000 ms (INFERENCE_TIMEOUT_MS): the model is stuck, so this process exits to be restarted (run it under the supervisor, ai-integration shim.js, to replace the model in place)\n',
+    );
   });
 
   test('a model that blocks the event loop (a busy loop): a watchdog thread kills the process past the timeout, so that it is restarted', async () => {

@@ -232,9 +232,7 @@ describe('MODE=lambda, run directly: plain events', () => {
 
   test('an invocation whose deadline has passed is answered with AI_ERR_TIMEOUT without running the model; the function carries on', async () => {
     const late = invocationError(await api.invoke({ note: 'late' }, { deadlineMs: Date.now() - 1000 }), 'AI_ERR_TIMEOUT', 'Function.Timeout');
-    expect(late.errorMessage).toBe(
-      "no time was left to run the inference before the invocation's deadline (the function's timeout) less LAMBDA_DEADLINE_MARGIN_MS (200 ms)",
-    );
+    expect(late.errorMessage).toBe("no time was left to run the inference before the Lambda invocation's deadline, less LAMBDA_DEADLINE_MARGIN_MS of 200 ms");
     expect((await api.invoke({ note: 'on time' })).json().output).toMatchObject({ note: 'on time', pid: fn.child.pid });
   });
 });
@@ -362,16 +360,18 @@ describe('MODE=lambda, run directly: faults and startup', () => {
   test('an inference past the deadline less the margin is reported as AI_ERR_TIMEOUT, then the process exits 70 (the model is stuck)', async () => {
     const { api, fn } = await start({ LAMBDA_DEADLINE_MARGIN_MS: '300' });
     const report = invocationError(await api.invoke({ action: 'hang' }, { timeoutMs: 1500 }), 'AI_ERR_TIMEOUT', 'Function.Timeout');
-    const match =
-      /^the inference did not finish within (\d+) ms, the invocation's deadline \(the function's timeout\) less LAMBDA_DEADLINE_MARGIN_MS \(300 ms\); the process exits to be restarted$/.exec(
-        report.errorMessage,
-      );
+    const limit = "the time left before the Lambda invocation's deadline, less LAMBDA_DEADLINE_MARGIN_MS of 300 ms";
+    const match = /^the inference did not finish within (\d+) ms \((.*)\); the process exits to be restarted$/.exec(report.errorMessage);
     expect(match, report.errorMessage).not.toBeNull();
+    expect(match![2]).toBe(limit);
     // The budget is what the deadline left, less the margin.
-    expect(Number(match![1])).toBeGreaterThan(0);
-    expect(Number(match![1])).toBeLessThanOrEqual(1200);
+    const ms = Number(match![1]);
+    expect(ms).toBeGreaterThan(0);
+    expect(ms).toBeLessThanOrEqual(1200);
     expect((await fn.exited).code).toBe(70);
-    expect(fn.stderr()).toContain('the model is stuck');
+    // The log names the limit that applied: the deadline, not INFERENCE_TIMEOUT_MS (which Lambda mode leaves unset).
+    expect(fn.stderr()).toContain(`error: an inference ran past ${ms} ms (${limit}): the model is stuck, so this process exits to be restarted`);
+    expect(fn.stderr()).not.toContain('INFERENCE_TIMEOUT_MS');
   });
 
   test('an error in the settings before the first invocation goes to init/error, and the process exits 3', async () => {
@@ -502,9 +502,15 @@ describe('MODE=lambda under the supervisor (node dist/cli.js shim)', () => {
   test('an inference past the deadline: that invocation gets AI_ERR_TIMEOUT, the worker is replaced, and service goes on', async () => {
     const before = (await api.invoke({ note: 'before hang' })).json().output.pid;
     const report = invocationError(await api.invoke({ action: 'hang' }, { timeoutMs: 1500 }), 'AI_ERR_TIMEOUT', 'Function.Timeout');
-    expect(report.errorMessage).toMatch(
-      /^the inference did not finish within \d+ ms, the invocation's deadline \(the function's timeout\) less LAMBDA_DEADLINE_MARGIN_MS \(200 ms\); the model worker is being replaced$/,
+    const limit = "the time left before the Lambda invocation's deadline, less LAMBDA_DEADLINE_MARGIN_MS of 200 ms";
+    const match = /^the inference did not finish within (\d+) ms \((.*)\); the model worker is being replaced$/.exec(report.errorMessage);
+    expect(match, report.errorMessage).not.toBeNull();
+    expect(match![2]).toBe(limit);
+    // The supervisor's log names the same limit, with the same figure: the deadline, not INFERENCE_TIMEOUT_MS.
+    expect(fn.stderr()).toContain(
+      `error: the model worker did not finish an inference within ${match![1]} ms (${limit}); stopping it (SIGTERM, then SIGKILL after 500 ms) and starting a new one\n`,
     );
+    expect(fn.stderr()).not.toContain('INFERENCE_TIMEOUT_MS');
     const after = (await api.invoke({ note: 'after hang' })).json().output;
     expect(after.note).toBe('after hang');
     expect(after.pid).not.toBe(before);

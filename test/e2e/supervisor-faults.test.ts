@@ -55,7 +55,9 @@ describe('the supervisor replaces a model that hangs', () => {
       const metrics = await (await request(`${server.url}/metrics`)).body.text();
       expect(metrics).toMatch(/^model_restarts_total\{cause="timeout"\} 1$/m);
       expect(metrics).toMatch(/^inferences_total\{outcome="timeout"\} 1$/m);
-      expect(server.stderr()).toContain('the model worker an inference ran past 1000 ms (INFERENCE_TIMEOUT_MS); stopping it');
+      expect(server.stderr()).toContain(
+        'error: the model worker did not finish an inference within 1000 ms (INFERENCE_TIMEOUT_MS); stopping it (SIGTERM, then SIGKILL after 500 ms) and starting a new one\n',
+      );
     });
   }
 
@@ -69,7 +71,9 @@ describe('the supervisor replaces a model that hangs', () => {
     expect(await eventually(async () => (await request(`${server.url}/health`)).statusCode === 503, 10_000)).toBe(true);
     const health = await request(`${server.url}/health`);
     expect(health.statusCode).toBe(503);
-    expect(((await health.body.json()) as { status: string; reason: string }).reason).toContain('INFERENCE_TIMEOUT_MS');
+    expect(((await health.body.json()) as { status: string; reason: string }).reason).toBe(
+      'restarting: the model worker did not finish an inference within 800 ms (INFERENCE_TIMEOUT_MS)',
+    );
     expect((await stuck).status).toBe(504);
     rmSync(hangFlag);
     expect(await eventually(async () => (await request(`${server.url}/health`)).statusCode === 200, 15_000)).toBe(true);
@@ -87,7 +91,8 @@ describe('the supervisor replaces a model that hangs', () => {
       expect(outcome.body.error.code).toBe('AI_ERR_WORKER_START_FAILED');
     }
     expect(await server.exited).toEqual({ code: 70, signal: null });
-    expect(server.stderr()).toContain('the model worker did not become ready within 1000 ms (WORKER_START_TIMEOUT_MS)');
+    expect(server.stderr()).toContain('the model worker did not become ready within 1000 ms (WORKER_START_TIMEOUT_MS); stopping it');
+    expect(server.stderr()).toContain('the model worker failed to start (not ready within 1000 ms, WORKER_START_TIMEOUT_MS); retrying in');
     expect(server.stderr()).toContain('giving up (WORKER_MAX_START_FAILURES=2)');
   });
 });
