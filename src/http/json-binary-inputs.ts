@@ -22,10 +22,11 @@ const markerText = JSON.stringify(marker).slice(1, -1);
  * body's text nor the parsed string (bench/large-bodies.mjs measures the difference).
  *
  * Undefined when the body is not such a body (small, not UTF-8, a long string that is not the
- * value of one of the schema's image or file inputs, or not base64 as it is, or anything that does not parse); the
- * caller then parses the body whole, which gives every answer (errors included) it gives today.
- * A cut-out string is a JSON string with no escape and no control character (the decoding proves
- * it), and its replacement is one as well, so the cut text parses exactly when the body does.
+ * value of one of the schema's image or file inputs, or not base64 that `decodeBinaryBytes`
+ * takes, or anything that does not parse); the caller then parses the body whole, which gives
+ * every answer (errors included) it gives today. A cut-out string is a valid JSON string (the
+ * decoding proves it: base64, whitespace and the escapes it allows, no control character), and
+ * its replacement is one as well, so the cut text parses exactly when the body does.
  */
 export function parseWithBinaryInputs(body: Buffer, schema: InputsSchema): Record<string, unknown> | undefined {
   if (body.length < smallestBody) return undefined;

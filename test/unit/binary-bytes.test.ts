@@ -24,8 +24,10 @@ describe('decodeBase64Bytes', () => {
     for (let length = 1; length <= 12; length++) {
       const valid = pattern(length).toString('base64');
       for (let at = 0; at < valid.length; at++) {
-        for (const bad of ['!', '.', '*', ' ', '\n', '\\', '"', '\u00e9', '=']) {
+        for (const bad of ['!', '.', '*', '\n', '\\', '"', '\u00e9', '=']) {
           const text = `${valid.slice(0, at)}${bad}${valid.slice(at + 1)}`;
+          // A backslash before n, r, t, f or / is an escape JSON allows, whitespace or '/' to the text path as well.
+          if (bad === '\\' && /[nrtf/]/.test(valid[at + 1] ?? '')) continue;
           // '=' in place of trailing padding is still padding.
           if (bad === '=' && /^[^=]*=*$/.test(text) && text.length - text.replace(/=+$/, '').length <= 2 && text.replace(/=+$/, '').length % 4 !== 1) continue;
           expect(decodeBase64Bytes(Buffer.from(text, 'utf8')), `${JSON.stringify(text)}`).toBeUndefined();
@@ -51,6 +53,60 @@ describe('decodeBase64Bytes', () => {
   });
 });
 
+describe('decodeBase64Bytes on base64 with whitespace, as a JSON string holds it', () => {
+  // The text a JSON body holds for a string: escapes for line breaks and tabs, '/' as it is or escaped.
+  const inJson = (text: string, slash = false) => {
+    const json = JSON.stringify(text).slice(1, -1);
+    return Buffer.from(slash ? json.replaceAll('/', '\\/') : json, 'latin1');
+  };
+  const same = (text: string, slash = false) => {
+    const decoded = decodeBase64Bytes(inJson(text, slash));
+    expect(decoded, JSON.stringify(text.slice(0, 80))).toBeDefined();
+    expect(decoded!.equals(decodeBinaryText('f', text))).toBe(true);
+  };
+
+  test('lines of 76 (\\n, \\r\\n), spaces, tabs, form feeds and escaped slashes give what the text path gives', () => {
+    for (let length = 1; length <= 200; length += 7) {
+      const base64 = pattern(length).toString('base64');
+      same(base64.replace(/.{76}/g, '$&\n'));
+      same(base64.replace(/.{76}/g, '$&\r\n'));
+      same(`${base64.replace(/.{4}/g, '$& ')}\n`);
+      same(`\t${base64.replace(/.{10}/g, '$&\f')}`);
+      same(base64.replace(/.{76}/g, '$&\n'), true);
+      same(base64.replace(/=+$/, '').replace(/.{3}/g, '$&\n'));
+    }
+  });
+
+  test('across piece boundaries, an escape at any offset near one', () => {
+    const bytes = pattern((3 * pieceCharacters) / 4 + 3000);
+    const base64 = bytes.toString('base64');
+    for (let at = pieceCharacters - 4; at <= pieceCharacters + 2; at++) {
+      // The escape's backslash at byte `at` of the JSON text.
+      const text = `${base64.slice(0, at)}\n${base64.slice(at)}`;
+      expect(decodeBase64Bytes(inJson(text))?.equals(bytes), `at ${at}`).toBe(true);
+    }
+    same(base64.replace(/.{76}/g, '$&\n'));
+    same(`${base64.slice(0, pieceCharacters - 2)}  \n\n  ${base64.slice(pieceCharacters - 2)}`);
+  });
+
+  test('anything the text path would read otherwise, or refuse, gives undefined', () => {
+    const base64 = pattern(100).toString('base64');
+    for (const json of [
+      `${base64.slice(0, 40)}\\u000a${base64.slice(40)}`, // a \u escape: left to the text path
+      `${base64.slice(0, 40)}\\\\${base64.slice(40)}`, // an escaped backslash
+      `${base64.slice(0, 40)}\\"${base64.slice(40)}`, // an escaped quote
+      `${base64.slice(0, 40)}\n${base64.slice(40)}`, // a raw line break: not in a JSON string
+      `${base64.slice(0, 40)}\t${base64.slice(40)}`, // a raw tab
+      `AAAA= \\nAAAA`, // padding in the middle
+      ' \\n \\t ', // nothing but whitespace
+      `${base64.slice(0, 41)}\\n`, // a length no base64 has
+      `${base64}=\\n=`, // three '='
+    ]) {
+      expect(decodeBase64Bytes(Buffer.from(json, 'latin1')), json.slice(0, 60)).toBeUndefined();
+    }
+  });
+});
+
 describe('decodeBinaryBytes', () => {
   const bytes = pattern(300);
 
@@ -70,7 +126,6 @@ describe('decodeBinaryBytes', () => {
       `data:image/png\u0001;base64,${bytes.toString('base64')}`, // a control character JSON refuses in a string
       `data:image\\/png;base64,${bytes.toString('base64')}`, // an escape: the string's value is not its text
       `data:${'x'.repeat(2000)};base64,AAAA`, // a media type no media type is
-      `${bytes.toString('base64').slice(0, 40)} ${bytes.toString('base64').slice(40)}`, // whitespace
       'data:;base64,',
       'http://example.com/a.png',
     ]) {

@@ -40,6 +40,10 @@ describe('parseWithBinaryInputs', () => {
     ['two binary inputs, one a data: URL', `{"inputs":{"image":"data:image/png;base64,${base64}","mask":"${base64.replace(/=+$/, '')}"}}`],
     ['URL-safe base64 and whitespace around', ` \n{ "inputs" : { "image" : "${image.toString('base64url')}" } }\n`],
     ['after a byte-order mark', `\ufeff{"inputs":{"image":"${base64}"}}`],
+    ['an escaped slash in the base64', `{"inputs":{"image":"${base64.replace('/', '\\/')}"}}`],
+    ['a line break escaped in the base64', `{"inputs":{"image":"${base64.slice(0, 100)}\\n${base64.slice(100)}"}}`],
+    ['spaces in the base64', `{"inputs":{"image":"${base64.slice(0, 100)} ${base64.slice(100)}"}}`],
+    ['base64 in lines of 76, as MIME writes it', `{"inputs":{"image":"${base64.replace(/.{76}/g, '$&\\r\\n')}"}}`],
   ])('%s: the same inputs as the whole parse, the image as bytes', (_name, text) => {
     const parsed = parseWithBinaryInputs(body(text), schema);
     expect(parsed).toBeDefined();
@@ -63,9 +67,7 @@ describe('parseWithBinaryInputs', () => {
     ['a long string outside the inputs', `{"inputs":{"image":"${base64}"},"note":"${base64}"}`],
     ['a long key', `{"inputs":{"image":"AAAA","${base64}":1}}`],
     ['the image given twice', `{"inputs":{"image":"${base64}","image":"${base64}"}}`],
-    ['an escaped slash in the base64', `{"inputs":{"image":"${base64.replace('/', '\\/')}"}}`],
-    ['an escape in a long string', `{"inputs":{"image":"${base64.slice(0, 100)}\\n${base64.slice(100)}"}}`],
-    ['spaces in the base64', `{"inputs":{"image":"${base64.slice(0, 100)} ${base64.slice(100)}"}}`],
+    ['an escape the text path reads otherwise', `{"inputs":{"image":"${base64.slice(0, 100)}\\u0041${base64.slice(100)}"}}`],
     ['a bad base64 character', `{"inputs":{"image":"${base64.slice(0, 100)}!${base64.slice(101)}"}}`],
     ['a percent-encoded data: URL', `{"inputs":{"image":"data:image/png,${'%41'.repeat(30000)}"}}`],
     ['JSON that does not parse after the image', `{"inputs":{"image":"${base64}"},}`],
