@@ -3,11 +3,16 @@
 // started the inference; the time a request spent waiting (for a slot, and in the worker's own
 // queue, where it is sent ahead of the one running) is its queue time. An instant model held up
 // behind a slow one must report a tiny predict time and a long queue time.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { modelSignals } from '../helpers/gates.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
+import { startRedis } from '../helpers/redis.js';
 import { fixture } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
@@ -101,5 +106,56 @@ describe('under the supervisor, an instant model held up behind a slow one', () 
     // Its wait lies between created_at and started_at, not inside predict_time.
     const waitedMs = Date.parse(instant.body.started_at) - Date.parse(instant.body.created_at);
     expect(waitedMs).toBeGreaterThan(holdMs / 2);
+  });
+});
+
+describe('through a gateway, a job held up on the queue behind a slow one', () => {
+  test("its predict_time_ms is the queue worker's figure for the model; the wait on the queue is queue_time_ms", async () => {
+    const redis = await startRedis();
+    try {
+      const calls = join(mkdtempSync(join(tmpdir(), 'predict-time-')), 'calls');
+      const queueName = 'predict-time';
+      const env = { REDIS_URL: redis.url, QUEUE_NAME: queueName };
+      const worker = await startServer(supervisorBin, { MODE: 'queue', CALLS_FILE: calls, ...signals.env, ...env }, [fixture('worker-model.mjs')]);
+      servers.push(worker);
+      const gateway = await startServer(supervisorBin, { MODE: 'http', QUEUE_BACKEND: redis.url, QUEUE_NAME: queueName });
+      servers.push(gateway);
+      expect(await eventually(async () => (await request(`${gateway.url}/health`)).statusCode === 200, 15_000)).toBe(true);
+      const send = async (note: string) => {
+        const response = await request(`${gateway.url}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ inputs: { note } }),
+        });
+        return { status: response.statusCode, body: (await response.body.json()) as any };
+      };
+
+      signals.hold('slow job');
+      const slowAnswer = send('slow job');
+      expect(await eventually(() => existsSync(calls) && readFileSync(calls, 'utf8').includes('start slow job'), 15_000)).toBe(true);
+      const instantAnswer = send('instant job');
+      const jobs = new Queue(queueName, { connection: { host: redis.host, port: redis.port } });
+      try {
+        // Both jobs are on the queue (the instant one waiting, or taken ahead by the queue worker).
+        const both = async () => {
+          const counts = await jobs.getJobCounts('waiting', 'active');
+          return (counts.waiting ?? 0) + (counts.active ?? 0) === 2;
+        };
+        expect(await eventually(both, 10_000)).toBe(true);
+      } finally {
+        await jobs.close();
+      }
+      await sleep(holdMs); // the wait being measured: the instant job waits behind the slow one
+      signals.release('slow job');
+      const [slow, instant] = await Promise.all([slowAnswer, instantAnswer]);
+      expect([slow.status, instant.status]).toEqual([200, 200]);
+      expect(instant.body.output.note).toBe('instant job');
+      expect(slow.body.metrics.predict_time_ms).toBeGreaterThan(holdMs / 2);
+      expect(instant.body.metrics.predict_time_ms).toBeLessThan(holdMs / 3);
+      expect(instant.body.metrics.queue_time_ms).toBeGreaterThan(holdMs / 2);
+    } finally {
+      await Promise.all(servers.splice(0).map((server) => server.stop()));
+      await redis.dispose();
+    }
   });
 });
