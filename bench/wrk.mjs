@@ -12,10 +12,10 @@ process.once('exit', () => {
   for (const child of started) child.kill('SIGKILL');
 });
 
-/** Starts `node ...args` with MODE, PORT 0 and HOST 127.0.0.1 unless `env` says; resolves once it listens. */
+/** Starts `node ...args` with MODE, PORT 0, HOST 127.0.0.1 and GRPC_PORT 0 (MODE=kserve's REST only) unless `env` says; resolves once it listens. */
 export function startServer(args, env = {}) {
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1', ...env },
+    env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1', GRPC_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   started.add(child);

@@ -19,6 +19,8 @@ case "$purpose" in test) command="npm test" ;; bench) command="npm run bench" ;;
 #   cc, errno.h       the supervisor's orphan reaper, native/reaper.c (gcc, libc6-dev)
 #   podman, runc      the container tests build docker/Dockerfile and run it
 #   redis-server      MODE=queue's tests and benchmark start their own Redis (BullMQ's store)
+#   python3-grpcio,   MODE=kserve's gRPC tests call it from Python's grpcio, with stubs generated
+#   python3-grpc-tools  from the package's .proto at test time (Debian's python3, /usr/bin/python3)
 #   wrk               the HTTP benchmarks' load generator
 missing=()
 container_missing=()
@@ -31,6 +33,8 @@ need_command pgrep procps
 need_command cc gcc
 need_command redis-server redis-server
 [ -e /usr/include/errno.h ] || missing+=(libc6-dev)
+[ -e /usr/lib/python3/dist-packages/grpc/__init__.py ] || missing+=(python3-grpcio)
+[ -e /usr/lib/python3/dist-packages/grpc_tools/protoc.py ] || missing+=(python3-grpc-tools)
 # podman with its recommended packages (the network helpers behind `-p`, the storage tools), as a
 # user's `apt-get install podman` gets them.
 command -v podman >/dev/null 2>&1 || container_missing+=(podman)

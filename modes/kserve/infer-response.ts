@@ -1,7 +1,7 @@
 import { isTextual } from '../../src/media-type.js';
 import { resultBytes } from '../../src/result/write-result.js';
 import { binaryBody, writeBytesElements } from './binary-extension.js';
-import type { RequestedOutput } from './infer-request.js';
+import type { RequestedOutput } from './tensor-items.js';
 import type { ParameterValue } from './metadata.js';
 
 /** One model result, as the response encodes it: its media type and its data. */
@@ -71,9 +71,11 @@ function elementText(result: ModelOutput): string {
   return isTextual(result.mediaType) ? bytes.toString('utf8') : bytes.toString('base64');
 }
 
-// Parameter values are scalars: one media type for the whole tensor, or, when the items differ,
-// the list of them as JSON text.
-function contentTypeParameters(results: readonly ModelOutput[]): Record<string, ParameterValue> {
+/**
+ * The output tensor's parameters: one media type for the whole tensor, or, when the items differ,
+ * the list of them as JSON text (parameter values are scalars).
+ */
+export function contentTypeParameters(results: readonly ModelOutput[]): Record<string, ParameterValue> {
   const types = results.map((result) => result.mediaType);
   if (types.length === 0) return {};
   if (types.every((type) => type === types[0])) return { content_type: types[0]! };

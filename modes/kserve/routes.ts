@@ -1,14 +1,11 @@
-import type { Prediction } from '../../src/http/predict.js';
 import type { HttpCore, Readiness, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { livenessProbe, readinessProbe } from '../../src/http/probes.js';
 import { sendJson } from '../../src/http/respond.js';
-import { checkBatchSize } from '../../src/serving/batch.js';
 import { outputMediaType } from '../../src/result/output-description.js';
 import { runtimeVersion } from '../../src/version.js';
 import { parseJsonBody } from './_json-body.js';
-import { checkBatch, runBatch } from './batch.js';
 import { inferenceHeaderLength } from './binary-extension.js';
-import { OpenInferenceError } from './errors.js';
+import { checkModel as checkModelOf, runItems as runModelItems } from './model-calls.js';
 import { parseInferRequest } from './infer-request.js';
 import { encodeInferResponse, type ModelOutput } from './infer-response.js';
 import { modelMetadata, serverMetadata } from './metadata.js';
@@ -23,23 +20,9 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
   const { schema } = context;
   const metadata = modelMetadata(model, schema, context.output ? { contentType: outputMediaType(context.output) } : {});
 
-  // The model's name, and its version when the path gives one; 404 for any other.
-  const checkModel = ({ params }: RouteContext) => {
-    if (params.name !== model.name) throw new OpenInferenceError(404, `unknown model '${params.name}'; this server serves '${model.name}'`);
-    if (params.version !== undefined && params.version !== model.version) {
-      throw new OpenInferenceError(404, `model '${model.name}' has no version '${params.version}'; its version is '${model.version}'`);
-    }
-  };
-  // A batch is checked whole before any item runs (its size against what the queue can ever hold,
-  // each item against the schema), then runs item by item through the core (queue, limits,
-  // timeout, result check), concurrently; the scheduler orders them.
-  const runItems = async (route: RouteContext, items: Record<string, unknown>[], noun: string): Promise<ModelOutput[]> => {
-    checkBatchSize(items.length, core.settings, noun);
-    // Each item is converted once: the checked inputs are what runs.
-    const converted = await checkBatch(items, (item) => core.convert(item, 'data'));
-    const predictions = await runBatch(converted, (inputs) => core.infer(inputs, route));
-    return predictions.map(modelOutput);
-  };
+  const checkModel = ({ params }: RouteContext) => checkModelOf(model, params.name, params.version);
+  const runItems = (route: RouteContext, items: Record<string, unknown>[], noun: string): Promise<ModelOutput[]> =>
+    runModelItems(core, items, noun, (inputs) => core.infer(inputs, route));
 
   const modelMetadataRoute = (route: RouteContext) => {
     checkModel(route);
@@ -105,10 +88,4 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
 function reasonOf(readiness: Readiness): { reason?: string } {
   if (readiness.status === 'ready') return {};
   return { reason: readiness.reason ?? readiness.status };
-}
-
-function modelOutput(prediction: Prediction): ModelOutput {
-  const output: ModelOutput = { mediaType: prediction.mediaType, data: prediction.result.data };
-  if ('json' in prediction.report) output.json = prediction.report.json;
-  return output;
 }

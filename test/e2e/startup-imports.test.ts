@@ -16,6 +16,7 @@ import { startServer, stopOrKill, type RunningServer } from '../helpers/http-ser
 import { makeJpeg } from '../helpers/images.js';
 import { fixture, runScript } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
+import { freePort } from '../helpers/free-port.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'startup-imports-'));
 const servers: RunningServer[] = [];
@@ -34,6 +35,11 @@ const onFirstUse: Record<string, RegExp> = {
   'swagger-ui-dist': /\/node_modules\/swagger-ui-dist\//,
   'image-size': /\/node_modules\/image-size\//,
   pino: /\/node_modules\/pino\//,
+};
+/** MODE=kserve's gRPC side, loaded only when GRPC_PORT is not 0. */
+const grpcStack: Record<string, RegExp> = {
+  '@grpc/grpc-js': /\/node_modules\/@grpc\/grpc-js\//,
+  'modes/kserve/grpc-server.ts': /^modes\/kserve\/grpc-server\.ts$/,
 };
 /** What a mode without a server must never load. */
 const httpStack: Record<string, RegExp> = {
@@ -167,13 +173,21 @@ describe('start-up loads only what the mode uses', () => {
     expect(present(loadedBy(join(scratch, workerTraces[0]!)), onFirstUse)).toEqual([]);
   });
 
-  test('MODE=kserve: ready without the optional parts; /metrics loads prom-client', async () => {
-    const server = await serveTraced('kserve', { script: fixture('two-image-model.mjs'), env: { MODE: 'kserve' } });
+  test('MODE=kserve: ready without the optional parts; /metrics loads prom-client; with GRPC_PORT=0, never gRPC', async () => {
+    const server = await serveTraced('kserve', { script: fixture('two-image-model.mjs'), env: { MODE: 'kserve', GRPC_PORT: '0' } });
     await ready(`${server.url}/v2/health/ready`);
     const trace = traceOf('kserve', server.pid);
     expect(present(loadedBy(trace), onFirstUse)).toEqual([]);
     expect(await statusOf(`${server.url}/metrics`)).toBe(200);
     expect(present(loadedBy(trace), onFirstUse)).toEqual(['prom-client']);
+    expect(present(loadedBy(trace), grpcStack)).toEqual([]);
+  });
+
+  test('MODE=kserve with GRPC_PORT: gRPC (grpc-js, modes/kserve/grpc-server) loads, once the HTTP port listens', async () => {
+    const port = await freePort();
+    const server = await serveTraced('kserve-grpc', { script: fixture('two-image-model.mjs'), env: { MODE: 'kserve', GRPC_PORT: String(port) } });
+    expect(await eventually(() => server.stderr().includes(`listening on grpc://127.0.0.1:${port}`), 20_000)).toBe(true);
+    expect(present(loadedBy(traceOf('kserve-grpc', server.pid)), grpcStack)).toEqual(Object.keys(grpcStack));
   });
 
   describe('modes without a server never load the HTTP stack', () => {

@@ -7,7 +7,8 @@
 //   script       the whole block is one sh script (its variables carry from line to line)
 //   serve [PATH] the one command of the block starts a service, kept running in the background
 //                on a free port (its PORT) until the page ends, once GET PATH (default /health)
-//                answers 200; `localhost:<port>` in the commands after it is that port
+//                answers 200; `localhost:<port>` in the commands after it is that port, but
+//                `localhost:8081`, KServe's gRPC port, is a second free port (its GRPC_PORT)
 //   stdout       the JSON the last command before printed on stdout
 //   stdout KEYS  the same, for the comma-separated keys only (an answer with ids and timings)
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -75,10 +76,11 @@ export async function runTutorial(path: string, folder: string, tarball: string,
   const ran: RanCommand[] = [];
   const services: ChildProcess[] = [];
   let port: number | undefined;
+  let grpcPort: number | undefined;
   const env = { npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
   const adapt = (command: string) => {
     let adapted = command.replaceAll(/ai-integration-\d+\.\d+\.\d+[\w.-]*\.tgz/g, tarballName);
-    if (port !== undefined) adapted = adapted.replaceAll(/localhost:\d{4,5}\b/g, `localhost:${port}`);
+    if (port !== undefined) adapted = adapted.replaceAll(/localhost:(\d{4,5})\b/g, (_, given: string) => `localhost:${given === '8081' ? grpcPort : port}`);
     if (options.curlFails) adapted = adapted.replaceAll(/(^|[|;&(]\s*)curl /gm, '$1curl --fail-with-body ');
     return adapted;
   };
@@ -118,7 +120,8 @@ export async function runTutorial(path: string, folder: string, tarball: string,
         const [command, ...more] = commandsOf(block.body);
         if (command === undefined || more.length > 0) throw new Error(`${where}: a serve block holds one command`);
         port = await freePort();
-        services.push(await startService(folder, command, { ...env, PORT: String(port) }, port, block.name ?? '/health', where));
+        grpcPort = await freePort();
+        services.push(await startService(folder, command, { ...env, PORT: String(port), GRPC_PORT: String(grpcPort) }, port, block.name ?? '/health', where));
       } else {
         const last = ran.at(-1);
         if (!last) throw new Error(`${where}: a stdout block before any command`);

@@ -22,7 +22,8 @@ export interface RunningServer {
 export async function startServer(script: string, env: Record<string, string> = {}, args: string[] = [], nodeArgs: string[] = []): Promise<RunningServer> {
   const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     cwd: repoRoot,
-    env: { ...(process.env as Record<string, string>), MODE: 'http', PORT: '0', HOST: '127.0.0.1', ...env },
+    // GRPC_PORT=0: MODE=kserve's gRPC stays off unless a test asks for it (on KServe's 8081, tests run side by side would collide).
+    env: { ...(process.env as Record<string, string>), MODE: 'http', PORT: '0', HOST: '127.0.0.1', GRPC_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

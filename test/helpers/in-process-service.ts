@@ -82,7 +82,7 @@ export async function fixtureModel(
  */
 export async function startInProcess({ mode: name, model, env: given = {}, options = {} }: InProcessServiceOptions): Promise<InProcessService> {
   if (modeTraits(name)?.serves !== 'http') throw new Error(`MODE=${name} is not a mode that serves HTTP`);
-  const env = { PORT: '0', HOST: '127.0.0.1', ACCESS_LOG: 'false', ...given, MODE: name };
+  const env = { PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', ACCESS_LOG: 'false', ...given, MODE: name };
   const { inference, schema, shim } = typeof model === 'string' ? await fixtureModel(model, env) : { ...model, shim: undefined };
   let logged = '';
   const stderr = new Writable({
