@@ -37,6 +37,12 @@ const benchmarks = {
     needs: 'wrk',
     about: 'MODE=http req/s, direct and supervised, beside a bare node:http + busboy server',
   },
+  'large-uploads': {
+    args: '[seconds rounds connections]',
+    file: 'large-uploads.mjs',
+    needs: 'wrk',
+    about: 'a 1.46 MB JPEG (multipart; KServe binary) to a no-work model, direct and supervised, beside a bare node:http + busboy server',
+  },
   budget: {
     args: '[seconds rounds]',
     file: 'http-budget.mjs',

@@ -1,0 +1,91 @@
+// Large binary inputs: a 1.46 MB JPEG (what an image model receives) as multipart to POST /predict,
+// on a model that does no work, beside a bare node:http + busboy server doing the same parsing,
+// direct (node shim.js) and under the supervisor (which hands the bytes to its worker process),
+// and the same bytes as a KServe V2 binary tensor (direct and supervised; no bare server speaks
+// it). wrk, 4 connections; servers alternate over rounds so that machine noise hits all alike;
+// medians, with the server's CPU per request (its process and its workers, from /proc).
+// Usage: npm run bench -- large-uploads [-- seconds rounds connections]
+import { fileURLToPath } from 'node:url';
+import { noiseJpeg } from './bench-jpeg.mjs';
+import { cpuSeconds, median, milliseconds, startServer, wrk, wrkScript } from './wrk.mjs';
+
+const seconds = Number(process.argv[2] ?? 8);
+const rounds = Number(process.argv[3] ?? 3);
+const connections = Number(process.argv[4] ?? 4);
+const file = (path) => fileURLToPath(new URL(path, import.meta.url));
+
+const jpeg = await noiseJpeg(1328);
+const boundary = 'benchboundary';
+const multipart = {
+  name: `POST /predict (multipart, ${(jpeg.length / 1e6).toFixed(2)} MB JPEG)`,
+  path: '/predict',
+  headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  body: Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="photo.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+    jpeg,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]),
+};
+// Triton's binary tensor extension: the JSON header, then the BYTES element as a 4-byte
+// little-endian length and its bytes.
+const binaryHeader = JSON.stringify({ inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: jpeg.length + 4 } }] });
+const lengthPrefix = Buffer.alloc(4);
+lengthPrefix.writeUInt32LE(jpeg.length);
+const kserve = {
+  name: 'KServe V2 infer (binary tensor, same JPEG)',
+  path: '/v2/models/constant-model/infer',
+  headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(Buffer.byteLength(binaryHeader)) },
+  body: Buffer.concat([Buffer.from(binaryHeader), lengthPrefix, jpeg]),
+};
+for (const scenario of [multipart, kserve]) scenario.script = wrkScript({ headers: scenario.headers, body: scenario.body });
+
+const model = file('./constant-model.mjs');
+const cli = file('../dist/cli.js');
+const direct = await startServer([model]);
+const answer = await (await fetch(`${direct.url}/predict`, { method: 'POST', headers: multipart.headers, body: multipart.body })).text();
+const loads = [
+  {
+    scenario: multipart,
+    servers: {
+      bare: await startServer([file('./bare-http-server.mjs')], { ANSWERS: JSON.stringify({ '/predict': answer }) }),
+      direct,
+      supervised: await startServer([cli, model]),
+    },
+  },
+  {
+    scenario: kserve,
+    servers: {
+      direct: await startServer([model], { MODE: 'kserve' }),
+      supervised: await startServer([cli, model], { MODE: 'kserve' }),
+    },
+  },
+];
+
+console.log(
+  `Large uploads: wrk, ${connections} connections, ${seconds} s x ${rounds} rounds, ${jpeg.length}-byte JPEG, a model that does no work, default settings (node ${process.version})`,
+);
+for (const { scenario, servers } of loads) {
+  const figures = Object.fromEntries(Object.keys(servers).map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, server] of Object.entries(servers)) {
+      const cpuBefore = cpuSeconds(server.child.pid);
+      const figure = wrk(`${server.url}${scenario.path}`, scenario.script, { connections, seconds });
+      figure.cpuPerRequest = ((cpuSeconds(server.child.pid) - cpuBefore) * 1e6) / (figure.rps * seconds);
+      figures[name].push(figure);
+    }
+  }
+  const rps = (name) => median(figures[name].map((figure) => figure.rps));
+  const range = (name) => {
+    const values = figures[name].map((figure) => figure.rps);
+    return `${Math.min(...values).toFixed(0)}-${Math.max(...values).toFixed(0)}`;
+  };
+  const p50 = (name) => `${median(figures[name].map((figure) => milliseconds(figure.p50))).toFixed(2)} ms`;
+  const cpu = (name) => `${median(figures[name].map((figure) => figure.cpuPerRequest)).toFixed(0)} µs CPU/req`;
+  const line = (label, name) =>
+    `    ${label.padEnd(34)} ${rps(name).toFixed(0).padStart(6)} req/s (${range(name).padStart(9)})   p50 ${String(p50(name)).padStart(9)}   ${cpu(name).padStart(16)}`;
+  console.log(`  ${scenario.name}`);
+  if (servers.bare) console.log(line('bare node:http + busboy', 'bare'));
+  console.log(`${line('direct, node shim.js', 'direct')}${servers.bare ? `   ${((rps('direct') / rps('bare')) * 100).toFixed(0)}% of the bare server` : ''}`);
+  console.log(`${line('under the supervisor', 'supervised')}   ${((rps('supervised') / rps('direct')) * 100).toFixed(0)}% of direct`);
+}
+await Promise.all(loads.flatMap(({ servers }) => Object.values(servers)).map((server) => server.stop()));
