@@ -30,6 +30,8 @@ import {
 } from './worker-protocol.js';
 import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type ManyMessages } from './message-outbox.js';
+import { ByteChannel, byteStreamFdVariable } from './byte-channel.js';
+import type { Socket } from 'node:net';
 import { stopProcess } from './stop-process.js';
 import { PendingRequests } from './pending-requests.js';
 import { TimeoutSweep } from '../serving/timeout-sweep.js';
@@ -303,18 +305,30 @@ export class SupervisedEngine implements Engine {
       ...process.env,
       [workerEnvironmentVariable]: '1',
       [configurationErrorFileVariable]: this.configurationErrorFile,
+      [byteStreamFdVariable]: '4',
       WORKER_INDEX: String(slot.index),
     };
     if (slot.device !== undefined) env.CUDA_VISIBLE_DEVICES = slot.device;
     const worker = spawn(process.execPath, [...process.execArgv, ...workerPreload, this.shim, ...this.args], {
       env,
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      // fd 4: the byte stream for large binary values (byte-channel.ts), a fresh one per process.
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc', 'pipe'],
       serialization: 'advanced',
       detached: true,
     });
     worker.stdout!.pipe(process.stderr, { end: false });
     slot.process = worker;
-    slot.outbox = new Outbox((message, callback) => worker.send(message, callback));
+    const bytes = new ByteChannel(worker.stdio[4] as Socket, (error) => {
+      if (slot.process !== worker) return;
+      this.log.error(`the model worker${this.named(slot)} broke the byte stream's framing (${error.message}); stopping it`);
+      worker.kill('SIGKILL');
+    });
+    slot.bytes = bytes;
+    slot.outbox = new Outbox((message, callback) => {
+      worker.send(message, callback);
+      // Only once the message is on its way (structured clone may refuse it): its values follow.
+      bytes.sent(message);
+    });
     if (worker.pid !== undefined) this.workerPids.add(worker.pid);
     worker.on('message', (received: WorkerMessage | ManyMessages<WorkerMessage>) => {
       for (const message of unpackMessages(received)) this.onMessage(slot, worker, message);
@@ -343,10 +357,12 @@ export class SupervisedEngine implements Engine {
   }
 
   private send(slot: WorkerSlot, request: Pending): void {
-    const message: SupervisorMessage = { type: 'infer', id: request.id, inputs: request.inputs };
-    if (request.env) message.env = request.env;
-    if (request.onChunk) message.chunks = true;
-    if (request.onLog) message.logs = true;
+    const infer: Extract<SupervisorMessage, { type: 'infer' }> = { type: 'infer', id: request.id, inputs: request.inputs };
+    if (request.env) infer.env = request.env;
+    if (request.onChunk) infer.chunks = true;
+    if (request.onLog) infer.logs = true;
+    // Large binary inputs follow on the byte stream; request.inputs stays whole for a re-send.
+    const message = slot.bytes!.prepare(infer, request.inputs, (rest) => ({ ...infer, inputs: rest }));
     const worker = slot.process!;
     slot.outbox!.send(message, (delivery) => {
       if (delivery.ok || this.pending.get(request.id) !== request) return;
@@ -410,12 +426,16 @@ export class SupervisedEngine implements Engine {
         return;
       }
       case 'result': {
-        const request = this.take(slot, message.id);
-        if (!request) return;
         const result = message.result as InferenceResult & Record<string, unknown>;
-        request.onPredictTime?.(message.predictMs);
-        request.resolve(result && typeof result === 'object' ? asBuffers(result) : result);
-        this.dispatch();
+        if (!result || typeof result !== 'object' || !message.streamed) {
+          this.resolve(slot, message.id, result, message.predictMs);
+          return;
+        }
+        // The request stays the worker's until its data has arrived: if it dies first, the
+        // request is handled as any other it held.
+        slot.bytes!.receive(message, result, () => {
+          if (worker === slot.process) this.resolve(slot, message.id, result, message.predictMs);
+        });
         return;
       }
       case 'chunk': {
@@ -464,6 +484,14 @@ export class SupervisedEngine implements Engine {
         return;
       }
     }
+  }
+
+  private resolve(slot: WorkerSlot, id: number, result: InferenceResult & Record<string, unknown>, predictMs: number): void {
+    const request = this.take(slot, id);
+    if (!request) return;
+    request.onPredictTime?.(predictMs);
+    request.resolve(result && typeof result === 'object' ? asBuffers(result) : result);
+    this.dispatch();
   }
 
   /** Takes back what a worker holds beyond its first `from` requests (those running), for the other workers or its successor. */

@@ -1,10 +1,13 @@
 /**
  * The messages between the supervisor and the model worker, over the child process's IPC channel
- * with the 'advanced' serialization (structured clone), so Buffers travel as bytes.
+ * with the 'advanced' serialization (structured clone), so Buffers travel as bytes. Binary inputs
+ * and result data longer than 64 KiB follow on the byte stream instead (byte-channel.ts): the
+ * message lists them in `streamed`, and the receiver handles it once they have arrived.
  */
 import type { ErrorCode } from '../errors.js';
 import { setOwn } from '../inputs/safe-record.js';
 import type { InferenceResult, InputsSchema, StartLoopOptions } from '../types.js';
+import type { StreamedValues } from './byte-channel.js';
 
 /** Set in the worker's environment by the supervisor. */
 export const workerEnvironmentVariable = 'AI_INTEGRATION_WORKER';
@@ -32,8 +35,9 @@ export type SupervisorMessage =
    * `env`: the request's own variables (perRequestVariables) that were set when it was made.
    * `chunks`: the mode wants a streamed result's chunks as they come (else only the final result).
    * `logs`: the mode follows the prediction's logs (`context.log`); else the worker writes them to stderr.
+   * `streamed`: the inputs that follow on the byte stream (null here until they arrive).
    */
-  | { type: 'infer'; id: number; inputs: Record<string, unknown>; env?: RequestEnvironment; chunks?: true; logs?: true }
+  | { type: 'infer'; id: number; inputs: Record<string, unknown>; env?: RequestEnvironment; chunks?: true; logs?: true; streamed?: StreamedValues }
   /** How many inferences the worker runs at once; the rest wait in its queue, first in, first out. */
   | { type: 'configure'; concurrency: number }
   /** Cancel request `id`: aborts the signal its inference function got (or drops it while it waits). */
@@ -41,8 +45,11 @@ export type SupervisorMessage =
 
 export type WorkerMessage =
   | { type: 'ready'; schema: InputsSchema; options: ForwardedOptions; modes: ShimModes }
-  /** `predictMs`: how long the model ran it, from when the worker started it (not its wait in the worker's queue). */
-  | { type: 'result'; id: number; result: InferenceResult; predictMs: number }
+  /**
+   * `predictMs`: how long the model ran it, from when the worker started it (not its wait in the worker's queue).
+   * `streamed`: the result's data follows on the byte stream.
+   */
+  | { type: 'result'; id: number; result: InferenceResult; predictMs: number; streamed?: StreamedValues }
   /** A batch model ran a batch of `size` requests (for the batch size histogram). */
   | { type: 'batch'; size: number }
   /** One checked chunk of request `id`'s streamed result; its final result follows as `result`. */

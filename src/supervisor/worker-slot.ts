@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { TimeLimit } from '../errors.js';
 import type { InferenceResult, WorkerStatus } from '../types.js';
 import type { Outbox } from './message-outbox.js';
+import type { ByteChannel } from './byte-channel.js';
 import type { RequestEnvironment, SupervisorMessage } from './worker-protocol.js';
 
 /** A request the supervisor holds until a worker answers it. */
@@ -45,6 +46,8 @@ export class WorkerSlot {
   process: ChildProcess | undefined;
   /** What goes to the current process, written together once per turn of the event loop. */
   outbox: Outbox<SupervisorMessage> | undefined;
+  /** The current process's byte stream: large binary inputs go there, large result data comes back on it. */
+  bytes: ByteChannel | undefined;
   state: WorkerState = 'stopped';
   reason = 'the model worker is starting';
   sentOrder: Pending[] = [];

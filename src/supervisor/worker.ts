@@ -8,6 +8,7 @@ import {
 } from './worker-protocol.js';
 import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type Delivery, type ManyMessages } from './message-outbox.js';
+import { ByteChannel, byteStreamFdVariable } from './byte-channel.js';
 import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from '../errors.js';
 import { validateOutputDescription } from '../result/output-description.js';
 import { validateSchema } from '../inputs/schema.js';
@@ -19,11 +20,37 @@ export function isSupervisedWorker(env: Readonly<Record<string, string | undefin
   return env[workerEnvironmentVariable] === '1' && typeof process.send === 'function';
 }
 
+// Large binary inputs arrive, and large result data leaves, on the byte stream beside the IPC
+// channel (byte-channel.ts). A frame that differs from its announcement is the supervisor's bug
+// or a stranger writing to the fd: nothing read after it can be trusted, so the worker ends.
+let bytes: ByteChannel | undefined;
+function byteChannel(): ByteChannel | undefined {
+  const fd = Number(process.env[byteStreamFdVariable]);
+  if (bytes || !Number.isInteger(fd) || fd < 3) return bytes;
+  bytes = ByteChannel.open(fd, (error) => {
+    process.stderr.write(`ai-integration: the model worker's byte stream from the supervisor is broken (${error.message}); exiting\n`);
+    process.exit(ExitCode.modelFailed);
+  });
+  // The IPC channel keeps the worker alive, and its end ends the worker.
+  bytes.unref();
+  return bytes;
+}
+
 // Results, chunks and the rest go out together once per turn of the event loop (see Outbox).
 let outbox: Outbox<WorkerMessage> | undefined;
 function send(message: WorkerMessage): Promise<Delivery> {
-  outbox ??= new Outbox((packed, callback) => process.send!(packed, undefined, {}, callback));
+  outbox ??= new Outbox((packed, callback) => {
+    process.send!(packed, undefined, {}, callback);
+    bytes?.sent(packed);
+  });
   return new Promise((resolve) => outbox!.send(message, resolve));
+}
+
+/** A result message, with its data on the byte stream when it is large. */
+function resultMessage(id: number, result: InferenceResult, predictMs: number): WorkerMessage {
+  const message: Extract<WorkerMessage, { type: 'result' }> = { type: 'result', id, result, predictMs };
+  if (!bytes || result === null || typeof result !== 'object') return message;
+  return bytes.prepare(message, result as unknown as Record<string, unknown>, (rest) => ({ ...message, result: rest as unknown as InferenceResult }));
 }
 
 /**
@@ -72,12 +99,15 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   engine.events.on('batch', (size) => void send({ type: 'batch', size }));
   let concurrency = engineSchedules ? Number.POSITIVE_INFINITY : 1;
   let running = 0;
+  const channel = byteChannel();
   const waiting: Extract<SupervisorMessage, { type: 'infer' }>[] = [];
+  // Requests whose inputs are still arriving on the byte stream: the queue waits for the first.
+  const arriving = new WeakSet<object>();
   const cancellations = new Map<number, Cancellation>();
   const throwReports: Promise<unknown>[] = [];
   const pump = () => {
     // After a throw nothing more runs on this model: the worker is about to exit.
-    while (running < concurrency && waiting.length > 0 && throwReports.length === 0) {
+    while (running < concurrency && waiting.length > 0 && !arriving.has(waiting[0]!) && throwReports.length === 0) {
       running++;
       run(waiting.shift()!);
     }
@@ -92,6 +122,17 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
       pump();
     } else if (message?.type === 'infer') {
       waiting.push(message);
+      if (message.streamed) {
+        if (!channel) {
+          process.stderr.write('ai-integration: the supervisor sent inputs on a byte stream this worker does not have; exiting\n');
+          process.exit(ExitCode.modelFailed);
+        }
+        arriving.add(message);
+        channel.receive(message, message.inputs, () => {
+          arriving.delete(message);
+          pump();
+        });
+      }
       pump();
     } else if (message?.type === 'abort') {
       const index = waiting.findIndex((request) => request.id === message.id);
@@ -119,7 +160,7 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
       .then(
         async (result) => {
           const predictMs = reported ?? performance.now() - started;
-          const delivery = await send({ type: 'result', id: message.id, result, predictMs });
+          const delivery = await send(resultMessage(message.id, result, predictMs));
           if (!delivery.ok && 'refused' in delivery) {
             const reason = `the result could not be sent to the supervisor: ${delivery.refused.message}`;
             await send({ type: 'result', id: message.id, result: { 'content-type': 'text/plain', data: null, success: false, error: reason }, predictMs });

@@ -1,0 +1,158 @@
+/**
+ * Large binary values between the supervisor and its worker travel on a byte stream of their own
+ * (a socket pair, the worker's fd 4) beside the IPC channel, as they are: the IPC message carries
+ * the rest and says which values follow on the stream (`streamed`), and the values are written
+ * from their own memory (no serialization, no copy in the sender) and read into one Buffer each in
+ * the receiver (one copy). Through the IPC channel's structured clone a 1.5 MB image was copied
+ * four times and read in 64 KB pieces by JavaScript on each side; see docs/explanation/supervisor.md.
+ */
+import { Socket, type SocketConstructorOpts } from 'node:net';
+import { setOwn } from '../inputs/safe-record.js';
+import { unpackMessages, type ManyMessages } from './message-outbox.js';
+import { FrameReader, frameHeader } from './byte-frames.js';
+
+/** Binary values longer than this go on the byte stream; the rest stay in the IPC message, where small values are cheaper. */
+export const streamedValueThreshold = 64 * 1024;
+
+/** The worker's fd of the byte stream, in its environment (set by the supervisor). */
+export const byteStreamFdVariable = 'AI_INTEGRATION_BYTE_STREAM_FD';
+
+/** The values of a message's record that follow on the byte stream, in the order of their frames. */
+export type StreamedValues = { key: string; length: number }[];
+
+/**
+ * `record` without its binary values longer than the threshold (a shallow copy; `record` itself
+ * is left as it is, so it can be sent again to another worker), with those values and their list.
+ * undefined when there is none.
+ */
+export function takeLargeValues(
+  record: Record<string, unknown>,
+): { rest: Record<string, unknown>; streamed: StreamedValues; values: Uint8Array[] } | undefined {
+  let taken: { rest: Record<string, unknown>; streamed: StreamedValues; values: Uint8Array[] } | undefined;
+  for (const [key, value] of Object.entries(record)) {
+    if (!(value instanceof Uint8Array) || value.byteLength <= streamedValueThreshold) continue;
+    taken ??= { rest: { ...record }, streamed: [], values: [] };
+    // Its place is kept (the receiver puts the bytes there, so the keys keep their order); nothing
+    // sees the null, since the message waits for its values.
+    setOwn(taken.rest, key, null);
+    taken.streamed.push({ key, length: value.byteLength });
+    taken.values.push(value);
+  }
+  return taken;
+}
+
+interface Streaming {
+  id: number;
+  streamed?: StreamedValues;
+}
+
+/** One side of the byte stream: writes the values of the messages sent, and reads those announced. */
+export class ByteChannel {
+  private readonly reader: FrameReader;
+  // The values each message sent on the IPC channel takes along, written once the message has been.
+  private readonly values = new WeakMap<object, Uint8Array[]>();
+
+  /**
+   * The side of an open socket (the supervisor's end, which Node made): its chunks are copied into
+   * each value's Buffer. `failed`: the other side wrote what it had not announced; the channel
+   * reads nothing more.
+   */
+  constructor(
+    private readonly socket: Socket,
+    private readonly failed: (error: Error) => void,
+    copyChunks = true,
+  ) {
+    this.reader = new FrameReader(failed, (stalled) => (stalled ? socket.pause() : socket.resume()));
+    if (copyChunks) socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
+    // The other side went away (EPIPE, ECONNRESET): its exit, or the IPC channel's end, says so.
+    socket.on('error', () => {});
+  }
+
+  /**
+   * The side of fd `fd` (the worker's end): the socket reads each value straight into its Buffer
+   * (`onread`), so a value costs the kernel's copy and nothing else.
+   */
+  static open(fd: number, failed: (error: Error) => void): ByteChannel {
+    let channel: ByteChannel | undefined;
+    // Where bytes go that nothing announced yet; the reader copies them and holds them.
+    const scratch = Buffer.allocUnsafe(64 * 1024);
+    // `onread` is an option of net.Socket's constructor since Node 12, which @types/node leaves out.
+    const options = {
+      fd,
+      readable: true,
+      writable: true,
+      onread: {
+        buffer: () => channel?.reader.readBuffer() ?? scratch,
+        callback: (count: number, buffer: Uint8Array) => {
+          if (buffer === scratch) channel!.reader.push(Buffer.from(scratch.subarray(0, count)));
+          else channel!.reader.advance(count);
+        },
+      },
+    };
+    const socket = new Socket(options as SocketConstructorOpts);
+    channel = new ByteChannel(socket, failed, false);
+    return channel;
+  }
+
+  /**
+   * `message` with its large values of `record` taken out (and kept to be written after it); the
+   * message as it is when none is large.
+   */
+  prepare<M extends Streaming>(message: M, record: Record<string, unknown>, withRest: (rest: Record<string, unknown>) => M): M {
+    const taken = takeLargeValues(record);
+    if (!taken) return message;
+    const prepared = withRest(taken.rest);
+    prepared.streamed = taken.streamed;
+    this.values.set(prepared, taken.values);
+    return prepared;
+  }
+
+  /**
+   * Writes the values of the messages just written to the IPC channel, after them. They are not
+   * copied: the stream holds the Buffers until the kernel takes them. What it holds is bounded by
+   * what was sent ahead (the supervisor's send-ahead window; one result per request).
+   */
+  sent<M extends object>(written: M | ManyMessages<M>): void {
+    for (const message of unpackMessages(written)) {
+      const values = this.values.get(message);
+      if (!values) continue;
+      this.values.delete(message);
+      this.socket.cork();
+      values.forEach((value, index) => {
+        this.socket.write(frameHeader((message as Streaming).id, index, value.byteLength));
+        this.socket.write(value);
+      });
+      this.socket.uncork();
+    }
+  }
+
+  /** Lets the process end while the channel is open. */
+  unref(): void {
+    this.socket.unref();
+  }
+
+  /** Calls `done` with `record` whole once the values `message` announced have arrived; at once when it announced none. */
+  receive(message: Streaming, record: Record<string, unknown>, done: () => void): void {
+    const streamed = message.streamed;
+    if (!streamed || streamed.length === 0) {
+      done();
+      return;
+    }
+    if (!Array.isArray(streamed) || !streamed.every((value) => typeof value?.key === 'string' && Number.isSafeInteger(value.length) && value.length >= 0)) {
+      this.failed(new Error(`message ${message.id} announced values it cannot have: ${JSON.stringify(streamed).slice(0, 200)}`));
+      return;
+    }
+    let missing = streamed.length;
+    streamed.forEach(({ key, length }, index) => {
+      this.reader.expect({
+        id: message.id,
+        index,
+        length,
+        done: (bytes) => {
+          setOwn(record, key, bytes);
+          if (--missing === 0) done();
+        },
+      });
+    });
+  }
+}
