@@ -63,6 +63,13 @@ const benchmarks = {
     needs: 'wrk',
     about: 'req/s through each protocol adapter beside the native route and a bare server',
   },
+  openai: {
+    args: '[rounds requests seconds]',
+    file: 'openai.mjs',
+    needs: 'wrk',
+    about:
+      'MODE=openai: streamed tokens/s and first token (1 and 32 clients, direct and supervised) beside a bare SSE server; embeddings req/s beside /predict',
+  },
   lambda: { args: '[seconds rounds]', file: 'lambda.mjs', about: 'MODE=lambda invocations/s, direct and supervised, beside a bare runtime-API loop' },
   access: { args: '[seconds rounds]', file: 'access.mjs', needs: 'wrk', about: 'what the access log (text, JSON) and bearer auth cost on POST /predict' },
   workers: { args: '[seconds rounds]', file: 'workers.mjs', needs: 'wrk', about: 'WORKERS=2 against WORKERS=1 on a CPU-bound model' },

@@ -33,21 +33,31 @@ export async function streamChoices(
 ): Promise<void> {
   let stream: OpenAiEventStream | undefined;
   const open = () => (stream ??= new OpenAiEventStream(route.response));
+  // A choice's opening event goes out with its first token, in one write: the first token then
+  // leaves at once (the stream writes what follows a first write within a turn at the turn's end).
+  const openings: (string | undefined)[] = [];
+  const send = (index: number, json: string) => {
+    const opening = openings[index];
+    if (opening === undefined) open().data(json);
+    else {
+      openings[index] = undefined;
+      open().data(opening, json);
+    }
+  };
   try {
     const summaries = await runChoices(core, route, choices, promptTokens, {
       started: (index) => {
-        const events = open();
-        if (rendering.opening) events.data(rendering.opening(index));
+        open();
+        if (rendering.opening) openings[index] = rendering.opening(index);
       },
-      content: (index, text) => open().data(rendering.content(index, text)),
+      content: (index, text) => send(index, rendering.content(index, text)),
       toolCalls: (index, calls, first) => {
-        if (rendering.toolCalls) open().data(rendering.toolCalls(index, calls, first));
+        if (rendering.toolCalls) send(index, rendering.toolCalls(index, calls, first));
       },
       finished: (index, summary, unsent) => {
-        const events = open();
-        if (unsent.content) events.data(rendering.content(index, unsent.content));
-        if (unsent.toolCalls.length > 0 && rendering.toolCalls) events.data(rendering.toolCalls(index, unsent.toolCalls, unsent.firstToolCall));
-        events.data(rendering.finish(index, summary.finish_reason));
+        if (unsent.content) send(index, rendering.content(index, unsent.content));
+        if (unsent.toolCalls.length > 0 && rendering.toolCalls) send(index, rendering.toolCalls(index, unsent.toolCalls, unsent.firstToolCall));
+        send(index, rendering.finish(index, summary.finish_reason));
       },
     });
     const events = open();
