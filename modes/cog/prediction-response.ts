@@ -72,7 +72,7 @@ export function isPredictionFailure(error: unknown): error is AiIntegrationError
  * (queued), `processing` (with `started_at`), then `succeeded`, `failed` or `canceled`.
  */
 export function trackedResponse(identity: PredictionIdentity, tracked: TrackedPrediction): CogPredictionResponse {
-  const { prediction, error, completedMs, startedMs } = tracked;
+  const { prediction, error, completedMs, startedMs, predictMs } = tracked;
   let response: CogPredictionResponse;
   if (tracked.status === 'succeeded' && prediction) {
     response = predictionResponse(identity, {
@@ -86,7 +86,8 @@ export function trackedResponse(identity: PredictionIdentity, tracked: TrackedPr
       status: 'failed',
       error: error?.message ?? tracked.status,
       completedMs: completedMs!,
-      ...(startedMs === undefined ? {} : { predictMs: completedMs! - startedMs }),
+      // The model's own time when it returned a failure; else (a throw, a timeout, a cancel) since it was handed to the model.
+      ...(predictMs !== undefined ? { predictMs } : startedMs === undefined ? {} : { predictMs: completedMs! - startedMs }),
     });
     response.status = tracked.status;
     response.output = outputSoFar(tracked.chunks);

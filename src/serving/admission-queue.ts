@@ -28,6 +28,7 @@ interface Job {
   onStart: (() => void) | undefined;
   onChunk: ((chunk: InferenceResult) => void) | undefined;
   onLog: ((text: string) => void) | undefined;
+  onPredictTime: ((ms: number) => void) | undefined;
 }
 
 /** What a submitted inference may carry: the signal that cancels it, and who to tell when it starts. */
@@ -40,6 +41,8 @@ export interface SubmitOptions {
   onChunk?: (chunk: InferenceResult) => void;
   /** Takes the model's log lines for this inference (`Engine.infer`'s `onLog`). */
   onLog?: (text: string) => void;
+  /** Told the model's time once it returns, whatever it returned (a failure it reported has its time too). */
+  onPredictTime?: (ms: number) => void;
 }
 
 export interface SchedulerLimits {
@@ -97,7 +100,7 @@ export class AdmissionQueue {
   submit(inputs: Record<string, unknown>, options: SubmitOptions = {}): Promise<ScheduledOutcome> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
-    const { onStart, onChunk, onLog } = options;
+    const { onStart, onChunk, onLog, onPredictTime } = options;
     const cancellation = Cancellation.of(options.signal);
     if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
     return new Promise((resolve, reject) => {
@@ -117,6 +120,7 @@ export class AdmissionQueue {
         onStart,
         onChunk,
         onLog,
+        onPredictTime,
       };
       if (cancellation) {
         stopListening = cancellation.onCancel(() => {
@@ -184,6 +188,7 @@ export class AdmissionQueue {
           if (job.timedOut) return;
           const finished = performance.now();
           const predictMs = Math.min(job.predictMs ?? finished - started, finished - job.enqueued);
+          job.onPredictTime?.(predictMs);
           job.resolve({ result, queueMs: finished - job.enqueued - predictMs, predictMs });
         },
         (error: unknown) => {

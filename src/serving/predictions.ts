@@ -17,6 +17,8 @@ export interface TrackedPrediction {
   readonly createdMs: number;
   startedMs: number | undefined;
   completedMs: number | undefined;
+  /** The model's time, once it returned a result (a failure it reported included): not its wait in a worker's queue. */
+  predictMs: number | undefined;
   /** The checked result, once succeeded. */
   prediction: Prediction | undefined;
   /** Why it failed or was canceled. */
@@ -118,6 +120,7 @@ export class PredictionStore {
       createdMs: Date.now(),
       startedMs: undefined,
       completedMs: undefined,
+      predictMs: undefined,
       prediction: undefined,
       error: undefined,
       logs: '',
@@ -143,7 +146,10 @@ export class PredictionStore {
       entry.logs += text;
       webhook?.emit('logs');
     };
-    this.run(inputs, { signal: cancellation, onStart, onChunk, onLog })
+    const onPredictTime = (ms: number) => {
+      entry.predictMs = ms;
+    };
+    this.run(inputs, { signal: cancellation, onStart, onChunk, onLog, onPredictTime })
       .then(
         (prediction) => {
           entry.status = 'succeeded';

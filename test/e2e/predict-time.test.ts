@@ -109,6 +109,26 @@ describe('under the supervisor, an instant model held up behind a slow one', () 
   });
 });
 
+describe('under the supervisor, a failure the model reports, held up behind a slow inference', () => {
+  test("MODE=cog: the failed prediction's metrics.predict_time is the model's time too", async () => {
+    const server = await supervise({ MODE: 'cog' });
+    const send = async (note: string) => {
+      const input = note.startsWith('instant') ? { note, action: 'fail' } : { note };
+      const response = await request(`${server.url}/predictions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input }),
+      });
+      return { status: response.statusCode, body: (await response.body.json()) as any };
+    };
+    const { slow, instant } = await instantBehindSlow(server, 'slow before a failure', send);
+    expect([slow.body.status, instant.body.status]).toEqual(['succeeded', 'failed']);
+    expect(instant.body.error).toBe('the model reported a failure: no face found in the image');
+    expect(instant.body.metrics.predict_time).toBeLessThan(holdMs / 3 / 1000);
+    expect(Date.parse(instant.body.started_at) - Date.parse(instant.body.created_at)).toBeGreaterThan(holdMs / 2);
+  });
+});
+
 describe('through a gateway, a job held up on the queue behind a slow one', () => {
   test("its predict_time_ms is the queue worker's figure for the model; the wait on the queue is queue_time_ms", async () => {
     const redis = await startRedis();
