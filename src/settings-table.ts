@@ -276,7 +276,7 @@ export const settingsTable = {
   }),
   WORKER_MAX_START_FAILURES: setting(integer(1), {
     default: 5,
-    description: 'failed starts of the model worker in a row before the supervisor gives up (exit 70)',
+    description: 'in a serving mode, failed starts of the model worker in a row before the supervisor gives up (exit 70); a mode that runs once does not retry',
     scope: 'supervisor',
   }),
   WORKER_START_TIMEOUT_MS: setting(duration(1), {

@@ -104,6 +104,9 @@ async function main(): Promise<void> {
     // The mode's code loads while the worker starts (on another core), rather than after it is ready.
     if (selected !== undefined) void loadMode(selected).catch(() => {});
     whileLoading = selected === undefined ? undefined : await modeTraits(selected)?.whileModelLoads?.(process.env, log);
+    // A model that fails to load is started again only by a serving mode (one the shim registers
+    // counts as one); without MODE the mode is the command line, which runs once.
+    engine.retryFailedStarts = selected !== undefined && (modeTraits(selected) === undefined || isServingMode(selected));
     const { schema, options, modes } = await engine.start();
     const env = { ...process.env, ...(await whileLoading?.end()) };
     whileLoading = undefined;

@@ -1,3 +1,4 @@
+import { StartOutput } from './start-output.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -89,6 +90,12 @@ export class SupervisedEngine implements Engine {
    * replaced after a throw; in a one-shot mode the throw ends the job.
    */
   restartAfterThrow = false;
+  /**
+   * Whether a worker that fails to start is started again (up to WORKER_MAX_START_FAILURES): so in
+   * a serving mode; a one-shot mode (the self-test, the stdin modes, the command line) gives up at
+   * once, its error printed once. Set before `start`, from the mode MODE names.
+   */
+  retryFailedStarts = true;
   private readonly slots: WorkerSlot[];
   private readonly pending = new PendingRequests<Pending>();
   /** Requests not sent to any worker yet, oldest first. */
@@ -312,11 +319,20 @@ export class SupervisedEngine implements Engine {
     const worker = spawn(process.execPath, [...process.execArgv, ...workerPreload, this.shim, ...this.args], {
       env,
       // fd 4: the byte stream for large binary values (byte-channel.ts), a fresh one per process.
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'],
       serialization: 'advanced',
       detached: true,
     });
     worker.stdout!.pipe(process.stderr, { end: false });
+    // Its stderr passes through, but for a failed start's output repeated word for word (StartOutput).
+    const startOutput = new StartOutput(process.stderr, slot.failedStartOutput);
+    slot.startOutput = startOutput;
+    worker.stderr!.on('data', (chunk: Buffer) => {
+      if (!startOutput.write(chunk)) {
+        worker.stderr!.pause();
+        process.stderr.once('drain', () => worker.stderr!.resume());
+      }
+    });
     slot.process = worker;
     const bytes = new ByteChannel(worker.stdio[4] as Socket, (error) => {
       if (slot.process !== worker) return;
@@ -336,7 +352,19 @@ export class SupervisedEngine implements Engine {
     worker.on('error', (error) => this.log.error(`the model worker${this.named(slot)} could not be started: ${error.message}`));
     worker.on('exit', (code, signal) => {
       this.workerPids.delete(worker.pid!);
-      this.onExit(slot, worker, code, signal);
+      // A failed start is judged on its whole output, which may still be in the pipe; a process
+      // of the model's that keeps the pipe open does not hold the verdict up for long.
+      if (slot.state !== 'starting' || worker.stderr!.readableEnded) {
+        this.onExit(slot, worker, code, signal);
+        return;
+      }
+      const judge = () => {
+        clearTimeout(timer);
+        worker.stderr!.off('end', judge);
+        this.onExit(slot, worker, code, signal);
+      };
+      const timer = setTimeout(judge, 1000);
+      worker.stderr!.once('end', judge);
     });
     const { startTimeoutMs } = this.settings;
     slot.startTimer = setTimeout(() => {
@@ -418,6 +446,8 @@ export class SupervisedEngine implements Engine {
         if (slot.replacement) return; // it is being replaced already
         clearTimeout(slot.startTimer);
         slot.state = 'ready';
+        slot.startOutput?.ready();
+        slot.failedStartOutput = undefined;
         if (this.workerConcurrency !== 1) slot.outbox!.send({ type: 'configure', concurrency: this.workerConcurrency });
         slot.consecutiveStartFailures = 0;
         this.firstReady?.resolve({ schema: message.schema, options: message.options, modes: message.modes });
@@ -615,12 +645,16 @@ export class SupervisedEngine implements Engine {
 
   private onStartFailure(slot: WorkerSlot, how: string, configuration = false): void {
     slot.consecutiveStartFailures++;
-    if (configuration || slot.consecutiveStartFailures >= this.settings.maxStartFailures) {
+    const { outcome, output } = slot.startOutput?.failed() ?? { outcome: 'shown', output: undefined };
+    slot.failedStartOutput = output;
+    if (configuration || !this.retryFailedStarts || slot.consecutiveStartFailures >= this.settings.maxStartFailures) {
       const error = configuration
         ? new ShimConfigurationError(this.takeConfigurationError())
         : new AiIntegrationError(
             'AI_ERR_WORKER_START_FAILED',
-            `the model worker${this.named(slot)} failed to start ${plural(slot.consecutiveStartFailures, 'time')} in a row (last: ${how}); giving up (WORKER_MAX_START_FAILURES=${this.settings.maxStartFailures}). Its own error is in the log above.`,
+            this.retryFailedStarts
+              ? `the model worker${this.named(slot)} failed to start ${plural(slot.consecutiveStartFailures, 'time')} in a row (last: ${how}); giving up (WORKER_MAX_START_FAILURES=${this.settings.maxStartFailures}). Its own error is in the log above.`
+              : `the model worker failed to start (${how}); a mode that runs once does not retry it. Its own error is in the log above.`,
           );
       for (const other of this.slots) {
         other.state = 'stopped';
@@ -639,7 +673,8 @@ export class SupervisedEngine implements Engine {
     }
     const delay = Math.min(this.settings.maxBackoffMs, this.settings.initialBackoffMs * 2 ** (slot.consecutiveStartFailures - 1));
     slot.state = 'backoff';
-    slot.reason = `the model worker${this.named(slot)} failed to start (${how}); retrying in ${delay} ms (attempt ${slot.consecutiveStartFailures + 1} of ${this.settings.maxStartFailures})`;
+    const again = outcome === 'repeated' ? ' again, with the same output as above' : '';
+    slot.reason = `the model worker${this.named(slot)} failed to start${again} (${how}); retrying in ${delay} ms (attempt ${slot.consecutiveStartFailures + 1} of ${this.settings.maxStartFailures})`;
     this.log.error(slot.reason);
     setTimeout(() => {
       if (!this.stopping && !this.failure) this.spawnWorker(slot);

@@ -1,3 +1,4 @@
+import type { StartOutput } from './start-output.js';
 import type { ChildProcess } from 'node:child_process';
 import type { TimeLimit } from '../errors.js';
 import type { InferenceResult, WorkerStatus } from '../types.js';
@@ -56,6 +57,10 @@ export class WorkerSlot {
   replacement: Replacement | undefined;
   startTimer: NodeJS.Timeout | undefined;
   consecutiveStartFailures = 0;
+  /** The current process's stderr while it starts. */
+  startOutput: StartOutput | undefined;
+  /** What the last process printed before it failed to start, to tell a repeat from news. */
+  failedStartOutput: Buffer | undefined;
   restarts = 0;
   /**
    * A write to the current process failed (it went away: EPIPE): nothing more is sent to it, even

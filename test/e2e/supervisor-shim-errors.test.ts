@@ -77,11 +77,32 @@ describe('the supervisor and a shim that cannot be loaded', () => {
     expect(line).toMatch(/^error: invalid inputs schema: image: unknown type "picture"; expected one of /);
   });
 
-  test("a JSON.parse SyntaxError while the model loads is the model's failure: retried, not a configuration error", async () => {
+  test("a JSON.parse SyntaxError while the model loads is the model's failure, not a configuration error: retried by a serving mode", async () => {
     const path = shim('bad-config.mjs', "JSON.parse('{not json');\n");
-    const outcome = await runScript(supervisorBin, { args: [path], mode: 'test_model_integration', env: { WORKER_MAX_START_FAILURES: '2' } });
+    const outcome = await runScript(supervisorBin, { args: [path], mode: 'http', env: { WORKER_MAX_START_FAILURES: '2', PORT: '0' } });
     expect(outcome.code).toBe(70);
     expect(outcome.stderr).toContain('the model worker failed to start (exit code 1); retrying in 100 ms (attempt 2 of 2)');
     expect(outcome.stderr).not.toContain('cannot be loaded');
+  });
+
+  test.each([
+    ['test_model_integration', {}],
+    ['test_inputs_dict_json', {}],
+    ['command_line', { args: ['--text', 'x'] }],
+    ['(MODE unset: the command line)', { args: ['--text', 'x'] }],
+  ])('a model that throws while loading, %s: no retry, the stack once, then one line', async (mode, { args = [] }: { args?: string[] }) => {
+    const path = shim('throws-on-load.mjs', "throw new Error('weights.onnx: no such file');\n");
+    const outcome = await runScript(supervisorBin, {
+      args: [path, ...args],
+      ...(mode.startsWith('(') ? {} : { mode }),
+      env: { WORKER_MAX_START_FAILURES: '5' },
+    });
+    expect(outcome.code).toBe(70);
+    expect(outcome.stderr.match(/Error: weights\.onnx: no such file/g)).toHaveLength(1);
+    expect(outcome.stderr).toMatch(/\n\s+at .*throws-on-load\.mjs/);
+    expect(outcome.stderr.trimEnd().split('\n').at(-1)).toBe(
+      'error: the model worker failed to start (exit code 1); a mode that runs once does not retry it. Its own error is in the log above.',
+    );
+    expect(outcome.stderr).not.toContain('retrying');
   });
 });

@@ -70,13 +70,17 @@ describe('the supervisor (ai-integration SHIM)', () => {
     expect(processState(orphan)).toBeUndefined();
   });
 
-  test('a worker that fails to start is retried with back-off, then given up with a clear error', async () => {
+  test('a worker that fails to start is retried with back-off, its stack printed once and a short line per retry, then given up with a clear error', async () => {
     const outcome = await runScript(supervisorBin, { args: [model], mode: 'http', env: { FAIL_START: '1', WORKER_MAX_START_FAILURES: '3', PORT: '0' } });
     expect(outcome.code).toBe(70);
-    expect(outcome.stderr.match(/Error: could not load the weights: model\.onnx is missing/g)).toHaveLength(3);
-    expect(outcome.stderr).toContain('the model worker failed to start (exit code 1); retrying in 100 ms (attempt 2 of 3)');
-    expect(outcome.stderr).toContain('the model worker failed to start (exit code 1); retrying in 200 ms (attempt 3 of 3)');
-    expect(outcome.stderr).toContain('error: the model worker failed to start 3 times in a row (last: exit code 1); giving up (WORKER_MAX_START_FAILURES=3)');
+    expect(outcome.stderr.match(/Error: could not load the weights: model\.onnx is missing/g)).toHaveLength(1);
+    expect(outcome.stderr.match(/\n\s+at /g)?.length).toBeGreaterThan(0);
+    const lines = outcome.stderr.trimEnd().split('\n');
+    expect(lines.slice(-3)).toEqual([
+      'error: the model worker failed to start (exit code 1); retrying in 100 ms (attempt 2 of 3)',
+      'error: the model worker failed to start again, with the same output as above (exit code 1); retrying in 200 ms (attempt 3 of 3)',
+      'error: the model worker failed to start 3 times in a row (last: exit code 1); giving up (WORKER_MAX_START_FAILURES=3). Its own error is in the log above.',
+    ]);
   });
 
   test('a worker that fails to start twice, then loads, serves', async () => {
