@@ -1,10 +1,14 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { tokenStorageKey } from './auth.js';
 
-// Interactive API docs from the package's own copy of Swagger UI: a container is often offline,
-// so nothing is fetched from a CDN.
+// Interactive API docs from the package's own copy of Swagger UI (dist/docs-ui/, copied at build
+// time by scripts/docs-ui.mjs): a container is often offline, so nothing is fetched from a CDN,
+// and the online validator is off, so the page calls nothing but this server.
 const assets: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
@@ -29,7 +33,7 @@ const withToken = (request) => {
   if (token && !request.headers.Authorization) request.headers.Authorization = 'Bearer ' + token;
   return request;
 };
-window.ui = SwaggerUIBundle({ url: 'openapi.json', dom_id: '#swagger-ui', requestInterceptor: withToken });
+window.ui = SwaggerUIBundle({ url: 'openapi.json', dom_id: '#swagger-ui', requestInterceptor: withToken, validatorUrl: null });
 </script>
 </body>
 </html>
@@ -43,11 +47,17 @@ export function isDocsAsset(name: string): boolean {
 export async function sendDocsAsset(response: ServerResponse, name: string): Promise<void> {
   let body = cache.get(name);
   if (!body) {
-    // swagger-ui-dist is found by the first asset asked for, not at start-up.
-    const { default: getAbsoluteFSPath } = await import('swagger-ui-dist/absolute-path.js');
-    body = await readFile(join(getAbsoluteFSPath(), name));
+    body = await readFile(join(docsUiFolder(), name));
     cache.set(name, body);
   }
   response.writeHead(200, { 'content-type': assets[name]!, 'content-length': body.length, 'cache-control': 'public, max-age=86400' });
   response.end(body);
+}
+
+// Beside the built chunks in dist/; run from a source checkout (the unit tests), the
+// swagger-ui-dist devDependency the build copies from. The path is computed so the bundler leaves it alone.
+function docsUiFolder(): string {
+  const built = fileURLToPath(new URL('./docs-ui/', import.meta.url));
+  if (existsSync(built)) return built;
+  return dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 }

@@ -91,6 +91,9 @@ function packageJson(name: string, manifest: Manifest, dependency: string, types
       'ai-integration': dependency,
       sharp: manifest.dependencies?.sharp ?? '*',
     },
+    // npm 11 asks before a dependency's install script runs. msgpackr-extract's (through BullMQ)
+    // only builds what its prebuilt package already holds: docs/reference/dependencies.md.
+    allowScripts: { 'msgpackr-extract': false },
     ...(typescript
       ? { devDependencies: { '@types/node': manifest.devDependencies?.['@types/node'] ?? '*', typescript: manifest.devDependencies?.typescript ?? '*' } }
       : {}),

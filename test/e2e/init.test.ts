@@ -3,7 +3,7 @@
  * installed in a folder of its own, init run from that install (JavaScript and --typescript),
  * `npm install` against the tarball, and the folder's own `npm test` (the self-test) passing.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -37,12 +37,49 @@ const folder = (name: string) => {
 };
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
+/** The installed packages (nested ones too) whose package.json has a preinstall, install or postinstall script: what runs in a user's `npm install`. */
+function packagesWithInstallScripts(nodeModules: string): string[] {
+  const found = new Set<string>();
+  const visit = (folder: string) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      if (!entry.isDirectory() || entry.name === '.bin') continue;
+      const path = join(folder, entry.name);
+      if (entry.name.startsWith('@')) {
+        visit(path);
+        continue;
+      }
+      const manifest = join(path, 'package.json');
+      if (existsSync(manifest)) {
+        const { name, scripts } = readJson(manifest) as { name: string; scripts?: Record<string, string> };
+        if (scripts?.preinstall || scripts?.install || scripts?.postinstall) found.add(name);
+      }
+      if (existsSync(join(path, 'node_modules'))) visit(join(path, 'node_modules'));
+    }
+  };
+  visit(nodeModules);
+  return [...found].sort();
+}
+
 describe('the packed package', () => {
   test('ships the container template, its .dockerignore, the local base image script and the init templates', () => {
     const installed = join(work, 'tool', 'node_modules', 'ai-integration');
     expect(readdirSync(join(installed, 'docker')).sort()).toEqual(['.dockerignore', 'Dockerfile', 'local-base-image.sh']);
     expect(readFileSync(join(installed, 'docker', 'Dockerfile'), 'utf8')).toBe(readFileSync(join(repoRoot, 'docker', 'Dockerfile'), 'utf8'));
     expect(readdirSync(join(installed, 'templates', 'init')).sort()).toEqual(['shim.js', 'shim.ts', 'tsconfig.json']);
+  });
+
+  test("installs no analytics: no @scarf/scarf in the tree, and the one install script is msgpackr-extract's check for its prebuilt binary", async () => {
+    const tool = join(work, 'tool');
+    const listed = await runIn(tool, 'npm', ['ls', '@scarf/scarf', '--all', '--json']);
+    expect((JSON.parse(listed.stdout.toString()) as { dependencies?: unknown }).dependencies).toBeUndefined();
+    expect(packagesWithInstallScripts(join(tool, 'node_modules'))).toEqual(['msgpackr-extract']);
+    // The docs page's Swagger UI is the package's own copy, not a dependency.
+    expect(readdirSync(join(tool, 'node_modules', 'ai-integration', 'dist', 'docs-ui')).sort()).toEqual([
+      'LICENSE',
+      'NOTICE',
+      'swagger-ui-bundle.js',
+      'swagger-ui.css',
+    ]);
   });
 
   test('--help lists init; init --help lists its options', async () => {
@@ -82,12 +119,15 @@ describe('init, npm install, npm test', () => {
       type: 'module',
       scripts: { start: 'ai-integration shim.js', test: 'MODE=test_model_integration ai-integration shim.js' },
       dependencies: { 'ai-integration': `file:${tgz}`, sharp: readJson(join(repoRoot, 'package.json')).dependencies.sharp },
+      allowScripts: { 'msgpackr-extract': false },
     });
     expect(readFileSync(join(model, 'Dockerfile'), 'utf8')).toBe(readFileSync(join(repoRoot, 'docker', 'Dockerfile'), 'utf8'));
     expect(readFileSync(join(model, '.dockerignore'), 'utf8')).toBe(readFileSync(join(repoRoot, 'docker', '.dockerignore'), 'utf8'));
     expect(readFileSync(join(model, 'weights.bin'), 'utf8')).toBe("the model's own file");
 
-    expectSuccess(await runIn(model, 'npm', npmInstall), 'npm install');
+    // With npm's warnings: none about install scripts (the package.json answers for msgpackr-extract's).
+    const installed = expectSuccess(await runIn(model, 'npm', [...npmInstall, '--loglevel=warn']), 'npm install');
+    expect(installed.stderr).not.toContain('install-scripts');
     const selfTest = expectSuccess(await runIn(model, 'npm', ['test', '--silent']), 'npm test');
     expect(selfTest.stderr).toContain('Self-test passed: 5/5');
     expect(JSON.parse(selfTest.stdout.toString())).toMatchObject({ width: 600, height: 400, format: 'jpeg', opaque: true });
