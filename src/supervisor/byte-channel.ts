@@ -126,6 +126,11 @@ export class ByteChannel {
     }
   }
 
+  /** Ends the stream: nothing more is written or read, and what waited to be written is dropped. */
+  close(): void {
+    this.socket.destroy();
+  }
+
   /** Lets the process end while the channel is open. */
   unref(): void {
     this.socket.unref();

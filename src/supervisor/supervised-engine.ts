@@ -352,6 +352,9 @@ export class SupervisedEngine implements Engine {
     worker.on('error', (error) => this.log.error(`the model worker${this.named(slot)} could not be started: ${error.message}`));
     worker.on('exit', (code, signal) => {
       this.workerPids.delete(worker.pid!);
+      // What still waits to be written to it (the Buffers of requests that go to the next worker)
+      // is let go now, not whenever the socket notices its other end is gone.
+      bytes.close();
       // A failed start is judged on its whole output, which may still be in the pipe; a process
       // of the model's that keeps the pipe open does not hold the verdict up for long.
       if (slot.state !== 'starting' || worker.stderr!.readableEnded) {
