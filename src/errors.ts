@@ -13,6 +13,8 @@ export const ExitCode = {
   usage: 2,
   /** The shim author's mistake: an invalid inputs schema or runtime option. */
   config: 3,
+  /** The weights (WEIGHTS_URL) could not be fetched or failed their sha256 check: the model cannot start. */
+  weightsUnavailable: 69,
   /** The inference function threw: the model may be in a bad state, so the process exits to be restarted. */
   inferenceThrew: 70,
 } as const;
@@ -54,6 +56,7 @@ export const errorTable = {
   AI_ERR_TIMEOUT: { exitCode: ExitCode.modelFailed, httpStatus: 504 },
   AI_ERR_INVALID_SCHEMA: { exitCode: ExitCode.config, httpStatus: 500 },
   AI_ERR_INVALID_OPTION: { exitCode: ExitCode.config, httpStatus: 500 },
+  AI_ERR_WEIGHTS_UNAVAILABLE: { exitCode: ExitCode.weightsUnavailable, httpStatus: 503 },
   AI_ERR_MODEL_FAILED: { exitCode: ExitCode.modelFailed, httpStatus: 500 },
   AI_ERR_INVALID_RESULT: { exitCode: ExitCode.modelFailed, httpStatus: 500 },
   AI_ERR_INFERENCE_THREW: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },

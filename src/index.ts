@@ -49,6 +49,7 @@ export { registerMode, listModes } from './registry.js';
 export { probeOnPort } from './probe-on-port.js';
 export { readPickle, PickleError, type ReadPickleOptions } from './pickle-reader.js';
 export { environmentVariables } from './environment-variables.js';
+export { weights, weightsDir, weightsPath } from './weights/weights-path.js';
 export {
   AiIntegrationError,
   InvalidInputError,

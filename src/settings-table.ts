@@ -4,6 +4,7 @@ import { duration, flag, integer, longestDurationMs, port, text, type Environmen
 import { redisUrl } from './settings-parts/queue.js';
 import { allowedHosts } from './settings-parts/url-inputs.js';
 import { webhookHosts, webhookSecret } from './settings-parts/webhooks.js';
+import { weightsUrls } from './settings-parts/weights.js';
 import { gpuDevices, workerCount } from './settings-parts/workers.js';
 
 /**
@@ -20,9 +21,10 @@ export const deepestInputDepth = 1000;
 
 /**
  * Who reads a setting: every mode (`all`), the HTTP core (`http`, `access`, `predictions`), the
- * URL-input fetcher, the supervisor (its `--help` lists these), MODE=queue and the gateway (`queue`).
+ * URL-input fetcher, the supervisor (its `--help` lists these), MODE=queue and the gateway (`queue`),
+ * the weights fetcher (`weights`: the supervisor before any worker starts, or `weights()` run directly).
  */
-export type SettingScope = 'all' | 'http' | 'url-inputs' | 'access' | 'predictions' | 'supervisor' | 'queue';
+export type SettingScope = 'all' | 'http' | 'url-inputs' | 'access' | 'predictions' | 'supervisor' | 'queue' | 'weights';
 
 /** One row of the table: how the variable is read, its default, what it sets, and who reads it. */
 export interface Setting<T, D extends T | undefined = T | undefined> {
@@ -290,6 +292,23 @@ export const settingsTable = {
     defaultText: 'unset, each worker keeps CUDA_VISIBLE_DEVICES as it is',
     description: "GPU ids to spread the workers over, round robin, through each one's CUDA_VISIBLE_DEVICES (0,1; auto: the ids in CUDA_VISIBLE_DEVICES)",
     scope: 'supervisor',
+  }),
+
+  WEIGHTS_URL: setting(weightsUrls, {
+    defaultText: 'unset, nothing fetched',
+    description:
+      'files fetched into WEIGHTS_DIR before the model loads, once for all workers: url[#sha256=HEX][&name=FILE] entries (http://, https://, file://) separated by spaces or commas',
+    scope: 'weights',
+  }),
+  WEIGHTS_DIR: setting(text, {
+    defaultText: '$XDG_CACHE_HOME/ai-integration/weights, else ~/.cache/ai-integration/weights',
+    description: 'the folder WEIGHTS_URL fetches into (a volume shared by containers is fetched into once, under a lock); the model finds it here too',
+    scope: 'weights',
+  }),
+  WEIGHTS_CONNECTIONS: setting(integer(1, 64), {
+    default: 4,
+    description: 'HTTP connections fetching one weights file at once, each a byte range, where the server takes Range requests (at most 64)',
+    scope: 'weights',
   }),
 
   QUEUE_BACKEND: setting(redisUrl, {

@@ -473,6 +473,8 @@ export interface ProbeTarget {
 export interface WhileModelLoads {
   /** Ends it, once the model is ready; resolves with variables the mode then runs with (the port it held, for PORT=0). */
   end(): Promise<Readonly<Record<string, string>>>;
+  /** A line of what the supervisor does before the model loads (fetching weights, with its progress), where the mode shows its start (Cog's setup logs). */
+  report?(line: string): void;
 }
 
 /**

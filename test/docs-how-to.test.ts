@@ -47,6 +47,7 @@ const pageOutputs: Record<string, RegExp[]> = {
   'openai.md': [/"content":"You said: Hello there"/, /"delta":\{"content":" Hi"\}/, /data: \[DONE\]/, /"owned_by":"ai-integration"/],
   'own-mode.md': [/^YOU SAID HELLO THERE!$/m, /\{"echo":"HI"\}/],
   'pull-style-api.md': [/^HELLO$/m, /"output":"HELLO"/],
+  'weights.md': [/"width": 64/, /^example\.jpg$/m],
   'workers-and-batching.md': [/"width":64/, /"workers":\[\{"index":0,[^\]]*\{"index":1,/],
 };
 
@@ -64,6 +65,7 @@ describe('docs/how-to', () => {
       'sagemaker.md',
       'streaming.md',
       'vertex.md',
+      'weights.md',
       'workers-and-batching.md',
     ]);
   });

@@ -48,6 +48,9 @@ describe('the built package', () => {
         "text",
         "toolCall",
         "validateSchema",
+        "weights",
+        "weightsDir",
+        "weightsPath",
       ]
     `);
     expect(typeof cjs.startLoop).toBe('function');

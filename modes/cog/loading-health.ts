@@ -11,6 +11,8 @@ export const cogPort = 5000;
 export interface LoadingHealthServer {
   port: number;
   close(): Promise<void>;
+  /** Adds a line to the health check's `setup.logs` (the weights' progress, before the model loads). */
+  log(line: string): void;
 }
 
 /**
@@ -19,7 +21,8 @@ export interface LoadingHealthServer {
  * once the model is loaded (its routes come from the worker's schema), so under the supervisor this
  * small server holds the port while the first worker loads: STARTING on the health check, 503
  * with Cog's `detail` on everything else, every connection closed after its answer so that none
- * is left open when the service takes the port over. Returns undefined when the port cannot be
+ * is left open when the service takes the port over. What the supervisor does first (fetching
+ * weights) shows in `setup.logs`, as Cog shows its setup's output. Returns undefined when the port cannot be
  * taken, or PORT is not one; the service will say why.
  */
 export async function serveHealthWhileLoading(env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<LoadingHealthServer | undefined> {
@@ -31,11 +34,12 @@ export async function serveHealthWhileLoading(env: Readonly<Record<string, strin
   }
   const host = readSetting(env, 'HOST');
   const startedAt = cogTimestamp(performance.timeOrigin);
+  let logs = '';
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     const [status, body] =
       path === '/health-check' && (request.method === 'GET' || request.method === 'HEAD')
-        ? [200, { status: 'STARTING', setup: { started_at: startedAt, completed_at: null, status: 'starting', logs: '' } } satisfies CogHealthCheck]
+        ? [200, { status: 'STARTING', setup: { started_at: startedAt, completed_at: null, status: 'starting', logs } } satisfies CogHealthCheck]
         : [503, { detail: 'the model is loading (setup has not completed); GET /health-check says when it is READY' }];
     const json = JSON.stringify(body);
     response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), connection: 'close' });
@@ -51,6 +55,9 @@ export async function serveHealthWhileLoading(env: Readonly<Record<string, strin
   log.info(`health-check on http://${host}:${bound}/health-check answers STARTING while the model loads`);
   return {
     port: bound,
+    log: (line) => {
+      logs += `${line}\n`;
+    },
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

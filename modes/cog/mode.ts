@@ -15,6 +15,7 @@ export const mode: LazyMode = {
     const server = await serveHealthWhileLoading(env, log);
     if (!server) return undefined;
     return {
+      report: (line) => server.log(line),
       async end() {
         await server.close();
         return { PORT: String(server.port) };

@@ -107,6 +107,8 @@ async function main(): Promise<void> {
     // A model that fails to load is started again only by a serving mode (one the shim registers
     // counts as one); without MODE the mode is the command line, which runs once.
     engine.retryFailedStarts = selected !== undefined && (modeTraits(selected) === undefined || isServingMode(selected));
+    // The weights first, once for every worker: the model loads from them.
+    if (process.env.WEIGHTS_URL?.trim()) await fetchWeightsFirst(log, whileLoading);
     const { schema, options, modes } = await engine.start();
     const env = { ...process.env, ...(await whileLoading?.end()) };
     whileLoading = undefined;
@@ -146,6 +148,14 @@ async function main(): Promise<void> {
     await engine?.stop();
     process.exit(code);
   }
+}
+
+// WEIGHTS_URL into WEIGHTS_DIR, which the workers are told (absolute, as it was fetched into).
+async function fetchWeightsFirst(log: Logger, whileLoading: WhileModelLoads | undefined): Promise<void> {
+  const { fetchWeightsAtStart } = await import('../weights/start-fetch.js');
+  const { weightsDir } = await import('../weights/weights-path.js');
+  await fetchWeightsAtStart(process.env, log, whileLoading?.report?.bind(whileLoading));
+  process.env.WEIGHTS_DIR = weightsDir(process.env);
 }
 
 // The model never became ready (it failed to load, or its shim did): the mode the environment

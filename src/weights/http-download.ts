@@ -1,0 +1,206 @@
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Agent, type Dispatcher, interceptors, request } from 'undici';
+import { HashFollower } from './hash-follower.js';
+import { bytesDone, type Piece, planPieces, readPartialState, removePartial, writePartialState } from './partial-state.js';
+
+/** Where a download goes and what it reports. */
+export interface DownloadOptions {
+  url: string;
+  partialPath: string;
+  statePath: string;
+  connections: number;
+  signal: AbortSignal;
+  /** The size, once the server said it (undefined when it does not), and the bytes already there from an earlier try. */
+  onStart(size: number | undefined, resumedBytes: number): void;
+  onBytes(bytes: number): void;
+  /** A connection failed and is tried again from where it stopped. */
+  onRetry(message: string): void;
+}
+
+/** A failure that trying again cannot mend (the server refuses, the file changed). */
+export class PermanentDownloadError extends Error {}
+
+// A connection that fails is tried again this often in a row (each try that brings bytes starts the count again).
+const triesInARow = 5;
+const timeouts = { headersTimeout: 30_000, bodyTimeout: 30_000 };
+
+/**
+ * Downloads `url` into the partial file and resolves with its sha256 and size. Where the server
+ * takes Range requests, the file is fetched in pieces over several connections into a file of
+ * its full size, and a state file beside it says what is done, so that an interrupted download
+ * (a cut connection, tried again; or a process that ended, started again) resumes. Otherwise it
+ * is one stream, hashed as it arrives.
+ */
+export async function downloadHttp(options: DownloadOptions): Promise<{ sha256: string; size: number }> {
+  const dispatcher = new Agent({ ...timeouts, connections: options.connections + 1 }).compose(interceptors.redirect({ maxRedirections: 5 }));
+  try {
+    // One byte first: its answer says the size, whether ranges are served, and the validator.
+    const probe = await request(options.url, { dispatcher, signal: options.signal, headers: { range: 'bytes=0-0' } });
+    if (probe.statusCode === 206) {
+      const total = /\/(\d+)\s*$/.exec(String(probe.headers['content-range'] ?? ''))?.[1];
+      await probe.body.dump();
+      if (total === undefined) throw new PermanentDownloadError(`the server answered a Range request without the total size in Content-Range`);
+      const validator = header(probe.headers.etag) ?? header(probe.headers['last-modified']);
+      return await downloadRanges(options, dispatcher, Number(total), validator);
+    }
+    if (probe.statusCode === 200) return await downloadStream(options, probe.body, Number(probe.headers['content-length'] ?? Number.NaN));
+    await probe.body.dump();
+    // An empty file has no byte 0 to range over.
+    if (probe.statusCode === 416) return await downloadWhole(options, dispatcher);
+    throw new PermanentDownloadError(`the server answered ${probe.statusCode}`);
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+async function downloadWhole(options: DownloadOptions, dispatcher: Dispatcher): Promise<{ sha256: string; size: number }> {
+  const response = await request(options.url, { dispatcher, signal: options.signal });
+  if (response.statusCode !== 200) {
+    await response.body.dump();
+    throw new PermanentDownloadError(`the server answered ${response.statusCode}`);
+  }
+  return downloadStream(options, response.body, Number(response.headers['content-length'] ?? Number.NaN));
+}
+
+// A server without ranges: one stream, written and hashed in order; an interruption starts it over.
+async function downloadStream(options: DownloadOptions, body: AsyncIterable<Buffer>, length: number): Promise<{ sha256: string; size: number }> {
+  await removePartial(options.partialPath, options.statePath);
+  options.onStart(Number.isFinite(length) ? length : undefined, 0);
+  const hash = createHash('sha256');
+  const handle = await open(options.partialPath, 'w');
+  let size = 0;
+  try {
+    for await (const data of body) {
+      hash.update(data);
+      await writeAll(handle, data, size);
+      size += data.length;
+      options.onBytes(data.length);
+    }
+  } finally {
+    await handle.close();
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+async function downloadRanges(
+  options: DownloadOptions,
+  dispatcher: Dispatcher,
+  size: number,
+  validator: string | undefined,
+): Promise<{ sha256: string; size: number }> {
+  const known = { url: options.url, size, validator };
+  let state = await readPartialState(options.statePath, options.partialPath, known);
+  if (!state) {
+    await removePartial(options.partialPath, options.statePath);
+    state = { ...known, pieces: planPieces(size, options.connections) };
+    const created = await open(options.partialPath, 'w');
+    await created.truncate(size);
+    await created.close();
+    await writePartialState(options.statePath, state);
+  }
+  options.onStart(size, bytesDone(state.pieces));
+  const handle = await open(options.partialPath, 'r+');
+  const follower = new HashFollower(options.partialPath, state.pieces, size);
+  const hashing = follower.run();
+  // The state on disk may lag what is written (never run ahead of it): it is saved every second and at the end.
+  const saved = state;
+  const saver = setInterval(() => void writePartialState(options.statePath, saved).catch(() => {}), 1000);
+  const stopOthers = new AbortController();
+  const signal = AbortSignal.any([options.signal, stopOthers.signal]);
+  const waiting = state.pieces.filter((piece) => piece.done < piece.length);
+  const connection = async () => {
+    for (let piece = waiting.shift(); piece; piece = waiting.shift()) {
+      await downloadPiece(options, dispatcher, piece, size, validator, handle, signal, () => follower.wake());
+    }
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(options.connections, waiting.length) }, () =>
+        connection().catch((error: unknown) => {
+          stopOthers.abort(error);
+          throw error;
+        }),
+      ),
+    );
+  } catch (error) {
+    follower.stop();
+    await hashing.catch(() => {});
+    throw error;
+  } finally {
+    clearInterval(saver);
+    await handle.close();
+    await writePartialState(options.statePath, saved).catch(() => {});
+  }
+  const sha256 = await hashing;
+  return { sha256: sha256 as string, size };
+}
+
+async function downloadPiece(
+  options: DownloadOptions,
+  dispatcher: Dispatcher,
+  piece: Piece,
+  size: number,
+  validator: string | undefined,
+  handle: FileHandle,
+  signal: AbortSignal,
+  written: () => void,
+): Promise<void> {
+  let failures = 0;
+  while (piece.done < piece.length) {
+    const from = piece.start + piece.done;
+    const to = piece.start + piece.length - 1;
+    const before = piece.done;
+    try {
+      // If-Range: a file changed on the server answers 200 (the whole new file), refused below, not a range of the new file.
+      // (A weak ETag cannot be used there, RFC 9110 13.1.5: without it, Content-Range's total is the check.)
+      const headers: Record<string, string> = { range: `bytes=${from}-${to}` };
+      if (validator && !validator.startsWith('W/')) headers['if-range'] = validator;
+      const response = await request(options.url, { dispatcher, signal, headers });
+      if (response.statusCode !== 206) {
+        await response.body.dump();
+        throw new PermanentDownloadError(
+          response.statusCode === 200 ? 'the file changed on the server during the download' : `the server answered ${response.statusCode} to a Range request`,
+        );
+      }
+      const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(response.headers['content-range'] ?? '').trim());
+      if (!range || Number(range[1]) !== from || Number(range[2]) !== to || Number(range[3]) !== size) {
+        await response.body.dump();
+        throw new PermanentDownloadError(`the server answered bytes ${from}-${to} with ${String(response.headers['content-range'])}`);
+      }
+      for await (const data of response.body as AsyncIterable<Buffer>) {
+        const take = Math.min(data.length, piece.length - piece.done);
+        await writeAll(handle, data.subarray(0, take), piece.start + piece.done);
+        piece.done += take;
+        options.onBytes(take);
+        written();
+      }
+      if (piece.done < piece.length) throw new Error(`the answer ended at byte ${piece.start + piece.done} of ${to + 1}`);
+    } catch (error) {
+      if (error instanceof PermanentDownloadError || signal.aborted)
+        throw signal.aborted && !(error instanceof PermanentDownloadError) ? (signal.reason ?? error) : error;
+      failures = piece.done > before ? 1 : failures + 1;
+      if (failures >= triesInARow) throw error;
+      options.onRetry(`bytes ${piece.start + piece.done}-${to}: ${describeCause(error)}; trying again (${failures} of ${triesInARow - 1})`);
+      await delay(100 * 2 ** failures, undefined, { signal }).catch(() => {});
+    }
+  }
+}
+
+async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {
+  for (let offset = 0; offset < data.length; ) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset, position + offset);
+    offset += bytesWritten;
+  }
+}
+
+/** An error as one line: its message, with the system's code (ECONNRESET) where there is one. */
+export function describeCause(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code;
+  const cause = error.cause instanceof Error && error.cause.message !== error.message ? `: ${error.cause.message}` : '';
+  return `${error.message}${cause}${code && !error.message.includes(code) ? ` (${code})` : ''}`;
+}
