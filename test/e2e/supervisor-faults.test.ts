@@ -81,7 +81,9 @@ describe('the supervisor replaces a model that hangs', () => {
 
   test('a worker that hangs while loading is killed after WORKER_START_TIMEOUT_MS; when restarts give up, every waiting request gets its 503 before the exit', async () => {
     const hangFlag = join(mkdtempSync(join(tmpdir(), 'supervisor-')), 'hang');
-    const server = await supervise({ HANG_START_FILE: hangFlag, WORKER_START_TIMEOUT_MS: '1000', WORKER_MAX_START_FAILURES: '2', WORKER_KILL_GRACE_MS: '300' });
+    // The first worker must load within the limit: on a busy machine (load 20 on 2 cores) it took
+    // 2-3 s, so 1 s failed the start itself.
+    const server = await supervise({ HANG_START_FILE: hangFlag, WORKER_START_TIMEOUT_MS: '5000', WORKER_MAX_START_FAILURES: '2', WORKER_KILL_GRACE_MS: '300' });
     writeFileSync(hangFlag, 'from now on, loading never ends');
     const threw = await answer(server.url, { action: 'throw' });
     expect(threw.status).toBe(500);
@@ -91,8 +93,8 @@ describe('the supervisor replaces a model that hangs', () => {
       expect(outcome.body.error.code).toBe('AI_ERR_WORKER_START_FAILED');
     }
     expect(await server.exited).toEqual({ code: 70, signal: null });
-    expect(server.stderr()).toContain('the model worker did not become ready within 1000 ms (WORKER_START_TIMEOUT_MS); stopping it');
-    expect(server.stderr()).toContain('the model worker failed to start (not ready within 1000 ms, WORKER_START_TIMEOUT_MS); retrying in');
+    expect(server.stderr()).toContain('the model worker did not become ready within 5000 ms (WORKER_START_TIMEOUT_MS); stopping it');
+    expect(server.stderr()).toContain('the model worker failed to start (not ready within 5000 ms, WORKER_START_TIMEOUT_MS); retrying in');
     expect(server.stderr()).toContain('giving up (WORKER_MAX_START_FAILURES=2)');
   });
 });
