@@ -4,7 +4,7 @@
  * the rest and says which values follow on the stream (`streamed`), and the values are written
  * from their own memory (no serialization, no copy in the sender) and read into one Buffer each in
  * the receiver (one copy). Through the IPC channel's structured clone a 1.5 MB image was copied
- * four times and read in 64 KB pieces by JavaScript on each side; see docs/explanation/supervisor.md.
+ * three times and read in 64 KB pieces by JavaScript on each side; see docs/explanation/supervisor.md.
  */
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import { setOwn } from '../inputs/safe-record.js';
