@@ -70,6 +70,11 @@ const benchmarks = {
     about:
       'MODE=openai: streamed tokens/s and first token (1 and 32 clients, direct and supervised) beside a bare SSE server; embeddings req/s beside /predict',
   },
+  grpc: {
+    args: '[seconds rounds callers]',
+    file: 'grpc.mjs',
+    about: 'MODE=kserve gRPC ModelInfer (raw contents) beside REST V2 binary and a bare grpc-js server',
+  },
   lambda: { args: '[seconds rounds]', file: 'lambda.mjs', about: 'MODE=lambda invocations/s, direct and supervised, beside a bare runtime-API loop' },
   access: { args: '[seconds rounds]', file: 'access.mjs', needs: 'wrk', about: 'what the access log (text, JSON) and bearer auth cost on POST /predict' },
   workers: { args: '[seconds rounds]', file: 'workers.mjs', needs: 'wrk', about: 'WORKERS=2 against WORKERS=1 on a CPU-bound model' },

@@ -83,6 +83,10 @@ export class GrpcCalls {
         this.core.metrics.recordRequest(path, 'POST', status, (performance.now() - started) / 1000);
         this.accessLine?.({ peer: call.getPeer(), path, status, code, started, id });
         if (canceled) return;
+        // The headers go out with the answer, in the same tick, so that HTTP/2 writes them together.
+        const headers = new Metadata();
+        headers.set('x-request-id', id);
+        call.sendMetadata(headers);
         if (failure) {
           const trailers = new Metadata();
           trailers.set('x-request-id', id);
@@ -98,9 +102,6 @@ export class GrpcCalls {
       call.once('cancelled', () => {
         if (!answered) cancellation.cancel();
       });
-      const headers = new Metadata();
-      headers.set('x-request-id', id);
-      call.sendMetadata(headers);
       if (!options.open && !this.authorized(call.metadata)) {
         finish(this.unauthenticated(call.metadata));
         return;
