@@ -92,8 +92,9 @@ function packageJson(name: string, manifest: Manifest, dependency: string, types
       sharp: manifest.dependencies?.sharp ?? '*',
     },
     // npm 11 asks before a dependency's install script runs. msgpackr-extract's (through BullMQ)
-    // only builds what its prebuilt package already holds: docs/reference/dependencies.md.
-    allowScripts: { 'msgpackr-extract': false },
+    // only builds what its prebuilt package already holds, protobufjs's (through gRPC's
+    // proto-loader) only warns about its own version scheme: docs/reference/dependencies.md.
+    allowScripts: { 'msgpackr-extract': false, protobufjs: false },
     ...(typescript
       ? { devDependencies: { '@types/node': manifest.devDependencies?.['@types/node'] ?? '*', typescript: manifest.devDependencies?.typescript ?? '*' } }
       : {}),

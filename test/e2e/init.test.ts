@@ -68,11 +68,11 @@ describe('the packed package', () => {
     expect(readdirSync(join(installed, 'templates', 'init')).sort()).toEqual(['shim.js', 'shim.ts', 'tsconfig.json']);
   });
 
-  test("installs no analytics: no @scarf/scarf in the tree, and the one install script is msgpackr-extract's check for its prebuilt binary", async () => {
+  test("installs no analytics: no @scarf/scarf in the tree, and the install scripts are msgpackr-extract's check for its prebuilt binary and protobufjs's version-scheme warning", async () => {
     const tool = join(work, 'tool');
     const listed = await runIn(tool, 'npm', ['ls', '@scarf/scarf', '--all', '--json']);
     expect((JSON.parse(listed.stdout.toString()) as { dependencies?: unknown }).dependencies).toBeUndefined();
-    expect(packagesWithInstallScripts(join(tool, 'node_modules'))).toEqual(['msgpackr-extract']);
+    expect(packagesWithInstallScripts(join(tool, 'node_modules'))).toEqual(['msgpackr-extract', 'protobufjs']);
     // The docs page's Swagger UI is the package's own copy, not a dependency.
     expect(readdirSync(join(tool, 'node_modules', 'ai-integration', 'dist', 'docs-ui')).sort()).toEqual([
       'LICENSE',
@@ -119,13 +119,13 @@ describe('init, npm install, npm test', () => {
       type: 'module',
       scripts: { start: 'ai-integration shim.js', test: 'MODE=test_model_integration ai-integration shim.js' },
       dependencies: { 'ai-integration': `file:${tgz}`, sharp: readJson(join(repoRoot, 'package.json')).dependencies.sharp },
-      allowScripts: { 'msgpackr-extract': false },
+      allowScripts: { 'msgpackr-extract': false, protobufjs: false },
     });
     expect(readFileSync(join(model, 'Dockerfile'), 'utf8')).toBe(readFileSync(join(repoRoot, 'docker', 'Dockerfile'), 'utf8'));
     expect(readFileSync(join(model, '.dockerignore'), 'utf8')).toBe(readFileSync(join(repoRoot, 'docker', '.dockerignore'), 'utf8'));
     expect(readFileSync(join(model, 'weights.bin'), 'utf8')).toBe("the model's own file");
 
-    // With npm's warnings: none about install scripts (the package.json answers for msgpackr-extract's).
+    // With npm's warnings: none about install scripts (the package.json answers for msgpackr-extract's and protobufjs's).
     const installed = expectSuccess(await runIn(model, 'npm', [...npmInstall, '--loglevel=warn']), 'npm install');
     expect(installed.stderr).not.toContain('install-scripts');
     const selfTest = expectSuccess(await runIn(model, 'npm', ['test', '--silent']), 'npm test');
