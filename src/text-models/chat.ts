@@ -2,7 +2,7 @@ import { describeType } from '../inputs/schema.js';
 import { isPlainObject } from '../inputs/safe-record.js';
 import { failure } from '../result/result-helpers.js';
 import type { InferenceContext, InferenceFunction, Inputs } from '../types.js';
-import { runGeneration, type GenerationOutput } from './generation.js';
+import { generationResult, type GenerationOutput } from './generation.js';
 import { countWords } from './wire.js';
 
 /** A part of a message's content: text, or an image by URL (a data: URL too). */
@@ -93,7 +93,7 @@ export function chatModel<I extends Inputs<typeof chatInputs> = Inputs<typeof ch
     if (problem !== undefined) return failure(`messages: ${problem}`);
     const request = { ...inputs, stop: stopSequences(inputs.stop) } as unknown as ChatRequest;
     if (request.stop === undefined) delete (request as { stop?: unknown }).stop;
-    return runGeneration(generate(request, context), request, () => countWords(messagesText(request.messages)));
+    return generationResult(generate(request, context), request, () => countWords(messagesText(request.messages)));
   };
 }
 

@@ -1,6 +1,6 @@
 import type { InferenceContext, InferenceFunction, Inputs } from '../types.js';
 import { stopSequences } from './chat.js';
-import { runGeneration, type GenerationOutput } from './generation.js';
+import { generationResult, type GenerationOutput } from './generation.js';
 import { countWords } from './wire.js';
 
 /** A text completion request as the model's function gets it: the prompt and the sampling options given. */
@@ -42,6 +42,6 @@ export function completionModel<I extends Inputs<typeof completionInputs> = Inpu
   return (inputs, context) => {
     const request = { ...inputs, stop: stopSequences(inputs.stop) } as unknown as CompletionRequest;
     if (request.stop === undefined) delete (request as { stop?: unknown }).stop;
-    return runGeneration(generate(request, context), request, () => countWords(request.prompt));
+    return generationResult(generate(request, context), request, () => countWords(request.prompt));
   };
 }

@@ -59,14 +59,44 @@ export interface GenerationLimits {
 }
 
 /**
+ * A generating model's output as a result: a stream (`streamGeneration`) when the model yields
+ * its tokens, else its whole answer's summary, which the engine awaits as any result, so that a
+ * model that ignores its signal while it works is handled by the cancel rules (CANCEL_GRACE_MS).
+ */
+export function generationResult(
+  output: GenerationOutput,
+  limits: GenerationLimits,
+  promptTokens: () => number,
+): AsyncGenerator<InferenceResult, InferenceResult, undefined> | Promise<InferenceResult> {
+  return isAsyncIterable(output) ? streamGeneration(output, limits, promptTokens) : wholeGeneration(output, limits, promptTokens);
+}
+
+async function wholeGeneration(
+  output: Exclude<GenerationOutput, AsyncIterable<unknown, unknown>>,
+  limits: GenerationLimits,
+  promptTokens: () => number,
+): Promise<InferenceResult> {
+  const whole = await output;
+  const answer = typeof whole === 'string' ? { content: whole } : whole;
+  if (typeof answer !== 'object' || answer === null)
+    throw new TypeError(`a generating model must return text, an answer object or an async iterable, got ${describeType(answer)}`);
+  const cut = cutAtStop(
+    answer.content ?? '',
+    (limits.stop ?? []).filter((stop) => stop !== ''),
+  );
+  const calls = (answer.tool_calls ?? []).map((part) => part.toolCall);
+  return summaryResult(cut.text, calls, cut.stopped ? 'stop' : undefined, answer, countWords(cut.text), promptTokens);
+}
+
+/**
  * Runs a model's generation as a result stream: each text part is a text chunk, each tool call a
  * `toolCallsType` chunk, and the final result a `generationType` summary. It stops the model's
  * generator once `max_tokens` parts were yielded (finish_reason `length`) or the text reaches a
  * stop sequence (`stop`, the sequence left out); text that may begin a stop sequence is held
  * back until it is known not to.
  */
-export async function* runGeneration(
-  output: GenerationOutput,
+async function* streamGeneration(
+  output: AsyncIterable<unknown, unknown>,
   limits: GenerationLimits,
   promptTokens: () => number,
 ): AsyncGenerator<InferenceResult, InferenceResult, undefined> {
@@ -76,69 +106,66 @@ export async function* runGeneration(
   let tokens = 0;
   let finish: FinishReason | undefined;
   let end: unknown;
-  if (!isAsyncIterable(output)) {
-    const whole = await output;
-    const answer = typeof whole === 'string' ? { content: whole } : whole;
-    if (typeof answer !== 'object' || answer === null)
-      throw new TypeError(`a generating model must return text, an answer object or an async iterable, got ${describeType(answer)}`);
-    for (const part of answer.tool_calls ?? []) calls.push(part.toolCall);
-    const cut = cutAtStop(answer.content ?? '', stops);
-    content = cut.text;
-    if (cut.stopped) finish = 'stop';
-    tokens = countWords(content);
-    end = answer;
-    if (content !== '') yield textChunk(content);
-  } else {
-    let pending = '';
-    const iterator = output[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        const step = await iterator.next();
-        if (step.done) {
-          end = step.value;
-          break;
-        }
-        const part: unknown = step.value;
-        if (isToolCallPart(part)) {
-          calls.push(part.toolCall);
-          yield { 'content-type': toolCallsType, data: JSON.stringify({ tool_calls: [part.toolCall] }), success: true };
-          continue;
-        }
-        if (typeof part !== 'string') throw new TypeError(`a generating model yields text or toolCall(...), got ${describeType(part)}`);
-        tokens++;
-        pending += part;
-        const cut = cutAtStop(pending, stops);
-        if (cut.stopped) {
-          pending = cut.text;
-          finish = 'stop';
-          break;
-        }
-        const sendable = pending.length - heldBack(pending, stops);
-        if (sendable > 0) {
-          const sent = pending.slice(0, sendable);
-          pending = pending.slice(sendable);
-          const first = content === '';
-          content += sent;
-          yield textChunk(sent);
-          // The first token is handed on (to the socket, or to the supervisor) before the model
-          // makes the next: one that makes tokens faster than they can be sent would otherwise
-          // hold its first back until its whole burst was made. One turn of the event loop, once.
-          if (first) await new Promise((resolve) => setImmediate(resolve));
-        }
-        if (limits.max_tokens !== undefined && tokens >= limits.max_tokens) {
-          finish = 'length';
-          break;
-        }
+  let pending = '';
+  const iterator = output[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const step = await iterator.next();
+      if (step.done) {
+        end = step.value;
+        break;
       }
-    } finally {
-      // Stopped early (a limit, a stop sequence, a cancel): the model's generator is closed, its `finally` runs.
-      await iterator.return?.();
+      const part: unknown = step.value;
+      if (isToolCallPart(part)) {
+        calls.push(part.toolCall);
+        yield { 'content-type': toolCallsType, data: JSON.stringify({ tool_calls: [part.toolCall] }), success: true };
+        continue;
+      }
+      if (typeof part !== 'string') throw new TypeError(`a generating model yields text or toolCall(...), got ${describeType(part)}`);
+      tokens++;
+      pending += part;
+      const cut = cutAtStop(pending, stops);
+      if (cut.stopped) {
+        pending = cut.text;
+        finish = 'stop';
+        break;
+      }
+      const sendable = pending.length - heldBack(pending, stops);
+      if (sendable > 0) {
+        const sent = pending.slice(0, sendable);
+        pending = pending.slice(sendable);
+        const first = content === '';
+        content += sent;
+        yield textChunk(sent);
+        // The first token is handed on (to the socket, or to the supervisor) before the model
+        // makes the next: one that makes tokens faster than they can be sent would otherwise
+        // hold its first back until its whole burst was made. One turn of the event loop, once.
+        if (first) await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (limits.max_tokens !== undefined && tokens >= limits.max_tokens) {
+        finish = 'length';
+        break;
+      }
     }
-    if (pending !== '') {
-      content += pending;
-      yield textChunk(pending);
-    }
+  } finally {
+    // Stopped early (a limit, a stop sequence, a cancel): the model's generator is closed, its `finally` runs.
+    await iterator.return?.();
   }
+  if (pending !== '') {
+    content += pending;
+    yield textChunk(pending);
+  }
+  return summaryResult(content, calls, finish, end, tokens, promptTokens);
+}
+
+function summaryResult(
+  content: string,
+  calls: ToolCall[],
+  finish: FinishReason | undefined,
+  end: unknown,
+  tokens: number,
+  promptTokens: () => number,
+): InferenceResult {
   const ended: GenerationEnd = end && typeof end === 'object' ? (end as GenerationEnd) : {};
   const summary: GenerationSummary = {
     content: content === '' && calls.length > 0 ? null : content,

@@ -105,6 +105,24 @@ describe.each([
   });
 });
 
+describe('MODE=openai: a model that ignores its signal', () => {
+  test('under the supervisor, a model answering whole that ignores its signal is stopped by the cancel rules: its worker is replaced after CANCEL_GRACE_MS and the next request is served', async () => {
+    const { server, client, calls } = await serve(model, true, { CONCURRENCY: '1', MAX_QUEUE: '1', CANCEL_GRACE_MS: '300' });
+    const controller = new AbortController();
+    const waiting = client.chat.completions
+      .create({ model: 'test-chat', messages: user(`stuck ignoring ${gates.gate()}`) }, { signal: controller.signal })
+      .catch((error: unknown) => error);
+    expect(await eventually(() => calls().includes('start ignoring'), 20_000)).toBe(true);
+    controller.abort();
+    expect(await waiting).toBeInstanceOf(OpenAI.APIUserAbortError);
+    // The gate never opens: only a new worker can serve this.
+    const next = await client.chat.completions.create({ model: 'test-chat', messages: user('quick') });
+    expect(next.choices[0]!.message.content).toBe('quick');
+    expect(calls()).toContain('aborted ignoring');
+    expect(server.stderr()).toContain('CANCEL_GRACE_MS');
+  });
+});
+
 describe('MODE=openai: a model that throws mid-stream', () => {
   test('under the supervisor: the stream ends with an error event, the worker restarts, and the request queued behind it is served', async () => {
     const { server, client, calls } = await serve(model, true, { CONCURRENCY: '1', MAX_QUEUE: '1' });
