@@ -18,9 +18,10 @@ export type OpenAiSchema =
 
 type Schema = Record<string, unknown>;
 
-let validators: Map<OpenAiSchema, ValidateFunction> | undefined;
+let ajv: Ajv2020 | undefined;
+const validators = new Map<OpenAiSchema, ValidateFunction>();
 
-function build(): Map<OpenAiSchema, ValidateFunction> {
+function build(): Ajv2020 {
   const document = JSON.parse(readFileSync(fixture('openai/schemas.json'), 'utf8')) as { components: { schemas: Record<string, Schema> } };
   const all = document.components.schemas;
   const wanted: OpenAiSchema[] = [
@@ -49,9 +50,9 @@ function build(): Map<OpenAiSchema, ValidateFunction> {
   choice.finish_reason = { anyOf: [choice.finish_reason, { type: 'null' }] };
   taken.CompletionStreamChunk = chunk;
   // The document is OpenAPI 3.1 (JSON Schema 2020-12) with its own keywords (x-oaiMeta, x-stainless-const) beside the schemas.
-  const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-  ajv.addSchema({ $id: 'openai', components: { schemas: taken } });
-  return new Map([...wanted, 'CompletionStreamChunk' as const].map((name) => [name, ajv.getSchema(`openai#/components/schemas/${name}`)!]));
+  const built = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+  built.addSchema({ $id: 'openai', components: { schemas: taken } });
+  return built;
 }
 
 // A few schemas still say `nullable: true` (OpenAPI 3.0's way): it means "or null".
@@ -70,8 +71,13 @@ function convert(value: unknown, take: (name: string) => void): unknown {
 
 /** Why `body` is not a valid `name` of OpenAI's document, or undefined when it is. */
 export function openAiSchemaProblems(name: OpenAiSchema, body: unknown): string | undefined {
-  validators ??= build();
-  const validate = validators.get(name)!;
+  // Each schema is compiled when first used: the chat schemas take seconds on a busy machine.
+  let validate = validators.get(name);
+  if (!validate) {
+    ajv ??= build();
+    validate = ajv.getSchema(`openai#/components/schemas/${name}`)!;
+    validators.set(name, validate);
+  }
   if (validate(body)) return undefined;
   return (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message} ${JSON.stringify(error.params)}`).join('; ');
 }
