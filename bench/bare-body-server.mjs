@@ -1,6 +1,6 @@
 // The baseline for the large-bodies benchmark: a bare node:http server that reads each body the
-// way hand-written Node code usually does, and answers the image's length. JSON: the chunks
-// concatenated, the text parsed, the base64 decoded; multipart: busboy, the file's chunks
+// way hand-written Node code usually does, and answers the image's length. JSON (native or
+// KServe's): the chunks concatenated, the text parsed, the base64 decoded; multipart: busboy, the file's chunks
 // concatenated; KServe binary: the chunks concatenated, the tensor a view of the body.
 import { createServer } from 'node:http';
 import busboy from 'busboy';
@@ -37,7 +37,9 @@ const server = createServer((request, response) => {
       answer(response, body.subarray(start + 4).length);
       return;
     }
-    answer(response, Buffer.from(JSON.parse(body.toString()).inputs.image, 'base64').length);
+    const { inputs } = JSON.parse(body.toString());
+    // The native {"inputs": {"image": ...}}, or KServe's {"inputs": [{"data": [...]}]}.
+    answer(response, Buffer.from(Array.isArray(inputs) ? inputs[0].data[0] : inputs.image, 'base64').length);
   });
 });
 server.listen(0, '127.0.0.1', () => console.error(`listening on http://127.0.0.1:${server.address().port}`));

@@ -5,6 +5,7 @@
 // reads its length (bench/length-model.mjs):
 //   json       POST /predict {"inputs": {"image": "<base64>"}}            (MODE=http)
 //   json-lines the same, the base64 in lines of 76 characters (by name only)
+//   kserve-json POST /v2/models/m/infer, a BYTES tensor of one base64 element (by name only)
 //   multipart  POST /predict, the image as a file part                    (MODE=http)
 //   binary     POST /v2/models/m/infer, a BYTES tensor as binary data     (MODE=kserve,
 //              Inference-Header-Content-Length)
@@ -52,6 +53,11 @@ function body(kind, size) {
     const text = Buffer.from(`{"inputs":{"image":"${value}"}}`);
     return { path: '/predict', headers: { 'content-type': 'application/json' }, body: text, length: data.length };
   }
+  if (kind === 'kserve-json') {
+    const data = image(Math.floor((size * 3) / 4));
+    const text = Buffer.from(JSON.stringify({ inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: [data.toString('base64')] }] }));
+    return { path: '/v2/models/m/infer', headers: { 'content-type': 'application/json' }, body: text, length: data.length };
+  }
   if (kind === 'multipart') {
     const data = image(size);
     const head = Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="image"; filename="image.png"\r\ncontent-type: image/png\r\n\r\n`);
@@ -84,7 +90,7 @@ function start(kind, way) {
   const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
-      MODE: kind === 'binary' ? 'kserve' : 'http',
+      MODE: kind === 'binary' || kind === 'kserve-json' ? 'kserve' : 'http',
       MODEL_NAME: 'm',
       PORT: '0',
       HOST: '127.0.0.1',

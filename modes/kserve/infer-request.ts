@@ -1,9 +1,10 @@
-import { describeType, soleInput } from '../../src/inputs/schema.js';
+import { liftLongStrings, type LiftedJson } from '../../src/http/json-long-strings.js';
+import { describeType, isBinaryType, soleInput } from '../../src/inputs/schema.js';
 import type { InputsSchema } from '../../src/types.js';
 import { parseJsonBody } from './_json-body.js';
 import { isPlainObject } from '../../src/inputs/safe-record.js';
 import { formatShape, plural } from './_text.js';
-import { splitBody } from './binary-extension.js';
+import { splitBody, type SplitBody } from './binary-extension.js';
 import { datatypesFor, elementSize, isTensorDatatype, readFixedElements, tensorDatatypes, type FixedDatatype, type TensorDatatype } from './datatypes.js';
 import { OpenInferenceError, tensorError } from './errors.js';
 import { outputTensor } from './metadata.js';
@@ -33,13 +34,27 @@ export type { InferRequest, RequestedOutput } from './tensor-items.js';
 export function parseInferRequest(body: Buffer, headerLength: string | string[] | undefined, schema: InputsSchema): InferRequest {
   const split = splitBody(body, headerLength);
   if (split.raw) return rawRequest(split.binary!, schema);
-  const request = parseHeader(split.header, split.binary !== undefined);
+  // A large JSON body whose image or file elements are base64 is read without a string of them;
+  // anything that way does not take whole (or any error) is read again the usual way, which answers it.
+  const lifted = split.binary === undefined ? liftLongStrings(split.header) : undefined;
+  if (lifted) {
+    try {
+      const request = decodeRequest(checkHeader(lifted.value), split, schema, lifted);
+      if (lifted.allTaken()) return request;
+    } catch {
+      // the usual way below
+    }
+  }
+  return decodeRequest(parseHeader(split.header, split.binary !== undefined), split, schema, undefined);
+}
+
+function decodeRequest(request: RequestHeader, split: SplitBody, schema: InputsSchema, lifted: LiftedJson | undefined): InferRequest {
   const { inputs, outputs, parameters, id } = request;
   const binary = { data: split.binary, offset: 0 };
   const seen = new Set<string>();
   const tensors: DecodedTensor[] = [];
   for (const [index, input] of inputs.entries()) {
-    const tensor = decodeTensor(input, index, schema, binary);
+    const tensor = decodeTensor(input, index, schema, binary, lifted);
     if (seen.has(tensor.name)) throw tensorError('input', tensor.name, 'is given twice');
     seen.add(tensor.name);
     tensors.push(tensor);
@@ -62,7 +77,10 @@ interface RequestHeader {
 
 function parseHeader(header: Buffer, hasBinary: boolean): RequestHeader {
   const what = hasBinary ? `the JSON header (the first ${plural(header.length, 'byte')}, as Inference-Header-Content-Length says)` : 'the body';
-  const request = parseJsonBody(header, what, 'an inference request {"inputs": [...]}');
+  return checkHeader(parseJsonBody(header, what, 'an inference request {"inputs": [...]}'));
+}
+
+function checkHeader(request: unknown): RequestHeader {
   if (!isPlainObject(request)) throw new OpenInferenceError(400, `expected an inference request {"inputs": [...]}, got ${describeType(request)}`);
   const { id, parameters, inputs, outputs } = request;
   if (id !== undefined && typeof id !== 'string') throw new OpenInferenceError(400, `"id" must be a string, got ${describeType(id)}`);
@@ -75,7 +93,13 @@ function parseHeader(header: Buffer, hasBinary: boolean): RequestHeader {
   return { id, parameters: parameters ?? {}, inputs, outputs };
 }
 
-function decodeTensor(input: unknown, index: number, schema: InputsSchema, binary: { data: Buffer | undefined; offset: number }): DecodedTensor {
+function decodeTensor(
+  input: unknown,
+  index: number,
+  schema: InputsSchema,
+  binary: { data: Buffer | undefined; offset: number },
+  lifted: LiftedJson | undefined,
+): DecodedTensor {
   if (!isPlainObject(input))
     throw new OpenInferenceError(400, `inputs[${index}] must be an input tensor {name, shape, datatype, data}, got ${describeType(input)}`);
   const { name, shape, datatype, parameters, data } = input;
@@ -109,8 +133,16 @@ function decodeTensor(input: unknown, index: number, schema: InputsSchema, binar
         `"data" must be an array of its elements, got ${data === undefined ? 'nothing (nor parameters.binary_data_size)' : describeType(data)}`,
       );
     values = readJsonTensor(name, datatype, dims, count, data);
+    // Base64 elements of an image or file input left out of the parsed text: their bytes, decoded from the body.
+    if (lifted && spec && isBinaryType(spec.type)) values = values.map((value) => (lifted.isLifted(value) ? takeLifted(lifted, value) : value));
   }
   return decodedTensor(name, dims, values, spec);
+}
+
+function takeLifted(lifted: LiftedJson, value: string): Buffer {
+  const bytes = lifted.take(value);
+  if (bytes === undefined) throw new Error('left to the usual reading');
+  return bytes;
 }
 
 function readBinaryTensor(
