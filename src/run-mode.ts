@@ -1,4 +1,4 @@
-import { ExitCode } from './errors.js';
+import { AiIntegrationError, ExitCode } from './errors.js';
 import { createLogger } from './logger.js';
 import { createModeContext } from './mode-context.js';
 import { logThrow, reportError } from './report-error.js';
@@ -31,18 +31,29 @@ export async function runMode(
 
   let code: number;
   let mode: Mode | undefined;
+  let modeDefaulted = false;
   try {
     const argv = options.argv ?? process.argv.slice(2);
     // The mode first, so that an error before it runs (a bad schema or setting) can be reported
     // where the platform looks (Lambda's init/error), as well as in the log.
-    mode = await loadMode(await selectModeName(options, env, argv, log));
+    const selected = readModeName(options, env, argv);
+    // MODE unset runs the command line, as the Python library does, with one line rather than
+    // the list of modes on every run; --help and a usage error show the list.
+    if (selected === undefined) {
+      modeDefaulted = true;
+      log.info('MODE is not set: running command_line (--help lists its options and every mode)');
+    }
+    mode = await loadMode(selected ?? 'command_line');
     // A mode chosen by the option or registered by the shim is known only now; see sendModelStdoutToStderrWhenOneShot.
     if (!options.stdout && !isServingMode(mode.name)) sendModelStdoutToStderr();
     // Under the supervisor, it has filled the model's name, version and description in from the worker's shim; run directly, the shim is this script.
     const context = createModeContext(createEngine, schema, { ...options, stdout: options.stdout ?? resultStdout() }, env, argv, log, process.argv[1]);
-    code = await mode.run(context);
+    if (modeDefaulted) await loadRegisteredModules();
+    code = await mode.run({ ...context, modes: listModes() });
   } catch (error) {
     code = reportError(error, log);
+    // A mistake in the command line itself (the errors that point at --help), not in a file it names.
+    if (modeDefaulted && error instanceof AiIntegrationError && error.code === 'AI_ERR_USAGE' && error.message.endsWith('(see --help)')) logModes(log);
     await mode?.reportStartupError?.(error, env, log);
   }
   // Let piped stdout drain before the process ends, so no result is cut short.
@@ -64,20 +75,9 @@ export function sendModelStdoutToStderrWhenOneShot(env: Readonly<Record<string, 
   if (modeTraits(name) !== undefined && !isServingMode(name)) sendModelStdoutToStderr();
 }
 
-async function selectModeName(
-  options: StartLoopOptions,
-  env: Readonly<Record<string, string | undefined>>,
-  argv: readonly string[],
-  log: Logger,
-): Promise<string> {
-  const name = readModeName(options, env, argv);
-  if (name !== undefined) return name;
-  // The Python library's behaviour: show what can be selected, then fall back to the command line.
-  await loadRegisteredModules();
-  log.info('MODE is not set. Available modes (select one with -e MODE=<name>):');
+function logModes(log: Logger): void {
+  log.info('Modes (select one with -e MODE=<name>):');
   for (const mode of listModes()) log.info(`  ${mode.name.padEnd(24)} ${mode.hint}`);
-  log.info('Running command_line.');
-  return 'command_line';
 }
 
 let strayErrorHandlerInstalled = false;

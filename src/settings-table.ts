@@ -54,7 +54,11 @@ function setting<T, const D extends T | undefined = undefined>(
  * supervisor's `--help` and docs/reference/environment.md are checked against this.
  */
 export const settingsTable = {
-  MODE: setting(text, { defaultText: 'unset, which lists the modes and runs `command_line`', description: 'the mode to run', scope: 'all' }),
+  MODE: setting(text, {
+    defaultText: 'unset, which runs `command_line` after one line saying so (`--help` lists the modes)',
+    description: 'the mode to run',
+    scope: 'all',
+  }),
   SELF_TEST_RUNS: setting(integer(1), { default: 5, option: 'selfTestRuns', description: 'how many inferences test_model_integration runs', scope: 'all' }),
   MAX_INPUT_BYTES: setting(integer(1, largestInputBytes), {
     default: 100 * 1024 * 1024,

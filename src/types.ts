@@ -444,6 +444,8 @@ export interface ModeContext {
   schema: InputsSchema;
   settings: RuntimeSettings;
   argv: readonly string[];
+  /** Every mode the program can run, with its hint, for a mode's help to list (the command line's --help). */
+  modes?: readonly { name: string; hint: string }[];
   /**
    * The environment the runtime was started with (the `env` option, else process.env): where a
    * platform mode reads its platform's variables (AIP_HTTP_PORT, SAGEMAKER_BIND_TO_PORT, ...).

@@ -63,6 +63,11 @@ function buildProgram(context: ModeContext): Command {
     if (reservedOptions.has(name)) throw new InvalidSchemaError(name, `clashes with the command-line option --${name}; rename the input`);
     addInputOption(program, name, spec);
   }
+  if (context.modes && context.modes.length > 0) {
+    const width = Math.max(...context.modes.map((mode) => mode.name.length)) + 2;
+    const lines = context.modes.map((mode) => `  ${mode.name.padEnd(width)}${mode.hint}`);
+    program.addHelpText('after', `\nModes (this is command_line; select another with -e MODE=<name>):\n${lines.join('\n')}`);
+  }
   program
     .option('-o, --output <path>', 'write the result data to this file instead of stdout')
     .option('--loop', "repeat inference, printing each run's time, the running average and QPS")

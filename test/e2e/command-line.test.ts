@@ -177,20 +177,50 @@ describe('command_line', () => {
     expect(refused.stderr).toContain('--image: "/dev/stdin" holds more than 1000000 bytes (the limit; raise it with MAX_INPUT_BYTES)');
   });
 
-  test('MODE unset: lists every mode with its docker run hint on stderr, then runs command_line', async () => {
+  const modeHints: [string, string][] = [
+    ['command_line', 'docker run --rm -i IMAGE --image - < photo.jpg'],
+    ['http', 'docker run --rm -p 5000:5000 -e MODE=http IMAGE'],
+    ['test_model_integration', 'docker run --rm -e MODE=test_model_integration IMAGE'],
+    ['test_single_image', 'docker run --rm -i -e MODE=test_single_image IMAGE < photo.jpg'],
+    ['test_inputs_dict_json', '| docker run --rm -i -e MODE=test_inputs_dict_json IMAGE'],
+    ['test_inputs_pickled_dict', 'cat dict.pkl | docker run --rm -i -e MODE=test_inputs_pickled_dict IMAGE'],
+  ];
+  const expectModeList = (text: string) => {
+    for (const [mode, flags] of modeHints) expect(text).toMatch(new RegExp(`\\n  ${mode} +.*${flags.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  };
+
+  test('MODE unset: one line on stderr, then command_line runs', async () => {
     const outcome = await runScript(exampleShim, { args: ['--image', path('photo.jpg')] });
     expect(outcome.code).toBe(0);
-    expect(outcome.stderr).toContain('MODE is not set');
-    for (const [mode, flags] of [
-      ['command_line', 'docker run --rm -i IMAGE --image - < photo.jpg'],
-      ['http', 'docker run --rm -p 5000:5000 -e MODE=http IMAGE'],
-      ['test_model_integration', 'docker run --rm -e MODE=test_model_integration IMAGE'],
-      ['test_single_image', 'docker run --rm -i -e MODE=test_single_image IMAGE < photo.jpg'],
-      ['test_inputs_dict_json', '| docker run --rm -i -e MODE=test_inputs_dict_json IMAGE'],
-      ['test_inputs_pickled_dict', 'cat dict.pkl | docker run --rm -i -e MODE=test_inputs_pickled_dict IMAGE'],
-    ]) {
-      expect(outcome.stderr).toMatch(new RegExp(`\\n  ${mode} +.*${flags!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    }
+    // The one line, then what command_line says of every run (as with MODE=command_line).
+    expect(outcome.stderr.split('\n')).toEqual([
+      'MODE is not set: running command_line (--help lists its options and every mode)',
+      expect.stringMatching(/^result: application\/json, \d+ bytes of valid JSON in [\d.]+ ms$/),
+      '',
+    ]);
     expect(stdoutJson(outcome)).toMatchObject({ width: 40, height: 30, format: 'jpeg' });
+  });
+
+  test('MODE unset: --help lists the options and every mode with its docker run hint', async () => {
+    const outcome = await runScript(exampleShim, { args: ['--help'] });
+    expect(outcome.code).toBe(0);
+    const help = outcome.stdout.toString('utf8');
+    expect(help).toContain('--image <path>');
+    expect(help).toContain('Modes (this is command_line; select another with -e MODE=<name>):');
+    expectModeList(help);
+  });
+
+  test('MODE unset: a usage error is its line, then the list of modes; with MODE=command_line, the line alone', async () => {
+    const outcome = await runScript(exampleShim, { args: ['--imag', path('photo.jpg')] });
+    expect(outcome.code).toBe(2);
+    const lines = outcome.stderr.split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      'MODE is not set: running command_line (--help lists its options and every mode)',
+      "error: unknown option '--imag'; did you mean '--image'? (see --help)",
+      'Modes (select one with -e MODE=<name>):',
+    ]);
+    expectModeList(outcome.stderr);
+    const chosen = await runScript(exampleShim, { mode: 'command_line', args: ['--imag', path('photo.jpg')] });
+    expect(chosen.stderr).toBe("error: unknown option '--imag'; did you mean '--image'? (see --help)\n");
   });
 });

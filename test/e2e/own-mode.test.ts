@@ -82,8 +82,8 @@ describe('a mode of your own, from a folder (MODE=echo)', () => {
   });
 
   test('it is listed with the built-in modes, and a mode registered as an object is refused under the supervisor with what to do', async () => {
-    const listed = await runScript(model, { args: ['--text', 'hi'] });
-    expect(listed.stderr).toMatch(/\n {2}echo +echoes \{"text": \.\.\.\} through the model/);
+    const listed = await runScript(model, { args: ['--help'] });
+    expect(listed.stdout.toString('utf8')).toMatch(/\n {2}echo +echoes \{"text": \.\.\.\} through the model/);
     const objectMode = await runScript(supervisorBin, { mode: 'shout', args: [fixture('custom-mode-model.mjs')] });
     expect(objectMode.code).toBe(2);
     expect(objectMode.stderr).toContain("MODE=shout is registered in the shim as an object, which runs only in the shim's own process");
