@@ -75,6 +75,12 @@ const benchmarks = {
     file: 'grpc.mjs',
     about: 'MODE=kserve gRPC ModelInfer (raw contents) beside REST V2 binary and a bare grpc-js server',
   },
+  weights: {
+    args: '[megabytes [rounds [connections,...]]]',
+    file: 'weights.mjs',
+    needs: 'system',
+    about: "WEIGHTS_URL's fetch of a 1 GB file over loopback (ranges, sha256 checked) beside curl -o and sha256sum after it",
+  },
   lambda: { args: '[seconds rounds]', file: 'lambda.mjs', about: 'MODE=lambda invocations/s, direct and supervised, beside a bare runtime-API loop' },
   access: { args: '[seconds rounds]', file: 'access.mjs', needs: 'wrk', about: 'what the access log (text, JSON) and bearer auth cost on POST /predict' },
   workers: { args: '[seconds rounds]', file: 'workers.mjs', needs: 'wrk', about: 'WORKERS=2 against WORKERS=1 on a CPU-bound model' },

@@ -171,12 +171,28 @@ async function downloadPiece(
         await response.body.dump();
         throw new PermanentDownloadError(`the server answered bytes ${from}-${to} with ${String(response.headers['content-range'])}`);
       }
-      for await (const data of response.body as AsyncIterable<Buffer>) {
-        const take = Math.min(data.length, piece.length - piece.done);
-        await writeAll(handle, data.subarray(0, take), piece.start + piece.done);
-        piece.done += take;
-        options.onBytes(take);
+      // Written 1 MiB at a time (writev of what arrived), not one system call per 64 KiB chunk.
+      let batch: Buffer[] = [];
+      let batched = 0;
+      const flush = async () => {
+        if (batched === 0) return;
+        await writeBatch(handle, batch, batched, piece.start + piece.done);
+        piece.done += batched;
+        options.onBytes(batched);
+        batch = [];
+        batched = 0;
         written();
+      };
+      try {
+        for await (const data of response.body as AsyncIterable<Buffer>) {
+          const take = Math.min(data.length, piece.length - piece.done - batched);
+          batch.push(data.subarray(0, take));
+          batched += take;
+          if (batched >= 2 ** 20) await flush();
+        }
+      } finally {
+        // What arrived before a cut is kept, so that the next try starts after it.
+        await flush();
       }
       if (piece.done < piece.length) throw new Error(`the answer ended at byte ${piece.start + piece.done} of ${to + 1}`);
     } catch (error) {
@@ -188,6 +204,12 @@ async function downloadPiece(
       await delay(100 * 2 ** failures, undefined, { signal }).catch(() => {});
     }
   }
+}
+
+async function writeBatch(handle: FileHandle, buffers: Buffer[], length: number, position: number): Promise<void> {
+  const { bytesWritten } = await handle.writev(buffers, position);
+  // A short write (rare on a regular file): the rest one buffer at a time.
+  if (bytesWritten < length) await writeAll(handle, Buffer.concat(buffers).subarray(bytesWritten), position + bytesWritten);
 }
 
 async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {
