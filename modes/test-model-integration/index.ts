@@ -46,11 +46,17 @@ export async function run(context: ModeContext): Promise<number> {
   return ExitCode.modelFailed;
 }
 
-/** A valid value for every input the caller must give: the gray image, the lower bound, the first choice. */
+/**
+ * The gray image for each image input; for the others the schema's `example` (what the author
+ * chose to show the model at work), else, for an input the caller must give, a valid value: the
+ * lower bound, the first choice. Inputs with a default get it from the conversion.
+ */
 function sampleInputs(schema: InputsSchema, grayImage: Buffer): Record<string, unknown> {
   const samples: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(schema)) {
-    if (mustBeGiven(spec)) setOwn(samples, name, sampleFor(spec, grayImage));
+    if (spec.type === 'image') setOwn(samples, name, grayImage);
+    else if (spec.example !== undefined) setOwn(samples, name, spec.example);
+    else if (mustBeGiven(spec)) setOwn(samples, name, sampleFor(spec, grayImage));
   }
   return samples;
 }
