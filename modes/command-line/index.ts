@@ -18,7 +18,8 @@ const optionName = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 /**
  * MODE=command_line (also the default): one option per schema input. Binary inputs take a file
- * path (`-` for stdin), other inputs their value (`@path` reads it from a file).
+ * path (`-` for stdin; `@path` and `@-` too, as Cog writes them), other inputs their value
+ * (`@path` reads it from a file, `@-` from stdin). One input at most reads stdin.
  */
 export async function run(context: ModeContext): Promise<number> {
   const program = buildProgram(context);
@@ -141,6 +142,14 @@ function parsePositiveInteger(text: string): number {
 
 async function readOptionValues(context: ModeContext, options: Record<string, unknown>): Promise<Record<string, unknown>> {
   const raw: Record<string, unknown> = {};
+  const fromStdin = Object.entries(context.schema)
+    .filter(([name, spec]) => readsStdin(spec, options[new Option(`--${name}`).attributeName()]))
+    .map(([name]) => `--${name}`);
+  if (fromStdin.length > 1)
+    throw new AiIntegrationError(
+      'AI_ERR_USAGE',
+      `${fromStdin.join(' and ')} all read stdin, which holds one file; give the others as paths (in a container, mount their folder: docker run -v "$PWD:/data" IMAGE --a /data/a.jpg)`,
+    );
   for (const [name, spec] of Object.entries(context.schema)) {
     const value = options[new Option(`--${name}`).attributeName()];
     if (value === undefined) continue;
@@ -155,11 +164,20 @@ async function readOptionValue(context: ModeContext, name: string, spec: InputSp
   if (isBinaryType(spec.type)) {
     // A URL is fetched by the conversion, with the URL inputs' limits and address checks.
     if (/^https?:\/\//i.test(value)) return value;
-    return value === '-' ? readAllBytes(context.stdin, maxInputBytes, 'stdin') : readInputFile(name, value, maxInputBytes);
+    // `@path` and `@-` as Cog's `-i name=@path` writes them, beside the plain path and `-`.
+    const path = value.startsWith('@') ? value.slice(1) : value; // `@@x` is the file `@x`
+    return value === '-' || value === '@-' ? readAllBytes(context.stdin, maxInputBytes, 'stdin') : readInputFile(name, path, maxInputBytes);
   }
   if (value.startsWith('@@')) return value.slice(1); // an escaped literal '@'
+  if (value === '@-') return (await readAllBytes(context.stdin, maxInputBytes, 'stdin')).toString('utf8');
   if (value.startsWith('@')) return (await readInputFile(name, value.slice(1), maxInputBytes)).toString('utf8');
   return value;
+}
+
+/** Whether an option's value says to read stdin: `-` or `@-` for a file input, `@-` for any other. */
+function readsStdin(spec: InputSpec, value: unknown): boolean {
+  if (value === '@-') return true;
+  return value === '-' && isBinaryType(spec.type);
 }
 
 // Streamed with the same bound as stdin: a path may name a device or a pipe (`@/dev/zero`,
