@@ -77,11 +77,10 @@ function shown(io: InitIo, directory: string): string {
 function nextSteps(io: InitIo, folder: ModelFolder, typescript: boolean, overwritten: string[]): string {
   const cd = relative(io.cwd, folder.directory);
   const enter = cd === '' ? '' : `cd ${shellWord(cd.startsWith('..') ? folder.directory : cd)} && `;
-  const build = typescript ? 'npm run build && ' : '';
   const commands: [string, string][] = [
     [`${enter}npm install`, typescript ? 'ai-integration, sharp and TypeScript' : 'ai-integration and sharp'],
     ['npm test', `${typescript ? 'compiles shim.ts, then ' : ''}the self-test: 5 inferences on a gray image`],
-    [`${build}docker build -t ${folder.name} . && docker run --rm -i ${folder.name} --image - < photo.jpg`, ''],
+    [`docker build -t ${folder.name} . && docker run --rm -i ${folder.name} --image - < photo.jpg`, ''],
   ];
   const width = Math.max(...commands.filter(([, comment]) => comment !== '').map(([command]) => command.length));
   return [

@@ -1,7 +1,8 @@
 /**
  * What `ai-integration init` writes: a model folder that runs as it is (package.json, the shim,
  * the container template), in JavaScript or TypeScript. The shim and tsconfig.json are files in
- * templates/init/, the Dockerfile and .dockerignore are docker/'s own: all ship in the package.
+ * templates/init/, the Dockerfile and .dockerignore are docker/'s own (TypeScript's Dockerfile,
+ * with its build stage, is templates/init/'s): all ship in the package.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -69,7 +70,17 @@ export function planModelFolder(options: ModelFolderOptions, root: string = pack
   files.unshift({ name: 'package.json', text: `${JSON.stringify(packageJson(name, manifest, dependency, options.typescript), null, 2)}\n` });
   files.push({ name: shim, copyFrom: join(templates, shim) });
   if (options.typescript) files.push({ name: 'tsconfig.json', copyFrom: join(templates, 'tsconfig.json') });
-  files.push({ name: 'Dockerfile', copyFrom: join(root, 'docker', 'Dockerfile') }, { name: '.dockerignore', copyFrom: join(root, 'docker', '.dockerignore') });
+  if (options.typescript) {
+    // The image compiles shim.ts in a build stage: forgetting `npm run build` cannot ship a stale
+    // or missing shim.js. Its .dockerignore is the template's, letting shim.ts in and shim.js out.
+    const ignore = readFileSync(join(root, 'docker', '.dockerignore'), 'utf8') + readFileSync(join(templates, 'dockerignore-typescript.txt'), 'utf8');
+    files.push({ name: 'Dockerfile', copyFrom: join(templates, 'Dockerfile.typescript') }, { name: '.dockerignore', text: ignore });
+  } else {
+    files.push(
+      { name: 'Dockerfile', copyFrom: join(root, 'docker', 'Dockerfile') },
+      { name: '.dockerignore', copyFrom: join(root, 'docker', '.dockerignore') },
+    );
+  }
   return { directory, name, files };
 }
 

@@ -1,9 +1,9 @@
 // The model's entrypoint (the shim): load the model once, then hand the inference function and
 // its inputs schema to startLoop. MODE picks how it runs (npx ai-integration --help; the modes table of ai-integration's README).
 // This example computes image statistics with sharp: replace them with your model.
-// `npm run build` compiles it to shim.js, which the container runs.
+// `npm run build` compiles it to shim.js, which `npm start` runs; the Dockerfile compiles it in the image.
 import sharp from 'sharp';
-import { startLoop } from 'ai-integration';
+import { json, startLoop } from 'ai-integration';
 
 // Load weights here, once, before startLoop.
 
@@ -20,7 +20,8 @@ startLoop(
       means: stats.channels.map((channel) => round(channel.mean)),
       opaque: stats.isOpaque,
     };
-    return { 'content-type': 'application/json', data: JSON.stringify(statistics), success: true };
+    // json() builds the result object: { 'content-type': 'application/json', data, success: true }.
+    return json(statistics);
   },
   {
     image: { type: 'image', description: 'the photo to analyse' },

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { markedBlocks } from '../helpers/docs-tutorial.js';
 import { solidImage } from '../helpers/images.js';
 import { expectSuccess, npmInstall, packPackage, runIn } from '../helpers/model-folder.js';
 import { repoRoot } from '../helpers/run-process.js';
@@ -65,7 +66,13 @@ describe('the packed package', () => {
     const installed = join(work, 'tool', 'node_modules', 'ai-integration');
     expect(readdirSync(join(installed, 'docker')).sort()).toEqual(['.dockerignore', 'Dockerfile', 'local-base-image.sh']);
     expect(readFileSync(join(installed, 'docker', 'Dockerfile'), 'utf8')).toBe(readFileSync(join(repoRoot, 'docker', 'Dockerfile'), 'utf8'));
-    expect(readdirSync(join(installed, 'templates', 'init')).sort()).toEqual(['shim.js', 'shim.ts', 'tsconfig.json']);
+    expect(readdirSync(join(installed, 'templates', 'init')).sort()).toEqual([
+      'Dockerfile.typescript',
+      'dockerignore-typescript.txt',
+      'shim.js',
+      'shim.ts',
+      'tsconfig.json',
+    ]);
   });
 
   test("installs no analytics: no @scarf/scarf in the tree, and the install scripts are msgpackr-extract's check for its prebuilt binary and protobufjs's version-scheme warning", async () => {
@@ -144,7 +151,16 @@ describe('init, npm install, npm test', () => {
     expect(outcome.code, outcome.stderr).toBe(0);
     expect(readdirSync(model).sort()).toEqual(['.dockerignore', 'Dockerfile', basename(tarball), 'package.json', 'shim.ts', 'tsconfig.json'].sort());
     expect(outcome.stdout.toString()).toContain('  npm test      # compiles shim.ts, then the self-test: 5 inferences on a gray image\n');
-    expect(outcome.stdout.toString()).toContain('  npm run build && docker build -t typed-model . && ');
+    // The image compiles shim.ts itself: no `npm run build` before `docker build`.
+    expect(outcome.stdout.toString()).toContain('\n  docker build -t typed-model . && docker run --rm -i typed-model --image - < photo.jpg\n');
+    // The Dockerfile is the TypeScript tutorial's, with its build stage; .dockerignore lets shim.ts in and a local shim.js out.
+    const tutorial = readFileSync(join(repoRoot, 'docs', 'tutorials', 'first-model-typescript.md'), 'utf8');
+    const dockerfile = markedBlocks(tutorial).find((block) => block.kind === 'file' && block.name === 'Dockerfile')!.body;
+    expect(readFileSync(join(model, 'Dockerfile'), 'utf8')).toBe(dockerfile);
+    expect(dockerfile).toContain('RUN npm run build\n');
+    expect(readFileSync(join(model, '.dockerignore'), 'utf8')).toBe(
+      `${readFileSync(join(repoRoot, 'docker', '.dockerignore'), 'utf8')}# shim.ts is compiled in the image's build stage; a shim.js built here stays out.\n!shim.ts\nshim.js\n`,
+    );
     const manifest = readJson(join(model, 'package.json'));
     expect(manifest.name).toBe('typed-model');
     expect(manifest.scripts).toEqual({
