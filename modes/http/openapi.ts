@@ -1,4 +1,4 @@
-import { formEncoding, inputsJsonSchema, jsonEncoding } from '../../src/http/inputs-json-schema.js';
+import { formEncoding, inputsExample, inputsJsonSchema, jsonEncoding } from '../../src/http/inputs-json-schema.js';
 import { coreOpenApiPaths } from '../../src/http/core-openapi.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
 import { outputMediaType } from '../../src/result/output-description.js';
@@ -129,7 +129,10 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
             required: true,
             content: {
               'multipart/form-data': { schema: inputsSchema(schema, true) },
-              'application/json': { schema: { type: 'object', properties: { inputs: inputsSchema(schema, false) }, required: ['inputs'] } },
+              'application/json': {
+                schema: { type: 'object', properties: { inputs: inputsSchema(schema, false) }, required: ['inputs'] },
+                example: { inputs: inputsExample(schema) },
+              },
             },
           },
           responses: {

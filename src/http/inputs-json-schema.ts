@@ -28,6 +28,8 @@ export function inputJsonSchema(spec: InputSpec, encoding: ValueEncoding): Recor
   const description = spec.description ? `${spec.description} (${describeExpected(spec)})` : describeExpected(spec);
   const common: Record<string, unknown> = { description };
   if ('default' in spec && spec.default !== undefined) common.default = spec.default;
+  // The schema's example, so that /docs shows it (a binary one is a data: URL, too long to show).
+  if (spec.example !== undefined && spec.type !== 'image' && spec.type !== 'file') common.examples = [spec.example];
   switch (spec.type) {
     case 'image':
     case 'file':
@@ -44,6 +46,15 @@ export function inputJsonSchema(spec: InputSpec, encoding: ValueEncoding): Recor
     case 'json':
       return encoding.json(common);
   }
+}
+
+/**
+ * An inputs object made of the schema's examples alone: what /docs's "Try it out" starts from, so
+ * that it sends no value nobody chose (Swagger UI otherwise fills every optional input in, a
+ * number with its minimum and a text with "string").
+ */
+export function inputsExample(schema: InputsSchema): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(schema).flatMap(([name, spec]) => (spec.example === undefined ? [] : [[name, spec.example]])));
 }
 
 /** The JSON Schema of an inputs object: one property per input, the ones that must be given required. */
