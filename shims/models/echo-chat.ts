@@ -30,7 +30,8 @@ export function echoReply(request: ChatRequest): EchoReply {
   return { tokens: reply.split(/(?= )/) };
 }
 
-function textOf(content: ChatRequest['messages'][number]['content']): string {
+/** The text of a message's content (its text parts, joined). */
+export function textOf(content: ChatRequest['messages'][number]['content']): string {
   if (typeof content === 'string') return content;
   return (content ?? []).map((part) => (part.type === 'text' ? part.text : '')).join('');
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { hashedEmbedding } from '../../shims/models/hashed-embedding.js';
+import { learnMarkovChain, markovWords } from '../../shims/models/markov-chat.js';
 import { exampleShimNamed } from '../helpers/example-shims.js';
 import { gateFiles } from '../helpers/gates.js';
 import { startServer, stopOrKill, type RunningServer } from '../helpers/http-server.js';
@@ -17,6 +18,7 @@ import { fixture } from '../helpers/run-process.js';
 import { eventually, supervisorBin } from '../helpers/supervisor.js';
 
 const model = fixture('openai-chat-model.mjs');
+const fables = learnMarkovChain(readFileSync(new URL('../../shims/models/fables.txt', import.meta.url), 'utf8'));
 const scratch = mkdtempSync(join(tmpdir(), 'openai-e2e-'));
 const gates = gateFiles('openai-gates-');
 const servers: RunningServer[] = [];
@@ -46,21 +48,43 @@ describe.each([
   ['run directly', false],
   ['under the supervisor', true],
 ])('MODE=openai (%s)', (_, supervised) => {
-  test('the example shims: shims/chat.ts streams its tokens, shims/embeddings.ts embeds; the API key is AUTH_TOKEN', async () => {
+  test("the example shims: shims/chat.ts streams its Markov chain's words, the same for the same seed; shims/embeddings.ts embeds; the API key is AUTH_TOKEN", async () => {
     const { client: chat } = await serve(exampleShimNamed('chat'), supervised, { AUTH_TOKEN: 'sk-e2e' });
     const stream = await chat.chat.completions.create({
-      model: 'echo-chat',
-      messages: user('Hello there'),
+      model: 'fable-chat',
+      messages: user('Tell me about the wolf'),
       stream: true,
       stream_options: { include_usage: true },
     });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     for (const chunk of chunks) expect(openAiSchemaProblems('CreateChatCompletionStreamResponse', chunk)).toBeUndefined();
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('You said: Hello there');
-    expect(chunks.at(-1)!.usage).toEqual({ prompt_tokens: 2, completion_tokens: 4, total_tokens: 6 });
+    const expected = [...markovWords(fables, { seed: 0, prompt: 'Tell me about the wolf' })];
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(expected.join(''));
+    expect(expected.join('')).toMatch(/wolf/i);
+    expect(chunks.at(-1)!.usage).toMatchObject({ completion_tokens: expected.join('').split(' ').length });
+    const answer = async (options: { seed?: number; max_tokens?: number; stop?: string[] }) => {
+      const completion = await chat.chat.completions.create({ model: 'fable-chat', messages: user('Tell me about the wolf'), ...options });
+      return completion.choices[0]!;
+    };
+    expect((await answer({ seed: 0 })).message.content).toBe(expected.join(''));
+    const seeded = [...markovWords(fables, { seed: 7, prompt: 'Tell me about the wolf' })].join('');
+    expect(seeded).not.toBe(expected.join(''));
+    expect((await answer({ seed: 7 })).message.content).toBe(seeded);
+    const short = await answer({ max_tokens: 3 });
+    expect(short).toMatchObject({ finish_reason: 'length', message: { content: expected.slice(0, 3).join('') } });
+    const stopAt = expected[4]!.trim();
+    const stopped = await answer({ stop: [stopAt] });
+    expect(stopped.finish_reason).toBe('stop');
+    expect(stopped.message.content).toBe(expected.join('').slice(0, expected.join('').indexOf(stopAt)));
+    const json = await chat.chat.completions.create({
+      model: 'fable-chat',
+      messages: user('Tell me about the wolf'),
+      response_format: { type: 'json_object' },
+    });
+    expect(JSON.parse(json.choices[0]!.message.content!)).toEqual({ reply: expected.join('') });
     const tools = [{ type: 'function' as const, function: { name: 'lookup' } }];
-    const called = await chat.chat.completions.create({ model: 'echo-chat', messages: user('please lookup cats'), tools });
+    const called = await chat.chat.completions.create({ model: 'fable-chat', messages: user('please lookup cats'), tools });
     expect(called.choices[0]!.message.tool_calls).toEqual([
       { id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'lookup', arguments: '{"text":"please lookup cats"}' } },
     ]);
