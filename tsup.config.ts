@@ -58,8 +58,8 @@ export default defineConfig([
   },
   {
     // The example shims, compiled as a model author would, importing the package by its name.
-    // models/edge-detector.ts writes the ONNX example's model file when the build runs it.
-    entry: ['shims/*.ts', 'shims/models/edge-detector.ts'],
+    // models/edge-detector.ts and models/embedding-model.ts write the ONNX examples' model files when the build runs them.
+    entry: ['shims/*.ts', 'shims/models/edge-detector.ts', 'shims/models/embedding-model.ts'],
     format: ['esm'],
     outDir: 'dist/shims',
     target: 'node20',

@@ -14,14 +14,20 @@ function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
-/** The vector of a text (or of token ids), `dimensions` long, of length 1 (all zeros for no words). */
-export function hashedEmbedding(input: string | readonly number[], dimensions: number): number[] {
+/** The signed counts of a text's words (or of token ids) hashed into `dimensions` places, before scaling. */
+export function hashedCounts(input: string | readonly number[], dimensions: number): number[] {
   const vector = new Array<number>(dimensions).fill(0);
   const features = typeof input === 'string' ? (input.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? []) : input.map((token) => `#${token}`);
   for (const feature of features) {
     const hash = fnv1a(feature);
     vector[hash % dimensions]! += hash & 0x80000000 ? -1 : 1;
   }
+  return vector;
+}
+
+/** The vector of a text (or of token ids), `dimensions` long, of length 1 (all zeros for no words). */
+export function hashedEmbedding(input: string | readonly number[], dimensions: number): number[] {
+  const vector = hashedCounts(input, dimensions);
   const length = Math.hypot(...vector);
   return length === 0 ? vector : vector.map((value) => value / length);
 }

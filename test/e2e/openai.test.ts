@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { hashedEmbedding } from '../../shims/models/hashed-embedding.js';
 import { learnMarkovChain, markovWords } from '../../shims/models/markov-chat.js';
+import { projectedEmbedding } from '../../shims/models/projected-embedding.js';
 import { exampleShimNamed } from '../helpers/example-shims.js';
 import { gateFiles } from '../helpers/gates.js';
 import { startServer, stopOrKill, type RunningServer } from '../helpers/http-server.js';
@@ -48,7 +48,7 @@ describe.each([
   ['run directly', false],
   ['under the supervisor', true],
 ])('MODE=openai (%s)', (_, supervised) => {
-  test("the example shims: shims/chat.ts streams its Markov chain's words, the same for the same seed; shims/embeddings.ts embeds; the API key is AUTH_TOKEN", async () => {
+  test("the example shims: shims/chat.ts streams its Markov chain's words, the same for the same seed; shims/embeddings.ts embeds by onnxruntime as its reference in JavaScript does; the API key is AUTH_TOKEN", async () => {
     const { client: chat } = await serve(exampleShimNamed('chat'), supervised, { AUTH_TOKEN: 'sk-e2e' });
     const stream = await chat.chat.completions.create({
       model: 'fable-chat',
@@ -92,12 +92,20 @@ describe.each([
     await expect(anonymous.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
 
     const { client: embed } = await serve(exampleShimNamed('embeddings'), supervised);
-    const vectors = await embed.embeddings.create({ model: 'hashed-embeddings', input: ['the cat sat', 'the cat ran'] });
+    const texts = ['the cat sat', 'the cat ran', ''];
+    const vectors = await embed.embeddings.create({ model: 'projected-embeddings', input: texts });
     expect(openAiSchemaProblems('CreateEmbeddingResponse', vectors)).toBeUndefined();
-    expect(vectors.data.map((item) => item.embedding)).toEqual(
-      ['the cat sat', 'the cat ran'].map((text) => Array.from(Float32Array.from(hashedEmbedding(text, 256)))),
-    );
-    const missing = await embed.chat.completions.create({ model: 'hashed-embeddings', messages: user('hi') }).catch((error: unknown) => error);
+    // onnxruntime's float32 sums against the same sums in doubles.
+    vectors.data.forEach((item, index) => {
+      const expected = projectedEmbedding(texts[index]!);
+      expect(item.embedding).toHaveLength(256);
+      for (const [place, value] of item.embedding.entries()) expect(value).toBeCloseTo(expected[place]!, 5);
+    });
+    expect(vectors.data[2]!.embedding.every((value) => value === 0)).toBe(true);
+    const shortVector = await embed.embeddings.create({ model: 'projected-embeddings', input: 'the cat sat', dimensions: 8 });
+    expect(shortVector.data[0]!.embedding).toHaveLength(8);
+    expect(Math.hypot(...shortVector.data[0]!.embedding)).toBeCloseTo(1, 5);
+    const missing = await embed.chat.completions.create({ model: 'projected-embeddings', messages: user('hi') }).catch((error: unknown) => error);
     expect(missing).toMatchObject({ status: 404, type: 'invalid_request_error' });
   });
 
