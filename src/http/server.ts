@@ -131,6 +131,9 @@ export function createHttpService(
       if (readiness.status !== 'ready') return readiness;
       const modelState = engine.readiness();
       if (!modelState.ready) return { status: 'restarting', reason: modelState.reason ?? 'the model is restarting' };
+      // A mode's background work (KServe's gRPC server, the queue's consumer) starts once the port
+      // listens: until it has, the service is not ready, so no probe routes traffic it cannot serve.
+      if (protocol.background && service.background === undefined) return { status: 'not_ready', reason: `starting ${protocol.name}'s background work` };
       const work = service.background?.readiness?.();
       if (work && !work.ready) return { status: 'not_ready', reason: work.reason ?? 'the background work is not ready' };
       // Still ready (200): bodies are refused with 503 and Retry-After only until a slot frees, which

@@ -7,7 +7,7 @@ import { engineAround } from '../../src/engine/engine-base.js';
 import { InferenceThrewError } from '../../src/errors.js';
 import { startHttpService } from '../../src/http/lifecycle.js';
 import { sendJson } from '../../src/http/respond.js';
-import type { HttpProtocol } from '../../src/http/protocol.js';
+import type { HttpCore, HttpProtocol } from '../../src/http/protocol.js';
 import { createLogger } from '../../src/logger.js';
 import { modelFaults } from '../../src/model-faults.js';
 import { readSettings } from '../../src/settings.js';
@@ -87,5 +87,22 @@ describe('startHttpService: the HTTP core in the test process', () => {
     await answer.body.dump();
     expect(await service.finished).toBe(70);
     expect(logged()).toContain('the inference function threw');
+  });
+  test("not ready until the mode's background work has started (KServe's gRPC server, the queue's consumer), then ready", async () => {
+    const { context } = contextWith(async (inputs) => ({ 'content-type': 'text/plain', data: String(inputs.text), success: true }));
+    let whileStarting: ReturnType<HttpCore['readiness']> | undefined;
+    let core: HttpCore | undefined;
+    const withBackground: HttpProtocol = {
+      ...upper,
+      background: async (started) => {
+        core = started;
+        whileStarting = started.readiness();
+        return { stop: async () => {} };
+      },
+    };
+    const service = await startHttpService(context, () => withBackground, { handleSignals: false });
+    expect(whileStarting).toEqual({ status: 'not_ready', reason: "starting upper's background work" });
+    expect(core?.readiness().status).toBe('ready');
+    expect(await service.close()).toBe(0);
   });
 });
