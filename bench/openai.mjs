@@ -7,11 +7,12 @@
 // against the same model through MODE=http's POST /predict, measured with wrk. Servers alternate
 // over rounds so that the machine's noise hits all alike. Every answer is checked before the load.
 // Usage: npm run bench -- openai [-- rounds requests seconds]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServer } from './wrk.mjs';
 
 const rounds = Number(process.argv[2] ?? 3);
 const requests = Number(process.argv[3] ?? 20);
@@ -20,21 +21,8 @@ const file = (path) => fileURLToPath(new URL(path, import.meta.url));
 const supervisor = file('../dist/cli.js');
 const scratch = mkdtempSync(join(tmpdir(), 'bench-openai-'));
 
-function start(args, env) {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ACCESS_LOG: 'false', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(stderr);
-      if (match) resolve({ url: match[1], child });
-    });
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-}
+// The servers: node:http's bare one and the modes, listening on a free port, their access log off.
+const start = (args, env) => startServer(args, { ACCESS_LOG: 'false', ...env });
 
 // The CPU time a server (and its model worker, under the supervisor) spent, in ms: on a shared
 // machine, what each token costs is steadier than how many pass in a second.
