@@ -344,6 +344,18 @@ export interface Engine {
   restartCounts(): Record<string, number>;
   /** Each model worker's state, when there are workers (the supervisor); empty otherwise. */
   workers(): WorkerStatus[];
+  /**
+   * The model's slots, when the engine knows better than the admission queue which of the
+   * inferences it holds are running: the supervisor sends requests ahead to wait in a worker, and
+   * runs CONCURRENCY in each of WORKERS. `total` counts the workers that can take work now.
+   */
+  modelSlots?(): ModelSlots;
+}
+
+/** Inferences the model runs at once (`total`), and how many of those places are taken now (`held`). */
+export interface ModelSlots {
+  held: number;
+  total: number;
 }
 
 /**

@@ -7,16 +7,17 @@ import type { CogHealthCheck, CogHealthStatus, CogSetup } from './types.js';
 export interface HealthReading {
   /** The core's readiness: the service's state, then the engine's (a restarting worker). */
   readiness: Readiness;
-  /** Inferences running now. */
+  /** Inferences running in the model now (not those sent ahead to wait in a worker). */
   running: number;
-  /** Inferences the model may run at once (CONCURRENCY). */
+  /** Inferences the model may run at once: CONCURRENCY, in each worker that can take work. */
   slots: number;
 }
 
 /**
  * The state machine behind `GET /health-check`, as Cog's states mean it:
  *
- * - READY: the model is loaded and a slot is free, so a prediction sent now starts at once.
+ * - READY: the model is loaded and a slot is free, so a prediction sent now starts at once
+ *   (with WORKERS, a slot of any worker).
  * - BUSY: every slot runs an inference (Cog's meaning: "at capacity, all slots busy"; Cog would
  *   answer a prediction with 409 then, where this server queues it, up to MAX_QUEUE, then 429);
  *   also while the server drains on SIGTERM or `POST /shutdown` (alive, taking no new work).

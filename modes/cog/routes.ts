@@ -182,8 +182,10 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
       method: 'GET',
       path: '/health-check',
       probe: true,
-      handler: ({ response }) =>
-        sendJson(response, 200, health.body({ readiness: core.readiness(), running: core.status().inFlight, slots: core.settings.concurrency })),
+      handler: ({ response }) => {
+        const { slots } = core.status();
+        sendJson(response, 200, health.body({ readiness: core.readiness(), running: slots.held, slots: slots.total }));
+      },
     },
     { method: 'POST', path: '/predictions', handler: create },
     { method: 'PUT', path: '/predictions/{prediction_id}', handler: createIdempotent },

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cancellation } from '../engine/cancellation.js';
 import type { ErrorAnswer } from '../errors.js';
 import type { ValueOrigin } from '../inputs/convert-inputs.js';
-import type { HttpSettings, ModeContext, WorkerStatus } from '../types.js';
+import type { HttpSettings, ModeContext, ModelSlots, WorkerStatus } from '../types.js';
 import type { HttpMetrics } from './metrics.js';
 import type { Prediction } from './predict.js';
 import type { PredictionStore } from '../serving/predictions.js';
@@ -118,6 +118,8 @@ export interface ServiceStatus {
   stuck: number;
   /** Each model worker, under the supervisor; empty otherwise. */
   workers: WorkerStatus[];
+  /** The model's slots (CONCURRENCY in each ready worker) and how many run an inference now: all held, a new request waits. */
+  slots: ModelSlots;
 }
 
 /** What a mode's background work gives the core: how to stop it, and whether it is ready. */

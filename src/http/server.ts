@@ -148,7 +148,14 @@ export function createHttpService(
       return readiness;
     },
     live: () => scheduler.stuck === 0,
-    status: () => ({ inFlight: scheduler.inFlight, queued: scheduler.queueDepth, stuck: scheduler.stuck, workers: engine.workers() }),
+    status: () => ({
+      inFlight: scheduler.inFlight,
+      queued: scheduler.queueDepth,
+      stuck: scheduler.stuck,
+      workers: engine.workers(),
+      // Run in this process, what the queue hands the engine runs (a batch model's next round aside).
+      slots: engine.modelSlots?.() ?? { held: Math.min(scheduler.inFlight, http.concurrency), total: http.concurrency },
+    }),
     readBody(route, accepted = []) {
       const mediaType = mediaTypeOf(route.request);
       if (accepted.length > 0 && !accepted.includes(mediaType)) return Promise.reject(unsupportedType(route.request, accepted.join(' or ')));

@@ -17,7 +17,7 @@ import {
 } from '../errors.js';
 import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
-import type { Engine, EngineEvents, EngineLimits, InferOptions, InferenceResult, InputsSchema, Logger, WorkerStatus } from '../types.js';
+import type { Engine, EngineEvents, EngineLimits, InferOptions, InferenceResult, InputsSchema, Logger, ModelSlots, WorkerStatus } from '../types.js';
 import { WorkerSlot, type Pending, type Replacement } from './worker-slot.js';
 import {
   asBuffers,
@@ -271,6 +271,21 @@ export class SupervisedEngine implements Engine {
 
   restartCounts(): Record<string, number> {
     return { ...this.restarts };
+  }
+
+  /**
+   * Each worker that can take work runs `runningWindow` of what it was sent (in order); the rest
+   * waits in its queue. The scheduler's count holds those waiting ones too, and adds no workers.
+   */
+  modelSlots(): ModelSlots {
+    let held = 0;
+    let total = 0;
+    for (const slot of this.slots) {
+      if (!slot.usable) continue;
+      total += this.runningWindow;
+      held += Math.min(slot.sentOrder.length, this.runningWindow);
+    }
+    return { held, total };
   }
 
   /** Each worker's state, load and restarts, for /info and the metrics. */

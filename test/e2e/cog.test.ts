@@ -1,7 +1,7 @@
 // MODE=cog where a process of its own is needed: POST /shutdown's exit, a throw run directly, the
 // supervisor's restart in place. The protocol's shapes are tested in the test's process:
 // test/unit/cog-protocol.test.ts.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -110,6 +110,30 @@ describe('MODE=cog under the supervisor', () => {
     load.open();
     expect((await meanwhile).body).toMatchObject({ status: 'succeeded', output: { note: 'sent while restarting' } });
     expect(await eventually(async () => (await healthOf(server.url)) === 'READY', 10_000)).toBe(true);
+  });
+
+  test('WORKERS=2: READY while a worker has a free slot, BUSY once every slot of every worker runs a prediction, READY again when one ends', async () => {
+    const calls = join(scratch, 'busy-calls');
+    const server = await supervise({ WORKERS: '2', CALLS_FILE: calls });
+    const workersReady = async () =>
+      (await request(`${server.url}/metrics`).then((response) => response.body.text())).match(/^model_worker_ready\{[^}]*\} 1$/gm)?.length === 2;
+    expect(await eventually(workersReady, 20_000)).toBe(true);
+    const started = (note: string) => () => existsSync(calls) && readFileSync(calls, 'utf8').split('\n').includes(note);
+    const [first, second] = [gate('busy-first'), gate('busy-second')];
+    first.close();
+    second.close();
+    const running = answer(send(server.url, 'POST', '/predictions', { input: { note: 'first', hold_file: first.path } }));
+    expect(await eventually(started('first'), 10_000)).toBe(true);
+    // One worker runs a prediction, the other has its slot free: a prediction sent now starts at once.
+    expect(await healthOf(server.url)).toBe('READY');
+    const alsoRunning = answer(send(server.url, 'POST', '/predictions', { input: { note: 'second', hold_file: second.path } }));
+    expect(await eventually(started('second'), 10_000)).toBe(true);
+    expect(await healthOf(server.url)).toBe('BUSY');
+    second.open();
+    expect((await alsoRunning).body).toMatchObject({ status: 'succeeded', output: { note: 'second' } });
+    expect(await eventually(async () => (await healthOf(server.url)) === 'READY', 10_000)).toBe(true);
+    first.open();
+    expect((await running).body).toMatchObject({ status: 'succeeded', output: { note: 'first' } });
   });
 
   test('under load with throws: no connection errors, nothing lost, every answer the right one; health shows the restarts as STARTING', async () => {
