@@ -61,7 +61,7 @@ export function inferenceService(core: HttpCore, calls: GrpcCalls): UntypedServi
       }
       checkModel(model, request.model_name, request.model_version || undefined);
       const decoded = decodeGrpcInferRequest(request, schema);
-      const results = await runItems(core, decoded.items, 'batch items', (inputs) => core.run(inputs, { signal: call.cancellation }));
+      const results = await runItems(core, decoded.items, 'batch items', (inputs, reservation) => core.run(inputs, { signal: call.cancellation, reservation }));
       return encodeGrpcInferResponse({ model, id: decoded.id ?? call.id, outputs: decoded.outputs, results });
     }),
   };

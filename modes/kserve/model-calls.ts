@@ -1,6 +1,7 @@
 import type { Prediction } from '../../src/http/predict.js';
 import type { HttpCore, ModelInfo } from '../../src/http/protocol.js';
-import { checkBatchSize } from '../../src/serving/batch.js';
+import type { Reservation } from '../../src/serving/admission-queue.js';
+import { checkBatchSize, withReservation } from '../../src/serving/batch.js';
 import { checkBatch, runBatch } from './batch.js';
 import { OpenInferenceError } from './errors.js';
 import type { ModelOutput } from './infer-response.js';
@@ -18,20 +19,21 @@ export function checkModel(model: ModelInfo, name: string | undefined, version: 
 
 /**
  * Runs a batch: checked whole before any item runs (its size against what the queue can ever
- * hold, each item against the schema), then item by item through the core (queue, limits,
- * timeout, result check), concurrently; the scheduler orders them. `infer` is the transport's
- * way into the core, with its client's cancel.
+ * hold, each item against the schema), admitted whole (a place in the queue for every item at
+ * once, or 429 before any runs), then item by item through the core (queue, limits, timeout,
+ * result check), concurrently; the scheduler orders them. `infer` is the transport's way into the
+ * core, with its client's cancel and the batch's reservation.
  */
 export async function runItems(
   core: HttpCore,
   items: Record<string, unknown>[],
   noun: string,
-  infer: (inputs: Record<string, unknown>) => Promise<Prediction>,
+  infer: (inputs: Record<string, unknown>, reservation: Reservation | undefined) => Promise<Prediction>,
 ): Promise<ModelOutput[]> {
   checkBatchSize(items.length, core.settings, noun);
   // Each item is converted once: the checked inputs are what runs.
   const converted = await checkBatch(items, (item) => core.convert(item, 'data'));
-  const predictions = await runBatch(converted, infer);
+  const predictions = await withReservation(core.reserve, converted.length, noun, (reservation) => runBatch(converted, (inputs) => infer(inputs, reservation)));
   return predictions.map(modelOutput);
 }
 

@@ -22,7 +22,7 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
 
   const checkModel = ({ params }: RouteContext) => checkModelOf(model, params.name, params.version);
   const runItems = (route: RouteContext, items: Record<string, unknown>[], noun: string): Promise<ModelOutput[]> =>
-    runModelItems(core, items, noun, (inputs) => core.infer(inputs, route));
+    runModelItems(core, items, noun, (inputs, reservation) => core.infer(inputs, route, { reservation }));
 
   const modelMetadataRoute = (route: RouteContext) => {
     checkModel(route);

@@ -27,6 +27,8 @@ export async function runChoices(
   listener: ChoiceListener = {},
 ): Promise<GenerationSummary[]> {
   const n = choices.length;
+  // Every choice is admitted, or none (429 before any runs, and before a stream's first byte).
+  const reservation = n === 1 ? undefined : core.reserve(n, 'choices');
   const streams = listener.content !== undefined;
   const cancel = n === 1 ? core.clientSignal(route) : new Cancellation();
   const stopFollowing = n === 1 ? undefined : core.clientSignal(route).onCancel(() => cancel.cancel());
@@ -38,6 +40,7 @@ export async function runChoices(
     try {
       const prediction = await core.run(choices[index]!, {
         signal: cancel,
+        reservation,
         ...(listener.started ? { onStart: () => listener.started!(index) } : {}),
         ...(streams
           ? {
@@ -79,6 +82,7 @@ export async function runChoices(
     return settled.map((outcome) => (outcome as PromiseFulfilledResult<GenerationSummary>).value);
   } finally {
     stopFollowing?.();
+    reservation?.release();
   }
 }
 

@@ -60,7 +60,17 @@ export function sageMakerRoutes(core: HttpCore, parameters: ExecutionParameters)
       }
       const lines = parseJsonLines(await core.readBody(route), schema);
       const converted = await checkLines(lines, (raw) => core.convert(raw, 'data'));
-      send(response, encodeLines(await runLines(converted, lineWindow, (inputs) => core.infer(inputs, route)), answerType));
+      // The window's places are taken at once and kept for the whole request, so that no line is
+      // refused after earlier ones ran: a request either runs every line or gets 429 before any.
+      const window = Math.max(1, Math.min(lineWindow, converted.length));
+      const reservation = converted.length > 1 ? core.reserve(window, 'lines at once') : undefined;
+      let results;
+      try {
+        results = await runLines(converted, window, (inputs) => core.infer(inputs, route, { reservation }));
+      } finally {
+        reservation?.release();
+      }
+      send(response, encodeLines(results, answerType));
       return;
     }
     const { raw, origin, rawBody } = await readSingle(route, mediaType);

@@ -1,7 +1,7 @@
 import type { HttpCore, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { readinessProbe } from '../../src/http/probes.js';
 import { sendJson } from '../../src/http/respond.js';
-import { checkBatchSize } from '../../src/serving/batch.js';
+import { checkBatchSize, withReservation } from '../../src/serving/batch.js';
 import type { VertexSettings } from './settings.js';
 import { convertInstances, runInstances } from './instances.js';
 import { parsePredictRequest } from './predict-request.js';
@@ -20,7 +20,10 @@ export function vertexRoutes(core: HttpCore, { healthRoute, predictRoute }: Pick
     // Every instance takes a place in the queue at once: more than it can ever hold is a 413.
     checkBatchSize(instances.length, core.settings, 'instances');
     const converted = await convertInstances(instances, (raw) => core.convert(raw, 'data'));
-    const predictions = await runInstances(converted, (inputs) => core.infer(inputs, route));
+    // Admitted whole: a place for every instance at once, or 429 before any runs.
+    const predictions = await withReservation(core.reserve, converted.length, 'instances', (reservation) =>
+      runInstances(converted, (inputs) => core.infer(inputs, route, { reservation })),
+    );
     sendJson(route.response, 200, { predictions: predictions.map(predictionOf) });
   };
 

@@ -6,7 +6,7 @@ import type { HttpSettings, ModeContext, ModelSlots, WorkerStatus } from '../typ
 import type { HttpMetrics } from './metrics.js';
 import type { Prediction } from './predict.js';
 import type { PredictionStore } from '../serving/predictions.js';
-import type { SubmitOptions } from '../serving/admission-queue.js';
+import type { Reservation, SubmitOptions } from '../serving/admission-queue.js';
 
 /** Whether the service takes work, and why not. */
 export interface Readiness {
@@ -96,8 +96,15 @@ export interface HttpCore {
   predict(raw: Record<string, unknown>, origin: ValueOrigin, route: RouteContext, options?: { strict?: boolean }): Promise<Prediction>;
   /** `predict`'s first half: the inputs converted and checked against the schema (422 naming the field). */
   convert(raw: Record<string, unknown>, origin: ValueOrigin, options?: { strict?: boolean }): Promise<Record<string, unknown>>;
-  /** `predict`'s second half: converted inputs through the queue and the model, the result checked. */
-  infer(inputs: Record<string, unknown>, route: RouteContext): Promise<Prediction>;
+  /** `predict`'s second half: converted inputs through the queue and the model, the result checked; `reservation`: a place `reserve` took. */
+  infer(inputs: Record<string, unknown>, route: RouteContext, options?: { reservation?: Reservation }): Promise<Prediction>;
+  /**
+   * Takes places in the queue for the `count` items of one request (KServe instances, Vertex
+   * instances, SageMaker lines, OpenAI choices), all at once or none: 429 when fewer are free now,
+   * before any item runs. Pass it to `infer` or `run` with each item; release it when done.
+   * @example const reservation = core.reserve(items.length, 'instances'); try { ... } finally { reservation.release(); }
+   */
+  reserve(count: number, items: string): Reservation;
   /** `infer` for work that came by another way than an HTTP request (a queue's job): no client to watch. */
   run(inputs: Record<string, unknown>, options?: SubmitOptions): Promise<Prediction>;
   /**

@@ -167,7 +167,8 @@ export function createHttpService(
     },
     readInputs: (route, accepted) => readRequestInputs(route.request, context, accepted, holding(route), maxInputBytes),
     convert: (raw, origin, options) => convertRequestInputs(context, raw, origin, options?.strict),
-    infer: (inputs, route) => run(inputs, { signal: clientSignal(route) }),
+    infer: (inputs, route, options) => run(inputs, { signal: clientSignal(route), ...options }),
+    reserve: (count, items) => scheduler.reserve(count, items),
     run: (inputs, options = {}) => run(inputs, options),
     predictions: new PredictionStore(
       predictionSettings,

@@ -29,6 +29,8 @@ interface Job {
   onChunk: ((chunk: InferenceResult) => void) | undefined;
   onLog: ((text: string) => void) | undefined;
   onPredictTime: ((ms: number) => void) | undefined;
+  /** The reservation whose place it holds, if any: the place goes back to it when the job leaves. */
+  reservation: QueueReservation | undefined;
 }
 
 /** What a submitted inference may carry: the signal that cancels it, and who to tell when it starts. */
@@ -43,6 +45,36 @@ export interface SubmitOptions {
   onLog?: (text: string) => void;
   /** Told the model's time once it returns, whatever it returned (a failure it reported has its time too). */
   onPredictTime?: (ms: number) => void;
+  /** A place taken for it beforehand (`AdmissionQueue.reserve`): no bound refuses it while the reservation has one free. */
+  reservation?: Reservation;
+}
+
+/**
+ * Places held in the admission queue for the items of one request, taken all at once
+ * (`AdmissionQueue.reserve`), so that a request of several items is admitted whole or not at all:
+ * none of its items is refused after others ran. Pass it with each item's `submit`; a place an
+ * item leaves (answered, canceled) serves the request's next item.
+ */
+export interface Reservation {
+  /** Gives back the places no item holds now (call it once the request is done); items still running keep theirs until they leave. */
+  release(): void;
+}
+
+class QueueReservation implements Reservation {
+  /** Items holding one of its places now (queued or running). */
+  inUse = 0;
+  open = true;
+
+  constructor(
+    readonly places: number,
+    private readonly onRelease: (unused: number) => void,
+  ) {}
+
+  release(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.onRelease(this.places - this.inUse);
+  }
 }
 
 export interface SchedulerLimits {
@@ -61,6 +93,8 @@ export interface SchedulerLimits {
  */
 export class AdmissionQueue {
   private running = 0;
+  /** Places reserved and not held by a job now: taken from the bound as if they were queued. */
+  private reserved = 0;
   /** Running inferences past their timeout: answered with 504, the model has not returned. */
   private stuckCount = 0;
   private readonly queue: Job[] = [];
@@ -98,11 +132,17 @@ export class AdmissionQueue {
    * the signal in the engine, which stops the model (or says it could not).
    */
   submit(inputs: Record<string, unknown>, options: SubmitOptions = {}): Promise<ScheduledOutcome> {
-    const refusal = this.refusal();
-    if (refusal) return Promise.reject(refusal);
     const { onStart, onChunk, onLog, onPredictTime } = options;
+    const held = options.reservation instanceof QueueReservation && options.reservation.open && options.reservation.inUse < options.reservation.places;
+    const refusal = held && this.accepting ? undefined : this.refusal();
+    if (refusal) return Promise.reject(refusal);
     const cancellation = Cancellation.of(options.signal);
     if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
+    const reservation = held ? (options.reservation as QueueReservation) : undefined;
+    if (reservation) {
+      reservation.inUse++;
+      this.reserved--;
+    }
     return new Promise((resolve, reject) => {
       // The job is made whole: nothing made after it is written into it (see SupervisedEngine.infer
       // for what that costs when V8 allocates it in the old generation).
@@ -121,12 +161,14 @@ export class AdmissionQueue {
         onChunk,
         onLog,
         onPredictTime,
+        reservation,
       };
       if (cancellation) {
         stopListening = cancellation.onCancel(() => {
           const index = this.queue.indexOf(job);
           if (index === -1) return; // running: the engine has the cancellation
           this.queue.splice(index, 1);
+          this.leave(job);
           job.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
           this.notifyIfIdle();
         });
@@ -139,10 +181,47 @@ export class AdmissionQueue {
   /** The error `submit` would refuse a new job with now (a full queue, a shutdown), if any. */
   refusal(): AiIntegrationError | undefined {
     if (!this.accepting) return new AiIntegrationError('AI_ERR_NOT_READY', 'the server is shutting down and takes no new work');
-    if (this.running >= this.limits.concurrency && this.queue.length >= this.limits.maxQueue) {
+    if (this.room() <= 0) {
       return new AiIntegrationError('AI_ERR_QUEUE_FULL', `the queue is full (${plural(this.limits.maxQueue, 'request')} waiting); retry later`);
     }
     return undefined;
+  }
+
+  /**
+   * Takes `count` places at once for the items of one request, or none: 429 (AI_ERR_QUEUE_FULL)
+   * when fewer are free now, 503 while shutting down, before any item is submitted, so no item
+   * runs for a request answered 429. Release it once the request is done.
+   * @example const reservation = queue.reserve(items.length, 'instances'); try { ... } finally { reservation.release(); }
+   */
+  reserve(count: number, items: string): Reservation {
+    if (!this.accepting) throw new AiIntegrationError('AI_ERR_NOT_READY', 'the server is shutting down and takes no new work');
+    const room = Math.max(0, this.room());
+    if (count > room) {
+      throw new AiIntegrationError(
+        'AI_ERR_QUEUE_FULL',
+        `the queue has room for ${room} of the ${count} ${items} of this request now (all are admitted together or none); retry later`,
+      );
+    }
+    this.reserved += count;
+    return new QueueReservation(count, (unused) => {
+      this.reserved -= unused;
+    });
+  }
+
+  // Places free under the bound: CONCURRENCY (plus what the engine takes ahead) running, MAX_QUEUE
+  // waiting, less what reservations hold. The pump keeps the queue empty while a slot is free, so
+  // this is the old rule (every slot taken and the queue full) when nothing is reserved.
+  private room(): number {
+    return this.limits.concurrency + this.limits.maxQueue - this.running - this.queue.length - this.reserved;
+  }
+
+  // A job is done with its place: a reservation still open gets it back for its next item.
+  private leave(job: Job): void {
+    const { reservation } = job;
+    if (!reservation) return;
+    job.reservation = undefined;
+    reservation.inUse--;
+    if (reservation.open) this.reserved++;
   }
 
   /** Stops taking work; queued and running inferences still finish. */
@@ -152,7 +231,10 @@ export class AdmissionQueue {
 
   /** Refuses every queued request with `error` (after the model threw, no one should run on it). */
   rejectQueued(error: unknown): void {
-    for (const job of this.queue.splice(0)) job.reject(error);
+    for (const job of this.queue.splice(0)) {
+      this.leave(job);
+      job.reject(error);
+    }
     this.notifyIfIdle();
   }
 
@@ -189,10 +271,14 @@ export class AdmissionQueue {
           const finished = performance.now();
           const predictMs = Math.min(job.predictMs ?? finished - started, finished - job.enqueued);
           job.onPredictTime?.(predictMs);
+          // Its place goes back before the answer, so that the request's next item finds it.
+          this.leave(job);
           job.resolve({ result, queueMs: finished - job.enqueued - predictMs, predictMs });
         },
         (error: unknown) => {
-          if (!job.timedOut) job.reject(error);
+          if (job.timedOut) return;
+          this.leave(job);
+          job.reject(error);
         },
       )
       .finally(() => {
@@ -203,6 +289,7 @@ export class AdmissionQueue {
         if (index !== -1) this.runningJobs.splice(index, 1);
         if (this.runningJobs.length === 0) this.sweeper.stop();
         this.running--;
+        this.leave(job);
         this.pump();
       });
   }

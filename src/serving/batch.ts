@@ -1,4 +1,5 @@
 import { AiIntegrationError } from '../errors.js';
+import type { Reservation } from './admission-queue.js';
 
 /** Says which item of a batch an error belongs to (KServe's `batch item 2:`, Vertex's `instances[2].field:`). */
 export type LocateError = (error: unknown, index: number) => unknown;
@@ -36,6 +37,28 @@ export async function runBatch<I, R>(items: readonly I[], run: (item: I, index: 
   const failed = settled.findIndex((outcome) => outcome.status === 'rejected');
   if (failed >= 0) throw locate((settled[failed] as PromiseRejectedResult).reason, failed);
   return settled.map((outcome) => (outcome as PromiseFulfilledResult<R>).value);
+}
+
+/**
+ * Runs `work` with a place in the queue taken for each of `count` items at once (`reserve`, which
+ * refuses with 429 when fewer are free now), so that a request of several items is admitted whole
+ * or not at all, and gives back what is left when it is done. One item needs no reservation: its
+ * own admission is the same check.
+ * @example await withReservation((count, items) => core.reserve(count, items), converted.length, 'instances', (reservation) => ...)
+ */
+export async function withReservation<T>(
+  reserve: (count: number, items: string) => Reservation,
+  count: number,
+  items: string,
+  work: (reservation: Reservation | undefined) => Promise<T>,
+): Promise<T> {
+  if (count <= 1) return work(undefined);
+  const reservation = reserve(count, items);
+  try {
+    return await work(reservation);
+  } finally {
+    reservation.release();
+  }
 }
 
 /**

@@ -547,7 +547,7 @@ describe('MODE=kserve: limits and failures of the core, in the protocol’s shap
     expectError(answer, 413, /MAX_INPUT_BYTES/);
   });
 
-  test('a batch the queue can never hold is 413 naming the limit; one that finds the queue full is 429 with Retry-After, naming the first refused item', async () => {
+  test('a batch the queue can never hold is 413 naming the limit; one that finds too little room is 429 with Retry-After before any item runs', async () => {
     const server = await serve(httpModel, { CONCURRENCY: '1', MAX_QUEUE: '2' });
     const infer = `${server.url}/v2/models/http-model/infer`;
     const delays = (count: number) => ({ inputs: [{ name: 'delay_ms', shape: [count], datatype: 'INT64', data: Array<number>(count).fill(300) }] });
@@ -558,7 +558,7 @@ describe('MODE=kserve: limits and failures of the core, in the protocol’s shap
     const queued = async () => /^inference_queue_depth 1$/m.test(String((await call(`${server.url}/metrics`, 'GET')).bytes));
     expect(await eventually(queued, 5000)).toBe(true);
     const answer = await postJson(infer, delays(2));
-    expectError(answer, 429, /^batch item 1: /);
+    expectError(answer, 429, /^the queue has room for 1 of the 2 batch items of this request now/);
     expect(answer.headers['retry-after']).toBe('1');
     expect((await first).status).toBe(200);
   });
