@@ -290,6 +290,12 @@ export const settingsTable = {
     description: 'longest model load before the worker is killed and counted as a failed start',
     scope: 'supervisor',
   }),
+  EXIT_WITH_PARENT: setting(flag, {
+    default: true,
+    description:
+      'on Linux, the service ends (drains, as on SIGTERM) when the process that started it goes; false: it stays, for a supervisor started on purpose in the background of a shell (nohup, &)',
+    scope: 'supervisor',
+  }),
   WORKER_KILL_GRACE_MS: setting(duration(0), { default: 3000, description: 'time between SIGTERM and SIGKILL when a worker is stopped', scope: 'supervisor' }),
   WORKERS: setting(workerCount, { default: 1, description: 'model worker processes, each loading the model once (auto: one per CPU)', scope: 'supervisor' }),
   GPUS: setting(gpuDevices, {

@@ -59,10 +59,17 @@ async function main(): Promise<void> {
     process.exit(await runInit(process.argv.slice(3)));
   }
   avoidPretenuring();
-  // The service ends when what started it goes (SIGTERM: a serving mode drains, and the worker is stopped).
-  signalOnParentDeath('SIGTERM');
-  signalWhenWrapperOrphaned('SIGTERM');
   const log = createLogger(process.stderr);
+  // The service ends when what started it goes (SIGTERM: a serving mode drains, and the worker is
+  // stopped), unless it was started in the background on purpose (EXIT_WITH_PARENT=false).
+  try {
+    if (readSetting(process.env, 'EXIT_WITH_PARENT')) {
+      signalOnParentDeath('SIGTERM');
+      signalWhenWrapperOrphaned('SIGTERM');
+    }
+  } catch (error) {
+    process.exit(reportError(error, log));
+  }
   const { shim, args } = splitArguments(process.argv.slice(2), readSetting(process.env, 'AI_INTEGRATION_SHIM'));
   if (process.env.QUEUE_BACKEND?.trim()) {
     // A gateway runs no model: the workers of the queue do.

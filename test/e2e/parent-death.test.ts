@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { modelSignals } from '../helpers/gates.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture, repoRoot } from '../helpers/run-process.js';
-import { childPids, processState, supervisorBin } from '../helpers/supervisor.js';
+import { childPids, eventually, processState, supervisorBin } from '../helpers/supervisor.js';
 
 const model = fixture('http-model.mjs');
 const signals = modelSignals();
@@ -55,7 +55,7 @@ function listening(port: number): Promise<boolean> {
 describe('the service ends with the process that started it (Linux, PR_SET_PDEATHSIG)', () => {
   // The starters: a process that spawns the supervisor itself, and `npm start`, which runs it through `sh -c`.
   const starters = {
-    'a process that spawns it': () =>
+    'a process that spawns it': (env: NodeJS.ProcessEnv = {}) =>
       spawn(
         process.execPath,
         [
@@ -66,7 +66,7 @@ describe('the service ends with the process that started it (Linux, PR_SET_PDEAT
         ],
         {
           cwd: repoRoot,
-          env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1' },
+          env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1', ...env },
           stdio: ['ignore', 'ignore', 'pipe'],
         },
       ),
@@ -83,36 +83,77 @@ describe('the service ends with the process that started it (Linux, PR_SET_PDEAT
     },
   };
 
-  test.for(Object.keys(starters))('SIGKILL to %s: the service drains and ends, its worker too', async (starter) => {
-    const parent = starters[starter as keyof typeof starters]();
-    let stderr = '';
-    parent.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  // Starts the service through `parent`; resolves with its port once it listens.
+  async function served(parent: ChildProcess) {
+    const output = { stderr: '' };
+    parent.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
     // The pipe closes once every process holding it (the supervisor and its worker) has ended.
     const stderrClosed = once(parent.stderr!, 'close');
     const port = await new Promise<number>((resolve, reject) => {
       const onData = () => {
-        const match = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr);
+        const match = /listening on http:\/\/[^:]+:(\d+)/.exec(output.stderr);
         if (match) {
           parent.stderr!.off('data', onData);
           resolve(Number(match[1]));
         }
       };
       parent.stderr!.on('data', onData);
-      void stderrClosed.then(() => reject(new Error(`the service did not start:\n${stderr}`)));
+      void stderrClosed.then(() => reject(new Error(`the service did not start:\n${output.stderr}`)));
     });
     strays.push(...descendants(parent.pid!));
+    return { port, output, stderrClosed };
+  }
+
+  async function predict(port: number, note: string): Promise<number> {
     const answer = await request(`http://127.0.0.1:${port}/predict`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: { note: 'before' } }),
+      body: JSON.stringify({ inputs: { note } }),
     });
-    expect(answer.statusCode).toBe(200);
     await answer.body.dump();
+    return answer.statusCode;
+  }
+
+  test.for(Object.keys(starters))('SIGKILL to %s: the service drains and ends, its worker too', async (starter) => {
+    const parent = starters[starter as keyof typeof starters]();
+    const { port, output, stderrClosed } = await served(parent);
+    expect(await predict(port, 'before')).toBe(200);
 
     parent.kill('SIGKILL');
     await stderrClosed;
-    expect(stderr).toContain('SIGTERM: draining in-flight and queued work, then exiting');
+    expect(output.stderr).toContain('SIGTERM: draining in-flight and queued work, then exiting');
     expect(await listening(port)).toBe(false);
+  });
+
+  test('EXIT_WITH_PARENT=false: a supervisor started on purpose in the background outlives what started it', async () => {
+    const parent = starters['a process that spawns it']({ EXIT_WITH_PARENT: 'false' });
+    const { port, output, stderrClosed } = await served(parent);
+    const [supervisor] = childPids(parent.pid!);
+    expect(supervisor).toBeGreaterThan(0);
+
+    parent.kill('SIGKILL');
+    await once(parent, 'exit');
+    // The kernel sends the parent-death signal as it hands the orphan to its new parent.
+    expect(await eventually(() => processState(supervisor!)?.parent !== parent.pid, 10_000)).toBe(true);
+    expect(await predict(port, 'after')).toBe(200);
+    expect(output.stderr).not.toContain('SIGTERM');
+
+    process.kill(supervisor!, 'SIGTERM');
+    await stderrClosed;
+    expect(await listening(port)).toBe(false);
+  });
+
+  test('EXIT_WITH_PARENT=maybe: refused at start, naming the variable', async () => {
+    const supervisor = spawn(process.execPath, [supervisorBin, model], {
+      cwd: repoRoot,
+      env: { ...process.env, MODE: 'http', PORT: '0', HOST: '127.0.0.1', EXIT_WITH_PARENT: 'maybe' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    supervisor.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const [code] = await once(supervisor, 'close');
+    expect(stderr).toContain('EXIT_WITH_PARENT="maybe" is not true or false');
+    expect(code).toBe(3);
   });
 
   test('the supervisor killed with SIGKILL: its worker, busy in a loop that never sees the IPC channel close, ends too', async () => {
