@@ -1,4 +1,4 @@
-import { formEncoding, inputsExample, inputsJsonSchema, jsonEncoding } from '../../src/http/inputs-json-schema.js';
+import { formEncoding, formInputsExample, inputsExample, inputsJsonSchema, jsonEncoding } from '../../src/http/inputs-json-schema.js';
 import { coreOpenApiPaths } from '../../src/http/core-openapi.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
 import { outputMediaType } from '../../src/result/output-description.js';
@@ -128,7 +128,8 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
           requestBody: {
             required: true,
             content: {
-              'multipart/form-data': { schema: inputsSchema(schema, true) },
+              // First, so /docs's "Try it out" opens on the form: a file picker for each binary input.
+              'multipart/form-data': { schema: inputsSchema(schema, true), example: formInputsExample(schema) },
               'application/json': {
                 schema: { type: 'object', properties: { inputs: inputsSchema(schema, false) }, required: ['inputs'] },
                 example: { inputs: inputsExample(schema) },

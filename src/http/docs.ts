@@ -33,7 +33,26 @@ const withToken = (request) => {
   if (token && !request.headers.Authorization) request.headers.Authorization = 'Bearer ' + token;
   return request;
 };
-window.ui = SwaggerUIBundle({ url: 'openapi.json', dom_id: '#swagger-ui', requestInterceptor: withToken, validatorUrl: null });
+// A form field (a multipart input) starts from its example or default only: Swagger UI would
+// otherwise fill every field in, an optional text with "string" and a number with its minimum,
+// and send values nobody chose.
+const chosenValuesOnly = () => ({
+  afterLoad(system) {
+    const sample = system.fn.getSampleSchema;
+    const has = (schema, key) => (typeof schema?.get === 'function' ? schema.get(key) : schema?.[key]) !== undefined;
+    system.fn.getSampleSchema = (schema, contentType, config, example) =>
+      contentType === false && example === undefined && !['examples', 'example', 'default'].some((key) => has(schema, key))
+        ? ''
+        : sample(schema, contentType, config, example);
+  },
+});
+window.ui = SwaggerUIBundle({
+  url: 'openapi.json',
+  dom_id: '#swagger-ui',
+  requestInterceptor: withToken,
+  validatorUrl: null,
+  plugins: [chosenValuesOnly],
+});
 </script>
 </body>
 </html>

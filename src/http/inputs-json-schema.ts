@@ -11,10 +11,18 @@ export interface ValueEncoding {
   json(common: Record<string, unknown>): Record<string, unknown>;
 }
 
-/** Multipart form fields: binary inputs are file parts, JSON is text. */
+/**
+ * Multipart form fields: binary inputs are file parts (a contentMediaType is what makes /docs's
+ * "Try it out" offer a file picker), JSON is a text field holding the JSON, its example written out.
+ */
 export const formEncoding: ValueEncoding = {
   binary: (common, spec) => ({ ...common, type: 'string', contentMediaType: spec.type === 'image' ? 'image/*' : 'application/octet-stream' }),
-  json: (common) => ({ ...common, type: 'string', contentMediaType: 'application/json' }),
+  json: ({ examples, ...common }) => ({
+    ...common,
+    type: 'string',
+    description: `${String(common.description)}, as JSON text`,
+    ...(Array.isArray(examples) ? { examples: examples.map((example) => JSON.stringify(example)) } : {}),
+  }),
 };
 
 /** JSON bodies: binary inputs are base64 (or data: URLs), JSON is any value. */
@@ -55,6 +63,17 @@ export function inputJsonSchema(spec: InputSpec, encoding: ValueEncoding): Recor
  */
 export function inputsExample(schema: InputsSchema): Record<string, unknown> {
   return Object.fromEntries(Object.entries(schema).flatMap(([name, spec]) => (spec.example === undefined ? [] : [[name, spec.example]])));
+}
+
+/** The same for a multipart form: a file part carries no example (a binary input's is a data: URL), and JSON is its text. */
+export function formInputsExample(schema: InputsSchema): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(schema).flatMap(([name, spec]) =>
+      spec.example === undefined || spec.type === 'image' || spec.type === 'file'
+        ? []
+        : [[name, spec.type === 'json' ? JSON.stringify(spec.example) : spec.example]],
+    ),
+  );
 }
 
 /** The JSON Schema of an inputs object: one property per input, the ones that must be given required. */

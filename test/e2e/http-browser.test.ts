@@ -392,6 +392,30 @@ describe('the web page in chromium', () => {
     await page.screenshot({ path: join(artifacts, 'http-docs.png') });
   });
 
+  test('the docs\' "Try it out" on /predict: a form with a file picker for the photo, only chosen values filled in, and it runs', async () => {
+    const page = await openPage();
+    await page.goto(`${server.url}/docs`);
+    const predict = page.locator('.opblock-post', { has: page.locator('.opblock-summary-path', { hasText: /^\/predict$/ }) });
+    await predict.locator('.opblock-summary').click();
+    await predict.locator('button.try-out__btn').click();
+    const row = (name: string) => predict.locator(`tr[data-property-name="${name}"]`);
+    await row('photo').waitFor();
+    expect(await predict.locator('.body-param-content-type select').inputValue()).toBe('multipart/form-data');
+    await row('photo').locator('input[type=file]').setInputFiles(photoPath);
+    expect(await row('mask').locator('input[type=file]').count()).toBe(1);
+    // Each input's example or default; a field with neither would be blank (Swagger UI's own would write "string").
+    expect(await row('prompt').locator('input').first().inputValue()).toBe('a cat on a mat');
+    expect(await row('threshold').locator('input').first().inputValue()).toBe('0.8');
+    expect(await row('options').locator('input, textarea').first().inputValue()).toBe('{"faces":3,"crop":true}');
+    await predict.locator('button.execute').click();
+    const body = predict.locator('.live-responses-table .response-col_description pre').first();
+    await body.waitFor();
+    const answer = JSON.parse(await body.innerText()) as { status: string; output: { received: Record<string, unknown> } };
+    expect(answer.status).toBe('succeeded');
+    expect(answer.output.received).toMatchObject({ photo: '120x80 jpeg', prompt: 'a cat on a mat', threshold: 0.8, options: { faces: 3, crop: true } });
+    await page.screenshot({ path: join(artifacts, 'http-docs-try-it-out.png'), fullPage: true });
+  });
+
   test('with AUTH_TOKEN, the page asks for the token once per tab, refuses a wrong one, and sends it; the docs use it too', async () => {
     const guarded = await startServer(fixture('page-model.mjs'), { GATE_FILE: gateFile, AUTH_TOKEN: 'browser-token-7c1d' });
     try {
