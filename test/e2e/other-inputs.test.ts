@@ -20,7 +20,7 @@ beforeAll(async () => {
 
 describe.each([
   ['run directly', (options: Parameters<typeof runScript>[1]) => runScript(model, options)],
-  ['under the supervisor', (options: Parameters<typeof runScript>[1]) => runScript(supervisorBin, { ...options, args: [model] })],
+  ['under the supervisor', (options: Parameters<typeof runScript>[1]) => runScript(supervisorBin, { ...options, args: [model, ...(options?.args ?? [])] })],
 ])('%s', (_how, run) => {
   test('test_single_image: the image from stdin, the other inputs from their examples, then their defaults', async () => {
     const outcome = await run({ mode: 'test_single_image', stdin: photo, env: { SCHEMA: JSON.stringify(schema) } });
@@ -40,9 +40,32 @@ describe.each([
     const outcome = await run({ mode: 'test_single_image', stdin: photo, env: { SCHEMA: JSON.stringify(bare) } });
     expect(outcome.code).toBe(2);
     expect(outcome.stderr.trim()).toBe(
-      'error: test_single_image gives the model only the image, and the input "prompt" is required with no example or default in the schema; ' +
-        "give it one (prompt: { type: 'text', example: ... }), or give every input with MODE=test_inputs_dict_json: " +
-        `echo '{"image": "<base64>", "prompt": ...}' | docker run --rm -i -e MODE=test_inputs_dict_json IMAGE`,
+      'error: the input "prompt" is required, and test_single_image takes only the image from stdin; ' +
+        'give it on the command line (docker run --rm -i -e MODE=test_single_image IMAGE --prompt VALUE < photo.jpg), ' +
+        "or an example in the schema (prompt: { type: 'text', example: ... })",
     );
+  });
+
+  test('test_single_image: --NAME VALUE gives the other inputs, before their examples and defaults', async () => {
+    const bare = { ...schema, prompt: { type: 'text' }, fast: { type: 'boolean', default: true } };
+    const outcome = await run({
+      mode: 'test_single_image',
+      stdin: photo,
+      args: ['--prompt', 'a dog', '--steps=12', '--seed', '7', '--no-fast'],
+      env: { SCHEMA: JSON.stringify(bare) },
+    });
+    expect(outcome.code, outcome.stderr).toBe(0);
+    expect(stdoutJson(outcome)).toEqual({ image: { bytes: photo.length }, prompt: 'a dog', steps: 12, strength: 0.5, seed: 7, fast: false });
+  });
+
+  test('test_single_image: an unknown argument, and a value the schema refuses, are usage errors naming them', async () => {
+    const unknown = await run({ mode: 'test_single_image', stdin: photo, args: ['--promt', 'x'], env: { SCHEMA: JSON.stringify(schema) } });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(
+      'test_single_image: unknown argument "--promt"; it takes --prompt, --steps, --strength, --seed, and reads the image from stdin',
+    );
+    const refused = await run({ mode: 'test_single_image', stdin: photo, args: ['--steps', '99'], env: { SCHEMA: JSON.stringify(schema) } });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('steps');
   });
 });
