@@ -66,6 +66,8 @@ export const errorTable = {
   AI_ERR_CANCELED: { exitCode: ExitCode.modelFailed, httpStatus: 409 },
   AI_ERR_WEBHOOK_UNVERIFIED: { exitCode: ExitCode.usage, httpStatus: 401 },
   AI_ERR_ID_IN_USE: { exitCode: ExitCode.usage, httpStatus: 409 },
+  // The model succeeded, but storing its output files did not: the store is the upstream that failed.
+  AI_ERR_UPLOAD_FAILED: { exitCode: ExitCode.modelFailed, httpStatus: 502 },
   // Anything thrown that is none of the above: a bug here. Its answer hides the details, which the log has.
   AI_ERR_INTERNAL: { exitCode: ExitCode.inferenceThrew, httpStatus: 500 },
 } as const satisfies Record<string, ErrorEntry>;

@@ -2,6 +2,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { bearerToken, logFormat } from './settings-parts/access.js';
 import { duration, flag, integer, longestDurationMs, port, text, type Environment, type Parser } from './settings-parts/env-values.js';
 import { redisUrl } from './settings-parts/queue.js';
+import { uploadUrl } from './settings-parts/uploads.js';
 import { allowedHosts } from './settings-parts/url-inputs.js';
 import { webhookHosts, webhookSecret } from './settings-parts/webhooks.js';
 import { weightsUrls } from './settings-parts/weights.js';
@@ -272,6 +273,23 @@ export const settingsTable = {
   WEBHOOK_RECEIVER_MAX_PENDING: setting(integer(1), {
     default: 100,
     description: 'the same for one receiver: past it a new prediction naming that receiver gets 429, the others are served',
+    scope: 'predictions',
+  }),
+
+  OUTPUT_UPLOAD_URL: setting(uploadUrl, {
+    defaultText: 'unset, output files are answered as data: URLs',
+    description:
+      "PUT each output file of the native API's and Cog's predictions and of MODE=queue's jobs to <url>/<prediction id>/<field>.<ext>, following redirects to signed URLs, and answer its URL instead of the bytes; a failed upload fails the prediction (AI_ERR_UPLOAD_FAILED)",
+    scope: 'predictions',
+  }),
+  OUTPUT_UPLOAD_CONCURRENCY: setting(integer(1), {
+    default: 8,
+    description: 'output file uploads in flight at once, across predictions (a retry waits without holding one)',
+    scope: 'predictions',
+  }),
+  OUTPUT_UPLOAD_TIMEOUT_MS: setting(duration(1), {
+    default: 60_000,
+    description: 'longest time one try of an upload may take: connecting, sending the file, the answer; past it the try failed (and is retried)',
     scope: 'predictions',
   }),
 

@@ -100,7 +100,7 @@ export function readAccessSettings(env: Environment): AccessSettings {
   return { token: readSetting(env, 'AUTH_TOKEN'), accessLog: readSetting(env, 'ACCESS_LOG'), logFormat: readSetting(env, 'LOG_FORMAT') };
 }
 
-/** The settings of async predictions, cancel and webhooks. */
+/** The settings of async predictions, cancel, webhooks and output uploads. */
 export function readPredictionSettings(env: Environment): PredictionSettings {
   return {
     ttlMs: readSetting(env, 'PREDICTION_TTL_SECONDS') * 1000,
@@ -115,6 +115,14 @@ export function readPredictionSettings(env: Environment): PredictionSettings {
       receiverConcurrency: readSetting(env, 'WEBHOOK_RECEIVER_CONCURRENCY'),
       maxPending: readSetting(env, 'WEBHOOK_MAX_PENDING'),
       receiverMaxPending: readSetting(env, 'WEBHOOK_RECEIVER_MAX_PENDING'),
+    },
+    uploads: {
+      url: readSetting(env, 'OUTPUT_UPLOAD_URL'),
+      concurrency: readSetting(env, 'OUTPUT_UPLOAD_CONCURRENCY'),
+      timeoutMs: readSetting(env, 'OUTPUT_UPLOAD_TIMEOUT_MS'),
+      maxRedirects: readSetting(env, 'URL_MAX_REDIRECTS'),
+      allowPrivate: readSetting(env, 'URL_INPUTS_ALLOW_PRIVATE'),
+      allowHosts: readSetting(env, 'URL_INPUTS_ALLOW_HOSTS'),
     },
   };
 }

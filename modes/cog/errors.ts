@@ -15,9 +15,9 @@ export class CogValidationError extends AiIntegrationError {
 }
 
 /**
- * A Cog request this server does not serve: output uploads (`output_file_prefix`, 501), and a
- * stream asked of `PUT /predictions/{prediction_id}` (406, as Cog answers a stream it cannot
- * give). Refused with a sentence saying what to do instead, never ignored.
+ * A Cog request this server does not serve: a stream asked of `PUT /predictions/{prediction_id}`
+ * (406, as Cog answers a stream it cannot give). Refused with a sentence saying what to do
+ * instead, never ignored.
  */
 export class CogNotSupportedError extends AiIntegrationError {
   override name = 'CogNotSupportedError';

@@ -99,7 +99,6 @@ const predictionErrors = {
   '415': errorResponse('a body that is not application/json'),
   '422': validationError,
   '429': errorResponse('the queue is full (Cog would answer 409 while busy; this server queues up to MAX_QUEUE); see Retry-After'),
-  '501': errorResponse('not supported: output_file_prefix'),
   '503': errorResponse('the model is not ready, or the server is shutting down'),
 };
 
@@ -206,7 +205,13 @@ export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Reco
               description: "an http(s) URL that gets the prediction's state on the events of webhook_events_filter",
             },
             webhook_events_filter: { type: 'array', items: ref('WebhookEvent'), default: ['start', 'output', 'logs', 'completed'] },
-            output_file_prefix: { title: 'Output File Prefix', type: 'string', description: 'not supported: refused with 501' },
+            output_file_prefix: {
+              title: 'Output File Prefix',
+              type: 'string',
+              format: 'uri',
+              description:
+                "an http(s) URL: the prediction's output files are PUT to <prefix>/<prediction id>/<field>.<ext>, and output gives their URLs (instead of OUTPUT_UPLOAD_URL)",
+            },
           },
         },
         PredictionResponse: {

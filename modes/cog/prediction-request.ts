@@ -30,8 +30,9 @@ export function predictionIdProblem(id: string): string | undefined {
  * Checks the body of `POST /predictions` or `PUT /predictions/{prediction_id}` the way Cog's
  * server does, and throws `CogValidationError` (422) with every problem found, each with its
  * `loc`. Like Cog, a missing or null body or `input` means no inputs, and inputs the schema does
- * not list are dropped (refused under STRICT_INPUTS). Binary inputs are `data:` or http(s) URLs. What
- * Cog does and this server does not do (`output_file_prefix`) is refused with 501.
+ * not list are dropped (refused under STRICT_INPUTS). Binary inputs are `data:` or http(s) URLs.
+ * `output_file_prefix`, an http(s) URL, uploads the prediction's output files there (as Cog does,
+ * before `--upload-url`); its address is checked when the files are PUT.
  * The values themselves are converted and checked by the core afterwards (422 naming the field).
  * @example parsePredictionRequest({ input: { strength: 0.5 } }, { schema, strictInputs: false })
  */
@@ -41,8 +42,8 @@ export function parsePredictionRequest(body: unknown, options: ParseRequestOptio
     throw new CogValidationError([{ loc: ['body'], msg: `expected a JSON object {"input": {...}}, got ${describeType(body)}`, type: 'type_error.dict' }]);
   }
   const fields = record as Record<string, unknown>;
-  refuseUnsupported(fields);
   const detail: CogValidationDetail[] = [];
+  const outputFilePrefix = checkOutputFilePrefix(fields.output_file_prefix, detail);
   const id = checkId(fields.id, options.pathId, detail);
   const createdAt = checkCreatedAt(fields.created_at, detail);
   checkContext(fields.context, detail);
@@ -59,7 +60,15 @@ export function parsePredictionRequest(body: unknown, options: ParseRequestOptio
   if (webhook !== undefined && typeof webhook !== 'string')
     detail.push({ loc: ['body', 'webhook'], msg: `expected a URL, got ${describeType(webhook)}`, type: 'type_error.str' });
   if (detail.length > 0) throw new CogValidationError(detail);
-  return { id, input, dropped, createdAt, webhookEventsFilter, ...(typeof webhook === 'string' ? { webhook } : {}) };
+  return {
+    id,
+    input,
+    dropped,
+    createdAt,
+    webhookEventsFilter,
+    ...(typeof webhook === 'string' ? { webhook } : {}),
+    ...(outputFilePrefix === undefined ? {} : { outputFilePrefix }),
+  };
 }
 
 /** Whether a Prefer header (RFC 7240) holds `respond-async`, in any case and among any others. */
@@ -86,12 +95,24 @@ export function refuseStreamOnPut(accept: string | undefined): void {
   }
 }
 
-function refuseUnsupported(fields: Record<string, unknown>): void {
-  if (fields.output_file_prefix !== undefined && fields.output_file_prefix !== null) {
-    throw new CogNotSupportedError(
-      '"output_file_prefix" (uploading output files) is not supported; send the request without it and files come back in "output" as data: URLs',
-    );
+// Cog's per-prediction upload URL: an http(s) URL with no query (the files' paths go after it).
+function checkOutputFilePrefix(value: unknown, detail: CogValidationDetail[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const problem = (msg: string, type: string) => {
+    detail.push({ loc: ['body', 'output_file_prefix'], msg, type });
+    return undefined;
+  };
+  if (typeof value !== 'string') return problem(`expected an http(s) URL, got ${describeType(value)}`, 'type_error.str');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return problem(`expected an http(s) URL, got ${JSON.stringify(value.slice(0, 200))}`, 'value_error.url');
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return problem(`expected an http(s) URL, got a ${url.protocol} URL`, 'value_error.url.scheme');
+  if (url.search !== '' || url.hash !== '')
+    return problem('expected a URL with no query or fragment: the files go under it as <prediction id>/<field>.<ext>', 'value_error.url');
+  return url.href;
 }
 
 function checkId(id: unknown, pathId: string | undefined, detail: CogValidationDetail[]): string | undefined {

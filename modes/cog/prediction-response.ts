@@ -60,6 +60,8 @@ const predictionFailures: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'AI_ERR_INFERENCE_THREW',
   'AI_ERR_WORKER_DIED',
   'AI_ERR_TIMEOUT',
+  // Cog fails the prediction when its output files cannot be uploaded (FileUploadError).
+  'AI_ERR_UPLOAD_FAILED',
 ]);
 
 /** Whether an error from the core's `predict` is the prediction failing (200, "failed") rather than an HTTP error. */

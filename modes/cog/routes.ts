@@ -89,6 +89,7 @@ export function cogRoutes(core: HttpCore, health: CogHealth, control: ServiceCon
       ...(async ? {} : { signal: core.clientSignal(route) }),
       ...(target ? { webhook: { target, render: (prediction: TrackedPrediction) => trackedResponse(identity, prediction) } } : {}),
       ...(onChunk ? { onChunk } : {}),
+      ...(request.outputFilePrefix === undefined ? {} : { uploadUrl: request.outputFilePrefix }),
     });
     identities.set(tracked, identity);
     return tracked;

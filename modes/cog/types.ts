@@ -27,6 +27,8 @@ export interface CogPredictionRequest {
   webhookEventsFilter: CogWebhookEvent[];
   /** `webhook`: the URL that gets the prediction's state on those events (checked by the core: http or https). */
   webhook?: string;
+  /** `output_file_prefix`: where this prediction's output files are PUT, instead of OUTPUT_UPLOAD_URL. */
+  outputFilePrefix?: string;
 }
 
 /**

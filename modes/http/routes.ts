@@ -64,7 +64,9 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
     });
   };
 
-  const sendPrediction = (route: RouteContext, prediction: Prediction) => {
+  // The JSON envelope gives each output file's uploaded URL (OUTPUT_UPLOAD_URL; a prediction of
+  // the store is uploaded already); a client that asked for the raw bytes gets them, with no upload.
+  const sendPrediction = async (route: RouteContext, prediction: Prediction) => {
     const { request, response, id } = route;
     if (acceptsRaw(request, prediction.mediaType)) {
       // Raw bytes have no envelope, so the timings travel as headers.
@@ -78,7 +80,8 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
       response.end(bytes);
       return;
     }
-    sendJson(response, 200, predictionEnvelope(id, prediction));
+    const uploaded = prediction.uploads ? prediction : await core.uploadOutputs(prediction, { predictionId: id });
+    sendJson(response, 200, predictionEnvelope(id, uploaded));
   };
 
   const known = (id: string, response?: ServerResponse): TrackedPrediction => {
@@ -124,10 +127,10 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
             }
             await tracked.settled;
             if (!tracked.prediction) throw tracked.error;
-            sendPrediction(route, tracked.prediction);
+            await sendPrediction(route, tracked.prediction);
             return;
           }
-          sendPrediction(route, await runPrediction(route, ['multipart', 'json']));
+          await sendPrediction(route, await runPrediction(route, ['multipart', 'json']));
         } catch (error) {
           // The envelope's id and status stay on a failure, so a client reads one shape.
           core.fail(response, error, { id, status: 'failed' });

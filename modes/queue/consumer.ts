@@ -107,7 +107,9 @@ async function processJob(
     checkSize(converted, core.context.settings.maxInputBytes);
     // The model's log lines (context.log) become the job's logs (BullMQ's Job.log, getJobLogs).
     const onLog = (text: string) => void job.log(text.endsWith('\n') ? text.slice(0, -1) : text).catch(() => {});
-    return predictionEnvelope(job.id ?? '', await core.run(converted, { onLog }));
+    const id = job.id ?? '';
+    // Output files go to storage here, in the worker, so the job's result in Redis holds their URLs, not their bytes.
+    return predictionEnvelope(id, await core.uploadOutputs(await core.run(converted, { onLog }), { predictionId: id }));
   } catch (error) {
     const failure = jobFailure(error, job.attemptsMade, settings.attempts);
     if (failure.notRun) {

@@ -14,6 +14,7 @@ import type { HttpMetrics } from './metrics.js';
 import { parseWithBinaryInputs } from './json-binary-inputs.js';
 import { checkDeclaredLength, collectBody, contentEncodingOf, mediaTypeOf, parseJsonBytes, readMultipart, type BodyReading } from './request-body.js';
 import type { AdmissionQueue, SubmitOptions } from '../serving/admission-queue.js';
+import type { UploadedFile } from '../uploads/uploaded-file.js';
 
 /** A checked, successful prediction with its timings. */
 export interface Prediction {
@@ -23,6 +24,8 @@ export interface Prediction {
   mediaType: string;
   queueMs: number;
   predictMs: number;
+  /** Its output files, once uploaded (OUTPUT_UPLOAD_URL): the answers give their URLs instead of the bytes. */
+  uploads?: readonly UploadedFile[];
 }
 
 /** Where a request's body may be held: the shared body budget, and the response whose close frees its share. */
@@ -169,15 +172,26 @@ export interface PredictionEnvelope {
   output: unknown;
   content_type: string;
   metrics: { predict_time_ms: number; queue_time_ms: number };
+  /** The output files uploaded (OUTPUT_UPLOAD_URL), when they were. */
+  uploads?: readonly UploadedFile[];
 }
 
 export function predictionEnvelope(id: string, prediction: Prediction): PredictionEnvelope {
-  return { id, status: 'succeeded', output: outputValue(prediction), content_type: prediction.result['content-type'], metrics: timingMetrics(prediction) };
+  return {
+    id,
+    status: 'succeeded',
+    output: outputValue(prediction),
+    content_type: prediction.result['content-type'],
+    metrics: timingMetrics(prediction),
+    ...(prediction.uploads ? { uploads: prediction.uploads } : {}),
+  };
 }
 
-/** A result's data as the API gives it: parsed JSON, text, or a data: URL for binary data. */
+/** A result's data as the API gives it: parsed JSON, text, or for binary data its uploaded URL, else a data: URL. */
 export function outputValue(prediction: Prediction): unknown {
   const { mediaType, result, report } = prediction;
+  const uploaded = prediction.uploads?.find((file) => file.field === 'output');
+  if (uploaded) return uploaded.url;
   return resultValue(result, mediaType, (bytes) => dataUrl(result['content-type'], bytes), report);
 }
 

@@ -7,6 +7,7 @@ import type { HttpMetrics } from './metrics.js';
 import type { Prediction } from './predict.js';
 import type { PredictionStore } from '../serving/predictions.js';
 import type { Reservation, SubmitOptions } from '../serving/admission-queue.js';
+import type { UploadTarget } from '../uploads/uploaded-file.js';
 
 /** Whether the service takes work, and why not. */
 export interface Readiness {
@@ -107,6 +108,13 @@ export interface HttpCore {
   reserve(count: number, items: string): Reservation;
   /** `infer` for work that came by another way than an HTTP request (a queue's job): no client to watch. */
   run(inputs: Record<string, unknown>, options?: SubmitOptions): Promise<Prediction>;
+  /**
+   * Uploads a succeeded prediction's output files to its upload URL (`target.url`, else
+   * OUTPUT_UPLOAD_URL) and gives it back with `uploads`, whose URLs its answers give instead of the
+   * bytes; with no upload URL, or no file, it comes back as it was. A failed upload throws
+   * AI_ERR_UPLOAD_FAILED. The predictions of the store go through it on their own.
+   */
+  uploadOutputs(prediction: Prediction, target: UploadTarget): Promise<Prediction>;
   /**
    * Answers an error in the protocol's shape (`HttpProtocol.errorBody`), logging anything that is
    * not ours; a route's handler only needs it for fields its answers carry beside the error (the

@@ -10,7 +10,7 @@ import { docsPage, isDocsAsset, sendDocsAsset } from './docs.js';
 import { startEventLoopWatchdog } from './event-loop-watchdog.js';
 import { createMetrics } from './metrics.js';
 import { isJsonType } from '../media-type.js';
-import { convertRequestInputs, readRequestInputs, runInference, unsupportedType, withinLimits, type BodyHolding } from './predict.js';
+import { convertRequestInputs, readRequestInputs, runInference, unsupportedType, withinLimits, type BodyHolding, type Prediction } from './predict.js';
 import type { BackgroundWork, HttpCore, HttpProtocol, ModelInfo, Readiness, RouteContext, RouteDefinition } from './protocol.js';
 import { collectBody, mediaTypeOf, readJsonBody } from './request-body.js';
 import { nativeErrorBody, requestIdOf, sendJson, sendText } from './respond.js';
@@ -18,6 +18,8 @@ import { Router } from './router.js';
 import { AdmissionQueue, type SubmitOptions } from '../serving/admission-queue.js';
 import { PredictionStore } from '../serving/predictions.js';
 import { WebhookSender } from '../serving/webhooks.js';
+import { OutputUploads } from '../uploads/output-uploads.js';
+import type { UploadTarget } from '../uploads/uploaded-file.js';
 
 /** The server of one protocol mode, with the state its lifecycle (lifecycle.ts) drives. */
 export interface HttpService {
@@ -101,6 +103,8 @@ export function createHttpService(
     );
   }
   const holding = (route: RouteContext): BodyHolding => ({ budget: bodies, response: route.response });
+  const uploads = new OutputUploads(predictionSettings.uploads);
+  const uploadOutputs = (prediction: Prediction, target: UploadTarget) => uploads.apply(prediction, target);
 
   // Every error is answered here: status and headers from the error table (through the
   // protocol's own statuses), the body in the protocol's shape.
@@ -176,7 +180,9 @@ export function createHttpService(
       () => scheduler.refusal(),
       new WebhookSender(predictionSettings.webhooks, context.log),
       context.log,
+      uploadOutputs,
     ),
+    uploadOutputs,
     clientSignal,
     predict: async (raw, origin, route, options) => core.infer(await convertRequestInputs(context, raw, origin, options?.strict), route),
     fail,

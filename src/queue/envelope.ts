@@ -27,6 +27,11 @@ export function resultOfEnvelope(envelope: unknown): InferenceResult {
   if (kind === 'json') return { 'content-type': contentType, data: JSON.stringify(output), success: true };
   if (kind === 'text' && typeof output === 'string') return { 'content-type': contentType, data: output, success: true };
   const comma = typeof output === 'string' && output.startsWith('data:') ? output.indexOf(',') : -1;
+  if (comma === -1 && Array.isArray((envelope as { uploads?: unknown }).uploads))
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_RESULT',
+      `the worker uploaded its ${contentType} output (OUTPUT_UPLOAD_URL is set on the MODE=queue workers), and a gateway does not answer uploaded files: set OUTPUT_UPLOAD_URL on the gateway instead of the workers`,
+    );
   if (comma === -1) throw new AiIntegrationError('AI_ERR_INVALID_RESULT', `the worker's answer holds ${contentType} output that is not a data: URL`);
   return { 'content-type': contentType, data: Buffer.from((output as string).slice(comma + 1), 'base64'), success: true };
 }

@@ -7,6 +7,8 @@ import { chunkOutput, outputSoFar, type ChunkOutput } from '../http/chunk-output
 import { timingMetrics, type Prediction } from '../http/predict.js';
 import type { SubmitOptions } from './admission-queue.js';
 import type { WebhookSender, WebhookTarget } from './webhooks.js';
+import { UploadFailedError } from '../uploads/upload-failed.js';
+import type { UploadedFile, UploadTarget } from '../uploads/uploaded-file.js';
 
 export type PredictionStatus = 'starting' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 
@@ -27,6 +29,8 @@ export interface TrackedPrediction {
   logs: string;
   /** A streamed result's chunks so far, rendered (`outputSoFar` collects them). */
   readonly chunks: ChunkOutput[];
+  /** Its output files uploaded, once an upload was made (OUTPUT_UPLOAD_URL): all of them, or those before one failed. */
+  uploads: readonly UploadedFile[] | undefined;
   /** Resolves when it has ended, however it ended. */
   readonly settled: Promise<void>;
   readonly done: boolean;
@@ -46,7 +50,12 @@ export interface StartOptions {
   webhook?: { target: WebhookTarget; render: (prediction: TrackedPrediction) => object };
   /** Takes each chunk of a streamed result as it comes (after it joined `chunks`): the SSE response. */
   onChunk?: (chunk: ChunkOutput, prediction: TrackedPrediction) => void;
+  /** Its own upload URL for output files (Cog's `output_file_prefix`), instead of OUTPUT_UPLOAD_URL. */
+  uploadUrl?: string;
 }
+
+/** What a prediction's result goes through before it succeeds: its output files uploaded (OutputUploads.apply). */
+export type FinishPrediction = (prediction: Prediction, target: UploadTarget) => Promise<Prediction>;
 
 /** How a cancel went: `stopped` false when the model did not stop (run directly, not honouring its signal). */
 export type CancelOutcome = { prediction: TrackedPrediction; stopped: boolean } | undefined;
@@ -68,6 +77,7 @@ export class PredictionStore {
     private readonly refusal: () => AiIntegrationError | undefined,
     private readonly webhooks: WebhookSender,
     private readonly log: Logger,
+    private readonly finish: FinishPrediction = async (prediction) => prediction,
   ) {}
 
   /** The prediction held under `id`, unless unknown or expired. */
@@ -125,6 +135,7 @@ export class PredictionStore {
       error: undefined,
       logs: '',
       chunks: [],
+      uploads: undefined,
       settled: new Promise((resolve) => (settle = resolve)),
       done: false,
       cancellation,
@@ -149,15 +160,19 @@ export class PredictionStore {
     const onPredictTime = (ms: number) => {
       entry.predictMs = ms;
     };
+    // It stays `processing` while its files upload: it has succeeded only once they are stored.
     this.run(inputs, { signal: cancellation, onStart, onChunk, onLog, onPredictTime })
+      .then((prediction) => this.finish(prediction, { predictionId: id, url: options.uploadUrl }))
       .then(
         (prediction) => {
           entry.status = 'succeeded';
           entry.prediction = prediction;
+          entry.uploads = prediction.uploads;
         },
         (error: unknown) => {
           entry.status = error instanceof PredictionCanceledError ? 'canceled' : 'failed';
           entry.error = error instanceof Error ? error : new Error(String(error));
+          if (error instanceof UploadFailedError) entry.uploads = error.uploaded;
         },
       )
       .finally(() => {
@@ -212,7 +227,8 @@ export const isoTime = (epochMs: number | undefined): string | null => (epochMs 
 
 /**
  * The native API's view of a prediction (GET /predictions/{id}, the 202 answer, webhooks):
- * `{id, status, output, content_type, error, logs, created_at, started_at, completed_at, metrics}`.
+ * `{id, status, output, content_type, error, logs, created_at, started_at, completed_at, metrics}`,
+ * and `uploads` (the output files stored) once an upload was made.
  */
 export function nativePredictionState(entry: TrackedPrediction, output: (prediction: Prediction) => unknown): object {
   const prediction = entry.prediction;
@@ -228,5 +244,6 @@ export function nativePredictionState(entry: TrackedPrediction, output: (predict
     started_at: isoTime(entry.startedMs),
     completed_at: isoTime(entry.completedMs),
     metrics: prediction ? timingMetrics(prediction) : {},
+    ...(entry.uploads ? { uploads: entry.uploads } : {}),
   };
 }

@@ -3,6 +3,7 @@ import type { Agent } from 'undici';
 import { AiIntegrationError } from '../errors.js';
 import { listedHost, type WebhookSettings } from '../settings-parts/webhooks.js';
 import type { Logger } from '../types.js';
+import { retryableStatus, retryDelay, retryPolicy } from './retry-policy.js';
 import { signWebhook } from './webhook-signature.js';
 
 /** The events a webhook may ask for (Cog's `webhook_events_filter`); all of them by default. */
@@ -17,16 +18,16 @@ export interface WebhookTarget {
 
 /**
  * The fixed figures of webhook delivery (docs/how-to/async-and-webhooks.md states them; the
- * bounds an operator tunes are settings, WEBHOOK_*). `completed` is retried on 429, 5xx and
- * connection errors: at most `completedTries` tries, waiting 0.5 s, then twice as long each time
- * (at most 8 s), and never past `completedTotalMs` after the first try. Intermediate events are
- * sent once, at most one per `throttleMs` per prediction (the latest state wins).
+ * bounds an operator tunes are settings, WEBHOOK_*). `completed` is retried as `retryPolicy`
+ * says (429, 5xx and connection errors; at most `completedTries` tries, backing off from 0.5 s to
+ * 8 s, never past `completedTotalMs`). Intermediate events are sent once, at most one per
+ * `throttleMs` per prediction (the latest state wins).
  */
 export const webhookLimits = {
-  completedTries: 6,
-  firstRetryDelayMs: 500,
-  maxRetryDelayMs: 8000,
-  completedTotalMs: 60_000,
+  completedTries: retryPolicy.tries,
+  firstRetryDelayMs: retryPolicy.firstDelayMs,
+  maxRetryDelayMs: retryPolicy.maxDelayMs,
+  completedTotalMs: retryPolicy.totalMs,
   throttleMs: 500,
 } as const;
 
@@ -76,7 +77,6 @@ interface Call {
   completed: boolean;
   tries: number;
   firstTryMs: number | undefined;
-  nextDelayMs: number;
   done: () => void;
 }
 
@@ -166,7 +166,7 @@ export class WebhookSender {
         return done();
       }
       const id = `msg_${randomUUID().replaceAll('-', '')}`;
-      receiver.waiting.push({ url, id, body, completed, tries: 0, firstTryMs: undefined, nextDelayMs: webhookLimits.firstRetryDelayMs, done });
+      receiver.waiting.push({ url, id, body, completed, tries: 0, firstTryMs: undefined, done });
       this.waiting++;
       this.pump();
     });
@@ -214,15 +214,8 @@ export class WebhookSender {
     const problem = await this.post(call);
     receiver.active--;
     this.active--;
-    const delay = call.nextDelayMs;
-    const retry =
-      problem !== undefined &&
-      call.completed &&
-      problem.retry &&
-      call.tries < webhookLimits.completedTries &&
-      Date.now() - call.firstTryMs + delay < webhookLimits.completedTotalMs;
-    if (retry) {
-      call.nextDelayMs = Math.min(delay * 2, webhookLimits.maxRetryDelayMs);
+    const delay = problem !== undefined && call.completed && problem.retry ? retryDelay(call.tries, call.firstTryMs) : undefined;
+    if (delay !== undefined) {
       receiver.retrying++;
       setTimeout(() => {
         receiver.retrying--;
@@ -267,7 +260,7 @@ export class WebhookSender {
       const response = await request(call.url, { method: 'POST', dispatcher: agent, headers, body: call.body, signal: AbortSignal.timeout(timeoutMs) });
       await response.body.dump();
       if (response.statusCode < 300) return undefined;
-      return { reason: `HTTP ${response.statusCode}`, retry: response.statusCode === 429 || response.statusCode >= 500 };
+      return { reason: `HTTP ${response.statusCode}`, retry: retryableStatus(response.statusCode) };
     } catch (error) {
       return { reason: (error as Error).message, retry: true };
     }

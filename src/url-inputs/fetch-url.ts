@@ -1,37 +1,16 @@
-import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
-import { Agent, buildConnector, request } from 'undici';
+import { type Agent, request } from 'undici';
 import { InvalidInputError } from '../errors.js';
 import { plural } from '../plural.js';
 import type { UrlInputSettings } from '../settings-parts/url-inputs.js';
 import { runtimeVersion } from '../version.js';
-import { classifyAddress } from './address-class.js';
+import { checkedAgent, describeFailure, describeUrl, discard, type FetcherHooks, findCause, parseLocation, RefusedAddressError } from './checked-agent.js';
 
-/** A DNS answer: every address a host name resolves to. */
-export type ResolveHost = (hostname: string) => Promise<readonly { address: string; family: number }[]>;
-
-/** What tests replace: the DNS lookup, and the connector reached only once an address has passed its check. */
-export interface FetcherHooks {
-  resolve?: ResolveHost;
-  connect?: buildConnector.connector;
-}
+export type { FetcherHooks, ResolveHost } from './checked-agent.js';
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 
-/** An address refused at connection time; the fetcher turns it into the input's error. */
-class RefusedAddressError extends Error {
-  constructor(
-    readonly host: string,
-    readonly address: string,
-    readonly what: string,
-  ) {
-    super(`${host} resolves to ${address}, ${what}`);
-  }
-}
-
 class FetchTimeoutError extends Error {}
-
-const resolveWithDns: ResolveHost = (hostname) => dns.lookup(hostname, { all: true, order: 'verbatim' });
 
 /**
  * Fetches http(s) URLs given for binary inputs, within the settings' limits. The address check
@@ -46,34 +25,7 @@ export class UrlFetcher {
     private readonly settings: UrlInputSettings,
     hooks: FetcherHooks = {},
   ) {
-    const connect = hooks.connect ?? buildConnector({ timeout: settings.timeoutMs });
-    const resolve = hooks.resolve ?? resolveWithDns;
-    this.agent = new Agent({
-      connect: (options, callback) => {
-        const host = options.hostname.replace(/^\[(.*)\]$/, '$1');
-        const port = options.port === '' ? (options.protocol === 'https:' ? 443 : 80) : Number(options.port);
-        if (this.mayReachPrivate(host, port)) {
-          connect(options, callback);
-          return;
-        }
-        const answers = isIP(host) ? Promise.resolve([{ address: host, family: isIP(host) }]) : resolve(host);
-        answers.then(
-          (addresses) => {
-            for (const { address } of addresses) {
-              const what = classifyAddress(address);
-              if (what !== undefined) return callback(new RefusedAddressError(host, address, what), null);
-            }
-            const first = addresses[0];
-            if (first === undefined) return callback(new Error(`the host ${host} has no address`), null);
-            // The original `host` stays, so TLS still checks the certificate against the name.
-            connect({ ...options, hostname: first.address }, callback);
-          },
-          (error: unknown) => callback(error instanceof Error ? error : new Error(String(error)), null),
-        );
-      },
-      headersTimeout: settings.timeoutMs,
-      bodyTimeout: settings.timeoutMs,
-    });
+    this.agent = checkedAgent(settings, hooks);
   }
 
   /** Fetches `url` for the input `name`: its bytes, or an `InvalidInputError` (422, exit 2) naming the input. */
@@ -124,12 +76,6 @@ export class UrlFetcher {
   /** Closes the idle connections. */
   close(): Promise<void> {
     return this.agent.close();
-  }
-
-  private mayReachPrivate(host: string, port: number): boolean {
-    if (this.settings.allowPrivate) return true;
-    const name = host.toLowerCase();
-    return this.settings.allowHosts.some((entry) => entry.host === name && (entry.port === undefined || entry.port === port));
   }
 
   private async send(name: string, url: URL, subject: string, signal: AbortSignal) {
@@ -192,39 +138,4 @@ export function fetchUrlInput(name: string, url: string, settings: UrlInputSetti
     fetchers.set(settings, fetcher);
   }
   return fetcher.fetch(name, url);
-}
-
-// The query and any user name or password stay out of messages: signed URLs carry their secrets there.
-function describeUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
-}
-
-// Destroying an undici body makes it emit an abort error, which has no one to go to here.
-function discard(body: { on(event: 'error', listener: () => void): unknown; destroy(): unknown }): void {
-  body.on('error', () => {});
-  body.destroy();
-}
-
-function parseLocation(location: string, base: URL): URL | undefined {
-  try {
-    const next = new URL(location, base);
-    return next.protocol === 'http:' || next.protocol === 'https:' ? next : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function findCause<T extends Error>(error: unknown, type: new (...args: never[]) => T): T | undefined {
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
-    if (current instanceof type) return current;
-  }
-  return undefined;
-}
-
-function describeFailure(error: unknown, url: URL): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host ${url.hostname} was not found`;
-  if (code === 'ECONNREFUSED') return 'the connection was refused';
-  const message = error instanceof Error ? error.message : String(error);
-  return code ? `${message} (${code})` : message;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { CogNotSupportedError, CogValidationError } from '../../modes/cog/errors.js';
+import { type CogNotSupportedError, CogValidationError } from '../../modes/cog/errors.js';
 import { parsePredictionRequest, predictionIdProblem, prefersAsync, refuseStreamOnPut } from '../../modes/cog/prediction-request.js';
 import type { CogValidationDetail } from '../../modes/cog/types.js';
 import type { InputsSchema } from '../../src/types.js';
@@ -132,21 +132,18 @@ describe('parsePredictionRequest', () => {
     });
   });
 
-  test('a webhook is taken (its URL checked by the core), a non-string one is a 422; an output_file_prefix is refused with 501 rather than ignored', () => {
+  test('a webhook is taken (its URL checked by the core), a non-string one is a 422; an output_file_prefix is an http(s) URL with no query, else a 422', () => {
     expect(parsePredictionRequest({ webhook: 'https://example.com/hook', input: { image: jpeg } }, options).webhook).toBe('https://example.com/hook');
     expect(detailOf({ webhook: 5, input: { image: jpeg } })[0]).toMatchObject({ loc: ['body', 'webhook'], type: 'type_error.str' });
-    for (const body of [{ output_file_prefix: 'https://bucket/', input: { image: jpeg } }]) {
-      let thrown: unknown;
-      try {
-        parsePredictionRequest(body, options);
-      } catch (error) {
-        thrown = error;
-      }
-      expect(thrown).toBeInstanceOf(CogNotSupportedError);
-      expect((thrown as CogNotSupportedError).httpStatus).toBe(501);
-      expect((thrown as Error).message).toMatch(/not supported/);
+    expect(parsePredictionRequest({ output_file_prefix: 'https://bucket.example/out/', input: { image: jpeg } }, options).outputFilePrefix).toBe(
+      'https://bucket.example/out/',
+    );
+    for (const prefix of [5, 'not a url', 'ftp://bucket/', 'https://bucket/?sig=1']) {
+      expect(detailOf({ output_file_prefix: prefix, input: { image: jpeg } })[0]).toMatchObject({ loc: ['body', 'output_file_prefix'] });
     }
-    expect(parsePredictionRequest({ webhook: null, output_file_prefix: null, input: { image: jpeg } }, options).id).toBeUndefined();
+    const none = parsePredictionRequest({ webhook: null, output_file_prefix: null, input: { image: jpeg } }, options);
+    expect(none.id).toBeUndefined();
+    expect(none.outputFilePrefix).toBeUndefined();
   });
 
   test('an input named __proto__ stays ordinary data', () => {

@@ -252,12 +252,7 @@ describe('MODE=cog: the Cog prediction API', () => {
     expect(bodiless.body).toMatchObject({ status: 'succeeded', input: {}, output: { strength: 0.5, steps: 10, flag: false } });
   });
 
-  test('what is not supported is refused clearly, never ignored: output_file_prefix (501), an event stream on PUT (406)', async () => {
-    const prefix = { input: { note: 'unsupported' }, output_file_prefix: 'http://127.0.0.1:9/' };
-    const response = await answer(send(url, 'POST', '/predictions', prefix));
-    expect(response.status).toBe(501);
-    expect(response.body.detail).toMatch(/output_file_prefix/);
-    expect((await answer(send(url, 'PUT', '/predictions/unsupported-1', prefix))).status).toBe(501);
+  test('what is not supported is refused clearly, never ignored: an event stream on PUT (406)', async () => {
     const streamOnPut = await answer(send(url, 'PUT', '/predictions/unsupported-2', { input: { note: 'unsupported' } }, { accept: 'text/event-stream' }));
     expect(streamOnPut.status).toBe(406);
     expect(streamOnPut.body.detail).toMatch(/stream with POST \/predictions/);

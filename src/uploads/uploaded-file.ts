@@ -1,0 +1,24 @@
+/** One output file to upload: the result's field it fills, its media type and its bytes. */
+export interface OutputFile {
+  /** The field of the result (`output` for a single-file result, as Cog names it); the file is `<field>.<ext>`. */
+  field: string;
+  contentType: string;
+  data: Buffer;
+}
+
+/** One uploaded output file, as a prediction's state lists it (`uploads`). */
+export interface UploadedFile {
+  field: string;
+  /** Where the file now lives: the store's `Location`, else the URL the PUT ended at, without its query (a signed URL's secrets). */
+  url: string;
+  content_type: string;
+  bytes: number;
+}
+
+/** Where one prediction's files go. */
+export interface UploadTarget {
+  /** The prediction's id: the files are PUT under `<url>/<prediction id>/`. */
+  predictionId: string;
+  /** The prediction's own upload URL (Cog's `output_file_prefix`), instead of OUTPUT_UPLOAD_URL. */
+  url?: string | undefined;
+}
