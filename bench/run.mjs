@@ -43,6 +43,11 @@ const benchmarks = {
     needs: 'wrk',
     about: 'a 1.46 MB JPEG (multipart; KServe binary) to a no-work model, direct and supervised, beside a bare node:http + busboy server',
   },
+  'output-upload': {
+    args: '[requests rounds concurrency megabytes]',
+    file: 'output-upload.mjs',
+    about: 'a 10 MB image output: the answer with OUTPUT_UPLOAD_URL (PUT to a store on loopback) beside a data URL in JSON: latency, CPU, peak RSS',
+  },
   budget: {
     args: '[seconds rounds]',
     file: 'http-budget.mjs',
