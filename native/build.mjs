@@ -1,5 +1,5 @@
 // Compiles native/reaper.c into dist/native/reaper.node with the machine's C compiler and Node's
-// own headers: three system calls do not need node-gyp and Python. The addon uses Node-API only,
+// own headers: four system calls do not need node-gyp and Python. The addon uses Node-API only,
 // so one build serves every Node version from 20 on. Where there is no compiler (or not Linux),
 // the build says so and goes on: the supervisor then works without reaping orphans (it tells
 // the user at start-up to run with `docker run --init`) and without ending with its parent.

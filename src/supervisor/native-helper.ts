@@ -6,6 +6,7 @@ export interface NativeHelper {
   reapExited(pid: number): boolean;
   becomeSubreaper(): boolean;
   signalOnParentDeath(signal: number): boolean;
+  setSendBufferSize(fd: number, bytes: number): number;
 }
 
 let loaded: NativeHelper | Error | undefined;
