@@ -262,7 +262,8 @@ export const settingsTable = {
   WEBHOOK_CONCURRENCY: setting(integer(1), { default: 64, description: 'webhook calls in flight at once, across receivers', scope: 'predictions' }),
   WEBHOOK_RECEIVER_CONCURRENCY: setting(integer(1), {
     default: 4,
-    description: 'webhook calls in flight at once to one receiver (scheme, host and port), so a receiver that never answers holds only its own',
+    description:
+      'webhook calls in flight at once to one receiver (scheme, host and port) that answered its last call; one not heard from yet, or whose last call got no answer, gets one at a time',
     scope: 'predictions',
   }),
   WEBHOOK_MAX_PENDING: setting(integer(1), {

@@ -78,7 +78,20 @@ interface Call {
   tries: number;
   firstTryMs: number | undefined;
   done: () => void;
+  /** The share its slot was counted in while it is in flight (its receiver's standing then). */
+  lane: Standing | undefined;
 }
+
+/**
+ * What a receiver's last finished call said of it: `answering` gave an HTTP answer (any status: it
+ * holds a slot only as long as it takes to answer); `failing` gave none (no connection, or nothing
+ * within WEBHOOK_TIMEOUT_MS), so each of its calls holds a slot for the whole timeout. A receiver
+ * with no standing is new: not heard from yet.
+ */
+type Standing = 'answering' | 'failing' | 'new';
+
+/** Standings remembered, the most recent kept: a receiver that comes back after a pause is known. */
+const rememberedStandings = 1000;
 
 // One receiver (an origin): its calls in flight, waiting, and waiting to be retried, and the
 // `completed` calls owed to it by the predictions admitted with its webhook.
@@ -94,9 +107,15 @@ const originOf = (url: string): string => new URL(url).origin;
 
 /**
  * Sends webhooks with undici, apart from the predictions, and fairly between receivers (origins:
- * scheme, host and port): WEBHOOK_CONCURRENCY calls at once in all, WEBHOOK_RECEIVER_CONCURRENCY
- * to one receiver, turns taken round the receivers, and a retry's back-off waits without a slot.
- * A receiver that never answers holds its own slots and nothing else. A `completed` call is never
+ * scheme, host and port): WEBHOOK_CONCURRENCY calls at once in all, turns taken round the
+ * receivers, and a retry's back-off waits without a slot. How many calls a receiver may have in
+ * flight depends on its standing, so that many receivers that never answer cannot hold every slot
+ * between them: one that answered its last call gets WEBHOOK_RECEIVER_CONCURRENCY, and a quarter of
+ * all slots is kept for such receivers; one not heard from yet, or whose last call got no answer,
+ * gets one call at a time, those whose last call got no answer a quarter of all slots between them.
+ * So a receiver that answers gets its `completed` within its budget however many are dead, and a
+ * new one as long as fewer new or dead receivers than three quarters of the slots are called at
+ * once (a dead one is new only until its first call times out). A `completed` call is never
  * dropped: a prediction with a webhook is admitted only while its receiver, and all receivers,
  * owe fewer `completed` calls than WEBHOOK_RECEIVER_MAX_PENDING and WEBHOOK_MAX_PENDING (429
  * otherwise); an intermediate event past those bounds is dropped, as a later call carries the
@@ -110,6 +129,9 @@ export class WebhookSender {
   private active = 0;
   private waiting = 0;
   private owed = 0;
+  // Calls in flight by the standing their receiver had when they took their slot.
+  private readonly activeIn: Record<Standing, number> = { answering: 0, failing: 0, new: 0 };
+  private readonly standings = new Map<string, 'answering' | 'failing'>();
 
   constructor(
     private readonly settings: WebhookSettings,
@@ -166,7 +188,7 @@ export class WebhookSender {
         return done();
       }
       const id = `msg_${randomUUID().replaceAll('-', '')}`;
-      receiver.waiting.push({ url, id, body, completed, tries: 0, firstTryMs: undefined, done });
+      receiver.waiting.push({ url, id, body, completed, tries: 0, firstTryMs: undefined, done, lane: undefined });
       this.waiting++;
       this.pump();
     });
@@ -188,15 +210,16 @@ export class WebhookSender {
   // Gives the free slots to the receivers that have calls waiting and room of their own, in turn.
   private pump(): void {
     while (this.active < this.settings.concurrency) {
-      let next: [string, Receiver] | undefined;
-      for (const entry of this.receivers) {
-        if (entry[1].waiting.length > 0 && entry[1].active < this.settings.receiverConcurrency) {
-          next = entry;
+      let next: [string, Receiver, Standing] | undefined;
+      for (const [origin, receiver] of this.receivers) {
+        const standing = this.standings.get(origin) ?? 'new';
+        if (receiver.waiting.length > 0 && this.hasRoom(receiver, standing)) {
+          next = [origin, receiver, standing];
           break;
         }
       }
       if (!next) return;
-      const [origin, receiver] = next;
+      const [origin, receiver, standing] = next;
       this.receivers.delete(origin);
       this.receivers.set(origin, receiver);
       const call = receiver.waiting.shift()!;
@@ -204,8 +227,27 @@ export class WebhookSender {
       if (receiver.waiting.length === 0) receiver.dropping = false;
       receiver.active++;
       this.active++;
+      call.lane = standing;
+      this.activeIn[standing]++;
       void this.attempt(origin, receiver, call);
     }
+  }
+
+  // Whether a receiver of this standing may take one more slot now (one is free).
+  private hasRoom(receiver: Receiver, standing: Standing): boolean {
+    const { concurrency, receiverConcurrency } = this.settings;
+    if (standing === 'answering') return receiver.active < receiverConcurrency;
+    // Not known to answer: one call at a time, and all such receivers together leave a quarter of
+    // the slots to those that answer; those known not to answer take a quarter at most.
+    const quarter = Math.floor(concurrency / 4);
+    if (receiver.active > 0 || this.activeIn.new + this.activeIn.failing >= concurrency - quarter) return false;
+    return standing === 'new' || this.activeIn.failing < Math.max(1, quarter);
+  }
+
+  private judge(origin: string, standing: 'answering' | 'failing'): void {
+    this.standings.delete(origin);
+    this.standings.set(origin, standing);
+    if (this.standings.size > rememberedStandings) this.standings.delete(this.standings.keys().next().value!);
   }
 
   private async attempt(origin: string, receiver: Receiver, call: Call): Promise<void> {
@@ -214,6 +256,9 @@ export class WebhookSender {
     const problem = await this.post(call);
     receiver.active--;
     this.active--;
+    this.activeIn[call.lane!]--;
+    call.lane = undefined;
+    this.judge(origin, problem === undefined || problem.answered ? 'answering' : 'failing');
     const delay = problem !== undefined && call.completed && problem.retry ? retryDelay(call.tries, call.firstTryMs) : undefined;
     if (delay !== undefined) {
       receiver.retrying++;
@@ -239,8 +284,8 @@ export class WebhookSender {
     this.pump();
   }
 
-  // undefined when delivered; otherwise why not, and whether a retry may help.
-  private async post(call: Call): Promise<{ reason: string; retry: boolean } | undefined> {
+  // undefined when delivered; otherwise why not, whether a retry may help, and whether the receiver answered at all.
+  private async post(call: Call): Promise<{ reason: string; retry: boolean; answered: boolean } | undefined> {
     const { timeoutMs, secret, authToken, authHosts } = this.settings;
     try {
       const { agent, request } = await (this.client ??= import('undici').then(({ Agent, request }) => ({
@@ -260,9 +305,9 @@ export class WebhookSender {
       const response = await request(call.url, { method: 'POST', dispatcher: agent, headers, body: call.body, signal: AbortSignal.timeout(timeoutMs) });
       await response.body.dump();
       if (response.statusCode < 300) return undefined;
-      return { reason: `HTTP ${response.statusCode}`, retry: retryableStatus(response.statusCode) };
+      return { reason: `HTTP ${response.statusCode}`, retry: retryableStatus(response.statusCode), answered: true };
     } catch (error) {
-      return { reason: (error as Error).message, retry: true };
+      return { reason: (error as Error).message, retry: true, answered: false };
     }
   }
 

@@ -37,11 +37,19 @@ interface Call {
   json: Record<string, any>;
 }
 
+/** Calls held unanswered across every receiver of a test now, and the most at once. */
+let heldCalls = { now: 0, most: 0 };
+afterEach(() => {
+  // A fresh count: the calls of this test close later, into the count they were held in.
+  heldCalls = { now: 0, most: 0 };
+});
+
 /**
  * A webhook receiver on 127.0.0.1. `answer` gives each call's status, or undefined to hold it
- * unanswered (a dead receiver: it accepts and never responds) until `release(status)`.
+ * unanswered (a dead receiver: it accepts and never responds) until `release(status)`, or
+ * 'reset' to close the connection with no answer.
  */
-async function receiver(answer: (call: Call, index: number) => number | undefined = () => 200) {
+async function receiver(answer: (call: Call, index: number) => number | 'reset' | undefined = () => 200) {
   const calls: Call[] = [];
   const held: ServerResponse[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
@@ -54,8 +62,14 @@ async function receiver(answer: (call: Call, index: number) => number | undefine
       const call = { headers: request.headers, body, json: JSON.parse(body) as Record<string, any> };
       calls.push(call);
       const status = released ?? answer(call, calls.length - 1);
-      if (status === undefined) held.push(response);
-      else response.writeHead(status).end();
+      if (status === 'reset') request.socket.destroy();
+      else if (status !== undefined) response.writeHead(status).end();
+      else {
+        held.push(response);
+        const count = heldCalls;
+        count.most = Math.max(count.most, ++count.now);
+        response.on('close', () => count.now--);
+      }
       for (const waiter of waiters.filter((waiter) => calls.length >= waiter.count)) waiter.resolve();
     });
   });
@@ -87,24 +101,81 @@ const submit = (service: InProcessService, note: string, webhook: string, header
     headers: { ...headers, webhook, 'webhook-events-filter': 'completed' },
   });
 
-describe('fair delivery: a dead receiver holds only its own slots', () => {
-  test("another receiver's completed arrives while every slot of the dead one is held, and the dead one never gets more than its share", async () => {
-    // A call times out long after the test ends: the dead receiver's slots stay held throughout.
+describe('fair delivery: receivers that never answer hold up no other', () => {
+  // WEBHOOK_TIMEOUT_MS of 60 s: no call times out while a test runs, so a dead receiver's slots
+  // stay held throughout, and a live receiver's call either arrives at once or not at all.
+  test("a dead receiver not heard from before holds one slot; another receiver's completed arrives meanwhile", async () => {
     const service = await serve({ WEBHOOK_CONCURRENCY: '3', WEBHOOK_RECEIVER_CONCURRENCY: '2', WEBHOOK_TIMEOUT_MS: '60000' });
     const dead = await receiver(() => undefined);
     const live = await receiver();
     // More predictions naming the dead receiver than there were shared slots before (16).
     for (let index = 0; index < 20; index++) expect((await submit(service, `dead-${index}`, dead.url)).status).toBe(202);
-    await dead.received(2);
+    await dead.received(1);
     const accepted = await submit(service, 'live', live.url);
     expect(accepted.status).toBe(202);
     await live.received(1);
-    // Observed at the receivers: the live call came while the dead one held both of its slots,
-    // and no more than two calls ever reached the dead one.
-    expect(dead.open()).toBe(2);
-    expect(dead.calls).toHaveLength(2);
+    // Observed at the receivers: the live call came while the dead one held its slot, and no more
+    // than one call ever reached the dead one (it never answered, so it never earned more).
+    expect(dead.open()).toBe(1);
+    expect(dead.calls).toHaveLength(1);
     expect(live.calls[0]!.json).toMatchObject({ id: accepted.json().id, status: 'succeeded', output: { note: 'live' } });
   });
+
+  test('a receiver that answers gets WEBHOOK_RECEIVER_CONCURRENCY calls at once', async () => {
+    const service = await serve({ WEBHOOK_RECEIVER_CONCURRENCY: '3', WEBHOOK_TIMEOUT_MS: '60000' });
+    // It answers its first call, then holds every later one.
+    const slow = await receiver((_, index) => (index === 0 ? 200 : undefined));
+    await submit(service, 'first', slow.url);
+    await slow.received(1);
+    await expect.poll(() => slow.open(), { timeout: 5000 }).toBe(0);
+    for (let index = 0; index < 6; index++) await submit(service, `held-${index}`, slow.url);
+    await slow.received(4);
+    expect(slow.open()).toBe(3);
+  });
+
+  test("many dead receivers, more than WEBHOOK_CONCURRENCY / WEBHOOK_RECEIVER_CONCURRENCY: a new receiver's completed still arrives at once", async () => {
+    const service = await serve({ WEBHOOK_CONCURRENCY: '16', WEBHOOK_TIMEOUT_MS: '60000' });
+    // 8 dead receivers x 3 predictions: before, 8 x 4 slots each >= 16 held every slot.
+    const dead = await Promise.all(Array.from({ length: 8 }, () => receiver(() => undefined)));
+    for (const [index, hook] of dead.entries()) for (let count = 0; count < 3; count++) await submit(service, `dead-${index}-${count}`, hook.url);
+    await Promise.all(dead.map((hook) => hook.received(1)));
+    const live = await receiver();
+    const accepted = await submit(service, 'live', live.url);
+    await live.received(1);
+    expect(live.calls[0]!.json).toMatchObject({ id: accepted.json().id, status: 'succeeded' });
+    expect(dead.map((hook) => hook.open())).toEqual(Array<number>(8).fill(1));
+  });
+
+  test('more dead receivers than the slots: a receiver that answered before gets its completed from the quarter of the slots kept for it', async () => {
+    const service = await serve({ WEBHOOK_CONCURRENCY: '16', WEBHOOK_TIMEOUT_MS: '60000' });
+    const live = await receiver();
+    await submit(service, 'earlier', live.url);
+    await live.received(1);
+    // 20 dead receivers x 2 predictions: they hold three quarters of the slots (12), one each, and
+    // the rest of their calls wait.
+    const dead = await Promise.all(Array.from({ length: 20 }, () => receiver(() => undefined)));
+    for (const [index, hook] of dead.entries()) for (let count = 0; count < 2; count++) await submit(service, `dead-${index}-${count}`, hook.url);
+    await expect.poll(() => dead.reduce((sum, hook) => sum + hook.open(), 0), { timeout: 5000 }).toBe(12);
+    const accepted = await submit(service, 'live', live.url);
+    await live.received(2);
+    expect(live.calls[1]!.json).toMatchObject({ id: accepted.json().id, status: 'succeeded', output: { note: 'live' } });
+    expect(dead.reduce((sum, hook) => sum + hook.open(), 0)).toBe(12);
+  });
+
+  test('receivers whose last call got no answer: one call at a time each, a quarter of the slots between them; a new receiver is served meanwhile', async () => {
+    const service = await serve({ WEBHOOK_CONCURRENCY: '16', WEBHOOK_TIMEOUT_MS: '60000' });
+    // Each closes the connection on its first call (no answer: failing), and holds every later one.
+    const dead = await Promise.all(Array.from({ length: 10 }, () => receiver((_, index) => (index === 0 ? 'reset' : undefined))));
+    for (const [index, hook] of dead.entries()) for (let count = 0; count < 3; count++) await submit(service, `dead-${index}-${count}`, hook.url);
+    // Their calls go on (the first one's retry, then the others), four at a time in all.
+    await expect.poll(() => heldCalls.now, { timeout: 20_000 }).toBe(4);
+    const live = await receiver();
+    const accepted = await submit(service, 'live', live.url);
+    await live.received(1);
+    expect(live.calls[0]!.json).toMatchObject({ id: accepted.json().id, status: 'succeeded' });
+    expect(heldCalls.most).toBe(4);
+    expect(dead.every((hook) => hook.open() <= 1)).toBe(true);
+  }, 30_000);
 });
 
 describe('the bound: new webhook predictions are refused, a completed call is never dropped', () => {
