@@ -1,8 +1,9 @@
 // One request that holds several inputs objects (KServe V1 instances, a KServe V2 batch, Vertex
-// AI instances, SageMaker JSON Lines), against what the queue can ever hold at once
+// AI instances, SageMaker JSON Lines, OpenAI's n choices), against what the queue can ever hold at once
 // (CONCURRENCY + MAX_QUEUE): past it, 413 naming the limit before the model runs once, never a
 // 429 that no retry could get past. Each mode runs in this process with a model that counts its calls.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { chatInputs, chatModel, completionInputs, completionModel } from '../../src/index.js';
 import { startInProcess, type InProcessService } from '../helpers/in-process-service.js';
 
 // CONCURRENCY 1 + MAX_QUEUE 3.
@@ -93,5 +94,44 @@ describe('MODE=sagemaker application/jsonlines', () => {
     expect(answer.status, answer.text()).toBe(200);
     expect(calls).toBe(lines.length);
     expect(answer.text().trim().split('\n')).toEqual(lines.map((text) => JSON.stringify(text.toUpperCase())));
+  });
+});
+
+describe('MODE=openai: n choices (and prompts times n) are items too', () => {
+  let service: InProcessService;
+  beforeAll(async () => {
+    const chat = chatModel(async function* () {
+      calls++;
+      yield 'ok';
+    });
+    const complete = completionModel(async function* () {
+      calls++;
+      yield 'ok';
+    });
+    // One model serving both: the chat and completion inputs side by side, as a shim may declare them.
+    service = await startInProcess({
+      mode: 'openai',
+      model: {
+        inference: ((inputs: Record<string, unknown>, context: never) => ('messages' in inputs ? chat : complete)(inputs as never, context)) as never,
+        schema: { ...chatInputs, ...completionInputs, messages: { ...chatInputs.messages, required: false } } as never,
+      },
+      env,
+      options: { name: 'counter' },
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+  });
+
+  test.each([
+    ['/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }], n: limit + 1 }, `${limit + 1} choices (n)`],
+    ['/v1/completions', { prompt: ['a', 'b', 'c'], n: 2 }, '6 choices (prompts times n)'],
+  ])(`%s past ${limit} choices: 413 naming the limit, and the model never ran`, async (url, body, count) => {
+    const answer = await service.inject({ method: 'POST', url, body: { model: 'counter', ...body } });
+    expect(answer.status, answer.text()).toBe(413);
+    expect(answer.json().error.message).toBe(
+      `the request has ${count}; this server takes at most ${limit} in one request (CONCURRENCY + MAX_QUEUE); send fewer per request, or raise MAX_QUEUE`,
+    );
+    expect(calls).toBe(0);
   });
 });
