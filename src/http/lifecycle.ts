@@ -73,7 +73,10 @@ export async function startHttpService(
     let closed = status === 'failed' ? undefined : closeListener();
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), http.shutdownTimeoutMs).unref());
     // Requests first: one still uploading has not reached the scheduler yet.
-    const idle = Promise.all([answered, background]).then(() => scheduler.whenIdle());
+    // Then what the model finished and is still being uploaded (OUTPUT_UPLOAD_URL).
+    const idle = Promise.all([answered, background])
+      .then(() => scheduler.whenIdle())
+      .then(() => service.core.predictions.whenFinished());
     const timedOut = (await Promise.race([idle, deadline])) === 'timeout';
     if (timedOut) {
       context.log.warn(

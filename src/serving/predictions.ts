@@ -187,6 +187,19 @@ export class PredictionStore {
   }
 
   /**
+   * Resolves once every prediction held has ended. The drain on SIGTERM waits for it after the
+   * inferences: a prediction the model has finished may still be checking its result or
+   * uploading its files (OUTPUT_UPLOAD_URL), and an async one would otherwise be lost there.
+   */
+  async whenFinished(): Promise<void> {
+    for (;;) {
+      const running = [...this.entries.values()].filter((entry) => !entry.done);
+      if (running.length === 0) return;
+      await Promise.all(running.map((entry) => entry.settled));
+    }
+  }
+
+  /**
    * Cancels a prediction: a queued one is dropped at once; a running one gets its signal aborted,
    * and the answer waits until it ends or CANCEL_GRACE_MS (and a little more, for the supervisor
    * to restart a worker that did not stop) has passed. undefined for an unknown id.

@@ -136,6 +136,33 @@ describe('MODE=http with OUTPUT_UPLOAD_URL', () => {
   });
 });
 
+describe('the drain on shutdown', () => {
+  test('an async prediction whose file is uploading when the service is closed completes before the service ends', async () => {
+    const service = await startInProcess({
+      mode: 'http',
+      model: 'image-output-model.mjs',
+      env: { URL_INPUTS_ALLOW_HOSTS: receiver.allowHosts, OUTPUT_UPLOAD_URL: `${receiver.api}/direct` },
+    });
+    const hook = await webhook();
+    let release!: () => void;
+    receiver.hold = new Promise((resolve) => (release = resolve));
+    const { id } = (
+      await service.inject({ method: 'POST', url: '/predict', body: { inputs: {} }, headers: { prefer: 'respond-async', webhook: hook.url } })
+    ).json();
+    while (receiver.inFlight.now === 0) await new Promise((resolve) => setImmediate(resolve));
+    const closed = service.close();
+    // The model has returned and the service drains; while the store holds the PUT, the service
+    // must not end (without the drain's wait it ends at once, the scheduler being idle). A second
+    // is far below SHUTDOWN_TIMEOUT_MS (8 s), the only other way it could end here.
+    const early = await Promise.race([closed.then(() => 'ended'), new Promise((resolve) => setTimeout(resolve, 1000, 'still draining'))]);
+    expect(early).toBe('still draining');
+    release();
+    expect(await closed).toBe(0);
+    expect(receiver.stored.has(`/direct/${id}/output.png`)).toBe(true);
+    expect((await hook.completed).output).toBe(`${receiver.api}/public/direct/${id}/output.png`);
+  });
+});
+
 describe('MODE=cog: OUTPUT_UPLOAD_URL (as --upload-url) and output_file_prefix', () => {
   test('sync: output is the uploaded URL', async () => {
     const service = await serve('cog', { OUTPUT_UPLOAD_URL: `${receiver.api}/signed` });
