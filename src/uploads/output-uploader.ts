@@ -110,7 +110,7 @@ export class OutputUploader {
         response = await request(current, {
           method: 'PUT',
           dispatcher: this.agent,
-          headers: { 'content-type': file.contentType, 'x-prediction-id': predictionId, 'user-agent': `ai-integration/${runtimeVersion}` },
+          headers: { 'content-type': file.contentType, 'x-prediction-id': headerSafe(predictionId), 'user-agent': `ai-integration/${runtimeVersion}` },
           body: file.data,
           signal,
         });
@@ -156,6 +156,11 @@ export class OutputUploader {
       else this.active--;
     }
   }
+}
+
+// A prediction id may hold any character but controls (Cog's rule); a header value only visible ASCII and spaces.
+function headerSafe(id: string): string {
+  return /^[\x20-\x7e]*$/.test(id) ? id : encodeURIComponent(id);
 }
 
 // The file's lasting URL: a signed URL's query (its signature) and any credentials left out, as Cog does.

@@ -101,6 +101,11 @@ describe('uploading to the store on loopback (its hosts allowed, URL_INPUTS_ALLO
     expect(receiver.stored.get('/signed/p2/output.png')).toEqual(file.data);
   });
 
+  test('a prediction id with characters a header cannot carry: percent-encoded in X-Prediction-ID, as in the path', async () => {
+    await uploader().uploadFiles([png(10)], { predictionId: 'café 1', baseUrl: `${receiver.api}/direct` });
+    expect(receiver.requests[0]).toMatchObject({ url: '/direct/caf%C3%A9%201/output.png', predictionId: 'caf%C3%A9%201', status: 201 });
+  });
+
   test('503 twice, then stored: retried as a webhook is, and answered with the URL', async () => {
     const [uploaded] = await uploader().uploadFiles([png(3)], { predictionId: 'p3', baseUrl: `${receiver.api}/flaky` });
     expect(uploaded!.url).toBe(`${receiver.api}/public/flaky/p3/output.png`);
