@@ -25,6 +25,7 @@ import { ShimConfigurationError, SupervisedEngine } from './supervised-engine.js
 
 const usage = `usage: ai-integration SHIM [ARGS...]
        ai-integration [ARGS...]        (runs AI_INTEGRATION_SHIM, when ARGS does not start with a script)
+       ai-integration dev SHIM         serves SHIM (MODE=http unless set) and reloads it when its folder's source changes
        ai-integration init [DIR]       writes a model folder: package.json, a shim, Dockerfile (init --help)
 
 Runs SHIM (a model's entrypoint that calls startLoop) under a supervisor that restarts the model
@@ -58,6 +59,9 @@ async function main(): Promise<void> {
     const { runInit } = await import('../init/init-command.js');
     process.exit(await runInit(process.argv.slice(3)));
   }
+  // `dev SHIM`: a serving mode that reloads the model when its source changes (dev-loop.ts).
+  const dev = process.argv[2] === 'dev';
+  const argv = process.argv.slice(dev ? 3 : 2);
   avoidPretenuring();
   const log = createLogger(process.stderr);
   // The service ends when what started it goes (SIGTERM: a serving mode drains, and the worker is
@@ -70,12 +74,12 @@ async function main(): Promise<void> {
   } catch (error) {
     process.exit(reportError(error, log));
   }
-  const { shim, args } = splitArguments(process.argv.slice(2), readSetting(process.env, 'AI_INTEGRATION_SHIM'));
-  if (process.env.QUEUE_BACKEND?.trim()) {
+  const { shim, args } = splitArguments(argv, readSetting(process.env, 'AI_INTEGRATION_SHIM'));
+  if (!dev && process.env.QUEUE_BACKEND?.trim()) {
     // A gateway runs no model: the workers of the queue do.
     const { runGateway } = await import('../queue/gateway.js');
     try {
-      await runGateway(shim && existsSync(shim) ? shim : undefined, shim && existsSync(shim) ? args : process.argv.slice(2), process.env, log);
+      await runGateway(shim && existsSync(shim) ? shim : undefined, shim && existsSync(shim) ? args : argv, process.env, log);
     } catch (error) {
       process.exit(reportError(error, log));
     }
@@ -103,11 +107,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   try {
     process.env[supervisorEnvironmentVariable] = '1';
+    if (dev && !process.env.MODE?.trim()) process.env.MODE = 'http';
     const limits = readSupervisorLimits(process.env);
     engine = new SupervisedEngine(resolve(shim), args, { ...limits, initialBackoffMs: 100, maxBackoffMs: 5000 }, log);
     startOrphanReaper(engine.isOwnChild.bind(engine), log);
     // What the mode does while the model loads (Cog's health check says STARTING on its port).
     const selected = readModeName({}, process.env, args);
+    if (dev) await startDev(resolve(shim), selected, engine, log);
     // The mode's code loads while the worker starts (on another core), rather than after it is ready.
     if (selected !== undefined) void loadMode(selected).catch(() => {});
     whileLoading = selected === undefined ? undefined : await modeTraits(selected)?.whileModelLoads?.(process.env, log);
@@ -155,6 +161,21 @@ async function main(): Promise<void> {
     await engine?.stop();
     process.exit(code);
   }
+}
+
+// The dev loop serves: a one-shot mode has nothing to reload. A mode the shim registers is
+// known only once it loads, and is taken as one that serves.
+async function startDev(shim: string, selected: string | undefined, engine: SupervisedEngine, log: Logger): Promise<void> {
+  if (selected !== undefined && modeTraits(selected) && !isServingMode(selected)) {
+    throw new AiIntegrationError(
+      'AI_ERR_USAGE',
+      `dev serves the model and reloads it; MODE=${selected} runs once. Use a serving mode (MODE=http, the default)`,
+    );
+  }
+  const { loaderArguments, startDevLoop } = await import('./dev-loop.js');
+  engine.workerNodeArgs = loaderArguments(shim);
+  engine.waitForReloadAfterFailedStart = true;
+  await startDevLoop(shim, engine, log);
 }
 
 // WEIGHTS_URL into WEIGHTS_DIR, which the workers are told (absolute, as it was fetched into).

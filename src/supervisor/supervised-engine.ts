@@ -96,6 +96,15 @@ export class SupervisedEngine implements Engine {
    * once, its error printed once. Set before `start`, from the mode MODE names.
    */
   retryFailedStarts = true;
+  /**
+   * `ai-integration dev`: a worker that fails to start (the shim does not compile after an edit)
+   * is neither retried nor given up on: requests get its error until `reload()` tries again.
+   */
+  waitForReloadAfterFailedStart = false;
+  /** Node options the workers start with before the shim (the TypeScript loader under `dev`). */
+  workerNodeArgs: readonly string[] = [];
+  /** Set while the shim does not load under `dev`: every request gets it. */
+  private broken: AiIntegrationError | undefined;
   private readonly slots: WorkerSlot[];
   private readonly pending = new PendingRequests<Pending>();
   /** Requests not sent to any worker yet, oldest first. */
@@ -147,6 +156,7 @@ export class SupervisedEngine implements Engine {
 
   infer(inputs: Record<string, unknown>, options?: InferOptions): Promise<InferenceResult> {
     if (this.failure) return Promise.reject(this.failure);
+    if (this.broken) return Promise.reject(this.broken);
     if (this.stopping) return Promise.reject(new AiIntegrationError('AI_ERR_NOT_READY', 'the supervisor is stopping'));
     const cancellation = Cancellation.of(options?.signal);
     if (cancellation?.aborted) return Promise.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
@@ -331,7 +341,7 @@ export class SupervisedEngine implements Engine {
       WORKER_INDEX: String(slot.index),
     };
     if (slot.device !== undefined) env.CUDA_VISIBLE_DEVICES = slot.device;
-    const worker = spawn(process.execPath, [...process.execArgv, ...workerPreload, this.shim, ...this.args], {
+    const worker = spawn(process.execPath, [...process.execArgv, ...workerPreload, ...this.workerNodeArgs, this.shim, ...this.args], {
       env,
       // fd 4: the byte stream for large binary values (byte-channel.ts), a fresh one per process.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'],
@@ -468,6 +478,10 @@ export class SupervisedEngine implements Engine {
         slot.failedStartOutput = undefined;
         if (this.workerConcurrency !== 1) slot.outbox!.send({ type: 'configure', concurrency: this.workerConcurrency });
         slot.consecutiveStartFailures = 0;
+        if (slot.reloadStartedAt !== undefined) {
+          this.log.info(`the model worker${this.named(slot)} loaded the changed shim in ${Math.round(performance.now() - slot.reloadStartedAt)} ms`);
+          slot.reloadStartedAt = undefined;
+        }
         this.firstReady?.resolve({ schema: message.schema, options: message.options, modes: message.modes });
         this.firstReady = undefined;
         this.dispatch();
@@ -557,6 +571,7 @@ export class SupervisedEngine implements Engine {
     if (index !== -1) slot.sentOrder.splice(index, 1);
     request.slot = undefined;
     this.markRunning(slot);
+    if (slot.replacement?.cause === 'reload') this.stopWhenIdle(slot);
   }
 
   /**
@@ -581,7 +596,8 @@ export class SupervisedEngine implements Engine {
   private sweep(): void {
     const now = performance.now();
     for (const slot of this.slots) {
-      if (!slot.process || slot.replacement) continue;
+      // A worker that finishes its work before a reload still has its requests timed.
+      if (!slot.process || (slot.replacement && slot.replacement.cause !== 'reload')) continue;
       for (const request of slot.sentOrder.slice(0, this.runningWindow)) {
         const { runningSince, limit } = request;
         if (runningSince === undefined || limit === undefined || limit.ms === 0 || now - runningSince < limit.ms) continue;
@@ -615,7 +631,8 @@ export class SupervisedEngine implements Engine {
     if (worker !== slot.process) return;
     slot.process = undefined;
     clearTimeout(slot.startTimer);
-    if (this.stopping) return;
+    // Under `dev`, a shim that does not load waits for the next change.
+    if (this.stopping || this.broken) return;
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
     const replacement = slot.replacement;
     if (replacement?.cause === 'start_timeout' || (slot.state === 'starting' && slot.thrownIds.size === 0 && !replacement)) {
@@ -635,8 +652,10 @@ export class SupervisedEngine implements Engine {
       slot.reason = 'the model threw';
       return; // a one-shot mode reports the throw and ends; nothing is left to serve
     }
-    this.restarts[cause] = (this.restarts[cause] ?? 0) + 1;
-    slot.restarts++;
+    if (cause !== 'reload') {
+      this.restarts[cause] = (this.restarts[cause] ?? 0) + 1;
+      slot.restarts++;
+    }
     // The worker ran requests in the order they were sent, `runningWindow` at a time: after a
     // death without a word, the first unanswered ones may have been running when it died (and
     // may have killed it); after a throw or a timeout the culprit is known and answered, and
@@ -661,7 +680,71 @@ export class SupervisedEngine implements Engine {
     this.requeue(survivors);
   }
 
+  /**
+   * `ai-integration dev`: the shim changed. Each worker takes no more requests, finishes those it
+   * runs (within INFERENCE_TIMEOUT_MS), and goes; what it held waiting, and every new request,
+   * waits here for its successor, which loads the shim as it is now. A worker still loading is
+   * stopped at once; after a failed start, the workers start again.
+   */
+  reload(): void {
+    if (this.stopping || this.failure) return;
+    this.broken = undefined;
+    const now = performance.now();
+    for (const slot of this.slots) {
+      slot.failedStartOutput = undefined;
+      slot.consecutiveStartFailures = 0;
+      if (!slot.process) {
+        slot.reloadStartedAt = now;
+        this.spawnWorker(slot);
+        continue;
+      }
+      if (slot.replacement) continue; // going already; its successor loads the shim as it is now
+      slot.reloadStartedAt = now;
+      slot.replacement = { cause: 'reload', reason: 'is being reloaded: the shim changed', stopped: false };
+      slot.state = 'starting';
+      slot.reason = 'reloading: the shim changed';
+      this.takeBack(slot, this.runningWindow);
+      this.stopWhenIdle(slot);
+    }
+  }
+
+  private stopWhenIdle(slot: WorkerSlot): void {
+    const replacement = slot.replacement;
+    if (replacement?.cause !== 'reload' || replacement.stopped || !slot.process) return;
+    if (slot.sentOrder.some((request) => this.pending.has(request.id))) return;
+    replacement.stopped = true;
+    void stopProcess(slot.process, this.settings.killGraceMs);
+  }
+
+  /**
+   * `ai-integration dev`: the worker did not start (a syntax or type error the loader reports, a
+   * throw while loading). It has printed its error; requests get it too, and readiness gives it,
+   * until the next change reloads the shim.
+   */
+  private holdUntilReload(slot: WorkerSlot, how: string): void {
+    const { output } = slot.startOutput?.failed() ?? { output: undefined };
+    slot.failedStartOutput = undefined; // each failed attempt's output is news under dev
+    const cause = this.takeConfigurationError() ?? firstError(output) ?? `the model worker failed to start (${how})`;
+    const error = new AiIntegrationError('AI_ERR_NOT_READY', `the shim does not load; fix it and save, and it is loaded again. ${cause}`);
+    this.broken = error;
+    for (const other of this.slots) {
+      other.state = 'stopped';
+      other.reason = error.message;
+      other.reloadStartedAt = undefined;
+      clearTimeout(other.startTimer);
+      if (other.process && other !== slot) void stopProcess(other.process, this.settings.killGraceMs);
+    }
+    for (const request of this.pending.values()) request.reject(error);
+    this.pending.clear();
+    this.waiting = [];
+    this.log.error(`the shim does not load (its error is above); waiting for a change to load it again`);
+  }
+
   private onStartFailure(slot: WorkerSlot, how: string, configuration = false): void {
+    if (this.waitForReloadAfterFailedStart) {
+      this.holdUntilReload(slot, how);
+      return;
+    }
     slot.consecutiveStartFailures++;
     const { outcome, output } = slot.startOutput?.failed() ?? { outcome: 'shown', output: undefined };
     slot.failedStartOutput = output;
@@ -698,6 +781,23 @@ export class SupervisedEngine implements Engine {
       if (!this.stopping && !this.failure) this.spawnWorker(slot);
     }, delay);
   }
+}
+
+/**
+ * The first error a failed start printed, for readiness and the requests under `dev`: from its
+ * first line naming an error to the stack's first frame, at most 6 lines.
+ */
+function firstError(output: Buffer | undefined): string | undefined {
+  if (!output) return undefined;
+  const lines = output.toString('utf8').split('\n');
+  const start = lines.findIndex((line) => /^(\w*Error\b|error:)/.test(line.trim()));
+  if (start === -1) return undefined;
+  const end = lines.findIndex((line, index) => index > start && /^\s+at /.test(line));
+  return lines
+    .slice(start, Math.min(end === -1 ? lines.length : end, start + 6))
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
 }
 
 // The worker's preload (dist/worker-preload.js) reports a shim that cannot be loaded in one line,

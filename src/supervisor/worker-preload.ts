@@ -53,6 +53,8 @@ function describeConfigurationError(error: unknown): string | undefined {
   const shim = shimName();
   // CommonJS adds the require stack on further lines.
   if (typeof code === 'string' && moduleErrorCodes.has(code)) return `the shim ${shim} cannot be loaded: ${error.message.split('\n')[0]}`;
+  // A TypeScript shim run by tsx (`ai-integration dev shim.ts`) that esbuild cannot compile.
+  if (error.name === 'TransformError') return `the shim ${shim} cannot be loaded: ${error.message.replace(/\s*\n\s*/g, ' ')}`;
   if (error instanceof SyntaxError && thrownByModuleLoader(error))
     return `the shim ${shim} cannot be loaded: SyntaxError${syntaxErrorLocation(error)}: ${error.message}`;
   return undefined;

@@ -35,7 +35,12 @@ export type WorkerState = WorkerStatus['state'];
  * Why the supervisor is taking a worker down, when it is. `reason` completes "the model worker ..."
  * ("did not finish an inference within 1000 ms (INFERENCE_TIMEOUT_MS)"), in the log and readiness.
  */
-export type Replacement = { cause: 'timeout'; reason: string } | { cause: 'start_timeout'; reason: string } | { cause: 'canceled'; reason: string };
+export type Replacement =
+  | { cause: 'timeout'; reason: string }
+  | { cause: 'start_timeout'; reason: string }
+  | { cause: 'canceled'; reason: string }
+  // `ai-integration dev`: the shim changed; the worker finishes what it runs, then goes.
+  | { cause: 'reload'; reason: string; stopped: boolean };
 
 /**
  * One of the supervisor's worker processes and what it holds: the requests sent to it in order
@@ -62,6 +67,8 @@ export class WorkerSlot {
   /** What the last process printed before it failed to start, to tell a repeat from news. */
   failedStartOutput: Buffer | undefined;
   restarts = 0;
+  /** When a reload (`ai-integration dev`) started replacing this worker, until its successor is ready. */
+  reloadStartedAt: number | undefined;
   /**
    * A write to the current process failed (it went away: EPIPE): nothing more is sent to it, even
    * before its exit is read, or requests would bounce between the send and its failure.
