@@ -164,6 +164,20 @@ describe.each(['ts', 'js'] as const)('ai-integration dev shim.%s', (extension) =
   });
 });
 
+test('dev started on a shim that does not load: says so, waits, and serves the first save that loads', async () => {
+  const model = modelFolder('ts');
+  model.writeShim('one', 'const = ;');
+  const dev = startDev(model.shim, model.folder);
+  await dev.logged('the shim does not load (its error is above); waiting for a change to load it again');
+  expect(dev.stderr()).toContain('error: the shim "shim.ts" cannot be loaded: Transform failed with 1 error:');
+  expect(dev.stderr()).toContain('shim.ts:5');
+  expect(dev.stderr()).not.toContain('listening on');
+  model.writeShim('fixed');
+  await dev.logged(/listening on http:\/\/[^:]+:\d+/);
+  const port = /listening on http:\/\/[^:]+:(\d+)/.exec(dev.stderr())![1];
+  expect((await predict(`http://127.0.0.1:${port}`)).body.output).toEqual({ version: 'fixed', greeting: 'hello' });
+});
+
 test('dev with a one-shot MODE is a usage error naming the serving default', async () => {
   const model = modelFolder('js');
   const child = spawn(process.execPath, [supervisorBin, 'dev', model.shim], {

@@ -40,6 +40,12 @@ const grpcStack: Record<string, RegExp> = {
   '@grpc/grpc-js': /\/node_modules\/@grpc\/grpc-js\//,
   'modes/kserve/grpc-server.ts': /^modes\/kserve\/grpc-server\.ts$/,
 };
+/** `ai-integration dev`'s own parts: the watcher and the TypeScript loader, never loaded by the other commands. */
+const devLoop: Record<string, RegExp> = {
+  chokidar: /\/node_modules\/chokidar\//,
+  tsx: /\/node_modules\/tsx\//,
+  'src/supervisor/dev-loop.ts': /^src\/supervisor\/(dev-loop|source-watcher)\.ts$/,
+};
 /** What a mode without a server must never load. */
 const httpStack: Record<string, RegExp> = {
   'node:http': /^node:http$/,
@@ -171,6 +177,8 @@ describe('start-up loads only what the mode uses', () => {
     // The supervisor reads the body and checks the images; the worker still has neither.
     expect(present(loadedBy(supervisorTrace), onFirstUse)).toEqual(['busboy', 'image-size']);
     expect(present(loadedBy(join(scratch, workerTraces[0]!)), onFirstUse)).toEqual([]);
+    expect(present(loadedBy(supervisorTrace), devLoop)).toEqual([]);
+    expect(present(loadedBy(join(scratch, workerTraces[0]!)), devLoop)).toEqual([]);
   });
 
   test('MODE=kserve: ready without the optional parts; /metrics loads prom-client; with GRPC_PORT=0, never gRPC', async () => {
