@@ -17,6 +17,15 @@ export {
   type FailureResult,
 } from './result/result-helpers.js';
 export {
+  output,
+  fileFields,
+  type OutputResult,
+  type OutputFields,
+  type OutputFieldValue,
+  type OutputFile,
+  type FileField,
+} from './result/output-fields.js';
+export {
   chatInputs,
   chatModel,
   completionInputs,
@@ -93,6 +102,8 @@ export type {
   ModeTraits,
   NumberInputSpec,
   OutputDescription,
+  OutputFieldDescription,
+  FieldsOutputDescription,
   ProbeTarget,
   RuntimeSettings,
   StartLoopOptions,

@@ -156,12 +156,14 @@ export type Inputs<S extends InputsSchema> = Simplify<{ [K in PresentKeys<S>]: I
 };
 
 /**
- * The result object of the Python library, unchanged.
+ * The result object of the Python library, unchanged; beside it, a structured output
+ * (`output(fields)`): `application/json` whose `data` is the object of its fields, JSON values and
+ * files (`image(bytes)`, `file(bytes, type)`) together.
  * @example { 'content-type': 'application/json', data: JSON.stringify({ label: 'cat' }), success: true }
  */
 export interface InferenceResult {
   'content-type': string;
-  data: Buffer | Uint8Array | string | null;
+  data: Buffer | Uint8Array | string | null | { readonly [field: string]: unknown };
   success: boolean;
   /** Why it failed; set when `success` is false. */
   error?: string | null;
@@ -210,7 +212,22 @@ export type InferenceFunction<I = Record<string, unknown>> = (
  * @example { type: 'json', schema: { type: 'object', properties: { label: { type: 'string' } } } }
  * @example { type: 'image', mediaType: 'image/png' }
  */
-export type OutputDescription = JsonOutputDescription | ImageOutputDescription | FileOutputDescription | TextOutputDescription;
+export type OutputDescription = JsonOutputDescription | ImageOutputDescription | FileOutputDescription | TextOutputDescription | FieldsOutputDescription;
+
+/**
+ * A structured output (`output(fields)`): each field described, so the API docs, KServe's
+ * metadata and the page show it. A field is JSON (with its JSON Schema), an image or a file;
+ * `list: true` for a list of images or files.
+ * @example { type: 'fields', fields: { label: { type: 'json', schema: { type: 'string' } }, mask: { type: 'image', mediaType: 'image/png' } } }
+ */
+export interface FieldsOutputDescription {
+  type: 'fields';
+  fields: { readonly [name: string]: OutputFieldDescription };
+  description?: string;
+}
+
+/** One field of a structured output, described. */
+export type OutputFieldDescription = JsonOutputDescription | (ImageOutputDescription & { list?: boolean }) | (FileOutputDescription & { list?: boolean });
 
 /** A JSON result (`application/json`), with the JSON Schema of its value when given. */
 export interface JsonOutputDescription {

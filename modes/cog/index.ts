@@ -20,7 +20,7 @@ export function run(context: ModeContext): Promise<number> {
     defaultPort: cogPort,
     summary: 'Cog API: POST /predictions, PUT /predictions/{id}, GET /health-check, docs /docs',
     routes: (core) => cogRoutes(core, health, control),
-    openApi: (core) => cogOpenApiDocument(context.schema, core.model),
+    openApi: (core) => cogOpenApiDocument(context.schema, core.model, context.output),
     errorBody: cogErrorBody,
   }));
 }

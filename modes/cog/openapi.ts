@@ -1,7 +1,8 @@
 import type { ModelInfo } from '../../src/http/protocol.js';
 import { mustBeGiven } from '../../src/inputs/schema.js';
 import { setOwn } from '../../src/inputs/safe-record.js';
-import type { InputSpec, InputsSchema } from '../../src/types.js';
+import type { InputSpec, InputsSchema, OutputDescription } from '../../src/types.js';
+import { fieldsJsonSchema } from '../../src/result/output-description.js';
 
 // The components every document has; a choice input's enum component must not take their names.
 const fixedComponents = [
@@ -122,7 +123,7 @@ const preferParameter = {
  * `ValidationError`), generated from the inputs schema, so that tools that read a Cog model's
  * schema (Replicate, cog's own clients) read this one.
  */
-export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Record<string, unknown> {
+export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo, output?: OutputDescription): Record<string, unknown> {
   const { input, enums } = inputComponents(schema);
   const predictionResponse = { description: 'Successful Response', content: jsonContent(ref('PredictionResponse')) };
   // With Accept: text/event-stream, server-sent events as Replicate's streams send them.
@@ -183,10 +184,13 @@ export function cogOpenApiDocument(schema: InputsSchema, model: ModelInfo): Reco
     components: {
       schemas: {
         Input: input,
-        Output: {
-          title: 'Output',
-          description: "JSON results as JSON, text results as a string, binary results as data: URLs (the model's content type decides)",
-        },
+        Output:
+          output?.type === 'fields'
+            ? { title: 'Output', ...fieldsJsonSchema(output) }
+            : {
+                title: 'Output',
+                description: "JSON results as JSON, text results as a string, binary results as data: URLs (the model's content type decides)",
+              },
         ...Object.fromEntries(enums),
         PredictionRequest: {
           title: 'PredictionRequest',

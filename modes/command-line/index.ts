@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { closest, distance } from 'fastest-levenshtein';
 import { convertInputs, describeExpected } from '../../src/inputs/convert-inputs.js';
@@ -12,6 +13,8 @@ import { setOwn } from '../../src/inputs/safe-record.js';
 import type { ResultReport } from '../../src/result/check-result.js';
 import type { InferenceResult, InputSpec, ModeContext } from '../../src/types.js';
 import { resultBytes, writeResult } from '../../src/result/write-result.js';
+import { fileFieldName, fileFields, isOutputResult, outputJson, type OutputResult } from '../../src/result/output-fields.js';
+import { plural } from '../../src/plural.js';
 
 const reservedOptions = new Set(['output', 'o', 'loop', 'count', 'help', 'h']);
 const optionName = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -70,7 +73,7 @@ function buildProgram(context: ModeContext): Command {
     program.addHelpText('after', `\nModes (this is command_line; select another with -e MODE=<name>):\n${lines.join('\n')}`);
   }
   program
-    .option('-o, --output <path>', 'write the result data to this file instead of stdout')
+    .option('-o, --output <path>', 'write the result data to this file instead of stdout (a structured output: its files into this folder, its JSON to stdout)')
     .option('--loop', "repeat inference, printing each run's time, the running average and QPS")
     .addOption(new Option('--count <n>', 'stop after n runs (implies --loop)').argParser(parsePositiveInteger));
   return program;
@@ -225,6 +228,10 @@ async function runInferences(context: ModeContext, inputs: Record<string, unknow
 }
 
 async function deliver(context: ModeContext, result: InferenceResult, report: ResultReport, output: string | undefined): Promise<void> {
+  if (output !== undefined && isOutputResult(result)) {
+    await deliverFields(context, result, output);
+    return;
+  }
   if (output === undefined) {
     writeResult(result, report, context.stdout, context.log);
     return;
@@ -235,4 +242,33 @@ async function deliver(context: ModeContext, result: InferenceResult, report: Re
     throw new AiIntegrationError('AI_ERR_USAGE', `--output: cannot write ${JSON.stringify(output)}: ${(error as Error).message}`);
   }
   context.log.info(`wrote ${report.summary} to ${output}`);
+}
+
+// A structured output with --output DIR: each file written into the folder (`mask.png`,
+// `frames-0.png`), and the JSON on stdout with each file's path in its place.
+async function deliverFields(context: ModeContext, result: OutputResult, folder: string): Promise<void> {
+  const written: string[] = [];
+  try {
+    await mkdir(folder, { recursive: true });
+    for (const file of fileFields(result)) {
+      const path = join(folder, fileFieldName(file));
+      await writeFile(path, file.bytes);
+      written.push(path);
+    }
+  } catch (error) {
+    throw new AiIntegrationError(
+      'AI_ERR_USAGE',
+      `--output: cannot write the files of the result into the folder ${JSON.stringify(folder)}: ${(error as Error).message}`,
+    );
+  }
+  // outputJson meets the files in the order fileFields gave them.
+  let next = 0;
+  context.stdout.write(
+    `${JSON.stringify(
+      outputJson(result, () => written[next++]),
+      null,
+      2,
+    )}\n`,
+  );
+  context.log.info(`wrote ${plural(written.length, 'file')} of the structured output into ${folder}`);
 }

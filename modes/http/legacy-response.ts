@@ -2,7 +2,7 @@ import { sniffImageFormat } from '../../src/inputs/image.js';
 import { setOwn } from '../../src/inputs/safe-record.js';
 import type { InputsSchema } from '../../src/types.js';
 import { resultBytes } from '../../src/result/write-result.js';
-import { DataUrl } from '../../src/http/json-bytes.js';
+import { DataUrl } from '../../src/json-bytes.js';
 import { outputValue, type Prediction } from '../../src/http/predict.js';
 
 /**

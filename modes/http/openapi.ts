@@ -1,7 +1,7 @@
 import { formEncoding, formInputsExample, inputsExample, inputsJsonSchema, jsonEncoding } from '../../src/http/inputs-json-schema.js';
 import { coreOpenApiPaths } from '../../src/http/core-openapi.js';
 import type { ModelInfo } from '../../src/http/protocol.js';
-import { outputMediaType } from '../../src/result/output-description.js';
+import { fieldsJsonSchema, outputMediaType } from '../../src/result/output-description.js';
 import type { InputsSchema, OutputDescription } from '../../src/types.js';
 
 // Multipart and JSON bodies name their inputs the same way; only how values are written differs.
@@ -44,6 +44,8 @@ function outputSchema(output: OutputDescription | undefined): Record<string, unk
     case 'image':
     case 'file':
       return { type: 'string', format: 'uri', description: described(`the ${mediaType} bytes as a data: URL`) };
+    case 'fields':
+      return { $ref: '#/components/schemas/Output' };
   }
 }
 
@@ -61,7 +63,7 @@ const eventStreamContent = {
 
 function predictionContent(output: OutputDescription | undefined): Record<string, unknown> {
   const envelope = json({ $ref: '#/components/schemas/Prediction' });
-  if (!output || output.type === 'json') return envelope;
+  if (!output || output.type === 'json' || output.type === 'fields') return envelope;
   return { ...envelope, [outputMediaType(output)]: output.type === 'text' ? { schema: { type: 'string' } } : {} };
 }
 
@@ -86,7 +88,7 @@ function outputComponent(schema: Readonly<Record<string, unknown>>, description:
 /** The OpenAPI 3.1 document of the HTTP mode, generated from the inputs schema and, when given, the output description. */
 export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?: OutputDescription): Record<string, unknown> {
   const raw =
-    output && output.type !== 'json'
+    output && output.type !== 'json' && output.type !== 'fields'
       ? `; with Accept: ${outputMediaType(output)}, the result's bytes alone (timings in X-Predict-Time-Ms and X-Queue-Time-Ms)`
       : '';
   return {
@@ -237,6 +239,7 @@ export function openApiDocument(schema: InputsSchema, model: ModelInfo, output?:
         },
         Error: { type: 'object', required: ['error'], properties: { error: { $ref: '#/components/schemas/ErrorDetail' } } },
         ...(output?.type === 'json' && output.schema ? { Output: outputComponent(output.schema, output.description) } : {}),
+        ...(output?.type === 'fields' ? { Output: fieldsJsonSchema(output) } : {}),
       },
     },
   };

@@ -1,7 +1,7 @@
 import type { ModelInfo } from '../../src/http/protocol.js';
 import { isBinaryType } from '../../src/inputs/schema.js';
 import { outputMediaType } from '../../src/result/output-description.js';
-import type { InputsSchema, OutputDescription } from '../../src/types.js';
+import type { InputsSchema, OutputDescription, OutputFieldDescription } from '../../src/types.js';
 import type { InputType, PageData } from './page/browser/page-data.js';
 import { escapeHtml, exampleOf, field, inlineJson } from './page/markup.js';
 import { style } from './page/style.js';
@@ -55,12 +55,12 @@ ${Object.entries(schema)
 </form>
 <section class="panel output" aria-labelledby="output-title">
 <h2 id="output-title">Result</h2>
-${output ? `<p class="output-kind">${escapeHtml(describeOutput(output))}</p>` : ''}
+<p class="output-kind" id="output-kind"${output ? '' : ' hidden'}>${output ? escapeHtml(describeOutput(output)) : ''}</p>
 <div id="status" class="status" role="status" aria-live="polite"></div>
 <div id="result" aria-live="polite"><p class="placeholder">The result appears here.</p></div>
 </section>
 </main>
-<script type="application/json" id="page-data">${inlineJson({ model: model.name, examples, types } satisfies PageData)}</script>
+<script type="application/json" id="page-data">${inlineJson({ model: model.name, examples, types, ...outputData(output) } satisfies PageData)}</script>
 <script>${script}</script>
 </body>
 </html>
@@ -69,6 +69,10 @@ ${output ? `<p class="output-kind">${escapeHtml(describeOutput(output))}</p>` : 
 
 /** What the model returns, in a sentence for the result panel (the `output` option of startLoop). */
 export function describeOutput(output: OutputDescription): string {
+  if (output.type === 'fields') {
+    const fields = Object.entries(output.fields).map(([name, field]) => `${name} (${fieldKind(field)})`);
+    return `Returns the fields ${fields.join(', ')}${output.description ? `: ${output.description}` : ''}`;
+  }
   const kind = { json: 'JSON', image: 'an image', file: 'a file', text: 'text' }[output.type];
   const mediaType = output.type === 'json' ? '' : ` (${outputMediaType(output)})`;
   const properties =
@@ -77,4 +81,17 @@ export function describeOutput(output: OutputDescription): string {
       : [];
   const fields = properties.length > 0 ? ` with ${properties.join(', ')}` : '';
   return `Returns ${kind}${mediaType}${fields}${output.description ? `: ${output.description}` : ''}`;
+}
+
+function fieldKind(field: OutputFieldDescription): string {
+  if (field.type === 'json') return 'JSON';
+  const what = field.type === 'image' ? (field.list ? 'images' : 'an image') : field.list ? 'files' : 'a file';
+  return field.mediaType ? `${what}, ${field.mediaType}` : what;
+}
+
+// What the page's script needs to know of the described output: its kind, a structured output's fields.
+function outputData(output: OutputDescription | undefined): Pick<PageData, 'outputKind' | 'fields'> {
+  if (!output) return {};
+  if (output.type !== 'fields') return { outputKind: output.type };
+  return { outputKind: 'fields', fields: Object.fromEntries(Object.entries(output.fields).map(([name, field]) => [name, field.type])) };
 }

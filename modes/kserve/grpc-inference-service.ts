@@ -1,13 +1,13 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { AiIntegrationError } from '../../src/errors.js';
 import type { HttpCore } from '../../src/http/protocol.js';
-import { outputMediaType } from '../../src/result/output-description.js';
 import { runtimeVersion } from '../../src/version.js';
 import type { GrpcCalls } from './grpc-calls.js';
 import { decodeGrpcInferRequest } from './grpc-infer-request.js';
 import { encodeGrpcInferResponse } from './grpc-infer-response.js';
+import { describedFields } from './field-tensors.js';
 import type { ModelInferRequestMessage, ModelRequestMessage } from './grpc-proto.js';
-import { modelMetadata, serverMetadata } from './metadata.js';
+import { modelMetadata, outputMetadata, serverMetadata } from './metadata.js';
 import { checkModel, runItems } from './model-calls.js';
 
 /** The service's full name, as paths, health and reflection name it. */
@@ -21,7 +21,7 @@ export const inferenceServiceName = 'inference.GRPCInferenceService';
 export function inferenceService(core: HttpCore, calls: GrpcCalls): UntypedServiceImplementation {
   const { context, model } = core;
   const { schema } = context;
-  const metadata = modelMetadata(model, schema, context.output ? { contentType: outputMediaType(context.output) } : {});
+  const metadata = modelMetadata(model, schema, outputMetadata(context.output));
   // TensorMetadata has no parameters in the .proto: what REST's metadata says of each input beyond
   // its name, datatype and shape is not carried.
   const tensor = ({ name, datatype, shape }: { name: string; datatype: string; shape: number[] }) => ({ name, datatype, shape });
@@ -62,7 +62,7 @@ export function inferenceService(core: HttpCore, calls: GrpcCalls): UntypedServi
       checkModel(model, request.model_name, request.model_version || undefined);
       const decoded = decodeGrpcInferRequest(request, schema);
       const results = await runItems(core, decoded.items, 'batch items', (inputs, reservation) => core.run(inputs, { signal: call.cancellation, reservation }));
-      return encodeGrpcInferResponse({ model, id: decoded.id ?? call.id, outputs: decoded.outputs, results });
+      return encodeGrpcInferResponse({ model, id: decoded.id ?? call.id, outputs: decoded.outputs, results, described: describedFields(context.output) });
     }),
   };
 }

@@ -84,7 +84,7 @@ export interface ModelInferResponseMessage {
     datatype: string;
     shape: number[];
     parameters: Record<string, InferParameterValue>;
-    contents?: { bytes_contents: Buffer[] };
+    contents?: TensorContentsMessage;
   }[];
   raw_output_contents: Buffer[];
 }

@@ -1,6 +1,8 @@
 import { isTextual } from '../../src/media-type.js';
 import { resultBytes } from '../../src/result/write-result.js';
 import { binaryBody, writeBytesElements } from './binary-extension.js';
+import { fieldTensors, jsonElements, rawElements, structuredOutputs } from './field-tensors.js';
+import type { FieldsOutputDescription, InferenceResult } from '../../src/types.js';
 import type { RequestedOutput } from './tensor-items.js';
 import type { ParameterValue } from './metadata.js';
 
@@ -8,17 +10,18 @@ import type { ParameterValue } from './metadata.js';
 export interface ModelOutput {
   /** Lower-cased, without parameters: `application/json`, `image/jpeg`, `text/plain`. */
   mediaType: string;
-  data: Buffer | Uint8Array | string | null;
+  /** The result's data; an object of fields for a structured output. */
+  data: InferenceResult['data'];
   /** The parsed data of a JSON result, when already known. */
   json?: unknown;
 }
 
 export interface ResponseOutput {
   name: string;
-  datatype: 'BYTES';
+  datatype: 'BYTES' | 'FP64' | 'INT64' | 'BOOL';
   shape: number[];
   parameters?: Record<string, ParameterValue>;
-  data?: string[];
+  data?: (string | number | boolean)[];
 }
 
 export interface InferResponse {
@@ -35,17 +38,39 @@ export type EncodedResponse = { binary: false; json: InferResponse } | { binary:
  * Encodes the results of a batch, one BYTES element per item in order. In JSON an element is the
  * result's text for JSON and `text/*` results and base64 for anything else; as binary data
  * (`binary_data`, `binary_data_output`) it is the result's bytes, length-prefixed. The results'
- * media type is the tensor's `content_type` parameter.
+ * media type is the tensor's `content_type` parameter. Structured outputs (`output(fields)`) answer
+ * one tensor per field instead (field-tensors.ts).
  */
 export function encodeInferResponse(options: {
   model: { name: string; version: string };
   id: string | undefined;
   outputs: readonly RequestedOutput[];
   results: readonly ModelOutput[];
+  /** The output description's fields, which type number fields (INT64 for `integer`). */
+  described?: FieldsOutputDescription | undefined;
 }): EncodedResponse {
   const { model, id, outputs, results } = options;
   const response: InferResponse = { model_name: model.name, model_version: model.version, ...(id === undefined ? {} : { id }), outputs: [] };
   const chunks: Buffer[] = [];
+  const structured = structuredOutputs(results);
+  if (structured) {
+    // The one requested output (`output`) stands for the structured output: each field is a tensor.
+    const binary = outputs.some((output) => output.binary);
+    for (const field of fieldTensors(structured, options.described)) {
+      const tensor: ResponseOutput = { name: field.name, datatype: field.datatype, shape: field.shape };
+      if (binary) {
+        const chunk = rawElements(field);
+        chunks.push(chunk);
+        tensor.parameters = { ...field.parameters, binary_data_size: chunk.length };
+      } else {
+        if (Object.keys(field.parameters).length > 0) tensor.parameters = field.parameters;
+        tensor.data = jsonElements(field);
+      }
+      response.outputs.push(tensor);
+    }
+    if (chunks.length === 0) return { binary: false, json: response };
+    return { binary: true, json: response, ...binaryBody(response, chunks) };
+  }
   for (const output of outputs) {
     const tensor: ResponseOutput = { name: output.name, datatype: 'BYTES', shape: [results.length] };
     const parameters = contentTypeParameters(results);

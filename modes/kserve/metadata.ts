@@ -1,5 +1,7 @@
 import { mustBeGiven } from '../../src/inputs/schema.js';
-import type { InputSpec, InputsSchema } from '../../src/types.js';
+import type { FieldsOutputDescription, InputSpec, InputsSchema, OutputDescription } from '../../src/types.js';
+import { outputMediaType } from '../../src/result/output-description.js';
+import { describedFieldTensors } from './field-tensors.js';
 import { datatypesFor, type TensorDatatype } from './datatypes.js';
 
 /** The one output tensor every model has: the result of its inference function. */
@@ -42,12 +44,13 @@ export function serverMetadata(version: string): ServerMetadata {
 
 /**
  * `GET /v2/models/{name}`: one input tensor per schema input (shape [-1]: a batch of one value
- * each) and the one output tensor, `BYTES` unless told otherwise, with its content type when known.
+ * each) and the one output tensor, `BYTES` unless told otherwise, with its content type when known;
+ * for a described structured output, one tensor per field (field-tensors.ts).
  */
 export function modelMetadata(
   model: { name: string; version: string },
   schema: InputsSchema,
-  output: { datatype?: TensorDatatype; contentType?: string } = {},
+  output: { datatype?: TensorDatatype; contentType?: string; fields?: FieldsOutputDescription } = {},
 ): ModelMetadata {
   const outputTensorMetadata: MetadataTensor = { name: outputTensor, datatype: output.datatype ?? 'BYTES', shape: [-1] };
   if (output.contentType !== undefined) outputTensorMetadata.parameters = { content_type: output.contentType };
@@ -56,7 +59,8 @@ export function modelMetadata(
     versions: [model.version],
     platform,
     inputs: Object.entries(schema).map(([name, spec]) => inputTensor(name, spec)),
-    outputs: [outputTensorMetadata],
+    // A structured output answers one tensor per field.
+    outputs: output.fields ? describedFieldTensors(output.fields) : [outputTensorMetadata],
   };
 }
 
@@ -85,4 +89,10 @@ function inputParameters(spec: InputSpec): Record<string, ParameterValue> {
   // Parameter values are scalars, so the list travels as JSON text.
   if (spec.type === 'choice') parameters.choices = JSON.stringify(spec.choices);
   return parameters;
+}
+
+/** What the model metadata says of the output, from the shim's output description. */
+export function outputMetadata(output: OutputDescription | undefined): { contentType?: string; fields?: FieldsOutputDescription } {
+  if (!output) return {};
+  return { contentType: outputMediaType(output), ...(output.type === 'fields' ? { fields: output } : {}) };
 }

@@ -1,14 +1,14 @@
 import type { HttpCore, Readiness, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { livenessProbe, readinessProbe } from '../../src/http/probes.js';
 import { sendJson } from '../../src/http/respond.js';
-import { outputMediaType } from '../../src/result/output-description.js';
 import { runtimeVersion } from '../../src/version.js';
 import { parseJsonBody } from './_json-body.js';
 import { inferenceHeaderLength } from './binary-extension.js';
 import { checkModel as checkModelOf, runItems as runModelItems } from './model-calls.js';
 import { parseInferRequest } from './infer-request.js';
 import { encodeInferResponse, type ModelOutput } from './infer-response.js';
-import { modelMetadata, serverMetadata } from './metadata.js';
+import { describedFields } from './field-tensors.js';
+import { modelMetadata, outputMetadata, serverMetadata } from './metadata.js';
 import { encodeV1Response, parseV1Request } from './v1.js';
 
 /**
@@ -18,7 +18,7 @@ import { encodeV1Response, parseV1Request } from './v1.js';
 export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
   const { context, model } = core;
   const { schema } = context;
-  const metadata = modelMetadata(model, schema, context.output ? { contentType: outputMediaType(context.output) } : {});
+  const metadata = modelMetadata(model, schema, outputMetadata(context.output));
 
   const checkModel = ({ params }: RouteContext) => checkModelOf(model, params.name, params.version);
   const runItems = (route: RouteContext, items: Record<string, unknown>[], noun: string): Promise<ModelOutput[]> =>
@@ -46,7 +46,7 @@ export function openInferenceRoutes(core: HttpCore): RouteDefinition[] {
     const request = parseInferRequest(body, route.request.headers[inferenceHeaderLength], schema);
     const results = await runItems(route, request.items, 'batch items');
     // Without an id in the request, the X-Request-Id stands in, so a response can always be traced.
-    const encoded = encodeInferResponse({ model, id: request.id ?? route.id, outputs: request.outputs, results });
+    const encoded = encodeInferResponse({ model, id: request.id ?? route.id, outputs: request.outputs, results, described: describedFields(context.output) });
     if (!encoded.binary) {
       sendJson(route.response, 200, encoded.json);
       return;

@@ -6,6 +6,8 @@ import { embeddingInputList } from '../../src/text-models/embedding.js';
 import { countWords } from '../../src/text-models/wire.js';
 import type { ModelKinds } from './model-kinds.js';
 import { notServed } from './not-served.js';
+import { isOutputResult } from '../../src/result/output-fields.js';
+import { refuseStructuredOutput } from './model-output.js';
 import { badField, checkModel, modelInputs, refuseUntaken, requestObject } from './request-fields.js';
 
 const example = '{"model": "...", "input": "The food was delicious"}';
@@ -31,6 +33,7 @@ export function embeddings(core: HttpCore, kinds: ModelKinds) {
     }
     refuseUntaken(body, context.schema, [['dimensions', () => false]]);
     const prediction = await core.predict(modelInputs(body, context.schema, { input: body.input }), 'data', route);
+    if (isOutputResult(prediction.result)) throw refuseStructuredOutput('an embeddings answer');
     const { vectors, promptTokens } = vectorsOf(prediction.report.json, input);
     sendJson(route.response, 200, {
       object: 'list',

@@ -4,11 +4,20 @@ import { isPlainObject } from '../../src/inputs/safe-record.js';
 import { mediaKind, parseMediaType } from '../../src/media-type.js';
 import { countWords, generationType, toolCallsType, type FinishReason, type GenerationSummary, type ToolCall } from '../../src/text-models/wire.js';
 import type { InferenceResult } from '../../src/types.js';
+import { isOutputResult } from '../../src/result/output-fields.js';
 
 /** What one streamed chunk adds to a choice: text, or tool calls. */
 export type GenerationChunk = { content: string } | { toolCalls: ToolCall[] };
 
-const utf8 = (data: InferenceResult['data']) => (typeof data === 'string' ? data : data === null ? '' : Buffer.from(data).toString('utf8'));
+const utf8 = (data: InferenceResult['data']) => (typeof data === 'string' ? data : data instanceof Uint8Array ? Buffer.from(data).toString('utf8') : '');
+
+/** The refusal of a structured output (`output(...)`): its fields and files have no place in OpenAI's answers. */
+export function refuseStructuredOutput(what: string): AiIntegrationError {
+  return new AiIntegrationError(
+    'AI_ERR_INVALID_RESULT',
+    `${what} has no place for a structured output (output(...)): OpenAI's answers hold text or vectors; return text(...), json(...), chatModel or completionModel, or serve this model with MODE=http`,
+  );
+}
 
 /**
  * Reads a chunk the engine has checked: a text chunk is content (any text-streaming model's
@@ -16,6 +25,8 @@ const utf8 = (data: InferenceResult['data']) => (typeof data === 'string' ? data
  * its JSON text. Binary chunks (progress images) have no place in a completion and are skipped.
  */
 export function chunkOf(chunk: InferenceResult): GenerationChunk | undefined {
+  // Skipped as binary chunks are; the final result (the last such chunk) is refused by summaryOf.
+  if (isOutputResult(chunk)) return undefined;
   const type = chunk['content-type'];
   if (type.startsWith('text/')) return { content: utf8(chunk.data) };
   const mediaType = parseMediaType(type) ?? '';
@@ -36,6 +47,7 @@ const finishReasons = new Set<FinishReason>(['stop', 'length', 'tool_calls', 'co
  */
 export function summaryOf(prediction: Prediction, promptTokens: () => number, streamedTokens: number | undefined): GenerationSummary {
   const { mediaType, report, result } = prediction;
+  if (isOutputResult(result)) throw refuseStructuredOutput('a chat or completion');
   if (mediaType === generationType) {
     const summary = report.json;
     if (isSummary(summary)) return summary;

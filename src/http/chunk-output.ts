@@ -1,11 +1,13 @@
 import { mediaKind, parseMediaType, type MediaKind } from '../media-type.js';
 import type { InferenceResult } from '../types.js';
 import { resultValue } from '../result/write-result.js';
+import { isOutputResult } from '../result/output-fields.js';
 import { dataUrl } from './predict.js';
 
 /** One chunk of a streamed result as the APIs give it: parsed JSON, text, or a data: URL. */
 export interface ChunkOutput {
-  kind: MediaKind;
+  /** `output`: a structured output (`output(fields)`), whose chunks are states rather than parts. */
+  kind: MediaKind | 'output';
   value: unknown;
   contentType: string;
 }
@@ -17,12 +19,17 @@ export interface ChunkOutput {
 export function chunkOutput(chunk: InferenceResult): ChunkOutput {
   const contentType = chunk['content-type'];
   const mediaType = parseMediaType(contentType) ?? '';
-  return { kind: mediaKind(mediaType), value: resultValue(chunk, mediaType, (bytes) => dataUrl(contentType, bytes)), contentType };
+  return {
+    kind: isOutputResult(chunk) ? 'output' : mediaKind(mediaType),
+    value: resultValue(chunk, mediaType, (bytes) => dataUrl(contentType, bytes)),
+    contentType,
+  };
 }
 
 /**
  * The output of a streaming prediction so far, collected as its final result will be: text
- * concatenated, JSON chunks as a list, the latest chunk of any other kind. null before the first.
+ * concatenated, JSON chunks as a list, the latest chunk of any other kind (a structured output's
+ * latest state). null before the first.
  */
 export function outputSoFar(chunks: readonly ChunkOutput[]): unknown {
   const last = chunks.at(-1);

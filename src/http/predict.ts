@@ -8,7 +8,7 @@ import { acceptsExactly, isJsonType } from '../media-type.js';
 import type { InferenceResult, ModeContext } from '../types.js';
 import { resultValue } from '../result/write-result.js';
 import type { BodyBudget } from './body-budget.js';
-import { DataUrl } from './json-bytes.js';
+import { DataUrl } from '../json-bytes.js';
 import { closeGently } from './lingering-close.js';
 import type { HttpMetrics } from './metrics.js';
 import { parseWithBinaryInputs } from './json-binary-inputs.js';

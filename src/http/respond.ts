@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ErrorAnswer } from '../errors.js';
-import { jsonBody } from './json-bytes.js';
+import { jsonBody } from '../json-bytes.js';
 
 const requestIdPattern = /^[\w.:@/+=-]{1,200}$/;
 

@@ -2,6 +2,8 @@ import { readImageFacts } from '../inputs/image.js';
 import { plural } from '../plural.js';
 import { describeType } from '../inputs/schema.js';
 import { isJsonType, parseMediaType } from '../media-type.js';
+import type { InferenceResult } from '../types.js';
+import { describeOutput, isOutputContentType, isOutputResult, outputProblems, type OutputResult } from './output-fields.js';
 
 /** What the checker found: `ok` only when there is no problem. */
 export interface ResultReport {
@@ -54,6 +56,7 @@ export async function checkResult(result: unknown): Promise<ResultReport> {
     return { ok: false, problems, summary: record.success === false ? 'failure' : 'malformed result' };
   }
   const data = record.data;
+  if (isOutputResult(record as Pick<InferenceResult, 'data'>)) return checkOutput(record as unknown as OutputResult, declaredType);
   if (!(typeof data === 'string' || data instanceof Uint8Array)) {
     problems.push(`'data' must be a string or a Buffer when success is true, got ${describeType(data)}`);
     return { ok: false, problems, summary: 'no data' };
@@ -89,6 +92,21 @@ function describeNotAResult(result: unknown): string | undefined {
   if (keys.length === 0 || keys.some((key) => resultKeys.includes(key))) return undefined;
   const shown = `{ ${keys.slice(0, 4).join(', ')}${keys.length > 4 ? ', ...' : ''} }`;
   return `${expected}, got the plain object ${shown}; to return it as JSON write \`return json(${shown})\` (import { json } from 'ai-integration')`;
+}
+
+// A structured output: JSON whose data is the object of its fields (output(fields) builds it).
+function checkOutput(result: OutputResult, declaredType: string): ResultReport {
+  if (!isOutputContentType(declaredType)) {
+    return {
+      ok: false,
+      problems: [
+        `'data' is an object of fields, which only a structured output holds, but 'content-type' is ${JSON.stringify(declaredType)}; build it with output(fields)`,
+      ],
+      summary: 'malformed result',
+    };
+  }
+  const problems = outputProblems(result.data);
+  return { ok: problems.length === 0, problems, summary: describeOutput(result), mediaType: 'application/json' };
 }
 
 async function checkData(declaredType: string, data: string | Uint8Array, problems: string[], facts: { mediaType?: string; json?: unknown }): Promise<string> {

@@ -2,14 +2,21 @@ import { closest } from 'fastest-levenshtein';
 import { AiIntegrationError } from '../errors.js';
 import { describeType } from '../inputs/schema.js';
 import { parseMediaType } from '../media-type.js';
-import type { OutputDescription } from '../types.js';
+import type { FieldsOutputDescription, OutputDescription, OutputFieldDescription } from '../types.js';
 
-const outputTypes = ['json', 'image', 'file', 'text'] as const;
+const outputTypes = ['json', 'image', 'file', 'text', 'fields'] as const;
+const fieldTypes = ['json', 'image', 'file'] as const;
 const keysByType: Record<OutputDescription['type'], readonly string[]> = {
   json: ['type', 'schema', 'description'],
   image: ['type', 'mediaType', 'description'],
   file: ['type', 'mediaType', 'description'],
   text: ['type', 'mediaType', 'description'],
+  fields: ['type', 'fields', 'description'],
+};
+const fieldKeysByType: Record<(typeof fieldTypes)[number], readonly string[]> = {
+  json: keysByType.json,
+  image: [...keysByType.image, 'list'],
+  file: [...keysByType.file, 'list'],
 };
 const jsonSchemaTypes = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
 // What people write for a type from other languages, where the nearest spelling would mislead.
@@ -53,38 +60,94 @@ const maxSchemaDepth = 64;
  */
 export function validateOutputDescription(value: unknown): OutputDescription | undefined {
   if (value === undefined) return undefined;
+  return validateDescription(value, 'output', outputTypes, keysByType) as OutputDescription;
+}
+
+function validateDescription(
+  value: unknown,
+  path: string,
+  types: readonly string[],
+  keys: Readonly<Record<string, readonly string[]>>,
+): OutputDescription | OutputFieldDescription {
   if (!isPlainObject(value))
-    throw invalid('output', `must be an object such as { type: 'json' } or { type: 'image', mediaType: 'image/png' }, got ${describeType(value)}`);
+    throw invalid(path, `must be an object such as { type: 'json' } or { type: 'image', mediaType: 'image/png' }, got ${describeType(value)}`);
   const { type } = value;
-  if (typeof type !== 'string' || !(outputTypes as readonly string[]).includes(type)) {
-    const suggestion = typeof type === 'string' ? ` (did you mean '${suggest(type, outputTypes, outputTypeAliases)}'?)` : '';
+  if (typeof type !== 'string' || !types.includes(type)) {
+    const suggestion = typeof type === 'string' ? ` (did you mean '${suggest(type, types, outputTypeAliases)}'?)` : '';
+    const textField = path !== 'output' && type === 'text' ? "; a text field is JSON: { type: 'json', schema: { type: 'string' } }" : '';
     throw invalid(
-      'output.type',
-      `${type === undefined ? 'is missing' : `${JSON.stringify(type) ?? describeType(type)} is not an output type`}; expected one of ${outputTypes.join(', ')}${suggestion}`,
+      `${path}.type`,
+      `${type === undefined ? 'is missing' : `${JSON.stringify(type) ?? describeType(type)} is not an output type`}; expected one of ${types.join(', ')}${textField || suggestion}`,
     );
   }
   const outputType = type as OutputDescription['type'];
-  const allowed = keysByType[outputType];
+  const allowed = keys[outputType]!;
   for (const key of Object.keys(value)) {
     if (allowed.includes(key)) continue;
-    if (outputType === 'json' && key === 'mediaType') throw invalid('output.mediaType', 'a JSON output is always application/json; leave mediaType out');
-    throw invalid(`output.${key}`, `is not a key of a ${outputType} output; expected ${allowed.join(', ')} (did you mean '${closest(key, [...allowed])}'?)`);
+    if (outputType === 'json' && key === 'mediaType') throw invalid(`${path}.mediaType`, 'a JSON output is always application/json; leave mediaType out');
+    throw invalid(`${path}.${key}`, `is not a key of a ${outputType} output; expected ${allowed.join(', ')} (did you mean '${closest(key, [...allowed])}'?)`);
   }
   const description = value.description;
-  if (description !== undefined && typeof description !== 'string') throw invalid('output.description', `must be a string, got ${describeType(description)}`);
+  if (description !== undefined && typeof description !== 'string') throw invalid(`${path}.description`, `must be a string, got ${describeType(description)}`);
   const copy: Record<string, unknown> = { type: outputType };
   if (description !== undefined) copy.description = description;
   if (outputType === 'json') {
     if (value.schema !== undefined) {
       if (!isPlainObject(value.schema))
-        throw invalid('output.schema', `must be a JSON Schema object such as { type: 'object', properties: {...} }, got ${describeType(value.schema)}`);
-      checkJsonSchema(value.schema, 'output.schema', new Set());
+        throw invalid(`${path}.schema`, `must be a JSON Schema object such as { type: 'object', properties: {...} }, got ${describeType(value.schema)}`);
+      checkJsonSchema(value.schema, `${path}.schema`, new Set());
       copy.schema = JSON.parse(JSON.stringify(value.schema)) as unknown;
     }
-  } else if (value.mediaType !== undefined) {
-    copy.mediaType = checkMediaType(outputType, value.mediaType);
+  } else if (outputType === 'fields') {
+    const { fields } = value;
+    if (!isPlainObject(fields) || Object.keys(fields).length === 0)
+      throw invalid(
+        `${path}.fields`,
+        `must be an object of field descriptions such as { label: { type: 'json' }, mask: { type: 'image' } }, got ${describeType(fields)}`,
+      );
+    const described: Record<string, unknown> = {};
+    for (const [name, field] of Object.entries(fields)) {
+      Object.defineProperty(described, name, {
+        value: validateDescription(field, `${path}.fields.${name}`, fieldTypes, fieldKeysByType),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    copy.fields = described;
+  } else {
+    if (value.mediaType !== undefined) copy.mediaType = checkMediaType(outputType, value.mediaType, path);
+    if (value.list !== undefined) {
+      if (typeof value.list !== 'boolean') throw invalid(`${path}.list`, `must be true or false, got ${describeType(value.list)}`);
+      copy.list = value.list;
+    }
   }
   return copy as unknown as OutputDescription;
+}
+
+/**
+ * The JSON Schema of a structured output's JSON form (what the native API, Cog and the JSON modes
+ * answer): an object with each field, its files as `data:` URLs (`format: uri`).
+ */
+export function fieldsJsonSchema(output: FieldsOutputDescription): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(output.fields)) {
+    let schema: Record<string, unknown>;
+    if (field.type === 'json') {
+      schema = { ...(field.schema ?? {}), ...(field.description ? { description: field.description } : {}) };
+    } else {
+      const mediaType = outputMediaType(field);
+      const file = {
+        type: 'string',
+        format: 'uri',
+        contentMediaType: mediaType,
+        description: `${field.description ? `${field.description} (` : ''}the ${mediaType} bytes as a data: URL${field.description ? ')' : ''}`,
+      };
+      schema = field.list ? { type: 'array', items: file } : file;
+    }
+    Object.defineProperty(properties, name, { value: schema, enumerable: true, writable: true, configurable: true });
+  }
+  return { type: 'object', properties, required: Object.keys(output.fields), ...(output.description ? { description: output.description } : {}) };
 }
 
 /**
@@ -101,25 +164,27 @@ export function outputMediaType(output: OutputDescription): string {
       return output.mediaType ?? 'application/octet-stream';
     case 'text':
       return output.mediaType ?? 'text/plain';
+    case 'fields':
+      return 'application/json';
   }
 }
 
-function checkMediaType(type: Exclude<OutputDescription['type'], 'json'>, mediaType: unknown): string {
+function checkMediaType(type: 'image' | 'file' | 'text', mediaType: unknown, path: string): string {
   const example = type === 'image' ? 'image/png' : type === 'text' ? 'text/csv' : 'audio/wav';
-  if (typeof mediaType !== 'string') throw invalid('output.mediaType', `must be a media type such as '${example}', got ${describeType(mediaType)}`);
+  if (typeof mediaType !== 'string') throw invalid(`${path}.mediaType`, `must be a media type such as '${example}', got ${describeType(mediaType)}`);
   const parsed = parseMediaType(mediaType);
-  if (parsed === undefined) throw invalid('output.mediaType', `${JSON.stringify(mediaType)} is not a media type such as '${example}'`);
+  if (parsed === undefined) throw invalid(`${path}.mediaType`, `${JSON.stringify(mediaType)} is not a media type such as '${example}'`);
   if (parsed.includes('*'))
-    throw invalid('output.mediaType', `${JSON.stringify(mediaType)} is a range; name one media type such as '${example}', or leave mediaType out`);
+    throw invalid(`${path}.mediaType`, `${JSON.stringify(mediaType)} is a range; name one media type such as '${example}', or leave mediaType out`);
   const topLevel = parsed.split('/')[0];
   if (type === 'image' && topLevel !== 'image')
     throw invalid(
-      'output.mediaType',
+      `${path}.mediaType`,
       `${JSON.stringify(mediaType)} is not an image type; use { type: 'file', mediaType: ${JSON.stringify(mediaType)} }, or an image type such as 'image/png'`,
     );
   if (type === 'text' && topLevel !== 'text')
     throw invalid(
-      'output.mediaType',
+      `${path}.mediaType`,
       `${JSON.stringify(mediaType)} is not a text type; use { type: 'file', mediaType: ${JSON.stringify(mediaType)} }, or a text type such as 'text/csv'`,
     );
   return mediaType;

@@ -3,6 +3,7 @@ import { plural } from '../plural.js';
 import { mediaKind, parseMediaType, type MediaKind } from '../media-type.js';
 import type { InferenceResult, Logger } from '../types.js';
 import { resultBytes } from './write-result.js';
+import { describeOutput, isOutputResult } from './output-fields.js';
 
 /**
  * Prints a streamed result's chunks as they come, for the one-shot modes: text chunks as they are
@@ -25,6 +26,11 @@ export class ChunkPrinter {
     this.count++;
     const bytes = resultBytes(chunk);
     const kind = mediaKind(parseMediaType(chunk['content-type']) ?? '');
+    // A structured output's chunks are states with files: summarised like images; its final state is written.
+    if (isOutputResult(chunk)) {
+      this.log.info(`chunk ${this.count}: ${describeOutput(chunk)}`);
+      return;
+    }
     if (!this.stdout || kind === 'binary') {
       this.log.info(`chunk ${this.count}: ${chunk['content-type']}, ${plural(bytes.length, 'byte')}`);
       return;
@@ -59,6 +65,7 @@ export class ChunkPrinter {
   finish(final: InferenceResult): boolean {
     if (this.printedKind === undefined || !this.stdout) return true;
     this.endLine();
+    if (isOutputResult(final)) return true;
     return mediaKind(parseMediaType(final['content-type']) ?? '') !== this.printedKind;
   }
 }

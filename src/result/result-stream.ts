@@ -3,6 +3,7 @@ import { Cancellation } from '../engine/cancellation.js';
 import { AiIntegrationError } from '../errors.js';
 import { mediaKind } from '../media-type.js';
 import type { InferenceResult, InferenceStream } from '../types.js';
+import { isOutputResult } from './output-fields.js';
 
 /** Whether an inference function's return value is a stream of chunks rather than one result. */
 export function isInferenceStream(value: unknown): value is InferenceStream {
@@ -70,12 +71,14 @@ function failedChunk(chunk: unknown, report: ResultReport, index: number): Infer
 /**
  * The final result of a stream that returned none: text chunks concatenated (with the first
  * chunk's content type), JSON chunks as a JSON list, otherwise the last chunk (the finished image
- * after the progress images). Chunks of different kinds need an explicit final result.
+ * after the progress images, the last state of a structured output). Chunks of different kinds need an explicit final result.
  */
 export function collectChunks(chunks: readonly { result: InferenceResult; report: ResultReport }[]): InferenceResult {
   const first = chunks[0];
   if (!first) throw new AiIntegrationError('AI_ERR_INVALID_RESULT', 'the stream ended without a chunk or a final result');
-  const kinds = new Set(chunks.map(({ report }) => mediaKind(report.mediaType ?? '')));
+  // A structured output is a kind of its own: its chunks are states, of which the last is the result.
+  const kindOf = ({ result, report }: (typeof chunks)[number]) => (isOutputResult(result) ? 'output' : mediaKind(report.mediaType ?? ''));
+  const kinds = new Set(chunks.map(kindOf));
   if (kinds.size > 1) {
     const types = [...new Set(chunks.map(({ report }) => report.mediaType))].join(', ');
     throw new AiIntegrationError(
@@ -83,7 +86,7 @@ export function collectChunks(chunks: readonly { result: InferenceResult; report
       `the stream yielded chunks of different kinds (${types}) and returned no final result; yield one kind, or return the final result`,
     );
   }
-  const kind = mediaKind(first.report.mediaType ?? '');
+  const kind = kindOf(first);
   if (kind === 'text') {
     const data = chunks.map(({ result }) => (typeof result.data === 'string' ? result.data : Buffer.from(result.data as Uint8Array).toString('utf8'))).join('');
     return { 'content-type': first.result['content-type'], data, success: true };

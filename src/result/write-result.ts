@@ -2,10 +2,12 @@ import type { Writable } from 'node:stream';
 import type { ResultReport } from './check-result.js';
 import { isTextual, mediaKind } from '../media-type.js';
 import type { InferenceResult, Logger } from '../types.js';
+import { isOutputResult, outputJson } from './output-fields.js';
 
 /** The result's data as bytes; JSON and text as UTF-8. */
 export function resultBytes(result: Pick<InferenceResult, 'data'>): Buffer {
-  const { data } = result;
+  if (isOutputResult(result)) return Buffer.from(JSON.stringify(outputJson(result)), 'utf8');
+  const data = result.data as Buffer | Uint8Array | string | null;
   if (data === null) return Buffer.alloc(0);
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -22,6 +24,7 @@ export function resultValue(
   binary: (bytes: Buffer) => unknown,
   parsed?: { json?: unknown },
 ): unknown {
+  if (isOutputResult(result)) return outputJson(result);
   const kind = mediaKind(mediaType);
   if (kind === 'json' && parsed !== undefined && 'json' in parsed) return parsed.json;
   if (kind === 'binary') return binary(resultBytes(result));
@@ -35,7 +38,9 @@ export function resultValue(
  */
 export function writeResult(result: InferenceResult, report: ResultReport, stdout: Writable & { isTTY?: boolean }, log: Logger): void {
   const mediaType = report.mediaType ?? '';
-  if ('json' in report) {
+  if (isOutputResult(result)) {
+    stdout.write(`${JSON.stringify(outputJson(result), null, 2)}\n`);
+  } else if ('json' in report) {
     stdout.write(`${JSON.stringify(report.json, null, 2)}\n`);
   } else if (isTextual(mediaType)) {
     stdout.write(resultBytes(result));

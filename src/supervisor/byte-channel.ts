@@ -34,18 +34,22 @@ function enlargeSendBuffer(fd: number | undefined): void {
 /** The worker's fd of the byte stream, in its environment (set by the supervisor). */
 export const byteStreamFdVariable = 'AI_INTEGRATION_BYTE_STREAM_FD';
 
-/** The values of a message's record that follow on the byte stream, in the order of their frames. */
-export type StreamedValues = { key: string; length: number }[];
+/**
+ * The values of a message's record that follow on the byte stream, in the order of their frames:
+ * `record[key]`, or, with `field`, the bytes of a structured output's file (`record[key][field].data`,
+ * `record[key][field][index].data` in a list field).
+ */
+export type StreamedValues = { key: string; length: number; field?: string; index?: number }[];
+
+type Taken = { rest: Record<string, unknown>; streamed: StreamedValues; values: Uint8Array[] };
 
 /**
  * `record` without its binary values longer than the threshold (a shallow copy; `record` itself
  * is left as it is, so it can be sent again to another worker), with those values and their list.
  * undefined when there is none.
  */
-export function takeLargeValues(
-  record: Record<string, unknown>,
-): { rest: Record<string, unknown>; streamed: StreamedValues; values: Uint8Array[] } | undefined {
-  let taken: { rest: Record<string, unknown>; streamed: StreamedValues; values: Uint8Array[] } | undefined;
+export function takeLargeValues(record: Record<string, unknown>): Taken | undefined {
+  let taken: Taken | undefined;
   for (const [key, value] of Object.entries(record)) {
     if (!(value instanceof Uint8Array) || value.byteLength <= streamedValueThreshold) continue;
     taken ??= { rest: { ...record }, streamed: [], values: [] };
@@ -54,6 +58,41 @@ export function takeLargeValues(
     setOwn(taken.rest, key, null);
     taken.streamed.push({ key, length: value.byteLength });
     taken.values.push(value);
+  }
+  return taken;
+}
+
+/**
+ * A result without the bytes of its files longer than the threshold when it is a structured output
+ * (`data` an object of fields: the files travel as single results' data does), else as
+ * `takeLargeValues` takes them. The result itself is left as it is (copies down to each file taken).
+ */
+export function takeLargeResultValues(result: Record<string, unknown>): Taken | undefined {
+  const fields = result.data;
+  if (fields === null || typeof fields !== 'object' || fields instanceof Uint8Array || Array.isArray(fields)) return takeLargeValues(result);
+  let taken: Taken | undefined;
+  let restFields: Record<string, unknown> | undefined;
+  const large = (file: unknown): file is { data: Uint8Array } =>
+    file !== null &&
+    typeof file === 'object' &&
+    (file as { data?: unknown }).data instanceof Uint8Array &&
+    (file as { data: Uint8Array }).data.byteLength > streamedValueThreshold;
+  const take = (field: string, file: { data: Uint8Array }, index?: number) => {
+    taken ??= { rest: { ...result }, streamed: [], values: [] };
+    restFields ??= { ...(fields as Record<string, unknown>) };
+    taken.rest.data = restFields;
+    taken.streamed.push({ key: 'data', length: file.data.byteLength, field, ...(index === undefined ? {} : { index }) });
+    taken.values.push(file.data);
+    return { ...file, data: null };
+  };
+  for (const [field, value] of Object.entries(fields)) {
+    if (large(value)) {
+      const file = take(field, value);
+      setOwn(restFields!, field, file);
+    } else if (Array.isArray(value) && value.some(large)) {
+      const list = value.map((item: unknown, index) => (large(item) ? take(field, item, index) : item));
+      setOwn(restFields!, field, list);
+    }
   }
   return taken;
 }
@@ -117,8 +156,13 @@ export class ByteChannel {
    * `message` with its large values of `record` taken out (and kept to be written after it); the
    * message as it is when none is large.
    */
-  prepare<M extends Streaming>(message: M, record: Record<string, unknown>, withRest: (rest: Record<string, unknown>) => M): M {
-    const taken = takeLargeValues(record);
+  prepare<M extends Streaming>(
+    message: M,
+    record: Record<string, unknown>,
+    withRest: (rest: Record<string, unknown>) => M,
+    takeLarge: (record: Record<string, unknown>) => Taken | undefined = takeLargeValues,
+  ): M {
+    const taken = takeLarge(record);
     if (!taken) return message;
     const prepared = withRest(taken.rest);
     prepared.streamed = taken.streamed;
@@ -162,21 +206,43 @@ export class ByteChannel {
       done();
       return;
     }
-    if (!Array.isArray(streamed) || !streamed.every((value) => typeof value?.key === 'string' && Number.isSafeInteger(value.length) && value.length >= 0)) {
+    const wellFormed = (value: StreamedValues[number]) =>
+      typeof value?.key === 'string' &&
+      Number.isSafeInteger(value.length) &&
+      value.length >= 0 &&
+      (value.field === undefined || typeof value.field === 'string') &&
+      (value.index === undefined || (value.field !== undefined && Number.isSafeInteger(value.index) && value.index >= 0));
+    if (!Array.isArray(streamed) || !streamed.every(wellFormed)) {
       this.failed(new Error(`message ${message.id} announced values it cannot have: ${JSON.stringify(streamed).slice(0, 200)}`));
       return;
     }
     let missing = streamed.length;
-    streamed.forEach(({ key, length }, index) => {
+    for (const value of streamed) {
+      if (value.field !== undefined && fileOf(record, value) === undefined) {
+        this.failed(new Error(`message ${message.id} announced the bytes of field ${JSON.stringify(value.field)}, which its result does not have`));
+        return;
+      }
+    }
+    streamed.forEach((value, index) => {
       this.reader.expect({
         id: message.id,
         index,
-        length,
+        length: value.length,
         done: (bytes) => {
-          setOwn(record, key, bytes);
+          if (value.field === undefined) setOwn(record, value.key, bytes);
+          else fileOf(record, value)!.data = bytes;
           if (--missing === 0) done();
         },
       });
     });
   }
+}
+
+// The file of a structured output that a streamed value belongs in: an own object of the message's own fields.
+function fileOf(record: Record<string, unknown>, value: StreamedValues[number]): { data: unknown } | undefined {
+  const own = (object: unknown, key: string | number): unknown =>
+    object !== null && typeof object === 'object' && Object.hasOwn(object, key) ? (object as Record<string, unknown>)[key] : undefined;
+  let file = own(own(record, value.key), value.field!);
+  if (value.index !== undefined) file = Array.isArray(file) ? own(file, value.index) : undefined;
+  return file !== null && typeof file === 'object' && !Array.isArray(file) ? (file as { data: unknown }) : undefined;
 }

@@ -35,6 +35,7 @@ import { ByteChannel, byteStreamFdVariable } from './byte-channel.js';
 import type { Socket } from 'node:net';
 import { stopProcess } from './stop-process.js';
 import { PendingRequests } from './pending-requests.js';
+import { fileBuffersInPlace } from '../result/output-fields.js';
 import { TimeoutSweep } from '../serving/timeout-sweep.js';
 
 /** What the first ready worker's shim gave startLoop, and the modes it registered. */
@@ -502,7 +503,8 @@ export class SupervisedEngine implements Engine {
       }
       case 'chunk': {
         const chunk = message.chunk as InferenceResult & Record<string, unknown>;
-        this.pending.get(message.id)?.onChunk?.(chunk && typeof chunk === 'object' ? asBuffers(chunk) : chunk);
+        if (chunk && typeof chunk === 'object') fileBuffersInPlace(asBuffers(chunk));
+        this.pending.get(message.id)?.onChunk?.(chunk);
         return;
       }
       case 'log': {
@@ -552,7 +554,8 @@ export class SupervisedEngine implements Engine {
     const request = this.take(slot, id);
     if (!request) return;
     request.onPredictTime?.(predictMs);
-    request.resolve(result && typeof result === 'object' ? asBuffers(result) : result);
+    if (result && typeof result === 'object') fileBuffersInPlace(asBuffers(result));
+    request.resolve(result);
     this.dispatch();
   }
 

@@ -8,7 +8,7 @@ import {
 } from './worker-protocol.js';
 import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type Delivery, type ManyMessages } from './message-outbox.js';
-import { ByteChannel, byteStreamFdVariable } from './byte-channel.js';
+import { ByteChannel, byteStreamFdVariable, takeLargeResultValues } from './byte-channel.js';
 import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from '../errors.js';
 import { validateOutputDescription } from '../result/output-description.js';
 import { validateSchema } from '../inputs/schema.js';
@@ -50,7 +50,12 @@ function send(message: WorkerMessage): Promise<Delivery> {
 function resultMessage(id: number, result: InferenceResult, predictMs: number): WorkerMessage {
   const message: Extract<WorkerMessage, { type: 'result' }> = { type: 'result', id, result, predictMs };
   if (!bytes || result === null || typeof result !== 'object') return message;
-  return bytes.prepare(message, result as unknown as Record<string, unknown>, (rest) => ({ ...message, result: rest as unknown as InferenceResult }));
+  return bytes.prepare(
+    message,
+    result as unknown as Record<string, unknown>,
+    (rest) => ({ ...message, result: rest as unknown as InferenceResult }),
+    takeLargeResultValues,
+  );
 }
 
 /**

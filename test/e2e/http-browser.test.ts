@@ -226,6 +226,37 @@ describe('the web page in chromium', () => {
     expect(readFileSync(await download.path()).toString('latin1')).toMatch(/^%PDF-1\.1\n/);
   });
 
+  test('a structured output shows each field: the image as an image, the data as JSON, the file as a download', async () => {
+    const page = await openPage();
+    await page.click('#use-all-examples');
+    await run(page, 'fields');
+    expect(await page.locator('#result .result-meta').innerText()).toMatch(/^Fields · Done in /);
+    expect(await page.locator('#result .output-field-name').allInnerTexts()).toEqual(['faces', 'received', 'mask', 'report']);
+    expect(JSON.parse(await page.locator('[data-field="faces"] pre.output-json').innerText())).toBe(1);
+    expect(JSON.parse(await page.locator('[data-field="received"] pre.output-json').innerText())).toMatchObject({ photo: '40x30 png', threshold: 0.8 });
+    await expect.poll(() => naturalWidth(page, '[data-field="mask"] img.output-image')).toBe(40);
+    expect(await page.locator('[data-field="report"] img').count()).toBe(0);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-field="report"] a.download')]);
+    expect(download.suggestedFilename()).toBe('face-finder-report.pdf');
+    expect(readFileSync(await download.path()).toString('latin1')).toMatch(/^%PDF-1\.1\n/);
+    await screenshot(page, 'fields');
+  });
+
+  test("the result card's description follows the result shown: the model's while it matches, else what came", async () => {
+    const page = await openPage();
+    const line = page.locator('#output-kind');
+    expect(await line.innerText()).toBe('Returns JSON: the faces found');
+    await page.click('#use-all-examples');
+    await run(page, 'image');
+    expect(await line.innerText()).toBe('Returned an image (image/png)');
+    await run(page, 'json');
+    expect(await line.innerText()).toBe('Returns JSON: the faces found');
+    await run(page, 'fields');
+    expect(await line.innerText()).toBe('Returned the fields faces (JSON), received (JSON), mask (an image, image/png), report (a file, application/pdf)');
+    await run(page, 'text');
+    expect(await line.innerText()).toBe('Returned text');
+  });
+
   test('a JSON result is pretty-printed and copied, with the clipboard API or without it', async () => {
     const page = await openPage();
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });

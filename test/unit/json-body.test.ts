@@ -1,7 +1,7 @@
 // JSON answers with data URLs written from their bytes: the same bytes JSON.stringify would give,
 // whatever surrounds them, and the URL's text wherever else the value is serialized.
 import { describe, expect, test } from 'vitest';
-import { DataUrl, jsonBody } from '../../src/http/json-bytes.js';
+import { DataUrl, jsonBody } from '../../src/json-bytes.js';
 
 const bytes = Buffer.from(Array.from({ length: 3000 }, (_, index) => (index * 37) % 256));
 const asText = (value: unknown) => JSON.stringify(value, (_key, item: unknown) => (item instanceof DataUrl ? item.toString() : item));

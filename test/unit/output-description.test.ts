@@ -37,16 +37,16 @@ describe('validateOutputDescription: the output option of startLoop', () => {
       'json',
       "invalid output description: output: must be an object such as { type: 'json' } or { type: 'image', mediaType: 'image/png' }, got the string \"json\"",
     ],
-    ['no type', { mediaType: 'image/png' }, 'invalid output description: output.type: is missing; expected one of json, image, file, text'],
+    ['no type', { mediaType: 'image/png' }, 'invalid output description: output.type: is missing; expected one of json, image, file, text, fields'],
     [
       'a misspelt type',
       { type: 'imag' },
-      'invalid output description: output.type: "imag" is not an output type; expected one of json, image, file, text (did you mean \'image\'?)',
+      'invalid output description: output.type: "imag" is not an output type; expected one of json, image, file, text, fields (did you mean \'image\'?)',
     ],
     [
       'a JavaScript type',
       { type: 'string' },
-      'invalid output description: output.type: "string" is not an output type; expected one of json, image, file, text (did you mean \'text\'?)',
+      'invalid output description: output.type: "string" is not an output type; expected one of json, image, file, text, fields (did you mean \'text\'?)',
     ],
     [
       'a misspelt key',

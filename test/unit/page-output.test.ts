@@ -21,9 +21,19 @@ describe('the page and the output description', () => {
     expect(describeOutput({ type: 'text' })).toBe('Returns text (text/plain)');
   });
 
-  test('the result panel shows it, escaped; without a description there is no such line', () => {
+  test('the result panel shows it, escaped; without a description the line is hidden until a result shows', () => {
     const page = renderPage(schema, model, { type: 'json', description: 'labels <and> scores' });
-    expect(page).toContain('<p class="output-kind">Returns JSON: labels &lt;and&gt; scores</p>');
-    expect(renderPage(schema, model)).not.toContain('<p class="output-kind">');
+    expect(page).toContain('<p class="output-kind" id="output-kind">Returns JSON: labels &lt;and&gt; scores</p>');
+    expect(page).toContain('"outputKind":"json"');
+    expect(renderPage(schema, model)).toContain('<p class="output-kind" id="output-kind" hidden></p>');
+  });
+
+  test('a structured output: each field with its kind, and the fields in the page data', () => {
+    const output = {
+      type: 'fields',
+      fields: { label: { type: 'json' }, mask: { type: 'image', mediaType: 'image/png' }, frames: { type: 'file', list: true } },
+    } as const;
+    expect(describeOutput(output)).toBe('Returns the fields label (JSON), mask (an image, image/png), frames (files)');
+    expect(renderPage(schema, model, output)).toContain('"outputKind":"fields","fields":{"label":"json","mask":"image","frames":"file"}');
   });
 });

@@ -90,6 +90,9 @@ button:disabled { opacity: .65; cursor: progress; }
 .output-kind { margin: -.2rem 0 .6rem; color: var(--muted); font-size: .9rem; }
 .result-meta { margin: 0 0 .6rem; color: var(--muted); font-size: .85rem; }
 .output-image, .output-media { display: block; max-width: 100%; border-radius: 6px; }
+.output-fields { display: grid; gap: .9rem; }
+.output-field-name { margin: 0 0 .35rem; font-size: .95rem; font-family: ui-monospace, monospace; }
+.output-field .output-file { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; margin: .4rem 0 0; color: var(--muted); font-size: .85rem; }
 pre { margin: 0; padding: .75rem; white-space: pre-wrap; overflow-wrap: anywhere; background: var(--code); border-radius: 6px; max-height: 65vh; overflow: auto; line-height: 1.45; }
 .result-actions { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; margin-top: .75rem; }
 .copy-note { color: var(--muted); font-size: .85rem; }

@@ -67,3 +67,5 @@ export function fileFromDataUrl(url: string, baseName: string): File {
   const { type, bytes } = bytesOfDataUrl(url);
   return new File([bytes], `${baseName}.${extensionOf(type)}`, { type });
 }
+
+export const isPlainRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -11,4 +11,11 @@ export interface PageData {
   examples: Record<string, unknown>;
   /** Each input's type, in the schema's order. */
   types: Record<string, InputType>;
+  /** The kind of output the model describes (the `output` option), when it does. */
+  outputKind?: OutputKind;
+  /** A described structured output's fields and their kinds (a field's file may come as a URL). */
+  fields?: Record<string, 'json' | 'image' | 'file'>;
 }
+
+/** What a result is, as the page shows it. */
+export type OutputKind = 'json' | 'image' | 'file' | 'text' | 'fields';

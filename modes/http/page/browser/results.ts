@@ -1,7 +1,9 @@
 // The result panel: a streamed result as it grows, then the whole result by kind (JSON, text, an
 // image, audio, video or any file to download).
 import { copyButton } from './copy-button.js';
-import { data, element, result } from './elements.js';
+import { byId, data, element, result } from './elements.js';
+import { describeFields, fieldsElement, isFieldsOutput } from './fields.js';
+import type { OutputKind } from './page-data.js';
 import { formatBytes, formatDuration } from './format.js';
 import { bytesOfDataUrl, extensionOf, isJsonType } from './media.js';
 import type { PredictionAnswer } from './prediction.js';
@@ -22,7 +24,10 @@ export function showPartial(chunks: unknown[]): void {
   const last = chunks[chunks.length - 1];
   const meta = element('p', 'result-meta', `Streaming · ${chunks.length}${chunks.length === 1 ? ' chunk' : ' chunks'} so far`);
   let body;
-  if (chunks.every((chunk) => typeof chunk === 'string' && !chunk.startsWith('data:'))) {
+  if (isFieldsOutput(last)) {
+    // A structured output's chunks are states: the latest one is the output so far.
+    body = fieldsElement(last, fileElements);
+  } else if (chunks.every((chunk) => typeof chunk === 'string' && !chunk.startsWith('data:'))) {
     body = element('pre', 'output-text', chunks.join(''));
   } else if (typeof last === 'string' && last.startsWith('data:')) {
     const { type, bytes } = bytesOfDataUrl(last);
@@ -33,20 +38,20 @@ export function showPartial(chunks: unknown[]): void {
   result.append(meta, body);
 }
 
-function downloadName(mediaType: string): string {
+function downloadName(mediaType: string, field?: string): string {
   const base =
     String(data.model)
       .replace(/[^\w.-]+/g, '-')
       .replace(/^[-.]+|[-.]+$/g, '') || 'model';
-  return `${base}-result.${extensionOf(mediaType)}`;
+  return `${base}-${field === undefined ? 'result' : field.replace(/[^\w.-]+/g, '-')}.${extensionOf(mediaType)}`;
 }
 
-function downloadLink(blob: Blob, mediaType: string): HTMLAnchorElement {
-  const url = URL.createObjectURL(blob);
-  objectUrls.push(url);
-  const link = element('a', 'button secondary download', 'Download');
+function downloadLink(blob: Blob | string, mediaType: string, name?: string): HTMLAnchorElement {
+  const url = typeof blob === 'string' ? blob : URL.createObjectURL(blob);
+  if (typeof blob !== 'string') objectUrls.push(url);
+  const link = element('a', 'button secondary download', name === undefined ? 'Download' : `Download ${name}`);
   link.href = url;
-  link.download = downloadName(mediaType);
+  link.download = downloadName(mediaType, name);
   link.setAttribute('aria-label', `Download ${link.download}`);
   link.title = link.download;
   return link;
@@ -62,8 +67,15 @@ export function showSuccess(answer: PredictionAnswer, seconds: number): void {
   const meta = element('p', 'result-meta');
   const actions = element('div', 'result-actions');
   const body: HTMLElement[] = [];
-  if (isJsonType(mediaType)) {
+  if (isJsonType(mediaType) && isFieldsOutput(answer.output)) {
+    meta.textContent = `Fields · ${timing}`;
+    body.push(fieldsElement(answer.output, fileElements));
+    const json = JSON.stringify(answer.output, null, 2);
+    actions.append(downloadLink(new Blob([`${json}\n`], { type: 'application/json' }), 'application/json', 'JSON'));
+    followShown('fields', `the fields ${describeFields(answer.output)}`);
+  } else if (isJsonType(mediaType)) {
     meta.textContent = `JSON · ${timing}`;
+    followShown('json', 'JSON');
     const json = JSON.stringify(answer.output, null, 2);
     const pre = element('pre', 'output-json', json);
     pre.tabIndex = 0;
@@ -74,10 +86,12 @@ export function showSuccess(answer: PredictionAnswer, seconds: number): void {
     const { bytes } = bytesOfDataUrl(answer.output);
     const blob = new Blob([bytes], { type: mediaType });
     meta.textContent = `${mediaType || 'binary data'}, ${formatBytes(bytes.length)} · ${timing}`;
+    followShown(mediaType.startsWith('image/') ? 'image' : 'file', `${mediaType.startsWith('image/') ? 'an image' : 'a file'} (${mediaType || 'binary data'})`);
     body.push(mediaElement(blob, mediaType));
     actions.append(downloadLink(blob, mediaType));
   } else {
     meta.textContent = `Text · ${timing}`;
+    followShown('text', 'text');
     const pre = element('pre', 'output-text', String(answer.output));
     pre.tabIndex = 0;
     pre.setAttribute('aria-label', 'Text result');
@@ -88,13 +102,13 @@ export function showSuccess(answer: PredictionAnswer, seconds: number): void {
 }
 
 // An image, audio or video result is shown as itself; any other file as a line to download.
-function mediaElement(blob: Blob, mediaType: string): HTMLElement {
+function mediaElement(blob: Blob, mediaType: string, name?: string): HTMLElement {
   const url = URL.createObjectURL(blob);
   objectUrls.push(url);
   const unsupported = () => element('p', 'output-file', `This browser cannot show ${mediaType}; download it to open it.`);
   if (mediaType.startsWith('image/')) {
     const image = element('img', 'output-image');
-    image.alt = 'The result image';
+    image.alt = name === undefined ? 'The result image' : `The field ${name}`;
     image.addEventListener('error', () => image.replaceWith(unsupported()));
     image.src = url;
     return image;
@@ -107,4 +121,32 @@ function mediaElement(blob: Blob, mediaType: string): HTMLElement {
     return media;
   }
   return element('p', 'output-file', `The model returned a file (${mediaType || 'binary data'}).`);
+}
+
+// One file of a structured output: the image (or player) and its download link; any other file as
+// a download link. `url` is a data: URL, or a URL the file was uploaded to.
+function fileElements(url: string, name: string): HTMLElement[] {
+  if (!url.startsWith('data:')) {
+    const link = element('a', 'button secondary download', `Open ${name}`);
+    link.href = url;
+    link.target = '_blank';
+    link.rel = 'noopener';
+    return [link];
+  }
+  const { type, bytes } = bytesOfDataUrl(url);
+  const blob = new Blob([bytes], { type });
+  const shown = type.startsWith('image/') || type.startsWith('audio/') || type.startsWith('video/') ? [mediaElement(blob, type, name)] : [];
+  const line = element('p', 'output-file', `${type}, ${formatBytes(bytes.length)}`);
+  line.append(' ', downloadLink(blob, type, name));
+  return [...shown, line];
+}
+
+// The result card's line about the output says what is shown: the model's own description while
+// it matches the kind of result shown, else what the result is.
+const described = { kind: data.outputKind, text: byId('output-kind')?.textContent ?? '' };
+function followShown(kind: OutputKind, what: string): void {
+  const line = byId('output-kind');
+  if (!line) return;
+  line.textContent = kind === described.kind && described.text ? described.text : `Returned ${what}`;
+  line.hidden = false;
 }
