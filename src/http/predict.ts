@@ -14,6 +14,7 @@ import type { HttpMetrics } from './metrics.js';
 import { parseWithBinaryInputs } from './json-binary-inputs.js';
 import { checkDeclaredLength, collectBody, contentEncodingOf, mediaTypeOf, parseJsonBytes, readMultipart, type BodyReading } from './request-body.js';
 import type { AdmissionQueue, SubmitOptions } from '../serving/admission-queue.js';
+import { fileJson, isOutputResult, outputJson, uploadField } from '../result/output-fields.js';
 import type { UploadedFile } from '../uploads/uploaded-file.js';
 
 /** A checked, successful prediction with its timings. */
@@ -190,7 +191,11 @@ export function predictionEnvelope(id: string, prediction: Prediction): Predicti
 /** A result's data as the API gives it: parsed JSON, text, or for binary data its uploaded URL, else a data: URL. */
 export function outputValue(prediction: Prediction): unknown {
   const { mediaType, result, report } = prediction;
-  const uploaded = prediction.uploads?.find((file) => file.field === 'output');
+  const { uploads } = prediction;
+  // A structured output's files: each by its uploaded URL when the files were uploaded.
+  if (isOutputResult(result) && uploads)
+    return outputJson(result, (file) => uploads.find((upload) => upload.field === uploadField(file))?.url ?? fileJson(file));
+  const uploaded = uploads?.find((file) => file.field === 'output');
   if (uploaded) return uploaded.url;
   return resultValue(result, mediaType, (bytes) => dataUrl(result['content-type'], bytes), report);
 }

@@ -170,8 +170,9 @@ export function* fileFields(result: OutputResult): Generator<FileField> {
 }
 
 /**
- * A file field as JSON: a `data:` URL (kept as its bytes until written; see DataUrl). The one place
- * that decides, so that answering uploaded URLs instead changes this function only.
+ * A file field as JSON when it was not uploaded: a `data:` URL (kept as its bytes until written;
+ * see DataUrl). With OUTPUT_UPLOAD_URL, the native API, Cog and the queue answer each file's
+ * uploaded URL instead (`outputValue` in src/http/predict.ts, by `uploadField`).
  */
 export function fileJson(file: FileField): unknown {
   return new DataUrl(file.contentType, file.bytes);
@@ -200,6 +201,11 @@ export function outputJson(result: OutputResult, fileForm: (file: FileField) => 
     Object.defineProperty(value, name, { value: isList ? forms : forms[0], enumerable: true, writable: true, configurable: true });
   }
   return value;
+}
+
+/** The name a file field is uploaded under (OUTPUT_UPLOAD_URL, `<field>.<ext>`): `mask`, `frames-0` for a list's first. */
+export function uploadField(file: Pick<FileField, 'name' | 'index'>): string {
+  return file.index === undefined ? file.name : `${file.name}-${file.index}`;
 }
 
 /** The kind of each field, for a summary: `label: json, mask: image/png`. */

@@ -1,16 +1,21 @@
 import type { Prediction } from '../http/predict.js';
 import { mediaKind } from '../media-type.js';
 import { resultBytes } from '../result/write-result.js';
+import { fileFields, isOutputResult, uploadField } from '../result/output-fields.js';
 import type { UploadSettings } from '../settings-parts/uploads.js';
 import type { OutputUploader } from './output-uploader.js';
 import type { OutputFile, UploadTarget } from './uploaded-file.js';
 
 /**
- * The files of a checked prediction's result, each with its field. Today's results hold one
- * value: one whose media type is a file's (an image, audio, anything but JSON and text) is the
- * file `output`, the name Cog gives a single output.
+ * The files of a checked prediction's result, each with its field: a single result whose media
+ * type is a file's (an image, audio, anything but JSON and text) is the file `output`, the name
+ * Cog gives a single output; a structured output's files are its file fields (`mask`; `frames-0`,
+ * `frames-1` for a list field's).
  */
 export function resultFiles(prediction: Pick<Prediction, 'mediaType' | 'result'>): OutputFile[] {
+  if (isOutputResult(prediction.result)) {
+    return [...fileFields(prediction.result)].map((file) => ({ field: uploadField(file), contentType: file.contentType, data: file.bytes }));
+  }
   if (mediaKind(prediction.mediaType) !== 'binary') return [];
   return [{ field: 'output', contentType: prediction.result['content-type'], data: resultBytes(prediction.result) }];
 }

@@ -16,6 +16,7 @@ import { callJson, startServer, type RunningServer } from '../helpers/http-serve
 import { fixture, runScript } from '../helpers/run-process.js';
 import { openEventStream } from '../helpers/server-sent-events.js';
 import { supervisorBin } from '../helpers/supervisor.js';
+import { startUploadReceiver } from '../helpers/upload-receiver.js';
 
 const model = fixture('fields-model.mjs');
 const scratch = mkdtempSync(join(tmpdir(), 'structured-'));
@@ -288,5 +289,29 @@ describe('SageMaker and Vertex: JSON', () => {
     const answer = await callJson(server.url, 'POST', '/predict', { instances: [{ kind: 'fields' }] });
     expect(answer.status).toBe(200);
     await expectFieldsJson(answer.body.predictions[0]);
+  });
+});
+
+describe('with OUTPUT_UPLOAD_URL', () => {
+  test('each file field is uploaded as <field>.<ext> and answered by its URL; the data fields stay as they are', async () => {
+    const receiver = await startUploadReceiver();
+    try {
+      const server = await serve('http', 'supervised', { OUTPUT_UPLOAD_URL: `${receiver.api}/signed`, URL_INPUTS_ALLOW_HOSTS: receiver.allowHosts });
+      const answer = await callJson(server.url, 'POST', '/predict', { inputs: { kind: 'fields' } }, { 'x-request-id': 'fields-1' });
+      expect(answer.status).toBe(200);
+      const base = `${receiver.bucket}/signed/fields-1`;
+      expect(answer.body.output).toMatchObject({
+        label: 'cat x',
+        score: 0.93,
+        mask: `${base}/mask.png`,
+        frames: [`${base}/frames-0.png`, `${base}/frames-1.png`],
+      });
+      expect(answer.body.uploads.map((upload: { field: string }) => upload.field)).toEqual(['mask', 'frames-0', 'frames-1']);
+      expect((await pngFacts(receiver.stored.get('/signed/fields-1/mask.png')!)).shade).toBe(200);
+      expect((await pngFacts(receiver.stored.get('/signed/fields-1/frames-1.png')!)).shade).toBe(20);
+      expect(JSON.stringify(answer.body)).not.toContain('data:');
+    } finally {
+      await receiver.close();
+    }
   });
 });
