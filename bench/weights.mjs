@@ -4,10 +4,12 @@
 // (`await weights()` from the built package, a fresh node process), into an empty folder, with
 // the file's sha256 given: the time includes node's start, the download, the check and the
 // flush to disk before the rename (curl does not flush). Each round runs every way once, in turn;
-// the figure is the median. Usage: npm run bench -- weights [-- megabytes [rounds [connections,...]]]
+// the figure is the median, of wall time and of CPU time (every thread of the process, from the
+// kernel's count of a waited-for child: on a busy machine the wall time says more about the load
+// than about the program). Usage: npm run bench -- weights [-- megabytes [rounds [connections,...]]]
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,17 +37,28 @@ const server = spawn(process.execPath, [join(repo, 'bench/range-file-server.mjs'
 const port = await new Promise((resolve) => server.stdout.once('data', (data) => resolve(Number(String(data).trim()))));
 const url = `http://127.0.0.1:${port}/model.bin`;
 
-/** Runs a command to its end; resolves with its wall time in seconds. */
+const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/**
+ * Runs a command to its end under a shell that then prints its own /proc stat, whose cutime and
+ * cstime are the CPU time of the command it waited for (every thread); resolves with the wall
+ * time and that CPU time, in seconds.
+ */
 function timed(command, args, env = process.env) {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    const script = '"$@" >&2 || exit $?; cat /proc/$$/stat';
+    const child = spawn('sh', ['-c', script, 'sh', command, ...args], { env, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (data) => (output += data));
+    let stat = '';
+    child.stdout.on('data', (data) => (stat += data));
     child.stderr.on('data', (data) => (output += data));
-    child.on('exit', (code) =>
-      code === 0 ? resolve({ seconds: (performance.now() - started) / 1000, output }) : reject(new Error(`${command} exited ${code}:\n${output}`)),
-    );
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${command} exited ${code}:\n${output}`));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpu = (Number(fields[13]) + Number(fields[14])) / ticksPerSecond;
+      resolve({ seconds: (performance.now() - started) / 1000, cpu, output });
+    });
   });
 }
 
@@ -53,9 +66,9 @@ const ours = (connections) => async () => {
   const dir = join(work, `ours-${connections}`);
   const fetch = "import('ai-integration').then(({ weights }) => weights())";
   const env = { ...process.env, WEIGHTS_URL: `${url}#sha256=${sha256}`, WEIGHTS_DIR: dir, WEIGHTS_CONNECTIONS: String(connections) };
-  const { seconds } = await timed(process.execPath, ['--input-type=module', '-e', fetch], env);
+  const { seconds, cpu } = await timed(process.execPath, ['--input-type=module', '-e', fetch], env);
   rmSync(dir, { recursive: true, force: true });
-  return { seconds };
+  return { seconds, cpu };
 };
 
 const curl = async () => {
@@ -64,7 +77,7 @@ const curl = async () => {
   const check = await timed('sha256sum', [out]);
   if (!check.output.startsWith(sha256)) throw new Error(`curl's copy is not the file: ${check.output}`);
   rmSync(out, { force: true });
-  return { seconds: download.seconds, check: check.seconds };
+  return { seconds: download.seconds, cpu: download.cpu, check: check.seconds, checkCpu: check.cpu };
 };
 
 const ways = { curl, ...Object.fromEntries(connectionCounts.map((count) => [`ours-${count}`, ours(count)])) };
@@ -80,21 +93,25 @@ try {
 }
 
 const median = (values) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
-const curlSeconds = median(results.curl.map((result) => result.seconds));
-const checkSeconds = median(results.curl.map((result) => result.check));
+const of = (name, key) => median(results[name].map((result) => result[key]));
+const curlSeconds = of('curl', 'seconds');
+const curlCpu = of('curl', 'cpu');
+const checkSeconds = of('curl', 'check');
+const checkCpu = of('curl', 'checkCpu');
 const mbps = (seconds) => `${((megabytes * 1024 * 1024) / 1e6 / seconds).toFixed(0)} MB/s`;
-console.log(`weights: ${megabytes} MiB over loopback, median of ${rounds} rounds`);
-console.log(`| way | seconds | rate | beside curl -o |`);
-console.log(`|---|---|---|---|`);
-console.log(`| curl -o (download only) | ${curlSeconds.toFixed(2)} | ${mbps(curlSeconds)} | 1.00 |`);
-console.log(`| sha256sum after it | ${checkSeconds.toFixed(2)} | ${mbps(checkSeconds)} | |`);
+const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+console.log(`weights: ${megabytes} MiB over loopback, median of ${rounds} rounds; load average at the end ${load}`);
+console.log(`| way | seconds | rate | beside curl -o | CPU seconds | CPU beside curl -o |`);
+console.log(`|---|---|---|---|---|---|`);
+console.log(`| curl -o (download only) | ${curlSeconds.toFixed(2)} | ${mbps(curlSeconds)} | 1.00 | ${curlCpu.toFixed(2)} | 1.00 |`);
+console.log(`| sha256sum after it | ${checkSeconds.toFixed(2)} | ${mbps(checkSeconds)} | | ${checkCpu.toFixed(2)} | |`);
 console.log(
-  `| curl -o, then sha256sum | ${(curlSeconds + checkSeconds).toFixed(2)} | ${mbps(curlSeconds + checkSeconds)} | ${((curlSeconds + checkSeconds) / curlSeconds).toFixed(2)} |`,
+  `| curl -o, then sha256sum | ${(curlSeconds + checkSeconds).toFixed(2)} | ${mbps(curlSeconds + checkSeconds)} | ${((curlSeconds + checkSeconds) / curlSeconds).toFixed(2)} | ${(curlCpu + checkCpu).toFixed(2)} | ${((curlCpu + checkCpu) / curlCpu).toFixed(2)} |`,
 );
 for (const count of connectionCounts) {
-  const seconds = median(results[`ours-${count}`].map((result) => result.seconds));
-  const over = seconds - curlSeconds;
+  const seconds = of(`ours-${count}`, 'seconds');
+  const cpu = of(`ours-${count}`, 'cpu');
   console.log(
-    `| WEIGHTS_URL, ${count} connection${count === 1 ? '' : 's'}, checked | ${seconds.toFixed(2)} | ${mbps(seconds)} | ${(seconds / curlSeconds).toFixed(2)} (${over >= 0 ? '+' : ''}${over.toFixed(2)} s; sha256sum: +${checkSeconds.toFixed(2)} s) |`,
+    `| WEIGHTS_URL, ${count} connection${count === 1 ? '' : 's'}, checked | ${seconds.toFixed(2)} | ${mbps(seconds)} | ${(seconds / curlSeconds).toFixed(2)} | ${cpu.toFixed(2)} | ${(cpu / curlCpu).toFixed(2)} |`,
   );
 }

@@ -11,6 +11,19 @@ export const mode: LazyMode = {
     const vertex = readVertexSettings(env, portSetting(env));
     return { port: vertex.port, path: vertex.healthRoute };
   },
+  // While WEIGHTS_URL is fetched (and the model then loads), readiness says 503 "starting" with the progress.
+  async whileModelLoads(env, log) {
+    if (!env.WEIGHTS_URL?.trim()) return undefined;
+    const { serveWhileStarting, startingStatus } = await import('../../src/http/starting-server.js');
+    const { vertexErrorBody } = await import('./error-body.js');
+    const vertex = readVertexSettings(env, portSetting(env));
+    return serveWhileStarting(
+      { port: vertex.port, path: vertex.healthRoute },
+      { answer: startingStatus(vertex.healthRoute), errorBody: vertexErrorBody },
+      env,
+      log,
+    );
+  },
   variables: vertexVariables,
   load: () => import('./index.js'),
 };

@@ -1,69 +1,103 @@
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import type { Piece } from './partial-state.js';
+import { Worker } from 'node:worker_threads';
+
+// Runs in a thread of its own, so that hashing takes no time from the connections' thread: it
+// reads back (from the page cache) what is written from the start, 8 MiB at a time, and waits on
+// the shared counter when it has caught up. (getBuiltinModule, not require: the source runs as a
+// module when the process was started with --input-type=module.)
+const followerSource = `
+const { workerData, parentPort } = process.getBuiltinModule('node:worker_threads');
+const { openSync, readSync, closeSync } = process.getBuiltinModule('node:fs');
+const { createHash } = process.getBuiltinModule('node:crypto');
+const { path, shared } = workerData;
+const positions = new BigInt64Array(shared, 0, 2);
+const control = new Int32Array(shared, 16, 2);
+const hash = createHash('sha256');
+const buffer = Buffer.allocUnsafe(8 * 1024 * 1024);
+const fd = openSync(path, 'r');
+let hashed = 0;
+let digest = null;
+try {
+  for (;;) {
+    const generation = Atomics.load(control, 0);
+    if (Atomics.load(control, 1) === 1) break;
+    const written = Number(Atomics.load(positions, 0));
+    const size = Number(Atomics.load(positions, 1));
+    if (hashed < written) {
+      const bytesRead = readSync(fd, buffer, 0, Math.min(buffer.length, written - hashed), hashed);
+      if (bytesRead === 0) throw new Error('the partial file ' + path + ' is shorter than what was written to it');
+      hash.update(buffer.subarray(0, bytesRead));
+      hashed += bytesRead;
+    } else if (size >= 0 && hashed >= size) {
+      digest = hash.digest('hex');
+      break;
+    } else {
+      Atomics.wait(control, 0, generation);
+    }
+  }
+} finally {
+  closeSync(fd);
+}
+parentPort.postMessage(digest);
+`;
 
 /**
- * Hashes a file that is being written in pieces, in order, as its written prefix grows: the
- * pieces arrive out of order over several connections, and SHA-256 takes bytes only in order, so
- * it reads back (from the page cache) what is contiguous from the start while the rest downloads.
- * What remains once the last byte is written is the tail, not the whole file.
+ * Hashes a file while it is written, in pieces, out of order, over several connections: SHA-256
+ * takes bytes only in order, so a thread follows the contiguous prefix written from the start and
+ * hashes it as it grows. What remains once the last byte is written is the tail, not the whole
+ * file, and none of it runs on the thread that receives.
  */
 export class HashFollower {
-  private readonly hash = createHash('sha256');
-  private hashed = 0;
-  private wakeUp: (() => void) | undefined;
-  private stopped = false;
+  private readonly shared = new SharedArrayBuffer(24);
+  private readonly positions = new BigInt64Array(this.shared, 0, 2);
+  private readonly control = new Int32Array(this.shared, 16, 2);
+  private readonly result: Promise<string | undefined>;
 
-  constructor(
-    private readonly path: string,
-    private readonly pieces: readonly Piece[],
-    private readonly size: number,
-  ) {}
-
-  /** Says that more bytes are written. */
-  wake(): void {
-    const wakeUp = this.wakeUp;
-    this.wakeUp = undefined;
-    wakeUp?.();
+  /** `size` is undefined while unknown (a body without Content-Length): give it to `end`. */
+  constructor(path: string, size: number | undefined) {
+    Atomics.store(this.positions, 1, BigInt(size ?? -1));
+    const worker = new Worker(followerSource, { eval: true, workerData: { path, shared: this.shared } });
+    this.result = new Promise((resolve, reject) => {
+      worker.once('message', (digest: string | null) => resolve(digest ?? undefined));
+      worker.once('error', reject);
+      worker.once('exit', () => reject(new Error('the sha256 thread ended without an answer')));
+    });
   }
 
-  /** Stops reading (the download failed). */
-  stop(): void {
-    this.stopped = true;
+  /** Says that the first `bytes` bytes of the file are written. */
+  written(bytes: number): void {
+    Atomics.store(this.positions, 0, BigInt(bytes));
     this.wake();
   }
 
-  /** Resolves with the hex sha256 once every byte is hashed; undefined when stopped first. */
-  async run(): Promise<string | undefined> {
-    const handle = await open(this.path, 'r');
-    const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
-    try {
-      while (this.hashed < this.size && !this.stopped) {
-        const upTo = this.written();
-        if (upTo <= this.hashed) {
-          await new Promise<void>((resolve) => {
-            this.wakeUp = resolve;
-          });
-          continue;
-        }
-        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, upTo - this.hashed), this.hashed);
-        if (bytesRead === 0) throw new Error(`the partial file ${this.path} is shorter than what was written to it`);
-        this.hash.update(buffer.subarray(0, bytesRead));
-        this.hashed += bytesRead;
-      }
-    } finally {
-      await handle.close();
-    }
-    return this.stopped ? undefined : this.hash.digest('hex');
+  /** Says the file's size, once the body ended. */
+  end(size: number): void {
+    Atomics.store(this.positions, 1, BigInt(size));
+    this.wake();
   }
 
-  // The end of the written prefix: the pieces are in order of their start.
-  private written(): number {
-    let end = 0;
-    for (const piece of this.pieces) {
-      end = piece.start + piece.done;
-      if (piece.done < piece.length) break;
-    }
-    return end;
+  /** Stops hashing (the download failed): `digest` then resolves with undefined. */
+  stop(): void {
+    Atomics.store(this.control, 1, 1);
+    this.wake();
   }
+
+  /** The hex sha256 once every byte is hashed; undefined when stopped first. */
+  digest(): Promise<string | undefined> {
+    return this.result;
+  }
+
+  private wake(): void {
+    Atomics.add(this.control, 0, 1);
+    Atomics.notify(this.control, 0);
+  }
+}
+
+/** The end of the contiguous run written from the start: the pieces are in order of their start. */
+export function writtenPrefix(pieces: readonly { start: number; length: number; done: number }[]): number {
+  let end = 0;
+  for (const piece of pieces) {
+    end = piece.start + piece.done;
+    if (piece.done < piece.length) break;
+  }
+  return end;
 }

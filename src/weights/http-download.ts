@@ -1,8 +1,12 @@
-import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, type Dispatcher, interceptors, request } from 'undici';
-import { HashFollower } from './hash-follower.js';
+import { BackgroundFlush } from './background-flush.js';
+import { HashFollower, writtenPrefix } from './hash-follower.js';
+import { PieceWriter } from './piece-writer.js';
+import { receive } from './receive.js';
 import { bytesDone, type Piece, planPieces, readPartialState, removePartial, writePartialState } from './partial-state.js';
 
 /** Where a download goes and what it reports. */
@@ -14,6 +18,7 @@ export interface DownloadOptions {
   signal: AbortSignal;
   /** The size, once the server said it (undefined when it does not), and the bytes already there from an earlier try. */
   onStart(size: number | undefined, resumedBytes: number): void;
+  /** Bytes received (written to the file soon after, and before the download resolves or rejects). */
   onBytes(bytes: number): void;
   /** A connection failed and is tried again from where it stopped. */
   onRetry(message: string): void;
@@ -67,23 +72,42 @@ async function downloadWhole(options: DownloadOptions, dispatcher: Dispatcher): 
 }
 
 // A server without ranges: one stream, written and hashed in order; an interruption starts it over.
-async function downloadStream(options: DownloadOptions, body: AsyncIterable<Buffer>, length: number): Promise<{ sha256: string; size: number }> {
+async function downloadStream(options: DownloadOptions, body: Readable, length: number): Promise<{ sha256: string; size: number }> {
   await removePartial(options.partialPath, options.statePath);
   options.onStart(Number.isFinite(length) ? length : undefined, 0);
-  const hash = createHash('sha256');
   const handle = await open(options.partialPath, 'w');
+  const follower = new HashFollower(options.partialPath, undefined);
+  const flusher = new BackgroundFlush(handle);
   let size = 0;
+  const writer = new PieceWriter(
+    handle,
+    0,
+    (bytes) => {
+      size += bytes;
+      follower.written(size);
+      flusher.written(bytes);
+    },
+    body,
+  );
   try {
-    for await (const data of body) {
-      hash.update(data);
-      await writeAll(handle, data, size);
-      size += data.length;
-      options.onBytes(data.length);
-    }
+    // The progress counts bytes as they arrive: a batch written at once would skip its tenths.
+    body.on('data', (chunk: Buffer) => {
+      writer.push(chunk);
+      options.onBytes(chunk.length);
+    });
+    await finished(body);
+    await writer.flush();
+    await flusher.settled();
+  } catch (error) {
+    follower.stop();
+    await writer.flush().catch(() => {});
+    await Promise.all([follower.digest().catch(() => {}), flusher.settled().catch(() => {})]);
+    throw error;
   } finally {
     await handle.close();
   }
-  return { sha256: hash.digest('hex'), size };
+  follower.end(size);
+  return { sha256: (await follower.digest()) as string, size };
 }
 
 async function downloadRanges(
@@ -104,17 +128,23 @@ async function downloadRanges(
   }
   options.onStart(size, bytesDone(state.pieces));
   const handle = await open(options.partialPath, 'r+');
-  const follower = new HashFollower(options.partialPath, state.pieces, size);
-  const hashing = follower.run();
+  const { pieces } = state;
+  const follower = new HashFollower(options.partialPath, size);
+  follower.written(writtenPrefix(pieces));
+  const flusher = new BackgroundFlush(handle);
   // The state on disk may lag what is written (never run ahead of it): it is saved every second and at the end.
   const saved = state;
   const saver = setInterval(() => void writePartialState(options.statePath, saved).catch(() => {}), 1000);
   const stopOthers = new AbortController();
   const signal = AbortSignal.any([options.signal, stopOthers.signal]);
-  const waiting = state.pieces.filter((piece) => piece.done < piece.length);
+  const waiting = pieces.filter((piece) => piece.done < piece.length);
+  const written = (bytes: number) => {
+    follower.written(writtenPrefix(pieces));
+    flusher.written(bytes);
+  };
   const connection = async () => {
     for (let piece = waiting.shift(); piece; piece = waiting.shift()) {
-      await downloadPiece(options, dispatcher, piece, size, validator, handle, signal, () => follower.wake());
+      await downloadPiece(options, dispatcher, piece, size, validator, handle, signal, written);
     }
   };
   try {
@@ -126,17 +156,17 @@ async function downloadRanges(
         }),
       ),
     );
+    await flusher.settled();
   } catch (error) {
     follower.stop();
-    await hashing.catch(() => {});
+    await Promise.all([follower.digest().catch(() => {}), flusher.settled().catch(() => {})]);
     throw error;
   } finally {
     clearInterval(saver);
     await handle.close();
     await writePartialState(options.statePath, saved).catch(() => {});
   }
-  const sha256 = await hashing;
-  return { sha256: sha256 as string, size };
+  return { sha256: (await follower.digest()) as string, size };
 }
 
 async function downloadPiece(
@@ -147,52 +177,54 @@ async function downloadPiece(
   validator: string | undefined,
   handle: FileHandle,
   signal: AbortSignal,
-  written: () => void,
+  written: (bytes: number) => void,
 ): Promise<void> {
   let failures = 0;
   while (piece.done < piece.length) {
     const from = piece.start + piece.done;
     const to = piece.start + piece.length - 1;
     const before = piece.done;
+    // If-Range: a file changed on the server answers 200 (the whole new file), refused below, not a range of the new file.
+    // (A weak ETag cannot be used there, RFC 9110 13.1.5: without it, Content-Range's total is the check.)
+    const headers: Record<string, string> = { range: `bytes=${from}-${to}` };
+    if (validator && !validator.startsWith('W/')) headers['if-range'] = validator;
+    let writer: PieceWriter | undefined;
+    let received = 0;
     try {
-      // If-Range: a file changed on the server answers 200 (the whole new file), refused below, not a range of the new file.
-      // (A weak ETag cannot be used there, RFC 9110 13.1.5: without it, Content-Range's total is the check.)
-      const headers: Record<string, string> = { range: `bytes=${from}-${to}` };
-      if (validator && !validator.startsWith('W/')) headers['if-range'] = validator;
-      const response = await request(options.url, { dispatcher, signal, headers });
-      if (response.statusCode !== 206) {
-        await response.body.dump();
-        throw new PermanentDownloadError(
-          response.statusCode === 200 ? 'the file changed on the server during the download' : `the server answered ${response.statusCode} to a Range request`,
-        );
-      }
-      const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(response.headers['content-range'] ?? '').trim());
-      if (!range || Number(range[1]) !== from || Number(range[2]) !== to || Number(range[3]) !== size) {
-        await response.body.dump();
-        throw new PermanentDownloadError(`the server answered bytes ${from}-${to} with ${String(response.headers['content-range'])}`);
-      }
-      // Written 1 MiB at a time (writev of what arrived), not one system call per 64 KiB chunk.
-      let batch: Buffer[] = [];
-      let batched = 0;
-      const flush = async () => {
-        if (batched === 0) return;
-        await writeBatch(handle, batch, batched, piece.start + piece.done);
-        piece.done += batched;
-        options.onBytes(batched);
-        batch = [];
-        batched = 0;
-        written();
-      };
       try {
-        for await (const data of response.body as AsyncIterable<Buffer>) {
-          const take = Math.min(data.length, piece.length - piece.done - batched);
-          batch.push(data.subarray(0, take));
-          batched += take;
-          if (batched >= 2 ** 20) await flush();
-        }
+        await receive(dispatcher, options.url, headers, signal, {
+          start(status, responseHeaders, flow) {
+            if (status !== 206) {
+              throw new PermanentDownloadError(
+                status === 200 ? 'the file changed on the server during the download' : `the server answered ${status} to a Range request`,
+              );
+            }
+            const contentRange = String(header(responseHeaders['content-range']) ?? '').trim();
+            const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(contentRange);
+            if (!range || Number(range[1]) !== from || Number(range[2]) !== to || Number(range[3]) !== size) {
+              throw new PermanentDownloadError(`the server answered bytes ${from}-${to} with ${contentRange}`);
+            }
+            writer = new PieceWriter(
+              handle,
+              from,
+              (bytes) => {
+                piece.done += bytes;
+                written(bytes);
+              },
+              flow,
+            );
+          },
+          data(chunk) {
+            received += chunk.length;
+            if (received > to - from + 1) throw new Error(`the server sent more than bytes ${from}-${to}`);
+            writer?.push(chunk);
+            // The progress counts bytes as they arrive: a batch written at once would skip its tenths.
+            options.onBytes(chunk.length);
+          },
+        });
       } finally {
         // What arrived before a cut is kept, so that the next try starts after it.
-        await flush();
+        await writer?.flush();
       }
       if (piece.done < piece.length) throw new Error(`the answer ended at byte ${piece.start + piece.done} of ${to + 1}`);
     } catch (error) {
@@ -203,19 +235,6 @@ async function downloadPiece(
       options.onRetry(`bytes ${piece.start + piece.done}-${to}: ${describeCause(error)}; trying again (${failures} of ${triesInARow - 1})`);
       await delay(100 * 2 ** failures, undefined, { signal }).catch(() => {});
     }
-  }
-}
-
-async function writeBatch(handle: FileHandle, buffers: Buffer[], length: number, position: number): Promise<void> {
-  const { bytesWritten } = await handle.writev(buffers, position);
-  // A short write (rare on a regular file): the rest one buffer at a time.
-  if (bytesWritten < length) await writeAll(handle, Buffer.concat(buffers).subarray(bytesWritten), position + bytesWritten);
-}
-
-async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {
-  for (let offset = 0; offset < data.length; ) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset, position + offset);
-    offset += bytesWritten;
   }
 }
 

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { callJson, startServer } from '../helpers/http-server.js';
 import { type RangeFileServer, startRangeFileServer, writeTestFile } from '../helpers/range-file-server.js';
@@ -109,6 +110,21 @@ describe('WEIGHTS_URL under the supervisor', () => {
     expect(resumed.stderr).toMatch(/weights: fetching small\.bin from .* \(21 MB, resuming after [\d.]+ MB\)/);
     expect(sha256Of(join(second, 'small.bin'))).toBe(files.smallSha);
     expect(leftovers(second)).toEqual([]);
+  });
+
+  test('a server that does not take ranges sends it in one stream, written and checked as it arrives', async () => {
+    const plain = await startRangeFileServer({ 'small.bin': files.small }, { ranges: false });
+    try {
+      const dir = freshDir();
+      const outcome = await runSupervised({ WEIGHTS_URL: `${plain.url('small.bin')}#sha256=${files.smallSha}`, WEIGHTS_DIR: dir });
+      expect(outcome.code, outcome.stderr).toBe(0);
+      expect(plain.gets('small.bin').map((request) => request.range)).toEqual(['bytes=0-0']);
+      expect(outcome.stderr).toContain('weights: small.bin in place, sha256 checked');
+      expect(sha256Of(join(dir, 'small.bin'))).toBe(files.smallSha);
+      expect(leftovers(dir)).toEqual([]);
+    } finally {
+      await plain.close();
+    }
   });
 
   test('a wrong sha256 is refused with exit 69 and a message naming the URL; nothing is left in place, and the model never starts', async () => {
@@ -227,6 +243,86 @@ describe('WEIGHTS_URL under the supervisor', () => {
       await exited;
     }
   });
+});
+
+// While the weights download, every HTTP mode holds its port and says "starting" with the
+// progress at its readiness path (liveness says alive), then the service takes the port over.
+const startingProbes = [
+  {
+    mode: 'http',
+    ready: '/health',
+    live: { path: '/health/live', body: { status: 'alive' } },
+    starting: (reason: unknown) => ({ status: 'starting', reason }),
+  },
+  {
+    mode: 'openai',
+    ready: '/health',
+    live: { path: '/health/live', body: { status: 'alive' } },
+    starting: (reason: unknown) => ({ status: 'starting', reason }),
+  },
+  {
+    mode: 'kserve',
+    ready: '/v2/health/ready',
+    live: { path: '/v2/health/live', body: { live: true } },
+    starting: (reason: unknown) => ({ ready: false, reason }),
+  },
+  { mode: 'sagemaker', ready: '/ping', live: undefined, starting: (reason: unknown) => ({ status: 'starting', reason }) },
+  { mode: 'vertex', ready: '/health', live: undefined, starting: (reason: unknown) => ({ status: 'starting', reason }) },
+];
+
+describe('readiness while the weights download', () => {
+  test.each(startingProbes)(
+    'MODE=$mode: $ready answers 503 "starting" with the progress while they download, then the service takes the port over',
+    async ({ mode, ready, live, starting }) => {
+      const dir = freshDir();
+      const hold = server.holdAfter(12 * MiB);
+      const child = spawn(process.execPath, [supervisorBin, model], {
+        cwd: repoRoot,
+        env: {
+          ...(process.env as Record<string, string>),
+          MODE: mode,
+          PORT: '0',
+          HOST: '127.0.0.1',
+          WEIGHTS_URL: server.url('small.bin'),
+          WEIGHTS_DIR: dir,
+          WEIGHTS_CONNECTIONS: '1',
+          LOG_FORMAT: 'text',
+          // KServe's gRPC port off: a fixed port may be another test's.
+          GRPC_PORT: '0',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      try {
+        await hold.reached;
+        expect(await eventually(() => stderr.includes('weights: small.bin 50%'), 20_000), stderr).toBe(true);
+        const port = new RegExp(`readiness on http://127\\.0\\.0\\.1:(\\d+)${ready} answers 503 "starting"`).exec(stderr)?.[1];
+        expect(port, stderr).toBeDefined();
+        const url = `http://127.0.0.1:${port}`;
+        const answer = await callJson(url, 'GET', ready);
+        expect(answer.status).toBe(503);
+        expect(answer.body).toEqual(starting(expect.stringMatching(/^starting: fetching weights: small\.bin [5-9]0% \(\d+ MB of 21 MB/)));
+        if (live) expect(await callJson(url, 'GET', live.path)).toMatchObject({ status: 200, body: live.body });
+        expect((await callJson(url, 'POST', '/anything', {})).status).toBe(503);
+        hold.release();
+        // MODE=openai serves only a chat, completion or embedding model, which this one is not: it says so once loaded.
+        if (mode === 'openai') {
+          expect(await eventually(() => stderr.includes('error: MODE=openai serves chat models'), 30_000), stderr).toBe(true);
+          return;
+        }
+        expect(await eventually(() => stderr.includes(`listening on http://127.0.0.1:${port} `), 30_000), stderr).toBe(true);
+        const served = await request(`${url}${ready}`);
+        await served.body.dump();
+        expect(served.statusCode).toBe(200);
+      } finally {
+        hold.release();
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  );
 });
 
 describe('WEIGHTS_URL run directly', () => {
