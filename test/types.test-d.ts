@@ -1,7 +1,19 @@
 // Type-level tests, checked by `tsc --noEmit` (part of npm test): the inputs object is typed from
 // the schema, with no casts in user code. A wrong type here fails the type check.
 import { expectTypeOf } from 'vitest';
-import { defineSchema, inferenceRequests, startLoop, type InferenceResult, type Inputs, type InputsSchema, type JsonValue } from 'ai-integration';
+import {
+  defineSchema,
+  file,
+  image,
+  inferenceRequests,
+  output,
+  startLoop,
+  type ImageResult,
+  type InferenceResult,
+  type Inputs,
+  type InputsSchema,
+  type JsonValue,
+} from 'ai-integration';
 
 const ok = (data: string): InferenceResult => ({ 'content-type': 'text/plain', data, success: true });
 
@@ -126,3 +138,16 @@ void startLoop(
   },
   { prompt: { type: 'text' } },
 );
+
+// A structured output: typed fields, assignable to the result an inference function returns; a
+// value JSON cannot hold is a compile error.
+{
+  const png = Buffer.alloc(0);
+  const result = output({ label: 'cat', score: 0.93, mask: image(png), frames: [image(png), file(png, 'application/x-npy')] });
+  expectTypeOf(result.data.label).toEqualTypeOf<string>();
+  expectTypeOf(result.data.mask).toEqualTypeOf<ImageResult>();
+  expectTypeOf(result).toMatchTypeOf<InferenceResult>();
+  void startLoop(async () => output({ label: 'x', mask: image(png) }), { image: { type: 'image' } });
+  // @ts-expect-error a function is no field value
+  output({ callback: () => 1 });
+}
