@@ -230,3 +230,16 @@ describe("KServe's tensors of structured outputs", () => {
     ).toThrow('the batch mixes structured outputs');
   });
 });
+
+describe('MODE=openai refuses a structured output', () => {
+  test('a chat or completion whose model returns output(...) fails with AI_ERR_INVALID_RESULT, saying why', async () => {
+    const { summaryOf, chunkOf } = await import('../../modes/openai/model-output.js');
+    const result = output({ label: 'x', mask: image(png) });
+    const prediction = { inputs: {}, result, report: await checkResult(result), mediaType: 'application/json', queueMs: 0, predictMs: 0 };
+    expect(() => summaryOf(prediction, () => 0, undefined)).toThrow(
+      "a chat or completion has no place for a structured output (output(...)): OpenAI's answers hold text or vectors",
+    );
+    // Streamed, its chunks are skipped as binary chunks are; the final result is refused as above.
+    expect(chunkOf(result)).toBeUndefined();
+  });
+});
