@@ -1,6 +1,6 @@
-import { extension } from 'mime-types';
 import { type Agent, request } from 'undici';
 import { plural } from '../plural.js';
+import { fileExtension } from '../result/output-fields.js';
 import { retryableStatus, retryDelay } from '../serving/retry-policy.js';
 import type { UploadSettings } from '../settings-parts/uploads.js';
 import {
@@ -20,13 +20,9 @@ import type { OutputFile, UploadedFile } from './uploaded-file.js';
 // 303 is left out: it answers a PUT with where to GET something else, which is not the file's home.
 const redirectStatuses = new Set([301, 302, 307, 308]);
 
-// Where mime-db's first extension is not the one people expect.
-const preferredExtensions: Readonly<Record<string, string>> = { 'audio/mpeg': 'mp3' };
-
-/** The file name an output gets: `<field>.<ext>`, the extension from its media type (`bin` when none is known). */
+/** The file name an output gets: `<field>.<ext>`, the extension from its media type as the command line's `-o` names files (`bin` when none is known). */
 export function outputFileName(file: Pick<OutputFile, 'field' | 'contentType'>): string {
-  const mediaType = file.contentType.split(';')[0]!.trim().toLowerCase();
-  return `${file.field}.${preferredExtensions[mediaType] ?? (extension(mediaType) || 'bin')}`;
+  return `${file.field}.${fileExtension(file.contentType)}`;
 }
 
 /**
