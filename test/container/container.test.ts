@@ -3,7 +3,9 @@
  * from this machine's node (no registry to pull from), the example image built from it, and every
  * mode run in it, including the supervisor as PID 1 under a throwing load and `podman stop`.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { request } from 'undici';
@@ -115,6 +117,40 @@ describe('the example image, one-shot modes', () => {
     );
     expect(outcome.code, outcome.stderr).toBe(0);
     expect(await sharp(outcome.stdout).metadata()).toMatchObject({ format: 'jpeg', width: 64, height: 48 });
+  });
+
+  test('several files in one command line, as docs/how-to/containers.md writes it: a mounted folder, @path and stdin', async () => {
+    // The container runs as uid 1000: the mounted folder must be readable by it.
+    const folder = mkdtempSync(join(tmpdir(), 'container-files-'));
+    try {
+      chmodSync(folder, 0o755);
+      const style = await solidImage(32, 24, { r: 220, g: 20, b: 20 });
+      writeFileSync(join(folder, 'style.png'), style, { mode: 0o644 });
+      writeFileSync(join(folder, 'photo.png'), photo, { mode: 0o644 });
+      const volume = ['-v', `${folder}:/data:ro`];
+      const run = (args: string[], stdin?: Buffer) =>
+        podman(['run', '--rm', '-i', '--no-healthcheck', '-e', 'MODE=command_line', ...volume, image, 'blend.js', ...args], { stdin });
+
+      // All style: the red file named with @path, resized to the blue content read from stdin.
+      const fromStdin = await run(['--style', '@/data/style.png', '--content', '-', '--strength', '1'], photo);
+      expect(fromStdin.code, fromStdin.stderr).toBe(0);
+      const red = await sharp(fromStdin.stdout).stats();
+      expect(await sharp(fromStdin.stdout).metadata()).toMatchObject({ format: 'jpeg', width: 64, height: 48 });
+      expect(red.channels.map((channel) => Math.round(channel.mean / 10))).toEqual([22, 2, 2]);
+
+      // All content: both files by their paths inside the container.
+      const fromPaths = await run(['--style', '/data/style.png', '--content', '/data/photo.png', '--strength', '0']);
+      expect(fromPaths.code, fromPaths.stderr).toBe(0);
+      const blue = await sharp(fromPaths.stdout).stats();
+      expect(blue.channels.map((channel) => Math.round(channel.mean / 10))).toEqual([3, 12, 20]);
+
+      // Two inputs on stdin is a usage error, before the model runs.
+      const twice = await run(['--style', '-', '--content', '@-'], photo);
+      expect(twice.code).toBe(2);
+      expect(twice.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   test('bad input inside the container is a clear error with exit 2, no stack trace', async () => {
