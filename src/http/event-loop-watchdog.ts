@@ -1,9 +1,11 @@
 import { Worker } from 'node:worker_threads';
 
-// Runs in a thread of its own, whose event loop the model cannot block.
+// Runs in a thread of its own, whose event loop the model cannot block. An eval worker is
+// CommonJS, or an ES module when node runs with --input-type=module (workers inherit execArgv):
+// process.getBuiltinModule works in both, where require or import would break one.
 const watchdogSource = `
-const { workerData } = require('node:worker_threads');
-const { writeSync } = require('node:fs');
+const { workerData } = process.getBuiltinModule('node:worker_threads');
+const { writeSync } = process.getBuiltinModule('node:fs');
 const { heartbeat, limitMs } = workerData;
 setInterval(() => {
   const blockedMs = Date.now() - heartbeat[0];

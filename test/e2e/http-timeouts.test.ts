@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { modelSignals } from '../helpers/gates.js';
@@ -68,5 +69,15 @@ describe('an inference past INFERENCE_TIMEOUT_MS, run directly (no supervisor)',
     expect(await server.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect(await spinning).toBeInstanceOf(Error);
     expect(server.stderr()).toMatch(/error: the event loop has been blocked for \d+ ms, past INFERENCE_TIMEOUT_MS: the model is stuck in synchronous code/);
+  });
+
+  test('the watchdog also runs where node treats eval code as an ES module (node --input-type=module -e, inherited by its thread)', async () => {
+    const loader = `await import(${JSON.stringify(pathToFileURL(model).href)});`;
+    const server = await startServer(model, { INFERENCE_TIMEOUT_MS: '1000' }, [], ['--input-type=module', '-e', loader]);
+    servers.push(server);
+    const spinning = answer(server.url, { action: 'spin' }).catch((error: Error) => error);
+    expect(await server.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await spinning).toBeInstanceOf(Error);
+    expect(server.stderr()).toMatch(/error: the event loop has been blocked for \d+ ms, past INFERENCE_TIMEOUT_MS/);
   });
 });
