@@ -533,3 +533,52 @@ describe('MODE=lambda under the supervisor (node dist/cli.js shim)', () => {
     expect(processState(worker)).toBeUndefined();
   });
 });
+
+describe('MODE=lambda, run directly: a structured output (output({ ... }))', () => {
+  let api: LambdaRuntimeApi;
+  let fn: RunningFunction;
+  beforeAll(async () => {
+    api = await startRuntimeApi();
+    fn = startFunction(api, {}, fixture('fields-model.mjs'));
+  });
+  afterAll(async () => {
+    await fn.stop();
+    await api.close();
+  });
+
+  /** The PNG a data: URL holds, with its size and shade. */
+  async function pngOf(dataUrl: string) {
+    expect(dataUrl).toMatch(/^data:image\/png;base64,/);
+    const bytes = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
+    const metadata = await sharp(bytes).metadata();
+    return { format: metadata.format, width: metadata.width, height: metadata.height, shade: Math.round(await meanOf(bytes)) };
+  }
+
+  test("a plain event: the envelope's output holds the data fields as they are and each file as a data: URL", async () => {
+    const answer = (await api.invoke({ kind: 'fields', prompt: 'on a mat' })).json();
+    expect(answer).toMatchObject({ status: 'succeeded', content_type: 'application/json' });
+    expect(answer.output).toMatchObject({ label: 'cat on a mat', score: 0.93, count: 3, ok: true, meta: { tags: ['a', 'b'], nothing: null } });
+    expect(await pngOf(answer.output.mask)).toEqual({ format: 'png', width: 4, height: 3, shade: 200 });
+    expect(await Promise.all(answer.output.frames.map(pngOf))).toEqual([
+      { format: 'png', width: 4, height: 3, shade: 10 },
+      { format: 'png', width: 4, height: 3, shade: 20 },
+    ]);
+  });
+
+  test("an API Gateway event: the proxy response's body is the same JSON, as text", async () => {
+    const response = proxyResponse(
+      await api.invoke(restEvent('POST', JSON.stringify({ kind: 'fields', prompt: 'proxy' }), { 'Content-Type': 'application/json' })),
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.isBase64Encoded).toBe(false);
+    expect(response.json).toMatchObject({ label: 'cat proxy', score: 0.93 });
+    expect(await pngOf(response.json.mask)).toEqual({ format: 'png', width: 4, height: 3, shade: 200 });
+  });
+
+  test('a field that breaks its declared type fails the invocation naming the field', async () => {
+    const failed = invocationError(await api.invoke({ kind: 'bad' }), 'AI_ERR_INVALID_RESULT', 'Function.InvalidResult');
+    expect(failed.errorMessage).toMatch(/field "mask" says image\/png but holds a jpeg image/);
+    // The function carries on.
+    expect((await api.invoke({ kind: 'fields', prompt: 'after' })).json().output.label).toBe('cat after');
+  });
+});
