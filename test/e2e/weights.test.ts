@@ -45,6 +45,39 @@ const runSupervised = (env: Record<string, string>) =>
 /** The files the fetcher left in a folder besides the weights themselves (partial downloads). */
 const leftovers = (dir: string) => readdirSync(dir).filter((name) => name.includes('.partial'));
 
+/** The supervisor with the weights model as a process the test watches while it runs: its output so far, its exit, and a SIGTERM that waits for that exit. */
+function startSupervisor(env: Record<string, string>) {
+  const child = spawn(process.execPath, [supervisorBin, model], {
+    cwd: repoRoot,
+    env: { ...(process.env as Record<string, string>), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    stderr: () => stderr,
+    stdout: () => stdout,
+    exited,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A serving mode on a free loopback port, fetching small.bin over one connection. */
+const serving = (mode: string, dir: string) => ({
+  MODE: mode,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  WEIGHTS_URL: server.url('small.bin'),
+  WEIGHTS_DIR: dir,
+  WEIGHTS_CONNECTIONS: '1',
+});
+
 describe('WEIGHTS_URL under the supervisor', () => {
   test('a 200 MB file is fetched in ranges over several connections, checked against its sha256 and put in place', async () => {
     const dir = freshDir();
@@ -142,17 +175,8 @@ describe('WEIGHTS_URL under the supervisor', () => {
   test('two supervisors started at once on one folder fetch it once: the second waits for the first', async () => {
     const dir = freshDir();
     const hold = server.holdAfter(1 * MiB);
-    const env = { ...(process.env as Record<string, string>), MODE: 'command_line', WEIGHTS_URL: server.url('small.bin'), WEIGHTS_DIR: dir };
-    const start = () => {
-      const child = spawn(process.execPath, [supervisorBin, model], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      let stdout = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      return { stderr: () => stderr, stdout: () => stdout, exited };
-    };
-    const both = [start(), start()];
+    const env = { MODE: 'command_line', WEIGHTS_URL: server.url('small.bin'), WEIGHTS_DIR: dir };
+    const both = [startSupervisor(env), startSupervisor(env)];
     await hold.reached;
     // The one that holds the lock is fetching; the other says it waits.
     expect(await eventually(() => both.some((one) => one.stderr().includes('another process is fetching into')), 20_000)).toBe(true);
@@ -209,38 +233,22 @@ describe('WEIGHTS_URL under the supervisor', () => {
   test("MODE=cog's health check says STARTING with the weights' progress in its setup logs while they download, then READY", async () => {
     const dir = freshDir();
     const hold = server.holdAfter(12 * MiB);
-    const child = spawn(process.execPath, [supervisorBin, model], {
-      cwd: repoRoot,
-      env: {
-        ...(process.env as Record<string, string>),
-        MODE: 'cog',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        WEIGHTS_URL: server.url('small.bin'),
-        WEIGHTS_DIR: dir,
-        WEIGHTS_CONNECTIONS: '1',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const cog = startSupervisor(serving('cog', dir));
     try {
       await hold.reached;
-      expect(await eventually(() => stderr.includes('weights: small.bin 50%'), 20_000)).toBe(true);
-      const port = /health-check on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)![1];
+      expect(await eventually(() => cog.stderr().includes('weights: small.bin 50%'), 20_000)).toBe(true);
+      const port = /health-check on http:\/\/127\.0\.0\.1:(\d+)/.exec(cog.stderr())![1];
       const url = `http://127.0.0.1:${port}`;
       const starting = await callJson(url, 'GET', '/health-check');
       expect(starting.body).toMatchObject({ status: 'STARTING', setup: { status: 'starting' } });
       expect(starting.body.setup.logs).toContain(`weights: fetching small.bin from ${server.url('small.bin')} (21 MB)\n`);
       expect(starting.body.setup.logs).toMatch(/weights: small\.bin 50% \(\d+ MB of 21 MB/);
       hold.release();
-      expect(await eventually(() => stderr.includes(`listening on http://127.0.0.1:${port} `), 20_000)).toBe(true);
+      expect(await eventually(() => cog.stderr().includes(`listening on http://127.0.0.1:${port} `), 20_000)).toBe(true);
       expect((await callJson(url, 'GET', '/health-check')).body).toMatchObject({ status: 'READY' });
     } finally {
       hold.release();
-      child.kill('SIGTERM');
-      await exited;
+      await cog.stop();
     }
   });
 });
@@ -276,30 +284,13 @@ describe('readiness while the weights download', () => {
     async ({ mode, ready, live, starting }) => {
       const dir = freshDir();
       const hold = server.holdAfter(12 * MiB);
-      const child = spawn(process.execPath, [supervisorBin, model], {
-        cwd: repoRoot,
-        env: {
-          ...(process.env as Record<string, string>),
-          MODE: mode,
-          PORT: '0',
-          HOST: '127.0.0.1',
-          WEIGHTS_URL: server.url('small.bin'),
-          WEIGHTS_DIR: dir,
-          WEIGHTS_CONNECTIONS: '1',
-          LOG_FORMAT: 'text',
-          // KServe's gRPC port off: a fixed port may be another test's.
-          GRPC_PORT: '0',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      const exited = new Promise((resolve) => child.on('exit', resolve));
+      // KServe's gRPC port off: a fixed port may be another test's.
+      const running = startSupervisor({ ...serving(mode, dir), LOG_FORMAT: 'text', GRPC_PORT: '0' });
       try {
         await hold.reached;
-        expect(await eventually(() => stderr.includes('weights: small.bin 50%'), 20_000), stderr).toBe(true);
-        const port = new RegExp(`readiness on http://127\\.0\\.0\\.1:(\\d+)${ready} answers 503 "starting"`).exec(stderr)?.[1];
-        expect(port, stderr).toBeDefined();
+        expect(await eventually(() => running.stderr().includes('weights: small.bin 50%'), 20_000), running.stderr()).toBe(true);
+        const port = new RegExp(`readiness on http://127\\.0\\.0\\.1:(\\d+)${ready} answers 503 "starting"`).exec(running.stderr())?.[1];
+        expect(port, running.stderr()).toBeDefined();
         const url = `http://127.0.0.1:${port}`;
         const answer = await callJson(url, 'GET', ready);
         expect(answer.status).toBe(503);
@@ -309,17 +300,16 @@ describe('readiness while the weights download', () => {
         hold.release();
         // MODE=openai serves only a chat, completion or embedding model, which this one is not: it says so once loaded.
         if (mode === 'openai') {
-          expect(await eventually(() => stderr.includes('error: MODE=openai serves chat models'), 30_000), stderr).toBe(true);
+          expect(await eventually(() => running.stderr().includes('error: MODE=openai serves chat models'), 30_000), running.stderr()).toBe(true);
           return;
         }
-        expect(await eventually(() => stderr.includes(`listening on http://127.0.0.1:${port} `), 30_000), stderr).toBe(true);
+        expect(await eventually(() => running.stderr().includes(`listening on http://127.0.0.1:${port} `), 30_000), running.stderr()).toBe(true);
         const served = await request(`${url}${ready}`);
         await served.body.dump();
         expect(served.statusCode).toBe(200);
       } finally {
         hold.release();
-        child.kill('SIGTERM');
-        await exited;
+        await running.stop();
       }
     },
   );
