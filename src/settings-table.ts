@@ -280,7 +280,7 @@ export const settingsTable = {
   OUTPUT_UPLOAD_URL: setting(uploadUrl, {
     defaultText: 'unset, output files are answered as data: URLs',
     description:
-      "PUT each output file of the native API's and Cog's predictions and of MODE=queue's jobs to <url>/<prediction id>/<field>.<ext>, following redirects to signed URLs, and answer its URL instead of the bytes; a failed upload fails the prediction (AI_ERR_UPLOAD_FAILED)",
+      "PUT each output file of the native API's, Cog's, SageMaker's, Vertex's and Lambda's predictions and of MODE=queue's jobs to <url>/<prediction id>/<field>.<ext>, following redirects to signed URLs, and answer its URL instead of the bytes; a failed upload fails the prediction (AI_ERR_UPLOAD_FAILED)",
     scope: 'predictions',
   }),
   OUTPUT_UPLOAD_CONCURRENCY: setting(integer(1), {

@@ -6,6 +6,7 @@ import type { InferenceResult, ModeContext } from '../../src/types.js';
 import { runtimeVersion } from '../../src/version.js';
 import { isTextual } from '../../src/media-type.js';
 import { resultBytes } from '../../src/result/write-result.js';
+import { isOutputResult } from '../../src/result/output-fields.js';
 import type { ErrorReport } from './runtime-api.js';
 
 /** A checked, successful inference with its time. */
@@ -23,18 +24,24 @@ export interface ProxyResponse {
   isBase64Encoded: boolean;
 }
 
+/** A checked inference as the shared answers (and uploads) take it: no queue in Lambda, one invocation at a time. */
+export function predictionOf(checked: CheckedPrediction): Prediction {
+  return { inputs: {}, ...checked, mediaType: checked.report.mediaType ?? '', queueMs: 0 };
+}
+
 /**
  * A plain event's response: the native API's envelope, as `POST /predict` answers it. JSON output
- * is parsed, text stays text, and binary output is a data: URL.
+ * is parsed, text stays text, and binary output is a data: URL, or its URL once uploaded
+ * (OUTPUT_UPLOAD_URL), with `uploads` listing the files stored.
  */
-export function envelope(requestId: string, checked: CheckedPrediction): object {
-  const prediction: Prediction = { inputs: {}, ...checked, mediaType: checked.report.mediaType ?? '', queueMs: 0 };
+export function envelope(requestId: string, prediction: Prediction): object {
   return {
     id: requestId,
     status: 'succeeded',
     output: outputValue(prediction),
-    content_type: checked.result['content-type'],
-    metrics: { predict_time_ms: roundMs(checked.predictMs) },
+    content_type: prediction.result['content-type'],
+    metrics: { predict_time_ms: roundMs(prediction.predictMs) },
+    ...(prediction.uploads ? { uploads: prediction.uploads } : {}),
   };
 }
 
@@ -43,16 +50,25 @@ function isText(mediaType: string): boolean {
   return isTextual(mediaType) || mediaType === 'application/xml' || mediaType.endsWith('+xml');
 }
 
-/** A proxied request's response: the result's data as the body, with its content type, binary data as base64. */
-export function proxySuccess(requestId: string, checked: CheckedPrediction, head: boolean): ProxyResponse {
-  const bytes = resultBytes(checked.result);
-  const text = isText(checked.report.mediaType ?? '');
-  return {
-    statusCode: 200,
-    headers: { 'content-type': checked.result['content-type'], 'x-request-id': requestId, 'x-predict-time-ms': checked.predictMs.toFixed(1) },
-    body: head ? '' : bytes.toString(text ? 'utf8' : 'base64'),
-    isBase64Encoded: !text && !head,
-  };
+/**
+ * A proxied request's response: the result's data as the body, with its content type, binary data
+ * as base64. Once its files were uploaded (OUTPUT_UPLOAD_URL) the body is JSON: a structured
+ * output's fields with each file's URL, a single file's URL in the native envelope.
+ */
+export function proxySuccess(requestId: string, prediction: Prediction, head: boolean): ProxyResponse {
+  const headers = { 'content-type': prediction.result['content-type'], 'x-request-id': requestId, 'x-predict-time-ms': prediction.predictMs.toFixed(1) };
+  if (prediction.uploads) {
+    const value = isOutputResult(prediction.result) ? outputValue(prediction) : envelope(requestId, prediction);
+    return {
+      statusCode: 200,
+      headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
+      body: head ? '' : JSON.stringify(value),
+      isBase64Encoded: false,
+    };
+  }
+  const bytes = resultBytes(prediction.result);
+  const text = isText(prediction.report.mediaType ?? '');
+  return { statusCode: 200, headers, body: head ? '' : bytes.toString(text ? 'utf8' : 'base64'), isBase64Encoded: !text && !head };
 }
 
 /** A proxied request's error: the status, headers and body the native API answers (`{"id", "status": "failed", "error": {code, message, field?}}`). */

@@ -5,6 +5,7 @@ import type { Engine, Logger, ModeContext } from '../../src/types.js';
 import { errorReport } from './answers.js';
 import { handleInvocation, type InvocationOutcome } from './invocation.js';
 import { RuntimeApi, RuntimeApiError, type Invocation } from './runtime-api.js';
+import { OutputUploads } from '../../src/uploads/output-uploads.js';
 
 /**
  * MODE=lambda: the container is an AWS Lambda function with a custom runtime. It is a client of
@@ -15,6 +16,7 @@ import { RuntimeApi, RuntimeApiError, type Invocation } from './runtime-api.js';
  */
 export async function run(context: ModeContext): Promise<number> {
   const api = new RuntimeApi(readRuntimeApi(context.env));
+  const uploads = new OutputUploads(context.settings.predictions.uploads);
   try {
     let settings;
     try {
@@ -23,9 +25,9 @@ export async function run(context: ModeContext): Promise<number> {
       await reportInitError(api, error, context.log);
       throw error;
     }
-    return await serve(context, api, settings.deadlineMarginMs);
+    return await serve(context, api, settings.deadlineMarginMs, uploads);
   } finally {
-    await api.close();
+    await Promise.all([api.close(), uploads.close()]);
   }
 }
 
@@ -59,7 +61,7 @@ async function reportInitError(api: RuntimeApi, error: unknown, log: Logger): Pr
   }
 }
 
-async function serve(context: ModeContext, api: RuntimeApi, deadlineMarginMs: number): Promise<number> {
+async function serve(context: ModeContext, api: RuntimeApi, deadlineMarginMs: number, uploads: OutputUploads): Promise<number> {
   const { engine, log } = context;
   let stopping = false;
   let failure: Error | undefined;
@@ -98,7 +100,7 @@ async function serve(context: ModeContext, api: RuntimeApi, deadlineMarginMs: nu
       }
       invocations++;
       invoking = true;
-      const outcome = await handleInvocation(context, api, invocation, deadlineMarginMs).finally(() => (invoking = false));
+      const outcome = await handleInvocation(context, api, invocation, deadlineMarginMs, uploads).finally(() => (invoking = false));
       checkPosted(outcome, invocation.requestId, log);
       // Run directly, the model is in a bad state: its answer is out, and the process ends to be restarted.
       const verdict = outcome.fault && context.faults.report(outcome.fault.error);

@@ -11,7 +11,10 @@ import {
 } from '../../src/errors.js';
 import { resultError } from '../../src/result/infer-and-report.js';
 import type { InferenceResult, ModeContext } from '../../src/types.js';
-import { envelope, errorReport, proxyError, proxyInfo, proxySuccess, type CheckedPrediction, type ProxyResponse } from './answers.js';
+import { envelope, errorReport, predictionOf, proxyError, proxyInfo, proxySuccess, type CheckedPrediction, type ProxyResponse } from './answers.js';
+import type { Prediction } from '../../src/http/predict.js';
+import { acceptsExactly } from '../../src/media-type.js';
+import type { OutputUploads } from '../../src/uploads/output-uploads.js';
 import { plainInputs, proxyFormatOf, proxyInputs, readProxyRequest } from './event.js';
 import type { Invocation, PostOutcome, RuntimeApi } from './runtime-api.js';
 
@@ -41,9 +44,18 @@ export interface InvocationOutcome {
 /**
  * Runs one invocation and posts its answer. A proxy event (API Gateway, function URL) always gets
  * a proxy response, errors included, as status codes; a plain event gets the native envelope, or
- * an invocation error whose errorType is our error code.
+ * an invocation error whose errorType is our error code. With OUTPUT_UPLOAD_URL, the result's
+ * files are uploaded under the invocation's request id and answered as URLs: the one way past
+ * Lambda's 6 MB response limit. A proxied request whose Accept names the file's own type exactly
+ * gets the bytes instead, and nothing is uploaded (as `POST /predict` does).
  */
-export async function handleInvocation(context: ModeContext, api: RuntimeApi, invocation: Invocation, deadlineMarginMs: number): Promise<InvocationOutcome> {
+export async function handleInvocation(
+  context: ModeContext,
+  api: RuntimeApi,
+  invocation: Invocation,
+  deadlineMarginMs: number,
+  uploads: OutputUploads,
+): Promise<InvocationOutcome> {
   const { requestId } = invocation;
   // The AWS SDK reads the X-Ray trace header from process.env, as Lambda's own runtimes set it;
   // under the supervisor, the engine carries it to the model worker with each request.
@@ -67,6 +79,12 @@ export async function handleInvocation(context: ModeContext, api: RuntimeApi, in
     }
   };
 
+  const upload = (checked: CheckedPrediction, accept?: string): Promise<Prediction> => {
+    const prediction = predictionOf(checked);
+    if (prediction.mediaType !== 'application/json' && acceptsExactly(accept, prediction.mediaType)) return Promise.resolve(prediction);
+    return uploads.apply(prediction, { predictionId: requestId });
+  };
+
   const event = invocation.event === undefined ? undefined : parseEvent(invocation.event);
   const format = event?.ok ? proxyFormatOf(event.value) : undefined;
   if (format !== undefined && event?.ok) {
@@ -80,7 +98,7 @@ export async function handleInvocation(context: ModeContext, api: RuntimeApi, in
         throw new MethodNotAllowedError(['GET', 'HEAD', 'POST'], `${request.method} is not allowed; POST the inputs to run the model, or GET what it takes`);
       } else {
         const { raw, origin } = await proxyInputs(request, context);
-        response = proxySuccess(requestId, await predict(raw, origin), false);
+        response = proxySuccess(requestId, await upload(await predict(raw, origin), request.headers.accept), false);
       }
     } catch (error) {
       logUnexpected(context, error);
@@ -98,8 +116,8 @@ export async function handleInvocation(context: ModeContext, api: RuntimeApi, in
     }
     if (!event!.ok) throw event!.error;
     const { raw, origin } = plainInputs(event!.value, context.schema);
-    const checked = await predict(raw, origin);
-    return { posted: await api.respond(requestId, JSON.stringify(envelope(requestId, checked))), fault };
+    const prediction = await upload(await predict(raw, origin));
+    return { posted: await api.respond(requestId, JSON.stringify(envelope(requestId, prediction))), fault };
   } catch (error) {
     logUnexpected(context, error);
     const { report, headerType } = errorReport(error, 'Function');

@@ -15,11 +15,14 @@ export interface Encoded {
  * Accept asks for a form it can be converted to: `application/json` (a JSON result as it is, text
  * as a JSON string, binary data as a data: URL string), `application/jsonlines` (the same value on
  * one line), or `text/plain` for a textual result. Otherwise 406, naming what the result can be.
+ * Once its files were uploaded (OUTPUT_UPLOAD_URL) it is JSON only, with their URLs for the bytes.
  */
 export function encodeResult(prediction: Prediction, accept: string | undefined): Encoded {
   const own = prediction.mediaType;
   const offers: { mediaType: string; encode: () => Encoded }[] = [
-    { mediaType: own, encode: () => ({ contentType: prediction.result['content-type'], body: resultBytes(prediction.result) }) },
+    ...(prediction.uploads
+      ? []
+      : [{ mediaType: own, encode: () => ({ contentType: prediction.result['content-type'], body: resultBytes(prediction.result) }) }]),
     { mediaType: 'application/json', encode: () => ({ contentType: 'application/json', body: Buffer.from(JSON.stringify(outputValue(prediction))) }) },
     {
       mediaType: 'application/jsonlines',

@@ -4,6 +4,7 @@ import { closeGently } from '../../src/http/lingering-close.js';
 import { isJsonType } from '../../src/media-type.js';
 import type { HttpCore, RawInputs, RouteContext, RouteDefinition } from '../../src/http/protocol.js';
 import { mediaTypeOf } from '../../src/http/request-body.js';
+import { acceptsRaw } from '../../src/http/predict.js';
 import { readinessProbe } from '../../src/http/probes.js';
 import { sendJson } from '../../src/http/respond.js';
 import { isBinaryType } from '../../src/inputs/schema.js';
@@ -66,7 +67,10 @@ export function sageMakerRoutes(core: HttpCore, parameters: ExecutionParameters)
       const reservation = converted.length > 1 ? core.reserve(window, 'lines at once') : undefined;
       let results;
       try {
-        results = await runLines(converted, window, (inputs) => core.infer(inputs, route, { reservation }));
+        // Each line's files go under `<request id>-<line>` (lines counted from 1, as errors name them).
+        results = await runLines(converted, window, async (inputs, index) =>
+          core.uploadOutputs(await core.infer(inputs, route, { reservation }), { predictionId: `${route.id}-${index + 1}` }),
+        );
       } finally {
         reservation?.release();
       }
@@ -84,7 +88,10 @@ export function sageMakerRoutes(core: HttpCore, parameters: ExecutionParameters)
       }
       throw error;
     });
-    const prediction = await core.infer(inputs, route);
+    const inferred = await core.infer(inputs, route);
+    // With OUTPUT_UPLOAD_URL the files are stored and answered as URLs (JSON), unless the Accept
+    // header names the file's own type exactly: then the bytes, and nothing is uploaded.
+    const prediction = acceptsRaw(request, inferred.mediaType) ? inferred : await core.uploadOutputs(inferred, { predictionId: route.id });
     send(response, encodeResult(prediction, accept), {
       'x-predict-time-ms': prediction.predictMs.toFixed(1),
       'x-queue-time-ms': prediction.queueMs.toFixed(1),

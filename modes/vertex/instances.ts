@@ -20,7 +20,7 @@ export function convertInstances<C>(instances: readonly VertexInstance[], conver
  * request fails whole, once every instance has settled, with the error of the first failing
  * instance, its message prefixed with that instance's index and its status kept.
  */
-export function runInstances<C, R>(converted: readonly C[], run: (inputs: C) => Promise<R>): Promise<R[]> {
+export function runInstances<C, R>(converted: readonly C[], run: (inputs: C, index: number) => Promise<R>): Promise<R[]> {
   return runBatch(converted, run, (error, index) => locate(error, index));
 }
 

@@ -22,7 +22,10 @@ export function vertexRoutes(core: HttpCore, { healthRoute, predictRoute }: Pick
     const converted = await convertInstances(instances, (raw) => core.convert(raw, 'data'));
     // Admitted whole: a place for every instance at once, or 429 before any runs.
     const predictions = await withReservation(core.reserve, converted.length, 'instances', (reservation) =>
-      runInstances(converted, (inputs) => core.infer(inputs, route, { reservation })),
+      // With OUTPUT_UPLOAD_URL, each instance's files go under `<request id>-<index>` (from 0, as `instances[0]`).
+      runInstances(converted, async (inputs, index) =>
+        core.uploadOutputs(await core.infer(inputs, route, { reservation }), { predictionId: `${route.id}-${index}` }),
+      ),
     );
     sendJson(route.response, 200, { predictions: predictions.map(predictionOf) });
   };

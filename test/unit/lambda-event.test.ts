@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.js';
 import { modelFaults } from '../../src/model-faults.js';
 import { readSettings } from '../../src/settings.js';
 import type { InputsSchema, ModeContext } from '../../src/types.js';
-import { envelope, errorReport, proxyError, proxySuccess } from '../../modes/lambda/answers.js';
+import { envelope, errorReport, predictionOf, proxyError, proxySuccess } from '../../modes/lambda/answers.js';
 import { plainInputs, proxyFormatOf, proxyInputs, readProxyRequest, type ProxyRequest } from '../../modes/lambda/event.js';
 import { makeJpeg } from '../helpers/images.js';
 
@@ -179,16 +179,17 @@ describe('a plain event', () => {
 });
 
 describe('answers', () => {
-  const jsonResult = {
+  const jsonResult = predictionOf({
     result: { 'content-type': 'application/json', data: '{"a":1}', success: true },
     report: { ok: true, problems: [], summary: '', mediaType: 'application/json', json: { a: 1 } },
     predictMs: 1.234,
-  };
-  const imageResult = {
+  });
+  const imageResult = predictionOf({
     result: { 'content-type': 'image/png', data: Buffer.from([1, 2, 3]), success: true },
     report: { ok: true, problems: [], summary: '', mediaType: 'image/png' },
     predictMs: 2,
-  };
+  });
+  const uploadedImage = { ...imageResult, uploads: [{ field: 'output', url: 'https://store.example/r/output.png', content_type: 'image/png', bytes: 3 }] };
 
   test('the envelope of a plain event: parsed JSON, a data: URL for binary', () => {
     expect(envelope('id-1', jsonResult)).toEqual({
@@ -210,6 +211,17 @@ describe('answers', () => {
     });
     expect(proxySuccess('r', imageResult, false)).toMatchObject({ body: 'AQID', isBase64Encoded: true });
     expect(proxySuccess('r', imageResult, true)).toMatchObject({ body: '', isBase64Encoded: false });
+  });
+
+  test("an uploaded file (OUTPUT_UPLOAD_URL): the envelope's output is its URL, with uploads; a proxy answers that envelope as JSON", () => {
+    expect(envelope('r', uploadedImage)).toMatchObject({
+      output: 'https://store.example/r/output.png',
+      content_type: 'image/png',
+      uploads: uploadedImage.uploads,
+    });
+    const proxied = proxySuccess('r', uploadedImage, false);
+    expect(proxied).toMatchObject({ statusCode: 200, isBase64Encoded: false, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(JSON.parse(proxied.body)).toMatchObject({ id: 'r', status: 'succeeded', output: 'https://store.example/r/output.png', content_type: 'image/png' });
   });
 
   test("a proxy error: the error table's status and the native error body; our own bugs say nothing inside", () => {
