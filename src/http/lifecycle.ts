@@ -73,10 +73,12 @@ export async function startHttpService(
     let closed = status === 'failed' ? undefined : closeListener();
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), http.shutdownTimeoutMs).unref());
     // Requests first: one still uploading has not reached the scheduler yet.
-    // Then what the model finished and is still being uploaded (OUTPUT_UPLOAD_URL).
+    // Then what the model finished and is still being uploaded (OUTPUT_UPLOAD_URL), then the
+    // `completed` webhooks those predictions owe, retries included.
     const idle = Promise.all([answered, background])
       .then(() => scheduler.whenIdle())
-      .then(() => service.core.predictions.whenFinished());
+      .then(() => service.core.predictions.whenFinished())
+      .then(() => service.core.predictions.webhooksDelivered());
     const timedOut = (await Promise.race([idle, deadline])) === 'timeout';
     if (timedOut) {
       context.log.warn(
@@ -102,6 +104,7 @@ export async function startHttpService(
     service.server.closeIdleConnections();
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     service.server.closeAllConnections();
+    await service.core.predictions.closeWebhooks();
     finish(code);
   };
 

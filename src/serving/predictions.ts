@@ -199,6 +199,16 @@ export class PredictionStore {
     }
   }
 
+  /** Resolves once every `completed` webhook owed has been delivered or given up (the drain waits for it after the predictions). */
+  webhooksDelivered(): Promise<void> {
+    return this.webhooks.whenDelivered();
+  }
+
+  /** Ends webhook delivery and closes its connections, at the end of the drain. */
+  closeWebhooks(): Promise<void> {
+    return this.webhooks.close();
+  }
+
   /**
    * Cancels a prediction: a queued one is dropped at once; a running one gets its signal aborted,
    * and the answer waits until it ends or CANCEL_GRACE_MS (and a little more, for the supervisor

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Agent } from 'undici';
 import { AiIntegrationError } from '../errors.js';
 import { listedHost, type WebhookSettings } from '../settings-parts/webhooks.js';
+import { plural } from '../plural.js';
 import type { Logger } from '../types.js';
 import { retryableStatus, retryDelay, retryPolicy } from './retry-policy.js';
 import { signWebhook } from './webhook-signature.js';
@@ -132,6 +133,11 @@ export class WebhookSender {
   // Calls in flight by the standing their receiver had when they took their slot.
   private readonly activeIn: Record<Standing, number> = { answering: 0, failing: 0, new: 0 };
   private readonly standings = new Map<string, 'answering' | 'failing'>();
+  // Waiting for every `completed` call owed to end (the drain on SIGTERM).
+  private deliveredWaiters: (() => void)[] = [];
+  // Retries waiting out their back-off, given up at once when the sender closes.
+  private readonly backoffs = new Map<NodeJS.Timeout, Call>();
+  private closed = false;
 
   constructor(
     private readonly settings: WebhookSettings,
@@ -178,6 +184,7 @@ export class WebhookSender {
   /** Queues one call; resolves once it is sent (or given up, or dropped), never rejects. */
   send(url: string, body: string, completed: boolean): Promise<void> {
     return new Promise((done) => {
+      if (this.closed) return done();
       const origin = originOf(url);
       const receiver = this.receiver(origin);
       if (!completed && (receiver.waiting.length >= this.settings.receiverMaxPending || this.waiting >= this.settings.maxPending)) {
@@ -209,7 +216,7 @@ export class WebhookSender {
 
   // Gives the free slots to the receivers that have calls waiting and room of their own, in turn.
   private pump(): void {
-    while (this.active < this.settings.concurrency) {
+    while (!this.closed && this.active < this.settings.concurrency) {
       let next: [string, Receiver, Standing] | undefined;
       for (const [origin, receiver] of this.receivers) {
         const standing = this.standings.get(origin) ?? 'new';
@@ -259,17 +266,20 @@ export class WebhookSender {
     this.activeIn[call.lane!]--;
     call.lane = undefined;
     this.judge(origin, problem === undefined || problem.answered ? 'answering' : 'failing');
-    const delay = problem !== undefined && call.completed && problem.retry ? retryDelay(call.tries, call.firstTryMs) : undefined;
+    const delay = problem !== undefined && call.completed && problem.retry && !this.closed ? retryDelay(call.tries, call.firstTryMs) : undefined;
     if (delay !== undefined) {
       receiver.retrying++;
-      setTimeout(() => {
+      const timer = setTimeout(() => {
+        this.backoffs.delete(timer);
         receiver.retrying--;
         receiver.waiting.unshift(call);
         this.waiting++;
         this.pump();
       }, delay).unref();
+      this.backoffs.set(timer, call);
     } else {
-      if (problem !== undefined) {
+      // Once closed, what is not delivered was counted in the one line close() said.
+      if (problem !== undefined && !this.closed) {
         this.log.warn(
           `webhook to ${call.url} failed (${problem.reason})${call.completed ? ` after ${call.tries} ${call.tries === 1 ? 'try' : 'tries'}; giving up` : ''}`,
         );
@@ -277,6 +287,7 @@ export class WebhookSender {
       if (call.completed) {
         receiver.owed--;
         this.owed--;
+        if (this.owed === 0) for (const resolve of this.deliveredWaiters.splice(0)) resolve();
       }
       call.done();
       this.forgetIfIdle(origin, receiver);
@@ -311,10 +322,33 @@ export class WebhookSender {
     }
   }
 
-  /** Closes idle connections (on shutdown). */
+  /**
+   * Resolves once every `completed` call owed has been delivered or given up: the drain on
+   * SIGTERM waits for it (within SHUTDOWN_TIMEOUT_MS), so that a prediction finished in the drain
+   * still reaches its receiver before the process ends.
+   */
+  whenDelivered(): Promise<void> {
+    return this.owed === 0 ? Promise.resolve() : new Promise((resolve) => this.deliveredWaiters.push(resolve));
+  }
+
+  /**
+   * Ends delivery once the drain is over: what is still owed is given up (said in one line), calls
+   * in flight are aborted and the connections closed, so that no socket to a receiver outlives
+   * the service (an embedded service, a test's process).
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.owed > 0) this.log.warn(`shutdown: ${plural(this.owed, 'completed webhook')} not delivered before the end of the drain (SHUTDOWN_TIMEOUT_MS)`);
+    for (const [timer, call] of this.backoffs) {
+      clearTimeout(timer);
+      call.done();
+    }
+    this.backoffs.clear();
+    for (const receiver of this.receivers.values()) for (const call of receiver.waiting.splice(0)) call.done();
+    this.receivers.clear();
     const client = await this.client?.catch(() => undefined);
-    await client?.agent.close();
+    await client?.agent.destroy();
   }
 }
 

@@ -4,7 +4,8 @@
 // where WEBHOOK_AUTH_TOKEN may go.
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { json } from '../../src/result/result-helpers.js';
 import { WebhookVerificationError, verifyWebhook } from '../../src/webhooks.js';
@@ -26,7 +27,9 @@ afterEach(async () => {
 });
 
 async function serve(env: Record<string, string>): Promise<InProcessService> {
-  const service = await startInProcess({ mode: 'http', model: model as never, env });
+  // The drain waits for the completed calls owed: a test's dead receivers would hold each
+  // teardown for the whole default SHUTDOWN_TIMEOUT_MS.
+  const service = await startInProcess({ mode: 'http', model: model as never, env: { SHUTDOWN_TIMEOUT_MS: '200', ...env } });
   services.push(service);
   return service;
 }
@@ -52,6 +55,7 @@ afterEach(() => {
 async function receiver(answer: (call: Call, index: number) => number | 'reset' | undefined = () => 200) {
   const calls: Call[] = [];
   const held: ServerResponse[] = [];
+  const sockets: Socket[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   let released: number | undefined;
   const server = createServer((request, response) => {
@@ -73,6 +77,9 @@ async function receiver(answer: (call: Call, index: number) => number | 'reset' 
       for (const waiter of waiters.filter((waiter) => calls.length >= waiter.count)) waiter.resolve();
     });
   });
+  // Its keep-alive hint (Keep-Alive: timeout=...) lets the sender hold an idle connection for minutes.
+  server.keepAliveTimeout = 600_000;
+  server.on('connection', (socket: Socket) => sockets.push(socket));
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -85,6 +92,8 @@ async function receiver(answer: (call: Call, index: number) => number | 'reset' 
     /** Resolves once `count` calls have arrived. */
     received: (count: number) =>
       calls.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve: () => resolve() })),
+    /** Resolves once every connection the sender opened to it has been closed by the sender. */
+    allClosed: () => Promise.all(sockets.map((socket) => (socket.closed ? undefined : once(socket, 'close')))),
     /** Answers the held calls, and every later one, with `status`. */
     release(status = 200) {
       released = status;
@@ -315,5 +324,48 @@ describe('WEBHOOK_AUTH_TOKEN goes only to the hosts WEBHOOK_AUTH_HOSTS lists', (
     await submit(unlistedOnly, 'nowhere', listed.url);
     await listed.received(2);
     expect(listed.calls[1]!.headers.authorization).toBeUndefined();
+  });
+});
+
+describe('at shutdown', () => {
+  test('the drain delivers the completed call of a prediction that finishes in it, its retry included, then closes the connections to the receiver', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    let finishModel!: () => void;
+    const gate = new Promise<void>((resolve) => (finishModel = resolve));
+    const gated = {
+      inference: async (inputs: { note?: string }) => {
+        started();
+        await gate;
+        return json({ note: inputs.note ?? null });
+      },
+      schema: model.schema,
+    };
+    const service = await startInProcess({ mode: 'http', model: gated as never, env: {} });
+    // Its first answer asks for a retry, which comes after a back-off of its own.
+    const hook = await receiver((_, index) => (index === 0 ? 503 : 200));
+    const accepted = await submit(service, 'last', hook.url);
+    expect(accepted.status).toBe(202);
+    await running;
+    const ended = service.close();
+    finishModel();
+    expect(await ended).toBe(0);
+    expect(hook.calls.map((call) => [call.json.id, call.json.status])).toEqual([
+      [accepted.json().id, 'succeeded'],
+      [accepted.json().id, 'succeeded'],
+    ]);
+    expect(service.logs()).not.toContain('not delivered');
+    // The receiver's keep-alive would let an idle connection stay for minutes: the service closed it.
+    await hook.allClosed();
+  });
+
+  test('a completed call still owed when SHUTDOWN_TIMEOUT_MS ends is given up in one line, and its connection is closed', async () => {
+    const service = await startInProcess({ mode: 'http', model: model as never, env: { SHUTDOWN_TIMEOUT_MS: '300', WEBHOOK_TIMEOUT_MS: '60000' } });
+    const dead = await receiver(() => undefined);
+    expect((await submit(service, 'held', dead.url)).status).toBe(202);
+    await dead.received(1);
+    expect(await service.close()).toBe(0);
+    expect(service.logs()).toContain('shutdown: 1 completed webhook not delivered before the end of the drain (SHUTDOWN_TIMEOUT_MS)');
+    await dead.allClosed();
   });
 });
