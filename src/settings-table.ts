@@ -326,7 +326,7 @@ export const settingsTable = {
   WEIGHTS_URL: setting(weightsUrls, {
     defaultText: 'unset, nothing fetched',
     description:
-      'files fetched into WEIGHTS_DIR before the model loads, once for all workers: url[#sha256=HEX][&name=FILE] entries (http://, https://, file://) separated by spaces or commas',
+      'files fetched into WEIGHTS_DIR before the model loads, once for all workers: url[#sha256=HEX][&name=FILE] entries (http://, https://, file://, gs://BUCKET/OBJECT, or gs://BUCKET/PREFIX/ for a folder) separated by spaces or commas',
     scope: 'weights',
   }),
   WEIGHTS_DIR: setting(text, {
@@ -337,6 +337,18 @@ export const settingsTable = {
   WEIGHTS_CONNECTIONS: setting(integer(1, 64), {
     default: 4,
     description: 'HTTP connections fetching one weights file at once, each a byte range, where the server takes Range requests (at most 64)',
+    scope: 'weights',
+  }),
+  STORAGE_EMULATOR_HOST: setting(text, {
+    defaultText: 'unset, https://storage.googleapis.com',
+    description:
+      "gs:// weights: the Cloud Storage JSON API's endpoint instead (a URL; without a scheme, https://), as Google's client libraries read it; no credentials are sent to it unless GCE_METADATA_HOST is set too",
+    scope: 'weights',
+  }),
+  GCE_METADATA_HOST: setting(text, {
+    defaultText: 'unset, metadata.google.internal',
+    description:
+      "gs:// weights: the metadata server (host[:port]) whose default service account's access token is sent to Cloud Storage, as Google's client libraries read it",
     scope: 'weights',
   }),
 

@@ -10,6 +10,7 @@ import type { HttpServiceHandle } from './http/lifecycle.js';
 import type { AccessSettings } from './settings-parts/access.js';
 import type { PredictionSettings } from './settings-parts/predictions.js';
 import type { UrlInputSettings } from './settings-parts/url-inputs.js';
+import type { WeightsEntry } from './settings-parts/weights.js';
 import type { UnknownPropertyMessage } from './_schema-typos.js';
 
 /** Every input type a schema may use. `image` and `text` are the Python library's. */
@@ -530,6 +531,11 @@ export interface ModeTraits {
   variables?: Readonly<Record<string, string>>;
   /** Container arguments that select this mode when MODE is unset (SageMaker starts containers with `serve`). */
   selectedBy?: readonly string[];
+  /**
+   * Weights the platform names in this environment, fetched into WEIGHTS_DIR with WEIGHTS_URL's
+   * before the model loads (Vertex AI's AIP_STORAGE_URI).
+   */
+  weights?(env: Readonly<Record<string, string | undefined>>): readonly WeightsEntry[];
   /** Under the supervisor, started before the model loads; undefined when it has nothing to do in this environment. */
   whileModelLoads?(env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<WhileModelLoads | undefined>;
 }

@@ -1,4 +1,5 @@
 import { portSetting } from '../../src/settings-parts/env-values.js';
+import { storageFolderEntry } from '../../src/settings-parts/weights.js';
 import type { LazyMode } from '../../src/types.js';
 import { readVertexSettings, vertexVariables } from './settings.js';
 
@@ -11,9 +12,11 @@ export const mode: LazyMode = {
     const vertex = readVertexSettings(env, portSetting(env));
     return { port: vertex.port, path: vertex.healthRoute };
   },
-  // While WEIGHTS_URL is fetched (and the model then loads), readiness says 503 "starting" with the progress.
+  // Vertex copies the model's --artifact-uri to a bucket and names it here: fetched like WEIGHTS_URL, into WEIGHTS_DIR/aip-storage.
+  weights: (env) => (env.AIP_STORAGE_URI?.trim() ? [storageFolderEntry(env.AIP_STORAGE_URI, 'aip-storage', 'AIP_STORAGE_URI')] : []),
+  // While the weights are fetched (and the model then loads), readiness says 503 "starting" with the progress.
   async whileModelLoads(env, log) {
-    if (!env.WEIGHTS_URL?.trim()) return undefined;
+    if (!env.WEIGHTS_URL?.trim() && !env.AIP_STORAGE_URI?.trim()) return undefined;
     const { serveWhileStarting, startingStatus } = await import('../../src/http/starting-server.js');
     const { vertexErrorBody } = await import('./error-body.js');
     const vertex = readVertexSettings(env, portSetting(env));

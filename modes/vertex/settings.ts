@@ -5,6 +5,8 @@ export const vertexVariables = {
   AIP_HTTP_PORT:
     'MODE=vertex: the port Vertex AI sends health checks and predictions to (Vertex sets it from --container-ports; wins over PORT; default PORT, else 8080)',
   AIP_HEALTH_ROUTE: 'MODE=vertex: the path of the health check, 200 when ready, 503 otherwise (Vertex sets it from --container-health-route; default /health)',
+  AIP_STORAGE_URI:
+    "MODE=vertex: the gs:// folder Vertex copied the model's --artifact-uri to; every object under it is fetched into WEIGHTS_DIR/aip-storage before the model loads, as WEIGHTS_URL is (weightsPath('aip-storage'))",
   AIP_PREDICT_ROUTE:
     'MODE=vertex: the path of POST {"instances": [...], "parameters": {...}} (Vertex sets it from --container-predict-route; default /predict)',
 } as const;

@@ -3,16 +3,20 @@ import { basename, join } from 'node:path';
 import { AiIntegrationError } from '../errors.js';
 import type { Environment, Parser } from './env-values.js';
 
-/** One file of WEIGHTS_URL: where it comes from, the name it takes in WEIGHTS_DIR, and its sha256 when given. */
+/** One file (or Cloud Storage folder) of WEIGHTS_URL: where it comes from, the name it takes in WEIGHTS_DIR, and its sha256 when given. */
 export interface WeightsEntry {
   url: string;
   name: string;
   /** 64 lowercase hex digits. */
   sha256?: string;
+  /** A `gs://bucket/prefix/` folder: every object under the prefix, in a folder of this name. */
+  folder?: true;
+  /** The variable that named it, for messages; WEIGHTS_URL when unset. */
+  from?: string;
 }
 
 /** The schemes fetched; any other is refused at start-up, naming it. */
-const fetchedSchemes = new Set(['http:', 'https:', 'file:']);
+const fetchedSchemes = new Set(['http:', 'https:', 'file:', 'gs:']);
 
 /**
  * WEIGHTS_URL: one or several `url[#sha256=HEX][&name=FILE]` entries, separated by spaces or
@@ -42,18 +46,27 @@ function parseEntry(entry: string, variable: string): WeightsEntry {
   try {
     url = new URL(entry);
   } catch {
-    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${variable}: ${JSON.stringify(entry)} is not a URL (http://, https:// or file://)`);
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${variable}: ${JSON.stringify(entry)} is not a URL (http://, https://, file:// or gs://)`);
   }
   if (!fetchedSchemes.has(url.protocol)) {
-    // gs:// and s3:// need the cloud's credentials and SDK, which the runtime does not carry.
+    // s3:// needs AWS's request signing, which the runtime does not carry.
     const hint =
-      url.protocol === 'gs:' || url.protocol === 's3:'
-        ? `; give the object's https:// URL (a signed URL for a private bucket), or copy it in the shim with the cloud's SDK (docs/how-to/weights.md)`
+      url.protocol === 's3:'
+        ? `; give the object's https:// URL (a presigned URL for a private bucket), or copy it in the shim with the cloud's SDK (docs/how-to/weights.md)`
         : '';
     throw new AiIntegrationError(
       'AI_ERR_INVALID_OPTION',
-      `${variable}: the scheme ${url.protocol}// of ${describeUrl(entry)} is not fetched; only http://, https:// and file://${hint}`,
+      `${variable}: the scheme ${url.protocol}// of ${describeUrl(entry)} is not fetched; only http://, https://, file:// and gs://${hint}`,
     );
+  }
+  if (url.protocol === 'gs:' && !isBucketName(url.hostname)) {
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `${variable}: ${describeUrl(entry)} names no Cloud Storage bucket (gs://BUCKET/PREFIX/ or gs://BUCKET/OBJECT)`,
+    );
+  }
+  if (url.protocol === 'gs:' && url.search !== '') {
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${variable}: ${describeUrl(entry)}: a gs:// URL takes no query`);
   }
   const options = new URLSearchParams(url.hash.slice(1));
   url.hash = '';
@@ -69,12 +82,36 @@ function parseEntry(entry: string, variable: string): WeightsEntry {
       );
     }
   }
-  name ??= decodeURIComponent(basename(url.pathname));
+  // A gs:// URL that ends with a slash (or names only the bucket) is a folder: every object under it.
+  const folder = url.protocol === 'gs:' && (url.pathname === '' || url.pathname.endsWith('/'));
+  if (folder && sha256 !== undefined) {
+    throw new AiIntegrationError(
+      'AI_ERR_INVALID_OPTION',
+      `${variable}: #sha256= of ${describeUrl(entry)} cannot check a folder; each object is checked against the size and MD5 or CRC32C Cloud Storage lists`,
+    );
+  }
+  name ??= folder ? decodeURIComponent(basename(url.pathname) || url.hostname) : decodeURIComponent(basename(url.pathname));
   if (!isFileName(name)) {
     throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${variable}: ${describeUrl(entry)} names no file; give it one with #name=FILE`);
   }
-  return { url: url.href, name, ...(sha256 ? { sha256 } : {}) };
+  return { url: url.href, name, ...(sha256 ? { sha256 } : {}), ...(folder ? { folder: true as const } : {}) };
 }
+
+/**
+ * Vertex AI's AIP_STORAGE_URI (the copy of the model's --artifact-uri) as a weights entry: the
+ * folder `gs://BUCKET/PREFIX` into WEIGHTS_DIR/aip-storage.
+ * @example storageFolderEntry('gs://b/model', 'aip-storage', 'AIP_STORAGE_URI') // { url: 'gs://b/model/', name: 'aip-storage', folder: true }
+ */
+export function storageFolderEntry(text: string, name: string, variable: string): WeightsEntry {
+  const trimmed = text.trim();
+  if (!/^gs:\/\/[^/?#]+/.test(trimmed)) {
+    throw new AiIntegrationError('AI_ERR_INVALID_OPTION', `${variable}: ${describeUrl(trimmed)} is not a gs://BUCKET/PREFIX folder`);
+  }
+  return { ...parseEntry(`${trimmed.replace(/\/*$/, '/')}#name=${name}`, variable), from: variable };
+}
+
+// Cloud Storage's bucket names: 3 to 222 lowercase letters, digits, dashes, underscores and dots.
+const isBucketName = (name: string) => /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(name);
 
 // A plain file name: no folder, not hidden (the fetcher's own files start with a dot).
 const isFileName = (name: string) => name !== '' && !name.startsWith('.') && !/[/\\\0]/.test(name);

@@ -22,6 +22,7 @@ import { startOrphanReaper } from './orphan-reaper.js';
 import { signalOnParentDeath, signalWhenWrapperOrphaned } from './parent-death.js';
 import { avoidPretenuring } from './garbage-collection.js';
 import { ShimConfigurationError, SupervisedEngine } from './supervised-engine.js';
+import { weightsEntries } from '../weights/weights-entries.js';
 
 const usage = `usage: ai-integration SHIM [ARGS...]
        ai-integration [ARGS...]        (runs AI_INTEGRATION_SHIM, when ARGS does not start with a script)
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
     // counts as one); without MODE the mode is the command line, which runs once.
     engine.retryFailedStarts = selected !== undefined && (modeTraits(selected) === undefined || isServingMode(selected));
     // The weights first, once for every worker: the model loads from them.
-    if (process.env.WEIGHTS_URL?.trim()) await fetchWeightsFirst(log, whileLoading);
+    if (weightsEntries(process.env).length > 0) await fetchWeightsFirst(log, whileLoading);
     const { schema, options, modes } = await engine.start();
     const env = { ...process.env, ...(await whileLoading?.end()) };
     whileLoading = undefined;
@@ -178,7 +179,7 @@ async function startDev(shim: string, selected: string | undefined, engine: Supe
   await startDevLoop(shim, engine, log);
 }
 
-// WEIGHTS_URL into WEIGHTS_DIR, which the workers are told (absolute, as it was fetched into).
+// WEIGHTS_URL (and AIP_STORAGE_URI in MODE=vertex) into WEIGHTS_DIR, which the workers are told (absolute, as it was fetched into).
 async function fetchWeightsFirst(log: Logger, whileLoading: WhileModelLoads | undefined): Promise<void> {
   const { fetchWeightsAtStart } = await import('../weights/start-fetch.js');
   const { weightsDir } = await import('../weights/weights-path.js');

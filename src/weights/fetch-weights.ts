@@ -1,6 +1,7 @@
 /**
  * WEIGHTS_URL's fetcher: every entry into WEIGHTS_DIR, under a lock on the folder, each checked
- * (sha256) and renamed into place whole. Loaded only when WEIGHTS_URL is set.
+ * (sha256; a Cloud Storage object against its listing) and renamed into place whole. Loaded only
+ * when WEIGHTS_URL (or a platform's own, Vertex AI's AIP_STORAGE_URI) is set.
  */
 import { mkdir, open, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -11,6 +12,7 @@ import { lockWeightsFolder } from './folder-lock.js';
 import { describeCause, downloadHttp } from './http-download.js';
 import { removePartial } from './partial-state.js';
 import { FileProgress, formatBytes, type ProgressSinks } from './progress.js';
+import type { StorageClient } from './storage-client.js';
 import { isInPlace, writeRecord } from './weights-record.js';
 
 export interface FetchWeightsOptions {
@@ -19,6 +21,8 @@ export interface FetchWeightsOptions {
   connections: number;
   sinks: ProgressSinks;
   signal?: AbortSignal;
+  /** Where gs:// entries find Cloud Storage and its credentials (STORAGE_EMULATOR_HOST, GCE_METADATA_HOST); process.env when not given. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -48,9 +52,25 @@ export async function fetchWeights(options: FetchWeightsOptions): Promise<Record
   } catch (error) {
     throw new AiIntegrationError('AI_ERR_WEIGHTS_UNAVAILABLE', `WEIGHTS_DIR ${dir} cannot be locked: ${describeCause(error)}`);
   }
+  // Made at the first gs:// entry, so that http:// weights never load the Cloud Storage code.
+  let storage: StorageClient | undefined;
   try {
-    for (const entry of options.entries) await fetchOne(entry, dir, options, signal);
+    for (const entry of options.entries) {
+      if (!entry.url.startsWith('gs:')) {
+        await fetchOne(entry, dir, options, signal);
+        continue;
+      }
+      if (await isInPlace(dir, entry)) {
+        options.sinks.log.info(`weights: ${entry.name} in place (${join(dir, entry.name)})`);
+        continue;
+      }
+      const { StorageClient } = await import('./storage-client.js');
+      const { fetchStorageEntry } = await import('./storage-fetch.js');
+      storage ??= new StorageClient(options.env ?? process.env);
+      await fetchStorageEntry(entry, dir, { client: storage, connections: options.connections, sinks: options.sinks, signal });
+    }
   } finally {
+    await storage?.close().catch(() => {});
     await release().catch(() => {});
   }
   return paths;

@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, type Dispatcher, interceptors, request } from 'undici';
 import { BackgroundFlush } from './background-flush.js';
-import { HashFollower, writtenPrefix } from './hash-follower.js';
+import { type HashName, HashFollower, writtenPrefix } from './hash-follower.js';
 import { PieceWriter } from './piece-writer.js';
 import { receive } from './receive.js';
 import { bytesDone, type Piece, planPieces, readPartialState, removePartial, writePartialState } from './partial-state.js';
@@ -22,6 +22,17 @@ export interface DownloadOptions {
   onBytes(bytes: number): void;
   /** A connection failed and is tried again from where it stopped. */
   onRetry(message: string): void;
+  /** Headers sent with every request, asked for each time (a bearer token that may be renewed meanwhile). */
+  headers?: () => Promise<Record<string, string>>;
+  /** Hashes to take besides sha256 (Cloud Storage lists an object's md5 or crc32c). */
+  alsoHash?: readonly HashName[];
+}
+
+/** What was downloaded: its sha256 and size, and every hash asked for, in hex. */
+export interface Downloaded {
+  sha256: string;
+  size: number;
+  hashes: Partial<Record<HashName, string>>;
 }
 
 /** A failure that trying again cannot mend (the server refuses, the file changed). */
@@ -38,11 +49,12 @@ const timeouts = { headersTimeout: 30_000, bodyTimeout: 30_000 };
  * (a cut connection, tried again; or a process that ended, started again) resumes. Otherwise it
  * is one stream, hashed as it arrives.
  */
-export async function downloadHttp(options: DownloadOptions): Promise<{ sha256: string; size: number }> {
+export async function downloadHttp(options: DownloadOptions): Promise<Downloaded> {
+  // (undici's redirect handler drops Authorization when a redirect leaves the origin.)
   const dispatcher = new Agent({ ...timeouts, connections: options.connections + 1 }).compose(interceptors.redirect({ maxRedirections: 5 }));
   try {
     // One byte first: its answer says the size, whether ranges are served, and the validator.
-    const probe = await request(options.url, { dispatcher, signal: options.signal, headers: { range: 'bytes=0-0' } });
+    const probe = await request(options.url, { dispatcher, signal: options.signal, headers: { ...(await options.headers?.()), range: 'bytes=0-0' } });
     if (probe.statusCode === 206) {
       const total = /\/(\d+)\s*$/.exec(String(probe.headers['content-range'] ?? ''))?.[1];
       await probe.body.dump();
@@ -51,10 +63,12 @@ export async function downloadHttp(options: DownloadOptions): Promise<{ sha256: 
       return await downloadRanges(options, dispatcher, Number(total), validator);
     }
     if (probe.statusCode === 200) return await downloadStream(options, probe.body, Number(probe.headers['content-length'] ?? Number.NaN));
-    await probe.body.dump();
     // An empty file has no byte 0 to range over.
-    if (probe.statusCode === 416) return await downloadWhole(options, dispatcher);
-    throw new PermanentDownloadError(`the server answered ${probe.statusCode}`);
+    if (probe.statusCode === 416) {
+      await probe.body.dump();
+      return await downloadWhole(options, dispatcher);
+    }
+    throw new PermanentDownloadError(`the server answered ${probe.statusCode}${await refusalReason(probe.body)}`);
   } finally {
     await dispatcher.close();
   }
@@ -62,21 +76,32 @@ export async function downloadHttp(options: DownloadOptions): Promise<{ sha256: 
 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
-async function downloadWhole(options: DownloadOptions, dispatcher: Dispatcher): Promise<{ sha256: string; size: number }> {
-  const response = await request(options.url, { dispatcher, signal: options.signal });
-  if (response.statusCode !== 200) {
-    await response.body.dump();
-    throw new PermanentDownloadError(`the server answered ${response.statusCode}`);
+/**
+ * What a refusal's body says, for the message: the `error.message` of a JSON error (Cloud
+ * Storage's, "... does not have storage.objects.get access ..."), else nothing (an HTML page is noise).
+ */
+async function refusalReason(body: Readable & { text(): Promise<string> }): Promise<string> {
+  try {
+    const text = await body.text();
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    return typeof message === 'string' && message.trim() !== '' ? ` (${message.trim().slice(0, 300)})` : '';
+  } catch {
+    return '';
   }
+}
+
+async function downloadWhole(options: DownloadOptions, dispatcher: Dispatcher): Promise<Downloaded> {
+  const response = await request(options.url, { dispatcher, signal: options.signal, headers: await options.headers?.() });
+  if (response.statusCode !== 200) throw new PermanentDownloadError(`the server answered ${response.statusCode}${await refusalReason(response.body)}`);
   return downloadStream(options, response.body, Number(response.headers['content-length'] ?? Number.NaN));
 }
 
 // A server without ranges: one stream, written and hashed in order; an interruption starts it over.
-async function downloadStream(options: DownloadOptions, body: Readable, length: number): Promise<{ sha256: string; size: number }> {
+async function downloadStream(options: DownloadOptions, body: Readable, length: number): Promise<Downloaded> {
   await removePartial(options.partialPath, options.statePath);
   options.onStart(Number.isFinite(length) ? length : undefined, 0);
   const handle = await open(options.partialPath, 'w');
-  const follower = new HashFollower(options.partialPath, undefined);
+  const follower = new HashFollower(options.partialPath, undefined, options.alsoHash);
   const flusher = new BackgroundFlush(handle);
   let size = 0;
   const writer = new PieceWriter(
@@ -107,15 +132,15 @@ async function downloadStream(options: DownloadOptions, body: Readable, length: 
     await handle.close();
   }
   follower.end(size);
-  return { sha256: (await follower.digest()) as string, size };
+  return finish(follower, size);
 }
 
-async function downloadRanges(
-  options: DownloadOptions,
-  dispatcher: Dispatcher,
-  size: number,
-  validator: string | undefined,
-): Promise<{ sha256: string; size: number }> {
+async function finish(follower: HashFollower, size: number): Promise<Downloaded> {
+  const hashes = (await follower.digests()) ?? {};
+  return { sha256: hashes.sha256 as string, size, hashes };
+}
+
+async function downloadRanges(options: DownloadOptions, dispatcher: Dispatcher, size: number, validator: string | undefined): Promise<Downloaded> {
   const known = { url: options.url, size, validator };
   let state = await readPartialState(options.statePath, options.partialPath, known);
   if (!state) {
@@ -129,7 +154,7 @@ async function downloadRanges(
   options.onStart(size, bytesDone(state.pieces));
   const handle = await open(options.partialPath, 'r+');
   const { pieces } = state;
-  const follower = new HashFollower(options.partialPath, size);
+  const follower = new HashFollower(options.partialPath, size, options.alsoHash);
   follower.written(writtenPrefix(pieces));
   const flusher = new BackgroundFlush(handle);
   // The state on disk may lag what is written (never run ahead of it): it is saved every second and at the end.
@@ -166,7 +191,7 @@ async function downloadRanges(
     await handle.close();
     await writePartialState(options.statePath, saved).catch(() => {});
   }
-  return { sha256: (await follower.digest()) as string, size };
+  return finish(follower, size);
 }
 
 async function downloadPiece(
@@ -186,7 +211,7 @@ async function downloadPiece(
     const before = piece.done;
     // If-Range: a file changed on the server answers 200 (the whole new file), refused below, not a range of the new file.
     // (A weak ETag cannot be used there, RFC 9110 13.1.5: without it, Content-Range's total is the check.)
-    const headers: Record<string, string> = { range: `bytes=${from}-${to}` };
+    const headers: Record<string, string> = { ...(await options.headers?.()), range: `bytes=${from}-${to}` };
     if (validator && !validator.startsWith('W/')) headers['if-range'] = validator;
     let writer: PieceWriter | undefined;
     let received = 0;

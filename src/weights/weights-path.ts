@@ -4,6 +4,7 @@ import { AiIntegrationError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { defaultWeightsDir } from '../settings-parts/weights.js';
 import { readSetting } from '../settings-table.js';
+import { weightsEntries } from './weights-entries.js';
 import { isInPlace } from './weights-record.js';
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -18,12 +19,13 @@ export function weightsDir(env: Environment = process.env): string {
 
 /**
  * The path of a file WEIGHTS_URL names (by its name in the folder; the only one when there is one),
+ * or of a gs:// folder (in MODE=vertex, AIP_STORAGE_URI's is `aip-storage`),
  * once it is in place: under the supervisor, before the model loads. Run directly, `await weights()`
  * first. Throws AI_ERR_WEIGHTS_UNAVAILABLE when the file is not there.
  * @example const model = await ort.InferenceSession.create(weightsPath('model.onnx'));
  */
 export function weightsPath(name?: string, env: Environment = process.env): string {
-  const entries = readSetting(env, 'WEIGHTS_URL') ?? [];
+  const entries = weightsEntries(env);
   const chosen = name ?? (entries.length === 1 ? entries[0]?.name : undefined);
   if (chosen === undefined) {
     throw new AiIntegrationError(
@@ -47,7 +49,7 @@ export function weightsPath(name?: string, env: Environment = process.env): stri
  * @example const { 'model.onnx': model } = await weights();
  */
 export async function weights(env: Environment = process.env): Promise<Record<string, string>> {
-  const entries = readSetting(env, 'WEIGHTS_URL') ?? [];
+  const entries = weightsEntries(env);
   const dir = weightsDir(env);
   const paths = Object.fromEntries(entries.map((entry) => [entry.name, join(dir, entry.name)]));
   let inPlace = true;

@@ -1,7 +1,11 @@
 // MODE=vertex where a process of its own is needed: exit codes, a throw, the supervisor's restart
 // in place, AIP_STORAGE_URI in the worker. The protocol's shapes are tested in the test's process:
 // test/unit/vertex-protocol.test.ts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { startFakeStorage } from '../helpers/fake-cloud-storage.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { expectNothingLost, loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
 import { modelLoadHold } from '../helpers/model-load-hold.js';
@@ -109,7 +113,13 @@ describe('MODE=vertex: a throw, the supervisor, and AIP_STORAGE_URI', () => {
 
   test('AIP_STORAGE_URI reaches the shim: the model worker under the supervisor reads it from its environment', async () => {
     const storageUri = 'gs://vertex-managed-bucket/model-7/artifacts';
-    const server = await serve(supervisorBin, { AIP_STORAGE_URI: storageUri }, [storageModel]);
+    // The supervisor fetches the folder first (test/e2e/storage-weights.test.ts): from a fake Cloud Storage on loopback, never Google's.
+    const storage = await startFakeStorage({ 'vertex-managed-bucket': { 'model-7/artifacts/model.bin': Buffer.from('weights') } }, { pageSize: 10 });
+    const weightsDir = mkdtempSync(join(tmpdir(), 'vertex-weights-'));
+    const server = await serve(supervisorBin, { AIP_STORAGE_URI: storageUri, STORAGE_EMULATOR_HOST: storage.endpoint, WEIGHTS_DIR: weightsDir }, [
+      storageModel,
+    ]).finally(() => storage.close());
+    rmSync(weightsDir, { recursive: true, force: true });
     const answer = await postJson(`${server.url}/predict`, { instances: [{}] });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     const [reported] = answer.body.predictions;

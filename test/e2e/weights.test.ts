@@ -220,9 +220,12 @@ describe('WEIGHTS_URL under the supervisor', () => {
     for (const [url, message] of [
       [
         'ftp://example.com/model.bin',
-        'error: WEIGHTS_URL: the scheme ftp:// of ftp://example.com/model.bin is not fetched; only http://, https:// and file://',
+        'error: WEIGHTS_URL: the scheme ftp:// of ftp://example.com/model.bin is not fetched; only http://, https://, file:// and gs://',
       ],
-      ['gs://bucket/model.bin', "the scheme gs:// of gs://bucket/model.bin is not fetched; only http://, https:// and file://; give the object's https:// URL"],
+      [
+        's3://bucket/model.bin',
+        "the scheme s3:// of s3://bucket/model.bin is not fetched; only http://, https://, file:// and gs://; give the object's https:// URL",
+      ],
     ]) {
       const refused = await runSupervised({ WEIGHTS_URL: url!, WEIGHTS_DIR: freshDir() });
       expect(refused.code, refused.stderr).toBe(3);

@@ -85,6 +85,6 @@ describe('MODE=vertex settings', () => {
 
   test('every variable it reads is in the runtime’s environment table', () => {
     for (const name of Object.keys(vertexVariables)) expect(environmentVariables).toHaveProperty(name);
-    expect(Object.keys(vertexVariables).sort()).toEqual(['AIP_HEALTH_ROUTE', 'AIP_HTTP_PORT', 'AIP_PREDICT_ROUTE']);
+    expect(Object.keys(vertexVariables).sort()).toEqual(['AIP_HEALTH_ROUTE', 'AIP_HTTP_PORT', 'AIP_PREDICT_ROUTE', 'AIP_STORAGE_URI']);
   });
 });

@@ -32,10 +32,12 @@ describe('WEIGHTS_URL', () => {
       throw new Error(`${text} was accepted`);
     };
     expect(refusal('s3://bucket/model.bin')).toBe(
-      "WEIGHTS_URL: the scheme s3:// of s3://bucket/model.bin is not fetched; only http://, https:// and file://; give the object's https:// URL (a signed URL for a private bucket), or copy it in the shim with the cloud's SDK (docs/how-to/weights.md)",
+      "WEIGHTS_URL: the scheme s3:// of s3://bucket/model.bin is not fetched; only http://, https://, file:// and gs://; give the object's https:// URL (a presigned URL for a private bucket), or copy it in the shim with the cloud's SDK (docs/how-to/weights.md)",
     );
-    expect(refusal('ftp://host/model.bin')).toBe('WEIGHTS_URL: the scheme ftp:// of ftp://host/model.bin is not fetched; only http://, https:// and file://');
-    expect(refusal('model.bin')).toBe('WEIGHTS_URL: "model.bin" is not a URL (http://, https:// or file://)');
+    expect(refusal('ftp://host/model.bin')).toBe(
+      'WEIGHTS_URL: the scheme ftp:// of ftp://host/model.bin is not fetched; only http://, https://, file:// and gs://',
+    );
+    expect(refusal('model.bin')).toBe('WEIGHTS_URL: "model.bin" is not a URL (http://, https://, file:// or gs://)');
     expect(refusal('https://h/m.bin#sha256=abc')).toBe('WEIGHTS_URL: #sha256=abc of https://h/m.bin is not #sha256=<64 hex digits> or #name=<a file name>');
     expect(refusal('https://h/m.bin#md5=abc')).toContain('#md5=abc of https://h/m.bin is not');
     expect(refusal('https://h/#name=../etc')).toContain('#name=../etc of https://h/ is not');
