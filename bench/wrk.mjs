@@ -89,6 +89,12 @@ export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(v
  * that does not depend on how the load generator shares the machine's cores with it.
  */
 export function cpuSeconds(pid) {
+  const { own, children } = cpuSecondsApart(pid);
+  return own + children;
+}
+
+/** CPU seconds as `cpuSeconds` counts them, the process's own apart from its children's (a supervisor's and its workers'). */
+export function cpuSecondsApart(pid) {
   const ticks = (id) => {
     const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -105,5 +111,5 @@ export function cpuSeconds(pid) {
     // no children
   }
   const clockTicks = 100; // USER_HZ: 100 on Linux
-  return [pid, ...children].reduce((total, id) => total + ticks(id), 0) / clockTicks;
+  return { own: ticks(pid) / clockTicks, children: children.reduce((total, id) => total + ticks(id), 0) / clockTicks };
 }

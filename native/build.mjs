@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const source = new URL('./reaper.c', import.meta.url).pathname;
+const sources = ['./reaper.c', './shared-memory.c'].map((name) => new URL(name, import.meta.url).pathname);
 const target = new URL('../dist/native/reaper.node', import.meta.url).pathname;
 const headers = [join(process.config.variables.node_prefix ?? '/usr', 'include', 'node'), join(process.execPath, '..', '..', 'include', 'node')].find((dir) =>
   existsSync(join(dir, 'node_api.h')),
@@ -23,7 +23,7 @@ if (process.platform !== 'linux') {
   try {
     execFileSync(
       compiler,
-      ['-O2', '-Wall', '-Werror', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=reaper', '-DNAPI_VERSION=1', `-I${headers}`, source, '-o', target],
+      ['-O2', '-Wall', '-Werror', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=reaper', '-DNAPI_VERSION=1', `-I${headers}`, ...sources, '-o', target],
       { stdio: 'inherit' },
     );
   } catch (error) {

@@ -3,9 +3,11 @@
  * not spawn and prctl(PR_SET_CHILD_SUBREAPER), to reap orphaned processes (Node's own child
  * handling, libuv, only waits for the processes it spawned, so a Node PID 1 would collect zombies
  * forever), prctl(PR_SET_PDEATHSIG), so that the service ends when the process that started
- * it goes, and SO_SNDBUF on the byte stream to a worker (Node sets it only on UDP sockets). Built
+ * it goes, SO_SNDBUF on the byte stream to a worker (Node sets it only on UDP sockets), and the
+ * memory files large values reach a worker through (shared-memory.c). Built
  * by native/build.mjs; loaded by src/supervisor/native-helper.ts.
  */
+#include "shared-memory.h"
 #include <errno.h>
 #include <node_api.h>
 #include <sys/prctl.h>
@@ -86,6 +88,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
     {"signalOnParentDeath", NULL, signal_on_parent_death, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setSendBufferSize", NULL, set_send_buffer_size, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"createMemoryFile", NULL, create_memory_file, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"mapMemoryFile", NULL, map_memory_file, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"mapSharedFile", NULL, map_shared_file, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

@@ -1,15 +1,19 @@
+import { gatherBuffer, type GatherBuffer } from '../inputs/gather-buffer.js';
+
 /**
  * Where the files of one multipart body are gathered: one buffer of the body's declared length
  * that every file is copied into as its bytes arrive, each file a view of it. A file's bytes are
  * part of the body, so all of them fit. Chunks kept until a file ends and then concatenated would
  * hold the file twice at that moment: a 200 MB upload peaked at twice its size.
  *
+ * Under the supervisor the buffer may be a memory file its worker maps (gather-buffer.ts).
+ *
  * Allocated at the first file byte (a body of fields only takes none); a body of unknown length
  * (chunked, compressed) gathers each file in chunks, as does a file whose bytes stop following one
  * another in the buffer (a parser that interleaved two files, which busboy does not).
  */
 export class FileGathering {
-  private buffer: Buffer | undefined;
+  private buffer: GatherBuffer | undefined;
   private used = 0;
 
   constructor(private readonly declaredLength: number | undefined) {}
@@ -23,16 +27,16 @@ export class FileGathering {
   place(chunk: Buffer, end: number | undefined): number {
     if (this.declaredLength === undefined) return -1;
     if (end !== undefined && end !== this.used) return -1;
-    this.buffer ??= Buffer.allocUnsafe(this.declaredLength);
-    if (this.used + chunk.length > this.buffer.length) return -1;
-    chunk.copy(this.buffer, this.used);
+    this.buffer ??= gatherBuffer(this.declaredLength);
+    if (this.used + chunk.length > this.buffer.bytes.length) return -1;
+    this.buffer.write(chunk, this.used);
     this.used += chunk.length;
     return this.used;
   }
 
   /** @internal */
   view(start: number, end: number): Buffer {
-    return this.buffer!.subarray(start, end);
+    return this.buffer!.bytes.subarray(start, end);
   }
 }
 

@@ -4,10 +4,12 @@ import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type busboyModule from 'busboy';
 import { AiIntegrationError, InvalidInputError } from '../errors.js';
+import { isJsonType } from '../media-type.js';
 import { plural } from '../plural.js';
 import type { HttpSettings } from '../types.js';
 import type { BodyReservation } from './body-budget.js';
 import { FileGathering } from './file-gathering.js';
+import { gatherBuffer, type GatherBuffer } from '../inputs/gather-buffer.js';
 import { setOwn } from '../inputs/safe-record.js';
 import { requireOnFirstUse } from '../require-on-first-use.js';
 
@@ -122,6 +124,7 @@ export function collectBody(request: IncomingMessage, { encoding, limit, reserva
     // declares none (chunked, compressed) is gathered in chunks.
     const declared = declaredBodyLength(request, encoding, limit);
     let whole: Buffer | undefined;
+    let gathering: GatherBuffer | undefined;
     const chunks: Buffer[] = [];
     let total = 0;
     let done = false;
@@ -145,7 +148,7 @@ export function collectBody(request: IncomingMessage, { encoding, limit, reserva
       total += chunk.length;
       if (total > limit) finish(tooLarge(limit));
       else if (reservation !== undefined && !reservation.cover(total)) finish(reservation.refusal(total));
-      else if (whole && total <= whole.length) chunk.copy(whole, at);
+      else if (whole && total <= whole.length) gathering!.write(chunk, at);
       else if (whole) {
         // More than declared (only a stream that does not hold its client to Content-Length): on in chunks.
         chunks.push(whole.subarray(0, at), chunk);
@@ -153,8 +156,9 @@ export function collectBody(request: IncomingMessage, { encoding, limit, reserva
       }
       // The first chunk: the whole body as it is, or the start of the buffer it is copied into.
       else if (at === 0 && declared !== undefined && declared > chunk.length) {
-        whole = Buffer.allocUnsafe(declared);
-        chunk.copy(whole, 0);
+        gathering = gatherBuffer(declared, !isJsonType(mediaTypeOf(request)));
+        whole = gathering.bytes;
+        gathering.write(chunk, 0);
       } else chunks.push(chunk);
     };
     source.on('data', onData);

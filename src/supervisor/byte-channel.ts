@@ -11,6 +11,7 @@ import { setOwn } from '../inputs/safe-record.js';
 import { unpackMessages, type ManyMessages } from './message-outbox.js';
 import { FrameReader, frameHeader } from './byte-frames.js';
 import { loadNativeHelper } from './native-helper.js';
+import type { SharedValue, SharedValues } from './shared-memory.js';
 
 /** Binary values longer than this go on the byte stream; the rest stay in the IPC message, where small values are cheaper. */
 export const streamedValueThreshold = 64 * 1024;
@@ -41,14 +42,15 @@ export const byteStreamFdVariable = 'AI_INTEGRATION_BYTE_STREAM_FD';
  */
 export type StreamedValues = { key: string; length: number; field?: string; index?: number }[];
 
-type Taken = { rest: Record<string, unknown>; streamed: StreamedValues; values: Uint8Array[] };
+type Taken = { rest: Record<string, unknown>; streamed: StreamedValues; values: Uint8Array[]; shared?: SharedValues };
 
 /**
  * `record` without its binary values longer than the threshold (a shallow copy; `record` itself
  * is left as it is, so it can be sent again to another worker), with those values and their list.
- * undefined when there is none.
+ * undefined when there is none. With `share`, a value it can hand over in shared memory
+ * (shared-memory.ts) goes to the list `shared` instead.
  */
-export function takeLargeValues(record: Record<string, unknown>): Taken | undefined {
+export function takeLargeValues(record: Record<string, unknown>, share?: (key: string, value: Uint8Array) => SharedValue | undefined): Taken | undefined {
   let taken: Taken | undefined;
   for (const [key, value] of Object.entries(record)) {
     if (!(value instanceof Uint8Array) || value.byteLength <= streamedValueThreshold) continue;
@@ -56,6 +58,11 @@ export function takeLargeValues(record: Record<string, unknown>): Taken | undefi
     // Its place is kept (the receiver puts the bytes there, so the keys keep their order); nothing
     // sees the null, since the message waits for its values.
     setOwn(taken.rest, key, null);
+    const shared = share?.(key, value);
+    if (shared) {
+      (taken.shared ??= []).push(shared);
+      continue;
+    }
     taken.streamed.push({ key, length: value.byteLength });
     taken.values.push(value);
   }
@@ -100,6 +107,7 @@ export function takeLargeResultValues(result: Record<string, unknown>): Taken | 
 interface Streaming {
   id: number;
   streamed?: StreamedValues;
+  shared?: SharedValues;
 }
 
 /** One side of the byte stream: writes the values of the messages sent, and reads those announced. */
@@ -165,6 +173,8 @@ export class ByteChannel {
     const taken = takeLarge(record);
     if (!taken) return message;
     const prepared = withRest(taken.rest);
+    if (taken.shared) prepared.shared = taken.shared;
+    if (taken.streamed.length === 0) return prepared;
     prepared.streamed = taken.streamed;
     this.values.set(prepared, taken.values);
     return prepared;

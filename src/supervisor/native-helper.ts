@@ -7,6 +7,12 @@ export interface NativeHelper {
   becomeSubreaper(): boolean;
   signalOnParentDeath(signal: number): boolean;
   setSendBufferSize(fd: number, bytes: number): number;
+  /** A memfd of `length` bytes (close-on-exec); its fd. Absent from a helper built before it. */
+  createMemoryFile?(name: string, length: number): number;
+  /** A Buffer over a shared mapping of memory file `fd`, unmapped when collected. */
+  mapMemoryFile?(fd: number, length: number): Buffer;
+  /** A Buffer over a private mapping of bytes [offset, offset + length) of the memfd called `name` at `path`. */
+  mapSharedFile?(path: string, name: string, offset: number, length: number): Buffer;
 }
 
 let loaded: NativeHelper | Error | undefined;

@@ -31,7 +31,9 @@ import {
 } from './worker-protocol.js';
 import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type ManyMessages } from './message-outbox.js';
-import { ByteChannel, byteStreamFdVariable } from './byte-channel.js';
+import { ByteChannel, byteStreamFdVariable, takeLargeValues } from './byte-channel.js';
+import { releaseSharedValues, sharedGatherBuffer, sharedMemoryProbe, sharedMemoryVariable, sharedValueOf } from './shared-memory.js';
+import { useGatherAllocator } from '../inputs/gather-buffer.js';
 import type { Socket } from 'node:net';
 import { stopProcess } from './stop-process.js';
 import { PendingRequests } from './pending-requests.js';
@@ -167,27 +169,25 @@ export class SupervisedEngine implements Engine {
       // into an old object keeps the request's promise and HTTP objects alive through young
       // collections.
       let stopListening: (() => void) | undefined;
-      // Called only once `request` below exists.
+      // Called only once `request` below exists. The memory files its inputs were gathered into
+      // are closed: no worker maps them again (the supervisor's view lives on while referenced).
       const settled = () => {
         stopListening?.();
         clearTimeout(request.cancelTimer);
+        releaseSharedValues(inputs);
       };
       const request: Pending = {
         id: this.nextId++,
         inputs,
         env: requestEnvironment(),
-        resolve: cancellation
-          ? (result) => {
-              settled();
-              resolve(result);
-            }
-          : resolve,
-        reject: cancellation
-          ? (error) => {
-              settled();
-              reject(error);
-            }
-          : reject,
+        resolve: (result) => {
+          settled();
+          resolve(result);
+        },
+        reject: (error) => {
+          settled();
+          reject(error);
+        },
         slot: undefined,
         runningSince: undefined,
         limit: undefined,
@@ -341,6 +341,9 @@ export class SupervisedEngine implements Engine {
       [byteStreamFdVariable]: '4',
       WORKER_INDEX: String(slot.index),
     };
+    slot.sharedMemory = false;
+    const probe = sharedMemoryProbe();
+    if (probe !== undefined) env[sharedMemoryVariable] = probe;
     if (slot.device !== undefined) env.CUDA_VISIBLE_DEVICES = slot.device;
     const worker = spawn(process.execPath, [...process.execArgv, ...workerPreload, ...this.workerNodeArgs, this.shim, ...this.args], {
       env,
@@ -418,8 +421,14 @@ export class SupervisedEngine implements Engine {
     if (request.env) infer.env = request.env;
     if (request.onChunk) infer.chunks = true;
     if (request.onLog) infer.logs = true;
-    // Large binary inputs follow on the byte stream; request.inputs stays whole for a re-send.
-    const message = slot.bytes!.prepare(infer, request.inputs, (rest) => ({ ...infer, inputs: rest }));
+    // Large binary inputs follow on the byte stream, or the worker maps them from the memory file
+    // they were gathered into; request.inputs stays whole for a re-send.
+    const message = slot.bytes!.prepare(
+      infer,
+      request.inputs,
+      (rest) => ({ ...infer, inputs: rest }),
+      slot.sharedMemory ? (record) => takeLargeValues(record, sharedValueOf) : undefined,
+    );
     const worker = slot.process!;
     slot.outbox!.send(message, (delivery) => {
       if (delivery.ok || this.pending.get(request.id) !== request) return;
@@ -475,6 +484,9 @@ export class SupervisedEngine implements Engine {
         if (slot.replacement) return; // it is being replaced already
         clearTimeout(slot.startTimer);
         slot.state = 'ready';
+        slot.sharedMemory = message.sharedMemory === true;
+        // Bodies are gathered into memory files while the workers can map them.
+        useGatherAllocator(slot.sharedMemory ? sharedGatherBuffer : undefined);
         slot.startOutput?.ready();
         slot.failedStartOutput = undefined;
         if (this.workerConcurrency !== 1) slot.outbox!.send({ type: 'configure', concurrency: this.workerConcurrency });

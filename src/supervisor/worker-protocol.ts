@@ -8,6 +8,7 @@ import type { ErrorCode } from '../errors.js';
 import { setOwn } from '../inputs/safe-record.js';
 import type { InferenceResult, InputsSchema, StartLoopOptions } from '../types.js';
 import type { StreamedValues } from './byte-channel.js';
+import type { SharedValues } from './shared-memory.js';
 
 /** Set in the worker's environment by the supervisor. */
 export const workerEnvironmentVariable = 'AI_INTEGRATION_WORKER';
@@ -36,15 +37,26 @@ export type SupervisorMessage =
    * `chunks`: the mode wants a streamed result's chunks as they come (else only the final result).
    * `logs`: the mode follows the prediction's logs (`context.log`); else the worker writes them to stderr.
    * `streamed`: the inputs that follow on the byte stream (null here until they arrive).
+   * `shared`: the inputs the worker maps from the supervisor's memory files (null here until mapped).
    */
-  | { type: 'infer'; id: number; inputs: Record<string, unknown>; env?: RequestEnvironment; chunks?: true; logs?: true; streamed?: StreamedValues }
+  | {
+      type: 'infer';
+      id: number;
+      inputs: Record<string, unknown>;
+      env?: RequestEnvironment;
+      chunks?: true;
+      logs?: true;
+      streamed?: StreamedValues;
+      shared?: SharedValues;
+    }
   /** How many inferences the worker runs at once; the rest wait in its queue, first in, first out. */
   | { type: 'configure'; concurrency: number }
   /** Cancel request `id`: aborts the signal its inference function got (or drops it while it waits). */
   | { type: 'abort'; id: number };
 
 export type WorkerMessage =
-  | { type: 'ready'; schema: InputsSchema; options: ForwardedOptions; modes: ShimModes }
+  /** `sharedMemory`: the worker can map the supervisor's memory files (shared-memory.ts). */
+  | { type: 'ready'; schema: InputsSchema; options: ForwardedOptions; modes: ShimModes; sharedMemory?: boolean }
   /**
    * `predictMs`: how long the model ran it, from when the worker started it (not its wait in the worker's queue).
    * `streamed`: the result's data follows on the byte stream.

@@ -54,6 +54,8 @@ export class WorkerSlot {
   outbox: Outbox<SupervisorMessage> | undefined;
   /** The current process's byte stream: large binary inputs go there, large result data comes back on it. */
   bytes: ByteChannel | undefined;
+  /** Whether the worker said at start that it can map the supervisor's memory files (shared-memory.ts). */
+  sharedMemory = false;
   state: WorkerState = 'stopped';
   reason = 'the model worker is starting';
   sentOrder: Pending[] = [];

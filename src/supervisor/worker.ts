@@ -9,6 +9,8 @@ import {
 import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type Delivery, type ManyMessages } from './message-outbox.js';
 import { ByteChannel, byteStreamFdVariable, takeLargeResultValues } from './byte-channel.js';
+import { canMapSharedValues, mapSharedValue, sharedMemoryVariable, type SharedValues } from './shared-memory.js';
+import { setOwn } from '../inputs/safe-record.js';
 import { AiIntegrationError, ExitCode, InferenceThrewError, PredictionCanceledError } from '../errors.js';
 import { validateOutputDescription } from '../result/output-description.js';
 import { validateSchema } from '../inputs/schema.js';
@@ -105,6 +107,14 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
   let concurrency = engineSchedules ? Number.POSITIVE_INFINITY : 1;
   let running = 0;
   const channel = byteChannel();
+  // Whether the worker maps large inputs from the supervisor's memory files: it maps the probe the
+  // supervisor named (a /proc it may not read, or no native helper, says no; they then come on
+  // the byte stream).
+  const probe = process.env[sharedMemoryVariable];
+  const sharedMemory = canMapSharedValues(probe);
+  const supervisorPid = Number(probe?.split(':')[0]);
+  // Requests whose shared inputs could not be mapped (out of memory or of fds): they fail when their turn comes.
+  const unmapped = new WeakMap<object, string>();
   const waiting: Extract<SupervisorMessage, { type: 'infer' }>[] = [];
   // Requests whose inputs are still arriving on the byte stream: the queue waits for the first.
   const arriving = new WeakSet<object>();
@@ -127,6 +137,7 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
       pump();
     } else if (message?.type === 'infer') {
       waiting.push(message);
+      if (message.shared) mapShared(message, message.shared);
       if (message.streamed) {
         if (!channel) {
           process.stderr.write('ai-integration: the supervisor sent inputs on a byte stream this worker does not have; exiting\n');
@@ -147,7 +158,28 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
       } else cancellations.get(message.id)?.cancel();
     }
   };
+  // Mapped as the message arrives, while the supervisor surely holds the file open.
+  const mapShared = (message: Extract<SupervisorMessage, { type: 'infer' }>, shared: SharedValues) => {
+    if (!sharedMemory || !Array.isArray(shared)) {
+      process.stderr.write('ai-integration: the supervisor sent inputs in shared memory this worker cannot map; exiting\n');
+      process.exit(ExitCode.modelFailed);
+    }
+    try {
+      for (const value of shared) setOwn(message.inputs, String(value.key), mapSharedValue(supervisorPid, value));
+    } catch (error) {
+      unmapped.set(message, (error as Error).message);
+    }
+  };
   const run = (message: Extract<SupervisorMessage, { type: 'infer' }>) => {
+    const notMapped = unmapped.get(message);
+    if (notMapped !== undefined) {
+      const failure = `the model worker could not map an input from the supervisor's shared memory (${notMapped})`;
+      void send({ type: 'failed', id: message.id, error: { code: 'AI_ERR_INTERNAL', message: failure } }).finally(() => {
+        running--;
+        pump();
+      });
+      return;
+    }
     // The request's own variables (the Lambda trace id), as the model would see them in process.
     applyRequestEnvironment(message.env);
     const cancellation = new Cancellation();
@@ -196,5 +228,5 @@ export async function serveAsWorker(engine: Engine, schema: InputsSchema, option
         pump();
       });
   };
-  await send({ type: 'ready', schema, options: forwarded, modes: { urls: registeredModuleUrls(), inProcess: inProcessModeNames() } });
+  await send({ type: 'ready', schema, options: forwarded, modes: { urls: registeredModuleUrls(), inProcess: inProcessModeNames() }, sharedMemory });
 }

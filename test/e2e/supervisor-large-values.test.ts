@@ -54,7 +54,7 @@ describe.each(['direct', 'supervised'] as const)('large binary values, %s', (how
     expect(both.status).toBe(200);
     expect(both.body.output.file).toMatchObject({ sha256: sha256(first), length: first.length, buffer: true });
     expect(both.body.output.other).toMatchObject({ sha256: sha256(second), length: second.length, buffer: true });
-    expect(both.body.output.keys).toEqual(['file', 'other', 'result_bytes', 'delay_ms']);
+    expect(both.body.output.keys).toEqual(['file', 'other', 'result_bytes', 'delay_ms', 'scribble']);
     const mixed = await upload(server.url, { file: small, other: first });
     expect(mixed.body.output.file).toMatchObject({ sha256: sha256(small), length: 100, buffer: true });
     expect(mixed.body.output.other).toMatchObject({ sha256: sha256(first), length: first.length, buffer: true });
