@@ -31,6 +31,7 @@ interface Manifest {
   version: string;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
 }
 
 /** This package's root, where package.json, docker/ and templates/ are: from dist/ or from src/init/. */
@@ -106,8 +107,15 @@ function packageJson(name: string, manifest: Manifest, dependency: string, types
     // only builds what its prebuilt package already holds, protobufjs's (through gRPC's
     // proto-loader) only warns about its own version scheme: docs/reference/dependencies.md.
     allowScripts: { 'msgpackr-extract': false, protobufjs: false },
+    // tsx for `ai-integration dev shim.ts` (no build step), in the range this package takes as its peer.
     ...(typescript
-      ? { devDependencies: { '@types/node': manifest.devDependencies?.['@types/node'] ?? '*', typescript: manifest.devDependencies?.typescript ?? '*' } }
+      ? {
+          devDependencies: {
+            '@types/node': manifest.devDependencies?.['@types/node'] ?? '*',
+            tsx: manifest.peerDependencies?.tsx ?? '*',
+            typescript: manifest.devDependencies?.typescript ?? '*',
+          },
+        }
       : {}),
   };
 }

@@ -168,13 +168,17 @@ describe('init, npm install, npm test', () => {
       start: 'npm run build --silent && ai-integration shim.js',
       test: 'npm run build --silent && MODE=test_model_integration ai-integration shim.js',
     });
-    expect(Object.keys(manifest.devDependencies)).toEqual(['@types/node', 'typescript']);
+    // tsx, for `ai-integration dev shim.ts`, in the range the package takes it as a peer.
+    expect(Object.keys(manifest.devDependencies)).toEqual(['@types/node', 'tsx', 'typescript']);
+    expect(manifest.devDependencies.tsx).toBe(readJson(join(repoRoot, 'package.json')).peerDependencies.tsx);
 
     expectSuccess(await runIn(model, 'npm', npmInstall), 'npm install');
     const selfTest = expectSuccess(await runIn(model, 'npm', ['test', '--silent']), 'npm test');
     expect(selfTest.stderr).toContain('Self-test passed: 5/5');
     expect(JSON.parse(selfTest.stdout.toString())).toMatchObject({ width: 600, height: 400, format: 'jpeg' });
     expect(readdirSync(model)).toContain('shim.js'); // what the Dockerfile runs
+    // What `dev shim.ts` loads first: the model folder's own tsx.
+    expect(existsSync(join(model, 'node_modules', 'tsx', 'package.json'))).toBe(true);
 
     // The build step is a type check: a mistake in shim.ts fails npm test before the model runs.
     const shim = readFileSync(join(model, 'shim.ts'), 'utf8');
@@ -183,7 +187,9 @@ describe('init, npm install, npm test', () => {
     expect(broken.code).not.toBe(0);
     expect(broken.stdout.toString() + broken.stderr).toContain("error TS2345: Argument of type 'Buffer");
     expect(broken.stderr).not.toContain('Self-test');
-  });
+    // An npm install (TypeScript, tsx and its esbuild binary) and three runs of tsc: about a minute
+    // on a machine shared with other test runs, past the tier's 60 s.
+  }, 180_000);
 });
 
 describe('init never overwrites without --force', () => {
