@@ -168,7 +168,12 @@ async function measure(kind, way, size) {
     if (answer.status !== 200 || !answer.text.includes(String(request.length)))
       throw new Error(`${kind} ${way}: ${answer.status} ${answer.text.slice(0, 300)}`);
     const each = pids.map((pid) => ((kilobytesOf(pid, 'VmHWM') - idle.get(pid)) * 1024) / request.body.length);
-    return { perByte: each.reduce((sum, value) => sum + value, 0), each, seconds };
+    // Of each process's resident memory, the pages of memory files it maps (the body a supervisor
+    // gathered into one, mapped by its worker): counted in the VmHWM of each process that touched
+    // them, so a page both touched would count twice. The supervisor's own mapping of it holds only
+    // the pages it read (the image's header): this shows it.
+    const shared = pids.map((pid) => (kilobytesOf(pid, 'RssShmem') * 1024) / request.body.length);
+    return { perByte: each.reduce((sum, value) => sum + value, 0), each, shared, seconds };
   } catch (error) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const ended = child.exitCode === null && child.signalCode === null ? 'running' : `ended (${child.exitCode ?? child.signalCode})`;
@@ -191,12 +196,15 @@ for (const sizeMb of sizesMb) {
       const range = rounds > 1 ? `(${Math.min(...perByte).toFixed(2)}-${Math.max(...perByte).toFixed(2)})` : '';
       const middle = results.find((result) => result.perByte === median(perByte));
       const each = middle.each.length > 1 ? `  ${middle.each.map((value) => value.toFixed(2)).join(' + ')}` : '';
+      const shared = middle.shared.some((value) => value >= 0.01)
+        ? `  (mapped from memory files at the end: ${middle.shared.map((value) => value.toFixed(2)).join(' + ')})`
+        : '';
       console.log(
         `${String(sizeMb).padStart(7)}  ${kind.padEnd(9)}  ${way.padEnd(10)}  ${median(perByte).toFixed(2).padStart(15)}  ${range.padEnd(13)}  ${median(
           results.map((result) => result.seconds),
         )
           .toFixed(2)
-          .padStart(7)}${each}`,
+          .padStart(7)}${each}${shared}`,
       );
     }
   }

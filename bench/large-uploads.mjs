@@ -3,7 +3,8 @@
 // direct (node shim.js) and under the supervisor (which hands the bytes to its worker process),
 // and the same bytes as a KServe V2 binary tensor (direct and supervised; no bare server speaks
 // it). wrk, 4 connections; servers alternate over rounds so that machine noise hits all alike;
-// medians, with the server's CPU per request (its process and its workers, from /proc).
+// medians, with the server's CPU per request (its process and its workers, from /proc; under the
+// supervisor also apart), and the load average at the start and the end.
 // Usage: npm run bench -- large-uploads [-- seconds rounds connections]
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
