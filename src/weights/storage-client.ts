@@ -108,9 +108,11 @@ export class StorageClient {
   // Tried again (with backoff) when the connection fails or the API answers 429 or 5xx, as Google's clients do.
   private async getJson(url: string, signal: AbortSignal): Promise<unknown> {
     for (let tries = 1; ; tries += 1) {
+      // Outside the try: the token source has tried again already, and says why it has none.
+      const headers = await this.headers(signal);
       let retryable: Error;
       try {
-        const response = await request(url, { dispatcher: this.dispatcher, headers: await this.headers(signal), signal });
+        const response = await request(url, { dispatcher: this.dispatcher, headers, signal });
         const text = await response.body.text();
         if (response.statusCode === 200) return JSON.parse(text) as unknown;
         const reason = `Cloud Storage answered ${response.statusCode}${errorMessage(text)}`;

@@ -116,9 +116,11 @@ describe('MODE=vertex: a throw, the supervisor, and AIP_STORAGE_URI', () => {
     // The supervisor fetches the folder first (test/e2e/storage-weights.test.ts): from a fake Cloud Storage on loopback, never Google's.
     const storage = await startFakeStorage({ 'vertex-managed-bucket': { 'model-7/artifacts/model.bin': Buffer.from('weights') } }, { pageSize: 10 });
     const weightsDir = mkdtempSync(join(tmpdir(), 'vertex-weights-'));
-    const server = await serve(supervisorBin, { AIP_STORAGE_URI: storageUri, STORAGE_EMULATOR_HOST: storage.endpoint, WEIGHTS_DIR: weightsDir }, [
-      storageModel,
-    ]).finally(() => storage.close());
+    const server = await serve(
+      supervisorBin,
+      { AIP_STORAGE_URI: storageUri, STORAGE_EMULATOR_HOST: storage.endpoint, GCE_METADATA_HOST: '', WEIGHTS_DIR: weightsDir },
+      [storageModel],
+    ).finally(() => storage.close());
     rmSync(weightsDir, { recursive: true, force: true });
     const answer = await postJson(`${server.url}/predict`, { instances: [{}] });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);

@@ -147,3 +147,17 @@ describe('the hash thread', () => {
     expect(hashes?.sha256).toBe('3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7');
   });
 });
+
+describe('the test run itself', () => {
+  test("points Google's variables at a closed loopback port (vitest.config.ts), so a gs:// entry no test aimed at its fakes never leaves 127.0.0.1", async () => {
+    expect(process.env.GCE_METADATA_HOST).toBe('127.0.0.1:1');
+    expect(process.env.STORAGE_EMULATOR_HOST).toBe('http://127.0.0.1:1');
+    const client = new StorageClient(process.env, new MetadataTokenSource(process.env, { tries: 1 }));
+    expect(client.endpoint).toBe('http://127.0.0.1:1');
+    // The token is asked first, of the closed port: refused there, before any request to Cloud Storage.
+    await expect(client.list('bucket', 'model/', new AbortController().signal)).rejects.toThrow(
+      /^no access token from the metadata server http:\/\/127\.0\.0\.1:1\/computeMetadata\/v1\/instance\/service-accounts\/default\/token: .*ECONNREFUSED/,
+    );
+    await client.close();
+  });
+});
