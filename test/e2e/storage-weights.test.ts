@@ -32,12 +32,13 @@ const config = Buffer.from(JSON.stringify({ layers: 12, hidden: 768 }));
 const vocab = Buffer.from('a\nb\nc\n'.repeat(1000));
 
 beforeAll(async () => {
-  // Four names under model/ (with the console's folder placeholder), two a page: the listing takes two pages.
+  // Five names under model/ (with the console's folder placeholder and an empty file), two a page: the listing takes three pages.
   storage = await startFakeStorage(
     {
       bucket: {
         'model/': Buffer.alloc(0),
         'model/config.json': config,
+        'model/tokenizer/added_tokens.json': Buffer.alloc(0),
         'model/tokenizer/vocab.txt': vocab,
         'model/weights.bin': big,
         'other/unrelated.bin': Buffer.from('not under the prefix'),
@@ -98,17 +99,18 @@ describe('MODE=vertex with AIP_STORAGE_URI', () => {
       const folder = join(dir, 'aip-storage');
       expect(answer.body.predictions[0]).toEqual({
         folder,
-        files: { 'config.json': config.length, 'tokenizer/vocab.txt': vocab.length, 'weights.bin': 20 * MiB },
+        files: { 'config.json': config.length, 'tokenizer/added_tokens.json': 0, 'tokenizer/vocab.txt': vocab.length, 'weights.bin': 20 * MiB },
       });
       expect(sha256(readFileSync(join(folder, 'weights.bin')))).toBe(sha256(big));
       expect(readFileSync(join(folder, 'tokenizer', 'vocab.txt'))).toEqual(vocab);
       expect(readdirSync(dir).filter((name) => name.includes('.partial'))).toEqual([]);
 
-      // Listed under the prefix, two pages, the second asked for with the token the first named.
+      // Listed under the prefix, three pages, each asked for with the token the one before named.
       const listings = storage.requests.filter((seen) => seen.path === '/storage/v1/b/bucket/o');
       expect(listings.map((seen) => [seen.query.get('prefix'), seen.query.get('pageToken')])).toEqual([
         ['model/', null],
         ['model/', '2'],
+        ['model/', '4'],
       ]);
       // The big one in ranges over several connections, after one byte that says its size.
       const ranges = storage.media('model/weights.bin').map((seen) => seen.range);
@@ -121,7 +123,7 @@ describe('MODE=vertex with AIP_STORAGE_URI', () => {
       expect(metadata.requests.every((seen) => seen.flavor === 'Google')).toBe(true);
       // The log says what was checked, and readiness said "starting" meanwhile.
       const stderr = vertex.stderr();
-      expect(stderr).toContain('weights: aip-storage: 3 objects (21 MB) under gs://bucket/model/');
+      expect(stderr).toContain('weights: aip-storage: 4 objects (21 MB) under gs://bucket/model/');
       expect(stderr).toMatch(/weights: aip-storage\/weights\.bin fetched, size and MD5 checked/);
       expect(stderr).toMatch(/readiness on http:\/\/127\.0\.0\.1:\d+\/health answers 503 "starting"/);
     } finally {

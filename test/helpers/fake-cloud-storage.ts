@@ -171,7 +171,8 @@ export interface FakeMetadata {
   close(): Promise<void>;
 }
 
-export async function startFakeMetadata(token: string): Promise<FakeMetadata> {
+/** Answers `token`, good for `expiresIn` seconds (the real server gives about an hour, less as it ages). */
+export async function startFakeMetadata(token: string, expiresIn = 3599): Promise<FakeMetadata> {
   const requests: MetadataRequest[] = [];
   const server = createServer((request, response) => {
     const flavor = request.headers['metadata-flavor'] as string | undefined;
@@ -187,7 +188,7 @@ export async function startFakeMetadata(token: string): Promise<FakeMetadata> {
     }
     response
       .writeHead(200, { 'content-type': 'application/json', 'metadata-flavor': 'Google' })
-      .end(JSON.stringify({ access_token: token, expires_in: 3599, token_type: 'Bearer' }));
+      .end(JSON.stringify({ access_token: token, expires_in: expiresIn, token_type: 'Bearer' }));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -108,6 +108,19 @@ describe('credentials', () => {
     metadata.requests.length = 0;
   });
 
+  test('a token about to expire (within 5 minutes) is asked for again before the next request; a fresh one is kept', async () => {
+    const ageing = await startFakeMetadata('short-lived', 60);
+    try {
+      const tokens = new MetadataTokenSource({ GCE_METADATA_HOST: ageing.host });
+      expect(await tokens.headers(signal)).toEqual({ authorization: 'Bearer short-lived' });
+      expect(await tokens.headers(signal)).toEqual({ authorization: 'Bearer short-lived' });
+      expect(ageing.requests).toHaveLength(2);
+      await tokens.close();
+    } finally {
+      await ageing.close();
+    }
+  });
+
   test('STORAGE_EMULATOR_HOST alone: no credentials, as with Google’s libraries, and the metadata server is never asked', async () => {
     const { asked, connect } = guardedConnector();
     const env = { STORAGE_EMULATOR_HOST: storage.endpoint };
