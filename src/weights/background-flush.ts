@@ -14,7 +14,7 @@ export class BackgroundFlush {
   private flushing: Promise<void> | undefined;
   private failure: Error | undefined;
 
-  constructor(private readonly handle: FileHandle) {}
+  constructor(private readonly handle: Pick<FileHandle, 'datasync'>) {}
 
   written(bytes: number): void {
     this.unflushed += bytes;

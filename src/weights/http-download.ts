@@ -1,55 +1,135 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fdatasync, openSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { setTimeout as delay } from 'node:timers/promises';
-import { Agent, type Dispatcher, interceptors, request } from 'undici';
+import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import type { Dispatcher } from 'undici';
 import { BackgroundFlush } from './background-flush.js';
-import { type HashName, HashFollower, writtenPrefix } from './hash-follower.js';
+import { type DownloadOptions, type Downloaded, PermanentDownloadError } from './download-types.js';
+
+export { type DownloadOptions, type Downloaded, describeCause, PermanentDownloadError } from './download-types.js';
+import { HashFollower } from './hash-follower.js';
 import { PieceWriter } from './piece-writer.js';
+import { isPlainHttp, plainGet, UnusualAnswerError } from './plain-http-get.js';
+import { downloadRanges, header, type Transport } from './ranged-download.js';
 import { receive } from './receive.js';
-import { bytesDone, type Piece, planPieces, readPartialState, removePartial, writePartialState } from './partial-state.js';
+import { removePartial } from './partial-state.js';
+import { SyncPieceWriter } from './sync-piece-writer.js';
 
-/** Where a download goes and what it reports. */
-export interface DownloadOptions {
-  url: string;
-  partialPath: string;
-  statePath: string;
-  connections: number;
-  signal: AbortSignal;
-  /** The size, once the server said it (undefined when it does not), and the bytes already there from an earlier try. */
-  onStart(size: number | undefined, resumedBytes: number): void;
-  /** Bytes received (written to the file soon after, and before the download resolves or rejects). */
-  onBytes(bytes: number): void;
-  /** A connection failed and is tried again from where it stopped. */
-  onRetry(message: string): void;
-  /** Headers sent with every request, asked for each time (a bearer token that may be renewed meanwhile). */
-  headers?: () => Promise<Record<string, string>>;
-  /** Hashes to take besides sha256 (Cloud Storage lists an object's md5 or crc32c). */
-  alsoHash?: readonly HashName[];
-}
-
-/** What was downloaded: its sha256 and size, and every hash asked for, in hex. */
-export interface Downloaded {
-  sha256: string;
-  size: number;
-  hashes: Partial<Record<HashName, string>>;
-}
-
-/** A failure that trying again cannot mend (the server refuses, the file changed). */
-export class PermanentDownloadError extends Error {}
-
-// A connection that fails is tried again this often in a row (each try that brings bytes starts the count again).
-const triesInARow = 5;
-const timeouts = { headersTimeout: 30_000, bodyTimeout: 30_000 };
+// No byte for this long (connecting, waiting for the head, or in the body) fails the try.
+const idleTimeoutMs = 30_000;
+const timeouts = { headersTimeout: idleTimeoutMs, bodyTimeout: idleTimeoutMs };
+// Each connection of the plain client reads into one buffer of this size, reused for every read.
+const readBufferBytes = 2 * 2 ** 20;
 
 /**
  * Downloads `url` into the partial file and resolves with its sha256 and size. Where the server
- * takes Range requests, the file is fetched in pieces over several connections into a file of
- * its full size, and a state file beside it says what is done, so that an interrupted download
- * (a cut connection, tried again; or a process that ended, started again) resumes. Otherwise it
- * is one stream, hashed as it arrives.
+ * takes Range requests, the file is fetched in pieces over several connections (downloadRanges),
+ * resumable; otherwise it is one stream, hashed as it arrives. Plain http:// goes through our own
+ * client (plainGet) while the answers are the plain ones a file server gives; a redirect, another
+ * framing or https:// goes through undici.
  */
 export async function downloadHttp(options: DownloadOptions): Promise<Downloaded> {
+  if (isPlainHttp(options.url)) {
+    try {
+      return await downloadPlain(options);
+    } catch (error) {
+      // Only the first answer can be unusual here (before anything is written): undici takes it from the start.
+      if (!(error instanceof UnusualAnswerError)) throw error;
+    }
+  }
+  return downloadWithUndici(options);
+}
+
+const plainTransport = (url: string): Transport => ({
+  reusesBuffer: true,
+  connection() {
+    const buffer = Buffer.allocUnsafe(readBufferBytes);
+    return (headers, signal, receiver) => plainGet(url, headers, signal, receiver, { buffer, timeoutMs: idleTimeoutMs });
+  },
+});
+
+/**
+ * The plain client's download: one byte first, whose answer says the size, whether ranges are
+ * served and the validator. A server without ranges answers 200 with the whole file: that answer
+ * is the download, written and hashed in order as it arrives. Any other answer than 206 or 200
+ * with Content-Length (a redirect, 416, a refusal, a Content-Range without the total) is unusual.
+ */
+async function downloadPlain(options: DownloadOptions): Promise<Downloaded> {
+  const transport = plainTransport(options.url);
+  let ranges: { size: number; validator: string | undefined } | undefined;
+  let stream: InOrderFile | undefined;
+  try {
+    await transport.connection()({ ...(await options.headers?.()), range: 'bytes=0-0' }, options.signal, {
+      start(status, headers) {
+        if (status === 206) {
+          const total = /^bytes 0-0\/(\d+)$/.exec(String(headers['content-range'] ?? '').trim())?.[1];
+          if (total === undefined) throw new UnusualAnswerError(`the server answered bytes=0-0 with Content-Range ${headers['content-range']}`);
+          ranges = { size: Number(total), validator: header(headers.etag) ?? header(headers['last-modified']) };
+        } else if (status === 200 && !options.alsoHash?.length) {
+          const length = Number(String(headers['content-length']).split(',')[0]);
+          removePartialSync(options);
+          options.onStart(length, 0);
+          stream = new InOrderFile(options.partialPath);
+        } else {
+          // A redirect, 416 (an empty file), a refusal (undici reads its reason from the body): undici asks again.
+          throw new UnusualAnswerError(`the server answered ${status}`);
+        }
+      },
+      data(chunk) {
+        if (!stream) return;
+        stream.writer.push(chunk);
+        options.onBytes(chunk.length);
+      },
+    });
+    if (stream) return await stream.finish();
+  } catch (error) {
+    await stream?.abandon();
+    throw error;
+  }
+  if (!ranges) throw new UnusualAnswerError('the server sent no answer');
+  return downloadRanges(options, transport, ranges.size, ranges.validator);
+}
+
+const removePartialSync = (options: DownloadOptions) => {
+  for (const path of [options.partialPath, options.statePath, `${options.statePath}.tmp`]) rmSync(path, { force: true });
+};
+
+/** A file written from the start in order, each chunk at once and hashed from memory (a server without ranges, through plainGet). */
+class InOrderFile {
+  private readonly fd: number;
+  private readonly inOrder = { hash: createHash('sha256'), hashed: 0 };
+  private readonly flusher: BackgroundFlush;
+  readonly writer: SyncPieceWriter;
+
+  constructor(path: string) {
+    const fd = openSync(path, 'w');
+    this.fd = fd;
+    this.flusher = new BackgroundFlush({ datasync: () => promisify(fdatasync)(fd) });
+    this.writer = new SyncPieceWriter(fd, 0, (bytes) => this.flusher.written(bytes), this.inOrder);
+  }
+
+  async finish(): Promise<Downloaded> {
+    try {
+      await this.flusher.settled();
+    } finally {
+      closeSync(this.fd);
+    }
+    const sha256 = this.inOrder.hash.digest('hex');
+    return { sha256, size: this.inOrder.hashed, hashes: { sha256 } };
+  }
+
+  async abandon(): Promise<void> {
+    await this.flusher.settled().catch(() => {});
+    closeSync(this.fd);
+  }
+}
+
+/** undici's download: every answer it can take, redirects followed; https:// and whatever plainGet finds unusual. */
+async function downloadWithUndici(options: DownloadOptions): Promise<Downloaded> {
+  // Imported here: plain http:// never needs it.
+  const { Agent, interceptors, request } = await import('undici');
   // (undici's redirect handler drops Authorization when a redirect leaves the origin.)
   const dispatcher = new Agent({ ...timeouts, connections: options.connections + 1 }).compose(interceptors.redirect({ maxRedirections: 5 }));
   try {
@@ -60,7 +140,11 @@ export async function downloadHttp(options: DownloadOptions): Promise<Downloaded
       await probe.body.dump();
       if (total === undefined) throw new PermanentDownloadError(`the server answered a Range request without the total size in Content-Range`);
       const validator = header(probe.headers.etag) ?? header(probe.headers['last-modified']);
-      return await downloadRanges(options, dispatcher, Number(total), validator);
+      const transport: Transport = {
+        reusesBuffer: false,
+        connection: () => (headers, signal, receiver) => receive(dispatcher, options.url, headers, signal, receiver),
+      };
+      return await downloadRanges(options, transport, Number(total), validator);
     }
     if (probe.statusCode === 200) return await downloadStream(options, probe.body, Number(probe.headers['content-length'] ?? Number.NaN));
     // An empty file has no byte 0 to range over.
@@ -73,8 +157,6 @@ export async function downloadHttp(options: DownloadOptions): Promise<Downloaded
     await dispatcher.close();
   }
 }
-
-const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 /**
  * What a refusal's body says, for the message: the `error.message` of a JSON error (Cloud
@@ -91,6 +173,7 @@ async function refusalReason(body: Readable & { text(): Promise<string> }): Prom
 }
 
 async function downloadWhole(options: DownloadOptions, dispatcher: Dispatcher): Promise<Downloaded> {
+  const { request } = await import('undici');
   const response = await request(options.url, { dispatcher, signal: options.signal, headers: await options.headers?.() });
   if (response.statusCode !== 200) throw new PermanentDownloadError(`the server answered ${response.statusCode}${await refusalReason(response.body)}`);
   return downloadStream(options, response.body, Number(response.headers['content-length'] ?? Number.NaN));
@@ -138,135 +221,4 @@ async function downloadStream(options: DownloadOptions, body: Readable, length: 
 async function finish(follower: HashFollower, size: number): Promise<Downloaded> {
   const hashes = (await follower.digests()) ?? {};
   return { sha256: hashes.sha256 as string, size, hashes };
-}
-
-async function downloadRanges(options: DownloadOptions, dispatcher: Dispatcher, size: number, validator: string | undefined): Promise<Downloaded> {
-  const known = { url: options.url, size, validator };
-  let state = await readPartialState(options.statePath, options.partialPath, known);
-  if (!state) {
-    await removePartial(options.partialPath, options.statePath);
-    state = { ...known, pieces: planPieces(size, options.connections) };
-    const created = await open(options.partialPath, 'w');
-    await created.truncate(size);
-    await created.close();
-    await writePartialState(options.statePath, state);
-  }
-  options.onStart(size, bytesDone(state.pieces));
-  const handle = await open(options.partialPath, 'r+');
-  const { pieces } = state;
-  const follower = new HashFollower(options.partialPath, size, options.alsoHash);
-  follower.written(writtenPrefix(pieces));
-  const flusher = new BackgroundFlush(handle);
-  // The state on disk may lag what is written (never run ahead of it): it is saved every second and at the end.
-  const saved = state;
-  const saver = setInterval(() => void writePartialState(options.statePath, saved).catch(() => {}), 1000);
-  const stopOthers = new AbortController();
-  const signal = AbortSignal.any([options.signal, stopOthers.signal]);
-  const waiting = pieces.filter((piece) => piece.done < piece.length);
-  const written = (bytes: number) => {
-    follower.written(writtenPrefix(pieces));
-    flusher.written(bytes);
-  };
-  const connection = async () => {
-    for (let piece = waiting.shift(); piece; piece = waiting.shift()) {
-      await downloadPiece(options, dispatcher, piece, size, validator, handle, signal, written);
-    }
-  };
-  try {
-    await Promise.all(
-      Array.from({ length: Math.min(options.connections, waiting.length) }, () =>
-        connection().catch((error: unknown) => {
-          stopOthers.abort(error);
-          throw error;
-        }),
-      ),
-    );
-    await flusher.settled();
-  } catch (error) {
-    follower.stop();
-    await Promise.all([follower.digest().catch(() => {}), flusher.settled().catch(() => {})]);
-    throw error;
-  } finally {
-    clearInterval(saver);
-    await handle.close();
-    await writePartialState(options.statePath, saved).catch(() => {});
-  }
-  return finish(follower, size);
-}
-
-async function downloadPiece(
-  options: DownloadOptions,
-  dispatcher: Dispatcher,
-  piece: Piece,
-  size: number,
-  validator: string | undefined,
-  handle: FileHandle,
-  signal: AbortSignal,
-  written: (bytes: number) => void,
-): Promise<void> {
-  let failures = 0;
-  while (piece.done < piece.length) {
-    const from = piece.start + piece.done;
-    const to = piece.start + piece.length - 1;
-    const before = piece.done;
-    // If-Range: a file changed on the server answers 200 (the whole new file), refused below, not a range of the new file.
-    // (A weak ETag cannot be used there, RFC 9110 13.1.5: without it, Content-Range's total is the check.)
-    const headers: Record<string, string> = { ...(await options.headers?.()), range: `bytes=${from}-${to}` };
-    if (validator && !validator.startsWith('W/')) headers['if-range'] = validator;
-    let writer: PieceWriter | undefined;
-    let received = 0;
-    try {
-      try {
-        await receive(dispatcher, options.url, headers, signal, {
-          start(status, responseHeaders, flow) {
-            if (status !== 206) {
-              throw new PermanentDownloadError(
-                status === 200 ? 'the file changed on the server during the download' : `the server answered ${status} to a Range request`,
-              );
-            }
-            const contentRange = String(header(responseHeaders['content-range']) ?? '').trim();
-            const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(contentRange);
-            if (!range || Number(range[1]) !== from || Number(range[2]) !== to || Number(range[3]) !== size) {
-              throw new PermanentDownloadError(`the server answered bytes ${from}-${to} with ${contentRange}`);
-            }
-            writer = new PieceWriter(
-              handle,
-              from,
-              (bytes) => {
-                piece.done += bytes;
-                written(bytes);
-              },
-              flow,
-            );
-          },
-          data(chunk) {
-            received += chunk.length;
-            if (received > to - from + 1) throw new Error(`the server sent more than bytes ${from}-${to}`);
-            writer?.push(chunk);
-            // The progress counts bytes as they arrive: a batch written at once would skip its tenths.
-            options.onBytes(chunk.length);
-          },
-        });
-      } finally {
-        // What arrived before a cut is kept, so that the next try starts after it.
-        await writer?.flush();
-      }
-      if (piece.done < piece.length) throw new Error(`the answer ended at byte ${piece.start + piece.done} of ${to + 1}`);
-    } catch (error) {
-      if (error instanceof PermanentDownloadError || signal.aborted)
-        throw signal.aborted && !(error instanceof PermanentDownloadError) ? (signal.reason ?? error) : error;
-      failures = piece.done > before ? 1 : failures + 1;
-      if (failures >= triesInARow) throw error;
-      options.onRetry(`bytes ${piece.start + piece.done}-${to}: ${describeCause(error)}; trying again (${failures} of ${triesInARow - 1})`);
-      await delay(100 * 2 ** failures, undefined, { signal }).catch(() => {});
-    }
-  }
-}
-
-/** An error as one line: its message, with the system's code (ECONNRESET) where there is one. */
-export function describeCause(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as NodeJS.ErrnoException).code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code;
-  const cause = error.cause instanceof Error && error.cause.message !== error.message ? `: ${error.cause.message}` : '';
-  return `${error.message}${cause}${code && !error.message.includes(code) ? ` (${code})` : ''}`;
 }

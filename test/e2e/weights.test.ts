@@ -90,6 +90,8 @@ describe('WEIGHTS_URL under the supervisor', () => {
     // One byte to learn the size, then 50 MiB pieces over 4 connections.
     expect(ranges[0]).toBe('bytes=0-0');
     expect(ranges.slice(1).sort()).toEqual(['bytes=0-52428799', 'bytes=104857600-157286399', 'bytes=157286400-209715199', 'bytes=52428800-104857599']);
+    // Each by the fetcher's own client (a connection per request), not undici's.
+    expect(server.gets('model.bin').every((request) => request.connection === 'close')).toBe(true);
     expect(outcome.stderr).toContain(`weights: fetching model.bin from ${server.url('model.bin')} (210 MB)`);
     expect(outcome.stderr).toMatch(/weights: model\.bin 50% \(\d+ MB of 210 MB/);
     expect(outcome.stderr).toContain('weights: model.bin in place, sha256 checked');

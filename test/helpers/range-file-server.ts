@@ -4,11 +4,13 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 
-/** A request the server saw: its method, path and Range header. */
+/** A request the server saw: its method, path, Range and Connection headers. */
 export interface SeenRequest {
   method: string;
   path: string;
   range: string | undefined;
+  /** `close` from the weights fetcher's own client (a connection per request), `keep-alive` from undici. */
+  connection: string | undefined;
 }
 
 /** A file server on loopback that serves Range requests (206) the way object stores do, and lets a test cut or hold a body. */
@@ -33,7 +35,7 @@ export async function startRangeFileServer(files: Record<string, string>, option
   let hold: { bytes: number; reached: () => void; released: Promise<void> } | undefined;
   const server = createServer((request, response) => {
     const path = decodeURIComponent((request.url ?? '/').split('?')[0]!.slice(1));
-    requests.push({ method: request.method ?? '', path, range: request.headers.range });
+    requests.push({ method: request.method ?? '', path, range: request.headers.range, connection: request.headers.connection });
     const file = files[path];
     if (file === undefined) {
       response.writeHead(404).end('not found');
