@@ -16,8 +16,9 @@ import { loadNativeHelper, type NativeHelper } from './native-helper.js';
  * Bodies shorter than this are gathered on the heap, and their large values go on the byte stream:
  * a memory file's pages are fresh pages the kernel allocates for each file, where the heap reuses
  * its own, and a 1.45 MB image through a memory file cost the supervisor about 2 ms more system
- * time than through the byte stream (M1; bench/README.md). Past it, holding the body once rather
- * than twice (the supervisor's copy and the worker's) matters more than that time.
+ * time than through the byte stream (M1; bench/README.md). From a few MB on the heap's buffer is
+ * fresh pages too: a 9 MB upload cost about the same either way, a 50 MB one less through the
+ * file, and the body is held once rather than twice (the supervisor's copy and the worker's).
  */
 export const sharedValueThreshold = 8 * 1024 * 1024;
 

@@ -3,10 +3,10 @@
 // a memory file and the worker maps it. These run the real supervisor and its worker: the bytes
 // reach the model exactly (multipart and KServe binary tensor data, one or two workers), a model
 // may write into its input, the supervisor closes every memory file once its request is answered
-// (also after a timeout and after a worker killed with such values in flight), and a build
+// (also after a timeout, a cancel, and a worker killed with such values in flight), and a build
 // without the native helper hands the same values over on the byte stream.
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +150,26 @@ test('an inference past INFERENCE_TIMEOUT_MS with a mapped input: 504, and its m
   const server = await serve({ INFERENCE_TIMEOUT_MS: '300' });
   const answer = await upload(server.url, { file: randomBytes(shared) }, { delay_ms: '20000' });
   expect(answer.status).toBe(504);
+  expect(memoryFiles(server.pid)).toEqual([]);
+});
+
+test('a client that goes away while its mapped upload runs: the prediction is canceled and its memory file closed', async () => {
+  const server = await serve({ CANCEL_GRACE_MS: '300' });
+  const [worker] = childPids(server.pid);
+  const form = new FormData();
+  form.append('delay_ms', '20000');
+  form.append('file', new Blob([randomBytes(shared)]), 'file.bin');
+  const controller = new AbortController();
+  const pending = request(`${server.url}/predict`, { method: 'POST', body: form, signal: controller.signal }).catch((error: Error) => error);
+  // Gone once the worker has mapped the file (the model then sleeps, deaf to the cancel).
+  const mappedInWorker = () =>
+    readFileSync(`/proc/${worker}/maps`, 'utf8')
+      .split('\n')
+      .some((line) => line.includes('/memfd:ai-integration-') && !line.includes('-probe'));
+  expect(await eventually(mappedInWorker, 60_000)).toBe(true);
+  controller.abort();
+  await pending;
+  expect(await eventually(() => server.stderr().includes('did not stop a canceled inference'), 60_000)).toBe(true);
   expect(memoryFiles(server.pid)).toEqual([]);
 });
 
