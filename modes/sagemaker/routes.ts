@@ -69,7 +69,10 @@ export function sageMakerRoutes(core: HttpCore, parameters: ExecutionParameters)
       try {
         // Each line's files go under `<request id>-<line>` (lines counted from 1, as errors name them).
         results = await runLines(converted, window, async (inputs, index) =>
-          core.uploadOutputs(await core.infer(inputs, route, { reservation }), { predictionId: `${route.id}-${index + 1}` }),
+          core.uploadOutputs(await core.infer(inputs, route, { reservation }), {
+            predictionId: `${route.id}-${index + 1}`,
+            signal: core.clientSignal(route).signal,
+          }),
         );
       } finally {
         reservation?.release();
@@ -91,7 +94,9 @@ export function sageMakerRoutes(core: HttpCore, parameters: ExecutionParameters)
     const inferred = await core.infer(inputs, route);
     // With OUTPUT_UPLOAD_URL the files are stored and answered as URLs (JSON), unless the Accept
     // header names the file's own type exactly: then the bytes, and nothing is uploaded.
-    const prediction = acceptsRaw(request, inferred.mediaType) ? inferred : await core.uploadOutputs(inferred, { predictionId: route.id });
+    const prediction = acceptsRaw(request, inferred.mediaType)
+      ? inferred
+      : await core.uploadOutputs(inferred, { predictionId: route.id, signal: core.clientSignal(route).signal });
     send(response, encodeResult(prediction, accept), {
       'x-predict-time-ms': prediction.predictMs.toFixed(1),
       'x-queue-time-ms': prediction.queueMs.toFixed(1),

@@ -180,7 +180,7 @@ export function createHttpService(
       () => scheduler.refusal(),
       new WebhookSender(predictionSettings.webhooks, context.log),
       context.log,
-      uploadOutputs,
+      uploads,
     ),
     uploadOutputs,
     clientSignal,

@@ -8,6 +8,7 @@ import { timingMetrics, type Prediction } from '../http/predict.js';
 import type { SubmitOptions } from './admission-queue.js';
 import type { WebhookSender, WebhookTarget } from './webhooks.js';
 import { UploadFailedError } from '../uploads/upload-failed.js';
+import type { OutputUploads } from '../uploads/output-uploads.js';
 import type { UploadedFile, UploadTarget } from '../uploads/uploaded-file.js';
 
 export type PredictionStatus = 'starting' | 'processing' | 'succeeded' | 'failed' | 'canceled';
@@ -54,8 +55,17 @@ export interface StartOptions {
   uploadUrl?: string;
 }
 
-/** What a prediction's result goes through before it succeeds: its output files uploaded (OutputUploads.apply). */
-export type FinishPrediction = (prediction: Prediction, target: UploadTarget) => Promise<Prediction>;
+/**
+ * How a prediction's output files are uploaded (OutputUploads): the result's before it succeeds
+ * (`apply`), and each streamed chunk's as it comes (`uploadChunk`).
+ */
+export type PredictionUploads = Pick<OutputUploads, 'apply' | 'uploadsFor' | 'uploadChunk'>;
+
+const noUploads: PredictionUploads = {
+  apply: async (prediction) => prediction,
+  uploadsFor: () => false,
+  uploadChunk: async () => undefined,
+};
 
 /** How a cancel went: `stopped` false when the model did not stop (run directly, not honouring its signal). */
 export type CancelOutcome = { prediction: TrackedPrediction; stopped: boolean } | undefined;
@@ -77,7 +87,7 @@ export class PredictionStore {
     private readonly refusal: () => AiIntegrationError | undefined,
     private readonly webhooks: WebhookSender,
     private readonly log: Logger,
-    private readonly finish: FinishPrediction = async (prediction) => prediction,
+    private readonly uploads: PredictionUploads = noUploads,
   ) {}
 
   /** The prediction held under `id`, unless unknown or expired. */
@@ -147,11 +157,47 @@ export class PredictionStore {
       entry.startedMs = Date.now();
       webhook?.emit('start');
     };
-    const onChunk = (chunk: InferenceResult) => {
-      const output = chunkOutput(chunk);
+    const publish = (output: ChunkOutput) => {
       entry.chunks.push(output);
       options.onChunk?.(output, entry);
       webhook?.emit('output');
+    };
+    // The AbortSignal is made only when a file uploads (Cancellation's point: most predictions need none).
+    const target: UploadTarget = {
+      predictionId: id,
+      url: options.uploadUrl,
+      get signal() {
+        return cancellation.signal;
+      },
+    };
+    const uploaded = (files: readonly UploadedFile[] | undefined) => {
+      if (files) entry.uploads = [...(entry.uploads ?? []), ...files];
+    };
+    // With an upload URL, each chunk's files upload as the chunk comes (within the uploader's
+    // bound), and the chunks are published in their order, each once its files are stored. The
+    // first upload that fails stops the model and fails the prediction with its error.
+    const streamUploads = this.uploads.uploadsFor(target);
+    let chunksStored: Promise<void> = Promise.resolve();
+    let chunkFailure: unknown;
+    let chunkIndex = 0;
+    const onChunk = (chunk: InferenceResult) => {
+      if (!streamUploads) return publish(chunkOutput(chunk));
+      const index = chunkIndex++;
+      const uploading = this.uploads.uploadChunk(chunk, index, target);
+      uploading.catch(() => {});
+      chunksStored = chunksStored.then(async () => {
+        try {
+          const files = await uploading;
+          if (chunkFailure !== undefined) return;
+          uploaded(files);
+          publish(chunkOutput(chunk, files && { files, index }));
+        } catch (error) {
+          if (chunkFailure !== undefined) return;
+          chunkFailure = error;
+          if (error instanceof UploadFailedError) uploaded(error.uploaded);
+          cancellation.cancel();
+        }
+      });
     };
     const onLog = (text: string) => {
       entry.logs += text;
@@ -161,18 +207,32 @@ export class PredictionStore {
       entry.predictMs = ms;
     };
     // It stays `processing` while its files upload: it has succeeded only once they are stored.
+    // A streamed prediction ends once its chunks' files are stored; a failed one with that failure.
+    const afterChunks = async () => {
+      await chunksStored;
+      if (chunkFailure !== undefined) throw chunkFailure;
+    };
     this.run(inputs, { signal: cancellation, onStart, onChunk, onLog, onPredictTime })
-      .then((prediction) => this.finish(prediction, { predictionId: id, url: options.uploadUrl }))
+      .then(
+        async (prediction) => {
+          await afterChunks();
+          return this.uploads.apply(prediction, target);
+        },
+        async (error: unknown) => {
+          await afterChunks();
+          throw error;
+        },
+      )
       .then(
         (prediction) => {
           entry.status = 'succeeded';
           entry.prediction = prediction;
-          entry.uploads = prediction.uploads;
+          uploaded(prediction.uploads);
         },
         (error: unknown) => {
           entry.status = error instanceof PredictionCanceledError ? 'canceled' : 'failed';
           entry.error = error instanceof Error ? error : new Error(String(error));
-          if (error instanceof UploadFailedError) entry.uploads = error.uploaded;
+          if (error instanceof UploadFailedError) uploaded(error.uploaded);
         },
       )
       .finally(() => {

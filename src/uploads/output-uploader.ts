@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Agent, request } from 'undici';
+import { PredictionCanceledError } from '../errors.js';
 import { plural } from '../plural.js';
 import { fileExtension } from '../result/output-fields.js';
 import { retryableStatus, retryDelay } from '../serving/retry-policy.js';
@@ -62,12 +64,18 @@ export class OutputUploader {
    * concurrency): their uploaded forms, or an UploadFailedError naming the first that failed and
    * listing those that were uploaded.
    */
-  async uploadFiles(files: readonly OutputFile[], options: { predictionId: string; baseUrl: string }): Promise<UploadedFile[]> {
+  async uploadFiles(
+    files: readonly OutputFile[],
+    options: { predictionId: string; baseUrl: string; signal?: AbortSignal | undefined },
+  ): Promise<UploadedFile[]> {
+    const { signal } = options;
     const outcomes = await Promise.allSettled(
-      files.map((file) => this.uploadFile(file, uploadUrlOf(options.baseUrl, options.predictionId, file), options.predictionId)),
+      files.map((file) => this.uploadFile(file, uploadUrlOf(options.baseUrl, options.predictionId, file), options.predictionId, signal)),
     );
     const uploaded = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    // A canceled prediction's uploads were stopped, not refused: it ends canceled.
+    if (signal?.aborted) throw new PredictionCanceledError('the prediction was canceled while its output files were uploading');
     if (failure) {
       const others = uploaded.length === 0 ? '' : `; uploaded: ${uploaded.map((file) => file.field).join(', ')}`;
       throw new UploadFailedError(`${(failure.reason as Error).message}${others}`, uploaded);
@@ -80,10 +88,11 @@ export class OutputUploader {
     return this.agent.close();
   }
 
-  private async uploadFile(file: OutputFile, target: URL, predictionId: string): Promise<UploadedFile> {
+  private async uploadFile(file: OutputFile, target: URL, predictionId: string, signal: AbortSignal | undefined): Promise<UploadedFile> {
     const firstTryMs = Date.now();
     for (let tries = 1; ; tries++) {
-      const outcome = await this.withSlot(() => this.put(target, file, predictionId));
+      signal?.throwIfAborted();
+      const outcome = await this.withSlot(() => this.put(target, file, predictionId, signal));
       if ('url' in outcome) return { field: file.field, url: outcome.url, content_type: file.contentType, bytes: file.data.length };
       const delay = outcome.retry ? retryDelay(tries, firstTryMs) : undefined;
       if (delay === undefined) {
@@ -91,14 +100,16 @@ export class OutputUploader {
           `uploading the output ${JSON.stringify(file.field)} (${file.contentType}, ${plural(file.data.length, 'byte')}) to ${describeUrl(target)} failed: ${outcome.reason}${tries > 1 ? ` (after ${plural(tries, 'try', 'tries')})` : ''}`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay, undefined, signal ? { signal } : undefined);
     }
   }
 
   // One try: the PUT, and the same PUT again at each redirect, within OUTPUT_UPLOAD_TIMEOUT_MS.
-  private async put(url: URL, file: OutputFile, predictionId: string): Promise<TryOutcome> {
+  // A cancel aborts it where it is (connecting, sending, waiting for the answer): undici closes the connection.
+  private async put(url: URL, file: OutputFile, predictionId: string, canceled: AbortSignal | undefined): Promise<TryOutcome> {
     const { timeoutMs, maxRedirects } = this.settings;
-    const signal = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = canceled ? AbortSignal.any([timeout, canceled]) : timeout;
     let current = url;
     for (let redirects = 0; ; redirects++) {
       let response: Awaited<ReturnType<typeof request>>;
@@ -111,7 +122,8 @@ export class OutputUploader {
           signal,
         });
       } catch (error) {
-        if (signal.aborted) return { reason: `no answer within ${timeoutMs} ms (OUTPUT_UPLOAD_TIMEOUT_MS)`, retry: true };
+        if (canceled?.aborted) throw canceled.reason;
+        if (timeout.aborted) return { reason: `no answer within ${timeoutMs} ms (OUTPUT_UPLOAD_TIMEOUT_MS)`, retry: true };
         const refused = findCause(error, RefusedAddressError);
         if (refused) {
           const where = redirects === 0 ? 'its host' : `the redirect to ${describeUrl(current)}, whose host`;

@@ -4,7 +4,14 @@ import { resultBytes } from '../result/write-result.js';
 import { fileFields, isOutputResult, uploadField } from '../result/output-fields.js';
 import type { UploadSettings } from '../settings-parts/uploads.js';
 import type { OutputUploader } from './output-uploader.js';
-import type { OutputFile, UploadTarget } from './uploaded-file.js';
+import type { OutputFile, UploadedFile, UploadTarget } from './uploaded-file.js';
+import { parseMediaType } from '../media-type.js';
+import type { InferenceResult } from '../types.js';
+
+/** The name a streamed chunk's file is uploaded under: its field (`output` for a single file) and the chunk's place in the stream. */
+export function chunkField(field: string, index: number): string {
+  return `${field}-${index}`;
+}
 
 /**
  * The files of a checked prediction's result, each with its field: a single result whose media
@@ -31,14 +38,38 @@ export class OutputUploads {
 
   constructor(private readonly settings: UploadSettings) {}
 
-  /** Uploads the prediction's files, or throws UploadFailedError (AI_ERR_UPLOAD_FAILED): never a silent fallback to inline bytes. */
+  /**
+   * Uploads the prediction's files, or throws UploadFailedError (AI_ERR_UPLOAD_FAILED): never a
+   * silent fallback to inline bytes. An aborted `target.signal` stops them: PredictionCanceledError.
+   */
   async apply(prediction: Prediction, target: UploadTarget): Promise<Prediction> {
+    const uploads = await this.upload(resultFiles(prediction), target);
+    return uploads ? { ...prediction, uploads } : prediction;
+  }
+
+  /** Whether the files of a prediction with this target would be uploaded: an upload URL is set (its own, or OUTPUT_UPLOAD_URL). */
+  uploadsFor(target: Pick<UploadTarget, 'url'>): boolean {
+    return (target.url ?? this.settings.url) !== undefined;
+  }
+
+  /**
+   * Uploads the files of a streamed chunk, the `index`th of its stream (from 0), each named
+   * `<field>-<index>` (`output-2.png`, `mask-2.png`, `frames-0-2.png`): its uploaded files, or
+   * undefined when there is no upload URL or the chunk has no file. Throws as `apply` does.
+   */
+  uploadChunk(chunk: InferenceResult, index: number, target: UploadTarget): Promise<UploadedFile[] | undefined> {
+    const files = resultFiles({ result: chunk, mediaType: parseMediaType(chunk['content-type']) ?? '' });
+    return this.upload(
+      files.map((file) => ({ ...file, field: chunkField(file.field, index) })),
+      target,
+    );
+  }
+
+  private async upload(files: OutputFile[], target: UploadTarget): Promise<UploadedFile[] | undefined> {
     const baseUrl = target.url ?? this.settings.url;
-    if (baseUrl === undefined) return prediction;
-    const files = resultFiles(prediction);
-    if (files.length === 0) return prediction;
+    if (baseUrl === undefined || files.length === 0) return undefined;
     const uploader = await (this.uploader ??= import('./output-uploader.js').then(({ OutputUploader }) => new OutputUploader(this.settings)));
-    return { ...prediction, uploads: await uploader.uploadFiles(files, { predictionId: target.predictionId, baseUrl }) };
+    return uploader.uploadFiles(files, { predictionId: target.predictionId, baseUrl, signal: target.signal });
   }
 
   /** Closes the uploader's idle connections (on shutdown). */

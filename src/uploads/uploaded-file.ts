@@ -21,4 +21,7 @@ export interface UploadTarget {
   predictionId: string;
   /** The prediction's own upload URL (Cog's `output_file_prefix`), instead of OUTPUT_UPLOAD_URL. */
   url?: string | undefined;
+  /** Aborts the uploads in flight (a cancel, a client gone): the prediction then ends canceled. */
+  signal?: AbortSignal | undefined;
 }
+

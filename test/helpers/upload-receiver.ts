@@ -6,7 +6,8 @@
 //                 PUT is stored and answered 200 with no Location (the URL without its query is the file's);
 //   /flaky/...    503 to the first two tries of each path, then as /direct;
 //   /refuse/...   403, for good; so is any file whose name starts with `refused`.
-// Every request is recorded, with its body's length and sha256.
+// Every request is recorded, with its body's length and sha256; a PUT whose client goes away
+// before its answer (while `hold` keeps it open) is recorded in `aborted` only, and not stored.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
@@ -36,6 +37,10 @@ export interface UploadReceiver {
   readonly inFlight: { now: number; most: number };
   /** While set, every PUT on the API waits for it before it is answered. */
   hold: Promise<void> | undefined;
+  /** The paths of the PUTs on the API whose client went away before they were answered (an aborted upload), in order. */
+  readonly aborted: string[];
+  /** Resolves with the path of the first PUT aborted: at once when one was already. */
+  firstAbort(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -78,12 +83,22 @@ export async function startUploadReceiver(): Promise<UploadReceiver> {
   };
 
   let receiver!: UploadReceiver;
+  const aborted: string[] = [];
+  let abortWaiters: ((path: string) => void)[] = [];
   const api = createServer(async (request, response) => {
+    response.on('close', () => {
+      if (response.writableFinished) return;
+      aborted.push(request.url ?? '/');
+      for (const waiter of abortWaiters) waiter(request.url ?? '/');
+      abortWaiters = [];
+    });
     inFlight.now++;
     inFlight.most = Math.max(inFlight.most, inFlight.now);
     try {
       const body = await readBody(request);
       if (receiver.hold) await receiver.hold;
+      // A store commits a file when it answers: a PUT whose client left first is dropped.
+      if (response.destroyed) return;
       const path = request.url ?? '/';
       if (request.method !== 'PUT') return record('api', request, body, response, 405, { allow: 'PUT' });
       const kind = path.split('/')[1];
@@ -115,6 +130,8 @@ export async function startUploadReceiver(): Promise<UploadReceiver> {
     stored,
     inFlight,
     hold: undefined,
+    aborted,
+    firstAbort: () => (aborted.length > 0 ? Promise.resolve(aborted[0]!) : new Promise((resolve) => abortWaiters.push(resolve))),
     close: async () => {
       api.closeAllConnections();
       bucket.closeAllConnections();
