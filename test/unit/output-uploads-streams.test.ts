@@ -16,19 +16,21 @@ const png = (shade: number) =>
     .toBuffer();
 const shades = [60, 120, 180];
 
-// What the model saw: whether its generator was closed before its last chunk (stopped).
-let stoppedEarly = false;
-const schema: InputsSchema = { kind: { type: 'choice', choices: ['images', 'fields', 'single'], default: 'images' } };
-const model = async function* ({ kind }: { kind: string }) {
+// How the model's generator ended, once it has (its finally ran): stopped before its last chunk, or finished.
+let generatorEnded: (how: 'stopped' | 'finished') => void = () => {};
+const schema: InputsSchema = { kind: { type: 'choice', choices: ['images', 'fields', 'single', 'held'], default: 'images' } };
+const model = async function* ({ kind }: { kind: string }, { signal }: { signal: AbortSignal }) {
   if (kind === 'single') return image(await png(9));
   let finished = false;
   try {
     for (const [step, shade] of shades.entries()) {
       yield kind === 'fields' ? output({ step, preview: image(await png(shade)) }) : image(await png(shade));
+      // `held`: after its first chunk the model waits until it is stopped.
+      if (kind === 'held') await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     }
     finished = true;
   } finally {
-    if (!finished) stoppedEarly = true;
+    generatorEnded(finished ? 'finished' : 'stopped');
   }
 } as unknown as InferenceFunction<never>;
 
@@ -36,7 +38,6 @@ let receiver: UploadReceiver;
 const services: InProcessService[] = [];
 beforeEach(async () => {
   receiver = await startUploadReceiver();
-  stoppedEarly = false;
 });
 afterEach(async () => {
   await Promise.all(services.splice(0).map((service) => service.close()));
@@ -126,13 +127,15 @@ describe('streamed outputs with OUTPUT_UPLOAD_URL', () => {
 
   test('a store that refuses: the stream ends with the error event, no output event, and the model is stopped', async () => {
     const service = await serve('http', { OUTPUT_UPLOAD_URL: `${receiver.api}/refuse` });
-    const response = await service.inject({ method: 'POST', url: '/predict', body: { inputs: { kind: 'images' } }, headers: { accept: 'text/event-stream' } });
+    const ended = new Promise((resolve) => (generatorEnded = resolve));
+    // The model yields one chunk, then waits: only the failed upload's stop ends it.
+    const response = await service.inject({ method: 'POST', url: '/predict', body: { inputs: { kind: 'held' } }, headers: { accept: 'text/event-stream' } });
     const stream = events(response.text());
     expect(stream.map((event) => event.event)).toEqual(['error', 'done']);
     expect(stream[0]!.data).toMatchObject({ code: 'AI_ERR_UPLOAD_FAILED', message: expect.stringMatching(/"output-0" .* failed: HTTP 403$/) });
     expect(stream[1]!.data).toMatchObject({ status: 'failed', error: { code: 'AI_ERR_UPLOAD_FAILED' } });
     noDataUrl(stream);
-    expect(stoppedEarly).toBe(true);
+    expect(await ended).toBe('stopped');
   });
 });
 
