@@ -1,7 +1,9 @@
 import { AiIntegrationError, errorTable, type ErrorCode } from '../errors.js';
 import { setOwn } from '../inputs/safe-record.js';
 import { mediaKind, parseMediaType } from '../media-type.js';
-import type { InferenceResult } from '../types.js';
+import type { InferenceResult, OutputDescription } from '../types.js';
+import { type UploadedFile, withUpstreamUploads } from '../uploads/uploaded-file.js';
+import { structuredOutputOf } from './structured-envelope.js';
 
 /** A job's data as the queue's workers read it: binary inputs as base64, the rest as they are. */
 export function jobData(inputs: Record<string, unknown>): { inputs: Record<string, unknown> } {
@@ -14,9 +16,12 @@ export function jobData(inputs: Record<string, unknown>): { inputs: Record<strin
 
 /**
  * The result a worker's envelope stands for (`{output, content_type}`, as the native API gives
- * it): JSON written back as JSON text, text as it is, binary data from its data: URL.
+ * it): JSON written back as JSON text, text as it is, binary data from its data: URL; a structured
+ * output (its model's `description` says which fields are files) with its files rebuilt from
+ * their data: URLs. JSON whose files the worker uploaded (OUTPUT_UPLOAD_URL on the workers) keeps
+ * their URLs, and carries the envelope's `uploads` (withUpstreamUploads).
  */
-export function resultOfEnvelope(envelope: unknown): InferenceResult {
+export function resultOfEnvelope(envelope: unknown, description?: OutputDescription): InferenceResult {
   const { output, content_type: contentType } = (envelope ?? {}) as { output?: unknown; content_type?: unknown };
   if (typeof contentType !== 'string')
     throw new AiIntegrationError(
@@ -24,7 +29,13 @@ export function resultOfEnvelope(envelope: unknown): InferenceResult {
       "the worker's answer has no content_type: is the queue consumed by ai-integration workers (MODE=queue)?",
     );
   const kind = mediaKind(parseMediaType(contentType) ?? '');
-  if (kind === 'json') return { 'content-type': contentType, data: JSON.stringify(output), success: true };
+  if (kind === 'json') {
+    const structured = structuredOutputOf(output, description);
+    if (structured) return structured;
+    const result: InferenceResult = { 'content-type': contentType, data: JSON.stringify(output), success: true };
+    const { uploads } = envelope as { uploads?: unknown };
+    return Array.isArray(uploads) && uploads.length > 0 ? withUpstreamUploads(result, uploads as UploadedFile[]) : result;
+  }
   if (kind === 'text' && typeof output === 'string') return { 'content-type': contentType, data: output, success: true };
   const comma = typeof output === 'string' && output.startsWith('data:') ? output.indexOf(',') : -1;
   if (comma === -1 && Array.isArray((envelope as { uploads?: unknown }).uploads))

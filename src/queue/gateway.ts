@@ -36,6 +36,7 @@ export async function runGateway(shim: string | undefined, args: readonly string
   const queueName = readQueueName(env, named ?? '');
   const engine = await QueueEngine.open(backend, queueName, log);
   const record = await waitForModel(engine, queueName, log);
+  engine.outputDescription = record.output;
   log.info(`gateway: serving ${record.name} ${record.version} from the queue ${JSON.stringify(queueName)}; no model runs here`);
   await runMode(
     () => engine,

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { Cancellation } from '../engine/cancellation.js';
 import { AiIntegrationError, PredictionCanceledError } from '../errors.js';
 import { EngineBase } from '../engine/engine-base.js';
-import type { EngineLimits, InferOptions, InferenceResult, Logger } from '../types.js';
+import type { EngineLimits, InferOptions, InferenceResult, Logger, OutputDescription } from '../types.js';
 import { errorOfFailedJob, jobData, predictTimeOfEnvelope, resultOfEnvelope } from './envelope.js';
 import { queueEventsFromNow } from './queue-events.js';
 import { connectRedis, type TrackedRedis } from './redis-connection.js';
@@ -25,6 +25,8 @@ export class QueueEngine extends EngineBase {
   private maxQueue = Number.POSITIVE_INFINITY;
   private timeoutMs = 0;
   private readonly timer: NodeJS.Timeout;
+  /** The model's output description, as its workers published it: which fields of a structured output are files. */
+  outputDescription: OutputDescription | undefined;
 
   private constructor(
     private readonly connection: TrackedRedis,
@@ -92,7 +94,7 @@ export class QueueEngine extends EngineBase {
     try {
       const envelope: unknown = await Promise.race([job.waitUntilFinished(this.queueEvents, this.timeoutMs > 0 ? this.timeoutMs : undefined), removed]);
       if (cancellation?.aborted) throw new PredictionCanceledError('the prediction was canceled; its job had already run');
-      const result = resultOfEnvelope(envelope);
+      const result = resultOfEnvelope(envelope, this.outputDescription);
       // The worker timed the model; the gateway's own clock counts the job's wait on the queue too.
       const predictMs = predictTimeOfEnvelope(envelope);
       if (predictMs !== undefined) options?.onPredictTime?.(predictMs);

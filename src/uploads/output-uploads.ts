@@ -4,7 +4,7 @@ import { resultBytes } from '../result/write-result.js';
 import { fileFields, isOutputResult, uploadField } from '../result/output-fields.js';
 import type { UploadSettings } from '../settings-parts/uploads.js';
 import type { OutputUploader } from './output-uploader.js';
-import type { OutputFile, UploadedFile, UploadTarget } from './uploaded-file.js';
+import { type OutputFile, type UploadedFile, type UploadTarget, upstreamUploads } from './uploaded-file.js';
 import { parseMediaType } from '../media-type.js';
 import type { InferenceResult } from '../types.js';
 
@@ -43,6 +43,8 @@ export class OutputUploads {
    * silent fallback to inline bytes. An aborted `target.signal` stops them: PredictionCanceledError.
    */
   async apply(prediction: Prediction, target: UploadTarget): Promise<Prediction> {
+    const upstream = upstreamUploads(prediction.result);
+    if (upstream) return { ...prediction, uploads: upstream };
     const uploads = await this.upload(resultFiles(prediction), target);
     return uploads ? { ...prediction, uploads } : prediction;
   }

@@ -25,3 +25,17 @@ export interface UploadTarget {
   signal?: AbortSignal | undefined;
 }
 
+// A result whose files were uploaded before it reached this process (a MODE=queue worker's, at a
+// gateway) carries their list here, out of sight of JSON and of structured clone.
+const uploadedUpstream = Symbol('ai-integration.uploaded-upstream');
+
+/** Marks a result as holding files uploaded already (their URLs in its data): `OutputUploads.apply` then lists them, and uploads nothing. */
+export function withUpstreamUploads<R extends object>(result: R, uploads: readonly UploadedFile[]): R {
+  Object.defineProperty(result, uploadedUpstream, { value: uploads, enumerable: false });
+  return result;
+}
+
+/** The files a result's producer uploaded already, if it says. */
+export function upstreamUploads(result: object): readonly UploadedFile[] | undefined {
+  return (result as { [uploadedUpstream]?: readonly UploadedFile[] })[uploadedUpstream];
+}
