@@ -2,8 +2,9 @@
 // sha256 check beside `sha256sum` run after curl. The file server is a process of its own
 // (bench/range-file-server.mjs, node:http with Range). Ours runs as a shim run directly would
 // (`await weights()` from the built package, a fresh node process), into an empty folder, with
-// the file's sha256 given: the time includes node's start, the download, the check and the
-// flush to disk before the rename (curl does not flush). Each round runs every way once, in turn;
+// the file's sha256 given and without it (its sha256 is still taken then, for the log line): the
+// time includes node's start, the download, the hash and the flush to disk before the rename
+// (curl does not flush: a row adds `sync -d` of its copy after it). Each round runs every way once, in turn;
 // the figure is the median, of wall time and of CPU time (every thread of the process, from the
 // kernel's count of a waited-for child: on a busy machine the wall time says more about the load
 // than about the program). Usage: npm run bench -- weights [-- megabytes [rounds [connections,...]]]
@@ -75,10 +76,12 @@ const ours = (connections, checked) => async () => {
 const curl = async () => {
   const out = join(work, 'curl.bin');
   const download = await timed('curl', ['-sS', '-o', out, url]);
+  // Ours is on disk before its rename; curl's copy only once this flush (fdatasync) of it ends.
+  const flush = await timed('sync', ['-d', out]);
   const check = await timed('sha256sum', [out]);
   if (!check.output.startsWith(sha256)) throw new Error(`curl's copy is not the file: ${check.output}`);
   rmSync(out, { force: true });
-  return { seconds: download.seconds, cpu: download.cpu, check: check.seconds, checkCpu: check.cpu };
+  return { seconds: download.seconds, cpu: download.cpu, flush: flush.seconds, flushCpu: flush.cpu, check: check.seconds, checkCpu: check.cpu };
 };
 
 const ways = {
@@ -113,6 +116,11 @@ console.log(`weights: ${megabytes} MiB over loopback, median of ${rounds} rounds
 console.log(`| way | seconds | rate | beside curl -o | CPU seconds | CPU beside curl -o |`);
 console.log(`|---|---|---|---|---|---|`);
 console.log(`| curl -o (download only) | ${curlSeconds.toFixed(2)} | ${mbps(curlSeconds)} | 1.00 | ${curlCpu.toFixed(2)} | 1.00 |`);
+const flushSeconds = of('curl', 'flush');
+const flushCpu = of('curl', 'flushCpu');
+console.log(
+  `| curl -o, then sync -d (on disk, as ours is) | ${(curlSeconds + flushSeconds).toFixed(2)} | ${mbps(curlSeconds + flushSeconds)} | ${((curlSeconds + flushSeconds) / curlSeconds).toFixed(2)} | ${(curlCpu + flushCpu).toFixed(2)} | ${((curlCpu + flushCpu) / curlCpu).toFixed(2)} |`,
+);
 console.log(`| sha256sum after it | ${checkSeconds.toFixed(2)} | ${mbps(checkSeconds)} | | ${checkCpu.toFixed(2)} | |`);
 console.log(
   `| curl -o, then sha256sum | ${(curlSeconds + checkSeconds).toFixed(2)} | ${mbps(curlSeconds + checkSeconds)} | ${((curlSeconds + checkSeconds) / curlSeconds).toFixed(2)} | ${(curlCpu + checkCpu).toFixed(2)} | ${((curlCpu + checkCpu) / curlCpu).toFixed(2)} |`,
