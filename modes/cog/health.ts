@@ -9,7 +9,7 @@ export interface HealthReading {
   readiness: Readiness;
   /** Inferences running in the model now (not those sent ahead to wait in a worker). */
   running: number;
-  /** Inferences the model may run at once: CONCURRENCY, in each worker that can take work. */
+  /** Inferences the model may run at once: CONCURRENCY, in each worker that can take work (a batch model: CONCURRENCY x batch.maxSize requests). */
   slots: number;
 }
 
@@ -19,7 +19,9 @@ export interface HealthReading {
  * - READY: the model is loaded and a slot is free, so a prediction sent now starts at once
  *   (with WORKERS, a slot of any worker).
  * - BUSY: every slot runs an inference (Cog's meaning: "at capacity, all slots busy"; Cog would
- *   answer a prediction with 409 then, where this server queues it, up to MAX_QUEUE, then 429);
+ *   answer a prediction with 409 then, where this server queues it, up to MAX_QUEUE, then 429).
+ *   A batch model's slots are requests, running or gathered for its next batch, so that a router
+ *   that waits for READY lets its batches fill;
  *   also while the server drains on SIGTERM or `POST /shutdown` (alive, taking no new work).
  * - STARTING: the model is loading: while the supervisor restarts it in place after a throw, a
  *   hang or a crash (also while it retries a load that failed), and during the first load, when

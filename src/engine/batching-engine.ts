@@ -4,7 +4,7 @@ import { describeType } from '../inputs/schema.js';
 import { Cancellation } from './cancellation.js';
 import { logModelLine } from './model-log.js';
 import { EngineBase } from './engine-base.js';
-import type { BatchInferenceContext, BatchInferenceFunction, BatchOptions, EngineLimits, InferOptions, InferenceResult } from '../types.js';
+import type { BatchInferenceContext, BatchInferenceFunction, BatchOptions, EngineLimits, InferOptions, InferenceResult, ModelSlots } from '../types.js';
 
 /** The largest batch a model may ask for; a batch is one call holding every item's inputs in memory. */
 export const largestBatchSize = 4096;
@@ -84,6 +84,8 @@ export class BatchingEngine extends EngineBase {
   readonly capabilities = { restartsInPlace: false, enforcesTimeout: false, schedulesOwnWork: true };
   private readonly waiting: Item[] = [];
   private running = 0;
+  /** Requests in the batches running now. */
+  private runningItems = 0;
   private concurrency = 1;
   private flushScheduled = false;
   /**
@@ -136,6 +138,17 @@ export class BatchingEngine extends EngineBase {
     return { prefetch: 2 * this.concurrency * this.options.maxSize - this.concurrency };
   }
 
+  /**
+   * A batch model's slots are requests, not batches: CONCURRENCY batches of up to batch.maxSize,
+   * held by the requests running and those gathered for the next batch, as the supervised engine
+   * counts a batch worker's. Counted in batches, Cog's health check would say BUSY while one
+   * request runs, and a router that waits for READY would never let a batch grow past one.
+   */
+  modelSlots(): ModelSlots {
+    const total = this.concurrency * this.options.maxSize;
+    return { held: Math.min(this.runningItems + this.waiting.length, total), total };
+  }
+
   private cancel(item: Item): void {
     const index = this.waiting.indexOf(item);
     if (index !== -1) {
@@ -175,12 +188,14 @@ export class BatchingEngine extends EngineBase {
 
   private run(items: Item[]): void {
     this.running++;
+    this.runningItems += items.length;
     const batch: RunningBatch = { items, cancellation: new Cancellation(), started: performance.now() };
     for (const item of items) item.batch = batch;
     this.events.emit('batch', items.length);
     let returned: InferenceResult[] | Promise<InferenceResult[]>;
     const settle = (outcome: { results: unknown } | { thrown: unknown }) => {
       this.running--;
+      this.runningItems -= items.length;
       for (const item of items) item.stopListening?.();
       this.answer(batch, outcome);
       this.schedule();

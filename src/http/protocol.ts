@@ -133,7 +133,7 @@ export interface ServiceStatus {
   stuck: number;
   /** Each model worker, under the supervisor; empty otherwise. */
   workers: WorkerStatus[];
-  /** The model's slots (CONCURRENCY in each ready worker) and how many run an inference now: all held, a new request waits. */
+  /** The model's slots (CONCURRENCY in each ready worker; a batch model's, CONCURRENCY x batch.maxSize requests) and how many are held now: all held, a new request waits. */
   slots: ModelSlots;
 }
 

@@ -18,11 +18,12 @@ interface Call {
   notes: string[];
 }
 
+// Only whole lines: the model may have created the file and not written its line yet.
 const readCalls = (callsFile: string): Call[] =>
   existsSync(callsFile)
     ? readFileSync(callsFile, 'utf8')
-        .trim()
         .split('\n')
+        .slice(0, -1)
         .map((line) => {
           const [word, size, notes = ''] = line.split(' ');
           expect(word).toBe('batch');

@@ -175,3 +175,36 @@ describe('MODE=cog under the supervisor', () => {
     expect(metrics).toMatch(/^model_restarts_total\{cause="threw"\} 3$/m);
   });
 });
+
+describe('MODE=cog with a batch model: its slots are requests, CONCURRENCY batches of batch.maxSize', () => {
+  const batchModel = fixture('batch-model.mjs');
+  const servers: RunningServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.stop()));
+  });
+
+  test.each([
+    { how: 'run directly', script: batchModel, args: [] as string[] },
+    { how: 'under the supervisor', script: supervisorBin, args: [batchModel] },
+  ])(
+    '$how: READY while one request runs and the next batch has room, BUSY once CONCURRENCY x maxSize requests are held, READY again after',
+    async ({ script, args }) => {
+      const calls = join(scratch, `batch-calls-${Math.random().toString(36).slice(2)}`);
+      const server = await startServer(script, { MODE: 'cog', CONCURRENCY: '1', BATCH_MAX_SIZE: '2', CALLS_FILE: calls }, args);
+      servers.push(server);
+      const hold = gate('batch-hold');
+      hold.close();
+      const predict = (note: string) => answer(send(server.url, 'POST', '/predictions', { input: { note, hold_file: hold.path } }));
+      const first = predict('first');
+      expect(await eventually(() => existsSync(calls) && readFileSync(calls, 'utf8').includes('batch 1 first'), 20_000)).toBe(true);
+      // One batch runs (the one CONCURRENCY allows), holding one request: a request sent now joins the next batch.
+      expect(await healthOf(server.url)).toBe('READY');
+      const second = predict('second');
+      expect(await eventually(async () => (await healthOf(server.url)) === 'BUSY', 20_000)).toBe(true);
+      hold.open();
+      expect((await first).body).toMatchObject({ status: 'succeeded', output: { note: 'first', batch: 1 } });
+      expect((await second).body).toMatchObject({ status: 'succeeded', output: { note: 'second', batch: 1 } });
+      expect(await eventually(async () => (await healthOf(server.url)) === 'READY', 10_000)).toBe(true);
+    },
+  );
+});
