@@ -115,3 +115,44 @@ describe('MODE=http under the supervisor with OUTPUT_UPLOAD_URL', () => {
     expect(receiver.requests.at(-1)).toMatchObject({ server: 'bucket', contentType: 'image/png', predictionId: 'proc-1' });
   });
 });
+
+describe('streamed outputs under the supervisor with OUTPUT_UPLOAD_URL', () => {
+  /** The events of a server-sent event stream, their data parsed. */
+  const events = (text: string) =>
+    text
+      .split('\n\n')
+      .filter((block) => block.trim() !== '')
+      .map((block) => {
+        const lines = block.split('\n');
+        const data = lines.filter((line) => line.startsWith('data: ')).map((line) => line.slice(6));
+        return { event: lines.find((line) => line.startsWith('event: '))!.slice(7), data: JSON.parse(data.join('\n')) };
+      });
+  const stream = async (server: RunningServer, inputs: Record<string, unknown>) => {
+    const response = await request(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ inputs }),
+    });
+    return events(await response.body.text());
+  };
+
+  test("image chunks and structured states from the worker: each event carries its file's URL, the store has each chunk's bytes", async () => {
+    const images = await start(supervisorBin, { MODE: 'http', OUTPUT_UPLOAD_URL: `${receiver.api}/direct` }, [fixture('stream-model.mjs')]);
+    const streamed = await stream(images, { prompt: 'p', kind: 'image' });
+    const done = streamed.at(-1)!;
+    expect(done).toMatchObject({ event: 'done', data: { status: 'succeeded', content_type: 'image/png' } });
+    const at = (name: string) => `${receiver.api}/public/direct/${done.data.id}/${name}`;
+    expect(streamed.slice(0, -1).map((event) => event.data)).toEqual([at('output-0.png'), at('output-1.png'), at('output-2.png')]);
+    expect(done.data.output).toBe(at('output.png'));
+    // The last chunk is the final result: the same bytes, stored twice under their two names.
+    expect(receiver.stored.get(`/direct/${done.data.id}/output-2.png`)).toEqual(receiver.stored.get(`/direct/${done.data.id}/output.png`));
+
+    const fields = await start(supervisorBin, { MODE: 'http', OUTPUT_UPLOAD_URL: `${receiver.api}/direct` }, [fixture('fields-model.mjs')]);
+    const states = await stream(fields, { kind: 'stream', prompt: 'q' });
+    const id = states.at(-1)!.data.id;
+    expect(states.filter((event) => event.event === 'output').map((event) => event.data)).toEqual(
+      [0, 1, 2].map((index) => ({ step: index + 1, prompt: 'q', preview: `${receiver.api}/public/direct/${id}/preview-${index}.png` })),
+    );
+    expect(JSON.stringify(states)).not.toContain('data:');
+  });
+});
