@@ -119,6 +119,8 @@ async function fetchOne(entry: WeightsEntry, dir: string, options: FetchWeightsO
           onRetry: (message) => progress.note(message),
         });
   } catch (error) {
+    // The bar stays where the download stopped, on its own line, above the error.
+    progress.endBar();
     const kept =
       doneBytes > 0 && !entry.url.startsWith('file:') ? `; the ${formatBytes(doneBytes)} fetched are kept in ${dir}, and the next start resumes from them` : '';
     throw new AiIntegrationError(

@@ -76,8 +76,8 @@ export class FileProgress {
     return `${formatBytes(seconds > 0 ? (this.bytes - this.startBytes) / seconds : 0)}/s`;
   }
 
-  /** Draws the bar a last time and moves below it, so that it stays on screen above what follows. */
-  private endBar(): void {
+  /** Draws the bar a last time and moves below it, so that it stays on screen above what follows (an error, the next file). */
+  endBar(): void {
     if (!this.sinks.terminal || this.barEnded) return;
     this.draw();
     this.sinks.terminal.write('\n');

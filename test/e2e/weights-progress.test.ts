@@ -77,6 +77,21 @@ describe('WEIGHTS_URL progress', () => {
     expect(output).toContain('"size": 20971520');
   });
 
+  test('on a terminal, a download that fails part-way: the bar stays where it stopped, on its own line above the error', async () => {
+    // A server of its own: it refuses every request after the cut, for good.
+    const failing = await startRangeFileServer({ 'small.bin': join(scratch, 'small.bin') });
+    failing.cutNextAfter(8 * MiB, 1_000);
+    const run = startOnTerminal({ WEIGHTS_URL: failing.url('small.bin'), WEIGHTS_DIR: freshDir() });
+    const code = await run.exited;
+    await failing.close();
+    const output = run.output();
+    expect(code, output).not.toBe(0);
+    const last = barDraws(output).at(-1);
+    expect(last, output).toMatch(/^small\.bin \[#+\.+\] \d+% /);
+    // The terminal turns the bar's \n into \r\n: the error starts a line of its own.
+    expect(output).toMatch(/\r\x1b\[Ksmall\.bin \[#+\.+\] \d+% [^\r\n]*\r\n[^\r\n]*WEIGHTS_URL [^\r\n]*small\.bin/);
+  });
+
   test('on a terminal with LOG_FORMAT=json: log lines only, no bar in among them', async () => {
     const run = startOnTerminal({ WEIGHTS_URL: server.url('small.bin'), WEIGHTS_DIR: freshDir(), LOG_FORMAT: 'json' });
     expect(await run.exited, run.output()).toBe(0);
