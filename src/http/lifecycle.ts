@@ -77,7 +77,12 @@ export async function startHttpService(
     // `completed` webhooks those predictions owe, retries included.
     const idle = Promise.all([answered, background])
       .then(() => scheduler.whenIdle())
-      .then(() => service.core.predictions.whenFinished())
+      .then(() => {
+        const { unfinished } = service.core.predictions;
+        if (unfinished > 0)
+          context.log.info(`shutdown: waiting for ${plural(unfinished, 'prediction')} the model has answered, still checking or uploading its result`);
+        return service.core.predictions.whenFinished();
+      })
       .then(() => service.core.predictions.webhooksDelivered());
     const timedOut = (await Promise.race([idle, deadline])) === 'timeout';
     if (timedOut) {

@@ -251,6 +251,13 @@ export class PredictionStore {
    * inferences: a prediction the model has finished may still be checking its result or
    * uploading its files (OUTPUT_UPLOAD_URL), and an async one would otherwise be lost there.
    */
+  /** How many predictions held have not ended (the drain says how many it waits for). */
+  get unfinished(): number {
+    let count = 0;
+    for (const entry of this.entries.values()) if (!entry.done) count += 1;
+    return count;
+  }
+
   async whenFinished(): Promise<void> {
     for (;;) {
       const running = [...this.entries.values()].filter((entry) => !entry.done);
