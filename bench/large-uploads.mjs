@@ -6,6 +6,8 @@
 // medians, with the server's CPU per request (its process and its workers, from /proc; under the
 // supervisor also apart), and the load average at the start and the end.
 // Usage: npm run bench -- large-uploads [-- seconds rounds connections]
+// BASELINE_CLI=<another build's dist/cli.js> adds that build's supervisor beside this one's (an A/B
+// in the same run).
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { noiseJpeg } from './bench-jpeg.mjs';
@@ -43,6 +45,8 @@ for (const scenario of [multipart, kserve]) scenario.script = wrkScript({ header
 
 const model = file('./constant-model.mjs');
 const cli = file('../dist/cli.js');
+const baselineCli = process.env.BASELINE_CLI;
+const baseline = async (env = {}) => (baselineCli ? { baseline: await startServer([baselineCli, model], env) } : {});
 const direct = await startServer([model]);
 const answer = await (await fetch(`${direct.url}/predict`, { method: 'POST', headers: multipart.headers, body: multipart.body })).text();
 const loads = [
@@ -52,6 +56,7 @@ const loads = [
       bare: await startServer([file('./bare-http-server.mjs')], { ANSWERS: JSON.stringify({ '/predict': answer }) }),
       direct,
       supervised: await startServer([cli, model]),
+      ...(await baseline()),
     },
   },
   {
@@ -59,6 +64,7 @@ const loads = [
     servers: {
       direct: await startServer([model], { MODE: 'kserve' }),
       supervised: await startServer([cli, model], { MODE: 'kserve' }),
+      ...(await baseline({ MODE: 'kserve' })),
     },
   },
 ];
@@ -96,6 +102,10 @@ for (const { scenario, servers } of loads) {
   if (servers.bare) console.log(line('bare node:http + busboy', 'bare'));
   console.log(`${line('direct, node shim.js', 'direct')}${servers.bare ? `   ${((rps('direct') / rps('bare')) * 100).toFixed(0)}% of the bare server` : ''}`);
   console.log(`${line('under the supervisor', 'supervised')}   ${((rps('supervised') / rps('direct')) * 100).toFixed(0)}% of direct (${apart('supervised')})`);
+  if (servers.baseline)
+    console.log(
+      `${line('supervisor of BASELINE_CLI', 'baseline')}   ${((rps('baseline') / rps('direct')) * 100).toFixed(0)}% of direct (${apart('baseline')})`,
+    );
 }
 console.log(`  load average at the end: ${loadavg()[0].toFixed(1)}`);
 await Promise.all(loads.flatMap(({ servers }) => Object.values(servers)).map((server) => server.stop()));
