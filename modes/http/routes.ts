@@ -80,7 +80,7 @@ export function nativeRoutes(core: HttpCore): RouteDefinition[] {
       response.end(bytes);
       return;
     }
-    const uploaded = prediction.uploads ? prediction : await core.uploadOutputs(prediction, { predictionId: id, signal: core.clientSignal(route).signal });
+    const uploaded = prediction.uploads ? prediction : await core.uploadOutputs(prediction, { predictionId: id, cancellation: core.clientSignal(route) });
     sendJson(response, 200, predictionEnvelope(id, uploaded));
   };
 

@@ -71,7 +71,7 @@ export function sageMakerRoutes(core: HttpCore, parameters: ExecutionParameters)
         results = await runLines(converted, window, async (inputs, index) =>
           core.uploadOutputs(await core.infer(inputs, route, { reservation }), {
             predictionId: `${route.id}-${index + 1}`,
-            signal: core.clientSignal(route).signal,
+            cancellation: core.clientSignal(route),
           }),
         );
       } finally {
@@ -96,7 +96,7 @@ export function sageMakerRoutes(core: HttpCore, parameters: ExecutionParameters)
     // header names the file's own type exactly: then the bytes, and nothing is uploaded.
     const prediction = acceptsRaw(request, inferred.mediaType)
       ? inferred
-      : await core.uploadOutputs(inferred, { predictionId: route.id, signal: core.clientSignal(route).signal });
+      : await core.uploadOutputs(inferred, { predictionId: route.id, cancellation: core.clientSignal(route) });
     send(response, encodeResult(prediction, accept), {
       'x-predict-time-ms': prediction.predictMs.toFixed(1),
       'x-queue-time-ms': prediction.queueMs.toFixed(1),

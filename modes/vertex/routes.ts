@@ -24,7 +24,7 @@ export function vertexRoutes(core: HttpCore, { healthRoute, predictRoute }: Pick
     const predictions = await withReservation(core.reserve, converted.length, 'instances', (reservation) =>
       // With OUTPUT_UPLOAD_URL, each instance's files go under `<request id>-<index>` (from 0, as `instances[0]`).
       runInstances(converted, async (inputs, index) =>
-        core.uploadOutputs(await core.infer(inputs, route, { reservation }), { predictionId: `${route.id}-${index}`, signal: core.clientSignal(route).signal }),
+        core.uploadOutputs(await core.infer(inputs, route, { reservation }), { predictionId: `${route.id}-${index}`, cancellation: core.clientSignal(route) }),
       ),
     );
     sendJson(route.response, 200, { predictions: predictions.map(predictionOf) });

@@ -166,9 +166,7 @@ export class PredictionStore {
     const target: UploadTarget = {
       predictionId: id,
       url: options.uploadUrl,
-      get signal() {
-        return cancellation.signal;
-      },
+      cancellation,
     };
     const uploaded = (files: readonly UploadedFile[] | undefined) => {
       if (files) entry.uploads = [...(entry.uploads ?? []), ...files];

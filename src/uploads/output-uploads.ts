@@ -40,7 +40,7 @@ export class OutputUploads {
 
   /**
    * Uploads the prediction's files, or throws UploadFailedError (AI_ERR_UPLOAD_FAILED): never a
-   * silent fallback to inline bytes. An aborted `target.signal` stops them: PredictionCanceledError.
+   * silent fallback to inline bytes. An aborted `target.cancellation` stops them: PredictionCanceledError.
    */
   async apply(prediction: Prediction, target: UploadTarget): Promise<Prediction> {
     const upstream = upstreamUploads(prediction.result);
@@ -71,7 +71,7 @@ export class OutputUploads {
     const baseUrl = target.url ?? this.settings.url;
     if (baseUrl === undefined || files.length === 0) return undefined;
     const uploader = await (this.uploader ??= import('./output-uploader.js').then(({ OutputUploader }) => new OutputUploader(this.settings)));
-    return uploader.uploadFiles(files, { predictionId: target.predictionId, baseUrl, signal: target.signal });
+    return uploader.uploadFiles(files, { predictionId: target.predictionId, baseUrl, signal: target.cancellation?.signal });
   }
 
   /** Closes the uploader's idle connections (on shutdown). */

@@ -21,8 +21,13 @@ export interface UploadTarget {
   predictionId: string;
   /** The prediction's own upload URL (Cog's `output_file_prefix`), instead of OUTPUT_UPLOAD_URL. */
   url?: string | undefined;
-  /** Aborts the uploads in flight (a cancel, a client gone): the prediction then ends canceled. */
-  signal?: AbortSignal | undefined;
+  /**
+   * Aborts the uploads in flight (a cancel, a client gone): the prediction then ends canceled.
+   * Its `signal` is read only when a file uploads: a Cancellation makes its AbortSignal on first
+   * use, and one made for every request lived as long as the request and was promoted to the old
+   * generation (supervisor-gc.test.ts).
+   */
+  cancellation?: { readonly signal: AbortSignal } | undefined;
 }
 
 // A result whose files were uploaded before it reached this process (a MODE=queue worker's, at a
