@@ -3,12 +3,13 @@
 // the real supervisor and its worker: the bytes reach the model exactly (at the threshold, one byte
 // past it, several MB, two in one request), large result data comes back exactly, and a worker
 // killed while many uploads stream to it loses none of them.
-import { createHash, randomBytes } from 'node:crypto';
-import { Agent, FormData, request } from 'undici';
+import { randomBytes } from 'node:crypto';
+import { request } from 'undici';
 import { afterEach, describe, expect, test } from 'vitest';
+import { sha256, upload, uploadsAcrossAWorkerKill } from '../helpers/bytes-uploads.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
-import { childPids, eventually, supervisorBin } from '../helpers/supervisor.js';
+import { childPids, supervisorBin } from '../helpers/supervisor.js';
 
 const model = fixture('bytes-model.mjs');
 const threshold = 64 * 1024;
@@ -23,17 +24,8 @@ async function serve(how: 'direct' | 'supervised', env: Record<string, string> =
   return server;
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 // The result bytes the model makes (test/fixtures/bytes-model.mjs): byte i is i * 31 mod 251.
 const pattern = (length: number) => Buffer.from(Array.from({ length }, (_, index) => (index * 31) % 251));
-
-async function upload(url: string, files: Record<string, Buffer>, fields: Record<string, string> = {}, dispatcher?: Agent) {
-  const form = new FormData();
-  for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  for (const [name, bytes] of Object.entries(files)) form.append(name, new Blob([bytes]), `${name}.bin`);
-  const response = await request(`${url}/predict`, { method: 'POST', body: form, dispatcher });
-  return { status: response.statusCode, body: (await response.body.json()) as any };
-}
 
 describe.each(['direct', 'supervised'] as const)('large binary values, %s', (how) => {
   test('inputs at the threshold, one byte past it and of several MB reach the model byte for byte, as Buffers, keys in order', async () => {
@@ -78,21 +70,8 @@ describe.each(['direct', 'supervised'] as const)('large binary values, %s', (how
 
 test('a worker killed (SIGKILL) while many large uploads stream to it: each is answered, correctly by the new worker or with AI_ERR_WORKER_DIED for the one it was running', async () => {
   const server = await serve('supervised', { MAX_QUEUE: '100' });
-  const [worker] = childPids(server.pid);
-  expect(worker).toBeGreaterThan(0);
-  const agent = new Agent({ connections: 24 });
   const uploads = Array.from({ length: 24 }, (_, index) => ({ index, bytes: randomBytes(3 * 1024 * 1024 + index) }));
-  const outcomes: { index: number; status: number; body: any }[] = [];
-  const all = Promise.all(
-    uploads.map(async ({ index, bytes }) =>
-      outcomes.push({ index, ...(await upload(server.url, { file: bytes }, { delay_ms: '40', note: `u${index}` }, agent)) }),
-    ),
-  );
-  // Killed once a few were answered, while the rest stream to it or wait in its queue.
-  expect(await eventually(() => outcomes.length >= 3, 60_000)).toBe(true);
-  process.kill(worker!, 'SIGKILL');
-  await all;
-  await agent.close();
+  const { worker, outcomes } = await uploadsAcrossAWorkerKill(server, uploads, { delayMs: 40, answeredBeforeKill: 3 });
 
   expect(outcomes).toHaveLength(uploads.length);
   const died = outcomes.filter((outcome) => outcome.status !== 200);

@@ -5,13 +5,14 @@
 // may write into its input, the supervisor closes every memory file once its request is answered
 // (also after a timeout, a cancel, and a worker killed with such values in flight), and a build
 // without the native helper hands the same values over on the byte stream.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, FormData, request } from 'undici';
 import { afterAll, afterEach, expect, test } from 'vitest';
+import { sha256, upload, uploadsAcrossAWorkerKill } from '../helpers/bytes-uploads.js';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
 import { childPids, eventually, supervisorBin } from '../helpers/supervisor.js';
@@ -29,8 +30,6 @@ async function serve(env: Record<string, string> = {}, bin = supervisorBin): Pro
   return server;
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 /** The memory files a process holds open (its fds), the supervisor's probe left out. */
 function memoryFiles(pid: number): string[] {
   const links: string[] = [];
@@ -42,14 +41,6 @@ function memoryFiles(pid: number): string[] {
     }
   }
   return links.filter((link) => link.startsWith('/memfd:ai-integration-') && !link.includes('-probe'));
-}
-
-async function upload(url: string, files: Record<string, Buffer>, fields: Record<string, string> = {}, dispatcher?: Agent) {
-  const form = new FormData();
-  for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  for (const [name, bytes] of Object.entries(files)) form.append(name, new Blob([bytes]), `${name}.bin`);
-  const response = await request(`${url}/predict`, { method: 'POST', body: form, dispatcher });
-  return { status: response.statusCode, body: (await response.body.json()) as any };
 }
 
 test('a multipart file of 8 MiB or more reaches the worker mapped, byte for byte, beside a smaller one on the byte stream; the memory file closes with its answer', async () => {
@@ -112,21 +103,9 @@ test('two workers (WORKERS=2) each map the uploads they get', async () => {
 
 test('a worker killed (SIGKILL) with mapped uploads in flight: each is answered, by the new worker or with AI_ERR_WORKER_DIED for the one it ran, and no memory file stays open', async () => {
   const server = await serve({ MAX_QUEUE: '100' });
-  const [worker] = childPids(server.pid);
-  expect(worker).toBeGreaterThan(0);
-  const agent = new Agent({ connections: 6 });
   const uploads = Array.from({ length: 6 }, (_, index) => ({ index, bytes: randomBytes(shared + index) }));
-  const outcomes: { index: number; status: number; body: any }[] = [];
-  const all = Promise.all(
-    uploads.map(async ({ index, bytes }) =>
-      outcomes.push({ index, ...(await upload(server.url, { file: bytes }, { delay_ms: '100', note: `u${index}` }, agent)) }),
-    ),
-  );
   // Killed once one was answered and the others are in the worker's queue (mapped) or on their way.
-  expect(await eventually(() => outcomes.length >= 1, 60_000)).toBe(true);
-  process.kill(worker!, 'SIGKILL');
-  await all;
-  await agent.close();
+  const { outcomes } = await uploadsAcrossAWorkerKill(server, uploads, { delayMs: 100, answeredBeforeKill: 1 });
   expect(outcomes).toHaveLength(uploads.length);
   const died = outcomes.filter((outcome) => outcome.status !== 200);
   expect(died.length).toBeLessThanOrEqual(1);
