@@ -368,6 +368,14 @@ export interface Engine {
    * runs CONCURRENCY in each of WORKERS. `total` counts the workers that can take work now.
    */
   modelSlots?(): ModelSlots;
+  /** The buffers request bodies are gathered into and reused (the supervisor only; see src/supervisor/gather-pool.ts). */
+  bodyBuffers?(): BodyBufferCounts;
+}
+
+/** How often a body buffer was reused, and what the free ones hold. */
+export interface BodyBufferCounts {
+  reused: number;
+  freeBytes: number;
 }
 
 /** Inferences the model runs at once (`total`), and how many of those places are taken now (`held`). */

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AiIntegrationError } from '../errors.js';
+import type { GatherOwner } from '../inputs/gather-buffer.js';
 import { plural } from '../plural.js';
 
 /** How fast a body must arrive while it holds an upload slot (BODY_IDLE_TIMEOUT_MS, MIN_BODY_BYTES_PER_SECOND, BODY_RATE_WINDOW_MS); 0 turns either check off. */
@@ -9,6 +10,10 @@ export interface BodyPace {
   minBytesPerSecond: number;
   windowMs: number;
 }
+
+// Where a response keeps its reservation, for the router to say when the handler settled.
+const reservationKey = Symbol('body reservation');
+type ResponseWithReservation = ServerResponse & { [reservationKey]?: BodyReservation };
 
 /** Why a body was cut off: it stalled, or it arrived below the rate floor. */
 export type BodyTimeoutReason = 'idle' | 'rate';
@@ -66,8 +71,14 @@ export class BodyBudget {
     this.held += declared;
     const reservation = new BodyReservation(this, declared);
     response.once('close', () => reservation.release());
+    (response as ResponseWithReservation)[reservationKey] = reservation;
     if (this.pacer && response.socket) this.pacer.watch(reservation, response.socket);
     return reservation;
+  }
+
+  /** The handler of the request `response` answers has settled: nothing of it reads its body's bytes any more once the response closes. */
+  handlerSettled(response: ServerResponse): void {
+    (response as ResponseWithReservation)[reservationKey]?.handlerSettled();
   }
 
   /** @internal Reserves `bytes` more when there is room. */
@@ -96,10 +107,16 @@ export class BodyBudget {
   }
 }
 
-/** One request's share of the budget: its upload slot and the bytes its body holds. */
-export class BodyReservation {
+/**
+ * One request's share of the budget: its upload slot and the bytes its body holds. It is also the
+ * owner of the buffers the body was gathered into: they may be reused once its handler has settled
+ * and its response has closed (src/supervisor/gather-pool.ts).
+ */
+export class BodyReservation implements GatherOwner {
   private reading = true;
   private released = false;
+  private handled = false;
+  private gathered: (() => void)[] | undefined;
   private stopReading: ((error: AiIntegrationError) => void) | undefined;
   /** @internal The pacer's record of this body while it is read. */
   pace: PaceRecord | undefined;
@@ -153,6 +170,26 @@ export class BodyReservation {
     this.budget.give(this.bytes, this.reading);
     this.reading = false;
     this.bytes = 0;
+    this.releaseGathered();
+  }
+
+  whenDone(release: () => void): boolean {
+    if (this.released && this.handled) return false;
+    (this.gathered ??= []).push(release);
+    return true;
+  }
+
+  /** @internal The request's handler has settled (the router says so). */
+  handlerSettled(): void {
+    this.handled = true;
+    this.releaseGathered();
+  }
+
+  private releaseGathered(): void {
+    if (!this.released || !this.handled || this.gathered === undefined) return;
+    const gathered = this.gathered;
+    this.gathered = undefined;
+    for (const release of gathered) release();
   }
 
   private stopPacing(): void {

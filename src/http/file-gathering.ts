@@ -1,4 +1,4 @@
-import { gatherBuffer, type GatherBuffer } from '../inputs/gather-buffer.js';
+import { gatherBuffer, type GatherBuffer, type GatherOwner } from '../inputs/gather-buffer.js';
 
 /**
  * Where the files of one multipart body are gathered: one buffer of the body's declared length
@@ -6,7 +6,8 @@ import { gatherBuffer, type GatherBuffer } from '../inputs/gather-buffer.js';
  * part of the body, so all of them fit. Chunks kept until a file ends and then concatenated would
  * hold the file twice at that moment: a 200 MB upload peaked at twice its size.
  *
- * Under the supervisor the buffer may be a memory file its worker maps (gather-buffer.ts).
+ * Under the supervisor the buffer may be a memory file its worker maps, or a buffer reused once
+ * `owner` (the request's body reservation) is done with it (gather-buffer.ts).
  *
  * Allocated at the first file byte (a body of fields only takes none); a body of unknown length
  * (chunked, compressed) gathers each file in chunks, as does a file whose bytes stop following one
@@ -16,7 +17,10 @@ export class FileGathering {
   private buffer: GatherBuffer | undefined;
   private used = 0;
 
-  constructor(private readonly declaredLength: number | undefined) {}
+  constructor(
+    private readonly declaredLength: number | undefined,
+    private readonly owner?: GatherOwner,
+  ) {}
 
   /** A file to gather: append its bytes as they arrive, then take them whole. */
   file(): GatheredFile {
@@ -27,7 +31,7 @@ export class FileGathering {
   place(chunk: Buffer, end: number | undefined): number {
     if (this.declaredLength === undefined) return -1;
     if (end !== undefined && end !== this.used) return -1;
-    this.buffer ??= gatherBuffer(this.declaredLength);
+    this.buffer ??= gatherBuffer(this.declaredLength, true, this.owner);
     if (this.used + chunk.length > this.buffer.bytes.length) return -1;
     this.buffer.write(chunk, this.used);
     this.used += chunk.length;

@@ -1,4 +1,5 @@
 import type { Gauge, Registry } from 'prom-client';
+import type { BodyBufferCounts } from '../types.js';
 import type { BodyTimeoutReason } from './body-budget.js';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
@@ -20,6 +21,7 @@ export function createMetrics(
     maxUploads: 0,
     timeouts: { idle: 0, rate: 0 },
   },
+  bodyBuffers: () => BodyBufferCounts | undefined = () => undefined,
 ) {
   // prom-client (70 ms to load) and its registry come with the first scrape, not at start-up.
   // Its process metrics read the process's totals (CPU, memory, handles) when scraped; only the
@@ -100,6 +102,26 @@ export function createMetrics(
         for (const [reason, count] of Object.entries(uploads.timeouts)) this.inc({ reason }, count);
       },
     });
+    // Under the supervisor: whether body buffers are being reused, and the memory the free ones keep.
+    if (bodyBuffers() !== undefined) {
+      new Counter({
+        name: 'body_buffers_reused_total',
+        help: 'Under the supervisor: request bodies (64 KiB to 8 MiB) gathered into a buffer reused from an earlier request',
+        registers: [created],
+        collect() {
+          this.reset();
+          this.inc(bodyBuffers()?.reused ?? 0);
+        },
+      });
+      new Gauge({
+        name: 'body_buffers_free_bytes',
+        help: 'Under the supervisor: bytes held by body buffers waiting to be reused (at most 32 MiB)',
+        registers: [created],
+        collect() {
+          this.set(bodyBuffers()?.freeBytes ?? 0);
+        },
+      });
+    }
     return { registry: created, Gauge };
   };
   const requests = new HotCounter('http_requests_total', 'HTTP requests by route, method and status');

@@ -156,7 +156,7 @@ export function collectBody(request: IncomingMessage, { encoding, limit, reserva
       }
       // The first chunk: the whole body as it is, or the start of the buffer it is copied into.
       else if (at === 0 && declared !== undefined && declared > chunk.length) {
-        gathering = gatherBuffer(declared, !isJsonType(mediaTypeOf(request)));
+        gathering = gatherBuffer(declared, !isJsonType(mediaTypeOf(request)), reservation);
         whole = gathering.bytes;
         gathering.write(chunk, 0);
       } else chunks.push(chunk);
@@ -309,7 +309,7 @@ export function readMultipart(request: IncomingMessage, reading: BodyReading, se
       else if (reservation !== undefined && !reservation.cover(total)) finish(reservation.refusal(total));
     };
 
-    const files = new FileGathering(declaredBodyLength(request, reading.encoding, limit));
+    const files = new FileGathering(declaredBodyLength(request, reading.encoding, limit), reservation);
     parser.on('file', (name, stream, info) => {
       const file = files.file();
       stream.on('data', (chunk: Buffer) => {

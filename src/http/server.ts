@@ -80,6 +80,7 @@ export function createHttpService(
     model,
     () => engine.workers(),
     bodies,
+    () => engine.bodyBuffers?.(),
   );
   engine.events.on('batch', (size) => metrics.recordBatch(size));
   // Run directly, only a thread of its own can see the model block the event loop (a busy loop):
@@ -285,7 +286,17 @@ export function createHttpService(
       }
       try {
         const done = route.handler({ request, response, id, params: match.params });
-        if (done) done.catch((error: unknown) => fail(response, error));
+        // Once the handler has settled (and the response closed), nothing of this request reads
+        // its body's bytes: a buffer they were gathered into may be reused (gather-pool.ts). A
+        // handler that returns no promise never says so, and its buffers are never reused.
+        if (done)
+          done.then(
+            () => bodies.handlerSettled(response),
+            (error: unknown) => {
+              bodies.handlerSettled(response);
+              fail(response, error);
+            },
+          );
       } catch (error) {
         fail(response, error);
       }

@@ -1,4 +1,5 @@
 import { Cancellation } from '../engine/cancellation.js';
+import { holdGathered, type InputsHold } from '../inputs/gather-buffer.js';
 import { AiIntegrationError, InferenceTimeoutError, PredictionCanceledError, inferenceTimeoutName } from '../errors.js';
 import { plural } from '../plural.js';
 import { TimeoutSweep } from './timeout-sweep.js';
@@ -31,6 +32,8 @@ interface Job {
   onPredictTime: ((ms: number) => void) | undefined;
   /** The reservation whose place it holds, if any: the place goes back to it when the job leaves. */
   reservation: QueueReservation | undefined;
+  /** Its inputs' reused gather buffers (under the supervisor), held while it waits here: the engine holds them once it has the job. */
+  gathered: InputsHold | undefined;
 }
 
 /** What a submitted inference may carry: the signal that cancels it, and who to tell when it starts. */
@@ -162,6 +165,7 @@ export class AdmissionQueue {
         onLog,
         onPredictTime,
         reservation,
+        gathered: holdGathered(inputs),
       };
       if (cancellation) {
         stopListening = cancellation.onCancel(() => {
@@ -169,6 +173,7 @@ export class AdmissionQueue {
           if (index === -1) return; // running: the engine has the cancellation
           this.queue.splice(index, 1);
           this.leave(job);
+          job.gathered?.release();
           job.reject(new PredictionCanceledError('the prediction was canceled before it ran'));
           this.notifyIfIdle();
         });
@@ -233,6 +238,7 @@ export class AdmissionQueue {
   rejectQueued(error: unknown): void {
     for (const job of this.queue.splice(0)) {
       this.leave(job);
+      job.gathered?.release();
       job.reject(error);
     }
     this.notifyIfIdle();
@@ -263,8 +269,15 @@ export class AdmissionQueue {
     job.onStart?.();
     // An engine with a queue of its own (the supervisor's workers, a batch model) says how long the
     // model ran it; the rest of the time since it was submitted is its wait.
-    this.engine
-      .infer(job.inputs, { signal: job.cancellation, onChunk: job.onChunk, onLog: job.onLog, onPredictTime: (ms) => (job.predictMs = ms) })
+    const inferred = this.engine.infer(job.inputs, {
+      signal: job.cancellation,
+      onChunk: job.onChunk,
+      onLog: job.onLog,
+      onPredictTime: (ms) => (job.predictMs = ms),
+    });
+    // The engine holds the buffers now, for as long as it needs them.
+    job.gathered?.release();
+    inferred
       .then(
         (result) => {
           if (job.timedOut) return;

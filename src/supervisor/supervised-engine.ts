@@ -17,7 +17,18 @@ import {
 } from '../errors.js';
 import { plural } from '../plural.js';
 import type { SupervisorLimits } from '../settings.js';
-import type { Engine, EngineEvents, EngineLimits, InferOptions, InferenceResult, InputsSchema, Logger, ModelSlots, WorkerStatus } from '../types.js';
+import type {
+  BodyBufferCounts,
+  Engine,
+  EngineEvents,
+  EngineLimits,
+  InferOptions,
+  InferenceResult,
+  InputsSchema,
+  Logger,
+  ModelSlots,
+  WorkerStatus,
+} from '../types.js';
 import { WorkerSlot, type Pending, type Replacement } from './worker-slot.js';
 import {
   asBuffers,
@@ -33,7 +44,8 @@ import { Cancellation } from '../engine/cancellation.js';
 import { Outbox, unpackMessages, type ManyMessages } from './message-outbox.js';
 import { ByteChannel, byteStreamFdVariable, takeLargeValues } from './byte-channel.js';
 import { releaseSharedValues, sharedGatherBuffer, sharedMemoryProbe, sharedMemoryVariable, sharedValueOf } from './shared-memory.js';
-import { useGatherAllocator } from '../inputs/gather-buffer.js';
+import { holdGathered, useGatherAllocator } from '../inputs/gather-buffer.js';
+import { GatherPool, supervisorGatherAllocator } from './gather-pool.js';
 import type { Socket } from 'node:net';
 import { stopProcess } from './stop-process.js';
 import { PendingRequests } from './pending-requests.js';
@@ -109,6 +121,8 @@ export class SupervisedEngine implements Engine {
   /** Set while the shim does not load under `dev`: every request gets it. */
   private broken: AiIntegrationError | undefined;
   private readonly slots: WorkerSlot[];
+  // The buffers request bodies are gathered into, reused once a worker has read them (gather-pool.ts).
+  private readonly gatherPool = new GatherPool();
   private readonly pending = new PendingRequests<Pending>();
   /** Requests not sent to any worker yet, oldest first. */
   private waiting: Pending[] = [];
@@ -169,12 +183,18 @@ export class SupervisedEngine implements Engine {
       // into an old object keeps the request's promise and HTTP objects alive through young
       // collections.
       let stopListening: (() => void) | undefined;
+      // The reused buffers its inputs were gathered into (gather-pool.ts): back to the pool once a
+      // worker has read them all, after the only send; else (a cancel, a timeout, a re-send, a
+      // worker lost) a write of them may still be under way, and they are never reused.
+      const gathered = holdGathered(inputs);
       // Called only once `request` below exists. The memory files its inputs were gathered into
       // are closed: no worker maps them again (the supervisor's view lives on while referenced).
       const settled = () => {
         stopListening?.();
         clearTimeout(request.cancelTimer);
         releaseSharedValues(inputs);
+        if (request.read && request.sends === 1) gathered?.release();
+        else gathered?.discard();
       };
       const request: Pending = {
         id: this.nextId++,
@@ -195,6 +215,8 @@ export class SupervisedEngine implements Engine {
         onChunk: options?.onChunk,
         onLog: options?.onLog,
         onPredictTime: options?.onPredictTime,
+        sends: 0,
+        read: false,
       };
       if (cancellation) stopListening = cancellation.onCancel(() => this.cancel(request));
       this.pending.set(request.id, request);
@@ -282,6 +304,10 @@ export class SupervisedEngine implements Engine {
 
   restartCounts(): Record<string, number> {
     return { ...this.restarts };
+  }
+
+  bodyBuffers(): BodyBufferCounts {
+    return { reused: this.gatherPool.reused, freeBytes: this.gatherPool.freeByteCount };
   }
 
   /**
@@ -447,6 +473,7 @@ export class SupervisedEngine implements Engine {
       if (request.slot === slot && slot.process === worker) this.unsend(request);
     });
     request.slot = slot;
+    request.sends++;
     slot.sentOrder.push(request);
     this.markRunning(slot);
   }
@@ -486,7 +513,7 @@ export class SupervisedEngine implements Engine {
         slot.state = 'ready';
         slot.sharedMemory = message.sharedMemory === true;
         // Bodies are gathered into memory files while the workers can map them.
-        useGatherAllocator(slot.sharedMemory ? sharedGatherBuffer : undefined);
+        useGatherAllocator(supervisorGatherAllocator(this.gatherPool, slot.sharedMemory ? sharedGatherBuffer : () => undefined));
         slot.startOutput?.ready();
         slot.failedStartOutput = undefined;
         if (this.workerConcurrency !== 1) slot.outbox!.send({ type: 'configure', concurrency: this.workerConcurrency });
@@ -530,6 +557,7 @@ export class SupervisedEngine implements Engine {
       case 'failed': {
         const request = this.take(slot, message.id);
         if (!request) return;
+        request.read = true;
         request.reject(new AiIntegrationError(message.error.code, message.error.message));
         this.dispatch();
         return;
@@ -554,7 +582,11 @@ export class SupervisedEngine implements Engine {
         }
         slot.state = 'starting';
         slot.reason = 'restarting: the model threw';
-        this.take(slot, message.id)?.reject(new InferenceThrewError(thrown));
+        const request = this.take(slot, message.id);
+        if (request) {
+          request.read = true;
+          request.reject(new InferenceThrewError(thrown));
+        }
         // What else it held goes to the other workers now, rather than after it exits.
         if (this.slots.length > 1) this.takeBack(slot, this.runningWindow);
         return;
@@ -565,6 +597,7 @@ export class SupervisedEngine implements Engine {
   private resolve(slot: WorkerSlot, id: number, result: InferenceResult & Record<string, unknown>, predictMs: number): void {
     const request = this.take(slot, id);
     if (!request) return;
+    request.read = true;
     request.onPredictTime?.(predictMs);
     if (result && typeof result === 'object') fileBuffersInPlace(asBuffers(result));
     request.resolve(result);

@@ -27,6 +27,10 @@ export interface Pending {
   onLog?: (text: string) => void;
   /** Told how long the model ran it, as the worker measured it (not the wait in the worker's queue). */
   onPredictTime?: (ms: number) => void;
+  /** How many times it was sent to a worker. */
+  sends: number;
+  /** A worker answered it after reading all of it (a result, a failure or a throw; not a cancel, which may come first). */
+  read: boolean;
 }
 
 export type WorkerState = WorkerStatus['state'];
