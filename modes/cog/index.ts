@@ -17,6 +17,8 @@ export function run(context: ModeContext): Promise<number> {
   context.engine.events.on('failed', (error) => health.engineFailed(error, Date.now()));
   return serveHttp(context, (control) => ({
     name: 'cog',
+    // Its handlers are done with a body once they settle (gather-pool.ts may reuse its buffer).
+    handlersReleaseBodies: true,
     defaultPort: cogPort,
     summary: 'Cog API: POST /predictions, PUT /predictions/{id}, GET /health-check, docs /docs',
     routes: (core) => cogRoutes(core, health, control),

@@ -12,6 +12,8 @@ import { nativeRoutes } from './routes.js';
 export function run(context: ModeContext): Promise<number> {
   return serveHttp(context, () => ({
     name: 'http',
+    // Its handlers are done with a body once they settle (gather-pool.ts may reuse its buffer).
+    handlersReleaseBodies: true,
     defaultPort: 5000,
     summary: 'web page /, API /predict, docs /docs',
     routes: nativeRoutes,

@@ -15,6 +15,8 @@ export function run(context: ModeContext): Promise<number> {
   const { grpcPort } = readKServeSettings(context.env);
   return serveHttp(context, () => ({
     name: 'kserve',
+    // Its handlers are done with a body once they settle (gather-pool.ts may reuse its buffer).
+    handlersReleaseBodies: true,
     defaultPort: 8080,
     summary: `Open Inference Protocol V2 /v2/models/${context.modelName}/infer, V1 /v1/models/${context.modelName}:predict, docs /docs`,
     routes: openInferenceRoutes,

@@ -15,6 +15,8 @@ export function run(context: ModeContext): Promise<number> {
   const kinds = modelKinds(context.schema);
   return serveHttp(context, () => ({
     name: 'openai',
+    // Its handlers are done with a body once they settle (gather-pool.ts may reuse its buffer).
+    handlersReleaseBodies: true,
     defaultPort: 8000,
     summary: `OpenAI API ${servedRoutes(kinds).join(', ')}, health /health, docs /docs`,
     routes: (core) => openAiRoutes(core, kinds),

@@ -16,6 +16,8 @@ export function run(context: ModeContext): Promise<number> {
   const settings = readQueueSettings(context.env, context.modelName);
   return serveHttp(context, () => ({
     name: 'queue',
+    // Its handlers are done with a body once they settle (gather-pool.ts may reuse its buffer).
+    handlersReleaseBodies: true,
     defaultPort: 5000,
     summary: `probes /health and /health/live, metrics /metrics; consuming the BullMQ queue ${JSON.stringify(settings.queueName)}`,
     routes: (core) => [

@@ -30,6 +30,8 @@ export function run(context: ModeContext): Promise<number> {
   const served: ModeContext = { ...context, settings: { ...context.settings, http: { ...http, port: sagemaker.bindToPort ?? http.port } } };
   return serveHttp(served, () => ({
     name: 'sagemaker',
+    // Its handlers are done with a body once they settle (gather-pool.ts may reuse its buffer).
+    handlersReleaseBodies: true,
     defaultPort: 8080,
     // The core reads every body (JSON, multipart, raw, JSON Lines) within this mode's limit.
     maxInputBytes: limit.bytes,

@@ -21,6 +21,8 @@ export function run(context: ModeContext): Promise<number> {
   const served: ModeContext = { ...context, settings: { ...context.settings, http: { ...http, port: vertex.port } } };
   return serveHttp(served, () => ({
     name: 'vertex',
+    // Its handlers are done with a body once they settle (gather-pool.ts may reuse its buffer).
+    handlersReleaseBodies: true,
     defaultPort: vertex.port,
     summary: `Vertex AI: predict POST ${vertex.predictRoute}, health ${vertex.healthRoute}, docs /docs`,
     // Nothing larger ever arrives through Vertex; MAX_INPUT_BYTES sets the endpoint's own limit.

@@ -152,6 +152,14 @@ export interface HttpProtocol {
   name: string;
   /** The port when neither PORT nor the `http.port` option says: 5000 natively, 8080 for KServe. */
   defaultPort: number;
+  /**
+   * Whether the routes' handlers are done with a request's body bytes once their promise has
+   * settled: they hand the inputs to `core.infer`, `core.run` or `core.predictions` before, and
+   * keep no view of the body after. Under the supervisor such a body's buffer is then reused for a
+   * later request (src/supervisor/gather-pool.ts); without it (a mode of your own, unless it says
+   * so) it never is, so a handler may keep the bytes as long as it likes.
+   */
+  handlersReleaseBodies?: boolean;
   /** What the log line after "listening on URL" lists, e.g. "web page /, API /predict, docs /docs". */
   summary: string;
   routes(core: HttpCore): RouteDefinition[];

@@ -193,6 +193,7 @@ export function createHttpService(
   const auth = access.token === undefined ? undefined : new BearerAuth(access.token);
   const accessLog = access.accessLog ? createAccessLog(access.logFormat) : undefined;
   const protocolRoutes = protocol.routes(core);
+  const releasesBodies = protocol.handlersReleaseBodies === true;
   const openApi = JSON.stringify(auth ? withBearerScheme(protocol.openApi(core), protocolRoutes) : protocol.openApi(core));
   const shared: RouteDefinition[] = [
     { method: 'GET', path: '/openapi.json', handler: ({ response }) => sendText(response, 200, 'application/json; charset=utf-8', openApi) },
@@ -287,13 +288,14 @@ export function createHttpService(
       try {
         const done = route.handler({ request, response, id, params: match.params });
         // Once the handler has settled (and the response closed), nothing of this request reads
-        // its body's bytes: a buffer they were gathered into may be reused (gather-pool.ts). A
-        // handler that returns no promise never says so, and its buffers are never reused.
+        // its body's bytes, when the protocol says so: a buffer they were gathered into may be
+        // reused (gather-pool.ts). A handler that returns no promise never says so, and its
+        // buffers are never reused.
         if (done)
           done.then(
-            () => bodies.handlerSettled(response),
+            () => releasesBodies && bodies.handlerSettled(response),
             (error: unknown) => {
-              bodies.handlerSettled(response);
+              if (releasesBodies) bodies.handlerSettled(response);
               fail(response, error);
             },
           );

@@ -16,7 +16,10 @@
  *   (a result, a failure or a throw, after one send). A request canceled, timed out, re-sent or
  *   lost with its worker `discard`s instead: a write of it may still be under way, so the buffer
  *   is left to the garbage collector and never reused.
- * Anything that holds without saying so keeps the buffer out of the pool for good, never in it.
+ * The HTTP exchange says so only for a protocol whose handlers are done with a body once they
+ * settle (HttpProtocol.handlersReleaseBodies: the built-in modes); a mode of one's own may keep
+ * the bytes, and its buffers are never reused. A walk of the inputs that meets what it cannot see
+ * into keeps every buffer lent at that moment out of the pool for good.
  *
  * The free buffers are bounded (maxFreeBytes); the lent ones by the body budget (MAX_BUFFERED_BYTES),
  * each at most a quarter longer than its body.
@@ -28,8 +31,12 @@ import { sharedValueThreshold } from './shared-memory.js';
 export const pooledMinimumBytes = 64 * 1024;
 /** What the free buffers may hold at most, together; a buffer given back beyond it is dropped. */
 export const maxFreeBytes = 32 * 1024 * 1024;
-/** A walk of one request's inputs stops after this many values: its buffers cannot be known, so every lent one is discarded. */
-const maxValuesWalked = 100_000;
+/**
+ * A walk of one request's inputs stops after this many values (list items counted): its buffers
+ * cannot be known, so every lent one is discarded. About a millisecond of walking; a JSON input
+ * larger than that (a big tensor as nested lists) costs reuse, not correctness.
+ */
+const maxValuesWalked = 200_000;
 
 interface Entry {
   /** The whole buffer (its size class's length); a body's bytes are its start. */
@@ -123,7 +130,8 @@ export class GatherPool {
   }
 
   // The lent entries `inputs` refer to: one, several (each once), or undefined. Inputs are trees of
-  // plain objects, arrays and byte views (what the body parsers and convertInputs make).
+  // plain objects, arrays and byte views (what the body parsers and convertInputs make); anything
+  // else (a Map, a class instance, an object with symbol keys) could hide a view, so the walk gives up.
   private lentIn(inputs: Record<string, unknown>): Entry | Entry[] | undefined {
     let found: Entry | Entry[] | undefined;
     const add = (entry: Entry) => {
@@ -134,22 +142,28 @@ export class GatherPool {
     };
     const stack: unknown[] = Object.values(inputs);
     let walked = 0;
+    const giveUp = () => {
+      // What it refers to cannot be told: no buffer lent now may be reused.
+      this.discardLentUpTo = this.serial;
+      return undefined;
+    };
     while (stack.length > 0) {
       const value = stack.pop();
       if (typeof value !== 'object' || value === null) continue;
-      if (++walked > maxValuesWalked || value instanceof Map || value instanceof Set) {
-        // What it refers to cannot be told: no buffer lent now may be reused.
-        this.discardLentUpTo = this.serial;
-        return undefined;
-      }
-      if (ArrayBuffer.isView(value)) {
-        const entry = this.entries.get(value.buffer);
+      if (++walked > maxValuesWalked) return giveUp();
+      const memory = ArrayBuffer.isView(value) ? value.buffer : value instanceof ArrayBuffer ? value : undefined;
+      if (memory !== undefined) {
+        const entry = this.entries.get(memory);
         if (entry === undefined) continue;
         if (entry.holds > 0) add(entry);
         else this.withdraw(entry);
       } else if (Array.isArray(value)) {
+        walked += value.length;
+        if (walked > maxValuesWalked) return giveUp();
         for (const item of value) if (typeof item === 'object' && item !== null) stack.push(item);
       } else {
+        const prototype = Object.getPrototypeOf(value);
+        if ((prototype !== Object.prototype && prototype !== null) || Object.getOwnPropertySymbols(value).length > 0) return giveUp();
         for (const item of Object.values(value)) if (typeof item === 'object' && item !== null) stack.push(item);
       }
     }

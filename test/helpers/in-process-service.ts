@@ -6,7 +6,8 @@ import { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { FormData, request } from 'undici';
 import { createInProcessEngine } from '../../src/engine/in-process-engine.js';
-import type { HttpServiceHandle } from '../../src/http/lifecycle.js';
+import { serveHttp, type HttpServiceHandle } from '../../src/http/lifecycle.js';
+import type { HttpProtocol } from '../../src/http/protocol.js';
 import { createLogger } from '../../src/logger.js';
 import { createModeContext } from '../../src/mode-context.js';
 import { loadMode, modeTraits } from '../../src/registry.js';
@@ -26,6 +27,8 @@ export interface InProcessServiceOptions {
   env?: Record<string, string>;
   /** What a shim would give `startLoop` besides: name, version, description, output. */
   options?: Pick<StartLoopOptions, 'name' | 'version' | 'description' | 'output'>;
+  /** Serves this protocol instead of the mode's own (a mode of one's own, as `serveHttp` runs it); `mode` still names the settings. */
+  protocol?: HttpProtocol;
 }
 
 export interface InjectRequest {
@@ -80,7 +83,7 @@ export async function fixtureModel(
  * Starts the mode `mode` in this process, as `startLoop` would run it in a shim's, and waits until it listens.
  * @example const service = await startInProcess({ mode: 'kserve', model: 'http-model.mjs', env: { AUTH_TOKEN: 'secret' } }); (await service.inject({ url: '/v2/health/ready' })).status; await service.close();
  */
-export async function startInProcess({ mode: name, model, env: given = {}, options = {} }: InProcessServiceOptions): Promise<InProcessService> {
+export async function startInProcess({ mode: name, model, env: given = {}, options = {}, protocol }: InProcessServiceOptions): Promise<InProcessService> {
   if (modeTraits(name)?.serves !== 'http') throw new Error(`MODE=${name} is not a mode that serves HTTP`);
   const env = { PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', ACCESS_LOG: 'false', ...given, MODE: name };
   const { inference, schema, shim } = typeof model === 'string' ? await fixtureModel(model, env) : { ...model, shim: undefined };
@@ -101,7 +104,8 @@ export async function startInProcess({ mode: name, model, env: given = {}, optio
   // environment, and an error before or while the mode starts is the mode's end.
   const finished = (async () => {
     const context = createModeContext(() => createInProcessEngine(inference), schema, { ...options, stdin: Readable.from([]), stdout }, env, [], log, shim);
-    return mode.run({ ...context, embedded: { started } });
+    const embedded = { ...context, embedded: { started } };
+    return protocol ? serveHttp(embedded, () => protocol) : mode.run(embedded);
   })();
   const service = await Promise.race([
     listening,

@@ -85,6 +85,37 @@ describe('GatherPool', () => {
     expect(pool.allocate(100_000, owner())!.bytes.buffer).toBe(later.bytes.buffer);
   });
 
+  test('a bare ArrayBuffer of a pool buffer is held like a view of it', () => {
+    const pool = new GatherPool();
+    const exchange = owner();
+    const gathered = pool.allocate(100_000, exchange)!;
+    const hold = pool.hold({ raw: gathered.bytes.buffer })!;
+    exchange.done();
+    expect(pool.freeByteCount).toBe(0);
+    hold.release();
+    expect(pool.freeByteCount).toBe(7 * 16 * 1024);
+  });
+
+  test.each([
+    [
+      'a class instance',
+      (bytes: Buffer) => ({
+        wrapped: new (class Box {
+          constructor(readonly bytes: Buffer) {}
+        })(bytes),
+      }),
+    ],
+    ['an object with a symbol key', (bytes: Buffer) => ({ tagged: { [Symbol('hidden')]: bytes } })],
+    ['more values than the walk takes', () => ({ tensor: Array.from({ length: 210_000 }, (_, index) => index) })],
+  ])('inputs with %s keep every lent buffer out of the pool', (_, inputs) => {
+    const pool = new GatherPool();
+    const exchange = owner();
+    const gathered = pool.allocate(100_000, exchange)!;
+    expect(pool.hold(inputs(gathered.bytes))).toBeUndefined();
+    exchange.done();
+    expect(pool.freeByteCount).toBe(0);
+  });
+
   test('inputs that still refer to a free buffer (while others are lent) take it out of the pool', () => {
     const pool = new GatherPool();
     pool.allocate(100_000, owner());
