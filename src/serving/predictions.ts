@@ -224,7 +224,10 @@ export class PredictionStore {
       .then(
         (prediction) => {
           entry.status = 'succeeded';
-          entry.prediction = prediction;
+          // Kept with its answer, not its inputs: the body's bytes would stay in memory until the
+          // prediction expires, and under the supervisor their buffer is reused once the request
+          // is done (src/supervisor/gather-pool.ts). Nothing reads a stored prediction's inputs.
+          entry.prediction = { ...prediction, inputs: {} };
           uploaded(prediction.uploads);
         },
         (error: unknown) => {
