@@ -19,6 +19,35 @@ export interface Encoded {
  */
 export function encodeResult(prediction: Prediction, accept: string | undefined): Encoded {
   const own = prediction.mediaType;
+  const offers = offersOf(prediction);
+  const chosen = negotiate(
+    accept,
+    offers.map((offer) => offer.mediaType),
+  );
+  if (chosen === undefined) {
+    const forms = [...new Set(offers.map((offer) => offer.mediaType))];
+    throw new NotAcceptableError(`the result is ${own}, which the request's Accept (${accept}) does not take; it can be given as ${forms.join(', ')} (or */*)`);
+  }
+  return offers[chosen]!.encode();
+}
+
+/**
+ * Whether `accept` takes one of the forms left once the result's files are uploaded (JSON, JSON
+ * Lines, text): when it takes none (`image/*` alone), uploading would only end in 406, so the
+ * bytes are kept and answered as they are, or refused, with nothing uploaded.
+ */
+export function acceptsUploadedAnswer(prediction: Prediction, accept: string | undefined): boolean {
+  const uploaded = offersOf({ ...prediction, uploads: [] });
+  return (
+    negotiate(
+      accept,
+      uploaded.map((offer) => offer.mediaType),
+    ) !== undefined
+  );
+}
+
+function offersOf(prediction: Prediction): { mediaType: string; encode: () => Encoded }[] {
+  const own = prediction.mediaType;
   const offers: { mediaType: string; encode: () => Encoded }[] = [
     ...(prediction.uploads
       ? []
@@ -35,15 +64,7 @@ export function encodeResult(prediction: Prediction, accept: string | undefined)
   ];
   if (isTextual(own) && own !== 'text/plain')
     offers.push({ mediaType: 'text/plain', encode: () => ({ contentType: 'text/plain; charset=utf-8', body: resultBytes(prediction.result) }) });
-  const chosen = negotiate(
-    accept,
-    offers.map((offer) => offer.mediaType),
-  );
-  if (chosen === undefined) {
-    const forms = [...new Set(offers.map((offer) => offer.mediaType))];
-    throw new NotAcceptableError(`the result is ${own}, which the request's Accept (${accept}) does not take; it can be given as ${forms.join(', ')} (or */*)`);
-  }
-  return offers[chosen]!.encode();
+  return offers;
 }
 
 /**

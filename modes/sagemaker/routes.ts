@@ -9,7 +9,7 @@ import { readinessProbe } from '../../src/http/probes.js';
 import { sendJson } from '../../src/http/respond.js';
 import { isBinaryType } from '../../src/inputs/schema.js';
 import { describeInputs, isRawBinaryType, jsonLinesTypes, parseJsonInputs, parseJsonLines, soleBinaryInput } from './invocation-body.js';
-import { chooseLinesType, encodeLines, encodeResult, type Encoded } from './invocation-response.js';
+import { acceptsUploadedAnswer, chooseLinesType, encodeLines, encodeResult, type Encoded } from './invocation-response.js';
 import type { ExecutionParameters } from './limits.js';
 import { checkLines, runLines } from './run-lines.js';
 
@@ -93,10 +93,12 @@ export function sageMakerRoutes(core: HttpCore, parameters: ExecutionParameters)
     });
     const inferred = await core.infer(inputs, route);
     // With OUTPUT_UPLOAD_URL the files are stored and answered as URLs (JSON), unless the Accept
-    // header names the file's own type exactly: then the bytes, and nothing is uploaded.
-    const prediction = acceptsRaw(request, inferred.mediaType)
-      ? inferred
-      : await core.uploadOutputs(inferred, { predictionId: route.id, cancellation: core.clientSignal(route) });
+    // header names the file's own type exactly, or takes no JSON form (`image/*`): then the bytes
+    // (or 406), and nothing is uploaded.
+    const prediction =
+      acceptsRaw(request, inferred.mediaType) || !acceptsUploadedAnswer(inferred, accept)
+        ? inferred
+        : await core.uploadOutputs(inferred, { predictionId: route.id, cancellation: core.clientSignal(route) });
     send(response, encodeResult(prediction, accept), {
       'x-predict-time-ms': prediction.predictMs.toFixed(1),
       'x-queue-time-ms': prediction.queueMs.toFixed(1),
