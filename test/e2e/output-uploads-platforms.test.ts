@@ -140,29 +140,20 @@ describe('MODE=sagemaker (under the supervisor) with OUTPUT_UPLOAD_URL', () => {
     expect(JSON.parse(json.body.toString())).toBe(`${receiver.api}/public/direct/sm/inv-1/output.png`);
     expect(receiver.stored.get('/direct/sm/inv-1/output.png')).toEqual(await expectedPng(12, 40));
 
-    const raw = await invoke(server, JSON.stringify({ width: 12, shade: 41 }), {
-      'content-type': 'application/json',
-      accept: 'image/png',
-      'x-request-id': 'inv-2',
-    });
+    // A 12-pixel image of `shade`, asked for with `accept`, under the request id `id`.
+    const imageAccepting = (accept: string, shade: number, id: string) =>
+      invoke(server, JSON.stringify({ width: 12, shade }), { 'content-type': 'application/json', accept, 'x-request-id': id });
+    const raw = await imageAccepting('image/png', 41, 'inv-2');
     expect(raw.type).toBe('image/png');
     expect(raw.body).toEqual(await expectedPng(12, 41));
 
     // An Accept that takes no JSON form: the bytes when it takes the file's type, else 406; either
     // way nothing is uploaded (it would only end in 406).
-    const loose = await invoke(server, JSON.stringify({ width: 12, shade: 42 }), {
-      'content-type': 'application/json',
-      accept: 'image/*',
-      'x-request-id': 'inv-3',
-    });
+    const loose = await imageAccepting('image/*', 42, 'inv-3');
     expect(loose.status, loose.body.toString()).toBe(200);
     expect(loose.type).toBe('image/png');
     expect(loose.body).toEqual(await expectedPng(12, 42));
-    const refused = await invoke(server, JSON.stringify({ width: 12, shade: 43 }), {
-      'content-type': 'application/json',
-      accept: 'audio/*',
-      'x-request-id': 'inv-4',
-    });
+    const refused = await imageAccepting('audio/*', 43, 'inv-4');
     expect(refused.status).toBe(406);
 
     const lines = await invoke(server, '{"shade": 1}\n{"shade": 2}\n', { 'content-type': 'application/jsonlines', 'x-request-id': 'batch' });

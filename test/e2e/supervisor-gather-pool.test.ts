@@ -37,7 +37,7 @@ function form(bytes: Buffer, fields: Record<string, string>): FormData {
 
 async function reusedCount(url: string): Promise<number> {
   const text = await (await request(`${url}/metrics`)).body.text();
-  const line = /^ai_integration_body_buffers_reused_total (\d+)$/m.exec(text) ?? /^body_buffers_reused_total (\d+)$/m.exec(text);
+  const line = /^body_buffers_reused_total (\d+)$/m.exec(text);
   if (!line) throw new Error(`no body_buffers_reused_total in /metrics:\n${text.slice(0, 2000)}`);
   return Number(line[1]);
 }
