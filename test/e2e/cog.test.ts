@@ -9,7 +9,7 @@ import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { fixture } from '../helpers/run-process.js';
 import { loadWithThrows, type LoadProtocol } from '../helpers/load-with-throws.js';
-import { eventually, supervisorBin } from '../helpers/supervisor.js';
+import { eventually, supervisorBin, workersReady } from '../helpers/supervisor.js';
 
 const model = fixture('cog-model.mjs');
 const scratch = mkdtempSync(join(tmpdir(), 'cog-e2e-'));
@@ -115,9 +115,7 @@ describe('MODE=cog under the supervisor', () => {
   test('WORKERS=2: READY while a worker has a free slot, BUSY once every slot of every worker runs a prediction, READY again when one ends', async () => {
     const calls = join(scratch, 'busy-calls');
     const server = await supervise({ WORKERS: '2', CALLS_FILE: calls });
-    const workersReady = async () =>
-      (await request(`${server.url}/metrics`).then((response) => response.body.text())).match(/^model_worker_ready\{[^}]*\} 1$/gm)?.length === 2;
-    expect(await eventually(workersReady, 20_000)).toBe(true);
+    expect(await workersReady(server.url, 2)).toBe(true);
     const started = (note: string) => () => existsSync(calls) && readFileSync(calls, 'utf8').split('\n').includes(note);
     const [first, second] = [gate('busy-first'), gate('busy-second')];
     first.close();

@@ -11,7 +11,7 @@ import { startServer, type RunningServer } from '../helpers/http-server.js';
 import { makeJpeg, sha256 } from '../helpers/images.js';
 import { startRedis, type RunningRedis } from '../helpers/redis.js';
 import { fixture, runProcess } from '../helpers/run-process.js';
-import { childPids, eventually, killProcessTree, supervisorBin } from '../helpers/supervisor.js';
+import { childPids, eventually, killProcessTree, supervisorBin, workersReady } from '../helpers/supervisor.js';
 
 const workerModel = fixture('worker-model.mjs');
 const echoModel = fixture('echo-model.mjs');
@@ -485,9 +485,7 @@ describe('MODE=queue: faults', () => {
     const calls = scratchFile('calls');
     const container = await startContainer({ redis, queueName: name, supervised: true, env: { WORKERS: '3', CALLS_FILE: calls } });
     // Every worker ready first: a job that comes while one still loads is sent ahead to a busy one.
-    const workersReady = async () =>
-      ((await (await request(`${container.url}/metrics`)).body.text()).match(/^model_worker_ready\{worker="\d"\} 1$/gm) ?? []).length === 3;
-    expect(await eventually(workersReady, 30_000)).toBe(true);
+    expect(await workersReady(container.url, 3)).toBe(true);
     const { queue } = await producer(redis, name);
     // Long enough that none ends while the test looks: a third start can only come from a third worker running beside the others.
     await queue.addBulk([0, 1, 2].map((index) => ({ name: 'predict', data: { inputs: { note: `long ${index}`, delay_ms: 60_000 } } })));

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { callJson, startServer } from '../helpers/http-server.js';
 import { type RangeFileServer, startRangeFileServer, writeTestFile } from '../helpers/range-file-server.js';
 import { fixture, repoRoot, runScript, stdoutJson } from '../helpers/run-process.js';
-import { eventually, supervisorBin } from '../helpers/supervisor.js';
+import { eventually, supervisorBin, workersReady } from '../helpers/supervisor.js';
 
 const model = fixture('weights-model.mjs');
 const scratch = mkdtempSync(join(tmpdir(), 'weights-'));
@@ -194,6 +194,8 @@ describe('WEIGHTS_URL under the supervisor', () => {
     const running = await startServer(supervisorBin, { WORKERS: '2', WEIGHTS_URL: server.url('small.bin'), WEIGHTS_DIR: dir }, [model]);
     try {
       expect(server.gets('small.bin').filter((request) => request.range === 'bytes=0-0')).toHaveLength(1);
+      // Both loaded first: the server answers once one is ready, and sends every call to it until the other is.
+      expect(await workersReady(running.url, 2)).toBe(true);
       const pids = new Set<number>();
       for (let call = 0; call < 20 && pids.size < 2; call += 1) {
         const answer = await callJson(running.url, 'POST', '/predict', { inputs: {} });

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
 
 /** The built supervisor, as `ai-integration` runs it. */
 export const supervisorBin = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -37,6 +38,17 @@ export async function eventually(condition: () => boolean | Promise<boolean>, li
   }
   return condition();
 }
+
+/**
+ * Whether `count` model workers report ready in a server's /metrics within `limitMs`. A test that
+ * needs every worker waits for this first: the server answers once one worker is ready, and a
+ * request that comes while another still loads goes to the ready one.
+ */
+export const workersReady = (url: string, count: number, limitMs = 30_000) =>
+  eventually(
+    async () => ((await (await request(`${url}/metrics`)).body.text()).match(/^model_worker_ready\{worker="\d+"\} 1$/gm) ?? []).length === count,
+    limitMs,
+  );
 
 /** SIGKILL to a process and everything under it (a supervisor and its model workers), as `kill -9` of its process group; resolves once all are gone. */
 export async function killProcessTree(server: { pid: number; exited: Promise<unknown> }): Promise<void> {
