@@ -86,6 +86,11 @@ const benchmarks = {
     needs: 'system',
     about: "WEIGHTS_URL's fetch of a 1 GB file over loopback (ranges, sha256 checked) beside curl -o and sha256sum after it",
   },
+  'storage-folder': {
+    args: '[files [kilobytes [latency-ms [rounds [connections,...]]]]]',
+    file: 'storage-folder.mjs',
+    about: 'a gs:// weights folder of many small objects, one at a time and side by side, beside curl sequential and curl --parallel',
+  },
   lambda: { args: '[seconds rounds]', file: 'lambda.mjs', about: 'MODE=lambda invocations/s, direct and supervised, beside a bare runtime-API loop' },
   access: { args: '[seconds rounds]', file: 'access.mjs', needs: 'wrk', about: 'what the access log (text, JSON) and bearer auth cost on POST /predict' },
   workers: { args: '[seconds rounds]', file: 'workers.mjs', needs: 'wrk', about: 'WORKERS=2 against WORKERS=1 on a CPU-bound model' },

@@ -336,7 +336,8 @@ export const settingsTable = {
   }),
   WEIGHTS_CONNECTIONS: setting(integer(1, 64), {
     default: 4,
-    description: 'HTTP connections fetching one weights file at once, each a byte range, where the server takes Range requests (at most 64)',
+    description:
+      "HTTP connections fetching weights at once: one file's byte ranges, where the server takes Range requests, or a gs:// folder's small objects side by side (at most 64)",
     scope: 'weights',
   }),
   STORAGE_EMULATOR_HOST: setting(text, {

@@ -3,9 +3,10 @@ import { open } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BackgroundFlush } from './background-flush.js';
 import { type DownloadOptions, type Downloaded, describeCause, PermanentDownloadError } from './download-types.js';
-import { HashFollower, writtenPrefix } from './hash-follower.js';
+import { writtenPrefix } from './hash-follower.js';
 import { bytesDone, type Piece, planPieces, readPartialState, removePartial, writePartialState } from './partial-state.js';
 import { PieceWriter } from './piece-writer.js';
+import { fileHasher } from './read-back-hash.js';
 import { UnusualAnswerError } from './plain-http-get.js';
 import type { Receiver } from './receive.js';
 import { type InOrderHash, SyncPieceWriter } from './sync-piece-writer.js';
@@ -47,10 +48,10 @@ export async function downloadRanges(options: DownloadOptions, transport: Transp
   options.onStart(size, bytesDone(state.pieces));
   const handle = await open(options.partialPath, 'r+');
   const { pieces } = state;
-  // (md5 and crc32c, which Cloud Storage lists, are the follower's: it has the only crc32c.)
+  // (md5 and crc32c, which Cloud Storage lists, are the file hasher's: its thread has the only crc32c.)
   const inMemory = transport.reusesBuffer && options.connections === 1 && bytesDone(pieces) === 0 && !options.alsoHash?.length;
   const inOrder: InOrderHash | undefined = inMemory ? { hash: createHash('sha256'), hashed: 0 } : undefined;
-  const follower = inOrder ? undefined : new HashFollower(options.partialPath, size, options.alsoHash);
+  const follower = inOrder ? undefined : fileHasher(options.partialPath, size, options.alsoHash);
   follower?.written(writtenPrefix(pieces));
   const flusher = new BackgroundFlush(handle);
   // The state on disk may lag what is written (never run ahead of it): it is saved every second and at the end.

@@ -9,7 +9,7 @@ import { AiIntegrationError } from '../errors.js';
 import { describeUrl, type WeightsEntry } from '../settings-parts/weights.js';
 import type { HashName } from './hash-follower.js';
 import { describeCause, downloadHttp, PermanentDownloadError } from './http-download.js';
-import { removePartial } from './partial-state.js';
+import { planPieces, removePartial } from './partial-state.js';
 import { FileProgress, formatBytes, type ProgressSinks } from './progress.js';
 import { type StorageClient, type StorageObject, storageLocation } from './storage-client.js';
 import { writeRecord } from './weights-record.js';
@@ -62,24 +62,33 @@ export async function fetchStorageEntry(entry: WeightsEntry, dir: string, contex
   const donePath = `${staging}.json`;
   // Objects already checked and in the staging folder, from an earlier start that did not finish.
   const done = await readDone(donePath, entry.url);
-  for (const { object, relative } of files) {
+  const missing: typeof files = [];
+  for (const file of files) {
+    const before = done.objects[file.relative];
+    if (
+      before?.generation === file.object.generation &&
+      before.size === file.object.size &&
+      (await sizeOf(join(staging, file.relative))) === file.object.size
+    ) {
+      context.sinks.log.info(`weights: ${entry.name}/${file.relative} fetched before, checked`);
+    } else missing.push(file);
+  }
+  // The record of what is done is rewritten whole after each object; one write at a time, in order.
+  let recorded = Promise.resolve();
+  const fetchOne = async ({ object, relative }: (typeof files)[number], sinks: ProgressSinks) => {
     const target = join(staging, relative);
-    const before = done.objects[relative];
-    if (before?.generation === object.generation && before.size === object.size && (await sizeOf(target)) === object.size) {
-      context.sinks.log.info(`weights: ${entry.name}/${relative} fetched before, checked`);
-      continue;
-    }
     const partialPath = join(dirname(target), `.${basename(target)}.partial`);
-    try {
-      await mkdir(dirname(target), { recursive: true });
-      await fetchObject(object, bucket, partialPath, `${entry.name}/${relative}`, context);
-      await syncAndRename(partialPath, target);
-    } catch (error) {
-      fail(`gs://${bucket}/${object.name}: `, context.signal.aborted ? (context.signal.reason ?? error) : error);
-    }
+    await mkdir(dirname(target), { recursive: true });
+    await fetchObject(object, bucket, partialPath, `${entry.name}/${relative}`, { ...context, sinks });
+    await syncAndRename(partialPath, target);
     await removePartial(partialPath, `${partialPath}.json`);
     done.objects[relative] = { generation: object.generation, size: object.size };
-    await writeFile(donePath, JSON.stringify(done));
+    recorded = recorded.then(() => writeFile(donePath, JSON.stringify(done)));
+    await recorded;
+  };
+  const failed = await fetchSideBySide(missing, context.connections, fetchOne, context.sinks);
+  if (failed) {
+    fail(`gs://${bucket}/${failed.file.object.name}: `, context.signal.aborted ? (context.signal.reason ?? failed.error) : failed.error);
   }
   // The folder goes into place whole: an older copy is moved aside first, then removed.
   const final = join(dir, entry.name);
@@ -92,6 +101,44 @@ export async function fetchStorageEntry(entry: WeightsEntry, dir: string, contex
   await rm(donePath, { force: true });
   context.sinks.log.info(`weights: ${entry.name} in place (${objects.length} objects, ${formatBytes(total)}) in ${final}`);
   context.sinks.report?.(`weights: ${entry.name} in place`);
+}
+
+/**
+ * Fetches a folder's objects within WEIGHTS_CONNECTIONS connections in all: an object large
+ * enough to come in several ranges takes every connection and runs alone (with its bar on a
+ * terminal); smaller ones, one connection each, run side by side, that many at a time, and say
+ * their progress in lines (several bars cannot share one line). A model folder is mostly small
+ * files (configs, tokenizers), where one at a time would wait out a round trip for each. After a
+ * failure no other object starts; those under way finish and are kept for the next start, and the
+ * first failure is returned.
+ */
+async function fetchSideBySide<File extends { object: StorageObject }>(
+  files: readonly File[],
+  connections: number,
+  fetchOne: (file: File, sinks: ProgressSinks) => Promise<void>,
+  sinks: ProgressSinks,
+): Promise<{ file: File; error: unknown } | undefined> {
+  const running = new Set<Promise<void>>();
+  const withoutBar: ProgressSinks = { ...sinks, terminal: undefined };
+  let failed: { file: File; error: unknown } | undefined;
+  for (const file of files) {
+    const alone = connections === 1 || planPieces(file.object.size, connections).length > 1;
+    while (running.size > 0 && (alone || running.size >= connections)) await Promise.race(running);
+    if (failed) break;
+    const fetching: Promise<void> = fetchOne(file, alone ? sinks : withoutBar).then(
+      () => {
+        running.delete(fetching);
+      },
+      (error: unknown) => {
+        failed ??= { file, error };
+        running.delete(fetching);
+      },
+    );
+    running.add(fetching);
+    if (alone) await fetching;
+  }
+  await Promise.all(running);
+  return failed;
 }
 
 /** The object's name below the prefix, as a path inside the folder; a name that would leave it is refused. */

@@ -30,6 +30,8 @@ const big = Buffer.alloc(20 * MiB);
 for (let offset = 0, counter = 0; offset < big.length; offset += 32, counter += 1) createHash('sha256').update(`w:${counter}`).digest().copy(big, offset);
 const config = Buffer.from(JSON.stringify({ layers: 12, hidden: 768 }));
 const vocab = Buffer.from('a\nb\nc\n'.repeat(1000));
+// A folder of small files, as a model's configs and tokenizer files are: fetched side by side.
+const small = Array.from({ length: 7 }, (_, index) => Buffer.from(JSON.stringify({ index, filler: 'x'.repeat(1000 * index) })));
 
 beforeAll(async () => {
   // Five names under model/ (with the console's folder placeholder and an empty file), two a page: the listing takes three pages.
@@ -42,6 +44,7 @@ beforeAll(async () => {
         'model/tokenizer/vocab.txt': vocab,
         'model/weights.bin': big,
         'other/unrelated.bin': Buffer.from('not under the prefix'),
+        ...Object.fromEntries(small.map((data, index) => [`many/file-${index}.json`, data])),
       },
     },
     { pageSize: 2, token },
@@ -159,7 +162,10 @@ describe('MODE=vertex with AIP_STORAGE_URI', () => {
       );
       expect(outcome.stderr).not.toMatch(/listening on/);
       expect(existsSync(join(dir, 'aip-storage'))).toBe(false);
-      expect(readdirSync(join(dir, '.aip-storage.partial'))).toEqual([]);
+      // The bad one is deleted; the objects fetched beside it stay staged, checked, for the next start.
+      const staged = readdirSync(join(dir, '.aip-storage.partial'), { recursive: true }).map(String).sort();
+      expect(staged).not.toContain('config.json');
+      expect(staged.filter((name) => name.includes('.partial'))).toEqual([]);
     } finally {
       undo();
     }
@@ -214,5 +220,27 @@ describe('gs:// in WEIGHTS_URL', () => {
     expect(storage.requests.every((seen) => seen.authorization === `Bearer ${token}`)).toBe(true);
     // One object's metadata, then its bytes: no listing for it.
     expect(storage.requests.filter((seen) => seen.path === '/storage/v1/b/bucket/o/model/weights.bin' && !seen.query.has('alt'))).toHaveLength(1);
+  });
+
+  test('a folder of small files is fetched side by side, WEIGHTS_CONNECTIONS at a time and never more; each checked', async () => {
+    const dir = freshDir();
+    const hold = storage.holdMedia('many/');
+    const running = runScript(supervisorBin, {
+      mode: 'command_line',
+      args: [fileModel],
+      env: { ...cloudEnv(), WEIGHTS_CONNECTIONS: '3', WEIGHTS_URL: 'gs://bucket/many/', WEIGHTS_DIR: dir, WEIGHTS_NAME: 'many' },
+      timeoutMs: 120_000,
+    });
+    // Three objects asked for at once, each answer held: one at a time would never get past the first.
+    const three = await eventually(() => hold.held() >= 3, 30_000);
+    hold.release();
+    const outcome = await running;
+    expect(three, outcome.stderr).toBe(true);
+    expect(outcome.code, outcome.stderr).toBe(0);
+    expect(hold.mostAtOnce()).toBe(3);
+    for (const [index, data] of small.entries()) {
+      expect(readFileSync(join(dir, 'many', `file-${index}.json`))).toEqual(data);
+      expect(outcome.stderr).toContain(`weights: many/file-${index}.json fetched, size and MD5 checked`);
+    }
   });
 });

@@ -22,7 +22,19 @@ export interface FakeStorage {
   lieAboutMd5(name: string): () => void;
   /** Every media request of `name` is refused with 403 and Cloud Storage's JSON error, until the returned function is called. */
   forbid(name: string): () => void;
+  /** Watches the media requests of objects under `prefix`: it holds each answer until `release()`, and counts those in flight at once. */
+  holdMedia(prefix: string): MediaHold;
   close(): Promise<void>;
+}
+
+/** The media requests of a prefix, held and counted (see FakeStorage.holdMedia). */
+export interface MediaHold {
+  /** Answers held now, not yet sent. */
+  held(): number;
+  /** The most media requests of the prefix in flight at once, from arrival to the end of the answer. */
+  mostAtOnce(): number;
+  /** Sends the held answers, and holds no more. */
+  release(): void;
 }
 
 interface StoredObject {
@@ -50,6 +62,7 @@ export async function startFakeStorage(objects: Record<string, Record<string, Bu
   }
   const requests: StorageRequest[] = [];
   const lies = new Set<string>();
+  const holds = new Map<string, { waiting: (() => void)[]; holding: boolean; inFlight: number; most: number }>();
   const forbidden = new Set<string>();
   const describe = (name: string, object: StoredObject) => ({
     kind: 'storage#object',
@@ -108,7 +121,16 @@ export async function startFakeStorage(objects: Record<string, Record<string, Bu
       response.writeHead(404, { 'content-type': 'application/json' }).end(error(404, `No such object generation: ${name}`));
       return;
     }
-    sendMedia(request, response, object);
+    const hold = [...holds].find(([prefix]) => name.startsWith(prefix))?.[1];
+    if (!hold) {
+      sendMedia(request, response, object);
+      return;
+    }
+    hold.inFlight += 1;
+    hold.most = Math.max(hold.most, hold.inFlight);
+    response.on('close', () => (hold.inFlight -= 1));
+    if (hold.holding) hold.waiting.push(() => sendMedia(request, response, object));
+    else sendMedia(request, response, object);
   });
 
   server.listen(0, '127.0.0.1');
@@ -125,6 +147,18 @@ export async function startFakeStorage(objects: Record<string, Record<string, Bu
     forbid: (name) => {
       forbidden.add(name);
       return () => forbidden.delete(name);
+    },
+    holdMedia: (prefix) => {
+      const hold = { waiting: [] as (() => void)[], holding: true, inFlight: 0, most: 0 };
+      holds.set(prefix, hold);
+      return {
+        held: () => hold.waiting.length,
+        mostAtOnce: () => hold.most,
+        release: () => {
+          hold.holding = false;
+          for (const send of hold.waiting.splice(0)) send();
+        },
+      };
     },
     close: () => closeServer(server),
   };

@@ -2,6 +2,7 @@
 // token's connector (which never reaches the real metadata server: every connection here goes
 // through a hook that fails the test if it is asked for metadata.google.internal or
 // 169.254.169.254), and the CRC32C and MD5 the hash thread takes.
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { AiIntegrationError } from '../../src/errors.js';
 import { parseWeightsUrls, storageFolderEntry } from '../../src/settings-parts/weights.js';
 import { HashFollower } from '../../src/weights/hash-follower.js';
 import { MetadataTokenSource, metadataOrigin } from '../../src/weights/metadata-token.js';
+import { fileHasher } from '../../src/weights/read-back-hash.js';
 import { StorageClient, storageEndpoint } from '../../src/weights/storage-client.js';
 import { weightsEntries } from '../../src/weights/weights-entries.js';
 import { type FakeMetadata, type FakeStorage, startFakeMetadata, startFakeStorage } from '../helpers/fake-cloud-storage.js';
@@ -158,6 +160,36 @@ describe('the hash thread', () => {
     expect(Buffer.from(hashes?.crc32c ?? '', 'hex').toString('base64')).toBe('rth90Q==');
     expect(hashes?.md5).toBe('8d777f385d3dfec8815d20f7496026dc');
     expect(hashes?.sha256).toBe('3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7');
+  });
+
+  test('a file of 8 MiB or less is read back once whole, on this thread, in several reads: the same sha256 and MD5; stopped, it gives none', async () => {
+    const path = join(scratch, 'small');
+    // Larger than one 1 MiB read, and not a multiple of it.
+    const data = randomBytes(3 * 2 ** 20 + 12_345);
+    writeFileSync(path, data);
+    const hasher = fileHasher(path, data.length, ['md5']);
+    expect(hasher).not.toBeInstanceOf(HashFollower);
+    hasher.written(data.length);
+    expect(await hasher.digests()).toEqual({
+      sha256: createHash('sha256').update(data).digest('hex'),
+      md5: createHash('md5').update(data).digest('hex'),
+    });
+    const stopped = fileHasher(path, data.length);
+    stopped.stop();
+    expect(await stopped.digests()).toBeUndefined();
+    // A file shorter than its size says is refused, never hashed short.
+    await expect(fileHasher(path, data.length + 1).digest()).rejects.toThrow(/is shorter than what was written to it/);
+  });
+
+  test('a larger file, or one whose CRC32C is asked (only the thread takes it), gets the thread', async () => {
+    const path = join(scratch, 'large');
+    writeFileSync(path, 'data');
+    const large = fileHasher(path, 8 * 2 ** 20 + 1);
+    const crc = fileHasher(path, 4, ['crc32c']);
+    expect(large).toBeInstanceOf(HashFollower);
+    expect(crc).toBeInstanceOf(HashFollower);
+    for (const follower of [large, crc]) follower.stop();
+    expect(await Promise.all([large.digests(), crc.digests()])).toEqual([undefined, undefined]);
   });
 });
 
