@@ -32,7 +32,8 @@ const triesInARow = 5;
  * connections, into a partial file of its full size, with a state file beside it that says what
  * is done, so that an interrupted download (a cut connection, tried again; or a process that
  * ended, started again) resumes. Its sha256 is taken from memory when one connection writes it in
- * order from the start, else by a thread that follows the written prefix.
+ * order from the start, else by a thread that follows the written prefix, or, for a file of 8 MiB or
+ * less, by one read-back once it is whole (fileHasher).
  */
 export async function downloadRanges(options: DownloadOptions, transport: Transport, size: number, validator: string | undefined): Promise<Downloaded> {
   const known = { url: options.url, size, validator };

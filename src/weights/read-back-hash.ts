@@ -6,7 +6,7 @@ import { HashFollower, type HashName } from './hash-follower.js';
 export interface FileHasher {
   /** Says that the first `bytes` bytes of the file are written. */
   written(bytes: number): void;
-  /** Stops hashing (the download failed): `digests` then resolves with undefined. */
+  /** Stops hashing (the download failed): `digests` then resolves with undefined (a read-back already under way still ends). */
   stop(): void;
   digest(): Promise<string | undefined>;
   digests(): Promise<Partial<Record<HashName, string>> | undefined>;

@@ -73,23 +73,28 @@ export async function fetchStorageEntry(entry: WeightsEntry, dir: string, contex
       context.sinks.log.info(`weights: ${entry.name}/${file.relative} fetched before, checked`);
     } else missing.push(file);
   }
-  // The record of what is done is rewritten whole after each object; one write at a time, in order.
+  // The record of what is done is rewritten whole after each object, one write at a time, each
+  // whole or not at all; a write that failed fails its own object, not every one after it.
   let recorded = Promise.resolve();
   const fetchOne = async ({ object, relative }: (typeof files)[number], sinks: ProgressSinks) => {
     const target = join(staging, relative);
     const partialPath = join(dirname(target), `.${basename(target)}.partial`);
-    await mkdir(dirname(target), { recursive: true });
-    await fetchObject(object, bucket, partialPath, `${entry.name}/${relative}`, { ...context, sinks });
-    await syncAndRename(partialPath, target);
-    await removePartial(partialPath, `${partialPath}.json`);
-    done.objects[relative] = { generation: object.generation, size: object.size };
-    recorded = recorded.then(() => writeFile(donePath, JSON.stringify(done)));
-    await recorded;
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await fetchObject(object, bucket, partialPath, `${entry.name}/${relative}`, { ...context, sinks });
+      await syncAndRename(partialPath, target);
+      await removePartial(partialPath, `${partialPath}.json`);
+      done.objects[relative] = { generation: object.generation, size: object.size };
+      recorded = recorded.catch(() => {}).then(() => writeWhole(donePath, JSON.stringify(done)));
+      await recorded;
+    } catch (error) {
+      // Its own cause, taken now: a stop that comes while the others finish must not stand in for it.
+      throw context.signal.aborted ? (context.signal.reason ?? error) : error;
+    }
   };
-  const failed = await fetchSideBySide(missing, context.connections, fetchOne, context.sinks);
-  if (failed) {
-    fail(`gs://${bucket}/${failed.file.object.name}: `, context.signal.aborted ? (context.signal.reason ?? failed.error) : failed.error);
-  }
+  const [first, ...others] = await fetchSideBySide(missing, context.connections, fetchOne, context.sinks);
+  for (const { file, error } of others) context.sinks.log.warn(`weights: ${entry.name}/${file.relative}: ${describeCause(error)}`);
+  if (first) fail(`gs://${bucket}/${first.file.object.name}: `, first.error);
   // The folder goes into place whole: an older copy is moved aside first, then removed.
   const final = join(dir, entry.name);
   const old = join(dir, `.${entry.name}.old`);
@@ -98,7 +103,7 @@ export async function fetchStorageEntry(entry: WeightsEntry, dir: string, contex
   await rename(staging, final);
   await rm(old, { recursive: true, force: true });
   await writeRecord(dir, entry, '', total, Object.fromEntries(files.map(({ object, relative }) => [relative, object.size])));
-  await rm(donePath, { force: true });
+  await Promise.all([rm(donePath, { force: true }), rm(`${donePath}.tmp`, { force: true })]);
   context.sinks.log.info(`weights: ${entry.name} in place (${objects.length} objects, ${formatBytes(total)}) in ${final}`);
   context.sinks.report?.(`weights: ${entry.name} in place`);
 }
@@ -109,28 +114,28 @@ export async function fetchStorageEntry(entry: WeightsEntry, dir: string, contex
  * terminal); smaller ones, one connection each, run side by side, that many at a time, and say
  * their progress in lines (several bars cannot share one line). A model folder is mostly small
  * files (configs, tokenizers), where one at a time would wait out a round trip for each. After a
- * failure no other object starts; those under way finish and are kept for the next start, and the
- * first failure is returned.
+ * failure no other object starts; those under way finish and are kept for the next start. Returns
+ * the failures, first first.
  */
 async function fetchSideBySide<File extends { object: StorageObject }>(
   files: readonly File[],
   connections: number,
   fetchOne: (file: File, sinks: ProgressSinks) => Promise<void>,
   sinks: ProgressSinks,
-): Promise<{ file: File; error: unknown } | undefined> {
+): Promise<{ file: File; error: unknown }[]> {
   const running = new Set<Promise<void>>();
   const withoutBar: ProgressSinks = { ...sinks, terminal: undefined };
-  let failed: { file: File; error: unknown } | undefined;
+  const failures: { file: File; error: unknown }[] = [];
   for (const file of files) {
     const alone = connections === 1 || planPieces(file.object.size, connections).length > 1;
     while (running.size > 0 && (alone || running.size >= connections)) await Promise.race(running);
-    if (failed) break;
+    if (failures.length > 0) break;
     const fetching: Promise<void> = fetchOne(file, alone ? sinks : withoutBar).then(
       () => {
         running.delete(fetching);
       },
       (error: unknown) => {
-        failed ??= { file, error };
+        failures.push({ file, error });
         running.delete(fetching);
       },
     );
@@ -138,7 +143,7 @@ async function fetchSideBySide<File extends { object: StorageObject }>(
     if (alone) await fetching;
   }
   await Promise.all(running);
-  return failed;
+  return failures;
 }
 
 /** The object's name below the prefix, as a path inside the folder; a name that would leave it is refused. */
@@ -147,6 +152,10 @@ function relativePath(name: string, prefix: string, fail: (what: string, error: 
   const segments = relative.split('/');
   if (relative === '' || segments.some((segment) => segment === '' || segment === '.' || segment === '..' || /[\\\0]/.test(segment))) {
     fail('', new Error(`the object ${JSON.stringify(name)} has no safe path below the prefix (an empty, "." or ".." segment, a backslash or NUL)`));
+  }
+  // The names the fetcher gives its partial downloads beside a file (.NAME.partial, its .json and .json.tmp): an object so named would be written over.
+  if (/^\..+\.partial(\.json(\.tmp)?)?$/.test(segments.at(-1) ?? '')) {
+    fail('', new Error(`the object ${JSON.stringify(name)} has a name kept for partial downloads (.NAME.partial, .NAME.partial.json)`));
   }
   return segments.join(sep);
 }
@@ -209,6 +218,12 @@ async function fetchObject(
 
 const hex = (value: string | undefined) => Buffer.from(value ?? '', 'base64').toString('hex');
 const base64 = (value: string | undefined) => Buffer.from(value ?? '', 'hex').toString('base64');
+
+/** Writes a small file whole or not at all: a temporary file renamed over it. */
+async function writeWhole(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text);
+  await rename(`${path}.tmp`, path);
+}
 
 // On disk before it is renamed into place, so that a crash never leaves a file in place that is not whole.
 async function syncAndRename(partialPath: string, target: string): Promise<void> {

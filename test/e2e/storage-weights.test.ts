@@ -45,6 +45,10 @@ beforeAll(async () => {
         'model/weights.bin': big,
         'other/unrelated.bin': Buffer.from('not under the prefix'),
         ...Object.fromEntries(small.map((data, index) => [`many/file-${index}.json`, data])),
+        'unsafe/config.json': config,
+        'unsafe/sub/../../escape.bin': config,
+        'clash/config.json': config,
+        'clash/.config.json.partial.json': Buffer.from('{}'),
       },
     },
     { pageSize: 2, token },
@@ -162,10 +166,13 @@ describe('MODE=vertex with AIP_STORAGE_URI', () => {
       );
       expect(outcome.stderr).not.toMatch(/listening on/);
       expect(existsSync(join(dir, 'aip-storage'))).toBe(false);
-      // The bad one is deleted; the objects fetched beside it stay staged, checked, for the next start.
+      // The bad one is deleted. The two small ones fetched beside it finish and stay staged, recorded
+      // for the next start; weights.bin (in ranges, so alone) never starts.
       const staged = readdirSync(join(dir, '.aip-storage.partial'), { recursive: true }).map(String).sort();
-      expect(staged).not.toContain('config.json');
-      expect(staged.filter((name) => name.includes('.partial'))).toEqual([]);
+      expect(staged).toEqual(['tokenizer', join('tokenizer', 'added_tokens.json'), join('tokenizer', 'vocab.txt')]);
+      const record = JSON.parse(readFileSync(join(dir, '.aip-storage.partial.json'), 'utf8'));
+      expect(Object.keys(record.objects).sort()).toEqual([join('tokenizer', 'added_tokens.json'), join('tokenizer', 'vocab.txt')]);
+      expect(storage.media('model/weights.bin')).toEqual([]);
     } finally {
       undo();
     }
@@ -241,6 +248,25 @@ describe('gs:// in WEIGHTS_URL', () => {
     for (const [index, data] of small.entries()) {
       expect(readFileSync(join(dir, 'many', `file-${index}.json`))).toEqual(data);
       expect(outcome.stderr).toContain(`weights: many/file-${index}.json fetched, size and MD5 checked`);
+    }
+  });
+
+  test("an object whose name would leave the folder, or is a partial download's, fails the start (exit 69) naming it, before any is fetched", async () => {
+    for (const [prefix, message] of [
+      ['unsafe', 'the object "unsafe/sub/../../escape.bin" has no safe path below the prefix (an empty, "." or ".." segment, a backslash or NUL)'],
+      ['clash', 'the object "clash/.config.json.partial.json" has a name kept for partial downloads (.NAME.partial, .NAME.partial.json)'],
+    ] as const) {
+      const dir = freshDir();
+      const outcome = await runScript(supervisorBin, {
+        mode: 'command_line',
+        args: [fileModel],
+        env: { ...cloudEnv(), WEIGHTS_URL: `gs://bucket/${prefix}/`, WEIGHTS_DIR: dir, WEIGHTS_NAME: prefix },
+        timeoutMs: 120_000,
+      });
+      expect(outcome.code, outcome.stderr).toBe(69);
+      expect(outcome.stderr).toContain(`error: WEIGHTS_URL gs://bucket/${prefix}/: ${message}`);
+      expect(storage.requests.filter((seen) => seen.query.get('alt') === 'media')).toEqual([]);
+      expect(existsSync(join(dir, prefix))).toBe(false);
     }
   });
 });

@@ -128,9 +128,19 @@ export async function startFakeStorage(objects: Record<string, Record<string, Bu
     }
     hold.inFlight += 1;
     hold.most = Math.max(hold.most, hold.inFlight);
-    response.on('close', () => (hold.inFlight -= 1));
-    if (hold.holding) hold.waiting.push(() => sendMedia(request, response, object));
-    else sendMedia(request, response, object);
+    if (!hold.holding) {
+      response.on('close', () => (hold.inFlight -= 1));
+      sendMedia(request, response, object);
+      return;
+    }
+    const send = () => sendMedia(request, response, object);
+    hold.waiting.push(send);
+    // A client that goes away while held is no longer held, nor in flight.
+    response.on('close', () => {
+      hold.inFlight -= 1;
+      const index = hold.waiting.indexOf(send);
+      if (index >= 0) hold.waiting.splice(index, 1);
+    });
   });
 
   server.listen(0, '127.0.0.1');
