@@ -32,10 +32,13 @@ export async function readPartialState(statePath: string, partialPath: string, e
   }
 }
 
-/** Writes the state whole or not at all (a temporary file renamed over it). */
-export async function writePartialState(statePath: string, state: PartialState): Promise<void> {
-  await writeFile(`${statePath}.tmp`, JSON.stringify(state));
-  await rename(`${statePath}.tmp`, statePath);
+/** Writes the state whole or not at all. */
+export const writePartialState = (statePath: string, state: PartialState): Promise<void> => writeJsonWhole(statePath, state);
+
+/** Writes `value` as JSON whole or not at all: a temporary file (PATH.tmp) renamed over it, so a crash never leaves half of it. */
+export async function writeJsonWhole(path: string, value: unknown): Promise<void> {
+  await writeFile(`${path}.tmp`, JSON.stringify(value));
+  await rename(`${path}.tmp`, path);
 }
 
 export async function removePartial(partialPath: string, statePath: string): Promise<void> {

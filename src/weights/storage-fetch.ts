@@ -3,13 +3,13 @@
  * under a prefix, through Cloud Storage's JSON API, each downloaded by the same ranged, resumable
  * download as an https:// file. Loaded only when an entry is gs://.
  */
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { AiIntegrationError } from '../errors.js';
 import { describeUrl, type WeightsEntry } from '../settings-parts/weights.js';
 import type { HashName } from './hash-follower.js';
 import { describeCause, downloadHttp, PermanentDownloadError } from './http-download.js';
-import { planPieces, removePartial } from './partial-state.js';
+import { planPieces, removePartial, writeJsonWhole } from './partial-state.js';
 import { FileProgress, formatBytes, type ProgressSinks } from './progress.js';
 import { type StorageClient, type StorageObject, storageLocation } from './storage-client.js';
 import { writeRecord } from './weights-record.js';
@@ -85,7 +85,7 @@ export async function fetchStorageEntry(entry: WeightsEntry, dir: string, contex
       await syncAndRename(partialPath, target);
       await removePartial(partialPath, `${partialPath}.json`);
       done.objects[relative] = { generation: object.generation, size: object.size };
-      recorded = recorded.catch(() => {}).then(() => writeWhole(donePath, JSON.stringify(done)));
+      recorded = recorded.catch(() => {}).then(() => writeJsonWhole(donePath, done));
       await recorded;
     } catch (error) {
       // Its own cause, taken now: a stop that comes while the others finish must not stand in for it.
@@ -93,8 +93,8 @@ export async function fetchStorageEntry(entry: WeightsEntry, dir: string, contex
     }
   };
   const [first, ...others] = await fetchSideBySide(missing, context.connections, fetchOne, context.sinks);
-  for (const { file, error } of others) context.sinks.log.warn(`weights: ${entry.name}/${file.relative}: ${describeCause(error)}`);
-  if (first) fail(`gs://${bucket}/${first.file.object.name}: `, first.error);
+  for (const { item, error } of others) context.sinks.log.warn(`weights: ${entry.name}/${item.relative}: ${describeCause(error)}`);
+  if (first) fail(`gs://${bucket}/${first.item.object.name}: `, first.error);
   // The folder goes into place whole: an older copy is moved aside first, then removed.
   const final = join(dir, entry.name);
   const old = join(dir, `.${entry.name}.old`);
@@ -117,25 +117,25 @@ export async function fetchStorageEntry(entry: WeightsEntry, dir: string, contex
  * failure no other object starts; those under way finish and are kept for the next start. Returns
  * the failures, first first.
  */
-async function fetchSideBySide<File extends { object: StorageObject }>(
-  files: readonly File[],
+async function fetchSideBySide<Item extends { object: StorageObject }>(
+  items: readonly Item[],
   connections: number,
-  fetchOne: (file: File, sinks: ProgressSinks) => Promise<void>,
+  fetchOne: (item: Item, sinks: ProgressSinks) => Promise<void>,
   sinks: ProgressSinks,
-): Promise<{ file: File; error: unknown }[]> {
+): Promise<{ item: Item; error: unknown }[]> {
   const running = new Set<Promise<void>>();
   const withoutBar: ProgressSinks = { ...sinks, terminal: undefined };
-  const failures: { file: File; error: unknown }[] = [];
-  for (const file of files) {
-    const alone = connections === 1 || planPieces(file.object.size, connections).length > 1;
+  const failures: { item: Item; error: unknown }[] = [];
+  for (const item of items) {
+    const alone = connections === 1 || planPieces(item.object.size, connections).length > 1;
     while (running.size > 0 && (alone || running.size >= connections)) await Promise.race(running);
     if (failures.length > 0) break;
-    const fetching: Promise<void> = fetchOne(file, alone ? sinks : withoutBar).then(
+    const fetching: Promise<void> = fetchOne(item, alone ? sinks : withoutBar).then(
       () => {
         running.delete(fetching);
       },
       (error: unknown) => {
-        failures.push({ file, error });
+        failures.push({ item, error });
         running.delete(fetching);
       },
     );
@@ -218,12 +218,6 @@ async function fetchObject(
 
 const hex = (value: string | undefined) => Buffer.from(value ?? '', 'base64').toString('hex');
 const base64 = (value: string | undefined) => Buffer.from(value ?? '', 'hex').toString('base64');
-
-/** Writes a small file whole or not at all: a temporary file renamed over it. */
-async function writeWhole(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
-}
 
 // On disk before it is renamed into place, so that a crash never leaves a file in place that is not whole.
 async function syncAndRename(partialPath: string, target: string): Promise<void> {
